@@ -1,0 +1,142 @@
+# hugemem — plain GNU Makefile. `make` builds into $(BUILD)/:
+#   libhugemem.a, libhugemem.so (soname, only hm_* exported), the CLI `hugemem`,
+#   and the unit-test programs under $(BUILD)/test/.
+# Sources are found by wildcard: src/ is the library (one file per layer),
+# cli/ the command line (public API only), test/unit/ the C tests.
+
+VERSION    := 0.1.0
+SOVERSION  := 0
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+PKGDIR     ?= $(LIBDIR)/pkgconfig
+
+BUILD  ?= build
+CC     ?= cc
+CFLAGS ?= -O2 -g
+WARN   := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+          -Wpointer-arith -Wvla -Wundef
+ifeq ($(WERROR),1)
+WARN   += -Werror
+endif
+# SAN=address,undefined builds everything with those sanitizers (use its own BUILD dir)
+ifneq ($(SAN),)
+CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SAN)
+endif
+ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden
+ALL_CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE -DHM_VERSION='"$(VERSION)"' -MMD -MP $(CPPFLAGS)
+LIBS         = -lpthread
+
+LIB_SRC  := $(sort $(wildcard src/*.c))
+CLI_SRC  := $(sort $(wildcard cli/*.c))
+UNIT_SRC := $(sort $(wildcard test/unit/*.c))
+TOOL_SRC := $(sort $(wildcard test/tools/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+TOOL_BIN := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test-tools/%)
+STATIC   := $(BUILD)/libhugemem.a
+SHARED   := $(BUILD)/libhugemem.so.$(VERSION)
+CLI      := $(BUILD)/hugemem
+
+.PHONY: all lib cli tests check check-unit check-asan demo install uninstall clean format lint deps
+
+all: lib cli tests
+
+lib: $(STATIC) $(SHARED) $(BUILD)/libhugemem.so
+cli: $(CLI)
+tests: $(UNIT_BIN) $(TOOL_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ) src/libhugemem.map
+	$(CC) -shared -Wl,-soname,libhugemem.so.$(SOVERSION) -Wl,--version-script=src/libhugemem.map \
+		-Wl,-z,defs $(LDFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
+
+$(BUILD)/libhugemem.so: $(SHARED)
+	ln -sf libhugemem.so.$(VERSION) $@
+	ln -sf libhugemem.so.$(VERSION) $(BUILD)/libhugemem.so.$(SOVERSION)
+
+# The CLI links the static library: one self-contained binary.
+$(CLI): $(CLI_OBJ) $(STATIC)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
+
+# Unit tests link the static library so they may call internal hmi_* functions.
+$(BUILD)/test/%: $(BUILD)/test/unit/%.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+$(BUILD)/test/unit/%.o: test/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) -Itest $(ALL_CFLAGS) -c $< -o $@
+
+# Helper programs the shell tests run (not tests themselves).
+$(BUILD)/test-tools/%: test/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+# ---------------------------------------------------------------- the two commands
+demo: deps all
+	@tools/demo.sh $(CLI)
+
+# Unit tests (C, TAP) and shell tests (test/*.t, TAP) under prove.
+check: deps all
+	HM_BUILD=$(abspath $(BUILD)) prove -v -f $(UNIT_BIN) $(sort $(wildcard test/*.t))
+
+check-unit: all
+	HM_BUILD=$(abspath $(BUILD)) prove -v -f $(UNIT_BIN)
+
+# The unit tests once more under AddressSanitizer + UndefinedBehaviorSanitizer.
+check-asan:
+	$(MAKE) BUILD=$(BUILD)/asan SAN=address,undefined CFLAGS='-O1 -g' check-unit
+
+deps:
+	@tools/deps.sh
+
+# ---------------------------------------------------------------- install
+# Written at install time: PREFIX and LIBDIR may differ from one install to the next.
+PC_SED = s|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|
+
+install: lib cli
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 include/hugemem.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libhugemem.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libhugemem.so.$(SOVERSION)
+	ln -sf libhugemem.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libhugemem.so
+	sed -e '$(PC_SED)' hugemem.pc.in > $(DESTDIR)$(PKGDIR)/hugemem.pc
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
+	install -m 644 man/hugemem.1 $(DESTDIR)$(MANDIR)/man1/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/hugemem.h $(DESTDIR)$(LIBDIR)/libhugemem.* \
+		$(DESTDIR)$(PKGDIR)/hugemem.pc $(DESTDIR)$(BINDIR)/hugemem $(DESTDIR)$(MANDIR)/man1/hugemem.1
+
+# ---------------------------------------------------------------- habits
+FORMAT_FILES = $(wildcard include/*.h src/*.[ch] cli/*.[ch] test/unit/*.[ch] test/*.h)
+
+format:
+	@tools/deps.sh lint
+	clang-format -i $(FORMAT_FILES)
+
+lint:
+	@tools/deps.sh lint
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude -Isrc src cli
+	clang-tidy --quiet $(LIB_SRC) $(CLI_SRC) -- -std=gnu11 -D_GNU_SOURCE -DHM_VERSION='"$(VERSION)"' -Iinclude -Isrc
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%.d)

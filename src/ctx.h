@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctx.h — what every library file shares: the context, error reporting, paths
+ * below the root prefix, and strict reading of small sysfs/procfs files.
+ * Internal: names are hmi_*, never exported.
+ */
+#ifndef HM_CTX_H
+#define HM_CTX_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Public declarations keep default visibility; everything else in the
+ * library is hidden (-fvisibility=hidden). */
+#pragma GCC visibility push(default)
+#include "hugemem.h"
+#pragma GCC visibility pop
+
+#define HMI_ERR_MAX 1024
+
+struct hm_ctx {
+	char root[HM_PATH_MAX];	  /* "" means "/": paths are root + "/sys/..." */
+	char rundir[HM_PATH_MAX]; /* base of per-prefix runtime directories */
+	char err[HMI_ERR_MAX];	  /* last error message */
+};
+
+#define HMI_PRINTF(a, b)  __attribute__((format(printf, a, b)))
+#define HMI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Record a message for ERR (a positive errno) and return -ERR. */
+int hmi_err(struct hm_ctx *ctx, int err, const char *fmt, ...) HMI_PRINTF(3, 4);
+int hmi_verr(struct hm_ctx *ctx, int err, const char *fmt, va_list ap);
+
+/* Clear the last message (start of a public call that may succeed). */
+void hmi_err_clear(struct hm_ctx *ctx);
+
+/* BUF = root + the formatted absolute path ("/proc/meminfo"). -ENAMETOOLONG
+ * (with a message) when it does not fit. */
+int hmi_path(struct hm_ctx *ctx, char *buf, size_t len, const char *fmt, ...) HMI_PRINTF(4, 5);
+
+/* Read the whole file PATH (already rooted) into a new NUL-terminated buffer
+ * (*BUF, free() it), at most MAX bytes; -EFBIG beyond. -errno with a message
+ * naming PATH. */
+int hmi_read_alloc(struct hm_ctx *ctx, const char *path, size_t max, char **buf, size_t *len);
+
+/* Read the small file PATH into BUF (NUL-terminated). -EFBIG when it does not
+ * fit, -errno with a message naming PATH. */
+int hmi_read_small(struct hm_ctx *ctx, const char *path, char *buf, size_t len);
+
+/* Strict unsigned decimal: digits, then only white space. -EINVAL, -ERANGE. */
+int hmi_parse_u64(const char *text, uint64_t *value);
+
+/* Read one unsigned decimal from PATH (sysfs counter). Errors name the path
+ * and what was found there. */
+int hmi_read_u64(struct hm_ctx *ctx, const char *path, uint64_t *value);
+
+/* "2 MiB", "1 GiB", "512 KiB", "3 B": binary units, exact when possible. */
+void hmi_format_size(uint64_t bytes, char *buf, size_t len);
+
+#endif

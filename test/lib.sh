@@ -1,0 +1,59 @@
+# test/lib.sh — sourced by the shell tests (test/*.t): TAP output, the
+# hugepage requirement, the machine-wide lock and pool snapshots.
+# Test code only.
+
+HM_TOP=$(cd "$(dirname "$0")/.." && pwd)
+HM_BUILD=${HM_BUILD:-$HM_TOP/build}
+HUGEMEM=$HM_BUILD/hugemem
+FIXTURES=$HM_TOP/test/fixtures
+HP2M=/sys/kernel/mm/hugepages/hugepages-2048kB
+t_n=0
+t_fail=0
+
+t_ok() { # t_ok STATUS DESCRIPTION: STATUS 0 passes
+	t_n=$((t_n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $t_n - $2"; else echo "not ok $t_n - $2"; t_fail=$((t_fail + 1)); fi
+}
+t_is() { # t_is GOT WANT DESCRIPTION
+	[ "$1" = "$2" ]; local r=$?
+	t_ok $r "$3"
+	[ $r -eq 0 ] || echo "#   got '$1', want '$2'"
+}
+t_like() { # t_like TEXT NEEDLE DESCRIPTION
+	case "$1" in *"$2"*) t_ok 0 "$3" ;; *) t_ok 1 "$3"; echo "#   '$2' not in:"; printf '%s\n' "$1" | sed 's/^/#   /' ;; esac
+}
+t_unlike() { # t_unlike TEXT NEEDLE DESCRIPTION
+	case "$1" in *"$2"*) t_ok 1 "$3"; echo "#   '$2' unexpectedly in output" ;; *) t_ok 0 "$3" ;; esac
+}
+t_diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
+t_done() { echo "1..$t_n"; exit $((t_fail > 0)); }
+
+# Skip everything; under HM_REQUIRE_HUGEPAGES=1 (CI) a hugepage skip fails.
+t_skip_all() {
+	if [ "${HM_REQUIRE_HUGEPAGES:-0}" = 1 ]; then
+		echo "1..1"; echo "not ok 1 - required but skipped: $1"; exit 1
+	fi
+	echo "1..0 # SKIP $1"; exit 0
+}
+
+# Real hugepage tests: root, NEED free 2 MiB pages, a 2 MiB hugetlbfs mount.
+# Takes the machine-wide lock so concurrent runs never share the pool.
+t_require_hugepages() {
+	local need=${1:-16}
+	[ "$(id -u)" = 0 ] || t_skip_all "needs root for real hugepages"
+	[ -r $HP2M/free_hugepages ] || t_skip_all "no 2 MiB hugepage support in this kernel"
+	command -v flock >/dev/null || t_skip_all "flock(1) missing (util-linux)"
+	exec 9>/run/lock/hugemem-test.lock
+	flock -w 900 9 || t_skip_all "machine-wide test lock busy for 15 minutes"
+	[ "$(cat $HP2M/free_hugepages)" -ge "$need" ] ||
+		t_skip_all "needs $need free 2 MiB hugepages (echo N > $HP2M/nr_hugepages)"
+	HM_MNT=$(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts | while read -r m; do
+		case "$(grep " $m hugetlbfs" /proc/mounts)" in *pagesize=1024M*|*pagesize=1G*) ;; *) echo "$m"; break ;; esac
+	done)
+	[ -n "$HM_MNT" ] || t_skip_all "no 2 MiB hugetlbfs mount (mount -t hugetlbfs nodev /dev/hugepages)"
+}
+
+# "nr free resv surplus" of the 2 MiB pool.
+t_pool() {
+	echo "$(cat $HP2M/nr_hugepages) $(cat $HP2M/free_hugepages) $(cat $HP2M/resv_hugepages) $(cat $HP2M/surplus_hugepages)"
+}
