@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hugedir.h — internal interface of the hugedir layer: which mount serves
+ * each page size, what this process may use (budgets), page files and their
+ * liveness, and the per-prefix runtime directory with its liveness lock.
+ */
+#ifndef HM_HUGEDIR_H
+#define HM_HUGEDIR_H
+
+#include "ctx.h"
+
+/* Filled sysinfo in, mount choice and budgets out: for every pool set .mount
+ * (HUGE_DIR, when not NULL, must be a hugetlbfs mount — checked with statfs
+ * magic and block size — and serves its page size), each mount's room
+ * (statfs when it is a real hugetlbfs, else size=) and writable, then
+ * budget, budget_cap and node_budget. */
+int hmi_hugedir_resolve(struct hm_ctx *ctx, struct hm_sysinfo *si, const char *huge_dir);
+
+/* Is PREFIX a valid file prefix? 0 or -EINVAL with a message. */
+int hmi_prefix_check(struct hm_ctx *ctx, const char *prefix);
+
+#endif

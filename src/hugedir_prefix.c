@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hugedir_prefix.c — file prefixes and their liveness lock.
+ *
+ * A prefix names one primary process and everything it leaves in the file
+ * system: its page files ("<prefix>map_<n>") and its runtime directory
+ * <runtime base>/<prefix>/ (the base is /run/hugemem for root,
+ * $XDG_RUNTIME_DIR/hugemem, else /tmp/hugemem-<uid>; hm_ctx_set_runtime_dir
+ * overrides it). The runtime directory is not below the context's root: it is
+ * where live processes meet, so it is always the real one.
+ *
+ * Liveness: a primary holds a POSIX write lock (fcntl F_SETLK) over the whole
+ * of <runtime base>/<prefix>/lock for as long as it lives. The kernel drops it
+ * when the process dies, however it dies, and a forked child does not inherit
+ * it; F_GETLK names the holder's pid, which is what the "in use by pid N"
+ * message needs.
+ *
+ * POSIX locks have one trap: a process loses ALL its locks on a file when it
+ * closes ANY descriptor of that file. So hm_prefix_owner never opens the lock
+ * file first: it looks the inode up in /proc/locks (below the root), which
+ * names the holder without touching the file, and only when /proc/locks shows
+ * no holder (then this process is not one) or cannot be read does it open the
+ * file and ask F_OFD_GETLK. Asking from the holding process therefore reports
+ * that process itself. Where /proc/locks is unreadable (a fixture root) and
+ * OFD locks are missing (Linux < 3.15), the holder would see F_UNLCK for its
+ * own lock and would drop it by asking: do not ask about your own prefix there.
+ *
+ * Safe creation: the base and the prefix directory are created 0700 and
+ * opened with O_NOFOLLOW|O_DIRECTORY, then must be owned by this user and not
+ * writable by group or others; the lock file is opened O_NOFOLLOW relative to
+ * the directory descriptor. A symbolic link planted at any of the three steps
+ * is refused, so a shared /tmp cannot redirect the lock.
+ */
+#include "hugedir.h"
+#include "platform.h"
+#include "sysinfo.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOCK_NAME "lock"
+#define LOCKS_MAX (64u << 20) /* /proc/locks of a very busy host */
+
+static int prefix_ok(const char *p)
+{
+	size_t n;
+
+	if (!p || strcmp(p, ".") == 0 || strcmp(p, "..") == 0)
+		return 0;
+	for (n = 0; p[n]; n++) {
+		char c = p[n];
+		int good = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+
+		if (!good || n + 1 >= HM_PREFIX_MAX)
+			return 0;
+	}
+	return n > 0;
+}
+
+int hmi_prefix_check(struct hm_ctx *ctx, const char *prefix)
+{
+	if (prefix_ok(prefix))
+		return 0;
+	return hmi_err(
+	    ctx, EINVAL,
+	    "file prefix '%.80s' may only hold letters, digits, '_', '-', '.' (at most %d)",
+	    prefix ? prefix : "(none)", HM_PREFIX_MAX - 1);
+}
+
+int hm_prefix_dir(struct hm_ctx *ctx, const char *prefix, char *buf, size_t len)
+{
+	int rc = hmi_prefix_check(ctx, prefix), n;
+
+	if (rc < 0)
+		return rc;
+	n = snprintf(buf, len, "%s/%s", hm_ctx_runtime_dir(ctx), prefix);
+	if (n < 0 || (size_t)n >= len)
+		return hmi_err(ctx, ENAMETOOLONG,
+			       "runtime directory %s/%s is longer than %zu bytes",
+			       hm_ctx_runtime_dir(ctx), prefix, len ? len - 1 : 0);
+	return 0;
+}
+
+/* Who /proc/locks says holds a lock on ST's inode: 1 and *PID, 0 when
+ * nobody, -errno when /proc/locks cannot be read or parsed. */
+static int locks_holder(struct hm_ctx *ctx, const struct stat *st, pid_t *pid)
+{
+	char path[HM_PATH_MAX], *text = NULL;
+	unsigned maj, min;
+	pid_t who = 0;
+	int rc = hmi_path(ctx, path, sizeof(path), "/proc/locks");
+
+	if (rc == 0)
+		rc = hmi_read_alloc(ctx, path, LOCKS_MAX, &text, NULL);
+	if (rc < 0)
+		return rc;
+	hmi_dev_split(st->st_dev, &maj, &min);
+	rc = hmi_parse_proc_locks(text, maj, min, (uint64_t)st->st_ino, &who);
+	free(text);
+	if (rc < 0)
+		return rc;
+	*pid = who;
+	return who != 0;
+}
+
+static int probe_lock_file(struct hm_ctx *ctx, const char *path, pid_t *pid)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return hmi_err(ctx, errno, "cannot open %s: %s", path, strerror(errno));
+	rc = hmi_lock_probe(fd, pid);
+	close(fd);
+	if (rc < 0)
+		return hmi_err(ctx, -rc, "cannot test the lock on %s: %s", path, strerror(-rc));
+	if (rc == 0)
+		*pid = 0;
+	return 0;
+}
+
+int hm_prefix_owner(struct hm_ctx *ctx, const char *prefix, pid_t *pid)
+{
+	char dir[HM_PATH_MAX], path[HM_PATH_MAX];
+	struct stat st;
+	int rc;
+
+	*pid = 0;
+	hmi_err_clear(ctx);
+	rc = hm_prefix_dir(ctx, prefix, dir, sizeof(dir));
+	if (rc < 0)
+		return rc;
+	if ((size_t)snprintf(path, sizeof(path), "%s/" LOCK_NAME, dir) >= sizeof(path))
+		return hmi_err(ctx, ENAMETOOLONG, "%s/" LOCK_NAME " is too long", dir);
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR
+			   ? 0
+			   : hmi_err(ctx, errno, "cannot stat %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return hmi_err(ctx, ELOOP, "%s is not a regular file: remove it", path);
+	rc = locks_holder(ctx, &st, pid);
+	if (rc == 1)
+		return 0;   /* named without opening: a holder asking keeps its lock */
+	hmi_err_clear(ctx); /* unreadable /proc/locks: the lock itself answers */
+	return probe_lock_file(ctx, path, pid);
+}
+
+/* mkdir -p of the directories above DIR (0700: nothing else needs them). */
+static void make_parents(const char *dir)
+{
+	char buf[HM_PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n >= sizeof(buf))
+		return;
+	memcpy(buf, dir, n + 1);
+	while (n > 0 && buf[n] != '/')
+		n--;
+	buf[n] = '\0';
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(buf, 0700);
+		*p = '/';
+	}
+	if (buf[0])
+		mkdir(buf, 0700);
+}
+
+static int check_private(struct hm_ctx *ctx, int fd, const char *shown)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return hmi_err(ctx, errno, "cannot stat %s: %s", shown, strerror(errno));
+	if (st.st_uid != geteuid())
+		return hmi_err(ctx, EPERM,
+			       "runtime directory %s is owned by uid %u, not %u: "
+			       "remove it or set XDG_RUNTIME_DIR",
+			       shown, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return hmi_err(ctx, EPERM,
+			       "runtime directory %s is writable by others (mode %03o): "
+			       "remove it or set XDG_RUNTIME_DIR",
+			       shown, (unsigned)(st.st_mode & 0777));
+	return 0;
+}
+
+/* mkdirat + open without following a link + owner/mode check. */
+static int open_private_dir(struct hm_ctx *ctx, int at, const char *name, const char *shown)
+{
+	int fd, rc;
+
+	if (mkdirat(at, name, 0700) < 0 && errno != EEXIST)
+		return hmi_err(ctx, errno, "cannot create runtime directory %s: %s", shown,
+			       strerror(errno));
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return hmi_err(ctx, errno,
+			       "runtime directory %s is a symbolic link or not a directory: "
+			       "remove it or set XDG_RUNTIME_DIR",
+			       shown);
+	if (fd < 0)
+		return hmi_err(ctx, errno, "cannot open runtime directory %s: %s", shown,
+			       strerror(errno));
+	rc = check_private(ctx, fd, shown);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int open_lock_file(struct hm_ctx *ctx, int dirfd, const char *dir)
+{
+	int fd = openat(dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	struct stat st;
+
+	if (fd < 0 && errno == ELOOP)
+		return hmi_err(ctx, ELOOP, "%s/" LOCK_NAME " is a symbolic link: remove it", dir);
+	if (fd < 0)
+		return hmi_err(ctx, errno, "cannot open %s/" LOCK_NAME ": %s", dir,
+			       strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return hmi_err(ctx, EINVAL, "%s/" LOCK_NAME " is not a regular file: remove it",
+			       dir);
+	}
+	return fd;
+}
+
+static int in_use(struct hm_ctx *ctx, const char *prefix, pid_t pid)
+{
+	if (pid == getpid())
+		return hmi_err(ctx, EBUSY,
+			       "file prefix '%s' is already held by this process (pid %d)", prefix,
+			       (int)pid);
+	if (pid > 0)
+		return hmi_err(
+		    ctx, EBUSY,
+		    "file prefix '%s' is in use by pid %d: give another with --file-prefix", prefix,
+		    (int)pid);
+	return hmi_err(ctx, EBUSY,
+		       "file prefix '%s' is in use by a process of another pid namespace: "
+		       "give another with --file-prefix",
+		       prefix);
+}
+
+/* Refuse before opening when this process already holds the lock: opening
+ * and closing a second descriptor would silently drop it. */
+static int held_here(struct hm_ctx *ctx, int dirfd)
+{
+	struct stat st;
+	pid_t pid = 0;
+
+	if (fstatat(dirfd, LOCK_NAME, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return locks_holder(ctx, &st, &pid) == 1 && pid == getpid();
+}
+
+/* F_SETLK on FD; when another process holds it, -EBUSY naming it. A holder
+ * that exits between our failed F_SETLK and F_GETLK gets us another try. */
+static int take_lock(struct hm_ctx *ctx, int fd, const char *prefix)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	pid_t pid = 0;
+
+	for (int tries = 0; tries < 3; tries++) {
+		int rc;
+
+		if (fcntl(fd, F_SETLK, &fl) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EACCES)
+			return hmi_err(ctx, errno, "cannot lock file prefix '%s': %s", prefix,
+				       strerror(errno));
+		rc = hmi_lock_probe(fd, &pid);
+		if (rc == 1)
+			return in_use(ctx, prefix, pid);
+	}
+	return in_use(ctx, prefix, -1);
+}
+
+static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const char *dir)
+{
+	int dirfd = open_private_dir(ctx, basefd, prefix, dir), fd, rc;
+
+	if (dirfd < 0)
+		return dirfd;
+	if (held_here(ctx, dirfd)) {
+		close(dirfd);
+		return in_use(ctx, prefix, getpid());
+	}
+	fd = open_lock_file(ctx, dirfd, dir);
+	close(dirfd);
+	if (fd < 0)
+		return fd;
+	rc = take_lock(ctx, fd, prefix);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int hm_prefix_lock(struct hm_ctx *ctx, const char *prefix, int *fd)
+{
+	const char *base = hm_ctx_runtime_dir(ctx);
+	char dir[HM_PATH_MAX];
+	int basefd, rc;
+
+	*fd = -1;
+	hmi_err_clear(ctx);
+	rc = hm_prefix_dir(ctx, prefix, dir, sizeof(dir));
+	if (rc < 0)
+		return rc;
+	make_parents(base);
+	basefd = open_private_dir(ctx, AT_FDCWD, base, base);
+	if (basefd < 0)
+		return basefd;
+	rc = lock_in(ctx, basefd, prefix, dir);
+	close(basefd);
+	if (rc < 0)
+		return rc;
+	*fd = rc;
+	return 0;
+}
+
+int hm_prefixes_live(struct hm_ctx *ctx, char (*names)[HM_PREFIX_MAX], pid_t *pids, int max)
+{
+	const char *base = hm_ctx_runtime_dir(ctx);
+	DIR *d = opendir(base);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d && (errno == ENOENT || errno == ENOTDIR))
+		return 0;
+	if (!d)
+		return hmi_err(ctx, errno, "cannot read runtime directory %s: %s", base,
+			       strerror(errno));
+	while (n < max && (e = readdir(d)) != NULL) {
+		pid_t pid = 0;
+
+		/* names that are no prefix (and "."/"..") are not ours to judge */
+		if (!prefix_ok(e->d_name) || hm_prefix_owner(ctx, e->d_name, &pid) < 0 || pid == 0)
+			continue;
+		memcpy(names[n], e->d_name, strlen(e->d_name) + 1); /* < HM_PREFIX_MAX */
+		pids[n++] = pid;
+	}
+	closedir(d);
+	hmi_err_clear(ctx); /* a prefix we skipped is no failure of this call */
+	return n;
+}

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * clear_real_test.c — hm_files_scan and hm_clear on a real 2 MiB hugetlbfs
+ * mount with real hugepages (root only; skipped otherwise, and failing under
+ * HM_REQUIRE_HUGEPAGES=1).
+ *
+ * Under the machine-wide test lock: page files "hmtest<pid>map_0..3" (and
+ * "hmtest<pid>bmap_0" of another prefix) are created and faulted in; a child
+ * holds map_0 and map_1 the way hugemem and DPDK do (flock LOCK_SH, mmap,
+ * close the descriptor). hm_clear of the prefix must keep those two and free
+ * the other two pages; after SIGKILL of the child it removes the rest, and the
+ * other prefix only when asked. The pool counters must end where they began
+ * and no file may be left.
+ */
+#include "ctx.h"
+#include "hugedir.h"
+#include "platform.h"
+#include "tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PS   (2ULL << 20)
+#define HP2M "/sys/kernel/mm/hugepages/hugepages-2048kB/"
+#define N    4
+
+struct counts {
+	uint64_t nr, free, resv, surplus;
+};
+
+static char mnt[HM_PATH_MAX];
+static char prefix[HM_PREFIX_MAX], prefix_b[HM_PREFIX_MAX];
+static pid_t holder;
+
+static uint64_t counter(const char *name)
+{
+	char buf[64];
+	FILE *f;
+	unsigned long long v = 0;
+
+	snprintf(buf, sizeof(buf), HP2M "%s", name);
+	f = fopen(buf, "r");
+	if (!f)
+		return UINT64_MAX;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = UINT64_MAX;
+	fclose(f);
+	return v;
+}
+
+static void snapshot(struct counts *c)
+{
+	c->nr = counter("nr_hugepages");
+	c->free = counter("free_hugepages");
+	c->resv = counter("resv_hugepages");
+	c->surplus = counter("surplus_hugepages");
+}
+
+/* /proc/self/mounts escapes ' ', '\t', '\n', '\\' as octal. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*d++ = *s;
+		}
+	}
+	*d = '\0';
+}
+
+/* The first writable hugetlbfs mount whose block size (page size) is 2 MiB. */
+static int find_mount(void)
+{
+	char line[8192], dev[256], path[4096], type[64];
+	FILE *f = fopen("/proc/self/mounts", "r");
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		uint64_t bsize = 0, blocks, bavail;
+
+		if (sscanf(line, "%255s %4095s %63s", dev, path, type) != 3 ||
+		    strcmp(type, "hugetlbfs") != 0)
+			continue;
+		unescape(path);
+		if (hmi_statfs_hugetlbfs(path, &bsize, &blocks, &bavail) == 1 && bsize == PS &&
+		    access(path, W_OK) == 0) {
+			snprintf(mnt, sizeof(mnt), "%s", path);
+			found = 1;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static char *fpath(const char *pfx, int i)
+{
+	static char buf[2][HM_PATH_MAX + 2 * HM_PREFIX_MAX];
+	static int k;
+
+	k ^= 1;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%smap_%d", mnt, pfx, i);
+	return buf[k];
+}
+
+static int make_page_file(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	char *p;
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)PS) < 0) {
+		close(fd);
+		return -1;
+	}
+	p = mmap(NULL, PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	p[0] = 1; /* fault the page in: the file now holds it */
+	munmap(p, PS);
+	return 0;
+}
+
+/* A child that holds files 0 and 1 as hugemem does, then waits. */
+static pid_t spawn_holder(void)
+{
+	int pp[2];
+	char c = 'E';
+	pid_t pid;
+
+	if (pipe(pp) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int bad = 0;
+
+		close(pp[0]);
+		for (int i = 0; i < 2; i++) {
+			int fd = open(fpath(prefix, i), O_RDWR | O_CLOEXEC);
+			void *m;
+
+			if (fd < 0 || flock(fd, LOCK_SH) < 0) {
+				bad = 1;
+				continue;
+			}
+			m = mmap(NULL, PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			bad |= m == MAP_FAILED;
+			close(fd); /* the mapping keeps the file, and so the flock */
+		}
+		c = bad ? 'E' : 'R';
+		if (write(pp[1], &c, 1) != 1 || bad)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pp[1]);
+	if (pid < 0 || read(pp[0], &c, 1) != 1 || c != 'R') {
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		pid = -1;
+	}
+	close(pp[0]);
+	return pid;
+}
+
+static void stop_holder(void)
+{
+	if (holder > 0) {
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+		holder = 0;
+	}
+}
+
+static const struct hm_page_file *find(const struct hm_file_list *l, const char *path)
+{
+	for (int i = 0; l && i < l->n; i++)
+		if (strcmp(l->files[i].path, path) == 0)
+			return &l->files[i];
+	return NULL;
+}
+
+static void test_scan(struct hm_ctx *ctx, struct hm_sysinfo *si)
+{
+	struct hm_file_list *l = NULL;
+	const struct hm_page_file *f;
+	int n = hm_files_scan(ctx, si, prefix, &l);
+
+	is_int(n, N, "scan: the %d files of %s", N, prefix);
+	for (int i = 0; i < N; i++) {
+		f = find(l, fpath(prefix, i));
+		ok(f != NULL, "scan: %s listed", fpath(prefix, i));
+		if (!f)
+			continue;
+		is_int(f->state, i < 2 ? HM_FILE_LOCKED : HM_FILE_STALE, "scan: map_%d state", i);
+		is_int(f->pid, i < 2 ? holder : 0, "scan: map_%d holder", i);
+		is_u64(f->bytes, PS, "scan: map_%d holds one 2 MiB page", i);
+	}
+	hm_file_list_free(l);
+}
+
+static void test_resolve(struct hm_ctx *ctx, struct hm_sysinfo *si, const struct counts *c)
+{
+	uint64_t bsize = 0, blocks = 0, bavail = 0;
+
+	hmi_statfs_hugetlbfs(mnt, &bsize, &blocks, &bavail);
+	si->n_pools = 1;
+	si->pools[0].page_size = PS;
+	si->pools[0].nr = c->nr;
+	si->pools[0].free = counter("free_hugepages");
+	si->pools[0].cgroup.max = si->pools[0].cgroup.rsvd_max = UINT64_MAX;
+	is_int(hmi_hugedir_resolve(ctx, si, mnt), 0, "resolve: --huge-dir %s passes statfs", mnt);
+	is_int(si->pools[0].mount, 0, "resolve: it serves 2 MiB");
+	is_int(si->mounts[0].writable, 1, "resolve: writable as root");
+	is_u64(si->mounts[0].room, blocks ? bavail * bsize : UINT64_MAX,
+	       "resolve: room from statfs");
+}
+
+static void run(struct hm_ctx *ctx, const struct counts *before)
+{
+	struct hm_mount m = {.path = mnt, .page_size = PS, .room = UINT64_MAX};
+	struct hm_sysinfo si = {.n_mounts = 1, .mounts = &m};
+	struct hm_file_list *l = NULL;
+	int n, made = 0;
+
+	for (int i = 0; i < N; i++)
+		made += make_page_file(fpath(prefix, i)) == 0;
+	made += make_page_file(fpath(prefix_b, 0)) == 0;
+	is_int(made, N + 1, "created and faulted %d page files", N + 1);
+	is_u64(counter("free_hugepages"), before->free - (N + 1), "they hold %d pages", N + 1);
+	holder = spawn_holder();
+	ok(holder > 0, "a child holds map_0 and map_1 (flock + mmap, fd closed)");
+	test_scan(ctx, &si);
+	test_resolve(ctx, &si, before);
+
+	n = hm_clear(ctx, &si, prefix, 0, &l);
+	is_int(n, 2, "clear: the two stale files");
+	ok(access(fpath(prefix, 0), F_OK) == 0 && access(fpath(prefix, 1), F_OK) == 0,
+	   "clear: held files kept");
+	ok(access(fpath(prefix, 2), F_OK) < 0 && access(fpath(prefix, 3), F_OK) < 0,
+	   "clear: stale files removed");
+	ok(access(fpath(prefix_b, 0), F_OK) == 0, "clear: other prefix untouched");
+	is_u64(counter("free_hugepages"), before->free - 3, "clear: two pages back in the pool");
+	hm_file_list_free(l);
+
+	stop_holder();
+	n = hm_clear(ctx, &si, prefix, 0, &l);
+	is_int(n, 2, "clear after SIGKILL: the two files the child held");
+	ok(access(fpath(prefix, 0), F_OK) < 0 && access(fpath(prefix, 1), F_OK) < 0,
+	   "clear after SIGKILL: removed");
+	hm_file_list_free(l);
+	n = hm_clear(ctx, &si, prefix_b, 1, &l);
+	is_int(n, 1, "dry run of the other prefix: one file");
+	ok(access(fpath(prefix_b, 0), F_OK) == 0, "dry run: kept");
+	hm_file_list_free(l);
+	n = hm_clear(ctx, &si, prefix_b, 0, &l);
+	is_int(n, 1, "clear of the other prefix: removed");
+	hm_file_list_free(l);
+}
+
+static void cleanup(void)
+{
+	stop_holder();
+	for (int i = 0; i < N; i++)
+		unlink(fpath(prefix, i));
+	unlink(fpath(prefix_b, 0));
+}
+
+int main(void)
+{
+	int lock = open("/run/lock/hugemem-test.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	struct counts before, after;
+	struct hm_ctx *ctx;
+	char rundir[64];
+	int left = 0;
+
+	if (lock < 0) /* another user's lock file: flock needs no write access */
+		lock = open("/run/lock/hugemem-test.lock", O_RDONLY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return plan_skip_all("cannot take /run/lock/hugemem-test.lock");
+	if (geteuid() != 0)
+		return plan_skip_all("needs root (hugetlbfs page files of a real pool)");
+	if (!find_mount())
+		return plan_skip_all(
+		    "no writable 2 MiB hugetlbfs mount: hugemem mount /dev/hugepages");
+	snapshot(&before);
+	if (before.free == UINT64_MAX || before.free < N + 1)
+		return plan_skip_all("fewer than 5 free 2 MiB pages: hugemem reserve 64M");
+	if (hm_ctx_new(&ctx) < 0)
+		return plan_skip_all("out of memory");
+	snprintf(prefix, sizeof(prefix), "hmtest%d", (int)getpid());
+	snprintf(prefix_b, sizeof(prefix_b), "hmtest%db", (int)getpid());
+	snprintf(rundir, sizeof(rundir), "/tmp/hmtest%d-run", (int)getpid());
+	hm_ctx_set_runtime_dir(ctx, rundir); /* no live prefix: nothing there */
+	diag("mount %s, pool nr %llu free %llu", mnt, (unsigned long long)before.nr,
+	     (unsigned long long)before.free);
+	run(ctx, &before);
+	cleanup();
+	for (int i = 0; i < N; i++)
+		left += access(fpath(prefix, i), F_OK) == 0;
+	left += access(fpath(prefix_b, 0), F_OK) == 0;
+	is_int(left, 0, "no page file left");
+	snapshot(&after);
+	is_u64(after.nr, before.nr, "pool: nr_hugepages as before");
+	is_u64(after.free, before.free, "pool: free_hugepages as before");
+	is_u64(after.resv, before.resv, "pool: resv_hugepages as before");
+	is_u64(after.surplus, before.surplus, "pool: surplus_hugepages as before");
+	hm_ctx_free(ctx);
+	close(lock);
+	return done();
+}
