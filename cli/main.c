@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c — the hugemem command: pick the subcommand, parse its options with
+ * the library's own parser (so --help, the parser and the man page agree),
+ * and turn library errors into one line on stderr and an exit code.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct subcommand {
+	const char *name;
+	unsigned bit;
+	const char *usage;
+	const char *summary;
+	int (*run)(struct hm_ctx *ctx, const struct hm_opts *o);
+};
+
+static const struct subcommand subcommands[] = {
+    {"status", HM_CMD_STATUS, "status [--json]",
+     "pools per size and node, mounts, budgets, page files, verdict", cmd_status},
+    {"reserve", HM_CMD_RESERVE, "reserve SIZE [--page-size SZ] [--node N] [--force]",
+     "set the hugepage pool to SIZE (root)", cmd_reserve},
+    {"mount", HM_CMD_MOUNT, "mount [DIR] [--page-size SZ] [--user U] [--group G]",
+     "mount hugetlbfs (root)", cmd_mount},
+    {"unmount", HM_CMD_UNMOUNT, "unmount DIR", "unmount a hugetlbfs mount (root)", cmd_unmount},
+    {"clear", HM_CMD_CLEAR, "clear [--file-prefix P] [--dry-run]",
+     "remove stale page files (never a live one)", cmd_clear},
+    {"init", HM_CMD_INIT, "init [options] [--json] [--hold] [--trace]",
+     "primary: map hugepages and print the layout (not yet built)", NULL},
+    {"attach", HM_CMD_ATTACH, "attach [--file-prefix P] [--json]",
+     "secondary: attach to a primary's layout (not yet built)", NULL},
+    {"map", HM_CMD_MAP, "map [--node N] [--svg FILE] [--json]",
+     "picture of the physical pool (not yet built)", NULL},
+};
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "hugemem %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage_all(FILE *out)
+{
+	fprintf(out, "usage: hugemem COMMAND [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(out, "  %-9s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(
+	    out,
+	    "\n'hugemem COMMAND --help' lists a command's options; man hugemem has the rest.\n");
+}
+
+static void usage_command(const struct subcommand *sc)
+{
+	const struct hm_optdesc *opt;
+	int n = hm_opts_table(&opt);
+
+	printf("usage: hugemem %s\n  %s\n\noptions:\n", sc->usage, sc->summary);
+	for (int i = 0; i < n; i++) {
+		char left[64];
+
+		if (!(opt[i].commands & sc->bit))
+			continue;
+		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", opt[i].short_name ? "-" : "",
+			 opt[i].short_name ? opt[i].short_name : ' ',
+			 opt[i].short_name ? ", " : "  ", opt[i].long_name, opt[i].arg ? " " : "",
+			 opt[i].arg ? opt[i].arg : "");
+		printf("  %-30s %s\n", opt[i].short_name ? left : left + 2, opt[i].help);
+	}
+}
+
+static const struct subcommand *find_subcommand(const char *name)
+{
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (strcmp(subcommands[i].name, name) == 0)
+			return &subcommands[i];
+	return NULL;
+}
+
+static int run(struct hm_ctx *ctx, const struct subcommand *sc, int argc, char **argv)
+{
+	struct hm_opts o;
+
+	hm_opts_init(&o);
+	if (hm_opts_parse(ctx, &o, sc->bit, argc, argv) < 0) {
+		cli_error(sc->name, "%s", hm_errmsg(ctx));
+		return EXIT_USAGE;
+	}
+	if (o.flags & HM_OPT_HELP) {
+		usage_command(sc);
+		return EXIT_OK;
+	}
+	if (!sc->run) {
+		cli_error(sc->name, "not built yet in this version (see the project's issues)");
+		return EXIT_FAIL;
+	}
+	return sc->run(ctx, &o);
+}
+
+int main(int argc, char **argv)
+{
+	const struct subcommand *sc;
+	struct hm_ctx *ctx;
+	const char *root = getenv("HUGEMEM_ROOT"); /* tests point the tool at a fixture tree */
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage_all(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("hugemem %s\n", HM_VERSION);
+		return EXIT_OK;
+	}
+	sc = find_subcommand(argv[1]);
+	if (!sc) {
+		fprintf(stderr, "hugemem: unknown command '%s': see 'hugemem --help'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	if (hm_ctx_new(&ctx) < 0) {
+		cli_error(sc->name, "out of memory");
+		return EXIT_FAIL;
+	}
+	if (root && *root && hm_ctx_set_root(ctx, root) < 0) {
+		cli_error(sc->name, "HUGEMEM_ROOT: %s", hm_errmsg(ctx));
+		hm_ctx_free(ctx);
+		return EXIT_USAGE;
+	}
+	rc = run(ctx, sc, argc - 2, argv + 2);
+	hm_ctx_free(ctx);
+	return rc;
+}

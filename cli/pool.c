@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.c — the pool commands, parity with DPDK's dpdk-hugepages.py plus
+ * JSON: reserve, mount, unmount, clear.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LIVE 64
+
+static int one_arg(const char *cmd, const struct hm_opts *o, const char *what, int required)
+{
+	if (o->n_args > 1) {
+		cli_error(cmd, "one %s only, got '%s' too: see 'hugemem %s --help'", what,
+			  o->args[1], cmd);
+		return -1;
+	}
+	if (required && o->n_args == 0) {
+		cli_error(cmd, "which %s? e.g. 'hugemem %s %s'", what, cmd,
+			  strcmp(cmd, "reserve") == 0 ? "1G" : "/dev/hugepages");
+		return -1;
+	}
+	return 0;
+}
+
+static int read_sysinfo(struct hm_ctx *ctx, const char *cmd, const struct hm_opts *o,
+			struct hm_sysinfo **si)
+{
+	if (hm_sysinfo_read(ctx, o->huge_dir, si) < 0) {
+		cli_error(cmd, "%s", hm_errmsg(ctx));
+		return EXIT_FAIL;
+	}
+	if (hm_opts_check(ctx, o, *si) < 0) {
+		cli_error(cmd, "%s", hm_errmsg(ctx));
+		hm_sysinfo_free(*si);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ reserve */
+
+/* Growing a pool of pages larger than the smallest size can make the kernel
+ * migrate in-use smaller hugepages to find room (Linux 5.13+): the IOVAs a
+ * live prefix published would silently change. Refuse unless --force. */
+static int migration_guard(struct hm_ctx *ctx, const struct hm_sysinfo *si, uint64_t page_size,
+			   const struct hm_opts *o)
+{
+	char names[MAX_LIVE][HM_PREFIX_MAX], sz[32];
+	pid_t pids[MAX_LIVE];
+	int n;
+
+	if (si->n_pools == 0 || page_size <= si->pools[0].page_size)
+		return 0;
+	n = hm_prefixes_live(ctx, names, pids, MAX_LIVE);
+	if (n <= 0)
+		return 0;
+	hm_size_str(page_size, sz, sizeof(sz));
+	if (o->flags & HM_OPT_FORCE) {
+		fprintf(stderr,
+			"hugemem reserve: warning: reserving %s pages may migrate the pages of "
+			"live prefix '%s' (pid %d): its published IOVAs may go stale\n",
+			sz, names[0], (int)pids[0]);
+		return 0;
+	}
+	cli_error(
+	    "reserve",
+	    "reserving %s pages may make the kernel migrate the hugepages of live prefix '%s' "
+	    "(pid %d), silently changing their IOVAs: stop it first, or pass --force",
+	    sz, names[0], (int)pids[0]);
+	return -1;
+}
+
+static void reserve_report(const struct hm_opts *o, uint64_t page_size, uint64_t asked,
+			   uint64_t got)
+{
+	char sz[32], total[32];
+	struct json j;
+
+	if (o->flags & HM_OPT_JSON) {
+		json_begin(&j, stdout);
+		json_u64(&j, "page_size", page_size);
+		json_i64(&j, "node", o->node);
+		json_u64(&j, "asked_pages", asked);
+		json_u64(&j, "pages", got);
+		json_end(&j);
+		return;
+	}
+	printf("%s pages", hm_size_str(page_size, sz, sizeof(sz)));
+	if (o->node >= 0)
+		printf(" on node %d", o->node);
+	printf(": %llu (%s)\n", (unsigned long long)got,
+	       hm_size_str(got * page_size, total, sizeof(total)));
+}
+
+static int reserve_pages(struct hm_ctx *ctx, const struct hm_opts *o, uint64_t page_size,
+			 uint64_t bytes)
+{
+	uint64_t pages = bytes / page_size + (bytes % page_size != 0), got = 0;
+	char sz[32];
+	int rc;
+
+	if (bytes % page_size)
+		fprintf(stderr,
+			"hugemem reserve: %llu bytes is not a multiple of %s: rounded up to %llu "
+			"pages\n",
+			(unsigned long long)bytes, hm_size_str(page_size, sz, sizeof(sz)),
+			(unsigned long long)pages);
+	rc = hm_reserve(ctx, page_size, o->node, pages, &got);
+	if (rc < 0 && rc != -ENOMEM) {
+		cli_error("reserve", "%s", hm_errmsg(ctx));
+		return EXIT_FAIL;
+	}
+	reserve_report(o, page_size, pages, got);
+	if (rc == -ENOMEM) {
+		cli_error("reserve", "%s", hm_errmsg(ctx));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int cmd_reserve(struct hm_ctx *ctx, const struct hm_opts *o)
+{
+	struct hm_sysinfo *si;
+	const struct hm_pool *pool;
+	uint64_t bytes;
+	int rc;
+
+	if (one_arg("reserve", o, "size", 1) < 0)
+		return EXIT_USAGE;
+	if (hm_parse_size(ctx, o->args[0], &bytes) < 0) {
+		cli_error("reserve", "%s", hm_errmsg(ctx));
+		return EXIT_USAGE;
+	}
+	rc = read_sysinfo(ctx, "reserve", o, &si);
+	if (rc != EXIT_OK)
+		return rc;
+	pool = hm_sysinfo_pool(si, o->page_size);
+	if (!pool) {
+		cli_error("reserve", "this kernel offers no hugepage size to reserve");
+		rc = EXIT_FAIL;
+	} else if (migration_guard(ctx, si, pool->page_size, o) < 0) {
+		rc = EXIT_FAIL;
+	} else {
+		rc = reserve_pages(ctx, o, pool->page_size, bytes);
+	}
+	hm_sysinfo_free(si);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ mount */
+
+static int lookup_owner(const struct hm_opts *o, uid_t *uid, gid_t *gid)
+{
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (o->user) {
+		const struct passwd *pw = getpwnam(o->user);
+		char *end;
+		unsigned long v = strtoul(o->user, &end, 10);
+
+		if (pw)
+			*uid = pw->pw_uid;
+		else if (*end == '\0' && end != o->user)
+			*uid = (uid_t)v;
+		else
+			return cli_error("mount", "--user '%s': no such user", o->user), -1;
+	}
+	if (o->group) {
+		const struct group *gr = getgrnam(o->group);
+		char *end;
+		unsigned long v = strtoul(o->group, &end, 10);
+
+		if (gr)
+			*gid = gr->gr_gid;
+		else if (*end == '\0' && end != o->group)
+			*gid = (gid_t)v;
+		else
+			return cli_error("mount", "--group '%s': no such group", o->group), -1;
+	}
+	return 0;
+}
+
+/* DPDK's habit: /dev/hugepages for the default size, /dev/hugepages1G etc. */
+static void default_mount_dir(uint64_t page_size, char *dir, size_t len)
+{
+	static const char units[] = "KMGT";
+	uint64_t v = page_size >> 10;
+	int u = 0;
+
+	if (page_size == 0 || page_size == (2ULL << 20)) {
+		snprintf(dir, len, "/dev/hugepages");
+		return;
+	}
+	for (; v >= 1024 && v % 1024 == 0 && u < 3; u++)
+		v /= 1024;
+	snprintf(dir, len, "/dev/hugepages%llu%c", (unsigned long long)v, units[u]);
+}
+
+int cmd_mount(struct hm_ctx *ctx, const struct hm_opts *o)
+{
+	char dir[64];
+	uid_t uid;
+	gid_t gid;
+	struct json j;
+
+	if (one_arg("mount", o, "directory", 0) < 0 || lookup_owner(o, &uid, &gid) < 0)
+		return EXIT_USAGE;
+	default_mount_dir(o->page_size, dir, sizeof(dir));
+	if (hm_mount(ctx, o->n_args ? o->args[0] : dir, o->page_size, uid, gid) < 0) {
+		cli_error("mount", "%s", hm_errmsg(ctx));
+		return EXIT_FAIL;
+	}
+	if (o->flags & HM_OPT_JSON) {
+		json_begin(&j, stdout);
+		json_str(&j, "mounted", o->n_args ? o->args[0] : dir);
+		json_u64(&j, "page_size", o->page_size);
+		json_end(&j);
+	} else {
+		printf("mounted hugetlbfs at %s\n", o->n_args ? o->args[0] : dir);
+	}
+	return EXIT_OK;
+}
+
+int cmd_unmount(struct hm_ctx *ctx, const struct hm_opts *o)
+{
+	struct json j;
+
+	if (one_arg("unmount", o, "directory", 1) < 0)
+		return EXIT_USAGE;
+	if (hm_unmount(ctx, o->args[0]) < 0) {
+		cli_error("unmount", "%s", hm_errmsg(ctx));
+		return EXIT_FAIL;
+	}
+	if (o->flags & HM_OPT_JSON) {
+		json_begin(&j, stdout);
+		json_str(&j, "unmounted", o->args[0]);
+		json_end(&j);
+	} else {
+		printf("unmounted %s\n", o->args[0]);
+	}
+	return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ clear */
+
+static void clear_text(const struct hm_file_list *removed, const struct hm_file_list *kept,
+		       int dry_run)
+{
+	char sz[32];
+
+	for (int i = 0; removed && i < removed->n; i++)
+		printf("%s %s (%s): stale — no lock, not mapped, not open by any process\n",
+		       dry_run ? "would remove" : "removed", removed->files[i].path,
+		       hm_size_str(removed->files[i].bytes, sz, sizeof(sz)));
+	for (int i = 0; kept && i < kept->n; i++)
+		if (kept->files[i].state != HM_FILE_STALE)
+			printf("kept %s: live (pid %d)\n", kept->files[i].path,
+			       (int)kept->files[i].pid);
+	if (!removed || removed->n == 0)
+		printf("no stale page files\n");
+}
+
+static void clear_json(const struct hm_file_list *removed, const struct hm_file_list *kept,
+		       int dry_run)
+{
+	struct json j;
+
+	json_begin(&j, stdout);
+	json_bool(&j, "dry_run", dry_run);
+	json_arr(&j, "removed");
+	for (int i = 0; removed && i < removed->n; i++) {
+		json_obj(&j, NULL);
+		json_str(&j, "path", removed->files[i].path);
+		json_str(&j, "prefix", removed->files[i].prefix);
+		json_u64(&j, "bytes", removed->files[i].bytes);
+		json_str(&j, "reason", "no lock, not mapped, not open");
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_arr(&j, "kept");
+	for (int i = 0; kept && i < kept->n; i++) {
+		if (kept->files[i].state == HM_FILE_STALE)
+			continue;
+		json_obj(&j, NULL);
+		json_str(&j, "path", kept->files[i].path);
+		json_i64(&j, "pid", kept->files[i].pid);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_end(&j);
+}
+
+int cmd_clear(struct hm_ctx *ctx, const struct hm_opts *o)
+{
+	struct hm_file_list *removed = NULL, *kept = NULL;
+	struct hm_sysinfo *si;
+	int dry_run = !!(o->flags & HM_OPT_DRY_RUN), rc;
+
+	if (o->n_args) {
+		cli_error("clear", "takes no argument ('%s'): name a prefix with --file-prefix",
+			  o->args[0]);
+		return EXIT_USAGE;
+	}
+	rc = read_sysinfo(ctx, "clear", o, &si);
+	if (rc != EXIT_OK)
+		return rc;
+	if (hm_clear(ctx, si, o->file_prefix, dry_run, &removed) < 0) {
+		cli_error("clear", "%s", hm_errmsg(ctx));
+		rc = EXIT_FAIL;
+	} else {
+		hm_files_scan(ctx, si, o->file_prefix, &kept);
+		if (o->flags & HM_OPT_JSON)
+			clear_json(removed, kept, dry_run);
+		else
+			clear_text(removed, kept, dry_run);
+	}
+	hm_file_list_free(removed);
+	hm_file_list_free(kept);
+	hm_sysinfo_free(si);
+	return rc;
+}
