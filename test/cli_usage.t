@@ -1,0 +1,58 @@
+#!/bin/sh
+# Bad command lines: exit status 2, one line on stderr naming the input and the
+# fix, nothing on stdout, nothing touched. --help of every command exits 0.
+. "$(dirname "$0")/lib.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+bad() { # bad NEEDLE ARGS...: hugemem ARGS fails as a usage error naming NEEDLE
+	needle=$1
+	shift
+	out=$("$HUGEMEM" "$@" 2>"$tmp/err")
+	rc=$?
+	t_is "$rc" 2 "exit 2: hugemem $*"
+	t_like "$(cat "$tmp/err")" "$needle" "message names '$needle': hugemem $*"
+	t_is "$(wc -l <"$tmp/err" | tr -d ' ')" 1 "one line on stderr: hugemem $*"
+	t_is "$out" "" "nothing on stdout: hugemem $*"
+}
+
+bad "hugemem --help" frobnicate
+bad "-m" init -m ''
+bad "-5" init -m -5
+bad "99999999999999999999" init -m 99999999999999999999
+bad "64X" init -m 64X
+bad "1.5G" init -m 1.5G
+bad "socket-mem" init --socket-mem 1,,2
+bad "socket-mem" init --socket-mem 1,2,
+bad "socket-mem" init --socket-mem ,1
+bad "socket-mem" init -m 64 --socket-mem 64
+bad "--bogus" init --bogus
+bad "--hold" status --hold
+bad "pa" init --iova-mode xx
+bad "fast" init --contig slow
+bad "a/b" init --file-prefix a/b
+bad "rx" init --zone rx:16M:foo
+bad "size" reserve
+bad "abc" reserve abc
+bad "--node" reserve 64M --node 77
+
+# a node that does not exist, against a fixture tree with nodes 0 and 2
+if [ -d "$FIXTURES/sparse-nodes" ]; then
+	HUGEMEM_ROOT=$FIXTURES/sparse-nodes bad "node 1" reserve 64M --node 1
+fi
+
+"$HUGEMEM" >/dev/null 2>&1
+t_is $? 2 "no command: exit 2"
+for cmd in status reserve mount unmount clear init attach map; do
+	help=$("$HUGEMEM" $cmd --help)
+	t_is $? 0 "hugemem $cmd --help exits 0"
+	t_like "$help" "usage: hugemem $cmd" "hugemem $cmd --help shows its usage"
+	# every option the help lists is in the man page
+	for opt in $(printf '%s\n' "$help" | grep -o -- '--[a-z-]*' | sort -u); do
+		grep -q -- "$(printf '%s' "$opt" | sed 's/-/\\\\-/g')" "$HM_TOP/man/hugemem.1"
+		t_ok $? "man page documents $opt ($cmd)"
+	done
+done
+"$HUGEMEM" --help | grep -q "status"
+t_ok $? "hugemem --help lists the commands"
+t_done
