@@ -81,9 +81,9 @@ $(BUILD)/test/unit/%.o: test/unit/%.c
 	$(CC) $(ALL_CPPFLAGS) -Itest $(ALL_CFLAGS) -c $< -o $@
 
 # Helper programs the shell tests run (not tests themselves).
-$(BUILD)/test-tools/%: test/tools/%.c
+$(BUILD)/test-tools/%: test/tools/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
 # ---------------------------------------------------------------- the two commands
 demo: deps all

@@ -104,11 +104,27 @@ static int run(struct hm_ctx *ctx, const struct subcommand *sc, int argc, char *
 	return sc->run(ctx, &o);
 }
 
+/* HUGEMEM_ROOT points the tool at a fixture tree; HUGEMEM_RUNTIME_DIR moves
+ * the runtime directories (tests, and users who want them elsewhere). */
+static int configure(struct hm_ctx *ctx, const char *cmd)
+{
+	const char *root = getenv("HUGEMEM_ROOT"), *rundir = getenv("HUGEMEM_RUNTIME_DIR");
+
+	if (root && *root && hm_ctx_set_root(ctx, root) < 0) {
+		cli_error(cmd, "HUGEMEM_ROOT: %s", hm_errmsg(ctx));
+		return -1;
+	}
+	if (rundir && *rundir && hm_ctx_set_runtime_dir(ctx, rundir) < 0) {
+		cli_error(cmd, "HUGEMEM_RUNTIME_DIR: %s", hm_errmsg(ctx));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct subcommand *sc;
 	struct hm_ctx *ctx;
-	const char *root = getenv("HUGEMEM_ROOT"); /* tests point the tool at a fixture tree */
 	int rc;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -128,8 +144,7 @@ int main(int argc, char **argv)
 		cli_error(sc->name, "out of memory");
 		return EXIT_FAIL;
 	}
-	if (root && *root && hm_ctx_set_root(ctx, root) < 0) {
-		cli_error(sc->name, "HUGEMEM_ROOT: %s", hm_errmsg(ctx));
+	if (configure(ctx, sc->name) < 0) {
 		hm_ctx_free(ctx);
 		return EXIT_USAGE;
 	}

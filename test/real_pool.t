@@ -41,6 +41,14 @@ out=$("$HUGEMEM" unmount "$mnt")
 t_is $? 0 "unmount exits 0"
 grep -q " $mnt hugetlbfs " /proc/mounts
 t_is $? 1 "the mount is gone"
+"$HUGEMEM" mount "$mnt" --page-size 2M --user nobody --group 65534 >/dev/null
+t_is $? 0 "mount --user nobody --group 65534"
+t_is "$(stat -c '%u:%g' "$mnt")" "65534:65534" "the mount belongs to nobody"
+"$HUGEMEM" unmount "$mnt" >/dev/null
+t_is $? 0 "and unmounts"
+"$HUGEMEM" mount "$mnt" --user no-such-user-hm 2>"$tmp/err"
+t_is $? 2 "an unknown user is a usage error"
+t_like "$(cat "$tmp/err")" "no-such-user-hm" "naming the user"
 "$HUGEMEM" unmount "$tmp" 2>"$tmp/err"
 t_is $? 1 "unmounting a plain directory fails"
 t_like "$(cat "$tmp/err")" "$tmp" "the error names it"

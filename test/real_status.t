@@ -35,4 +35,11 @@ t_ok $? "pool map covers the free pages (exact when it says so); budget within f
 text=$("$HUGEMEM" status)
 t_like "$text" "pages usable" "text verdict says pages are usable"
 t_like "$text" "$HM_MNT" "text names the mount"
+# without root: what cannot be read is said, the rest still works
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$HUGEMEM" status >"$tmp/nr.txt" 2>&1
+	t_is $? 0 "status as an unprivileged user exits 0"
+	t_like "$(cat "$tmp/nr.txt")" "needs root" "and says the pool map needs root"
+	t_like "$(cat "$tmp/nr.txt")" "pages usable" "and still gives the verdict"
+fi
 t_done
