@@ -64,3 +64,78 @@ void hmi_dev_split(dev_t dev, unsigned *maj, unsigned *min)
 	*maj = major(dev);
 	*min = minor(dev);
 }
+
+/* ------------------------------------------------------------------ pages layer
+ * NUMA calls through syscall(2): libnuma is not needed for three calls, and
+ * the C library wraps none of them. A kernel built without NUMA answers
+ * ENOSYS; headers without the numbers get stubs that say so too. The kernel
+ * reads MAXNODE - 1 bits of a node mask (a historical off-by-one that libnuma
+ * also compensates for), hence the "+ 1".
+ */
+#include "hugemem.h" /* HM_MAX_NODES */
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Node masks handed to the kernel: one unsigned long per 64 node ids. */
+#define HMI_NODEMASK_LONGS ((HM_MAX_NODES + 63) / 64)
+
+static long syscall_result(long rc)
+{
+	return rc < 0 ? -errno : rc;
+}
+
+#if defined(SYS_mbind) && defined(SYS_move_pages) && defined(SYS_get_mempolicy)
+int hmi_mbind_node(void *addr, size_t len, int mode, int node)
+{
+	unsigned long mask[HMI_NODEMASK_LONGS] = {0};
+
+	if (node < 0 || node >= HM_MAX_NODES)
+		return -EINVAL;
+	mask[node / 64] = 1UL << (node % 64);
+	return (int)syscall_result(
+	    syscall(SYS_mbind, addr, len, mode, mask, (unsigned long)HM_MAX_NODES + 1, 0U));
+}
+
+int hmi_move_pages_query(unsigned long count, void **pages, int *status)
+{
+	return (int)syscall_result(syscall(SYS_move_pages, 0, count, pages, NULL, status, 0));
+}
+
+int hmi_page_node(void *addr, int *node)
+{
+	return (int)syscall_result(
+	    syscall(SYS_get_mempolicy, node, NULL, 0UL, addr, MPOL_F_NODE | MPOL_F_ADDR));
+}
+#else
+int hmi_mbind_node(void *addr, size_t len, int mode, int node)
+{
+	(void)addr, (void)len, (void)mode, (void)node;
+	return -ENOSYS;
+}
+
+int hmi_move_pages_query(unsigned long count, void **pages, int *status)
+{
+	(void)count, (void)pages, (void)status;
+	return -ENOSYS;
+}
+
+int hmi_page_node(void *addr, int *node)
+{
+	(void)addr, (void)node;
+	return -ENOSYS;
+}
+#endif
+
+#ifdef SYS_memfd_create
+int hmi_memfd_create(const char *name, unsigned flags)
+{
+	return (int)syscall_result(syscall(SYS_memfd_create, name, flags));
+}
+#else
+int hmi_memfd_create(const char *name, unsigned flags)
+{
+	(void)name, (void)flags;
+	return -ENOSYS;
+}
+#endif

@@ -56,4 +56,62 @@ int hmi_lock_probe(int fd, pid_t *pid);
  * them. */
 void hmi_dev_split(dev_t dev, unsigned *maj, unsigned *min);
 
+/* ------------------------------------------------------------------ pages layer
+ * Added for the pages layer (pages.c, pages_backing.c, pages_lookup.c): NUMA
+ * policy calls made through syscall(2) (no libnuma), memfd_create, and the
+ * constants older headers lack. <numaif.h> belongs to libnuma, not the C
+ * library, so the MPOL_* values (kernel ABI) are defined here when missing.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#ifndef MPOL_BIND
+#define MPOL_BIND 2
+#endif
+#ifndef MPOL_F_NODE
+#define MPOL_F_NODE (1 << 0)
+#endif
+#ifndef MPOL_F_ADDR
+#define MPOL_F_ADDR (1 << 1)
+#endif
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26
+#endif
+#ifndef MADV_DONTFORK
+#define MADV_DONTFORK 10
+#endif
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE 1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 0x01
+#endif
+#ifndef FALLOC_FL_PUNCH_HOLE
+#define FALLOC_FL_PUNCH_HOLE 0x02
+#endif
+#ifndef EHWPOISON
+#define EHWPOISON 133 /* Linux: memory page has hardware error */
+#endif
+
+/* mbind(2) of [ADDR, ADDR+LEN) to NODE alone (0 .. HM_MAX_NODES-1) with
+ * MODE (MPOL_BIND): 0 or -errno (-ENOSYS on kernels without NUMA). */
+int hmi_mbind_node(void *addr, size_t len, int mode, int node);
+
+/* move_pages(2) of this process as a query (NULL node list): STATUS[i] gets
+ * the node of PAGES[i] or a negative errno for that page. 0 or -errno. */
+int hmi_move_pages_query(unsigned long count, void **pages, int *status);
+
+/* get_mempolicy(2) with MPOL_F_NODE | MPOL_F_ADDR: *NODE = the node the page
+ * at ADDR is on. 0 or -errno. */
+int hmi_page_node(void *addr, int *node);
+
+/* memfd_create(2): a descriptor, or -errno (-ENOSYS before Linux 3.17). */
+int hmi_memfd_create(const char *name, unsigned flags);
+
 #endif
