@@ -373,6 +373,98 @@ int hm_mount(struct hm_ctx *ctx, const char *dir, uint64_t page_size, uid_t uid,
 /* Unmount the hugetlbfs at DIR; -EBUSY naming live page files. */
 int hm_unmount(struct hm_ctx *ctx, const char *dir);
 
+/* ------------------------------------------------------------------ init (primary) */
+
+/* A segment: contiguous in VA and IOVA at once, on one node, one page size. */
+struct hm_segment {
+	void *va;
+	uint64_t iova;
+	uint64_t len; /* bytes */
+	uint64_t page_size;
+	int node;
+	uint32_t n_pages;
+};
+
+/* Wall time of each step of hm_init, in milliseconds. */
+struct hm_timings {
+	double discover, map, iova, numa, sort, select, remap, publish, total;
+};
+
+#define HM_MAX_NOTES 4
+#define HM_BAD_IOVA UINT64_MAX
+
+/* What hm_init built (hm_layout). */
+struct hm_layout_info {
+	int primary;                 /* 1: this process ran hm_init */
+	pid_t pid;
+	const char *file_prefix;
+	enum hm_iova_mode iova_mode; /* resolved: HM_IOVA_PA or HM_IOVA_VA */
+	int hugepages;               /* 0 with --no-huge */
+	uint64_t page_size;
+	uint64_t total_bytes;
+	int n_segments;
+	uint64_t pages_mapped;       /* pages mapped while choosing (>= pages kept) */
+	uint64_t best_pieces;        /* fewest pieces the pool map allowed; 0 = unknown */
+	uint64_t va_base, va_len;    /* the VA window holding every segment */
+	struct hm_timings t;
+	int n_notes;                 /* things to say once ("rounded up", "IOVA = VA") */
+	const char *notes[HM_MAX_NOTES];
+};
+
+/* Primary start-up, steps B1-B12 of DESIGN.md: discover the pools, take the
+ * prefix's liveness lock, clean its stale files, map and fault in the pages
+ * asked for (-m, --socket-mem, default HM_DEFAULT_MEM) on their nodes, read
+ * their IOVAs and nodes, keep the pages that make the fewest pieces (mapping
+ * more first, within a budget, with --contig fast; the whole usable pool with
+ * --contig best), give the rest back in pool order, and move every run to one
+ * contiguous VA range in one window. The memory lives until hm_fini or
+ * hm_ctx_free. -EINVAL (options vs system), -ENOMEM (pool, node or cgroup
+ * short: the message names the cap), -EBUSY (prefix in use), -EEXIST (VA
+ * window taken), -EALREADY (already initialised). On failure nothing is left
+ * mapped and no file is left. */
+int hm_init(struct hm_ctx *ctx, const struct hm_opts *opts);
+
+/* Give every page back (in pool order: the longest run is handed out first
+ * to whoever maps next), remove the files, release the prefix. */
+int hm_fini(struct hm_ctx *ctx);
+
+/* The layout after hm_init, or NULL. */
+const struct hm_layout_info *hm_layout(const struct hm_ctx *ctx);
+
+/* Segment I (0 .. n_segments-1), ascending VA. -ENOENT past the end. */
+int hm_segment_get(const struct hm_ctx *ctx, int i, struct hm_segment *seg);
+
+/* Call FN for each segment in VA order until it returns non-zero (which is
+ * returned). */
+int hm_segment_walk(const struct hm_ctx *ctx, int (*fn)(const struct hm_segment *, void *),
+		    void *arg);
+
+/* IOVA of the byte at VA, or HM_BAD_IOVA when VA is not hugemem memory.
+ * O(log segments). */
+uint64_t hm_virt2iova(const struct hm_ctx *ctx, const void *va);
+
+/* VA of IOVA, or NULL. O(log segments). */
+void *hm_iova2virt(const struct hm_ctx *ctx, uint64_t iova);
+
+/* How many bytes from VA stay contiguous in IOVA (to its segment's end);
+ * 0 when VA is not hugemem memory. */
+uint64_t hm_iova_contig_len(const struct hm_ctx *ctx, const void *va);
+
+/* What hm_pool_order did. */
+struct hm_order_result {
+	uint64_t pages;   /* free pages put in order */
+	uint64_t runs;    /* physically contiguous runs among them */
+	uint64_t longest; /* pages in the longest run: handed out first, ascending */
+};
+
+/* Put the free pool of PAGE_SIZE (0 = default; on NODE, -1 = every node) in
+ * order: the kernel hands free hugepages out last-freed-first, so map every
+ * free page once, then free the runs shortest first, each from its highest
+ * page down. Whoever maps next gets the longest run first, in ascending
+ * physical order. Costs one zeroing of the free pool. Root only (physical
+ * addresses): -EPERM otherwise. */
+int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_order_result *res);
+
 #ifdef __cplusplus
 }
 #endif
