@@ -37,12 +37,14 @@ void json_i64(struct json *j, const char *key, int64_t value);
 void json_bool(struct json *j, const char *key, int value);
 void json_null(struct json *j, const char *key);
 void json_hex(struct json *j, const char *key, uint64_t value); /* "0x1f" */
+void json_double(struct json *j, const char *key, double value);   /* 3 decimals */
 /* UINT64_MAX (no limit) as null, else the number. */
 void json_limit(struct json *j, const char *key, uint64_t value);
 
 /* Print "hugemem CMD: MESSAGE" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+int cmd_init(struct hm_ctx *ctx, const struct hm_opts *o);
 int cmd_status(struct hm_ctx *ctx, const struct hm_opts *o);
 int cmd_reserve(struct hm_ctx *ctx, const struct hm_opts *o);
 int cmd_mount(struct hm_ctx *ctx, const struct hm_opts *o);

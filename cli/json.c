@@ -123,3 +123,9 @@ void json_limit(struct json *j, const char *key, uint64_t value)
 	else
 		json_u64(j, key, value);
 }
+
+void json_double(struct json *j, const char *key, double value)
+{
+	member(j, key);
+	fprintf(j->out, "%.3f", value);
+}

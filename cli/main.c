@@ -29,7 +29,7 @@ static const struct subcommand subcommands[] = {
     {"clear", HM_CMD_CLEAR, "clear [--file-prefix P] [--dry-run]",
      "remove stale page files (never a live one)", cmd_clear},
     {"init", HM_CMD_INIT, "init [options] [--json] [--hold] [--trace]",
-     "primary: map hugepages and print the layout (not yet built)", NULL},
+     "primary: map hugepages as asked and print the layout", cmd_init},
     {"attach", HM_CMD_ATTACH, "attach [--file-prefix P] [--json]",
      "secondary: attach to a primary's layout (not yet built)", NULL},
     {"map", HM_CMD_MAP, "map [--node N] [--svg FILE] [--json]",

@@ -7,6 +7,7 @@
  * hm_errmsg() hands the line to the caller. Nothing here prints.
  */
 #include "ctx.h"
+#include "init.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,10 @@ int hm_ctx_new(struct hm_ctx **ctxp)
 
 void hm_ctx_free(struct hm_ctx *ctx)
 {
+	if (!ctx)
+		return;
+	if (ctx->primary)
+		hmi_primary_release(ctx);
 	free(ctx);
 }
 

@@ -34,6 +34,16 @@ assert p["cgroup_limit"]["max"] == 16777216, p["cgroup_limit"]
 assert s["cgroup"]["path"] == "/hmtest" + sys.argv[2] + "/job", s["cgroup"]
 ' "$tmp/s.json" "$$"
 t_ok $? "budget is 8 pages, capped by the parent cgroup /hmtest$$"
+before=$(t_pool)
+sh -c 'echo $$ >"$1/job/cgroup.procs" && exec "$2" init -m 64 --file-prefix "hmcg$3"' sh "$parent" \
+	"$HUGEMEM" "$$" >"$tmp/init.out" 2>"$tmp/init.err"
+t_is $? 1 "init -m 64 under an 8-page cgroup cap fails, no SIGBUS"
+t_like "$(cat "$tmp/init.err")" "cgroup /hmtest$$" "the error names the cgroup"
+t_is "$(t_pool)" "$before" "and the pool is whole"
+sh -c 'echo $$ >"$1/job/cgroup.procs" && exec "$2" init -m 16 --file-prefix "hmcg$3"' sh "$parent" \
+	"$HUGEMEM" "$$" >"$tmp/init.out" 2>"$tmp/init.err"
+t_is $? 0 "init -m 16 (8 pages) fits under the cap"
+t_is "$(t_pool)" "$before" "and gives every page back"
 echo 0 >"$parent/hugetlb.2MB.max"
 sh -c 'echo $$ >"$1/job/cgroup.procs" && exec "$2" status' sh "$parent" "$HUGEMEM" >"$tmp/s.txt"
 t_is $? 6 "status exits 6 (capped) when the cgroup leaves no page"

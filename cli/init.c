@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * init.c — `hugemem init`: run the primary flow, print the layout (text or
+ * DESIGN.md's JSON contract) once everything is in place — its arrival is the
+ * "ready" signal — then, with --hold, keep the memory until SIGINT/SIGTERM or,
+ * when standard input is a pipe, socket or terminal, until it ends.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct timing_row {
+	const char *name;
+	double ms;
+};
+
+static int timing_rows(const struct hm_timings *t, struct timing_row *row)
+{
+	const struct timing_row rows[] = {
+	    {"discover", t->discover}, {"map", t->map},		{"iova", t->iova},
+	    {"numa", t->numa},	       {"sort", t->sort},	{"select", t->select},
+	    {"remap", t->remap},       {"publish", t->publish}, {"total", t->total},
+	};
+
+	memcpy(row, rows, sizeof(rows));
+	return (int)(sizeof(rows) / sizeof(rows[0]));
+}
+
+static int json_segment(const struct hm_segment *s, void *arg)
+{
+	struct json *j = arg;
+
+	json_obj(j, NULL);
+	json_hex(j, "va", (uint64_t)(uintptr_t)s->va);
+	json_hex(j, "iova", s->iova);
+	json_u64(j, "len", s->len);
+	json_u64(j, "page_size", s->page_size);
+	json_i64(j, "socket", s->node);
+	json_u64(j, "pages", s->n_pages);
+	json_obj_end(j);
+	return 0;
+}
+
+static void print_json(const struct hm_ctx *ctx, const struct hm_layout_info *in)
+{
+	struct timing_row row[16];
+	int n = timing_rows(&in->t, row);
+	struct json j;
+
+	json_begin(&j, stdout);
+	json_str(&j, "process", in->primary ? "primary" : "secondary");
+	json_i64(&j, "pid", in->pid);
+	json_str(&j, "file_prefix", in->file_prefix);
+	json_str(&j, "iova_mode", in->iova_mode == HM_IOVA_PA ? "pa" : "va");
+	json_bool(&j, "hugepages", in->hugepages);
+	json_u64(&j, "page_size", in->page_size);
+	json_u64(&j, "total_bytes", in->total_bytes);
+	json_u64(&j, "pages_mapped", in->pages_mapped);
+	json_u64(&j, "best_pieces", in->best_pieces);
+	json_hex(&j, "va_base", in->va_base);
+	json_u64(&j, "va_len", in->va_len);
+	json_arr(&j, "segments");
+	hm_segment_walk(ctx, json_segment, &j);
+	json_arr_end(&j);
+	json_obj(&j, "timings_ms");
+	for (int i = 0; i < n; i++)
+		json_double(&j, row[i].name, row[i].ms);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+static int text_segment(const struct hm_segment *s, void *arg)
+{
+	char len[32];
+	int *i = arg;
+
+	printf("  %-4d 0x%-14llx 0x%-14llx %-10s %-5d %u\n", (*i)++,
+	       (unsigned long long)(uintptr_t)s->va, (unsigned long long)s->iova,
+	       hm_size_str(s->len, len, sizeof(len)), s->node, s->n_pages);
+	return 0;
+}
+
+static void print_text(const struct hm_ctx *ctx, const struct hm_layout_info *in)
+{
+	char total[32], ps[32];
+	int i = 0;
+
+	printf("primary pid %d, prefix '%s', IOVA = %s, %s\n", (int)in->pid, in->file_prefix,
+	       in->iova_mode == HM_IOVA_PA ? "PA" : "VA",
+	       in->hugepages ? hm_size_str(in->page_size, ps, sizeof(ps)) : "no hugepages");
+	printf("%s in %d segment%s; %llu pages mapped to choose them",
+	       hm_size_str(in->total_bytes, total, sizeof(total)), in->n_segments,
+	       in->n_segments == 1 ? "" : "s", (unsigned long long)in->pages_mapped);
+	if (in->best_pieces)
+		printf("; the free pool allowed %llu", (unsigned long long)in->best_pieces);
+	printf("\n  %-4s %-16s %-16s %-10s %-5s %s\n", "seg", "va", "iova", "length", "node",
+	       "pages");
+	hm_segment_walk(ctx, text_segment, &i);
+}
+
+static void print_trace(const struct hm_layout_info *in)
+{
+	struct timing_row row[16];
+	int n = timing_rows(&in->t, row);
+
+	fprintf(stderr, "hugemem init: timings (ms):");
+	for (int i = 0; i < n; i++)
+		fprintf(stderr, " %s %.2f", row[i].name, row[i].ms);
+	fputc('\n', stderr);
+}
+
+/* Standard input ends the hold only when it can end: a pipe, a socket or a
+ * terminal. /dev/null (as for `cmd &` in a script) or a file must not. */
+static int stdin_can_end(void)
+{
+	struct stat st;
+
+	if (fstat(STDIN_FILENO, &st) < 0)
+		return 0;
+	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDIN_FILENO);
+}
+
+/* Read what standard input has; 1 when it has ended. */
+static int stdin_ended(void)
+{
+	char buf[512];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+	return n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN);
+}
+
+static int hold(void)
+{
+	int watch = stdin_can_end();
+	struct pollfd p[2];
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	p[0].fd = signalfd(-1, &set, SFD_CLOEXEC);
+	p[0].events = POLLIN;
+	p[1].fd = watch ? STDIN_FILENO : -1; /* poll ignores a negative fd */
+	p[1].events = POLLIN;
+	if (p[0].fd < 0)
+		return -errno;
+	for (;;) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN)
+			break; /* SIGINT or SIGTERM */
+		if (watch && p[1].revents && stdin_ended())
+			break;
+	}
+	close(p[0].fd);
+	return 0;
+}
+
+static int unbuilt(const struct hm_opts *o)
+{
+	if (o->n_zones) {
+		cli_error("init", "--zone: named zones come with the heap (not built yet in this "
+				  "version)");
+		return -1;
+	}
+	if (o->flags & HM_OPT_MAP) {
+		cli_error("init", "--map: the picture comes with 'hugemem map' (not built yet in "
+				  "this version)");
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_init(struct hm_ctx *ctx, const struct hm_opts *o)
+{
+	const struct hm_layout_info *in;
+	int rc;
+
+	if (o->n_args) {
+		cli_error("init", "takes no argument ('%s'): give sizes with -m or --socket-mem",
+			  o->args[0]);
+		return EXIT_USAGE;
+	}
+	if (unbuilt(o) < 0)
+		return EXIT_FAIL;
+	rc = hm_init(ctx, o);
+	if (rc < 0) {
+		cli_error("init", "%s", hm_errmsg(ctx));
+		return rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+	}
+	in = hm_layout(ctx);
+	for (int i = 0; i < in->n_notes; i++)
+		fprintf(stderr, "hugemem init: note: %s\n", in->notes[i]);
+	if (o->flags & HM_OPT_TRACE)
+		print_trace(in);
+	if (o->flags & HM_OPT_JSON)
+		print_json(ctx, in);
+	else
+		print_text(ctx, in);
+	fflush(stdout);
+	if (o->flags & HM_OPT_HOLD)
+		hold();
+	if (hm_fini(ctx) < 0) {
+		cli_error("init", "releasing: %s", hm_errmsg(ctx));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * init.c — the primary flow (DESIGN.md, B1-B12) as one call, hm_init.
+ *
+ *   plan     what to map: the page size, the backing, pages wanted per node
+ *            (-m split over the nodes in proportion to their free pages,
+ *            --socket-mem as given, HM_DEFAULT_MEM when neither), checked
+ *            against the budgets discovery worked out, so that a short pool
+ *            or a cgroup cap is refused before a page is touched;
+ *   prefix   take the prefix's liveness lock, clean its stale files;
+ *   choose   map the pages on their nodes, read IOVAs and nodes, sort, keep
+ *            the pages that make the fewest pieces (layout layer); with
+ *            --contig fast map more in steps while the pieces are above what
+ *            the pool allows, within a budget of pages (FAST_EXTRA_FACTOR);
+ *            with --contig best map every usable page first and read the
+ *            pool map for the fewest pieces possible; give the pages
+ *            not kept back in pool order;
+ *   place    reserve one VA window, move each run to one contiguous range in
+ *            it (mremap: the physical pages stay), build the segment table.
+ *
+ * Every step undoes itself on failure: hm_init either succeeds or leaves
+ * nothing mapped, no file and no lock behind.
+ */
+#include "hugedir.h"
+#include "init.h"
+#include "poolorder.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+/* --contig fast maps at most (1 + FAST_EXTRA_FACTOR) times the pages asked,
+ * one step of the size asked at a time, and stops at the first step that
+ * does not lower the piece count (bench/RESULTS.md measures the trade; the
+ * benchmark builds with other values). */
+#ifndef FAST_EXTRA_FACTOR
+#define FAST_EXTRA_FACTOR 1
+#endif
+/* Other bases tried when the default VA window is taken (1 GiB apart). */
+#define WINDOW_TRIES 8
+
+struct plan {
+	uint64_t page_size;
+	enum hmi_backing_kind kind;
+	const char *dir;
+	uint64_t want[HM_MAX_NODES]; /* pages asked per node id */
+	uint64_t room[HM_MAX_NODES]; /* pages this process may map per node id */
+	uint64_t best[HM_MAX_NODES]; /* fewest pieces the free pool allows; 0 = unknown */
+	uint64_t total;
+	enum hm_contig contig;
+	int iova_as_va;
+	int no_huge;
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void note(struct hmi_primary *pr, const char *fmt, ...) HMI_PRINTF(2, 3);
+static void note(struct hmi_primary *pr, const char *fmt, ...)
+{
+	va_list ap;
+	int i = pr->info.n_notes;
+
+	if (i >= HM_MAX_NOTES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(pr->notes[i], sizeof(pr->notes[i]), fmt, ap);
+	va_end(ap);
+	pr->info.notes[i] = pr->notes[i];
+	pr->info.n_notes++;
+}
+
+/* ------------------------------------------------------------------ plan */
+
+static uint64_t pages_for(uint64_t bytes, uint64_t page_size)
+{
+	return bytes / page_size + (bytes % page_size != 0);
+}
+
+/* -m split over the nodes in proportion to their usable pages (largest
+ * remainder), so a one-node machine gets it all and no node is asked more
+ * than its share of what is free. */
+static void split_mem(struct plan *pl, const struct hm_sysinfo *si, uint64_t pages)
+{
+	uint64_t sum = 0, given = 0;
+
+	for (int i = 0; i < si->n_nodes; i++)
+		sum += pl->room[si->node_ids[i]];
+	for (int i = 0; i < si->n_nodes && sum; i++) {
+		int node = si->node_ids[i];
+
+		pl->want[node] = pages * pl->room[node] / sum;
+		given += pl->want[node];
+	}
+	for (int i = 0; given < pages && si->n_nodes; i = (i + 1) % si->n_nodes) {
+		int node = si->node_ids[i];
+
+		if (!sum || pl->want[node] < pl->room[node]) {
+			pl->want[node]++;
+			given++;
+		}
+	}
+}
+
+static void plan_want(struct hmi_primary *pr, struct plan *pl, const struct hm_opts *o,
+		      const struct hm_sysinfo *si)
+{
+	uint64_t mem = o->mem ? o->mem : HM_DEFAULT_MEM;
+	char a[32], b[32];
+
+	if (o->socket_mem_count) {
+		for (int node = 0; node < o->socket_mem_count; node++)
+			pl->want[node] = pages_for(o->socket_mem[node], pl->page_size);
+	} else {
+		split_mem(pl, si, pages_for(mem, pl->page_size));
+	}
+	for (int node = 0; node < HM_MAX_NODES; node++)
+		pl->total += pl->want[node];
+	if (!o->socket_mem_count && mem % pl->page_size)
+		note(pr, "%s is not a multiple of %s pages: rounded up to %llu pages",
+		     hm_size_str(mem, a, sizeof(a)), hm_size_str(pl->page_size, b, sizeof(b)),
+		     (unsigned long long)pl->total);
+}
+
+static int refuse_total(struct hm_ctx *ctx, const struct plan *pl, const struct hm_pool *p,
+			const struct hm_sysinfo *si)
+{
+	char sz[32], lim[32], used[32];
+	unsigned long long want = pl->total, got = p->budget;
+
+	hm_size_str(p->page_size, sz, sizeof(sz));
+	if (p->budget_cap == HM_CAP_CGROUP)
+		return hmi_err(ctx, ENOMEM,
+			       "asked %llu pages of %s but this process may use %llu: hugetlb "
+			       "cgroup %s caps it at %s (%s charged): raise its limit or ask less",
+			       want, sz, got, p->cgroup.path ? p->cgroup.path : "?",
+			       hm_size_str(p->cgroup.max, lim, sizeof(lim)),
+			       hm_size_str(p->cgroup.usage, used, sizeof(used)));
+	if (p->budget_cap == HM_CAP_MOUNT)
+		return hmi_err(
+		    ctx, ENOMEM,
+		    "asked %llu pages of %s but the mount %s has room for %llu (its size= "
+		    "limit): ask less, or use another mount with --huge-dir",
+		    want, sz, si->mounts[p->mount].path, got);
+	return hmi_err(ctx, ENOMEM,
+		       "asked %llu pages of %s but only %llu are free (%llu free, %llu reserved by "
+		       "others): reserve more with 'hugemem reserve', or ask less",
+		       want, sz, got, (unsigned long long)p->free, (unsigned long long)p->resv);
+}
+
+static int check_budget(struct hm_ctx *ctx, const struct plan *pl, const struct hm_pool *p,
+			const struct hm_sysinfo *si)
+{
+	char sz[32];
+
+	if (pl->total > p->budget)
+		return refuse_total(ctx, pl, p, si);
+	for (int i = 0; i < p->n_nodes; i++) {
+		int node = p->nodes[i].node;
+
+		if (pl->want[node] > pl->room[node])
+			return hmi_err(ctx, ENOMEM,
+				       "node %d: asked %llu pages of %s but it has %llu free: ask "
+				       "less there (--socket-mem) or reserve more on it",
+				       node, (unsigned long long)pl->want[node],
+				       hm_size_str(p->page_size, sz, sizeof(sz)),
+				       (unsigned long long)pl->room[node]);
+	}
+	for (int node = 0; node < HM_MAX_NODES; node++)
+		if (pl->want[node] && !hm_sysinfo_has_node(si, node))
+			return hmi_err(ctx, EINVAL,
+				       "node %d does not exist: give one "
+				       "--socket-mem entry per node id",
+				       node);
+	return 0;
+}
+
+static int plan_backing(struct hm_ctx *ctx, struct plan *pl, const struct hm_opts *o,
+			const struct hm_sysinfo *si, const struct hm_pool *p)
+{
+	char sz[32];
+
+	if (o->flags & HM_OPT_IN_MEMORY) {
+		pl->kind = HMI_BACK_MEMFD;
+		return 0;
+	}
+	if (p->mount < 0)
+		return hmi_err(ctx, ENOENT,
+			       "no hugetlbfs mount serves %s pages: mount one with 'hugemem mount "
+			       "--page-size %s', or use --in-memory",
+			       hm_size_str(p->page_size, sz, sizeof(sz)), sz);
+	pl->dir = si->mounts[p->mount].path;
+	pl->kind = (o->flags & HM_OPT_SINGLE_FILE) ? HMI_BACK_SINGLE_FILE : HMI_BACK_PAGE_FILES;
+	return 0;
+}
+
+/* The fewest pieces the free pool allows per node (root only: the pool map).
+ * A hint to stop mapping more, never a promise (the map is an upper bound). */
+static void plan_best(struct hm_ctx *ctx, struct plan *pl, const struct hm_sysinfo *si)
+{
+	struct hm_poolmap *map;
+
+	if (hm_poolmap_read(ctx, si, pl->page_size, &map) < 0) {
+		hmi_err_clear(ctx);
+		return;
+	}
+	for (int i = 0; i < map->n_nodes; i++) {
+		const struct hm_poolmap_node *mn = &map->nodes[i];
+		uint64_t *len = malloc((mn->n_runs + 1) * sizeof(*len));
+
+		if (!len || mn->node < 0 || mn->node >= HM_MAX_NODES) {
+			free(len);
+			continue;
+		}
+		for (uint64_t r = 0; r < mn->n_runs; r++)
+			len[r] = mn->runs[r].pages;
+		pl->best[mn->node] = hmi_best_pieces(len, mn->n_runs, pl->want[mn->node]);
+		if (pl->best[mn->node] == SIZE_MAX)
+			pl->best[mn->node] = 0;
+		free(len);
+	}
+	hm_poolmap_free(map);
+}
+
+static int make_plan(struct hm_ctx *ctx, struct hmi_primary *pr, struct plan *pl,
+		     const struct hm_opts *o, const struct hm_sysinfo *si)
+{
+	const struct hm_pool *p;
+	char sz[32];
+	int rc;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->contig = o->contig;
+	pl->iova_as_va = o->iova_mode == HM_IOVA_VA;
+	pl->page_size = o->page_size ? o->page_size : si->default_page_size;
+	p = hm_sysinfo_pool(si, pl->page_size);
+	if (!p || p->nr == 0)
+		return hmi_err(ctx, ENOMEM,
+			       "no %s hugepages are reserved: reserve some with 'hugemem reserve "
+			       "128M' (as root), or run with --no-huge",
+			       hm_size_str(pl->page_size, sz, sizeof(sz)));
+	pl->page_size = p->page_size;
+	for (int i = 0; i < p->n_nodes; i++)
+		pl->room[p->nodes[i].node] = p->node_budget[i];
+	rc = plan_backing(ctx, pl, o, si, p);
+	if (rc == 0) {
+		plan_want(pr, pl, o, si);
+		rc = check_budget(ctx, pl, p, si);
+	}
+	/* the pool map costs a kpageflags scan (~20 ms on 24 GiB): best mode
+	 * only, where it is small against zeroing the whole pool */
+	if (rc == 0 && pl->contig == HM_CONTIG_BEST)
+		plan_best(ctx, pl, si);
+	return rc;
+}
+
+/* --no-huge: one anonymous mapping of the size asked, IOVA = VA. */
+static void plan_no_huge(struct plan *pl, const struct hm_opts *o)
+{
+	uint64_t mem = o->mem ? o->mem : HM_DEFAULT_MEM;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->no_huge = 1;
+	pl->kind = HMI_BACK_ANON;
+	pl->page_size = (mem + 4095) & ~4095ULL;
+	pl->want[0] = 1;
+	pl->total = 1;
+	pl->iova_as_va = 1;
+}
+
+/* ------------------------------------------------------------------ prefix */
+
+static int take_prefix(struct hm_ctx *ctx, struct hmi_primary *pr, const struct hm_opts *o,
+		       const struct hm_sysinfo *si, const struct plan *pl)
+{
+	struct hm_file_list *gone = NULL;
+	int rc;
+
+	snprintf(pr->prefix, sizeof(pr->prefix), "%s",
+		 o->file_prefix ? o->file_prefix : HM_DEFAULT_PREFIX);
+	rc = hm_prefix_lock(ctx, pr->prefix, &pr->lock_fd);
+	if (rc < 0 || pl->kind == HMI_BACK_MEMFD || pl->kind == HMI_BACK_ANON)
+		return rc;
+	/* the files of a dead primary of this prefix hold pool pages: free them */
+	rc = hm_clear(ctx, si, pr->prefix, 0, &gone);
+	hm_file_list_free(gone);
+	return rc < 0 ? rc : 0;
+}
+
+/* ------------------------------------------------------------------ choose */
+
+static int lookup_new(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl,
+		      size_t from)
+{
+	double t = now_ms();
+	int rc = hmi_pages_iova(ctx, &pr->ps, from, pl->iova_as_va);
+
+	pr->info.t.iova += now_ms() - t;
+	t = now_ms();
+	if (rc == 0)
+		rc = hmi_pages_numa(ctx, &pr->ps, from);
+	pr->info.t.numa += now_ms() - t;
+	return rc;
+}
+
+/* Map COUNT[node] more pages on each node, then look them up and sort. */
+static int map_more(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl,
+		    const uint64_t *count)
+{
+	size_t from = pr->ps.n;
+	double t = now_ms();
+	int rc = 0;
+
+	for (int node = 0; rc == 0 && node < HM_MAX_NODES; node++)
+		if (count[node])
+			rc = hmi_pages_map(ctx, &pr->ps, pl->no_huge ? -1 : node, count[node]);
+	pr->info.t.map += now_ms() - t;
+	if (rc == 0)
+		rc = lookup_new(ctx, pr, pl, from);
+	t = now_ms();
+	hmi_pages_sort(pr->ps.pages, pr->ps.n);
+	pr->info.t.sort += now_ms() - t;
+	return rc;
+}
+
+static int select_pages(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl,
+			unsigned char *keep, size_t *pieces)
+{
+	double t = now_ms();
+	int rc;
+
+	if (pl->no_huge) {
+		memset(keep, 1, pr->ps.n);
+		*pieces = pr->ps.n;
+		return 0;
+	}
+	rc = hmi_select(ctx, pr->ps.pages, pr->ps.n, pl->page_size, pl->want, keep, pieces);
+	pr->info.t.select += now_ms() - t;
+	return rc;
+}
+
+/* --contig fast: one more step, of the size asked, on every node that has
+ * room left within (1 + FAST_EXTRA_FACTOR) times its request. 0 when there
+ * is nothing more to map. */
+static int next_step(const struct hmi_primary *pr, const struct plan *pl, uint64_t *count)
+{
+	uint64_t mapped[HM_MAX_NODES] = {0};
+	int any = 0;
+
+	for (size_t i = 0; i < pr->ps.n; i++)
+		mapped[pr->ps.pages[i].node]++;
+	for (int node = 0; node < HM_MAX_NODES; node++) {
+		uint64_t cap = pl->want[node] * (1 + FAST_EXTRA_FACTOR), left;
+
+		if (cap > pl->room[node])
+			cap = pl->room[node];
+		left = mapped[node] < cap ? cap - mapped[node] : 0;
+		count[node] = left < pl->want[node] ? left : pl->want[node];
+		any |= count[node] != 0;
+	}
+	return any;
+}
+
+static uint64_t best_total(const struct plan *pl)
+{
+	uint64_t sum = 0;
+
+	for (int node = 0; node < HM_MAX_NODES; node++) {
+		if (pl->want[node] && !pl->best[node])
+			return 0;
+		sum += pl->best[node];
+	}
+	return sum;
+}
+
+/* Map more while it lowers the pieces and the budget allows. */
+static int extend_fast(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl,
+		       unsigned char **keep, size_t *pieces)
+{
+	uint64_t count[HM_MAX_NODES], target = best_total(pl);
+	size_t before;
+	int rc = 0;
+
+	while (*pieces > (target ? target : 1) && next_step(pr, pl, count)) {
+		unsigned char *bigger;
+
+		before = *pieces;
+		rc = map_more(ctx, pr, pl, count);
+		bigger = rc == 0 ? realloc(*keep, pr->ps.n) : NULL;
+		if (rc == 0 && !bigger)
+			rc = hmi_err(ctx, ENOMEM, "out of memory choosing pages");
+		if (rc < 0)
+			return rc;
+		*keep = bigger;
+		rc = select_pages(ctx, pr, pl, *keep, pieces);
+		if (rc < 0 || *pieces >= before)
+			break;
+	}
+	return rc;
+}
+
+static int release_unkept(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl,
+			  const unsigned char *keep)
+{
+	size_t *order = malloc((pr->ps.n + 1) * sizeof(*order)), n, unkept = 0;
+	int rc;
+
+	if (!order)
+		return hmi_err(ctx, ENOMEM, "out of memory releasing pages");
+	n = hmi_release_order(pr->ps.pages, pr->ps.n, pl->page_size, keep, order);
+	for (size_t i = 0; i < pr->ps.n; i++)
+		unkept += !keep[i];
+	rc = n == unkept ? hmi_pages_release(ctx, &pr->ps, order, n)
+			 : hmi_err(ctx, ENOMEM, "out of memory ordering the pages to release");
+	free(order);
+	hmi_pageset_compact(&pr->ps);
+	return rc;
+}
+
+static int choose_pages(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl)
+{
+	const uint64_t *first = pl->contig == HM_CONTIG_BEST ? pl->room : pl->want;
+	unsigned char *keep;
+	size_t pieces = 0;
+	int rc;
+
+	hmi_pageset_init(&pr->ps, pl->kind, pl->page_size, pl->dir, pr->prefix);
+	rc = map_more(ctx, pr, pl, first);
+	pr->info.pages_mapped = pr->ps.n;
+	keep = rc == 0 ? malloc(pr->ps.n + 1) : NULL;
+	if (rc == 0 && !keep)
+		rc = hmi_err(ctx, ENOMEM, "out of memory choosing pages");
+	if (rc == 0)
+		rc = select_pages(ctx, pr, pl, keep, &pieces);
+	if (rc == 0 && pl->contig == HM_CONTIG_FAST && !pl->no_huge)
+		rc = extend_fast(ctx, pr, pl, &keep, &pieces);
+	pr->info.pages_mapped = pr->ps.n;
+	if (rc == 0)
+		rc = release_unkept(ctx, pr, pl, keep);
+	free(keep);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ place */
+
+/* Reserve the window: at BASE, or (default base only) a few places above. */
+static int reserve_window(struct hm_ctx *ctx, struct hmi_primary *pr, uint64_t base, int fixed,
+			  uint64_t len)
+{
+	uint64_t step = (len + (1ULL << 30) - 1) & ~((1ULL << 30) - 1);
+	int rc = -EEXIST;
+
+	for (int i = 0; rc == -EEXIST && i < (fixed ? 1 : WINDOW_TRIES); i++) {
+		pr->window_base = base + (uint64_t)i * step;
+		rc = hmi_window_reserve(ctx, pr->window_base, len);
+	}
+	pr->window_len = rc == 0 ? len : 0;
+	return rc;
+}
+
+static int move_pages_to(struct hm_ctx *ctx, struct hmi_primary *pr, uint64_t base)
+{
+	struct hmi_pageset *ps = &pr->ps;
+	uint64_t *from = malloc((ps->n + 1) * sizeof(*from)), window;
+	int rc = 0;
+
+	if (!from)
+		return hmi_err(ctx, ENOMEM, "out of memory placing pages");
+	for (size_t i = 0; i < ps->n; i++)
+		from[i] = ps->pages[i].va;
+	rc = hmi_assign_va(ctx, ps->pages, ps->n, ps->page_size, base, &window);
+	for (size_t i = 0; i < ps->n; i++) {
+		uint64_t to = ps->pages[i].va;
+
+		ps->pages[i].va = from[i];
+		if (rc == 0)
+			rc = hmi_page_move(ctx, ps, i, to);
+	}
+	free(from);
+	return rc;
+}
+
+static int window_length(struct hm_ctx *ctx, struct hmi_primary *pr, uint64_t base, uint64_t *len)
+{
+	struct hmi_page *copy = malloc((pr->ps.n + 1) * sizeof(*copy));
+	int rc;
+
+	if (!copy)
+		return hmi_err(ctx, ENOMEM, "out of memory placing pages");
+	memcpy(copy, pr->ps.pages, pr->ps.n * sizeof(*copy));
+	rc = hmi_assign_va(ctx, copy, pr->ps.n, pr->ps.page_size, base, len);
+	free(copy);
+	return rc;
+}
+
+/* IOVA as VA: once the pages sit at their final addresses, those are their
+ * IO addresses (before, the first mapping's VAs only grouped them in runs). */
+static void iova_is_va(struct hmi_primary *pr, const struct plan *pl)
+{
+	if (!pl->iova_as_va && !pr->ps.pa_missing)
+		return;
+	for (size_t i = 0; i < pr->ps.n; i++)
+		pr->ps.pages[i].iova = pr->ps.pages[i].va;
+}
+
+/* --no-huge maps one anonymous range as one "page": say it in 4 KiB pages. */
+static void no_huge_pages(struct hmi_primary *pr, const struct plan *pl)
+{
+	if (!pl->no_huge)
+		return;
+	for (size_t i = 0; i < pr->n_segs; i++) {
+		pr->segs[i].page_size = 4096;
+		pr->segs[i].n_pages = pr->segs[i].len / 4096;
+	}
+}
+
+static int place_pages(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl,
+		       const struct hm_opts *o)
+{
+	uint64_t base = o->base_virtaddr ? o->base_virtaddr : HM_DEFAULT_BASE_VA, len;
+	uint64_t align = pr->ps.page_size;
+	double t = now_ms();
+	int rc;
+
+	base = (base + align - 1) & ~(align - 1);
+	rc = window_length(ctx, pr, base, &len);
+	if (rc == 0)
+		rc = reserve_window(ctx, pr, base, o->base_virtaddr != 0, len);
+	if (rc == 0)
+		rc = move_pages_to(ctx, pr, pr->window_base);
+	if (rc == 0) {
+		iova_is_va(pr, pl);
+		rc = hmi_segments_build(ctx, pr->ps.pages, pr->ps.n, pr->ps.page_size, &pr->segs,
+					&pr->n_segs);
+	}
+	if (rc == 0)
+		no_huge_pages(pr, pl);
+	if (rc == 0)
+		rc = hmi_xlate_init(ctx, &pr->xlate, pr->segs, pr->n_segs);
+	pr->info.t.remap = now_ms() - t;
+	return rc;
+}
+
+/* --verify: the IOVAs read again at the final addresses must not change. */
+static int verify_iova(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl)
+{
+	size_t n = pr->ps.n;
+	uint64_t *was = malloc((n + 1) * sizeof(*was));
+	int rc;
+
+	if (!was)
+		return hmi_err(ctx, ENOMEM, "out of memory verifying IOVAs");
+	for (size_t i = 0; i < n; i++)
+		was[i] = pr->ps.pages[i].iova;
+	rc = pl->iova_as_va || pr->ps.pa_missing ? 0 : hmi_pages_iova(ctx, &pr->ps, 0, 0);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (was[i] != pr->ps.pages[i].iova)
+			rc = hmi_err(
+			    ctx, EIO, "--verify: page at 0x%llx moved from IOVA 0x%llx to 0x%llx",
+			    (unsigned long long)pr->ps.pages[i].va, (unsigned long long)was[i],
+			    (unsigned long long)pr->ps.pages[i].iova);
+	free(was);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ the call */
+
+static void fill_info(struct hmi_primary *pr, const struct plan *pl)
+{
+	struct hm_layout_info *in = &pr->info;
+
+	in->primary = 1;
+	in->pid = getpid();
+	in->file_prefix = pr->prefix;
+	in->iova_mode = pl->iova_as_va || pr->ps.pa_missing ? HM_IOVA_VA : HM_IOVA_PA;
+	in->hugepages = !pl->no_huge;
+	in->page_size = pl->no_huge ? 4096 : pl->page_size;
+	in->total_bytes = pr->ps.n * pl->page_size;
+	if (pl->no_huge)
+		in->pages_mapped = in->total_bytes / 4096;
+	in->n_segments = (int)pr->n_segs;
+	in->best_pieces = best_total(pl);
+	in->va_base = pr->window_base;
+	in->va_len = pr->window_len;
+	if (pr->ps.pa_missing && !pl->iova_as_va)
+		note(pr, "no physical addresses (needs CAP_SYS_ADMIN): IOVA = VA");
+}
+
+static int check_iova_mode(struct hm_ctx *ctx, const struct hmi_primary *pr,
+			   const struct hm_opts *o)
+{
+	if (o->iova_mode == HM_IOVA_PA && pr->ps.pa_missing)
+		return hmi_err(ctx, EPERM,
+			       "--iova-mode pa needs physical addresses, which "
+			       "/proc/self/pagemap gives only with CAP_SYS_ADMIN: run as "
+			       "root or use --iova-mode va");
+	return 0;
+}
+
+static int discover(struct hm_ctx *ctx, const struct hm_opts *o, struct hm_sysinfo **si)
+{
+	int rc = hm_sysinfo_read(ctx, o->huge_dir, si);
+
+	if (rc == 0 && (rc = hm_opts_check(ctx, o, *si)) < 0) {
+		hm_sysinfo_free(*si);
+		*si = NULL;
+	}
+	return rc;
+}
+
+static int run_flow(struct hm_ctx *ctx, struct hmi_primary *pr, const struct hm_opts *o)
+{
+	struct hm_sysinfo *si = NULL;
+	struct plan pl = {0};
+	double t = now_ms();
+	int rc = 0;
+
+	if (o->flags & HM_OPT_NO_HUGE)
+		plan_no_huge(&pl, o);
+	else
+		rc = discover(ctx, o, &si);
+	if (rc == 0 && !pl.no_huge)
+		rc = make_plan(ctx, pr, &pl, o, si);
+	pr->info.t.discover = now_ms() - t;
+	if (rc == 0)
+		rc = take_prefix(ctx, pr, o, si, &pl);
+	if (rc == 0)
+		rc = choose_pages(ctx, pr, &pl);
+	if (rc == 0)
+		rc = check_iova_mode(ctx, pr, o);
+	if (rc == 0)
+		rc = place_pages(ctx, pr, &pl, o);
+	if (rc == 0 && (o->flags & HM_OPT_VERIFY))
+		rc = verify_iova(ctx, pr, &pl);
+	if (rc == 0)
+		fill_info(pr, &pl);
+	hm_sysinfo_free(si);
+	return rc;
+}
+
+int hm_init(struct hm_ctx *ctx, const struct hm_opts *o)
+{
+	struct hmi_primary *pr;
+	double t0 = now_ms();
+	int rc;
+
+	if (ctx->primary)
+		return hmi_err(ctx, EALREADY,
+			       "this context is initialised already: hm_fini it first");
+	hmi_err_clear(ctx);
+	pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return hmi_err(ctx, ENOMEM, "out of memory starting up");
+	pr->lock_fd = -1;
+	pr->ps.pagemap_fd = -1;
+	ctx->primary = pr;
+	rc = run_flow(ctx, pr, o);
+	if (rc < 0) {
+		char keep[HMI_ERR_MAX];
+
+		memcpy(keep, ctx->err, sizeof(keep)); /* the cause, not the clean-up's */
+		hmi_primary_release(ctx);
+		memcpy(ctx->err, keep, sizeof(keep));
+		return rc;
+	}
+	pr->info.t.total = now_ms() - t0;
+	return 0;
+}
+
+int hmi_primary_release(struct hm_ctx *ctx)
+{
+	struct hmi_primary *pr = ctx->primary;
+	size_t *order, n;
+	int rc;
+
+	if (!pr)
+		return 0;
+	order = malloc((pr->ps.n + 1) * sizeof(*order));
+	rc = 0;
+	if (order) { /* pool order: the next primary gets our longest run first */
+		n = hmi_release_order(pr->ps.pages, pr->ps.n, pr->ps.page_size, NULL, order);
+		rc = hmi_pages_release(ctx, &pr->ps, order, n);
+		free(order);
+	}
+	if (hmi_pageset_release(ctx, &pr->ps) < 0 && rc == 0)
+		rc = -EIO;
+	if (pr->window_len)
+		munmap((void *)(uintptr_t)pr->window_base, pr->window_len);
+	hmi_xlate_release(&pr->xlate);
+	free(pr->segs);
+	if (pr->lock_fd >= 0)
+		close(pr->lock_fd);
+	free(pr);
+	ctx->primary = NULL;
+	return rc;
+}
+
+int hm_fini(struct hm_ctx *ctx)
+{
+	if (!ctx->primary)
+		return hmi_err(ctx, EINVAL, "hm_fini: nothing to release (hm_init did not run)");
+	return hmi_primary_release(ctx);
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memory.c — reading the finished layout: the summary, the segments, and
+ * translation between virtual and IO addresses (O(log segments), through the
+ * layout layer's index).
+ */
+#include "init.h"
+
+#include <errno.h>
+
+const struct hm_layout_info *hm_layout(const struct hm_ctx *ctx)
+{
+	return ctx->primary ? &ctx->primary->info : NULL;
+}
+
+static void to_public(const struct hmi_seg *s, struct hm_segment *out)
+{
+	out->va = (void *)(uintptr_t)s->va;
+	out->iova = s->iova;
+	out->len = s->len;
+	out->page_size = s->page_size;
+	out->node = s->node;
+	out->n_pages = (uint32_t)s->n_pages;
+}
+
+int hm_segment_get(const struct hm_ctx *ctx, int i, struct hm_segment *seg)
+{
+	const struct hmi_primary *pr = ctx->primary;
+
+	if (!pr || i < 0 || (size_t)i >= pr->n_segs)
+		return -ENOENT;
+	to_public(&pr->segs[i], seg);
+	return 0;
+}
+
+int hm_segment_walk(const struct hm_ctx *ctx, int (*fn)(const struct hm_segment *, void *),
+		    void *arg)
+{
+	const struct hmi_primary *pr = ctx->primary;
+	struct hm_segment seg;
+	int rc = 0;
+
+	for (size_t i = 0; pr && rc == 0 && i < pr->n_segs; i++) {
+		to_public(&pr->segs[i], &seg);
+		rc = fn(&seg, arg);
+	}
+	return rc;
+}
+
+uint64_t hm_virt2iova(const struct hm_ctx *ctx, const void *va)
+{
+	if (!ctx->primary)
+		return HM_BAD_IOVA;
+	return hmi_virt2iova(&ctx->primary->xlate, (uint64_t)(uintptr_t)va, NULL);
+}
+
+void *hm_iova2virt(const struct hm_ctx *ctx, uint64_t iova)
+{
+	if (!ctx->primary)
+		return NULL;
+	return (void *)(uintptr_t)hmi_iova2virt(&ctx->primary->xlate, iova);
+}
+
+uint64_t hm_iova_contig_len(const struct hm_ctx *ctx, const void *va)
+{
+	uint64_t len = 0;
+
+	if (!ctx->primary ||
+	    hmi_virt2iova(&ctx->primary->xlate, (uint64_t)(uintptr_t)va, &len) == HM_BAD_IOVA)
+		return 0;
+	return len;
+}
