@@ -43,7 +43,7 @@ STATIC   := $(BUILD)/libhugemem.a
 SHARED   := $(BUILD)/libhugemem.so.$(VERSION)
 CLI      := $(BUILD)/hugemem
 
-.PHONY: all lib cli tests check check-unit check-asan demo install uninstall clean format lint deps
+.PHONY: all lib cli tests check check-unit check-asan demo bench install uninstall clean format lint deps
 
 all: lib cli tests
 
@@ -102,6 +102,10 @@ check-asan:
 
 deps:
 	@tools/deps.sh
+
+# Benchmarks against the kernel floor and DPDK (root, minutes; not a test).
+bench: all
+	bench/run.sh
 
 # ---------------------------------------------------------------- install
 # Written at install time: PREFIX and LIBDIR may differ from one install to the next.

@@ -50,5 +50,6 @@ int cmd_reserve(struct hm_ctx *ctx, const struct hm_opts *o);
 int cmd_mount(struct hm_ctx *ctx, const struct hm_opts *o);
 int cmd_unmount(struct hm_ctx *ctx, const struct hm_opts *o);
 int cmd_clear(struct hm_ctx *ctx, const struct hm_opts *o);
+int cmd_reorder(struct hm_ctx *ctx, const struct hm_opts *o);
 
 #endif

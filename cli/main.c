@@ -30,6 +30,8 @@ static const struct subcommand subcommands[] = {
      "remove stale page files (never a live one)", cmd_clear},
     {"init", HM_CMD_INIT, "init [options] [--json] [--hold] [--trace]",
      "primary: map hugepages as asked and print the layout", cmd_init},
+    {"reorder", HM_CMD_REORDER, "reorder [--page-size SZ] [--node N]",
+     "order the free pool so the longest run is handed out first (root)", cmd_reorder},
     {"attach", HM_CMD_ATTACH, "attach [--file-prefix P] [--json]",
      "secondary: attach to a primary's layout (not yet built)", NULL},
     {"map", HM_CMD_MAP, "map [--node N] [--svg FILE] [--json]",

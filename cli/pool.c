@@ -98,8 +98,64 @@ static void reserve_report(const struct hm_opts *o, uint64_t page_size, uint64_t
 	       hm_size_str(got * page_size, total, sizeof(total)));
 }
 
+/* ------------------------------------------------------------------ reorder */
+
+static void order_report(const struct hm_opts *o, uint64_t page_size,
+			 const struct hm_order_result *r, const char *verb)
+{
+	char sz[32], run[32];
+	struct json j;
+
+	if (o->flags & HM_OPT_JSON) {
+		json_begin(&j, stdout);
+		json_u64(&j, "page_size", page_size);
+		json_i64(&j, "node", o->node);
+		json_u64(&j, "pages", r->pages);
+		json_u64(&j, "runs", r->runs);
+		json_u64(&j, "longest_pages", r->longest);
+		json_end(&j);
+		return;
+	}
+	printf("%s %llu free pages of %s: %llu runs, the longest (%llu pages, %s) is handed out "
+	       "first, ascending\n",
+	       verb, (unsigned long long)r->pages, hm_size_str(page_size, sz, sizeof(sz)),
+	       (unsigned long long)r->runs, (unsigned long long)r->longest,
+	       hm_size_str(r->longest * page_size, run, sizeof(run)));
+}
+
+int cmd_reorder(struct hm_ctx *ctx, const struct hm_opts *o)
+{
+	struct hm_order_result r;
+
+	if (o->n_args) {
+		cli_error("reorder", "takes no argument ('%s')", o->args[0]);
+		return EXIT_USAGE;
+	}
+	if (hm_pool_order(ctx, o->page_size, o->node, &r) < 0) {
+		cli_error("reorder", "%s", hm_errmsg(ctx));
+		return EXIT_FAIL;
+	}
+	order_report(o, o->page_size, &r, "ordered");
+	return EXIT_OK;
+}
+
+/* After the pool grew: the new pages are in the kernel's order; put the free
+ * pool in ours, so the next primary (hugemem's or DPDK's) gets long runs. */
+static void order_new_pages(struct hm_ctx *ctx, const struct hm_opts *o, uint64_t page_size)
+{
+	struct hm_order_result r;
+
+	if (hm_pool_order(ctx, page_size, o->node, &r) < 0) {
+		fprintf(stderr, "hugemem reserve: warning: the pool is not ordered: %s\n",
+			hm_errmsg(ctx));
+		return;
+	}
+	if (!(o->flags & HM_OPT_JSON))
+		order_report(o, page_size, &r, "ordered");
+}
+
 static int reserve_pages(struct hm_ctx *ctx, const struct hm_opts *o, uint64_t page_size,
-			 uint64_t bytes)
+			 uint64_t bytes, uint64_t had)
 {
 	uint64_t pages = bytes / page_size + (bytes % page_size != 0), got = 0;
 	char sz[32];
@@ -116,12 +172,24 @@ static int reserve_pages(struct hm_ctx *ctx, const struct hm_opts *o, uint64_t p
 		cli_error("reserve", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
-	reserve_report(o, page_size, pages, got);
 	if (rc == -ENOMEM) {
+		reserve_report(o, page_size, pages, got);
 		cli_error("reserve", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
+	if (got > had && strcmp(hm_ctx_root(ctx), "/") == 0) /* a fixture's pool is not real */
+		order_new_pages(ctx, o, page_size);
+	reserve_report(o, page_size, pages, got);
 	return EXIT_OK;
+}
+
+/* Pages the pool (or NODE's part of it) has now. */
+static uint64_t pool_pages(const struct hm_pool *pool, int node)
+{
+	for (int i = 0; node >= 0 && i < pool->n_nodes; i++)
+		if (pool->nodes[i].node == node)
+			return pool->nodes[i].nr;
+	return pool->nr;
 }
 
 int cmd_reserve(struct hm_ctx *ctx, const struct hm_opts *o)
@@ -147,7 +215,7 @@ int cmd_reserve(struct hm_ctx *ctx, const struct hm_opts *o)
 	} else if (migration_guard(ctx, si, pool->page_size, o) < 0) {
 		rc = EXIT_FAIL;
 	} else {
-		rc = reserve_pages(ctx, o, pool->page_size, bytes);
+		rc = reserve_pages(ctx, o, pool->page_size, bytes, pool_pages(pool, o->node));
 	}
 	hm_sysinfo_free(si);
 	return rc;

@@ -86,6 +86,7 @@ enum hm_command {
 	HM_CMD_UNMOUNT = 1 << 5,
 	HM_CMD_CLEAR = 1 << 6,
 	HM_CMD_MAP = 1 << 7,
+	HM_CMD_REORDER = 1 << 8,
 };
 
 enum hm_iova_mode { HM_IOVA_DEFAULT = 0, HM_IOVA_PA, HM_IOVA_VA };

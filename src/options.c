@@ -39,7 +39,7 @@
 #define OPT_NAME_MAX 32 /* longest long option name we compare against */
 #define CMD_ALL                                                                                    \
 	(HM_CMD_INIT | HM_CMD_ATTACH | HM_CMD_STATUS | HM_CMD_RESERVE | HM_CMD_MOUNT |             \
-	 HM_CMD_UNMOUNT | HM_CMD_CLEAR | HM_CMD_MAP)
+	 HM_CMD_UNMOUNT | HM_CMD_CLEAR | HM_CMD_MAP | HM_CMD_REORDER)
 #define MIN_PAGE ((uint64_t)4096)
 
 enum opt_id {
@@ -96,7 +96,8 @@ static const struct hm_optdesc opt_table[] = {
     [OPT_BASE_VA] = {"base-virtaddr", 0, "ADDR", HM_CMD_INIT,
 		     "start of the virtual window (hex or decimal, page aligned)"},
     [OPT_PAGE_SIZE] = {"page-size", 0, "SZ",
-		       HM_CMD_INIT | HM_CMD_STATUS | HM_CMD_RESERVE | HM_CMD_MOUNT | HM_CMD_MAP,
+		       HM_CMD_INIT | HM_CMD_STATUS | HM_CMD_RESERVE | HM_CMD_MOUNT | HM_CMD_MAP |
+			   HM_CMD_REORDER,
 		       "hugepage size to use, e.g. 2M or 1G (default: the system's)"},
     [OPT_CONTIG] = {"contig", 0, "fast|best", HM_CMD_INIT,
 		    "how hard to search for physical contiguity"},
@@ -112,7 +113,7 @@ static const struct hm_optdesc opt_table[] = {
     [OPT_DRY_RUN] = {"dry-run", 0, NULL, HM_CMD_CLEAR, "list what would be removed"},
     [OPT_FORCE] = {"force", 0, NULL, HM_CMD_RESERVE,
 		   "reserve even while live prefixes may see pages move"},
-    [OPT_NODE] = {"node", 0, "N", HM_CMD_RESERVE | HM_CMD_MAP, "NUMA node id"},
+    [OPT_NODE] = {"node", 0, "N", HM_CMD_RESERVE | HM_CMD_MAP | HM_CMD_REORDER, "NUMA node id"},
     [OPT_SVG] = {"svg", 0, "FILE", HM_CMD_MAP, "write the picture as SVG to FILE"},
     [OPT_USER] = {"user", 0, "U", HM_CMD_MOUNT, "owner of the mount (name or uid)"},
     [OPT_GROUP] = {"group", 0, "G", HM_CMD_MOUNT, "group of the mount (name or gid)"},
@@ -124,8 +125,8 @@ _Static_assert(OPT_COUNT <= 64, "struct parse.seen has one bit per option");
 _Static_assert(sizeof(enum hm_iova_mode) == sizeof(int), "apply_choice stores an int");
 _Static_assert(sizeof(enum hm_contig) == sizeof(int), "apply_choice stores an int");
 
-static const char *const command_names[] = {"init",  "attach",	"status", "reserve",
-					    "mount", "unmount", "clear",  "map"};
+static const char *const command_names[] = {"init",    "attach", "status", "reserve", "mount",
+					    "unmount", "clear",	 "map",	   "reorder"};
 
 /* The state of one hm_opts_parse call. */
 struct parse {

@@ -43,7 +43,7 @@ fi
 
 "$HUGEMEM" >/dev/null 2>&1
 t_is $? 2 "no command: exit 2"
-for cmd in status reserve mount unmount clear init attach map; do
+for cmd in status reserve reorder mount unmount clear init attach map; do
 	help=$("$HUGEMEM" $cmd --help)
 	t_is $? 0 "hugemem $cmd --help exits 0"
 	t_like "$help" "usage: hugemem $cmd" "hugemem $cmd --help shows its usage"

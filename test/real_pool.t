@@ -53,4 +53,21 @@ t_like "$(cat "$tmp/err")" "no-such-user-hm" "naming the user"
 t_is $? 1 "unmounting a plain directory fails"
 t_like "$(cat "$tmp/err")" "$tmp" "the error names it"
 t_is "$(cat $HP2M/nr_hugepages)" "$orig_nr" "pool size as found"
+
+# reorder: afterwards the first pages handed out are the longest run, ascending
+out=$("$HUGEMEM" reorder --json)
+t_is $? 0 "reorder exits 0"
+longest=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["longest_pages"])' "$out")
+t_ok $((longest < 1)) "reorder reports the longest run ($longest pages)"
+ask=$((longest < 16 ? longest : 16))
+"$HUGEMEM" init -m $((ask * 2))M --json --in-memory --file-prefix hmt$$ >"$tmp/o.json"
+python3 -c '
+import json, sys
+l = json.load(open(sys.argv[1]))
+assert len(l["segments"]) == 1, l["segments"]
+assert l["pages_mapped"] == int(sys.argv[2]), l["pages_mapped"]' "$tmp/o.json" "$ask"
+t_ok $? "after reorder, init -m $((ask * 2))M gets one piece without mapping more"
+out=$("$HUGEMEM" reserve $(((orig_nr + 2) * 2))M --page-size 2M)
+t_like "$out" "ordered" "growing the pool orders it"
+"$HUGEMEM" reserve $((orig_nr * 2))M >/dev/null
 t_done

@@ -451,8 +451,8 @@ static void test_positionals(void)
 
 static void test_help(void)
 {
-	const char *names[] = {"init",	"attach",  "status", "reserve",
-			       "mount", "unmount", "clear",  "map"};
+	const char *names[] = {"init",	  "attach", "status", "reserve", "mount",
+			       "unmount", "clear",  "map",    "reorder"};
 	struct hm_opts o;
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(names); i++) {
@@ -510,7 +510,7 @@ static void test_commands(void)
 	PARSE_FAILS(HM_CMD_STATUS, "-m is not an option of 'status' (it belongs to: init)", "-m64");
 	PARSE_FAILS(HM_CMD_ATTACH,
 		    "--page-size is not an option of 'attach' (it belongs to: init, status, "
-		    "reserve, mount, map)",
+		    "reserve, mount, map, reorder)",
 		    "--page-size", "2M");
 	PARSE_FAILS(HM_CMD_UNMOUNT,
 		    "--dry-run is not an option of 'unmount' (it belongs to: clear)", "--dry-run");
@@ -523,6 +523,7 @@ static void test_commands(void)
 	is_int(hm_command_from_name("unmount"), HM_CMD_UNMOUNT, "unmount");
 	is_int(hm_command_from_name("clear"), HM_CMD_CLEAR, "clear");
 	is_int(hm_command_from_name("map"), HM_CMD_MAP, "map");
+	is_int(hm_command_from_name("reorder"), HM_CMD_REORDER, "reorder");
 	ok(!hm_command_from_name("INIT") && !hm_command_from_name("") &&
 	       !hm_command_from_name(NULL) && !hm_command_from_name("initx"),
 	   "unknown command names are 0");

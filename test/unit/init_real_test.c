@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * init_real_test — hm_init through the library on real hugepages: every
+ * page's IOVA and the translation calls checked against /proc/self/pagemap,
+ * segments maximal, the VA window and its fallback, error paths, and the pool
+ * whole after hm_fini. Needs root, 64 free 2 MiB pages and a 2 MiB mount.
+ */
+#include "tap.h"
+
+#include "hugemem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MiB (1ULL << 20)
+#define HP  "/sys/kernel/mm/hugepages/hugepages-2048kB/"
+
+static uint64_t counter(const char *name)
+{
+	char path[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), HP "%s", name);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+static uint64_t phys(int pagemap, const void *va)
+{
+	uint64_t entry = 0, pfn = 0;
+
+	if (pread(pagemap, &entry, 8, (off_t)((uintptr_t)va / 4096 * 8)) != 8 ||
+	    !hm_pagemap_decode(entry, &pfn))
+		return HM_BAD_IOVA;
+	return pfn * 4096 + (uintptr_t)va % 4096;
+}
+
+static int init_with(struct hm_ctx *ctx, const char *line)
+{
+	char buf[256], *argv[16];
+	int argc = 0;
+	struct hm_opts o;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *w = strtok(buf, " "); w && argc < 16; w = strtok(NULL, " "))
+		argv[argc++] = w;
+	hm_opts_init(&o);
+	if (hm_opts_parse(ctx, &o, HM_CMD_INIT, argc, argv) < 0)
+		return -1000;
+	return hm_init(ctx, &o);
+}
+
+/* Every page: first byte, last byte and a middle byte translate both ways
+ * and agree with pagemap. */
+static void check_translation(struct hm_ctx *ctx, int pagemap)
+{
+	const struct hm_layout_info *in = hm_layout(ctx);
+	int bad_pm = 0, bad_back = 0, bad_len = 0, pages = 0;
+	struct hm_segment s;
+
+	for (int i = 0; hm_segment_get(ctx, i, &s) == 0; i++) {
+		for (uint64_t off = 0; off < s.len; off += s.page_size) {
+			const uint64_t probe[] = {off, off + 4096 + 17, off + s.page_size - 1};
+
+			pages++;
+			for (int k = 0; k < 3; k++) {
+				const char *va = (const char *)s.va + probe[k];
+				uint64_t iova = hm_virt2iova(ctx, va);
+
+				bad_pm += iova != phys(pagemap, va) || iova != s.iova + probe[k];
+				bad_back += hm_iova2virt(ctx, iova) != va;
+				bad_len += hm_iova_contig_len(ctx, va) != s.len - probe[k];
+			}
+		}
+	}
+	is_int(pages * in->page_size, in->total_bytes, "pages of all segments add up to the total");
+	is_int(bad_pm, 0, "hm_virt2iova agrees with pagemap for first, middle, last bytes");
+	is_int(bad_back, 0, "hm_iova2virt inverts it");
+	is_int(bad_len, 0, "hm_iova_contig_len runs to the segment's end");
+}
+
+static void check_segments(struct hm_ctx *ctx)
+{
+	struct hm_segment a, b;
+	int mergeable = 0, n = 0;
+
+	for (int i = 0; hm_segment_get(ctx, i + 1, &b) == 0; i++) {
+		hm_segment_get(ctx, i, &a);
+		mergeable += (char *)a.va + a.len == (char *)b.va && a.iova + a.len == b.iova &&
+			     a.node == b.node;
+	}
+	while (hm_segment_get(ctx, n, &a) == 0)
+		n++;
+	is_int(n, hm_layout(ctx)->n_segments, "hm_segment_get walks n_segments segments");
+	is_int(mergeable, 0, "no two segments could merge (the table is maximal)");
+	ok(hm_virt2iova(ctx, (void *)(uintptr_t)(hm_layout(ctx)->va_base - 1)) == HM_BAD_IOVA,
+	   "a byte below the window is not hugemem memory");
+	ok(hm_iova2virt(ctx, 1) == NULL, "an IOVA that is ours nowhere gives NULL");
+}
+
+static void test_flow(int pagemap)
+{
+	uint64_t free0 = counter("free_hugepages");
+	struct hm_ctx *ctx;
+	char line[64];
+
+	hm_ctx_new(&ctx);
+	snprintf(line, sizeof(line), "-m 64 --file-prefix hmt%d --verify", (int)getpid());
+	is_int(init_with(ctx, line), 0, "hm_init -m 64: %s", hm_errmsg(ctx));
+	if (!hm_layout(ctx))
+		return;
+	is_u64(hm_layout(ctx)->total_bytes, 64 * MiB, "64 MiB mapped");
+	is_u64(counter("free_hugepages"), free0 - 32, "32 pages taken");
+	check_translation(ctx, pagemap);
+	check_segments(ctx);
+	is_int(init_with(ctx, "-m 2"), -EALREADY, "a second hm_init on the context: -EALREADY");
+	is_int(hm_fini(ctx), 0, "hm_fini");
+	is_u64(counter("free_hugepages"), free0, "every page back after hm_fini");
+	is_int(hm_fini(ctx), -EINVAL, "hm_fini twice: -EINVAL");
+	ok(hm_layout(ctx) == NULL, "no layout after hm_fini");
+	hm_ctx_free(ctx);
+}
+
+static void test_window(void)
+{
+	void *in_way = mmap((void *)(uintptr_t)HM_DEFAULT_BASE_VA, 4096, PROT_READ,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	uint64_t free0 = counter("free_hugepages");
+	struct hm_ctx *ctx;
+	char line[96];
+
+	ok(in_way != MAP_FAILED, "something mapped at the default base");
+	hm_ctx_new(&ctx);
+	snprintf(line, sizeof(line), "-m 8 --in-memory --file-prefix hmt%d", (int)getpid());
+	is_int(init_with(ctx, line), 0, "default base taken: hm_init places the window above");
+	ok(hm_layout(ctx) && hm_layout(ctx)->va_base > HM_DEFAULT_BASE_VA, "at a higher base");
+	hm_fini(ctx);
+	snprintf(line, sizeof(line), "-m 8 --in-memory --base-virtaddr 0x%llx --file-prefix hmt%d",
+		 (unsigned long long)HM_DEFAULT_BASE_VA, (int)getpid());
+	is_int(init_with(ctx, line), -EEXIST, "an explicit base that is taken: -EEXIST");
+	like(hm_errmsg(ctx), "--base-virtaddr", "the error says how to choose another");
+	is_u64(counter("free_hugepages"), free0, "nothing left after the failed start");
+	hm_ctx_free(ctx);
+	munmap(in_way, 4096);
+}
+
+static void test_refusals(void)
+{
+	uint64_t free0 = counter("free_hugepages");
+	struct hm_ctx *ctx;
+	char line[96];
+
+	hm_ctx_new(&ctx);
+	snprintf(line, sizeof(line), "-m %lluM --in-memory", (unsigned long long)(free0 * 2 + 2));
+	is_int(init_with(ctx, line), -ENOMEM, "more than the pool: -ENOMEM");
+	like(hm_errmsg(ctx), "free", "naming what is free");
+	is_u64(counter("free_hugepages"), free0, "nothing taken");
+	hm_ctx_free(ctx);
+}
+
+int main(void)
+{
+	int lock = open("/run/lock/hugemem-test.lock", O_RDWR | O_CREAT, 0644);
+	int pagemap;
+
+	if (geteuid() != 0)
+		return plan_skip_all("needs root (real hugepages, physical addresses)");
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return plan_skip_all("cannot take /run/lock/hugemem-test.lock");
+	if (counter("free_hugepages") < 64)
+		return plan_skip_all("needs 64 free 2 MiB hugepages");
+	pagemap = open("/proc/self/pagemap", O_RDONLY);
+	test_flow(pagemap);
+	test_window();
+	test_refusals();
+	close(pagemap);
+	return done();
+}
