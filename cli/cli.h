@@ -45,6 +45,7 @@ void json_limit(struct json *j, const char *key, uint64_t value);
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int cmd_init(struct hm_ctx *ctx, const struct hm_opts *o);
+int cmd_attach(struct hm_ctx *ctx, const struct hm_opts *o);
 int cmd_status(struct hm_ctx *ctx, const struct hm_opts *o);
 int cmd_reserve(struct hm_ctx *ctx, const struct hm_opts *o);
 int cmd_mount(struct hm_ctx *ctx, const struct hm_opts *o);

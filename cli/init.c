@@ -91,12 +91,13 @@ static void print_text(const struct hm_ctx *ctx, const struct hm_layout_info *in
 	char total[32], ps[32];
 	int i = 0;
 
-	printf("primary pid %d, prefix '%s', IOVA = %s, %s\n", (int)in->pid, in->file_prefix,
-	       in->iova_mode == HM_IOVA_PA ? "PA" : "VA",
+	printf("%s pid %d, prefix '%s', IOVA = %s, %s\n", in->primary ? "primary" : "secondary",
+	       (int)in->pid, in->file_prefix, in->iova_mode == HM_IOVA_PA ? "PA" : "VA",
 	       in->hugepages ? hm_size_str(in->page_size, ps, sizeof(ps)) : "no hugepages");
-	printf("%s in %d segment%s; %llu pages mapped to choose them",
+	printf("%s in %d segment%s; %llu pages %s",
 	       hm_size_str(in->total_bytes, total, sizeof(total)), in->n_segments,
-	       in->n_segments == 1 ? "" : "s", (unsigned long long)in->pages_mapped);
+	       in->n_segments == 1 ? "" : "s", (unsigned long long)in->pages_mapped,
+	       in->primary ? "mapped to choose them" : "mapped at the primary's addresses");
 	if (in->best_pieces)
 		printf("; the free pool allowed %llu", (unsigned long long)in->best_pieces);
 	printf("\n  %-4s %-16s %-16s %-10s %-5s %s\n", "seg", "va", "iova", "length", "node",
@@ -178,9 +179,31 @@ static int unbuilt(const struct hm_opts *o)
 	return 0;
 }
 
+/* Print the layout once it is ready, hold if asked, release. */
+static int show_and_hold(struct hm_ctx *ctx, const struct hm_opts *o, const char *cmd)
+{
+	const struct hm_layout_info *in = hm_layout(ctx);
+
+	for (int i = 0; i < in->n_notes; i++)
+		fprintf(stderr, "hugemem %s: note: %s\n", cmd, in->notes[i]);
+	if (o->flags & HM_OPT_TRACE)
+		print_trace(in);
+	if (o->flags & HM_OPT_JSON)
+		print_json(ctx, in);
+	else
+		print_text(ctx, in);
+	fflush(stdout);
+	if (o->flags & HM_OPT_HOLD)
+		hold();
+	if (hm_fini(ctx) < 0) {
+		cli_error(cmd, "releasing: %s", hm_errmsg(ctx));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 int cmd_init(struct hm_ctx *ctx, const struct hm_opts *o)
 {
-	const struct hm_layout_info *in;
 	int rc;
 
 	if (o->n_args) {
@@ -195,21 +218,21 @@ int cmd_init(struct hm_ctx *ctx, const struct hm_opts *o)
 		cli_error("init", "%s", hm_errmsg(ctx));
 		return rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
-	in = hm_layout(ctx);
-	for (int i = 0; i < in->n_notes; i++)
-		fprintf(stderr, "hugemem init: note: %s\n", in->notes[i]);
-	if (o->flags & HM_OPT_TRACE)
-		print_trace(in);
-	if (o->flags & HM_OPT_JSON)
-		print_json(ctx, in);
-	else
-		print_text(ctx, in);
-	fflush(stdout);
-	if (o->flags & HM_OPT_HOLD)
-		hold();
-	if (hm_fini(ctx) < 0) {
-		cli_error("init", "releasing: %s", hm_errmsg(ctx));
+	return show_and_hold(ctx, o, "init");
+}
+
+int cmd_attach(struct hm_ctx *ctx, const struct hm_opts *o)
+{
+	if (o->n_args) {
+		cli_error("attach", "takes no argument ('%s'): name the primary with --file-prefix",
+			  o->args[0]);
+		return EXIT_USAGE;
+	}
+	if (unbuilt(o) < 0)
+		return EXIT_FAIL;
+	if (hm_attach(ctx, o) < 0) {
+		cli_error("attach", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
-	return EXIT_OK;
+	return show_and_hold(ctx, o, "attach");
 }

@@ -32,8 +32,8 @@ static const struct subcommand subcommands[] = {
      "primary: map hugepages as asked and print the layout", cmd_init},
     {"reorder", HM_CMD_REORDER, "reorder [--page-size SZ] [--node N]",
      "order the free pool so the longest run is handed out first (root)", cmd_reorder},
-    {"attach", HM_CMD_ATTACH, "attach [--file-prefix P] [--json]",
-     "secondary: attach to a primary's layout (not yet built)", NULL},
+    {"attach", HM_CMD_ATTACH, "attach [--file-prefix P] [--json] [--hold] [--verify]",
+     "secondary: map a live primary's memory at the same addresses", cmd_attach},
     {"map", HM_CMD_MAP, "map [--node N] [--svg FILE] [--json]",
      "picture of the physical pool (not yet built)", NULL},
 };

@@ -43,8 +43,9 @@ extern "C" {
 #define HM_PATH_MAX	  4096
 
 #define HM_DEFAULT_PREFIX "hm"
-#define HM_DEFAULT_MEM	  (64ULL << 20) /* what init maps when neither -m nor --socket-mem is given \
-					 */
+#define HM_DEFAULT_MEM                                                                             \
+	(64ULL << 20) /* what init maps when neither -m nor --socket-mem is given                  \
+		       */
 #define HM_DEFAULT_BASE_VA 0x200000000000ULL /* clear of ASan's shadow (DESIGN.md) */
 
 /* ------------------------------------------------------------------ context */
@@ -392,23 +393,23 @@ struct hm_timings {
 };
 
 #define HM_MAX_NOTES 4
-#define HM_BAD_IOVA UINT64_MAX
+#define HM_BAD_IOVA  UINT64_MAX
 
 /* What hm_init built (hm_layout). */
 struct hm_layout_info {
-	int primary;                 /* 1: this process ran hm_init */
+	int primary; /* 1: this process ran hm_init */
 	pid_t pid;
 	const char *file_prefix;
 	enum hm_iova_mode iova_mode; /* resolved: HM_IOVA_PA or HM_IOVA_VA */
-	int hugepages;               /* 0 with --no-huge */
+	int hugepages;		     /* 0 with --no-huge */
 	uint64_t page_size;
 	uint64_t total_bytes;
 	int n_segments;
-	uint64_t pages_mapped;       /* pages mapped while choosing (>= pages kept) */
-	uint64_t best_pieces;        /* fewest pieces the pool map allowed; 0 = unknown */
-	uint64_t va_base, va_len;    /* the VA window holding every segment */
+	uint64_t pages_mapped;	  /* pages mapped while choosing (>= pages kept) */
+	uint64_t best_pieces;	  /* fewest pieces the pool map allowed; 0 = unknown */
+	uint64_t va_base, va_len; /* the VA window holding every segment */
 	struct hm_timings t;
-	int n_notes;                 /* things to say once ("rounded up", "IOVA = VA") */
+	int n_notes; /* things to say once ("rounded up", "IOVA = VA") */
 	const char *notes[HM_MAX_NOTES];
 };
 
@@ -425,8 +426,22 @@ struct hm_layout_info {
  * mapped and no file is left. */
 int hm_init(struct hm_ctx *ctx, const struct hm_opts *opts);
 
-/* Give every page back (in pool order: the longest run is handed out first
- * to whoever maps next), remove the files, release the prefix. */
+/* Secondary start-up (DESIGN.md C): read the layout the primary of
+ * OPTS->file_prefix (default HM_DEFAULT_PREFIX) published in its runtime
+ * directory, reserve the primary's whole VA window, and map every page at the
+ * primary's address (page files and single files by path, memfds by
+ * descriptors the primary's library thread passes over a unix socket).
+ * HM_OPT_VERIFY re-reads pagemap and checks every IOVA. -ENOENT (nothing
+ * published), -ESRCH (the primary is gone), -EEXIST (the window is taken
+ * here: the message quotes the mapping of /proc/self/maps in the way),
+ * -EPROTO / -EBADMSG (layout of another version, corrupt or truncated),
+ * -EALREADY. On failure nothing is left mapped. The memory stays valid until
+ * hm_fini, even if the primary exits first. */
+int hm_attach(struct hm_ctx *ctx, const struct hm_opts *opts);
+
+/* Primary: unpublish, give every page back (in pool order: the longest run
+ * is handed out first to whoever maps next), remove the files, release the
+ * prefix. Secondary: unmap. */
 int hm_fini(struct hm_ctx *ctx);
 
 /* The layout after hm_init, or NULL. */
@@ -453,8 +468,8 @@ uint64_t hm_iova_contig_len(const struct hm_ctx *ctx, const void *va);
 
 /* What hm_pool_order did. */
 struct hm_order_result {
-	uint64_t pages;   /* free pages put in order */
-	uint64_t runs;    /* physically contiguous runs among them */
+	uint64_t pages;	  /* free pages put in order */
+	uint64_t runs;	  /* physically contiguous runs among them */
 	uint64_t longest; /* pages in the longest run: handed out first, ascending */
 };
 

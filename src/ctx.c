@@ -44,8 +44,8 @@ void hm_ctx_free(struct hm_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	if (ctx->primary)
-		hmi_primary_release(ctx);
+	if (ctx->mem)
+		hmi_mem_release(ctx);
 	free(ctx);
 }
 

@@ -19,10 +19,10 @@
 
 #define HMI_ERR_MAX 1024
 
-struct hmi_primary;
+struct hmi_mem;
 
 struct hm_ctx {
-	struct hmi_primary *primary; /* set by hm_init, cleared by hm_fini */
+	struct hmi_mem *mem; /* set by hm_init or hm_attach, cleared by hm_fini */
 	char root[HM_PATH_MAX];	  /* "" means "/": paths are root + "/sys/..." */
 	char rundir[HM_PATH_MAX]; /* base of per-prefix runtime directories */
 	char err[HMI_ERR_MAX];	  /* last error message */

@@ -309,7 +309,9 @@ static pid_t locks_pid(struct scanner *sc, const struct probe *p)
 }
 
 /* The live owner of PREFIX (0 = none or not a valid prefix), cached for the
- * last prefix asked. */
+ * last prefix asked. A prefix held by this very process (a new primary
+ * cleaning up after a dead one of its prefix) makes no file live: its files
+ * are judged by their locks and mappings alone. */
 static pid_t prefix_owner(struct scanner *sc, const char *prefix)
 {
 	pid_t pid = 0;
@@ -318,7 +320,7 @@ static pid_t prefix_owner(struct scanner *sc, const char *prefix)
 		return 0;
 	if (sc->owner_known && strcmp(sc->owner_prefix, prefix) == 0)
 		return sc->owner_pid;
-	if (hm_prefix_owner(sc->ctx, prefix, &pid) < 0)
+	if (hm_prefix_owner(sc->ctx, prefix, &pid) < 0 || pid == getpid())
 		pid = 0;
 	snprintf(sc->owner_prefix, sizeof(sc->owner_prefix), "%s", prefix);
 	sc->owner_pid = pid;

@@ -64,8 +64,8 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void note(struct hmi_primary *pr, const char *fmt, ...) HMI_PRINTF(2, 3);
-static void note(struct hmi_primary *pr, const char *fmt, ...)
+static void note(struct hmi_mem *pr, const char *fmt, ...) HMI_PRINTF(2, 3);
+static void note(struct hmi_mem *pr, const char *fmt, ...)
 {
 	va_list ap;
 	int i = pr->info.n_notes;
@@ -111,7 +111,7 @@ static void split_mem(struct plan *pl, const struct hm_sysinfo *si, uint64_t pag
 	}
 }
 
-static void plan_want(struct hmi_primary *pr, struct plan *pl, const struct hm_opts *o,
+static void plan_want(struct hmi_mem *pr, struct plan *pl, const struct hm_opts *o,
 		      const struct hm_sysinfo *si)
 {
 	uint64_t mem = o->mem ? o->mem : HM_DEFAULT_MEM;
@@ -231,7 +231,7 @@ static void plan_best(struct hm_ctx *ctx, struct plan *pl, const struct hm_sysin
 	hm_poolmap_free(map);
 }
 
-static int make_plan(struct hm_ctx *ctx, struct hmi_primary *pr, struct plan *pl,
+static int make_plan(struct hm_ctx *ctx, struct hmi_mem *pr, struct plan *pl,
 		     const struct hm_opts *o, const struct hm_sysinfo *si)
 {
 	const struct hm_pool *p;
@@ -279,7 +279,7 @@ static void plan_no_huge(struct plan *pl, const struct hm_opts *o)
 
 /* ------------------------------------------------------------------ prefix */
 
-static int take_prefix(struct hm_ctx *ctx, struct hmi_primary *pr, const struct hm_opts *o,
+static int take_prefix(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o,
 		       const struct hm_sysinfo *si, const struct plan *pl)
 {
 	struct hm_file_list *gone = NULL;
@@ -288,6 +288,10 @@ static int take_prefix(struct hm_ctx *ctx, struct hmi_primary *pr, const struct 
 	snprintf(pr->prefix, sizeof(pr->prefix), "%s",
 		 o->file_prefix ? o->file_prefix : HM_DEFAULT_PREFIX);
 	rc = hm_prefix_lock(ctx, pr->prefix, &pr->lock_fd);
+	if (rc == 0)
+		rc = hm_prefix_dir(ctx, pr->prefix, pr->rundir, sizeof(pr->rundir));
+	if (rc == 0) /* a dead primary of this prefix may have left its layout */
+		rc = hmi_runtime_reclaim(ctx, pr);
 	if (rc < 0 || pl->kind == HMI_BACK_MEMFD || pl->kind == HMI_BACK_ANON)
 		return rc;
 	/* the files of a dead primary of this prefix hold pool pages: free them */
@@ -298,8 +302,7 @@ static int take_prefix(struct hm_ctx *ctx, struct hmi_primary *pr, const struct 
 
 /* ------------------------------------------------------------------ choose */
 
-static int lookup_new(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl,
-		      size_t from)
+static int lookup_new(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl, size_t from)
 {
 	double t = now_ms();
 	int rc = hmi_pages_iova(ctx, &pr->ps, from, pl->iova_as_va);
@@ -313,7 +316,7 @@ static int lookup_new(struct hm_ctx *ctx, struct hmi_primary *pr, const struct p
 }
 
 /* Map COUNT[node] more pages on each node, then look them up and sort. */
-static int map_more(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl,
+static int map_more(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl,
 		    const uint64_t *count)
 {
 	size_t from = pr->ps.n;
@@ -332,7 +335,7 @@ static int map_more(struct hm_ctx *ctx, struct hmi_primary *pr, const struct pla
 	return rc;
 }
 
-static int select_pages(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl,
+static int select_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl,
 			unsigned char *keep, size_t *pieces)
 {
 	double t = now_ms();
@@ -351,7 +354,7 @@ static int select_pages(struct hm_ctx *ctx, struct hmi_primary *pr, const struct
 /* --contig fast: one more step, of the size asked, on every node that has
  * room left within (1 + FAST_EXTRA_FACTOR) times its request. 0 when there
  * is nothing more to map. */
-static int next_step(const struct hmi_primary *pr, const struct plan *pl, uint64_t *count)
+static int next_step(const struct hmi_mem *pr, const struct plan *pl, uint64_t *count)
 {
 	uint64_t mapped[HM_MAX_NODES] = {0};
 	int any = 0;
@@ -383,7 +386,7 @@ static uint64_t best_total(const struct plan *pl)
 }
 
 /* Map more while it lowers the pieces and the budget allows. */
-static int extend_fast(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl,
+static int extend_fast(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl,
 		       unsigned char **keep, size_t *pieces)
 {
 	uint64_t count[HM_MAX_NODES], target = best_total(pl);
@@ -408,7 +411,7 @@ static int extend_fast(struct hm_ctx *ctx, struct hmi_primary *pr, const struct 
 	return rc;
 }
 
-static int release_unkept(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl,
+static int release_unkept(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl,
 			  const unsigned char *keep)
 {
 	size_t *order = malloc((pr->ps.n + 1) * sizeof(*order)), n, unkept = 0;
@@ -426,14 +429,17 @@ static int release_unkept(struct hm_ctx *ctx, struct hmi_primary *pr, const stru
 	return rc;
 }
 
-static int choose_pages(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl)
+static int choose_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl)
 {
 	const uint64_t *first = pl->contig == HM_CONTIG_BEST ? pl->room : pl->want;
 	unsigned char *keep;
 	size_t pieces = 0;
 	int rc;
 
-	hmi_pageset_init(&pr->ps, pl->kind, pl->page_size, pl->dir, pr->prefix);
+	/* the mount's path must outlive discovery: the page set and the
+	 * published layout use it until hm_fini */
+	snprintf(pr->dir, sizeof(pr->dir), "%s", pl->dir ? pl->dir : "");
+	hmi_pageset_init(&pr->ps, pl->kind, pl->page_size, pl->dir ? pr->dir : NULL, pr->prefix);
 	rc = map_more(ctx, pr, pl, first);
 	pr->info.pages_mapped = pr->ps.n;
 	keep = rc == 0 ? malloc(pr->ps.n + 1) : NULL;
@@ -453,7 +459,7 @@ static int choose_pages(struct hm_ctx *ctx, struct hmi_primary *pr, const struct
 /* ------------------------------------------------------------------ place */
 
 /* Reserve the window: at BASE, or (default base only) a few places above. */
-static int reserve_window(struct hm_ctx *ctx, struct hmi_primary *pr, uint64_t base, int fixed,
+static int reserve_window(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base, int fixed,
 			  uint64_t len)
 {
 	uint64_t step = (len + (1ULL << 30) - 1) & ~((1ULL << 30) - 1);
@@ -467,7 +473,7 @@ static int reserve_window(struct hm_ctx *ctx, struct hmi_primary *pr, uint64_t b
 	return rc;
 }
 
-static int move_pages_to(struct hm_ctx *ctx, struct hmi_primary *pr, uint64_t base)
+static int move_pages_to(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base)
 {
 	struct hmi_pageset *ps = &pr->ps;
 	uint64_t *from = malloc((ps->n + 1) * sizeof(*from)), window;
@@ -489,7 +495,7 @@ static int move_pages_to(struct hm_ctx *ctx, struct hmi_primary *pr, uint64_t ba
 	return rc;
 }
 
-static int window_length(struct hm_ctx *ctx, struct hmi_primary *pr, uint64_t base, uint64_t *len)
+static int window_length(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base, uint64_t *len)
 {
 	struct hmi_page *copy = malloc((pr->ps.n + 1) * sizeof(*copy));
 	int rc;
@@ -504,7 +510,7 @@ static int window_length(struct hm_ctx *ctx, struct hmi_primary *pr, uint64_t ba
 
 /* IOVA as VA: once the pages sit at their final addresses, those are their
  * IO addresses (before, the first mapping's VAs only grouped them in runs). */
-static void iova_is_va(struct hmi_primary *pr, const struct plan *pl)
+static void iova_is_va(struct hmi_mem *pr, const struct plan *pl)
 {
 	if (!pl->iova_as_va && !pr->ps.pa_missing)
 		return;
@@ -513,7 +519,7 @@ static void iova_is_va(struct hmi_primary *pr, const struct plan *pl)
 }
 
 /* --no-huge maps one anonymous range as one "page": say it in 4 KiB pages. */
-static void no_huge_pages(struct hmi_primary *pr, const struct plan *pl)
+static void no_huge_pages(struct hmi_mem *pr, const struct plan *pl)
 {
 	if (!pl->no_huge)
 		return;
@@ -523,7 +529,7 @@ static void no_huge_pages(struct hmi_primary *pr, const struct plan *pl)
 	}
 }
 
-static int place_pages(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl,
+static int place_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl,
 		       const struct hm_opts *o)
 {
 	uint64_t base = o->base_virtaddr ? o->base_virtaddr : HM_DEFAULT_BASE_VA, len;
@@ -551,7 +557,7 @@ static int place_pages(struct hm_ctx *ctx, struct hmi_primary *pr, const struct 
 }
 
 /* --verify: the IOVAs read again at the final addresses must not change. */
-static int verify_iova(struct hm_ctx *ctx, struct hmi_primary *pr, const struct plan *pl)
+static int verify_iova(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl)
 {
 	size_t n = pr->ps.n;
 	uint64_t *was = malloc((n + 1) * sizeof(*was));
@@ -574,7 +580,7 @@ static int verify_iova(struct hm_ctx *ctx, struct hmi_primary *pr, const struct 
 
 /* ------------------------------------------------------------------ the call */
 
-static void fill_info(struct hmi_primary *pr, const struct plan *pl)
+static void fill_info(struct hmi_mem *pr, const struct plan *pl)
 {
 	struct hm_layout_info *in = &pr->info;
 
@@ -595,8 +601,7 @@ static void fill_info(struct hmi_primary *pr, const struct plan *pl)
 		note(pr, "no physical addresses (needs CAP_SYS_ADMIN): IOVA = VA");
 }
 
-static int check_iova_mode(struct hm_ctx *ctx, const struct hmi_primary *pr,
-			   const struct hm_opts *o)
+static int check_iova_mode(struct hm_ctx *ctx, const struct hmi_mem *pr, const struct hm_opts *o)
 {
 	if (o->iova_mode == HM_IOVA_PA && pr->ps.pa_missing)
 		return hmi_err(ctx, EPERM,
@@ -617,7 +622,7 @@ static int discover(struct hm_ctx *ctx, const struct hm_opts *o, struct hm_sysin
 	return rc;
 }
 
-static int run_flow(struct hm_ctx *ctx, struct hmi_primary *pr, const struct hm_opts *o)
+static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
 {
 	struct hm_sysinfo *si = NULL;
 	struct plan pl = {0};
@@ -643,17 +648,21 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_primary *pr, const struct hm_
 		rc = verify_iova(ctx, pr, &pl);
 	if (rc == 0)
 		fill_info(pr, &pl);
+	t = now_ms();
+	if (rc == 0 && !pl.no_huge && !(o->flags & (HM_OPT_NO_SHCONF | HM_OPT_HUGE_UNLINK)))
+		rc = hmi_publish(ctx, pr); /* last: secondaries see only a final layout */
+	pr->info.t.publish = now_ms() - t;
 	hm_sysinfo_free(si);
 	return rc;
 }
 
 int hm_init(struct hm_ctx *ctx, const struct hm_opts *o)
 {
-	struct hmi_primary *pr;
+	struct hmi_mem *pr;
 	double t0 = now_ms();
 	int rc;
 
-	if (ctx->primary)
+	if (ctx->mem)
 		return hmi_err(ctx, EALREADY,
 			       "this context is initialised already: hm_fini it first");
 	hmi_err_clear(ctx);
@@ -662,13 +671,13 @@ int hm_init(struct hm_ctx *ctx, const struct hm_opts *o)
 		return hmi_err(ctx, ENOMEM, "out of memory starting up");
 	pr->lock_fd = -1;
 	pr->ps.pagemap_fd = -1;
-	ctx->primary = pr;
+	ctx->mem = pr;
 	rc = run_flow(ctx, pr, o);
 	if (rc < 0) {
 		char keep[HMI_ERR_MAX];
 
 		memcpy(keep, ctx->err, sizeof(keep)); /* the cause, not the clean-up's */
-		hmi_primary_release(ctx);
+		hmi_mem_release(ctx);
 		memcpy(ctx->err, keep, sizeof(keep));
 		return rc;
 	}
@@ -676,16 +685,16 @@ int hm_init(struct hm_ctx *ctx, const struct hm_opts *o)
 	return 0;
 }
 
-int hmi_primary_release(struct hm_ctx *ctx)
+/* Unpublish first (no new secondary), then give the pages back in pool
+ * order — unless secondaries still map them: then only unmap, and the last
+ * mapping frees each page. */
+static int release_primary_pages(struct hm_ctx *ctx, struct hmi_mem *pr)
 {
-	struct hmi_primary *pr = ctx->primary;
-	size_t *order, n;
-	int rc;
+	size_t *order = malloc((pr->ps.n + 1) * sizeof(*order)), n;
+	int rc = 0;
 
-	if (!pr)
-		return 0;
-	order = malloc((pr->ps.n + 1) * sizeof(*order));
-	rc = 0;
+	hmi_unpublish(ctx, pr);
+	pr->ps.shared_out = pr->rundir[0] && hmi_secondaries_alive(ctx, pr);
 	if (order) { /* pool order: the next primary gets our longest run first */
 		n = hmi_release_order(pr->ps.pages, pr->ps.n, pr->ps.page_size, NULL, order);
 		rc = hmi_pages_release(ctx, &pr->ps, order, n);
@@ -693,20 +702,33 @@ int hmi_primary_release(struct hm_ctx *ctx)
 	}
 	if (hmi_pageset_release(ctx, &pr->ps) < 0 && rc == 0)
 		rc = -EIO;
-	if (pr->window_len)
+	if (!pr->ps.shared_out)
+		hmi_clients_remove(ctx, pr);
+	return rc;
+}
+
+int hmi_mem_release(struct hm_ctx *ctx)
+{
+	struct hmi_mem *pr = ctx->mem;
+	int rc;
+
+	if (!pr)
+		return 0;
+	rc = pr->secondary ? 0 : release_primary_pages(ctx, pr);
+	if (pr->window_len) /* a secondary's pages go with its window */
 		munmap((void *)(uintptr_t)pr->window_base, pr->window_len);
 	hmi_xlate_release(&pr->xlate);
 	free(pr->segs);
 	if (pr->lock_fd >= 0)
 		close(pr->lock_fd);
 	free(pr);
-	ctx->primary = NULL;
+	ctx->mem = NULL;
 	return rc;
 }
 
 int hm_fini(struct hm_ctx *ctx)
 {
-	if (!ctx->primary)
+	if (!ctx->mem)
 		return hmi_err(ctx, EINVAL, "hm_fini: nothing to release (hm_init did not run)");
-	return hmi_primary_release(ctx);
+	return hmi_mem_release(ctx);
 }

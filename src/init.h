@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * init.h — the primary's state, shared by the init flow (init.c) and the
- * calls that read the finished layout (memory.c).
+ * init.h — the memory a process holds, as a primary (hm_init, init.c) or a
+ * secondary (hm_attach, attach.c), and what both share: the segment table,
+ * translation, the layout summary, release (hm_fini, hm_ctx_free).
  */
 #ifndef HM_INIT_H
 #define HM_INIT_H
@@ -9,21 +10,43 @@
 #include "ctx.h"
 #include "layout.h"
 #include "pages.h"
+#include "shconf.h"
 
-struct hmi_primary {
-	struct hmi_pageset ps; /* the kept pages, sorted by (node, iova), at final VAs */
+struct hmi_mem {
+	int secondary;	       /* 1: attached to another process's pages */
+	struct hmi_pageset ps; /* primary: the kept pages, sorted by (node, iova), final VAs */
 	struct hmi_seg *segs;  /* segment table, ascending VA */
 	size_t n_segs;
 	struct hmi_xlate xlate; /* O(log n) translation over segs */
 	struct hm_layout_info info;
 	char prefix[HM_PREFIX_MAX];
-	char dir[HM_PATH_MAX]; /* the hugetlbfs mount of page files ("" for memfd/anon) */
-	int lock_fd;	       /* the prefix's liveness lock, -1 when not held */
+	char dir[HM_PATH_MAX];	  /* the hugetlbfs mount of page files ("" for memfd/anon) */
+	char rundir[HM_PATH_MAX]; /* the prefix's runtime directory */
+	int lock_fd;		  /* primary: the prefix's liveness lock; secondary: its
+				     read lock on the clients file; -1 when not held */
+	int published;		  /* primary: DIR/layout written */
+	struct hmi_fdserver *fds; /* primary: descriptor server (memfd, single files) */
 	uint64_t window_base, window_len;
 	char notes[HM_MAX_NOTES][256];
 };
 
-/* Release everything the primary holds (hm_fini, and hm_ctx_free). */
-int hmi_primary_release(struct hm_ctx *ctx);
+/* Release everything the process holds (hm_fini, and hm_ctx_free). */
+int hmi_mem_release(struct hm_ctx *ctx);
+
+/* Primary side of sharing (attach.c): publish the layout (and serve memfd
+ * descriptors); undo it at exit, first of all. */
+int hmi_publish(struct hm_ctx *ctx, struct hmi_mem *m);
+void hmi_unpublish(struct hm_ctx *ctx, struct hmi_mem *m);
+
+/* Do secondaries still map the primary's pages? Then pages of memfds and
+ * single files must not be punched out at exit. */
+int hmi_secondaries_alive(struct hm_ctx *ctx, const struct hmi_mem *m);
+void hmi_clients_remove(struct hm_ctx *ctx, const struct hmi_mem *m);
+
+/* A new primary's check of a dead one's runtime directory: refuse while its
+ * secondaries live (naming them), else remove what it left. */
+int hmi_runtime_reclaim(struct hm_ctx *ctx, struct hmi_mem *m);
+
+#define HMI_CLIENTS_FILE "clients" /* secondaries hold a read lock on it */
 
 #endif

@@ -10,7 +10,7 @@
 
 const struct hm_layout_info *hm_layout(const struct hm_ctx *ctx)
 {
-	return ctx->primary ? &ctx->primary->info : NULL;
+	return ctx->mem ? &ctx->mem->info : NULL;
 }
 
 static void to_public(const struct hmi_seg *s, struct hm_segment *out)
@@ -25,7 +25,7 @@ static void to_public(const struct hmi_seg *s, struct hm_segment *out)
 
 int hm_segment_get(const struct hm_ctx *ctx, int i, struct hm_segment *seg)
 {
-	const struct hmi_primary *pr = ctx->primary;
+	const struct hmi_mem *pr = ctx->mem;
 
 	if (!pr || i < 0 || (size_t)i >= pr->n_segs)
 		return -ENOENT;
@@ -36,7 +36,7 @@ int hm_segment_get(const struct hm_ctx *ctx, int i, struct hm_segment *seg)
 int hm_segment_walk(const struct hm_ctx *ctx, int (*fn)(const struct hm_segment *, void *),
 		    void *arg)
 {
-	const struct hmi_primary *pr = ctx->primary;
+	const struct hmi_mem *pr = ctx->mem;
 	struct hm_segment seg;
 	int rc = 0;
 
@@ -49,24 +49,24 @@ int hm_segment_walk(const struct hm_ctx *ctx, int (*fn)(const struct hm_segment 
 
 uint64_t hm_virt2iova(const struct hm_ctx *ctx, const void *va)
 {
-	if (!ctx->primary)
+	if (!ctx->mem)
 		return HM_BAD_IOVA;
-	return hmi_virt2iova(&ctx->primary->xlate, (uint64_t)(uintptr_t)va, NULL);
+	return hmi_virt2iova(&ctx->mem->xlate, (uint64_t)(uintptr_t)va, NULL);
 }
 
 void *hm_iova2virt(const struct hm_ctx *ctx, uint64_t iova)
 {
-	if (!ctx->primary)
+	if (!ctx->mem)
 		return NULL;
-	return (void *)(uintptr_t)hmi_iova2virt(&ctx->primary->xlate, iova);
+	return (void *)(uintptr_t)hmi_iova2virt(&ctx->mem->xlate, iova);
 }
 
 uint64_t hm_iova_contig_len(const struct hm_ctx *ctx, const void *va)
 {
 	uint64_t len = 0;
 
-	if (!ctx->primary ||
-	    hmi_virt2iova(&ctx->primary->xlate, (uint64_t)(uintptr_t)va, &len) == HM_BAD_IOVA)
+	if (!ctx->mem ||
+	    hmi_virt2iova(&ctx->mem->xlate, (uint64_t)(uintptr_t)va, &len) == HM_BAD_IOVA)
 		return 0;
 	return len;
 }

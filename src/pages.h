@@ -48,6 +48,9 @@ struct hmi_pageset {
 	uint64_t next_file; /* next <n> of page files */
 	int pagemap_fd;	    /* one open descriptor for every lookup, -1 until needed */
 	int pa_missing;	    /* pagemap gave PFN 0 for a present page: no CAP_SYS_ADMIN */
+	int shared_out;	    /* secondaries map these pages: releasing a page of a single
+			       file or memfd only unmaps it (punching it out would take
+			       it from under them); the last mapping frees it */
 };
 
 /* Set up an empty page set. DIR may be NULL for memfd and anon. */

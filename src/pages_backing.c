@@ -398,6 +398,8 @@ int hmi_backing_drop_page(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i)
 		return 0;
 	b = &ps->backings[p->backing];
 	if (b->fd >= 0) {
+		if (ps->shared_out)
+			return 0;
 		if (fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)p->offset,
 			      (off_t)ps->page_size) < 0)
 			return hmi_err(ctx, errno,

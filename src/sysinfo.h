@@ -65,6 +65,11 @@ void hmi_cgroup_size_name(uint64_t page_size, char *buf, size_t len);
  * show pid -1: reported as -1. */
 int hmi_parse_proc_locks(const char *text, unsigned maj, unsigned min, uint64_t ino, pid_t *pid);
 
+/* Every holder of a lock on that inode, up to MAX pids (-1 for holders that
+ * cannot be named): the count. */
+int hmi_parse_proc_locks_all(const char *text, unsigned maj, unsigned min, uint64_t ino,
+			     pid_t *pids, int max);
+
 /* Fill SI with everything read from the system: sizes and counters, nodes,
  * per-node counters, default size, hugetlbfs mounts, this process's cgroup
  * and its hugetlb limits (lowest over the cgroup and its ancestors) per size.

@@ -827,12 +827,12 @@ static int parse_lock_line(const char *line, const char *end, struct lock_line *
 	return parse_lock_owner(tok[4], len[4], tok[5], len[5], l) < 0 ? -EINVAL : 1;
 }
 
-int hmi_parse_proc_locks(const char *text, unsigned maj, unsigned min, uint64_t ino, pid_t *pid)
+int hmi_parse_proc_locks_all(const char *text, unsigned maj, unsigned min, uint64_t ino,
+			     pid_t *pids, int max)
 {
 	const char *line = text;
-	bool hidden_holder = false;
+	int n = 0;
 
-	*pid = 0;
 	while (*line) {
 		const char *end = line + strcspn(line, "\n");
 		struct lock_line l;
@@ -840,17 +840,26 @@ int hmi_parse_proc_locks(const char *text, unsigned maj, unsigned min, uint64_t 
 
 		if (rc < 0)
 			return rc;
-		if (rc == 1 && l.maj == maj && l.min == min && l.ino == ino) {
-			if (l.pid > 0) {
-				*pid = (pid_t)l.pid;
-				return 0;
-			}
-			/* OFD locks show -1, a holder in another pid namespace 0 */
-			hidden_holder = true;
-		}
+		/* OFD locks show -1, a holder in another pid namespace 0: both -1 */
+		if (rc == 1 && l.maj == maj && l.min == min && l.ino == ino && n < max)
+			pids[n++] = l.pid > 0 ? (pid_t)l.pid : -1;
 		line = *end ? end + 1 : end;
 	}
-	if (hidden_holder)
-		*pid = -1;
+	return n;
+}
+
+int hmi_parse_proc_locks(const char *text, unsigned maj, unsigned min, uint64_t ino, pid_t *pid)
+{
+	pid_t pids[64];
+	int n = hmi_parse_proc_locks_all(text, maj, min, ino, pids, 64);
+
+	if (n < 0)
+		return n;
+	*pid = n ? -1 : 0; /* a holder we cannot name is still a holder */
+	for (int i = 0; i < n; i++)
+		if (pids[i] > 0) {
+			*pid = pids[i];
+			break;
+		}
 	return 0;
 }

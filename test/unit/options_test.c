@@ -505,7 +505,7 @@ static void test_commands(void)
 {
 	struct hm_opts o;
 
-	PARSE_FAILS(HM_CMD_STATUS, "--hold is not an option of 'status' (it belongs to: init)",
+	PARSE_FAILS(HM_CMD_STATUS, "--hold is not an option of 'status' (it belongs to: init, attach)",
 		    "--hold");
 	PARSE_FAILS(HM_CMD_STATUS, "-m is not an option of 'status' (it belongs to: init)", "-m64");
 	PARSE_FAILS(HM_CMD_ATTACH,

@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * attach.c — the two sides of sharing (DESIGN.md B11 and C).
+ *
+ * Primary: once the layout is final, publish it as <rundir>/layout (shconf
+ * layer: versioned, checksummed, written atomically) and, for memfd backing,
+ * serve the descriptors over <rundir>/fds.sock. At exit, unpublish first (no
+ * new secondary can start), then give the pages back — without punching
+ * pages out of a memfd or single file while secondaries map them, so their
+ * memory stays valid until they exit.
+ *
+ * Secondary (hm_attach): read the layout, check that the primary that
+ * published it still holds the prefix's liveness lock, take a read lock on
+ * <rundir>/clients (how a later primary knows secondaries outlive a dead
+ * primary, and names them), reserve the primary's whole VA window with
+ * MAP_FIXED_NOREPLACE (or say which mapping of /proc/self/maps is in the
+ * way), then map every page at its published address from its backing
+ * object (page files and single files by path, memfds by descriptor).
+ * Every failure unmaps the window and drops the lock: nothing is left.
+ */
+#include "hugedir.h"
+#include "init.h"
+#include "sysinfo.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_NAMED 8 /* secondaries named in an error */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int rundir_file(struct hm_ctx *ctx, const struct hmi_mem *m, const char *name, char *buf,
+		       size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", m->rundir, name);
+
+	if (n < 0 || (size_t)n >= len)
+		return hmi_err(ctx, ENAMETOOLONG, "runtime path %s/%s is too long", m->rundir,
+			       name);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ secondaries seen from outside
+ */
+
+/* The pids holding a lock on the clients file (from /proc/locks): up to MAX;
+ * the count, 0 when none or no such file. */
+static int clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids, int max)
+{
+	char path[HM_PATH_MAX], *text = NULL;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	struct stat st;
+	int fd, n = 0;
+
+	if (rundir_file(ctx, m, HMI_CLIENTS_FILE, path, sizeof(path)) < 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fstat(fd, &st) == 0) {
+		pids[0] = fl.l_pid;
+		n = 1;
+		if (hmi_path(ctx, path, sizeof(path), "/proc/locks") == 0 &&
+		    hmi_read_alloc(ctx, path, 64 << 20, &text, NULL) == 0) {
+			int all = hmi_parse_proc_locks_all(text, major(st.st_dev), minor(st.st_dev),
+							   st.st_ino, pids, max);
+			n = all > 0 ? all : n;
+		}
+		free(text);
+		hmi_err_clear(ctx);
+	}
+	close(fd); /* this process holds no lock on it: closing drops nothing */
+	return n;
+}
+
+static void name_pids(const pid_t *pids, int n, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && used < len; i++)
+		used +=
+		    (size_t)snprintf(buf + used, len - used, "%s%d", i ? ", " : "", (int)pids[i]);
+}
+
+int hmi_runtime_reclaim(struct hm_ctx *ctx, struct hmi_mem *m)
+{
+	const char *const leftovers[] = {HMI_SHCONF_FILE, HMI_SHCONF_SOCKET, HMI_CLIENTS_FILE};
+	pid_t pids[MAX_NAMED];
+	char path[HM_PATH_MAX], names[128];
+	int n = clients_holders(ctx, m, pids, MAX_NAMED);
+
+	if (n > 0) {
+		name_pids(pids, n, names, sizeof(names));
+		return hmi_err(ctx, EBUSY,
+			       "secondaries of a dead primary of prefix '%s' still run (pid %s): "
+			       "stop them first, or give this primary another --file-prefix",
+			       m->prefix, names);
+	}
+	for (size_t i = 0; i < HMI_ARRAY_SIZE(leftovers); i++)
+		if (rundir_file(ctx, m, leftovers[i], path, sizeof(path)) == 0)
+			unlink(path); /* a dead primary's: nobody uses them now */
+	return 0;
+}
+
+/* ------------------------------------------------------------------ primary: publish */
+
+static void fill_backings(const struct hmi_mem *m, struct hmi_shconf_backing *out)
+{
+	for (size_t i = 0; i < m->ps.n_backings; i++) {
+		const struct hmi_backing *b = &m->ps.backings[i];
+		const char *base = b->path ? strrchr(b->path, '/') : NULL;
+
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].kind = b->kind;
+		out[i].node = b->node;
+		out[i].size = b->size;
+		snprintf(out[i].name, sizeof(out[i].name), "%s", base ? base + 1 : "");
+	}
+}
+
+static void fill_shconf(const struct hmi_mem *m, struct hmi_shconf *sc,
+			struct hmi_shconf_backing *backings)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->pid = getpid();
+	snprintf(sc->prefix, sizeof(sc->prefix), "%s", m->prefix);
+	snprintf(sc->dir, sizeof(sc->dir), "%s", m->dir);
+	sc->kind = m->ps.kind;
+	sc->iova_mode = m->info.iova_mode;
+	sc->hugepages = 1;
+	sc->page_size = m->ps.page_size;
+	sc->va_base = m->window_base;
+	sc->va_len = m->window_len;
+	sc->total_bytes = m->ps.n * m->ps.page_size;
+	fill_backings(m, backings);
+	sc->backings = backings;
+	sc->n_backings = m->ps.n_backings;
+	sc->pages = m->ps.pages;
+	sc->n_pages = m->ps.n;
+	sc->segs = m->segs;
+	sc->n_segs = m->n_segs;
+}
+
+/* memfds have no path: a thread of ours hands them to secondaries. */
+static int serve_fds(struct hm_ctx *ctx, struct hmi_mem *m)
+{
+	int *fds;
+	int rc;
+
+	if (m->ps.kind != HMI_BACK_MEMFD)
+		return 0;
+	fds = malloc((m->ps.n_backings + 1) * sizeof(*fds));
+	if (!fds)
+		return hmi_err(ctx, ENOMEM, "out of memory publishing the layout");
+	for (size_t i = 0; i < m->ps.n_backings; i++)
+		fds[i] = m->ps.backings[i].fd;
+	rc = hmi_fdserver_start(ctx, m->rundir, fds, m->ps.n_backings, &m->fds);
+	free(fds);
+	return rc;
+}
+
+int hmi_publish(struct hm_ctx *ctx, struct hmi_mem *m)
+{
+	struct hmi_shconf_backing *backings = calloc(m->ps.n_backings + 1, sizeof(*backings));
+	struct hmi_shconf sc;
+	int rc;
+
+	if (!backings)
+		return hmi_err(ctx, ENOMEM, "out of memory publishing the layout");
+	fill_shconf(m, &sc, backings);
+	rc = serve_fds(ctx, m);
+	if (rc == 0)
+		rc = hmi_shconf_write(ctx, m->rundir, &sc);
+	m->published = rc == 0;
+	free(backings);
+	return rc;
+}
+
+void hmi_unpublish(struct hm_ctx *ctx, struct hmi_mem *m)
+{
+	char path[HM_PATH_MAX];
+
+	hmi_fdserver_stop(m->fds);
+	m->fds = NULL;
+	if (m->published && rundir_file(ctx, m, HMI_SHCONF_FILE, path, sizeof(path)) == 0)
+		unlink(path);
+	m->published = 0;
+}
+
+/* At the primary's exit: do secondaries still map our pages? */
+int hmi_secondaries_alive(struct hm_ctx *ctx, const struct hmi_mem *m)
+{
+	pid_t pid;
+
+	return clients_holders(ctx, m, &pid, 1) > 0;
+}
+
+void hmi_clients_remove(struct hm_ctx *ctx, const struct hmi_mem *m)
+{
+	char path[HM_PATH_MAX];
+
+	if (m->rundir[0] && rundir_file(ctx, m, HMI_CLIENTS_FILE, path, sizeof(path)) == 0)
+		unlink(path);
+}
+
+/* ------------------------------------------------------------------ secondary: attach */
+
+static int check_primary(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hmi_shconf *sc)
+{
+	pid_t owner = 0;
+	int rc = hm_prefix_owner(ctx, m->prefix, &owner);
+
+	if (rc < 0)
+		return rc;
+	if (owner == 0)
+		return hmi_err(ctx, ESRCH,
+			       "the primary of prefix '%s' (pid %d) is gone: its layout is stale; "
+			       "start a new primary (it cleans up)",
+			       m->prefix, (int)sc->pid);
+	if (owner > 0 && owner != sc->pid)
+		return hmi_err(
+		    ctx, ESTALE,
+		    "prefix '%s' is held by pid %d but its layout was published by pid %d: "
+		    "the primary is restarting; try again",
+		    m->prefix, (int)owner, (int)sc->pid);
+	return 0;
+}
+
+static int hold_clients_lock(struct hm_ctx *ctx, struct hmi_mem *m)
+{
+	struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+	char path[HM_PATH_MAX];
+	int rc = rundir_file(ctx, m, HMI_CLIENTS_FILE, path, sizeof(path));
+
+	if (rc < 0)
+		return rc;
+	m->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (m->lock_fd < 0)
+		return hmi_err(ctx, errno, "cannot open %s: %s", path, strerror(errno));
+	if (fcntl(m->lock_fd, F_SETLK, &fl) < 0)
+		return hmi_err(ctx, errno, "cannot lock %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* The first line of /proc/self/maps overlapping [BASE, BASE+LEN) into BUF. */
+static void maps_in_way(struct hm_ctx *ctx, uint64_t base, uint64_t len, char *buf, size_t n)
+{
+	char path[HM_PATH_MAX], *text = NULL;
+
+	snprintf(buf, n, "(unknown)");
+	if (hmi_path(ctx, path, sizeof(path), "/proc/self/maps") < 0 ||
+	    hmi_read_alloc(ctx, path, 64 << 20, &text, NULL) < 0)
+		return;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		unsigned long long lo, hi;
+
+		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && lo < base + len && hi > base) {
+			snprintf(buf, n, "%s", line);
+			break;
+		}
+	}
+	free(text);
+}
+
+static int reserve_published_window(struct hm_ctx *ctx, struct hmi_mem *m,
+				    const struct hmi_shconf *sc)
+{
+	char line[512];
+	int rc = hmi_window_reserve(ctx, sc->va_base, sc->va_len);
+
+	if (rc == -EEXIST) {
+		maps_in_way(ctx, sc->va_base, sc->va_len, line, sizeof(line));
+		return hmi_err(ctx, EEXIST,
+			       "the primary's VA window 0x%llx-0x%llx is taken in this process by "
+			       "'%s': attach earlier in start-up, or restart the primary with "
+			       "another --base-virtaddr",
+			       (unsigned long long)sc->va_base,
+			       (unsigned long long)sc->va_base + sc->va_len, line);
+	}
+	if (rc == 0) {
+		m->window_base = sc->va_base;
+		m->window_len = sc->va_len;
+	}
+	return rc;
+}
+
+/* The descriptor of backing B: fetched (memfd), or opened by path and
+ * share-locked as a live page file must be. */
+static int open_backing(struct hm_ctx *ctx, const struct hmi_shconf *sc, size_t b, int *fd)
+{
+	char path[HM_PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/%s", sc->dir, sc->backings[b].name);
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return hmi_err(ctx, ENAMETOOLONG, "backing path in %s is too long", sc->dir);
+	*fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0)
+		return hmi_err(ctx, errno,
+			       "cannot open %s, a page file of the primary (pid %d): %s", path,
+			       (int)sc->pid, strerror(errno));
+	if (flock(*fd, LOCK_SH) < 0) {
+		close(*fd);
+		return hmi_err(ctx, errno, "cannot lock %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+static int map_page(struct hm_ctx *ctx, const struct hmi_shconf *sc, size_t i, int fd)
+{
+	const struct hmi_page *p = &sc->pages[i];
+	void *va = (void *)(uintptr_t)p->va;
+
+	if (mmap(va, sc->page_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+		 (off_t)p->offset) == MAP_FAILED)
+		return hmi_err(ctx, errno, "cannot map page %zu at 0x%llx: %s", i,
+			       (unsigned long long)p->va, strerror(errno));
+	return 0;
+}
+
+/* Map every page at its published address; a page file's descriptor is
+ * closed once mapped (the mapping keeps file and lock), a node file's or
+ * memfd's once all its pages are. */
+static int map_pages(struct hm_ctx *ctx, const struct hmi_shconf *sc, int *fds)
+{
+	int per_page = sc->kind == HMI_BACK_PAGE_FILES, rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sc->n_pages; i++) {
+		uint32_t b = sc->pages[i].backing;
+
+		if (fds[b] < 0)
+			rc = open_backing(ctx, sc, b, &fds[b]);
+		if (rc == 0)
+			rc = map_page(ctx, sc, i, fds[b]);
+		if (per_page && fds[b] >= 0) {
+			close(fds[b]);
+			fds[b] = -1;
+		}
+	}
+	return rc;
+}
+
+static int map_all(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hmi_shconf *sc)
+{
+	int *fds = malloc((sc->n_backings + 1) * sizeof(*fds)), rc = 0;
+
+	if (!fds)
+		return hmi_err(ctx, ENOMEM, "out of memory attaching");
+	for (size_t b = 0; b < sc->n_backings; b++)
+		fds[b] = -1;
+	if (sc->kind == HMI_BACK_MEMFD)
+		rc = hmi_fdclient_fetch(ctx, m->rundir, fds, sc->n_backings);
+	if (rc == 0)
+		rc = map_pages(ctx, sc, fds);
+	/* one call for the whole window: a child must not keep the pages */
+	if (rc == 0)
+		madvise((void *)(uintptr_t)sc->va_base, sc->va_len, MADV_DONTFORK);
+	for (size_t b = 0; b < sc->n_backings; b++)
+		if (fds[b] >= 0)
+			close(fds[b]);
+	free(fds);
+	return rc;
+}
+
+/* --verify: fault the pages in and check each IOVA against pagemap. */
+static int verify_pages(struct hm_ctx *ctx, const struct hmi_shconf *sc)
+{
+	char path[HM_PATH_MAX];
+	int fd, rc = hmi_path(ctx, path, sizeof(path), "/proc/self/pagemap");
+
+	if (rc < 0 || sc->iova_mode != HM_IOVA_PA)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hmi_err(ctx, errno, "--verify: cannot open %s: %s", path, strerror(errno));
+	for (size_t i = 0; rc == 0 && i < sc->n_pages; i++) {
+		const struct hmi_page *p = &sc->pages[i];
+		uint64_t entry = 0, pfn = 0;
+
+		madvise((void *)(uintptr_t)p->va, sc->page_size, MADV_POPULATE_WRITE);
+		if (pread(fd, &entry, 8, (off_t)(p->va / 4096 * 8)) != 8 ||
+		    !hm_pagemap_decode(entry, &pfn) || pfn * 4096 != p->iova)
+			rc = hmi_err(
+			    ctx, EIO,
+			    "--verify: page at 0x%llx is at physical 0x%llx, the layout says "
+			    "0x%llx: the primary's pages moved (a 1 GiB reservation may "
+			    "have migrated them)",
+			    (unsigned long long)p->va, (unsigned long long)pfn * 4096,
+			    (unsigned long long)p->iova);
+	}
+	close(fd);
+	return rc;
+}
+
+static int take_segments(struct hm_ctx *ctx, struct hmi_mem *m, struct hmi_shconf *sc)
+{
+	m->segs = sc->segs;
+	m->n_segs = sc->n_segs;
+	sc->segs = NULL; /* ours now */
+	sc->n_segs = 0;
+	return hmi_xlate_init(ctx, &m->xlate, m->segs, m->n_segs);
+}
+
+static void fill_secondary_info(struct hmi_mem *m, const struct hmi_shconf *sc)
+{
+	struct hm_layout_info *in = &m->info;
+
+	in->primary = 0;
+	in->pid = getpid();
+	in->file_prefix = m->prefix;
+	in->iova_mode = sc->iova_mode;
+	in->hugepages = sc->hugepages;
+	in->page_size = sc->page_size;
+	in->total_bytes = sc->total_bytes;
+	in->n_segments = (int)m->n_segs;
+	in->pages_mapped = sc->n_pages;
+	in->va_base = sc->va_base;
+	in->va_len = sc->va_len;
+}
+
+static int attach_flow(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_opts *o,
+		       struct hmi_shconf *sc)
+{
+	double t = now_ms();
+	int rc = hmi_shconf_read(ctx, m->rundir, sc);
+
+	m->info.t.discover = now_ms() - t;
+	if (rc == 0)
+		rc = check_primary(ctx, m, sc);
+	if (rc == 0)
+		rc = hold_clients_lock(ctx, m);
+	if (rc == 0)
+		rc = reserve_published_window(ctx, m, sc);
+	t = now_ms();
+	if (rc == 0)
+		rc = map_all(ctx, m, sc);
+	m->info.t.map = now_ms() - t;
+	if (rc == 0 && (o->flags & HM_OPT_VERIFY))
+		rc = verify_pages(ctx, sc);
+	if (rc == 0)
+		rc = take_segments(ctx, m, sc);
+	if (rc == 0)
+		fill_secondary_info(m, sc);
+	return rc;
+}
+
+int hm_attach(struct hm_ctx *ctx, const struct hm_opts *o)
+{
+	struct hmi_shconf sc = {0};
+	struct hmi_mem *m;
+	double t0 = now_ms();
+	int rc;
+
+	if (ctx->mem)
+		return hmi_err(ctx, EALREADY,
+			       "this context holds memory already: hm_fini it first");
+	hmi_err_clear(ctx);
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return hmi_err(ctx, ENOMEM, "out of memory attaching");
+	m->secondary = 1;
+	m->lock_fd = -1;
+	m->ps.pagemap_fd = -1;
+	snprintf(m->prefix, sizeof(m->prefix), "%s",
+		 o->file_prefix ? o->file_prefix : HM_DEFAULT_PREFIX);
+	ctx->mem = m;
+	rc = hm_prefix_dir(ctx, m->prefix, m->rundir, sizeof(m->rundir));
+	if (rc == 0)
+		rc = attach_flow(ctx, m, o, &sc);
+	hmi_shconf_free(&sc);
+	if (rc < 0) {
+		char keep[HMI_ERR_MAX];
+
+		memcpy(keep, ctx->err, sizeof(keep)); /* the cause, not the clean-up's */
+		hmi_mem_release(ctx);
+		memcpy(ctx->err, keep, sizeof(keep));
+		return rc;
+	}
+	m->info.t.total = now_ms() - t0;
+	return 0;
+}
