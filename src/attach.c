@@ -31,18 +31,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_NAMED 8 /* secondaries named in an error */
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int rundir_file(struct hm_ctx *ctx, const struct hmi_mem *m, const char *name, char *buf,
 		       size_t len)
@@ -321,13 +312,27 @@ static int open_backing(struct hm_ctx *ctx, const struct hmi_shconf *sc, size_t 
 	return 0;
 }
 
-static int map_page(struct hm_ctx *ctx, const struct hmi_shconf *sc, size_t i, int fd)
+/* Pages I.. that continue each other in VA and in the same backing's
+ * offsets: one mmap maps them all (an ordered pool, faulted in order, gives
+ * long such stretches). The count. */
+static size_t stretch(const struct hmi_shconf *sc, size_t i)
+{
+	const struct hmi_page *p = sc->pages;
+	size_t n = 1;
+
+	while (i + n < sc->n_pages && p[i + n].backing == p[i].backing &&
+	       p[i + n].va == p[i].va + n * sc->page_size &&
+	       p[i + n].offset == p[i].offset + n * sc->page_size)
+		n++;
+	return n;
+}
+
+static int map_stretch(struct hm_ctx *ctx, const struct hmi_shconf *sc, size_t i, size_t n, int fd)
 {
 	const struct hmi_page *p = &sc->pages[i];
-	void *va = (void *)(uintptr_t)p->va;
 
-	if (mmap(va, sc->page_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
-		 (off_t)p->offset) == MAP_FAILED)
+	if (mmap((void *)(uintptr_t)p->va, n * sc->page_size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, (off_t)p->offset) == MAP_FAILED)
 		return hmi_err(ctx, errno, "cannot map page %zu at 0x%llx: %s", i,
 			       (unsigned long long)p->va, strerror(errno));
 	return 0;
@@ -340,13 +345,14 @@ static int map_pages(struct hm_ctx *ctx, const struct hmi_shconf *sc, int *fds)
 {
 	int per_page = sc->kind == HMI_BACK_PAGE_FILES, rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < sc->n_pages; i++) {
+	for (size_t i = 0, n; rc == 0 && i < sc->n_pages; i += n) {
 		uint32_t b = sc->pages[i].backing;
 
+		n = per_page ? 1 : stretch(sc, i);
 		if (fds[b] < 0)
 			rc = open_backing(ctx, sc, b, &fds[b]);
 		if (rc == 0)
-			rc = map_page(ctx, sc, i, fds[b]);
+			rc = map_stretch(ctx, sc, i, n, fds[b]);
 		if (per_page && fds[b] >= 0) {
 			close(fds[b]);
 			fds[b] = -1;
@@ -436,20 +442,20 @@ static void fill_secondary_info(struct hmi_mem *m, const struct hmi_shconf *sc)
 static int attach_flow(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_opts *o,
 		       struct hmi_shconf *sc)
 {
-	double t = now_ms();
+	double t = hmi_now_ms();
 	int rc = hmi_shconf_read(ctx, m->rundir, sc);
 
-	m->info.t.discover = now_ms() - t;
+	m->info.t.discover = hmi_now_ms() - t;
 	if (rc == 0)
 		rc = check_primary(ctx, m, sc);
 	if (rc == 0)
 		rc = hold_clients_lock(ctx, m);
 	if (rc == 0)
 		rc = reserve_published_window(ctx, m, sc);
-	t = now_ms();
+	t = hmi_now_ms();
 	if (rc == 0)
 		rc = map_all(ctx, m, sc);
-	m->info.t.map = now_ms() - t;
+	m->info.t.map = hmi_now_ms() - t;
 	if (rc == 0 && (o->flags & HM_OPT_VERIFY))
 		rc = verify_pages(ctx, sc);
 	if (rc == 0)
@@ -461,36 +467,18 @@ static int attach_flow(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_op
 
 int hm_attach(struct hm_ctx *ctx, const struct hm_opts *o)
 {
+	double t0 = hmi_now_ms();
 	struct hmi_shconf sc = {0};
 	struct hmi_mem *m;
-	double t0 = now_ms();
-	int rc;
+	int rc = hmi_mem_begin(ctx, 1, &m);
 
-	if (ctx->mem)
-		return hmi_err(ctx, EALREADY,
-			       "this context holds memory already: hm_fini it first");
-	hmi_err_clear(ctx);
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return hmi_err(ctx, ENOMEM, "out of memory attaching");
-	m->secondary = 1;
-	m->lock_fd = -1;
-	m->ps.pagemap_fd = -1;
+	if (rc < 0)
+		return rc;
 	snprintf(m->prefix, sizeof(m->prefix), "%s",
 		 o->file_prefix ? o->file_prefix : HM_DEFAULT_PREFIX);
-	ctx->mem = m;
 	rc = hm_prefix_dir(ctx, m->prefix, m->rundir, sizeof(m->rundir));
 	if (rc == 0)
 		rc = attach_flow(ctx, m, o, &sc);
 	hmi_shconf_free(&sc);
-	if (rc < 0) {
-		char keep[HMI_ERR_MAX];
-
-		memcpy(keep, ctx->err, sizeof(keep)); /* the cause, not the clean-up's */
-		hmi_mem_release(ctx);
-		memcpy(ctx->err, keep, sizeof(keep));
-		return rc;
-	}
-	m->info.t.total = now_ms() - t0;
-	return 0;
+	return hmi_mem_end(ctx, rc, t0);
 }

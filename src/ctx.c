@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void default_rundir(char *buf, size_t len)
@@ -278,4 +279,12 @@ const char *hm_size_str(uint64_t bytes, char *buf, size_t len)
 {
 	hmi_format_size(bytes, buf, len);
 	return buf;
+}
+
+double hmi_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }

@@ -22,7 +22,7 @@
 struct hmi_mem;
 
 struct hm_ctx {
-	struct hmi_mem *mem; /* set by hm_init or hm_attach, cleared by hm_fini */
+	struct hmi_mem *mem;	  /* set by hm_init or hm_attach, cleared by hm_fini */
 	char root[HM_PATH_MAX];	  /* "" means "/": paths are root + "/sys/..." */
 	char rundir[HM_PATH_MAX]; /* base of per-prefix runtime directories */
 	char err[HMI_ERR_MAX];	  /* last error message */
@@ -57,6 +57,9 @@ int hmi_parse_u64(const char *text, uint64_t *value);
 /* Read one unsigned decimal from PATH (sysfs counter). Errors name the path
  * and what was found there. */
 int hmi_read_u64(struct hm_ctx *ctx, const char *path, uint64_t *value);
+
+/* CLOCK_MONOTONIC in milliseconds, for the per-step timings. */
+double hmi_now_ms(void);
 
 /* "2 MiB", "1 GiB", "512 KiB", "3 B": binary units, exact when possible. */
 void hmi_format_size(uint64_t bytes, char *buf, size_t len);

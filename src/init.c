@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 /* --contig fast maps at most (1 + FAST_EXTRA_FACTOR) times the pages asked,
@@ -55,14 +54,6 @@ struct plan {
 	int iova_as_va;
 	int no_huge;
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void note(struct hmi_mem *pr, const char *fmt, ...) HMI_PRINTF(2, 3);
 static void note(struct hmi_mem *pr, const char *fmt, ...)
@@ -304,14 +295,14 @@ static int take_prefix(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_o
 
 static int lookup_new(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl, size_t from)
 {
-	double t = now_ms();
+	double t = hmi_now_ms();
 	int rc = hmi_pages_iova(ctx, &pr->ps, from, pl->iova_as_va);
 
-	pr->info.t.iova += now_ms() - t;
-	t = now_ms();
+	pr->info.t.iova += hmi_now_ms() - t;
+	t = hmi_now_ms();
 	if (rc == 0)
 		rc = hmi_pages_numa(ctx, &pr->ps, from);
-	pr->info.t.numa += now_ms() - t;
+	pr->info.t.numa += hmi_now_ms() - t;
 	return rc;
 }
 
@@ -320,25 +311,25 @@ static int map_more(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *p
 		    const uint64_t *count)
 {
 	size_t from = pr->ps.n;
-	double t = now_ms();
+	double t = hmi_now_ms();
 	int rc = 0;
 
 	for (int node = 0; rc == 0 && node < HM_MAX_NODES; node++)
 		if (count[node])
 			rc = hmi_pages_map(ctx, &pr->ps, pl->no_huge ? -1 : node, count[node]);
-	pr->info.t.map += now_ms() - t;
+	pr->info.t.map += hmi_now_ms() - t;
 	if (rc == 0)
 		rc = lookup_new(ctx, pr, pl, from);
-	t = now_ms();
+	t = hmi_now_ms();
 	hmi_pages_sort(pr->ps.pages, pr->ps.n);
-	pr->info.t.sort += now_ms() - t;
+	pr->info.t.sort += hmi_now_ms() - t;
 	return rc;
 }
 
 static int select_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl,
 			unsigned char *keep, size_t *pieces)
 {
-	double t = now_ms();
+	double t = hmi_now_ms();
 	int rc;
 
 	if (pl->no_huge) {
@@ -347,7 +338,7 @@ static int select_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct pla
 		return 0;
 	}
 	rc = hmi_select(ctx, pr->ps.pages, pr->ps.n, pl->page_size, pl->want, keep, pieces);
-	pr->info.t.select += now_ms() - t;
+	pr->info.t.select += hmi_now_ms() - t;
 	return rc;
 }
 
@@ -534,7 +525,7 @@ static int place_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan
 {
 	uint64_t base = o->base_virtaddr ? o->base_virtaddr : HM_DEFAULT_BASE_VA, len;
 	uint64_t align = pr->ps.page_size;
-	double t = now_ms();
+	double t = hmi_now_ms();
 	int rc;
 
 	base = (base + align - 1) & ~(align - 1);
@@ -552,7 +543,7 @@ static int place_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan
 		no_huge_pages(pr, pl);
 	if (rc == 0)
 		rc = hmi_xlate_init(ctx, &pr->xlate, pr->segs, pr->n_segs);
-	pr->info.t.remap = now_ms() - t;
+	pr->info.t.remap = hmi_now_ms() - t;
 	return rc;
 }
 
@@ -626,7 +617,7 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 {
 	struct hm_sysinfo *si = NULL;
 	struct plan pl = {0};
-	double t = now_ms();
+	double t = hmi_now_ms();
 	int rc = 0;
 
 	if (o->flags & HM_OPT_NO_HUGE)
@@ -635,7 +626,7 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 		rc = discover(ctx, o, &si);
 	if (rc == 0 && !pl.no_huge)
 		rc = make_plan(ctx, pr, &pl, o, si);
-	pr->info.t.discover = now_ms() - t;
+	pr->info.t.discover = hmi_now_ms() - t;
 	if (rc == 0)
 		rc = take_prefix(ctx, pr, o, si, &pl);
 	if (rc == 0)
@@ -648,41 +639,56 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 		rc = verify_iova(ctx, pr, &pl);
 	if (rc == 0)
 		fill_info(pr, &pl);
-	t = now_ms();
+	t = hmi_now_ms();
 	if (rc == 0 && !pl.no_huge && !(o->flags & (HM_OPT_NO_SHCONF | HM_OPT_HUGE_UNLINK)))
 		rc = hmi_publish(ctx, pr); /* last: secondaries see only a final layout */
-	pr->info.t.publish = now_ms() - t;
+	pr->info.t.publish = hmi_now_ms() - t;
 	hm_sysinfo_free(si);
+	return rc;
+}
+
+int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out)
+{
+	struct hmi_mem *m;
+
+	if (ctx->mem)
+		return hmi_err(ctx, EALREADY,
+			       "this context holds memory already: hm_fini it first");
+	hmi_err_clear(ctx);
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return hmi_err(ctx, ENOMEM, "out of memory starting up");
+	m->secondary = secondary;
+	m->lock_fd = -1;
+	m->ps.pagemap_fd = -1;
+	ctx->mem = m;
+	*out = m;
+	return 0;
+}
+
+int hmi_mem_end(struct hm_ctx *ctx, int rc, double t0)
+{
+	char cause[HMI_ERR_MAX];
+
+	if (rc == 0) {
+		ctx->mem->info.t.total = hmi_now_ms() - t0;
+		return 0;
+	}
+	memcpy(cause, ctx->err, sizeof(cause));
+	hmi_mem_release(ctx);
+	memcpy(ctx->err, cause, sizeof(cause));
 	return rc;
 }
 
 int hm_init(struct hm_ctx *ctx, const struct hm_opts *o)
 {
+	double t0 = hmi_now_ms();
 	struct hmi_mem *pr;
-	double t0 = now_ms();
-	int rc;
+	int rc = hmi_mem_begin(ctx, 0, &pr);
 
-	if (ctx->mem)
-		return hmi_err(ctx, EALREADY,
-			       "this context is initialised already: hm_fini it first");
-	hmi_err_clear(ctx);
-	pr = calloc(1, sizeof(*pr));
-	if (!pr)
-		return hmi_err(ctx, ENOMEM, "out of memory starting up");
-	pr->lock_fd = -1;
-	pr->ps.pagemap_fd = -1;
-	ctx->mem = pr;
-	rc = run_flow(ctx, pr, o);
-	if (rc < 0) {
-		char keep[HMI_ERR_MAX];
-
-		memcpy(keep, ctx->err, sizeof(keep)); /* the cause, not the clean-up's */
-		hmi_mem_release(ctx);
-		memcpy(ctx->err, keep, sizeof(keep));
+	if (rc < 0)
 		return rc;
-	}
-	pr->info.t.total = now_ms() - t0;
-	return 0;
+	return hmi_mem_end(ctx, run_flow(ctx, pr, o), t0);
 }
 
 /* Unpublish first (no new secondary), then give the pages back in pool

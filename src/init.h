@@ -30,6 +30,15 @@ struct hmi_mem {
 	char notes[HM_MAX_NOTES][256];
 };
 
+/* Start holding memory in CTX (hm_init, hm_attach): -EALREADY when it
+ * does, else a zeroed state set in ctx->mem. */
+int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out);
+
+/* Finish hm_init / hm_attach: on failure release everything, keeping the
+ * message of the cause, not of the clean-up; on success note the total
+ * time since T0. Returns RC. */
+int hmi_mem_end(struct hm_ctx *ctx, int rc, double t0);
+
 /* Release everything the process holds (hm_fini, and hm_ctx_free). */
 int hmi_mem_release(struct hm_ctx *ctx);
 

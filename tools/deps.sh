@@ -16,6 +16,8 @@ tests)
 	want pkg-config pkg-config
 	want nm binutils
 	want readelf binutils
+	# a DPDK application beside a live prefix (test/real_dpdk.t)
+	pkg-config --exists libdpdk 2>/dev/null || need="$need libdpdk-dev"
 	;;
 lint)
 	want cppcheck cppcheck

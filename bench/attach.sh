@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Secondary attach time, hugemem per backing vs DPDK 22.11, for 64 MiB and
+# 8 GiB of 2 MiB pages (issue 5). As root, holding the machine-wide lock;
+# reserves what it needs and puts the pool back. Prints a markdown table.
+#   bench/attach.sh [RUNS]        (make bench runs it; RUNS default 7)
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+runs=${1:-7}
+hm=$top/build/bench/attach/hugemem # a copy: rebuilding build/ during a run must not disturb it
+out=$top/build/bench/attach
+hp=/sys/kernel/mm/hugepages/hugepages-2048kB
+[ "$(id -u)" = 0 ] || { echo "bench/attach.sh: needs root" >&2; exit 1; }
+mkdir -p "$out"
+cp "$top/build/hugemem" "$hm"
+# shellcheck disable=SC2046
+cc -O2 -o "$out/dpdk_probe" "$top/bench/probes/dpdk_eal_probe.c" $(pkg-config --cflags --libs libdpdk)
+# shellcheck disable=SC2046
+cc -O2 -o "$out/dpdk_hold" "$top/bench/probes/dpdk_hold.c" $(pkg-config --cflags --libs libdpdk)
+
+exec 9>/run/lock/hugemem-test.lock
+flock 9
+orig=$(cat $hp/nr_hugepages)
+mnt=$out/huge
+export HUGEMEM_RUNTIME_DIR=$out/run
+cleanup() {
+	exec 8>&- 2>/dev/null || true
+	umount "$mnt" 2>/dev/null || true
+	rm -f "$mnt"/* 2>/dev/null || true
+	echo "$orig" >$hp/nr_hugepages
+}
+trap cleanup EXIT
+echo $((orig + 4200)) >$hp/nr_hugepages
+mkdir -p "$mnt"
+mount -t hugetlbfs -o pagesize=2M nodev "$mnt"
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# hold CMD...: start a primary with stdin a fifo, wait for its first output
+hold() {
+	rm -f "$out/in"
+	mkfifo "$out/in"
+	"$@" <"$out/in" >"$out/primary.out" 2>&1 &
+	exec 8>"$out/in"
+	for _ in $(seq 600); do [ -s "$out/primary.out" ] && return 0; sleep 0.05; done
+	echo "primary did not start: $(cat "$out/primary.out")" >&2
+	exit 1
+}
+release() { exec 8>&-; wait; }
+
+hugemem_row() { # SIZE_MB MODE
+	hold "$hm" init -m "$1" --hold --json --file-prefix hmb $2
+	lib=$(for _ in $(seq "$runs"); do
+		"$hm" attach --json --file-prefix hmb | sed -n 's/.*"total":\([0-9.]*\).*/\1/p'
+	done | median)
+	wall=$(for _ in $(seq "$runs"); do
+		t=$EPOCHREALTIME
+		"$hm" attach --file-prefix hmb >/dev/null
+		awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { print (b - a) * 1000 }'
+	done | median)
+	release
+	printf '| %s MiB | hugemem %s | %s | %.1f |\n' "$1" "${2:-page files}" "$lib" "$wall"
+}
+
+dpdk_row() { # SIZE_MB
+	hold "$out/dpdk_hold" -l 0 --no-pci --huge-dir "$mnt" --file-prefix dpb -m "$1" --log-level=1
+	lib=$(for _ in $(seq "$runs"); do
+		"$out/dpdk_probe" -l 0 --no-pci --proc-type=secondary --file-prefix dpb --log-level=1 |
+			sed -n 's/.*init_ms=\([0-9.]*\).*/\1/p'
+	done | median)
+	release
+	printf '| %s MiB | DPDK 22.11 secondary | %s | — |\n' "$1" "$lib"
+}
+
+echo "| memory | secondary | attach ms (library, median of $runs) | whole command ms (median) |"
+echo "| --- | --- | --- | --- |"
+for mb in 64 8192; do
+	hugemem_row $mb ""
+	hugemem_row $mb --single-file-segments
+	hugemem_row $mb --in-memory
+	dpdk_row $mb
+done
