@@ -15,12 +15,12 @@
  * tmpfs. Cleanup (unmount, nr_hugepages) runs on every path.
  */
 #include "ctx.h"
+#include "real.h"
 #include "tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -28,11 +28,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MB2	  (2ULL << 20)
-#define GB1	  (1ULL << 30)
-#define LOCK_PATH "/run/lock/hugemem-test.lock"
-#define SYS2M	  "/sys/kernel/mm/hugepages/hugepages-2048kB/"
-#define FX_NR2M	  "sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+#define MB2	(2ULL << 20)
+#define GB1	(1ULL << 30)
+#define FX_NR2M "sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 
 static void make_file(const char *root, const char *rel, const char *text)
 {
@@ -263,23 +261,9 @@ static void test_fixture(struct hm_ctx *ctx)
 /* ------------------------------------------------------------ the real system */
 
 struct real {
-	uint64_t snap[4]; /* nr, free, resv, surplus */
+	struct real_counts snap;
 	char mnt[80], mnt2[80], tmpfs[80], base[64];
 };
-
-static const char *const counters[] = {"nr_hugepages", "free_hugepages", "resv_hugepages",
-				       "surplus_hugepages"};
-
-static uint64_t counter(const char *name)
-{
-	char path[256], buf[64];
-	uint64_t v = 0;
-
-	snprintf(path, sizeof(path), SYS2M "%s", name);
-	if (read_text(path, buf, sizeof(buf)) < 0 || hmi_parse_u64(buf, &v) < 0)
-		diag("cannot read %s", path);
-	return v;
-}
 
 static uint64_t node0_nr(void)
 {
@@ -290,16 +274,6 @@ static uint64_t node0_nr(void)
 		      sizeof(buf)) == 0)
 		hmi_parse_u64(buf, &v);
 	return v;
-}
-
-static void write_nr(uint64_t nr)
-{
-	FILE *fp = fopen(SYS2M "nr_hugepages", "w");
-
-	if (!fp || fprintf(fp, "%" PRIu64 "\n", nr) < 0)
-		diag("cannot set nr_hugepages to %" PRIu64, nr);
-	if (fp)
-		fclose(fp);
 }
 
 /* The mountinfo line of DIR ("" when not mounted). */
@@ -323,24 +297,24 @@ static const char *mountinfo_line(const char *dir)
 
 static void real_reserve(struct hm_ctx *ctx, const struct real *r)
 {
-	uint64_t nr = r->snap[0], got = 0, n0 = node0_nr();
+	uint64_t nr = r->snap.nr, got = 0, n0 = node0_nr();
 
 	is_int(hm_reserve(ctx, MB2, -1, nr + 8, &got), 0, "real: reserve 8 more 2 MiB pages");
 	is_u64(got, nr + 8, "real: the kernel gave them");
-	is_u64(counter("free_hugepages"), r->snap[1] + 8, "real: free_hugepages up by 8");
+	is_u64(real_counter("free_hugepages"), r->snap.free + 8, "real: free_hugepages up by 8");
 	is_int(hm_reserve(ctx, MB2, -1, nr, &got), 0, "real: shrink back");
 	is_u64(got, nr, "real: back to %" PRIu64, nr);
 	is_int(hm_reserve(ctx, MB2, 0, n0 + 4, &got), 0, "real: 4 more on node 0");
 	is_u64(got, n0 + 4, "real: node 0 read back");
-	is_u64(counter("nr_hugepages"), nr + 4, "real: the system-wide count follows");
+	is_u64(real_counter("nr_hugepages"), nr + 4, "real: the system-wide count follows");
 	is_int(hm_reserve(ctx, MB2, 0, n0, &got), 0, "real: node 0 back");
-	is_u64(counter("nr_hugepages"), nr, "real: system-wide count back");
+	is_u64(real_counter("nr_hugepages"), nr, "real: system-wide count back");
 }
 
 /* Shrink below a page this process maps: the kernel keeps it as surplus. */
 static void real_shrink_in_use(struct hm_ctx *ctx, const struct real *r)
 {
-	uint64_t nr = r->snap[0], in_use = r->snap[0] - r->snap[1], got = 0;
+	uint64_t nr = r->snap.nr, in_use = r->snap.nr - r->snap.free, got = 0;
 	uint64_t want = in_use + 1 > nr ? in_use + 1 : nr;
 	char *page;
 
@@ -354,7 +328,7 @@ static void real_shrink_in_use(struct hm_ctx *ctx, const struct real *r)
 	       "real: shrink below the page in use: no error");
 	is_u64(got, want, "real: read back keeps the page in use");
 	munmap(page, MB2);
-	is_u64(counter("nr_hugepages"), nr, "real: the surplus page went with the unmap");
+	is_u64(real_counter("nr_hugepages"), nr, "real: the surplus page went with the unmap");
 }
 
 static void real_mount(struct hm_ctx *ctx, const struct real *r)
@@ -448,28 +422,17 @@ static void real_cleanup(const struct real *r)
 		rmdir(dirs[i]);
 	}
 	rmdir(r->base);
-	if (counter("nr_hugepages") != r->snap[0])
-		write_nr(r->snap[0]);
+	if (real_counter("nr_hugepages") != r->snap.nr && real_write_nr(r->snap.nr) < 0)
+		diag("cannot set nr_hugepages to %" PRIu64, r->snap.nr);
 }
 
 static void test_real(struct hm_ctx *ctx)
 {
 	struct real r;
-	uint64_t after[4];
-	int lock;
 
-	if (geteuid() != 0 || access(SYS2M, F_OK) != 0) {
-		ok(!getenv("HM_REQUIRE_HUGEPAGES") || strcmp(getenv("HM_REQUIRE_HUGEPAGES"), "1"),
-		   "# SKIP real pool and mounts: need root and 2 MiB hugepages");
+	if (!real_section("real pool and mounts"))
 		return;
-	}
-	lock = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lock < 0 || flock(lock, LOCK_EX) < 0) {
-		ok(0, "take %s: %s", LOCK_PATH, strerror(errno));
-		return;
-	}
-	for (int i = 0; i < 4; i++)
-		r.snap[i] = counter(counters[i]);
+	real_snapshot(&r.snap);
 	snprintf(r.base, sizeof(r.base), "/tmp/hmtest-mnt-%d", (int)getpid());
 	snprintf(r.mnt, sizeof(r.mnt), "%s/a", r.base);
 	snprintf(r.mnt2, sizeof(r.mnt2), "%s/b", r.base);
@@ -477,18 +440,13 @@ static void test_real(struct hm_ctx *ctx)
 	real_reserve(ctx, &r);
 	real_shrink_in_use(ctx, &r);
 	real_mount(ctx, &r);
-	if (hm_reserve(ctx, MB2, -1, r.snap[0] + 2, &(uint64_t){0}) == 0)
+	if (hm_reserve(ctx, MB2, -1, r.snap.nr + 2, &(uint64_t){0}) == 0)
 		real_busy(ctx, &r);
 	real_tmpfs(ctx, &r);
 	real_cleanup(&r);
-	for (int i = 0; i < 4; i++)
-		after[i] = counter(counters[i]);
-	ok(memcmp(r.snap, after, sizeof(after)) == 0,
-	   "real: pool counters as before (nr %" PRIu64 " free %" PRIu64 " resv %" PRIu64
-	   " surplus %" PRIu64 ")",
-	   after[0], after[1], after[2], after[3]);
+	real_ok_counts(&r.snap, "real: pool counters as before");
 	ok(access(r.base, F_OK) != 0, "real: mount dirs removed");
-	close(lock);
+	real_unlock();
 }
 
 int main(void)

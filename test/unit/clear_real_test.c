@@ -15,6 +15,7 @@
 #include "ctx.h"
 #include "hugedir.h"
 #include "platform.h"
+#include "real.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -27,82 +28,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PS   (2ULL << 20)
-#define HP2M "/sys/kernel/mm/hugepages/hugepages-2048kB/"
-#define N    4
-
-struct counts {
-	uint64_t nr, free, resv, surplus;
-};
+#define PS (2ULL << 20)
+#define N  4
 
 static char mnt[HM_PATH_MAX];
 static char prefix[HM_PREFIX_MAX], prefix_b[HM_PREFIX_MAX];
 static pid_t holder;
-
-static uint64_t counter(const char *name)
-{
-	char buf[64];
-	FILE *f;
-	unsigned long long v = 0;
-
-	snprintf(buf, sizeof(buf), HP2M "%s", name);
-	f = fopen(buf, "r");
-	if (!f)
-		return UINT64_MAX;
-	if (fscanf(f, "%llu", &v) != 1)
-		v = UINT64_MAX;
-	fclose(f);
-	return v;
-}
-
-static void snapshot(struct counts *c)
-{
-	c->nr = counter("nr_hugepages");
-	c->free = counter("free_hugepages");
-	c->resv = counter("resv_hugepages");
-	c->surplus = counter("surplus_hugepages");
-}
-
-/* /proc/self/mounts escapes ' ', '\t', '\n', '\\' as octal. */
-static void unescape(char *s)
-{
-	char *d = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
-			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*d++ = *s;
-		}
-	}
-	*d = '\0';
-}
-
-/* The first writable hugetlbfs mount whose block size (page size) is 2 MiB. */
-static int find_mount(void)
-{
-	char line[8192], dev[256], path[4096], type[64];
-	FILE *f = fopen("/proc/self/mounts", "r");
-	int found = 0;
-
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		uint64_t bsize = 0, blocks, bavail;
-
-		if (sscanf(line, "%255s %4095s %63s", dev, path, type) != 3 ||
-		    strcmp(type, "hugetlbfs") != 0)
-			continue;
-		unescape(path);
-		if (hmi_statfs_hugetlbfs(path, &bsize, &blocks, &bavail) == 1 && bsize == PS &&
-		    access(path, W_OK) == 0) {
-			snprintf(mnt, sizeof(mnt), "%s", path);
-			found = 1;
-		}
-	}
-	if (f)
-		fclose(f);
-	return found;
-}
 
 static char *fpath(const char *pfx, int i)
 {
@@ -214,7 +145,7 @@ static void test_scan(struct hm_ctx *ctx, struct hm_sysinfo *si)
 	hm_file_list_free(l);
 }
 
-static void test_resolve(struct hm_ctx *ctx, struct hm_sysinfo *si, const struct counts *c)
+static void test_resolve(struct hm_ctx *ctx, struct hm_sysinfo *si, const struct real_counts *c)
 {
 	uint64_t bsize = 0, blocks = 0, bavail = 0;
 
@@ -222,7 +153,7 @@ static void test_resolve(struct hm_ctx *ctx, struct hm_sysinfo *si, const struct
 	si->n_pools = 1;
 	si->pools[0].page_size = PS;
 	si->pools[0].nr = c->nr;
-	si->pools[0].free = counter("free_hugepages");
+	si->pools[0].free = real_counter("free_hugepages");
 	si->pools[0].cgroup.max = si->pools[0].cgroup.rsvd_max = UINT64_MAX;
 	is_int(hmi_hugedir_resolve(ctx, si, mnt), 0, "resolve: --huge-dir %s passes statfs", mnt);
 	is_int(si->pools[0].mount, 0, "resolve: it serves 2 MiB");
@@ -231,7 +162,7 @@ static void test_resolve(struct hm_ctx *ctx, struct hm_sysinfo *si, const struct
 	       "resolve: room from statfs");
 }
 
-static void run(struct hm_ctx *ctx, const struct counts *before)
+static void run(struct hm_ctx *ctx, const struct real_counts *before)
 {
 	struct hm_mount m = {.path = mnt, .page_size = PS, .room = UINT64_MAX};
 	struct hm_sysinfo si = {.n_mounts = 1, .mounts = &m};
@@ -242,7 +173,7 @@ static void run(struct hm_ctx *ctx, const struct counts *before)
 		made += make_page_file(fpath(prefix, i)) == 0;
 	made += make_page_file(fpath(prefix_b, 0)) == 0;
 	is_int(made, N + 1, "created and faulted %d page files", N + 1);
-	is_u64(counter("free_hugepages"), before->free - (N + 1), "they hold %d pages", N + 1);
+	is_u64(real_counter("free_hugepages"), before->free - (N + 1), "they hold %d pages", N + 1);
 	holder = spawn_holder();
 	ok(holder > 0, "a child holds map_0 and map_1 (flock + mmap, fd closed)");
 	test_scan(ctx, &si);
@@ -255,7 +186,8 @@ static void run(struct hm_ctx *ctx, const struct counts *before)
 	ok(access(fpath(prefix, 2), F_OK) < 0 && access(fpath(prefix, 3), F_OK) < 0,
 	   "clear: stale files removed");
 	ok(access(fpath(prefix_b, 0), F_OK) == 0, "clear: other prefix untouched");
-	is_u64(counter("free_hugepages"), before->free - 3, "clear: two pages back in the pool");
+	is_u64(real_counter("free_hugepages"), before->free - 3,
+	       "clear: two pages back in the pool");
 	hm_file_list_free(l);
 
 	stop_holder();
@@ -283,24 +215,15 @@ static void cleanup(void)
 
 int main(void)
 {
-	int lock = open("/run/lock/hugemem-test.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	struct counts before, after;
+	const char *why = real_require(N + 1, mnt, sizeof(mnt));
+	struct real_counts before, after;
 	struct hm_ctx *ctx;
 	char rundir[64];
 	int left = 0;
 
-	if (lock < 0) /* another user's lock file: flock needs no write access */
-		lock = open("/run/lock/hugemem-test.lock", O_RDONLY | O_CLOEXEC);
-	if (lock < 0 || flock(lock, LOCK_EX) < 0)
-		return plan_skip_all("cannot take /run/lock/hugemem-test.lock");
-	if (geteuid() != 0)
-		return plan_skip_all("needs root (hugetlbfs page files of a real pool)");
-	if (!find_mount())
-		return plan_skip_all(
-		    "no writable 2 MiB hugetlbfs mount: hugemem mount /dev/hugepages");
-	snapshot(&before);
-	if (before.free == UINT64_MAX || before.free < N + 1)
-		return plan_skip_all("fewer than 5 free 2 MiB pages: hugemem reserve 64M");
+	if (why)
+		return plan_skip_all(why);
+	real_snapshot(&before);
 	if (hm_ctx_new(&ctx) < 0)
 		return plan_skip_all("out of memory");
 	snprintf(prefix, sizeof(prefix), "hmtest%d", (int)getpid());
@@ -315,12 +238,12 @@ int main(void)
 		left += access(fpath(prefix, i), F_OK) == 0;
 	left += access(fpath(prefix_b, 0), F_OK) == 0;
 	is_int(left, 0, "no page file left");
-	snapshot(&after);
+	real_snapshot(&after);
 	is_u64(after.nr, before.nr, "pool: nr_hugepages as before");
 	is_u64(after.free, before.free, "pool: free_hugepages as before");
 	is_u64(after.resv, before.resv, "pool: resv_hugepages as before");
 	is_u64(after.surplus, before.surplus, "pool: surplus_hugepages as before");
 	hm_ctx_free(ctx);
-	close(lock);
+	real_unlock();
 	return done();
 }

@@ -5,34 +5,17 @@
  * segments maximal, the VA window and its fallback, error paths, and the pool
  * whole after hm_fini. Needs root, 64 free 2 MiB pages and a 2 MiB mount.
  */
+#include "real.h"
 #include "tap.h"
 
 #include "hugemem.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #define MiB (1ULL << 20)
-#define HP  "/sys/kernel/mm/hugepages/hugepages-2048kB/"
-
-static uint64_t counter(const char *name)
-{
-	char path[128];
-	unsigned long long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), HP "%s", name);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%llu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
 
 static uint64_t phys(int pagemap, const void *va)
 {
@@ -109,7 +92,7 @@ static void check_segments(struct hm_ctx *ctx)
 
 static void test_flow(int pagemap)
 {
-	uint64_t free0 = counter("free_hugepages");
+	uint64_t free0 = real_counter("free_hugepages");
 	struct hm_ctx *ctx;
 	char line[64];
 
@@ -119,12 +102,12 @@ static void test_flow(int pagemap)
 	if (!hm_layout(ctx))
 		return;
 	is_u64(hm_layout(ctx)->total_bytes, 64 * MiB, "64 MiB mapped");
-	is_u64(counter("free_hugepages"), free0 - 32, "32 pages taken");
+	is_u64(real_counter("free_hugepages"), free0 - 32, "32 pages taken");
 	check_translation(ctx, pagemap);
 	check_segments(ctx);
 	is_int(init_with(ctx, "-m 2"), -EALREADY, "a second hm_init on the context: -EALREADY");
 	is_int(hm_fini(ctx), 0, "hm_fini");
-	is_u64(counter("free_hugepages"), free0, "every page back after hm_fini");
+	is_u64(real_counter("free_hugepages"), free0, "every page back after hm_fini");
 	is_int(hm_fini(ctx), -EINVAL, "hm_fini twice: -EINVAL");
 	ok(hm_layout(ctx) == NULL, "no layout after hm_fini");
 	hm_ctx_free(ctx);
@@ -134,7 +117,7 @@ static void test_window(void)
 {
 	void *in_way = mmap((void *)(uintptr_t)HM_DEFAULT_BASE_VA, 4096, PROT_READ,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	uint64_t free0 = counter("free_hugepages");
+	uint64_t free0 = real_counter("free_hugepages");
 	struct hm_ctx *ctx;
 	char line[96];
 
@@ -148,14 +131,14 @@ static void test_window(void)
 		 (unsigned long long)HM_DEFAULT_BASE_VA, (int)getpid());
 	is_int(init_with(ctx, line), -EEXIST, "an explicit base that is taken: -EEXIST");
 	like(hm_errmsg(ctx), "--base-virtaddr", "the error says how to choose another");
-	is_u64(counter("free_hugepages"), free0, "nothing left after the failed start");
+	is_u64(real_counter("free_hugepages"), free0, "nothing left after the failed start");
 	hm_ctx_free(ctx);
 	munmap(in_way, 4096);
 }
 
 static void test_refusals(void)
 {
-	uint64_t free0 = counter("free_hugepages");
+	uint64_t free0 = real_counter("free_hugepages");
 	struct hm_ctx *ctx;
 	char line[96];
 
@@ -163,21 +146,18 @@ static void test_refusals(void)
 	snprintf(line, sizeof(line), "-m %lluM --in-memory", (unsigned long long)(free0 * 2 + 2));
 	is_int(init_with(ctx, line), -ENOMEM, "more than the pool: -ENOMEM");
 	like(hm_errmsg(ctx), "free", "naming what is free");
-	is_u64(counter("free_hugepages"), free0, "nothing taken");
+	is_u64(real_counter("free_hugepages"), free0, "nothing taken");
 	hm_ctx_free(ctx);
 }
 
 int main(void)
 {
-	int lock = open("/run/lock/hugemem-test.lock", O_RDWR | O_CREAT, 0644);
+	char mnt[4096];
+	const char *why = real_require(64, mnt, sizeof(mnt)); /* page files need a mount */
 	int pagemap;
 
-	if (geteuid() != 0)
-		return plan_skip_all("needs root (real hugepages, physical addresses)");
-	if (lock < 0 || flock(lock, LOCK_EX) < 0)
-		return plan_skip_all("cannot take /run/lock/hugemem-test.lock");
-	if (counter("free_hugepages") < 64)
-		return plan_skip_all("needs 64 free 2 MiB hugepages");
+	if (why)
+		return plan_skip_all(why);
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
 	test_flow(pagemap);
 	test_window();

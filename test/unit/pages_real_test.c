@@ -19,13 +19,13 @@
 #include "ctx.h"
 #include "pages_backing.h"
 #include "platform.h"
+#include "real.h"
 #include "tap.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -34,93 +34,12 @@
 #include <unistd.h>
 
 #define PS     (2ULL << 20)
-#define HP2M   "/sys/kernel/mm/hugepages/hugepages-2048kB/"
 #define WINDOW (HM_DEFAULT_BASE_VA + 0x100000000ULL)
 #define N      32
-
-struct counts {
-	uint64_t nr, free, resv, surplus;
-};
 
 static char mnt[HM_PATH_MAX];
 static char prefix[HM_PREFIX_MAX];
 static const char *const kind_name[] = {"page files", "single file", "memfd", "anon"};
-
-static uint64_t counter(const char *name)
-{
-	char buf[128];
-	unsigned long long v = UINT64_MAX;
-	FILE *f;
-
-	snprintf(buf, sizeof(buf), HP2M "%s", name);
-	f = fopen(buf, "r");
-	if (f && fscanf(f, "%llu", &v) != 1)
-		v = UINT64_MAX;
-	if (f)
-		fclose(f);
-	return v;
-}
-
-static void snapshot(struct counts *c)
-{
-	c->nr = counter("nr_hugepages");
-	c->free = counter("free_hugepages");
-	c->resv = counter("resv_hugepages");
-	c->surplus = counter("surplus_hugepages");
-}
-
-static int same_counts(const struct counts *a)
-{
-	struct counts b;
-
-	snapshot(&b);
-	if (a->nr == b.nr && a->free == b.free && a->resv == b.resv && a->surplus == b.surplus)
-		return 1;
-	diag("pool nr/free/resv/surplus %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 " -> %" PRIu64
-	     "/%" PRIu64 "/%" PRIu64 "/%" PRIu64,
-	     a->nr, a->free, a->resv, a->surplus, b.nr, b.free, b.resv, b.surplus);
-	return 0;
-}
-
-/* /proc/self/mounts escapes ' ', '\t', '\n', '\\' as octal. */
-static void unescape(char *s)
-{
-	char *d = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
-			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*d++ = *s;
-		}
-	}
-	*d = '\0';
-}
-
-static int find_mount(void)
-{
-	char line[8192], dev[256], path[4096], type[64];
-	FILE *f = fopen("/proc/self/mounts", "r");
-	int found = 0;
-
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		uint64_t bsize = 0, blocks, bavail;
-
-		if (sscanf(line, "%255s %4095s %63s", dev, path, type) != 3 ||
-		    strcmp(type, "hugetlbfs") != 0)
-			continue;
-		unescape(path);
-		if (hmi_statfs_hugetlbfs(path, &bsize, &blocks, &bavail) == 1 && bsize == PS &&
-		    access(path, W_OK) == 0 && (blocks == 0 || bavail >= 300)) {
-			snprintf(mnt, sizeof(mnt), "%s", path);
-			found = 1;
-		}
-	}
-	if (f)
-		fclose(f);
-	return found;
-}
 
 static int prefix_files(void)
 {
@@ -249,7 +168,7 @@ static void kind_move(struct hm_ctx *ctx, struct hmi_pageset *ps, const char *k)
 /* Release every other page (in IOVA order), highest first; the pool hands
  * the last one released out first (LIFO). */
 static void kind_release(struct hm_ctx *ctx, struct hmi_pageset *ps, const char *k,
-			 const struct counts *before)
+			 const struct real_counts *before)
 {
 	size_t idx[N], order[N / 2], i;
 	struct hmi_pageset one;
@@ -260,7 +179,7 @@ static void kind_release(struct hm_ctx *ctx, struct hmi_pageset *ps, const char 
 		order[i] = idx[N - 2 - 2 * i];
 	last = ps->pages[order[N / 2 - 1]].iova;
 	is_int(hmi_pages_release(ctx, ps, order, N / 2), 0, "%s: release half in order", k);
-	is_u64(counter("free_hugepages"), before->free - N / 2, "%s: free rose by 16", k);
+	is_u64(real_counter("free_hugepages"), before->free - N / 2, "%s: free rose by 16", k);
 	hmi_pageset_compact(ps);
 	is_int(ps->n, N / 2, "%s: 16 pages left after compact", k);
 	hmi_pageset_init(&one, HMI_BACK_MEMFD, PS, NULL, prefix);
@@ -274,10 +193,10 @@ static void kind_release(struct hm_ctx *ctx, struct hmi_pageset *ps, const char 
 static void run_kind(struct hm_ctx *ctx, enum hmi_backing_kind kind)
 {
 	const char *k = kind_name[kind];
-	struct counts before;
+	struct real_counts before;
 	struct hmi_pageset ps;
 
-	snapshot(&before);
+	real_snapshot(&before);
 	hmi_pageset_init(&ps, kind, PS, mnt, prefix);
 	is_int(hmi_pages_map(ctx, &ps, 0, N), 0, "%s: %d pages on node 0", k, N);
 	if (ps.n != N) {
@@ -285,39 +204,41 @@ static void run_kind(struct hm_ctx *ctx, enum hmi_backing_kind kind)
 		hmi_pageset_release(ctx, &ps);
 		return;
 	}
-	is_u64(counter("free_hugepages"), before.free - N, "%s: pool free dropped by %d", k, N);
-	is_u64(counter("resv_hugepages"), before.resv, "%s: no reservation left outstanding", k);
+	is_u64(real_counter("free_hugepages"), before.free - N, "%s: pool free dropped by %d", k,
+	       N);
+	is_u64(real_counter("resv_hugepages"), before.resv, "%s: no reservation left outstanding",
+	       k);
 	kind_lookup(ctx, &ps, k);
 	kind_move(ctx, &ps, k);
 	kind_release(ctx, &ps, k, &before);
 	is_int(hmi_pageset_release(ctx, &ps), 0, "%s: set released", k);
-	ok(same_counts(&before), "%s: pool counters as before", k);
+	ok(real_counts_same_now(&before), "%s: pool counters as before", k);
 	is_int(prefix_files(), 0, "%s: no file of the prefix left", k);
 	munmap((void *)(uintptr_t)WINDOW, (N + 1) * PS);
 }
 
 static void run_unlink(struct hm_ctx *ctx)
 {
-	struct counts before;
+	struct real_counts before;
 	struct hmi_pageset ps;
 
-	snapshot(&before);
+	real_snapshot(&before);
 	hmi_pageset_init(&ps, HMI_BACK_PAGE_FILES, PS, mnt, prefix);
 	ps.unlink_files = 1;
 	is_int(hmi_pages_map(ctx, &ps, 0, 4), 0, "huge-unlink: 4 pages");
 	is_int(prefix_files(), 0, "huge-unlink: no file in the mount");
-	is_u64(counter("free_hugepages"), before.free - 4, "huge-unlink: the pages are held");
+	is_u64(real_counter("free_hugepages"), before.free - 4, "huge-unlink: the pages are held");
 	is_int(hmi_pageset_release(ctx, &ps), 0, "huge-unlink: released");
-	ok(same_counts(&before), "huge-unlink: pool as before");
+	ok(real_counts_same_now(&before), "huge-unlink: pool as before");
 }
 
 static void run_nofile(struct hm_ctx *ctx)
 {
 	struct rlimit old, low;
-	struct counts before;
+	struct real_counts before;
 	struct hmi_pageset ps;
 
-	snapshot(&before);
+	real_snapshot(&before);
 	if (before.free < 256 + 8) {
 		ok(1, "nofile # SKIP only %" PRIu64 " pages free", before.free);
 		return;
@@ -331,16 +252,16 @@ static void run_nofile(struct hm_ctx *ctx)
 	setrlimit(RLIMIT_NOFILE, &old);
 	is_int(prefix_files(), 256, "...256 files");
 	is_int(hmi_pageset_release(ctx, &ps), 0, "...released");
-	ok(same_counts(&before), "...pool as before");
+	ok(real_counts_same_now(&before), "...pool as before");
 }
 
 static void run_too_many(struct hm_ctx *ctx, enum hmi_backing_kind kind)
 {
-	struct counts before;
+	struct real_counts before;
 	struct hmi_pageset ps;
 	char want[64];
 
-	snapshot(&before);
+	real_snapshot(&before);
 	hmi_pageset_init(&ps, kind, PS, mnt, prefix);
 	is_int(hmi_pages_map(ctx, &ps, 0, (size_t)before.free + 1), -ENOMEM,
 	       "%s: free + 1 pages: ENOMEM", kind_name[kind]);
@@ -349,7 +270,7 @@ static void run_too_many(struct hm_ctx *ctx, enum hmi_backing_kind kind)
 	like(hm_errmsg(ctx), "refused the rest", "%s: ...and who refused", kind_name[kind]);
 	ok(ps.n == 0 && ps.n_backings == 0 && prefix_files() == 0, "%s: nothing left",
 	   kind_name[kind]);
-	ok(same_counts(&before), "%s: pool as before", kind_name[kind]);
+	ok(real_counts_same_now(&before), "%s: pool as before", kind_name[kind]);
 	hmi_pageset_release(ctx, &ps);
 }
 
@@ -388,7 +309,7 @@ static int cgroup2_dir(char *buf, size_t len)
 		fclose(f);
 	if (!mp[0] || !own[0])
 		return -ENOENT;
-	unescape(mp);
+	real_unescape(mp);
 	snprintf(buf, len, "%s%s", mp, strcmp(own, "/") ? own : "");
 	return 0;
 }
@@ -468,11 +389,11 @@ static void cgroup_teardown(const char *cg, int enabled)
 static void run_cgroup(void)
 {
 	char cg[HM_PATH_MAX];
-	struct counts before;
+	struct real_counts before;
 	int enabled = 0, status = -1, rc;
 	pid_t pid;
 
-	snapshot(&before);
+	real_snapshot(&before);
 	rc = cgroup_setup(cg, sizeof(cg), &enabled);
 	if (rc < 0) {
 		ok(1, "cgroup cap # SKIP no usable cgroup v2 hugetlb controller (%s)",
@@ -490,7 +411,7 @@ static void run_cgroup(void)
 	   WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0,
 	       "cgroup cap: 16 pages of each kind -> ENOMEM 'got 8 of 16', nothing left");
-	ok(same_counts(&before), "cgroup cap: pool whole afterwards");
+	ok(real_counts_same_now(&before), "cgroup cap: pool whole afterwards");
 	cgroup_teardown(cg, enabled);
 	ok(access(cg, F_OK) < 0, "cgroup cap: cgroup removed");
 }
@@ -498,10 +419,10 @@ static void run_cgroup(void)
 static void run_threads(struct hm_ctx *ctx)
 {
 	static const int counts[] = {1, 2, 4};
-	struct counts before;
+	struct real_counts before;
 	size_t i;
 
-	snapshot(&before);
+	real_snapshot(&before);
 	if (before.free < 256) {
 		ok(1, "threads # SKIP only %" PRIu64 " pages free", before.free);
 		return;
@@ -521,26 +442,18 @@ static void run_threads(struct hm_ctx *ctx)
 		     t1 - t0);
 		hmi_pageset_release(ctx, &ps);
 	}
-	ok(same_counts(&before), "threads: pool as before");
+	ok(real_counts_same_now(&before), "threads: pool as before");
 }
 
 int main(void)
 {
-	int lock = open("/run/lock/hugemem-test.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	const char *why = real_require_room(64, 300, mnt, sizeof(mnt));
 	struct hm_ctx *ctx;
-	struct counts start;
+	struct real_counts start;
 
-	if (lock < 0) /* another user's lock file: a read-only descriptor locks too */
-		lock = open("/run/lock/hugemem-test.lock", O_RDONLY | O_CLOEXEC);
-	if (lock < 0 || flock(lock, LOCK_EX) < 0)
-		return plan_skip_all("cannot take /run/lock/hugemem-test.lock");
-	if (geteuid() != 0)
-		return plan_skip_all("needs root (physical addresses, cgroups)");
-	if (!find_mount())
-		return plan_skip_all("no writable 2 MiB hugetlbfs mount with room for 300 pages");
-	snapshot(&start);
-	if (start.free == UINT64_MAX || start.free - start.resv < 64)
-		return plan_skip_all("fewer than 64 free 2 MiB hugepages");
+	if (why)
+		return plan_skip_all(why);
+	real_snapshot(&start);
 	if (hm_ctx_new(&ctx) < 0)
 		return 1;
 	snprintf(prefix, sizeof(prefix), "hmt%d", (int)getpid());
@@ -555,7 +468,7 @@ int main(void)
 	run_too_many(ctx, HMI_BACK_MEMFD);
 	run_cgroup();
 	run_threads(ctx);
-	ok(same_counts(&start), "pool counters equal the snapshot at the start");
+	ok(real_counts_same_now(&start), "pool counters equal the snapshot at the start");
 	is_int(prefix_files(), 0, "no file of the prefix left in %s", mnt);
 	hm_ctx_free(ctx);
 	return done();

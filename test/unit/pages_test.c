@@ -17,6 +17,7 @@
 #include "ctx.h"
 #include "pages_backing.h"
 #include "platform.h"
+#include "real.h"
 #include "tap.h"
 
 #include <dirent.h>
@@ -37,7 +38,6 @@
 #define PG     4096ULL
 #define FPS    (2ULL << 20) /* "page" size of the file kinds */
 #define WINDOW (HM_DEFAULT_BASE_VA + 0x40000000ULL)
-#define HP2M   "/sys/kernel/mm/hugepages/hugepages-2048kB/"
 
 static char tmpdir[64];
 static char prefix[HM_PREFIX_MAX];
@@ -580,25 +580,11 @@ static void test_iova(struct hm_ctx *ctx)
 	hm_ctx_set_root(ctx, "/");
 }
 
-static uint64_t counter(const char *name)
-{
-	char buf[128];
-	unsigned long long v = 0;
-	FILE *f;
-
-	snprintf(buf, sizeof(buf), HP2M "%s", name);
-	f = fopen(buf, "r");
-	if (f && fscanf(f, "%llu", &v) != 1)
-		v = 0;
-	if (f)
-		fclose(f);
-	return v;
-}
-
 /* A memfd asking for more hugepages than the pool can give: clean ENOMEM. */
 static void test_memfd_short(struct hm_ctx *ctx)
 {
-	uint64_t want = counter("free_hugepages") + counter("nr_overcommit_hugepages") + 1;
+	uint64_t want = real_counter_or("free_hugepages", 0) +
+			real_counter_or("nr_overcommit_hugepages", 0) + 1;
 	int lines = maps_lines(), fds = count_fds();
 	struct hmi_pageset ps;
 

@@ -10,25 +10,23 @@
  * counts against sysfs, with a few pages reserved for the purpose.
  */
 #include "ctx.h"
+#include "real.h"
 #include "tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define HEAD	  (1ULL << 15)
-#define TAIL	  (1ULL << 16)
-#define HUGE	  (1ULL << 17)
-#define MB2	  (2ULL << 20)
-#define GB1	  (1ULL << 30)
-#define LOCK_PATH "/run/lock/hugemem-test.lock"
-#define SYS2M	  "/sys/kernel/mm/hugepages/hugepages-2048kB/"
+#define HEAD (1ULL << 15)
+#define TAIL (1ULL << 16)
+#define HUGE (1ULL << 17)
+#define MB2  (2ULL << 20)
+#define GB1  (1ULL << 30)
 
 struct fixture {
 	char root[64];
@@ -426,42 +424,14 @@ static void test_errors(struct hm_ctx *ctx)
 	fixture_free(&f);
 }
 
-static int read_counter(const char *name, uint64_t *v)
-{
-	char path[256], buf[64];
-	FILE *fp;
-	int rc = -1;
-
-	snprintf(path, sizeof(path), SYS2M "%s", name);
-	fp = fopen(path, "r");
-	if (!fp)
-		return -1;
-	if (fgets(buf, sizeof(buf), fp) && hmi_parse_u64(buf, v) == 0)
-		rc = 0;
-	fclose(fp);
-	return rc;
-}
-
-static int write_nr(uint64_t nr)
-{
-	FILE *fp = fopen(SYS2M "nr_hugepages", "w");
-	int rc;
-
-	if (!fp)
-		return -1;
-	rc = fprintf(fp, "%" PRIu64 "\n", nr) > 0 ? 0 : -1;
-	return fclose(fp) == 0 ? rc : -1;
-}
-
 static void real_sysinfo(struct hm_sysinfo *si)
 {
 	static const int ids[] = {0};
-	uint64_t v = 0;
 
 	sysinfo_init(si, 1, ids);
-	si->pools[0].free = read_counter("free_hugepages", &v) == 0 ? v : 0;
-	si->pools[0].resv = read_counter("resv_hugepages", &v) == 0 ? v : 0;
-	si->pools[0].nr = read_counter("nr_hugepages", &v) == 0 ? v : 0;
+	si->pools[0].free = real_counter_or("free_hugepages", 0);
+	si->pools[0].resv = real_counter_or("resv_hugepages", 0);
+	si->pools[0].nr = real_counter_or("nr_hugepages", 0);
 }
 
 static uint64_t map_sum(const struct hm_poolmap *map, int heads)
@@ -518,35 +488,20 @@ static void real_checks(struct hm_ctx *ctx)
 
 static void test_real(struct hm_ctx *ctx)
 {
-	uint64_t before[4], after[4], nr = 0, added = 0;
-	static const char *const names[] = {"nr_hugepages", "free_hugepages", "resv_hugepages",
-					    "surplus_hugepages"};
-	int lock;
+	struct real_counts before;
+	uint64_t nr, added = 0;
 
-	if (geteuid() != 0 || access(SYS2M, F_OK) != 0) {
-		ok(!getenv("HM_REQUIRE_HUGEPAGES") || strcmp(getenv("HM_REQUIRE_HUGEPAGES"), "1"),
-		   "# SKIP real pool: needs root and 2 MiB hugepages");
+	if (!real_section("real pool"))
 		return;
-	}
-	lock = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lock < 0 || flock(lock, LOCK_EX) < 0) {
-		ok(0, "take %s: %s", LOCK_PATH, strerror(errno));
-		return;
-	}
-	for (int i = 0; i < 4; i++)
-		read_counter(names[i], &before[i]);
-	if (before[1] < 16 && read_counter("nr_hugepages", &nr) == 0 && write_nr(nr + 16) == 0)
+	real_snapshot(&before);
+	nr = real_counter("nr_hugepages");
+	if (before.free < 16 && nr != UINT64_MAX && real_write_nr(nr + 16) == 0)
 		added = 16;
 	real_checks(ctx);
-	if (added && write_nr(nr) < 0)
+	if (added && real_write_nr(nr) < 0)
 		diag("could not put nr_hugepages back to %" PRIu64, nr);
-	for (int i = 0; i < 4; i++)
-		read_counter(names[i], &after[i]);
-	ok(memcmp(before, after, sizeof(before)) == 0,
-	   "pool counters as before (nr %" PRIu64 " free %" PRIu64 " resv %" PRIu64
-	   " surplus %" PRIu64 ")",
-	   after[0], after[1], after[2], after[3]);
-	close(lock);
+	real_ok_counts(&before, "pool counters as before");
+	real_unlock();
 }
 
 int main(void)

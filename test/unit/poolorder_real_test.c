@@ -22,12 +22,12 @@
  */
 #include "ctx.h"
 #include "platform.h"
+#include "real.h"
 #include "tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -35,58 +35,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MB2	  (2ULL << 20)
-#define NEED	  64
-#define LOCK_PATH "/run/lock/hugemem-test.lock"
-#define SYS2M	  "/sys/kernel/mm/hugepages/hugepages-2048kB/"
-#define FX_POOL	  "sys/kernel/mm/hugepages/hugepages-2048kB/"
-#define FX_NODE0  "sys/devices/system/node/node0/hugepages/hugepages-2048kB/"
+#define MB2	 (2ULL << 20)
+#define NEED	 64
+#define FX_POOL	 "sys/kernel/mm/hugepages/hugepages-2048kB/"
+#define FX_NODE0 "sys/devices/system/node/node0/hugepages/hugepages-2048kB/"
 
-struct counts {
-	uint64_t nr, free, resv, surplus;
-};
-
-static uint64_t counter(const char *name)
+static void counts_back(const struct real_counts *before, const char *after_what)
 {
-	char path[128];
-	unsigned long long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), SYS2M "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return UINT64_MAX;
-	if (fscanf(f, "%llu", &v) != 1)
-		v = UINT64_MAX;
-	fclose(f);
-	return v;
-}
-
-static void snapshot(struct counts *c)
-{
-	c->nr = counter("nr_hugepages");
-	c->free = counter("free_hugepages");
-	c->resv = counter("resv_hugepages");
-	c->surplus = counter("surplus_hugepages");
-}
-
-static int same_counts(const struct counts *a, const struct counts *b)
-{
-	return a->nr == b->nr && a->free == b->free && a->resv == b->resv &&
-	       a->surplus == b->surplus;
-}
-
-static void counts_back(const struct counts *before, const char *after_what)
-{
-	struct counts now;
-
-	snapshot(&now);
-	if (!ok(same_counts(before, &now), "%s: pool counts as before", after_what))
-		diag("  nr/free/resv/surplus %llu/%llu/%llu/%llu, were %llu/%llu/%llu/%llu",
-		     (unsigned long long)now.nr, (unsigned long long)now.free,
-		     (unsigned long long)now.resv, (unsigned long long)now.surplus,
-		     (unsigned long long)before->nr, (unsigned long long)before->free,
-		     (unsigned long long)before->resv, (unsigned long long)before->surplus);
+	ok(real_counts_same_now(before), "%s: pool counts as before", after_what);
 }
 
 /* COUNT anonymous 2 MiB pages, faulted in without touching them; NULL when
@@ -209,7 +165,7 @@ static int map_before(struct hm_ctx *ctx, uint64_t *largest, uint64_t *runs, int
 	return rc;
 }
 
-static void test_order(struct hm_ctx *ctx, const struct counts *before, uint64_t page_size)
+static void test_order(struct hm_ctx *ctx, const struct real_counts *before, uint64_t page_size)
 {
 	uint64_t free_pages = before->free - before->resv, largest, runs, first = 0;
 	struct hm_order_result res = {0};
@@ -301,7 +257,7 @@ static int no_root_child(struct hm_ctx *ctx, int dumpable)
 	return 0;
 }
 
-static void test_no_root(struct hm_ctx *ctx, const struct counts *before)
+static void test_no_root(struct hm_ctx *ctx, const struct real_counts *before)
 {
 	for (int dumpable = 1; dumpable >= 0; dumpable--) {
 		int status = -1;
@@ -406,11 +362,11 @@ static int rm_one(const char *path, const struct stat *st, int type, struct FTW 
 	return remove(path);
 }
 
-static void test_fake(struct hm_ctx *ctx, const struct counts *before)
+static void test_fake(struct hm_ctx *ctx, const struct real_counts *before)
 {
 	struct hm_order_result res = {7, 7, 7};
 	/* more than the pool could give even with surplus pages */
-	uint64_t too_many = before->free + counter("nr_overcommit_hugepages") + 8;
+	uint64_t too_many = before->free + real_counter("nr_overcommit_hugepages") + 8;
 
 	hm_ctx_set_root(ctx, root);
 	fake_pool(too_many);
@@ -446,7 +402,7 @@ static void test_fake(struct hm_ctx *ctx, const struct counts *before)
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void test_args(struct hm_ctx *ctx, const struct counts *before)
+static void test_args(struct hm_ctx *ctx, const struct real_counts *before)
 {
 	struct hm_order_result res;
 
@@ -487,20 +443,16 @@ static int populate_works(void)
 
 int main(void)
 {
-	int lock = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	struct counts before;
+	const char *why = real_require(NEED, NULL, 0);
+	struct real_counts before;
 	struct hm_ctx *ctx;
 	uint64_t size;
 
-	if (lock < 0 || flock(lock, LOCK_EX) < 0)
-		return plan_skip_all("cannot take " LOCK_PATH);
-	if (geteuid() != 0)
-		return plan_skip_all("needs root (physical addresses from /proc/self/pagemap)");
+	if (why)
+		return plan_skip_all(why);
 	if (!populate_works())
 		return plan_skip_all("no MADV_POPULATE_WRITE (Linux 5.14+)");
-	snapshot(&before);
-	if (before.free == UINT64_MAX || before.free < before.resv + NEED)
-		return plan_skip_all("fewer than 64 free 2 MiB pages: hugemem reserve 128M");
+	real_snapshot(&before);
 	if (hm_ctx_new(&ctx) < 0)
 		return plan_skip_all("out of memory");
 	snprintf(root, sizeof(root), "/tmp/hmtest%d_XXXXXX", (int)getpid());
@@ -517,6 +469,6 @@ int main(void)
 	test_fake(ctx, &before);
 	test_args(ctx, &before);
 	hm_ctx_free(ctx);
-	close(lock);
+	real_unlock();
 	return done();
 }
