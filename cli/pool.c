@@ -123,6 +123,18 @@ static void order_report(const struct hm_opts *o, uint64_t page_size,
 	       hm_size_str(r->longest * page_size, run, sizeof(run)));
 }
 
+/* The page size a call with PAGE_SIZE (0 = the default) works on. */
+static uint64_t size_used(struct hm_ctx *ctx, uint64_t page_size)
+{
+	struct hm_sysinfo *si;
+
+	if (page_size || hm_sysinfo_read(ctx, NULL, &si) < 0)
+		return page_size;
+	page_size = si->default_page_size;
+	hm_sysinfo_free(si);
+	return page_size;
+}
+
 int cmd_reorder(struct hm_ctx *ctx, const struct hm_opts *o)
 {
 	struct hm_order_result r;
@@ -135,7 +147,7 @@ int cmd_reorder(struct hm_ctx *ctx, const struct hm_opts *o)
 		cli_error("reorder", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
-	order_report(o, o->page_size, &r, "ordered");
+	order_report(o, size_used(ctx, o->page_size), &r, "ordered");
 	return EXIT_OK;
 }
 

@@ -37,7 +37,10 @@
  * does not lower the piece count (bench/RESULTS.md measures the trade; the
  * benchmark builds with other values). */
 #ifndef FAST_EXTRA_FACTOR
-#define FAST_EXTRA_FACTOR 1
+#define FAST_EXTRA_FACTOR                                                                          \
+	0 /* bench/RESULTS.md: each extra step costs about one                                     \
+	     kernel floor and barely lowers the pieces on an                                       \
+	     unordered pool; an ordered pool needs none */
 #endif
 /* Other bases tried when the default VA window is taken (1 GiB apart). */
 #define WINDOW_TRIES 8
@@ -464,6 +467,20 @@ static int reserve_window(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base,
 	return rc;
 }
 
+/* Pages I.. that follow each other both where they are (FROM) and where
+ * they go (pages[].va), in one backing: one mremap moves them. */
+static size_t stretch(const struct hmi_pageset *ps, const uint64_t *from, size_t i)
+{
+	const struct hmi_page *p = ps->pages;
+	size_t n = 1;
+
+	while (i + n < ps->n && p[i + n].backing == p[i].backing &&
+	       from[i + n] == from[i] + n * ps->page_size &&
+	       p[i + n].va == p[i].va + n * ps->page_size)
+		n++;
+	return n;
+}
+
 static int move_pages_to(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base)
 {
 	struct hmi_pageset *ps = &pr->ps;
@@ -475,12 +492,14 @@ static int move_pages_to(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base)
 	for (size_t i = 0; i < ps->n; i++)
 		from[i] = ps->pages[i].va;
 	rc = hmi_assign_va(ctx, ps->pages, ps->n, ps->page_size, base, &window);
-	for (size_t i = 0; i < ps->n; i++) {
+	for (size_t i = 0, n; i < ps->n; i += n) {
 		uint64_t to = ps->pages[i].va;
 
-		ps->pages[i].va = from[i];
+		n = stretch(ps, from, i);
+		for (size_t k = 0; k < n; k++)
+			ps->pages[i + k].va = from[i + k];
 		if (rc == 0)
-			rc = hmi_page_move(ctx, ps, i, to);
+			rc = hmi_pages_move(ctx, ps, i, n, to);
 	}
 	free(from);
 	return rc;

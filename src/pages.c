@@ -394,6 +394,25 @@ static int move_by_remap(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, u
 	return 0;
 }
 
+int hmi_pages_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n, uint64_t new_va)
+{
+	uint64_t len = n * ps->page_size, va = i < ps->n ? ps->pages[i].va : 0;
+	int rc = 0;
+
+	/* one call for the stretch when it is one mapping; else page by page */
+	if (n > 1 && i + n <= ps->n && va && new_va % ps->page_size == 0 &&
+	    (new_va >= va + len || va >= new_va + len) &&
+	    mremap((void *)(uintptr_t)va, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   (void *)(uintptr_t)new_va) != MAP_FAILED) {
+		for (size_t k = 0; k < n; k++)
+			ps->pages[i + k].va = new_va + k * ps->page_size;
+		return 0;
+	}
+	for (size_t k = 0; rc == 0 && k < n; k++)
+		rc = hmi_page_move(ctx, ps, i + k, new_va + k * ps->page_size);
+	return rc;
+}
+
 int hmi_page_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, uint64_t new_va)
 {
 	uint64_t va, size = ps->page_size;

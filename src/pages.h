@@ -88,6 +88,11 @@ int hmi_window_reserve(struct hm_ctx *ctx, uint64_t base, uint64_t len);
  * gone afterwards. Updates pages[i].va. */
 int hmi_page_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, uint64_t new_va);
 
+/* Move pages I .. I+N-1, whose current VAs follow each other, to NEW_VA ..
+ * in one mremap when they are one mapping (an ordered pool, faulted in
+ * order, gives such stretches), else page by page as hmi_page_move. */
+int hmi_pages_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n, uint64_t new_va);
+
 /* Give pages back to the pool, in the order ORDER[0..count) (indices into
  * pages): unmap, and unlink the page file or punch the page out of the
  * single file / memfd, one page at a time in that order, so that the

@@ -62,7 +62,8 @@ int hmi_shconf_decode(struct hm_ctx *ctx, const void *buf, size_t len, struct hm
 void hmi_shconf_free(struct hmi_shconf *sc);
 
 /* Write SC atomically as DIR/layout: a temporary file in DIR (O_EXCL,
- * O_NOFOLLOW, 0600), written, fsync'd, renamed over the name. */
+ * O_NOFOLLOW, 0600), written, renamed over the name (not fsync'd: the
+ * layout of a running process means nothing after a machine crash). */
 int hmi_shconf_write(struct hm_ctx *ctx, const char *dir, const struct hmi_shconf *sc);
 
 /* Read and decode DIR/layout (O_NOFOLLOW; a file not owned by this user or

@@ -59,6 +59,7 @@ out=$("$HUGEMEM" reorder --json)
 t_is $? 0 "reorder exits 0"
 longest=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["longest_pages"])' "$out")
 t_ok $((longest < 1)) "reorder reports the longest run ($longest pages)"
+t_like "$("$HUGEMEM" reorder)" "pages of 2 MiB" "reorder names the page size it ordered"
 ask=$((longest < 16 ? longest : 16))
 "$HUGEMEM" init -m $((ask * 2))M --json --in-memory --file-prefix hmt$$ >"$tmp/o.json"
 python3 -c '
