@@ -103,9 +103,11 @@ check-asan:
 deps:
 	@tools/deps.sh
 
-# Benchmarks against the kernel floor and DPDK (root, minutes; not a test).
+# Benchmarks against the kernel floor and DPDK (root, minutes; not a test):
+# init (bench/RESULTS.md), then secondary attach (bench/ATTACH.md).
 bench: all
 	bench/run.sh
+	bench/attach.sh > bench/ATTACH.md
 
 # ---------------------------------------------------------------- install
 # Written at install time: PREFIX and LIBDIR may differ from one install to the next.

@@ -71,6 +71,13 @@ dpdk_row() { # SIZE_MB
 	printf '| %s MiB | DPDK 22.11 secondary | %s | — |\n' "$1" "$lib"
 }
 
+echo "# Secondary attach time"
+echo
+echo "Made by \`make bench\` (\`bench/attach.sh $runs\`) on $(date -u +%Y-%m-%d), $(nproc) cores,"
+echo "Linux $(uname -r), DPDK $(pkg-config --modversion libdpdk), hugemem $("$hm" --version | cut -d' ' -f2)."
+echo "A 2 MiB pool reserved through sysfs (not ordered); medians of $runs in one run; 'library' is"
+echo "\`timings_ms.total\` of \`hugemem attach --json\`, DPDK's is \`rte_eal_init\` of a secondary."
+echo
 echo "| memory | secondary | attach ms (library, median of $runs) | whole command ms (median) |"
 echo "| --- | --- | --- | --- |"
 for mb in 64 8192; do
