@@ -235,34 +235,39 @@ int cmd_reserve(struct hm_ctx *ctx, const struct hm_opts *o)
 
 /* ------------------------------------------------------------------ mount */
 
+/* NAME as a user (GROUP 0) or group: its id by name, else a decimal id.
+ * -1 when it is neither. */
+static int resolve_id(const char *name, int group, unsigned *id)
+{
+	const struct passwd *pw = group ? NULL : getpwnam(name);
+	const struct group *gr = group ? getgrnam(name) : NULL;
+	char *end;
+	unsigned long v = strtoul(name, &end, 10);
+
+	if (pw || gr) {
+		*id = pw ? pw->pw_uid : gr->gr_gid;
+		return 0;
+	}
+	if (*end != '\0' || end == name)
+		return -1;
+	*id = (unsigned)v;
+	return 0;
+}
+
 static int lookup_owner(const struct hm_opts *o, uid_t *uid, gid_t *gid)
 {
+	unsigned id;
+
 	*uid = (uid_t)-1;
 	*gid = (gid_t)-1;
-	if (o->user) {
-		const struct passwd *pw = getpwnam(o->user);
-		char *end;
-		unsigned long v = strtoul(o->user, &end, 10);
-
-		if (pw)
-			*uid = pw->pw_uid;
-		else if (*end == '\0' && end != o->user)
-			*uid = (uid_t)v;
-		else
-			return cli_error("mount", "--user '%s': no such user", o->user), -1;
-	}
-	if (o->group) {
-		const struct group *gr = getgrnam(o->group);
-		char *end;
-		unsigned long v = strtoul(o->group, &end, 10);
-
-		if (gr)
-			*gid = gr->gr_gid;
-		else if (*end == '\0' && end != o->group)
-			*gid = (gid_t)v;
-		else
-			return cli_error("mount", "--group '%s': no such group", o->group), -1;
-	}
+	if (o->user && resolve_id(o->user, 0, &id) < 0)
+		return cli_error("mount", "--user '%s': no such user", o->user), -1;
+	if (o->user)
+		*uid = (uid_t)id;
+	if (o->group && resolve_id(o->group, 1, &id) < 0)
+		return cli_error("mount", "--group '%s': no such group", o->group), -1;
+	if (o->group)
+		*gid = (gid_t)id;
 	return 0;
 }
 

@@ -288,3 +288,21 @@ double hmi_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
+
+int hmi_array_reserve(struct hm_ctx *ctx, void **arr, size_t *cap, size_t need, size_t elem,
+		      size_t first, const char *what)
+{
+	size_t grown = *cap ? *cap : first;
+	void *bigger;
+
+	if (need <= *cap)
+		return 0;
+	while (grown < need)
+		grown *= 2;
+	bigger = realloc(*arr, grown * elem);
+	if (!bigger)
+		return hmi_err(ctx, ENOMEM, "out of memory for %zu %s", grown, what);
+	*arr = bigger;
+	*cap = grown;
+	return 0;
+}

@@ -58,6 +58,12 @@ int hmi_parse_u64(const char *text, uint64_t *value);
  * and what was found there. */
 int hmi_read_u64(struct hm_ctx *ctx, const char *path, uint64_t *value);
 
+/* Grow the array *ARR of ELEM-byte items (capacity *CAP, at least FIRST
+ * when it grows from nothing) so that it holds NEED items, doubling. -ENOMEM
+ * with a message naming WHAT. */
+int hmi_array_reserve(struct hm_ctx *ctx, void **arr, size_t *cap, size_t need, size_t elem,
+		      size_t first, const char *what);
+
 /* CLOCK_MONOTONIC in milliseconds, for the per-step timings. */
 double hmi_now_ms(void);
 

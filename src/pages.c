@@ -86,19 +86,12 @@ static int check_map_args(struct hm_ctx *ctx, const struct hmi_pageset *ps, int 
 
 static int pages_room(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t more)
 {
-	size_t cap = ps->cap ? ps->cap : 64;
-	struct hmi_page *bigger;
+	void *arr = ps->pages;
+	int rc = hmi_array_reserve(ctx, &arr, &ps->cap, ps->n + more, sizeof(*ps->pages), 64,
+				   "page records");
 
-	if (ps->n + more <= ps->cap)
-		return 0;
-	while (cap < ps->n + more)
-		cap *= 2;
-	bigger = realloc(ps->pages, cap * sizeof(*bigger));
-	if (!bigger)
-		return hmi_err(ctx, ENOMEM, "out of memory for %zu page records", cap);
-	ps->pages = bigger;
-	ps->cap = cap;
-	return 0;
+	ps->pages = arr;
+	return rc;
 }
 
 /* An inaccessible range of LEN bytes aligned to ALIGN: over-reserve by ALIGN

@@ -55,19 +55,12 @@ static const char *prefix_of(const struct hmi_pageset *ps)
 /* Room for MORE backings, so appending never fails half-way. */
 static int backings_room(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t more)
 {
-	size_t cap = ps->cap_backings ? ps->cap_backings : 16;
-	struct hmi_backing *bigger;
+	void *arr = ps->backings;
+	int rc = hmi_array_reserve(ctx, &arr, &ps->cap_backings, ps->n_backings + more,
+				   sizeof(*ps->backings), 16, "backing records");
 
-	if (ps->n_backings + more <= ps->cap_backings)
-		return 0;
-	while (cap < ps->n_backings + more)
-		cap *= 2;
-	bigger = realloc(ps->backings, cap * sizeof(*bigger));
-	if (!bigger)
-		return hmi_err(ctx, ENOMEM, "out of memory for %zu backing records", cap);
-	ps->backings = bigger;
-	ps->cap_backings = cap;
-	return 0;
+	ps->backings = arr;
+	return rc;
 }
 
 /* Append a backing; the caller made room. PATH is copied (NULL: none). */

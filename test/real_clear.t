@@ -55,7 +55,7 @@ t_like "$out" "removed $(f 3)" "clear removes the stale file"
 for i in 0 1 2; do [ -e "$(f $i)" ]; t_ok $? "clear keeps live $(f $i)"; done
 [ -e "$(f 3)" ]; t_ok $((!$?)) "the stale file is gone"
 
-kill -9 $pids; wait 2>/dev/null; pids=""
+kill -9 $pids 2>/dev/null; wait 2>/dev/null; pids=""
 out=$("$HUGEMEM" clear --file-prefix "$pfx" --json)
 python3 -c '
 import json, sys
