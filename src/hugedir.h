@@ -16,6 +16,11 @@
  * budget, budget_cap and node_budget. */
 int hmi_hugedir_resolve(struct hm_ctx *ctx, struct hm_sysinfo *si, const char *huge_dir);
 
+/* Give up a prefix taken with hm_prefix_lock (FD) at a primary's exit:
+ * unlink the lock file and remove the runtime directory DIR (when empty)
+ * while still holding it, then close FD. Nothing stale is left behind. */
+void hmi_prefix_release(const char *dir, int fd);
+
 /* Is PREFIX a valid file prefix? 0 or -EINVAL with a message. */
 int hmi_prefix_check(struct hm_ctx *ctx, const char *prefix);
 

@@ -288,26 +288,68 @@ static int take_lock(struct hm_ctx *ctx, int fd, const char *prefix)
 	return in_use(ctx, prefix, -1);
 }
 
-static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const char *dir)
+/* Is FD still the file named lock in DIRFD? An exiting primary unlinks its
+ * lock file (and its directory) while holding it; a process that opened the
+ * old file just before then locks an orphan and must start again. */
+static int still_linked(int dirfd, int fd)
 {
-	int dirfd = open_private_dir(ctx, basefd, prefix, dir), fd, rc;
+	struct stat named, held;
 
-	if (dirfd < 0)
-		return dirfd;
-	if (held_here(ctx, dirfd)) {
-		close(dirfd);
+	return fstatat(dirfd, LOCK_NAME, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       fstat(fd, &held) == 0 && named.st_dev == held.st_dev && named.st_ino == held.st_ino;
+}
+
+/* One attempt: the lock fd, -EAGAIN when the file was unlinked under us. */
+static int lock_once(struct hm_ctx *ctx, int dirfd, const char *prefix, const char *dir)
+{
+	int fd, rc;
+
+	if (held_here(ctx, dirfd))
 		return in_use(ctx, prefix, getpid());
-	}
 	fd = open_lock_file(ctx, dirfd, dir);
-	close(dirfd);
 	if (fd < 0)
 		return fd;
 	rc = take_lock(ctx, fd, prefix);
+	if (rc == 0 && !still_linked(dirfd, fd))
+		rc = -EAGAIN;
 	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
 	return fd;
+}
+
+static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const char *dir)
+{
+	int rc = -EAGAIN;
+
+	for (int tries = 0; rc == -EAGAIN && tries < 8; tries++) {
+		int dirfd = open_private_dir(ctx, basefd, prefix, dir);
+
+		if (dirfd < 0)
+			return dirfd;
+		rc = lock_once(ctx, dirfd, prefix, dir);
+		close(dirfd);
+	}
+	if (rc == -EAGAIN)
+		return hmi_err(ctx, EBUSY, "file prefix '%s' keeps changing hands: try again",
+			       prefix);
+	return rc;
+}
+
+void hmi_prefix_release(const char *dir, int fd)
+{
+	char path[HM_PATH_MAX];
+
+	if (fd < 0)
+		return;
+	/* unlinked while still held: a process that opened it meanwhile sees
+	 * it is no longer linked and starts again (still_linked) */
+	if (snprintf(path, sizeof(path), "%s/" LOCK_NAME, dir) < (int)sizeof(path)) {
+		unlink(path);
+		rmdir(dir); /* fails, harmlessly, while secondaries' files remain */
+	}
+	close(fd);
 }
 
 int hm_prefix_lock(struct hm_ctx *ctx, const char *prefix, int *fd)

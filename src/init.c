@@ -744,7 +744,9 @@ int hmi_mem_release(struct hm_ctx *ctx)
 		munmap((void *)(uintptr_t)pr->window_base, pr->window_len);
 	hmi_xlate_release(&pr->xlate);
 	free(pr->segs);
-	if (pr->lock_fd >= 0)
+	if (!pr->secondary && pr->rundir[0] && !pr->ps.shared_out)
+		hmi_prefix_release(pr->rundir, pr->lock_fd); /* leaves no runtime dir */
+	else if (pr->lock_fd >= 0)
 		close(pr->lock_fd);
 	free(pr);
 	ctx->mem = NULL;

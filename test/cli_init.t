@@ -37,4 +37,8 @@ assert l["total_bytes"] == 8 << 20 and len(l["segments"]) == 1, l
 s = l["segments"][0]
 assert s["va"] == s["iova"], s' "$out"
 t_ok $? "--no-huge: one segment of 8 MiB, IOVA = VA"
+[ -e "$tmp/run/nohuge$$" ]
+t_ok $((!$?)) "the primary's runtime directory is gone after it exits"
+out=$("$HUGEMEM" init --no-huge -m 8 --json --file-prefix "nohuge$$")
+t_is $? 0 "the same prefix starts again"
 t_done

@@ -225,6 +225,25 @@ static void test_unsafe(void)
 	}
 }
 
+/* A primary's exit: the lock file and the directory go; the prefix can be
+ * taken again at once, and a descriptor of the old, unlinked lock file no
+ * longer counts. */
+static void test_release(void)
+{
+	char dir[HM_PATH_MAX], lock[HM_PATH_MAX + 8];
+	struct stat st;
+	int fd = -1, again = -1;
+
+	is_int(hm_prefix_lock(ctx, "gone", &fd), 0, "release: take prefix 'gone'");
+	hm_prefix_dir(ctx, "gone", dir, sizeof(dir));
+	snprintf(lock, sizeof(lock), "%s/lock", dir);
+	hmi_prefix_release(dir, fd);
+	ok(stat(dir, &st) < 0 && errno == ENOENT, "release: the runtime directory is removed");
+	is_int(hm_prefix_lock(ctx, "gone", &again), 0, "release: the prefix is taken again");
+	ok(stat(lock, &st) == 0, "release: with a new lock file");
+	hmi_prefix_release(dir, again);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -237,6 +256,7 @@ int main(void)
 	test_dir();
 	test_lock_child();
 	test_unsafe();
+	test_release();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	if (system(cmd) != 0)
 		diag("cannot remove %s", top);
