@@ -20,6 +20,7 @@
  */
 #include "hugedir.h"
 #include "init.h"
+#include "platform.h"
 #include "sysinfo.h"
 
 #include <errno.h>
@@ -30,7 +31,6 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define MAX_NAMED 8 /* secondaries named in an error */
@@ -56,6 +56,7 @@ static int clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *p
 	char path[HM_PATH_MAX], *text = NULL;
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 	struct stat st;
+	unsigned maj, min;
 	int fd, n = 0;
 
 	if (rundir_file(ctx, m, HMI_CLIENTS_FILE, path, sizeof(path)) < 0)
@@ -66,10 +67,10 @@ static int clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *p
 	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fstat(fd, &st) == 0) {
 		pids[0] = fl.l_pid;
 		n = 1;
-		if (hmi_path(ctx, path, sizeof(path), "/proc/locks") == 0 &&
-		    hmi_read_alloc(ctx, path, 64 << 20, &text, NULL) == 0) {
-			int all = hmi_parse_proc_locks_all(text, major(st.st_dev), minor(st.st_dev),
-							   st.st_ino, pids, max);
+		hmi_dev_split(st.st_dev, &maj, &min);
+		if (hmi_read_proc_locks(ctx, &text) == 0) {
+			int all = hmi_parse_proc_locks_all(text, maj, min, st.st_ino, pids, max);
+
 			n = all > 0 ? all : n;
 		}
 		free(text);

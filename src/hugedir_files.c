@@ -70,7 +70,6 @@
 #define PATTERN		"map_"
 #define BATCH		64
 #define DIRLOCK_WAIT_MS 10000
-#define LOCKS_MAX	(64u << 20)
 
 /* What the walk over /proc learns of one file. */
 struct probe {
@@ -246,7 +245,8 @@ static int collect(struct hm_ctx *ctx, struct fset *s, int dirfd, const char *di
 		size_t plen = cut ? (size_t)(cut - e->d_name) : 0;
 		struct stat st;
 
-		if (!cut || (prefix && (strlen(prefix) != plen || memcmp(prefix, e->d_name, plen) != 0)))
+		if (!cut ||
+		    (prefix && (strlen(prefix) != plen || memcmp(prefix, e->d_name, plen) != 0)))
 			continue;
 		/* vanished since readdir, or not a regular file: not ours */
 		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
@@ -295,13 +295,11 @@ static int open_mount(struct hm_ctx *ctx, const struct hm_mount *m, struct stat 
 
 static pid_t locks_pid(struct scanner *sc, const struct probe *p)
 {
-	char path[HM_PATH_MAX];
 	pid_t pid = 0;
 
 	if (!sc->locks_read) {
 		sc->locks_read = 1;
-		if (hmi_path(sc->ctx, path, sizeof(path), "/proc/locks") == 0)
-			hmi_read_alloc(sc->ctx, path, LOCKS_MAX, &sc->locks, NULL);
+		hmi_read_proc_locks(sc->ctx, &sc->locks);
 	}
 	if (!sc->locks || hmi_parse_proc_locks(sc->locks, p->maj, p->min, p->ino, &pid) < 0)
 		return 0;

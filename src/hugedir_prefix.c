@@ -44,7 +44,6 @@
 #include <unistd.h>
 
 #define LOCK_NAME "lock"
-#define LOCKS_MAX (64u << 20) /* /proc/locks of a very busy host */
 
 static int prefix_ok(const char *p)
 {
@@ -91,13 +90,11 @@ int hm_prefix_dir(struct hm_ctx *ctx, const char *prefix, char *buf, size_t len)
  * nobody, -errno when /proc/locks cannot be read or parsed. */
 static int locks_holder(struct hm_ctx *ctx, const struct stat *st, pid_t *pid)
 {
-	char path[HM_PATH_MAX], *text = NULL;
+	char *text;
 	unsigned maj, min;
 	pid_t who = 0;
-	int rc = hmi_path(ctx, path, sizeof(path), "/proc/locks");
+	int rc = hmi_read_proc_locks(ctx, &text);
 
-	if (rc == 0)
-		rc = hmi_read_alloc(ctx, path, LOCKS_MAX, &text, NULL);
 	if (rc < 0)
 		return rc;
 	hmi_dev_split(st->st_dev, &maj, &min);

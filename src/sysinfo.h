@@ -65,6 +65,10 @@ void hmi_cgroup_size_name(uint64_t page_size, char *buf, size_t len);
  * show pid -1: reported as -1. */
 int hmi_parse_proc_locks(const char *text, unsigned maj, unsigned min, uint64_t ino, pid_t *pid);
 
+/* Read ROOT/proc/locks into a new buffer *TEXT (free()): the one reader of
+ * that file, with one size cap (a very busy host's table). */
+int hmi_read_proc_locks(struct hm_ctx *ctx, char **text);
+
 /* Every holder of a lock on that inode, up to MAX pids (-1 for holders that
  * cannot be named): the count. */
 int hmi_parse_proc_locks_all(const char *text, unsigned maj, unsigned min, uint64_t ino,

@@ -382,3 +382,12 @@ void hmi_sysinfo_release(struct hm_sysinfo *si)
 		si->pools[i].cgroup.path = NULL;
 	}
 }
+
+int hmi_read_proc_locks(struct hm_ctx *ctx, char **text)
+{
+	char path[HM_PATH_MAX];
+	int rc = hmi_path(ctx, path, sizeof(path), "/proc/locks");
+
+	*text = NULL;
+	return rc < 0 ? rc : hmi_read_alloc(ctx, path, 64u << 20, text, NULL);
+}
