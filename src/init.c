@@ -481,17 +481,13 @@ static size_t stretch(const struct hmi_pageset *ps, const uint64_t *from, size_t
 	return n;
 }
 
-static int move_pages_to(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base)
+/* Move every page from FROM[i] to its assigned pages[i].va, a stretch at a
+ * time. Each page's current VA is put back before its move, and for every
+ * page when RC says an earlier step failed, so release always finds them. */
+static int move_pages_to(struct hm_ctx *ctx, struct hmi_mem *pr, const uint64_t *from, int rc)
 {
 	struct hmi_pageset *ps = &pr->ps;
-	uint64_t *from = malloc((ps->n + 1) * sizeof(*from)), window;
-	int rc = 0;
 
-	if (!from)
-		return hmi_err(ctx, ENOMEM, "out of memory placing pages");
-	for (size_t i = 0; i < ps->n; i++)
-		from[i] = ps->pages[i].va;
-	rc = hmi_assign_va(ctx, ps->pages, ps->n, ps->page_size, base, &window);
 	for (size_t i = 0, n; i < ps->n; i += n) {
 		uint64_t to = ps->pages[i].va;
 
@@ -501,20 +497,35 @@ static int move_pages_to(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base)
 		if (rc == 0)
 			rc = hmi_pages_move(ctx, ps, i, n, to);
 	}
-	free(from);
 	return rc;
 }
 
-static int window_length(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base, uint64_t *len)
+/* Final VAs are assigned once, at BASE; when the window lands elsewhere (the
+ * default base taken), every VA moves with it. */
+static int assign_and_reserve(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base, int fixed)
 {
-	struct hmi_page *copy = malloc((pr->ps.n + 1) * sizeof(*copy));
+	struct hmi_pageset *ps = &pr->ps;
+	uint64_t len;
+	int rc = hmi_assign_va(ctx, ps->pages, ps->n, ps->page_size, base, &len);
+
+	if (rc == 0)
+		rc = reserve_window(ctx, pr, base, fixed, len);
+	for (size_t i = 0; rc == 0 && i < ps->n; i++)
+		ps->pages[i].va += pr->window_base - base;
+	return rc;
+}
+
+static int place_runs(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base, int fixed)
+{
+	uint64_t *from = malloc((pr->ps.n + 1) * sizeof(*from));
 	int rc;
 
-	if (!copy)
+	if (!from)
 		return hmi_err(ctx, ENOMEM, "out of memory placing pages");
-	memcpy(copy, pr->ps.pages, pr->ps.n * sizeof(*copy));
-	rc = hmi_assign_va(ctx, copy, pr->ps.n, pr->ps.page_size, base, len);
-	free(copy);
+	for (size_t i = 0; i < pr->ps.n; i++)
+		from[i] = pr->ps.pages[i].va;
+	rc = move_pages_to(ctx, pr, from, assign_and_reserve(ctx, pr, base, fixed));
+	free(from);
 	return rc;
 }
 
@@ -542,17 +553,13 @@ static void no_huge_pages(struct hmi_mem *pr, const struct plan *pl)
 static int place_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl,
 		       const struct hm_opts *o)
 {
-	uint64_t base = o->base_virtaddr ? o->base_virtaddr : HM_DEFAULT_BASE_VA, len;
+	uint64_t base = o->base_virtaddr ? o->base_virtaddr : HM_DEFAULT_BASE_VA;
 	uint64_t align = pr->ps.page_size;
 	double t = hmi_now_ms();
 	int rc;
 
 	base = (base + align - 1) & ~(align - 1);
-	rc = window_length(ctx, pr, base, &len);
-	if (rc == 0)
-		rc = reserve_window(ctx, pr, base, o->base_virtaddr != 0, len);
-	if (rc == 0)
-		rc = move_pages_to(ctx, pr, pr->window_base);
+	rc = place_runs(ctx, pr, base, o->base_virtaddr != 0);
 	if (rc == 0) {
 		iova_is_va(pr, pl);
 		rc = hmi_segments_build(ctx, pr->ps.pages, pr->ps.n, pr->ps.page_size, &pr->segs,

@@ -119,6 +119,7 @@ static void test_window(void)
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	uint64_t free0 = real_counter("free_hugepages");
 	struct hm_ctx *ctx;
+	struct hm_segment seg;
 	char line[96];
 
 	ok(in_way != MAP_FAILED, "something mapped at the default base");
@@ -126,6 +127,11 @@ static void test_window(void)
 	snprintf(line, sizeof(line), "-m 8 --in-memory --file-prefix hmt%d", (int)getpid());
 	is_int(init_with(ctx, line), 0, "default base taken: hm_init places the window above");
 	ok(hm_layout(ctx) && hm_layout(ctx)->va_base > HM_DEFAULT_BASE_VA, "at a higher base");
+	ok(hm_segment_get(ctx, 0, &seg) == 0 &&
+	       (uint64_t)(uintptr_t)seg.va >= hm_layout(ctx)->va_base &&
+	       (uint64_t)(uintptr_t)seg.va + seg.len <=
+		   hm_layout(ctx)->va_base + hm_layout(ctx)->va_len,
+	   "its segments moved with it, inside the window");
 	hm_fini(ctx);
 	snprintf(line, sizeof(line), "-m 8 --in-memory --base-virtaddr 0x%llx --file-prefix hmt%d",
 		 (unsigned long long)HM_DEFAULT_BASE_VA, (int)getpid());
