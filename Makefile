@@ -45,6 +45,13 @@ CLI      := $(BUILD)/hugemem
 
 .PHONY: all lib cli tests check check-unit check-asan demo bench install uninstall clean format lint deps
 
+# Each concern beyond the core build lives in its own fragment under mk/ (fuzzing, the
+# NUMA guest, documentation, examples). A fragment may add the name of a target to
+# CHECK_EXTRA (run by `make check` after the TAP suite) or INSTALL_EXTRA (run by
+# `make install`).
+CHECK_EXTRA   :=
+INSTALL_EXTRA :=
+
 all: lib cli tests
 
 lib: $(STATIC) $(SHARED) $(BUILD)/libhugemem.so
@@ -92,6 +99,7 @@ demo: deps all
 # Unit tests (C, TAP) and shell tests (test/*.t, TAP) under prove.
 check: deps all
 	HM_BUILD=$(abspath $(BUILD)) prove -v -f $(UNIT_BIN) $(sort $(wildcard test/*.t))
+	$(if $(strip $(CHECK_EXTRA)),$(MAKE) $(CHECK_EXTRA))
 
 check-unit: all
 	HM_BUILD=$(abspath $(BUILD)) prove -v -f $(UNIT_BIN)
@@ -124,6 +132,7 @@ install: lib cli
 	sed -e '$(PC_SED)' hugemem.pc.in > $(DESTDIR)$(PKGDIR)/hugemem.pc
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
 	install -m 644 man/hugemem.1 $(DESTDIR)$(MANDIR)/man1/
+	$(if $(strip $(INSTALL_EXTRA)),$(MAKE) $(INSTALL_EXTRA))
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/hugemem.h $(DESTDIR)$(LIBDIR)/libhugemem.* \
@@ -146,3 +155,6 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%.d)
+
+# Fragments last: they may use every variable above.
+-include $(sort $(wildcard mk/*.mk))

@@ -68,6 +68,14 @@ const char *hm_ctx_root(const struct hm_ctx *ctx);
 int hm_ctx_set_runtime_dir(struct hm_ctx *ctx, const char *dir);
 const char *hm_ctx_runtime_dir(const struct hm_ctx *ctx);
 
+/* Progress of long work (faulting in pages): FN(ARG, STEP, DONE, TOTAL) is
+ * called by the thread running hm_init, at most every ~100 ms and once more
+ * when the step ends (DONE == TOTAL); STEP names the step ("map"), DONE and
+ * TOTAL count pages. The library itself never prints: the CLI draws a line
+ * from it. FN NULL turns it off. Returns 0. */
+typedef void hm_progress_fn(void *arg, const char *step, uint64_t done, uint64_t total);
+int hm_ctx_set_progress(struct hm_ctx *ctx, hm_progress_fn *fn, void *arg);
+
 /* The message of the last failed call on CTX ("" when none). Valid until the
  * next call on CTX. */
 const char *hm_errmsg(const struct hm_ctx *ctx);

@@ -93,6 +93,13 @@ const char *hm_ctx_runtime_dir(const struct hm_ctx *ctx)
 	return ctx->rundir;
 }
 
+int hm_ctx_set_progress(struct hm_ctx *ctx, hm_progress_fn *fn, void *arg)
+{
+	ctx->progress = fn;
+	ctx->progress_arg = arg;
+	return 0;
+}
+
 const char *hm_errmsg(const struct hm_ctx *ctx)
 {
 	return ctx->err;

@@ -26,6 +26,8 @@ struct hm_ctx {
 	char root[HM_PATH_MAX];	  /* "" means "/": paths are root + "/sys/..." */
 	char rundir[HM_PATH_MAX]; /* base of per-prefix runtime directories */
 	char err[HMI_ERR_MAX];	  /* last error message */
+	hm_progress_fn *progress; /* hm_ctx_set_progress, NULL = none */
+	void *progress_arg;
 };
 
 #define HMI_PRINTF(a, b)  __attribute__((format(printf, a, b)))
