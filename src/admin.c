@@ -24,6 +24,7 @@
  * point before calling umount2, so it never takes down another file system.
  */
 #include "ctx.h"
+#include "sysinfo.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -92,29 +93,21 @@ static int offered(struct hm_ctx *ctx, uint64_t page_size, char *text, size_t le
 /* /proc/meminfo's "Hugepagesize:  2048 kB" in bytes. */
 static int default_size(struct hm_ctx *ctx, uint64_t *bytes)
 {
-	char path[HM_PATH_MAX], *text, *line, *end;
-	uint64_t kb = 0;
+	char path[HM_PATH_MAX], *text;
 	int rc = hmi_path(ctx, path, sizeof(path), "/proc/meminfo");
 
 	if (rc == 0)
 		rc = hmi_read_alloc(ctx, path, 1 << 20, &text, NULL);
 	if (rc < 0)
 		return rc;
-	line = strncmp(text, "Hugepagesize:", 13) == 0 ? text : strstr(text, "\nHugepagesize:");
-	if (line) {
-		line += line == text ? 13 : 14;
-		line += strspn(line, " \t");
-		end = line + strspn(line, "0123456789");
-		if (end > line && end - line < 16 && strncmp(end, " kB", 3) == 0)
-			kb = strtoull(line, NULL, 10);
-	}
+	*bytes = 0;
+	rc = hmi_parse_meminfo(ctx, text, bytes); /* the one meminfo parser */
 	free(text);
-	if (kb == 0)
-		return hmi_err(ctx, EINVAL,
-			       "%s has no 'Hugepagesize: N kB' line: give the page size explicitly",
-			       path);
-	*bytes = kb << 10;
-	return 0;
+	if (rc == 0 && *bytes == 0)
+		rc = hmi_err(ctx, EINVAL,
+			     "%s has no 'Hugepagesize: N kB' line: give the page size explicitly",
+			     path);
+	return rc;
 }
 
 /* Resolve PAGE_SIZE (0 = default) and check the system offers it. */

@@ -112,7 +112,13 @@ void hmi_err_clear(struct hm_ctx *ctx)
 
 int hmi_verr(struct hm_ctx *ctx, int err, const char *fmt, va_list ap)
 {
-	vsnprintf(ctx->err, sizeof(ctx->err), fmt, ap);
+	int n = vsnprintf(ctx->err, sizeof(ctx->err), fmt, ap);
+
+	/* out of descriptors can happen at any of many calls: one fix for all */
+	if ((err == EMFILE || err == ENFILE) && n >= 0 && (size_t)n < sizeof(ctx->err))
+		snprintf(ctx->err + n, sizeof(ctx->err) - (size_t)n, "%s",
+			 err == EMFILE ? ": raise the descriptor limit (ulimit -n)"
+				       : ": the system's file table is full (fs.file-max)");
 	return -err;
 }
 

@@ -35,7 +35,7 @@ struct hm_ctx {
 
 /* Record a message for ERR (a positive errno) and return -ERR. */
 int hmi_err(struct hm_ctx *ctx, int err, const char *fmt, ...) HMI_PRINTF(3, 4);
-int hmi_verr(struct hm_ctx *ctx, int err, const char *fmt, va_list ap);
+int hmi_verr(struct hm_ctx *ctx, int err, const char *fmt, va_list ap) HMI_PRINTF(3, 0);
 
 /* Clear the last message (start of a public call that may succeed). */
 void hmi_err_clear(struct hm_ctx *ctx);

@@ -617,13 +617,13 @@ static int add_hugetlbfs(struct hm_ctx *ctx, struct mi_fields *f, int lineno, vo
 
 	if (strcmp(f->fstype, "hugetlbfs") != 0)
 		return 0;
-	unescape(f->mount_point);
 	m.uid = (uid_t)-1;
 	m.gid = (gid_t)-1;
 	rc = mount_options(l, f, &m, &bad);
-	if (rc < 0)
+	if (rc < 0) /* the mount point as the kernel wrote it: escaped, one line */
 		return hmi_err(ctx, -rc, "line %d: hugetlbfs on %s: bad option '%.40s'", lineno,
 			       f->mount_point, bad);
+	unescape(f->mount_point);
 	if (l->n == l->cap) {
 		int cap = l->cap ? l->cap * 2 : 8;
 		struct hm_mount *bigger = realloc(l->mounts, (size_t)cap * sizeof(*bigger));
@@ -678,6 +678,8 @@ static bool cgroup_under(const char *root, const char *path)
 {
 	size_t len = strlen(root);
 
+	if (root[0] != '/') /* a cgroup mount's root is a path; "" is no mount of ours */
+		return false;
 	if (strcmp(root, "/") == 0)
 		return path[0] == '/';
 	return strncmp(path, root, len) == 0 && (path[len] == '\0' || path[len] == '/');

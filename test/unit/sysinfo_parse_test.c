@@ -320,6 +320,24 @@ static void test_mountinfo_options(struct hm_ctx *ctx)
 	ok(n == 1 && m[0].page_size == 0 && m[0].size_limit == 5 * MiB,
 	   "... page size 0, size kept in bytes");
 	hmi_mounts_free(m, n);
+	/* found by fuzzing: a message stays one line even for a mount point
+	 * with a newline in it (quoted as the kernel escaped it) */
+	m = NULL;
+	ok(hmi_parse_mountinfo(ctx, "46 24 0:51 / /mnt/a\\012b rw - hugetlbfs none rw,mode=9\n",
+			       2 * MiB, &m, &n) < 0,
+	   "bad option on a mount point with an escaped newline: refused");
+	ok(strchr(hm_errmsg(ctx), '\n') == NULL, "... in a one-line message: %s", hm_errmsg(ctx));
+	like(hm_errmsg(ctx), "/mnt/a\\012b", "... quoting the mount point as escaped");
+	hmi_mounts_free(m, m ? n : 0);
+	/* nsfs mounts show a root that is no path ("net:[4026532]"): still a
+	 * mountinfo line */
+	m = NULL;
+	is_int(hmi_parse_mountinfo(ctx,
+				   "3 1 0:4 net:[4026532] /run/netns/x rw - nsfs nsfs rw\n" HUGE2M "\n",
+				   2 * MiB, &m, &n),
+	       0, "a root field that is no path: parses");
+	is_int(n, 1, "... and the hugetlbfs mount after it is found");
+	hmi_mounts_free(m, n);
 }
 
 static void test_mountinfo_long(struct hm_ctx *ctx)
@@ -482,6 +500,12 @@ static void test_cgroup_mount(struct hm_ctx *ctx)
 	    0, "no cgroup mount at all: none");
 	is_int(hmi_parse_cgroup_mount(ctx, "1 0 0:1 / / rw ext4\n", 2, "/", &root, &mnt), -EINVAL,
 	       "garbage table: -EINVAL");
+	/* found by fuzzing: a hugetlb mount with an empty root field showed
+	 * every cgroup, and the limit got the cgroup path "" */
+	is_int(hmi_parse_cgroup_mount(ctx, "3 1 0:30  /sys/fs/cgroup/h rw - cgroup cgroup rw,hugetlb\n",
+				      1, "/x", &root, &mnt),
+	       0, "a cgroup mount whose root is no path shows no cgroup");
+	ok(root == NULL && mnt == NULL, "... nothing allocated");
 }
 
 static void test_locks(void)
