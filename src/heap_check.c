@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * heap_check.c — the heap's invariants, their repair, and its statistics.
+ *
+ * The checker walks every region from its first block, following sizes to
+ * the sentinel, and checks each header (tag, size within the region,
+ * prev_size equal to the size of the block before, node), that no two free
+ * blocks touch, then every free list of every node (each entry a free block
+ * of that node in the list its size maps to, back links right, no cycle,
+ * bitmaps set exactly for non-empty lists), that the lists hold exactly the
+ * free blocks the walk found, and that the node's counters agree. It reads,
+ * never writes, and stops at the first fault, which it names.
+ *
+ * The repair runs when a process died holding the lock and the checker
+ * failed. Sizes are authoritative (heap.c writes them so that they always
+ * chain); everything else is derived, so the repair follows the sizes,
+ * rewrites prev_size, merges free neighbours that a dead free left apart,
+ * and rebuilds the lists, bitmaps and counters. Only when the sizes
+ * themselves do not chain (a wild write by the application) is the heap
+ * beyond repair.
+ *
+ * Blocks parked in a process's private cache are "in use" here (flag
+ * `cached`): a process killed with blocks in its cache loses them until the
+ * prefix ends, like the blocks it had in use; the walk counts them apart.
+ */
+#include "heap.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int fault(char *msg, size_t len, const char *fmt, ...) HMI_PRINTF(3, 4);
+static int fault(char *msg, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
+	va_end(ap);
+	return -EUCLEAN;
+}
+
+#define X(v) ((unsigned long long)(v))
+
+static struct hmi_links *links(uint64_t b)
+{
+	return (struct hmi_links *)(uintptr_t)(b + HMI_BLK_HDR);
+}
+
+/* Same mapping as heap.c: the list of a free block of SIZE bytes. */
+static void list_of(uint64_t size, int *fl, int *sl)
+{
+	int f;
+
+	if (size < (1ULL << HMI_FL_SHIFT)) {
+		*fl = 0;
+		*sl = (int)(size / HMI_BLK_ALIGN);
+		return;
+	}
+	f = 63 - __builtin_clzll(size);
+	*sl = (int)((size >> (f - HMI_SL_LOG2)) ^ HMI_SL_COUNT);
+	*fl = f - HMI_FL_SHIFT + 1;
+}
+
+/* A header that can be read and holds a size within R: 0, or a fault. */
+static int header_sane(const struct hmi_region *r, uint64_t b, char *msg, size_t len)
+{
+	const struct hmi_blk *h = hmi_blk_at(b);
+	uint64_t size = hmi_blk_size(h);
+
+	if (h->tag != hmi_blk_tag(b))
+		return fault(msg, len,
+			     "block at 0x%llx: header tag 0x%x is not a block's (overwritten?)",
+			     X(b), h->tag);
+	if (size < HMI_BLK_MIN || size % HMI_BLK_ALIGN || size > r->end - b)
+		return fault(msg, len,
+			     "block at 0x%llx: size %llu is not a multiple of %llu within its "
+			     "region (which ends at 0x%llx)",
+			     X(b), X(size), X(HMI_BLK_ALIGN), X(r->end));
+	return 0;
+}
+
+static void count(struct hmi_walk *w, const struct hmi_blk *h)
+{
+	uint64_t size = hmi_blk_size(h);
+
+	if (h->size & HMI_BLK_USED) {
+		w->used_bytes += size;
+		w->used_blocks++;
+		w->cached_bytes += h->cached ? size : 0;
+		w->zone_bytes += h->zone ? size : 0;
+		return;
+	}
+	w->free_bytes += size;
+	w->free_blocks++;
+	if (size > w->largest_free)
+		w->largest_free = size;
+}
+
+static int check_sentinel(const struct hmi_region *r, uint64_t prev, char *msg, size_t len)
+{
+	const struct hmi_blk *s = hmi_blk_at(r->end);
+
+	if (s->tag != hmi_blk_tag(r->end) || s->size != HMI_BLK_USED || s->prev_size != prev)
+		return fault(msg, len,
+			     "the end of the region at 0x%llx is overwritten (size %llu, prev_size "
+			     "%llu, last block %llu bytes)",
+			     X(r->end), X(s->size), X(s->prev_size), X(prev));
+	return 0;
+}
+
+static int walk_region(const struct hmi_region *r, struct hmi_walk *w, char *msg, size_t len)
+{
+	uint64_t b = r->first, prev = 0;
+	int prev_free = 0, rc;
+
+	while (b < r->end) {
+		const struct hmi_blk *h = hmi_blk_at(b);
+		int is_free = !(h->size & HMI_BLK_USED);
+
+		rc = header_sane(r, b, msg, len);
+		if (rc < 0)
+			return rc;
+		if (h->prev_size != prev)
+			return fault(
+			    msg, len,
+			    "block at 0x%llx: prev_size %llu, but the block before is %llu "
+			    "bytes",
+			    X(b), X(h->prev_size), X(prev));
+		if (h->node != r->node)
+			return fault(msg, len, "block at 0x%llx says node %d, its region is on %d",
+				     X(b), h->node, r->node);
+		if (is_free && prev_free)
+			return fault(msg, len,
+				     "free blocks at 0x%llx and 0x%llx touch (not merged)",
+				     X(b - prev), X(b));
+		count(w, h);
+		prev = hmi_blk_size(h);
+		prev_free = is_free;
+		b += prev;
+	}
+	return check_sentinel(r, prev, msg, len);
+}
+
+/* One free list: entries free blocks of SLOT in list (FL, SL), back links
+ * right, at most BUDGET entries (more means a cycle). */
+static int check_list(const struct hmi_heap_view *v, int slot, int fl, int sl, uint64_t budget,
+		      uint64_t *n, uint64_t *bytes, char *msg, size_t len)
+{
+	int node = v->h->nodes[slot].node, f, s;
+	uint64_t prev = 0;
+
+	for (uint64_t b = v->h->nodes[slot].heads[fl][sl]; b; prev = b, b = links(b)->next) {
+		const struct hmi_region *r = hmi_region_find(v, b);
+
+		if (++*n > budget)
+			return fault(msg, len,
+				     "node %d: free list %d.%d has more entries than there "
+				     "are free blocks (a cycle?)",
+				     node, fl, sl);
+		if (!r || r->slot != slot || (b + HMI_BLK_HDR) % HMI_BLK_ALIGN)
+			return fault(msg, len,
+				     "node %d: free list %d.%d points to 0x%llx, not a block of "
+				     "the node",
+				     node, fl, sl, X(b));
+		if (header_sane(r, b, msg, len) < 0 || (hmi_blk_at(b)->size & HMI_BLK_USED))
+			return fault(msg, len,
+				     "node %d: free list %d.%d holds 0x%llx, which is not a free "
+				     "block",
+				     node, fl, sl, X(b));
+		list_of(hmi_blk_size(hmi_blk_at(b)), &f, &s);
+		if (f != fl || s != sl || links(b)->prev != prev)
+			return fault(msg, len,
+				     "node %d: block 0x%llx of %llu bytes is in free list %d.%d "
+				     "(belongs in %d.%d), back link 0x%llx (want 0x%llx)",
+				     node, X(b), X(hmi_blk_size(hmi_blk_at(b))), fl, sl, f, s,
+				     X(links(b)->prev), X(prev));
+		*bytes += hmi_blk_size(hmi_blk_at(b));
+	}
+	return 0;
+}
+
+static int check_bitmaps(const struct hmi_heap_node *hn, int fl, char *msg, size_t len)
+{
+	if (!(hn->fl_map & (1ULL << fl)) != !hn->sl_map[fl] || hn->sl_map[fl] >> HMI_SL_COUNT)
+		return fault(msg, len, "node %d: bitmap of lists %d.* disagrees with the lists",
+			     hn->node, fl);
+	for (int sl = 0; sl < HMI_SL_COUNT; sl++)
+		if (!(hn->sl_map[fl] & (1u << sl)) != !hn->heads[fl][sl])
+			return fault(msg, len,
+				     "node %d: bitmap bit of list %d.%d disagrees with it",
+				     hn->node, fl, sl);
+	return 0;
+}
+
+static int check_lists(const struct hmi_heap_view *v, int slot, const struct hmi_walk *w, char *msg,
+		       size_t len)
+{
+	const struct hmi_heap_node *hn = &v->h->nodes[slot];
+	uint64_t n = 0, bytes = 0;
+	int rc = 0;
+
+	if (hn->fl_map >> HMI_FL_COUNT)
+		return fault(msg, len, "node %d: bitmap names lists that do not exist", hn->node);
+	for (int fl = 0; rc == 0 && fl < HMI_FL_COUNT; fl++) {
+		rc = check_bitmaps(hn, fl, msg, len);
+		for (int sl = 0; rc == 0 && sl < HMI_SL_COUNT; sl++)
+			rc = check_list(v, slot, fl, sl, w->free_blocks, &n, &bytes, msg, len);
+	}
+	if (rc == 0 && (n != w->free_blocks || bytes != w->free_bytes))
+		rc = fault(msg, len,
+			   "node %d: free lists hold %llu blocks (%llu bytes), the regions %llu "
+			   "(%llu bytes)",
+			   hn->node, X(n), X(bytes), X(w->free_blocks), X(w->free_bytes));
+	return rc;
+}
+
+static int check_counters(const struct hmi_heap_node *hn, const struct hmi_walk *w, char *msg,
+			  size_t len)
+{
+	if (hn->free_bytes != w->free_bytes || hn->free_blocks != w->free_blocks ||
+	    hn->used_bytes != w->used_bytes || hn->used_blocks != w->used_blocks ||
+	    hn->total != w->free_bytes + w->used_bytes)
+		return fault(msg, len,
+			     "node %d: counters say %llu free bytes in %llu blocks, %llu used in "
+			     "%llu, %llu in all; the blocks %llu in %llu, %llu in %llu",
+			     hn->node, X(hn->free_bytes), X(hn->free_blocks), X(hn->used_bytes),
+			     X(hn->used_blocks), X(hn->total), X(w->free_bytes), X(w->free_blocks),
+			     X(w->used_bytes), X(w->used_blocks));
+	return 0;
+}
+
+int hmi_heap_check_locked(const struct hmi_heap_view *v, struct hmi_walk *walk, char *msg,
+			  size_t len)
+{
+	struct hmi_walk w[HM_MAX_NODES];
+	uint32_t n_nodes = v->h->n_nodes;
+	int rc = 0;
+
+	memset(w, 0, sizeof(w));
+	if (v->h->magic != HMI_HEAP_MAGIC || n_nodes > HM_MAX_NODES)
+		return fault(msg, len, "the heap's header is overwritten");
+	for (size_t i = 0; rc == 0 && i < v->n_regions; i++)
+		rc = walk_region(&v->regions[i], &w[v->regions[i].slot], msg, len);
+	for (uint32_t s = 0; rc == 0 && s < n_nodes; s++)
+		rc = check_lists(v, (int)s, &w[s], msg, len);
+	for (uint32_t s = 0; rc == 0 && s < n_nodes; s++)
+		rc = check_counters(&v->h->nodes[s], &w[s], msg, len);
+	if (walk)
+		memcpy(walk, w, n_nodes * sizeof(*walk));
+	return rc;
+}
+
+/* ------------------------------------------------------------------ repair */
+
+/* Follow sizes through R: rewrite prev_size and node, merge free
+ * neighbours. -EUCLEAN when the sizes do not chain. */
+static int relink_region(const struct hmi_region *r, char *msg, size_t len)
+{
+	uint64_t b = r->first, prev = 0;
+	int prev_free = 0, rc;
+
+	while (b < r->end) {
+		struct hmi_blk *h = hmi_blk_at(b);
+		uint64_t size = hmi_blk_size(h);
+		int is_free = !(h->size & HMI_BLK_USED);
+
+		rc = header_sane(r, b, msg, len);
+		if (rc < 0)
+			return rc;
+		if (is_free && prev_free) { /* a dead free left them apart */
+			hmi_blk_at(b - prev)->size += size;
+			h->tag = 0;
+			prev += size;
+			b += size;
+			continue;
+		}
+		h->prev_size = prev;
+		h->node = (int16_t)r->node;
+		prev = size;
+		prev_free = is_free;
+		b += size;
+	}
+	if (hmi_blk_at(r->end)->tag != hmi_blk_tag(r->end) ||
+	    hmi_blk_at(r->end)->size != HMI_BLK_USED)
+		return fault(msg, len, "the end of the region at 0x%llx is overwritten", X(r->end));
+	hmi_blk_at(r->end)->prev_size = prev;
+	return 0;
+}
+
+static void list_push(struct hmi_heap_node *hn, uint64_t b)
+{
+	int fl, sl;
+	uint64_t head;
+
+	list_of(hmi_blk_size(hmi_blk_at(b)), &fl, &sl);
+	head = hn->heads[fl][sl];
+	links(b)->next = head;
+	links(b)->prev = 0;
+	if (head)
+		links(head)->prev = b;
+	hn->heads[fl][sl] = b;
+	hn->sl_map[fl] |= 1u << sl;
+	hn->fl_map |= 1ULL << fl;
+}
+
+static void relist_region(struct hmi_heap_node *hn, const struct hmi_region *r)
+{
+	for (uint64_t b = r->first; b < r->end; b += hmi_blk_size(hmi_blk_at(b))) {
+		struct hmi_blk *h = hmi_blk_at(b);
+		uint64_t size = hmi_blk_size(h);
+
+		hn->total += size;
+		if (h->size & HMI_BLK_USED) {
+			hn->used_bytes += size;
+			hn->used_blocks++;
+			continue;
+		}
+		h->cached = 0;
+		h->zone = 0;
+		hn->free_bytes += size;
+		hn->free_blocks++;
+		list_push(hn, b);
+	}
+}
+
+int hmi_heap_repair(struct hmi_heap_view *v, char *msg, size_t len)
+{
+	struct hmi_heap *h = v->h;
+	int rc = 0;
+
+	if (h->magic != HMI_HEAP_MAGIC || h->n_nodes > HM_MAX_NODES)
+		return fault(msg, len, "the heap's header is overwritten");
+	for (size_t i = 0; rc == 0 && i < v->n_regions; i++)
+		rc = relink_region(&v->regions[i], msg, len);
+	if (rc < 0)
+		return rc;
+	for (uint32_t s = 0; s < h->n_nodes; s++) {
+		struct hmi_heap_node *hn = &h->nodes[s];
+
+		memset(hn->heads, 0, sizeof(hn->heads));
+		memset(hn->sl_map, 0, sizeof(hn->sl_map));
+		hn->fl_map = 0;
+		hn->total = hn->free_bytes = hn->free_blocks = hn->used_bytes = hn->used_blocks = 0;
+	}
+	for (size_t i = 0; i < v->n_regions; i++)
+		relist_region(&h->nodes[v->regions[i].slot], &v->regions[i]);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ public: check, stats */
+
+int hm_heap_check(struct hm_ctx *ctx)
+{
+	struct hmi_heap_view *v = hmi_arena_view(ctx);
+	char msg[512];
+	int rc;
+
+	if (!v)
+		return -ENOENT;
+	rc = hmi_heap_lock(ctx, v);
+	if (rc < 0)
+		return rc;
+	rc = hmi_heap_check_locked(v, NULL, msg, sizeof(msg));
+	hmi_heap_unlock(v);
+	if (rc < 0)
+		return hmi_err(ctx, EUCLEAN, "heap check: %s", msg);
+	return 0;
+}
+
+static void add_node(struct hm_heap_stats *st, const struct hmi_heap_view *v, int slot)
+{
+	const struct hmi_heap_node *hn = &v->h->nodes[slot];
+	uint64_t largest = hmi_heap_largest(v, slot);
+
+	st->total += hn->total;
+	st->free += hn->free_bytes;
+	st->used += hn->used_bytes;
+	st->free_blocks += hn->free_blocks;
+	st->used_blocks += hn->used_blocks;
+	st->heap_allocs += hn->allocs;
+	st->heap_frees += hn->frees;
+	if (largest > HMI_BLK_HDR && largest - HMI_BLK_HDR > st->largest_free)
+		st->largest_free = largest - HMI_BLK_HDR;
+}
+
+static void add_zones(struct hm_ctx *ctx, struct hm_heap_stats *st, int node)
+{
+	const struct hmi_zone_table *t = hmi_arena_zones(ctx);
+
+	for (size_t i = 0; t && i < HMI_ZONES_MAX; i++)
+		if (t->z[i].name[0] && (node < 0 || t->z[i].socket == node)) {
+			st->zones++;
+			st->zone_bytes += t->z[i].len;
+		}
+}
+
+static void add_private(struct hmi_heap_view *v, struct hm_heap_stats *st, int slot)
+{
+	uint64_t cached, allocs, frees;
+
+	hmi_view_counters(v, slot, &cached, &allocs, &frees);
+	st->cached += cached;
+	st->allocs += allocs;
+	st->frees += frees;
+}
+
+static int stats_slots(struct hm_ctx *ctx, struct hmi_heap_view *v, int node, int *lo, int *hi)
+{
+	char nodes[128] = "";
+	size_t used = 0;
+
+	if (node == -1) {
+		*lo = 0;
+		*hi = (int)v->h->n_nodes;
+		return 0;
+	}
+	*lo = hmi_slot(v->h, node);
+	*hi = *lo + 1;
+	if (*lo >= 0)
+		return 0;
+	for (uint32_t s = 0; s < v->h->n_nodes && used < sizeof(nodes); s++)
+		used += (size_t)snprintf(nodes + used, sizeof(nodes) - used, "%s%d", s ? ", " : "",
+					 v->h->nodes[s].node);
+	return hmi_err(ctx, ENOENT,
+		       "hm_heap_stats: no heap on node %d (the prefix has memory on "
+		       "node %s)",
+		       node, nodes);
+}
+
+int hm_heap_stats(struct hm_ctx *ctx, int node, struct hm_heap_stats *st)
+{
+	struct hmi_heap_view *v = hmi_arena_view(ctx);
+	int lo, hi, rc;
+
+	if (!v)
+		return -ENOENT;
+	rc = stats_slots(ctx, v, node, &lo, &hi);
+	if (rc == 0)
+		rc = hmi_heap_lock(ctx, v);
+	if (rc < 0)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	st->node = node;
+	for (int s = lo; s < hi; s++)
+		add_node(st, v, s);
+	add_zones(ctx, st, node);
+	st->bad_frees = atomic_load(&v->h->bad_frees);
+	st->recoveries = v->h->recoveries;
+	st->repairs = v->h->repairs;
+	hmi_heap_unlock(v);
+	for (int s = lo; s < hi; s++)
+		add_private(v, st, s);
+	return 0;
+}
