@@ -472,10 +472,10 @@ static void test_unknown(void)
 {
 	struct hm_opts o;
 
-	PARSE_FAILS(HM_CMD_INIT, "unknown option '--foo': see 'hugemem init --help'", "--foo");
-	ok(!strstr(hm_errmsg(ctx), "did you mean"), "no hint for --foo");
-	PARSE_FAILS(HM_CMD_STATUS, "unknown option '--foo': see 'hugemem status --help'",
-		    "--foo=3");
+	PARSE_FAILS(HM_CMD_INIT, "unknown option '--qux': see 'hugemem init --help'", "--qux");
+	ok(!strstr(hm_errmsg(ctx), "did you mean"), "no hint for --qux (no name within 2 edits)");
+	PARSE_FAILS(HM_CMD_STATUS, "unknown option '--qux': see 'hugemem status --help'",
+		    "--qux=3");
 	PARSE_FAILS(HM_CMD_INIT,
 		    "unknown option '--socket-men': see 'hugemem init --help'; did you "
 		    "mean --socket-mem?",
@@ -590,6 +590,7 @@ static const char *sample_value(const char *name)
 	    {"contig", "best"},
 	    {"zone", "z:1M"},
 	    {"node", "1"},
+	    {"for", "64M"},
 	    {"svg", "f.svg"},
 	    {"user", "root"},
 	    {"group", "root"},
