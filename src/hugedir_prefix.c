@@ -191,14 +191,18 @@ static int check_private(struct hm_ctx *ctx, int fd, const char *shown)
 	return 0;
 }
 
-/* mkdirat + open without following a link + owner/mode check. */
-static int open_private_dir(struct hm_ctx *ctx, int at, const char *name, const char *shown)
+/* mkdirat + open without following a link + owner/mode check. *CREATED
+ * (when not NULL) is set when this call made the directory. */
+static int open_private_dir(struct hm_ctx *ctx, int at, const char *name, const char *shown,
+			    int *created)
 {
-	int fd, rc;
+	int made = mkdirat(at, name, 0700) == 0, fd, rc;
 
-	if (mkdirat(at, name, 0700) < 0 && errno != EEXIST)
+	if (!made && errno != EEXIST)
 		return hmi_err(ctx, errno, "cannot create runtime directory %s: %s", shown,
 			       strerror(errno));
+	if (made && created)
+		*created = 1;
 	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
 		return hmi_err(ctx, errno,
@@ -221,14 +225,20 @@ static int open_lock_file(struct hm_ctx *ctx, int dirfd, const char *dir)
 	int fd = openat(dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	struct stat st;
 
+	/* the directory was removed since we opened it (an exiting primary, or
+	 * a failed start, removes its empty directory): start again */
+	if (fd < 0 && errno == ENOENT)
+		return -EAGAIN;
 	if (fd < 0 && errno == ELOOP)
 		return hmi_err(ctx, ELOOP, "%s/" LOCK_NAME " is a symbolic link: remove it", dir);
 	if (fd < 0)
 		return hmi_err(ctx, errno, "cannot open %s/" LOCK_NAME ": %s", dir,
 			       strerror(errno));
+	/* EEXIST, not EINVAL: something planted there is no bad command line
+	 * (the CLI exits 2 for -EINVAL), and the message names it */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return hmi_err(ctx, EINVAL, "%s/" LOCK_NAME " is not a regular file: remove it",
+		return hmi_err(ctx, EEXIST, "%s/" LOCK_NAME " is not a regular file: remove it",
 			       dir);
 	}
 	return fd;
@@ -318,19 +328,26 @@ static int lock_once(struct hm_ctx *ctx, int dirfd, const char *prefix, const ch
 
 static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const char *dir)
 {
-	int rc = -EAGAIN;
+	int rc = -EAGAIN, created = 0;
 
 	for (int tries = 0; rc == -EAGAIN && tries < 8; tries++) {
-		int dirfd = open_private_dir(ctx, basefd, prefix, dir);
+		int dirfd = open_private_dir(ctx, basefd, prefix, dir, &created);
 
-		if (dirfd < 0)
-			return dirfd;
+		if (dirfd < 0) {
+			rc = dirfd;
+			break;
+		}
 		rc = lock_once(ctx, dirfd, prefix, dir);
 		close(dirfd);
 	}
 	if (rc == -EAGAIN)
-		return hmi_err(ctx, EBUSY, "file prefix '%s' keeps changing hands: try again",
-			       prefix);
+		rc =
+		    hmi_err(ctx, EBUSY, "file prefix '%s' keeps changing hands: try again", prefix);
+	/* a failed start leaves no empty directory it made (e.g. the descriptor
+	 * limit met before the lock file); one holding a file is not ours to
+	 * remove, and rmdir refuses it */
+	if (rc < 0 && created)
+		unlinkat(basefd, prefix, AT_REMOVEDIR);
 	return rc;
 }
 
@@ -361,7 +378,7 @@ int hm_prefix_lock(struct hm_ctx *ctx, const char *prefix, int *fd)
 	if (rc < 0)
 		return rc;
 	make_parents(base);
-	basefd = open_private_dir(ctx, AT_FDCWD, base, base);
+	basefd = open_private_dir(ctx, AT_FDCWD, base, base, NULL);
 	if (basefd < 0)
 		return basefd;
 	rc = lock_in(ctx, basefd, prefix, dir);

@@ -427,8 +427,12 @@ static void test_many(const char *dir)
 		child_start(&kids[i], child_fetch_many, &a);
 	for (i = 0; i < 8; i++)
 		child_collect(&kids[i], "concurrent client");
-	child_start(&kids[0], child_low_limit, &a);
-	child_collect(&kids[0], "client out of descriptors");
+	if (getenv("HM_VALGRIND")) /* valgrind keeps descriptors of its own under the limit */
+		ok(1, "# skip client out of descriptors: RLIMIT_NOFILE is virtual under valgrind");
+	else {
+		child_start(&kids[0], child_low_limit, &a);
+		child_collect(&kids[0], "client out of descriptors");
+	}
 	hmi_fdserver_stop(srv);
 	is_int(count_fds(), fdcount, "no descriptor left after %d", MANY);
 }
