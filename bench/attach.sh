@@ -75,14 +75,24 @@ echo "# Secondary attach time"
 echo
 echo "Made by \`make bench\` (\`bench/attach.sh $runs\`) on $(date -u +%Y-%m-%d), $(nproc) cores,"
 echo "Linux $(uname -r), DPDK $(pkg-config --modversion libdpdk), hugemem $("$hm" --version | cut -d' ' -f2)."
-echo "A 2 MiB pool reserved through sysfs (not ordered); medians of $runs in one run; 'library' is"
+echo "A 2 MiB pool reserved through sysfs; medians of $runs in one run; 'library' is"
 echo "\`timings_ms.total\` of \`hugemem attach --json\`, DPDK's is \`rte_eal_init\` of a secondary."
+echo "'as left' rows take the pool as the previous contender left it; 'ordered' rows run"
+echo "\`hugemem reorder\` before the primary starts (the longest run handed out first): a"
+echo "secondary maps one stretch of pages that continue each other in VA and file offset"
+echo "with one mmap, so the pool's order decides how many mmaps an attach makes."
 echo
-echo "| memory | secondary | attach ms (library, median of $runs) | whole command ms (median) |"
-echo "| --- | --- | --- | --- |"
-for mb in 64 8192; do
-	hugemem_row $mb ""
-	hugemem_row $mb --single-file-segments
-	hugemem_row $mb --in-memory
-	dpdk_row $mb
+echo "| pool | memory | secondary | attach ms (library, median of $runs) | whole command ms (median) |"
+echo "| --- | --- | --- | --- | --- |"
+for pool in "as left" ordered; do
+	for mb in 64 8192; do
+		for mode in "" --single-file-segments --in-memory; do
+			[ "$pool" = ordered ] && "$hm" reorder >/dev/null
+			printf '| %s ' "$pool"
+			hugemem_row $mb "$mode"
+		done
+		[ "$pool" = ordered ] && "$hm" reorder >/dev/null
+		printf '| %s ' "$pool"
+		dpdk_row $mb
+	done
 done

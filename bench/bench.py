@@ -567,10 +567,10 @@ class Report:
 
     def steps(self):
         b = self.b
-        keys = ("discover", "map", "iova", "numa", "sort", "select", "remap", "publish", "total")
+        keys = ("discover", "map", "iova", "numa", "sort", "select", "release", "remap", "publish", "total")
         out = ["", "### Where hugemem's time goes (`timings_ms`, medians)", "",
                "\"untimed\" is `total` less the steps (what no step of `timings_ms` covers: "
-               "the prefix lock and clean-up, and giving back the pages not kept); "
+               "the prefix lock and clean-up); "
                "\"outside\" is the whole command less `total` (process start, option "
                "parsing, output, `hm_fini` giving every page back, exit).", "",
                "| pool | -m | mode | " + " | ".join(keys) + " | untimed | outside | "

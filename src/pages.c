@@ -50,6 +50,7 @@
 #define DEFAULT_THREADS	 8
 #define THREAD_MIN_BYTES (32ULL << 20) /* below this per thread, a thread costs more */
 #define NO_BACKING	 UINT32_MAX
+#define PROGRESS_ROUND	 (256ULL << 20) /* bytes faulted between two progress reports */
 
 void hmi_pageset_init(struct hmi_pageset *ps, enum hmi_backing_kind kind, uint64_t page_size,
 		      const char *dir, const char *prefix)
@@ -116,6 +117,30 @@ static int reserve_aligned(struct hm_ctx *ctx, uint64_t len, uint64_t align, cha
 	return 0;
 }
 
+/* Reserve LEN bytes at ps->hint_va if that range is free (MAP_FIXED_NOREPLACE),
+ * moving the hint past it and a guard page; else, and from then on, where the
+ * kernel likes. Pages faulted in at the hint may already sit where they go
+ * (init.c: placed where they are). */
+static int reserve_for_call(struct hm_ctx *ctx, struct hmi_pageset *ps, uint64_t len, char **base)
+{
+	void *want = (void *)(uintptr_t)ps->hint_va, *got;
+
+	if (ps->hint_va) {
+		got = mmap(want, len, PROT_NONE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (got == want) {
+			*base = got;
+			ps->hint_end = ps->hint_va + len;
+			ps->hint_va += len + ps->page_size;
+			return 0;
+		}
+		if (got != MAP_FAILED) /* a kernel before 4.17 took it as a hint */
+			munmap(got, len);
+		ps->hint_va = 0;
+	}
+	return reserve_aligned(ctx, len, ps->page_size, base);
+}
+
 /* "got K of N pages of 2 MiB on node X: ...": the one message of a refusal. */
 static int short_error(struct hm_ctx *ctx, const struct hmi_pageset *ps, int node, size_t got,
 		       size_t count)
@@ -134,7 +159,8 @@ static int short_error(struct hm_ctx *ctx, const struct hmi_pageset *ps, int nod
 			       got, count, size, where);
 	return hmi_err(ctx, ENOMEM,
 		       "got %zu of %zu pages of %s on %s: the pool or a hugetlb cgroup limit "
-		       "refused the rest",
+		       "refused the rest (another process may have taken pages since they were "
+		       "counted): try again, reserve more, or ask less",
 		       got, count, size, where);
 }
 
@@ -230,12 +256,26 @@ static void *populate_worker(void *arg)
 	return NULL;
 }
 
+/* Threads zero pages in parallel, but they take pages off the pool's free
+ * list in turns, so a node object's offsets stop following the order the
+ * pool hands pages out in. Secondaries map a single file or memfd with one
+ * mmap per stretch of pages that continue each other in VA and in offset:
+ * for those kinds one thread faults in offset order (on an ordered pool a
+ * physical run is then one stretch: 4096 pages attach with a few mmaps
+ * instead of 4096), unless the caller asked for threads. */
+static int offsets_follow_faults(const struct hmi_pageset *ps)
+{
+	return ps->threads <= 0 && (ps->kind == HMI_BACK_MEMFD || ps->kind == HMI_BACK_SINGLE_FILE);
+}
+
 static size_t populate_threads(const struct hmi_pageset *ps, size_t count)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t want = ps->threads > 0 ? (uint64_t)ps->threads : (uint64_t)(cpus > 0 ? cpus : 1);
 	uint64_t by_size = (uint64_t)count * ps->page_size / THREAD_MIN_BYTES;
 
+	if (offsets_follow_faults(ps))
+		return 1;
 	if (ps->threads <= 0 && want > DEFAULT_THREADS)
 		want = DEFAULT_THREADS;
 	if (want > by_size)
@@ -273,11 +313,13 @@ static void populate_run(struct populate_job *jobs, size_t nt, char *base, size_
 	}
 }
 
+/* Fault in COUNT pages at BASE; BEFORE pages of the call's TOTAL are in
+ * already (for the message of a short pool). */
 static int populate(struct hm_ctx *ctx, const struct hmi_pageset *ps, int node, char *base,
-		    size_t count)
+		    size_t count, size_t before, size_t total)
 {
 	struct populate_job jobs[MAX_THREADS];
-	size_t nt = populate_threads(ps, count), got = 0, i;
+	size_t nt = populate_threads(ps, count), got = before, i;
 	int err = 0;
 
 	populate_run(jobs, nt, base, count, ps->page_size);
@@ -295,9 +337,32 @@ static int populate(struct hm_ctx *ctx, const struct hmi_pageset *ps, int node, 
 		    "fault pages in by touching them, which dies of SIGBUS when the pool "
 		    "is short");
 	if (err == EFAULT || err == ENOMEM || err == EHWPOISON)
-		return short_error(ctx, ps, node, got, count);
+		return short_error(ctx, ps, node, got, total);
 	return hmi_err(ctx, err, "faulting in %zu pages at %p failed: %s", count, (void *)base,
 		       strerror(err));
+}
+
+/* Fault in COUNT pages at BASE; with a progress callback, in rounds of
+ * PROGRESS_ROUND bytes, telling it after each (threads are started again
+ * every round: a few tens of microseconds against ~100 ms of zeroing). */
+static int populate_all(struct hm_ctx *ctx, const struct hmi_pageset *ps, int node, char *base,
+			size_t count)
+{
+	size_t per = (size_t)(PROGRESS_ROUND / ps->page_size), done = 0, n;
+	int rc = 0;
+
+	if (!ctx->progress)
+		return populate(ctx, ps, node, base, count, 0, count);
+	if (per == 0)
+		per = 1;
+	while (rc == 0 && done < count) {
+		n = count - done < per ? count - done : per;
+		rc = populate(ctx, ps, node, base + done * ps->page_size, n, done, count);
+		done += n;
+		if (rc == 0)
+			ctx->progress(ctx->progress_arg, "map", done, count);
+	}
+	return rc;
 }
 
 /* The length of NODE's single file or memfd before this call (0: none yet),
@@ -327,7 +392,7 @@ int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t c
 		rc = pages_room(ctx, ps, count);
 	len = (uint64_t)count * ps->page_size;
 	if (rc == 0)
-		rc = reserve_aligned(ctx, len, ps->page_size, &base);
+		rc = reserve_for_call(ctx, ps, len, &base);
 	if (rc < 0)
 		return rc;
 	old_size = node_object_size(ps, node);
@@ -335,7 +400,7 @@ int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t c
 	if (rc == 0)
 		rc = bind_range(ctx, base, len, node);
 	if (rc == 0)
-		rc = populate(ctx, ps, node, base, count);
+		rc = populate_all(ctx, ps, node, base, count);
 	if (rc < 0) {
 		munmap(base, len);
 		hmi_backings_undo(ps, old_backings, old_next, grown, old_size);
@@ -438,18 +503,50 @@ int hmi_page_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, uint64_t
 	return 0;
 }
 
-static int release_one(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i)
+static int cmp_u64(const void *a, const void *b)
 {
-	struct hmi_page *p = &ps->pages[i];
-	int rc = 0;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	if (munmap((void *)(uintptr_t)p->va, ps->page_size) < 0)
-		rc = hmi_err(ctx, errno, "cannot unmap the page at 0x%" PRIx64 ": %s", p->va,
-			     strerror(errno));
-	p->va = 0;
-	if (rc == 0)
-		rc = hmi_backing_drop_page(ctx, ps, i);
-	return rc;
+	return (x > y) - (x < y);
+}
+
+/* munmap [VA, VA+LEN), recording the first failure in *FIRST. */
+static void unmap_range(struct hm_ctx *ctx, uint64_t va, uint64_t len, int *first)
+{
+	if (munmap((void *)(uintptr_t)va, len) == 0 || *first)
+		return;
+	*first = hmi_err(ctx, errno, "cannot unmap 0x%" PRIx64 "-0x%" PRIx64 ": %s", va, va + len,
+			 strerror(errno));
+}
+
+/* Unmap the pages ORDER[0..count) in as few calls as their VAs allow: each
+ * munmap flushes the TLB once, which on a VM is most of a page's release
+ * (25 us a call here). Without memory for the sort, one call a page. */
+static int unmap_pages(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t *order,
+		       size_t count)
+{
+	uint64_t *va = malloc((count + 1) * sizeof(*va)), size = ps->page_size, start;
+	int first = 0;
+	size_t k, run;
+
+	for (k = 0; k < count; k++) {
+		if (va)
+			va[k] = ps->pages[order[k]].va;
+		else
+			unmap_range(ctx, ps->pages[order[k]].va, size, &first);
+		ps->pages[order[k]].va = 0;
+	}
+	if (!va)
+		return first;
+	qsort(va, count, sizeof(*va), cmp_u64);
+	for (k = 0; k < count; k += run) {
+		start = va[k];
+		for (run = 1; k + run < count && va[k + run] == start + run * size; run++)
+			;
+		unmap_range(ctx, start, run * size, &first);
+	}
+	free(va);
+	return first;
 }
 
 /* Every index in range, mapped, and named once — checked before anything is
@@ -485,8 +582,12 @@ int hmi_pages_release(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t *
 
 	if (rc < 0)
 		return rc;
+	/* every mapping first, then the objects in ORDER: a page goes back to
+	 * the pool when the last of its mapping and its file (or file range) goes,
+	 * so the drops alone decide the order the pool gets the pages in */
+	first = unmap_pages(ctx, ps, order, count);
 	for (k = 0; k < count; k++) {
-		rc = release_one(ctx, ps, order[k]);
+		rc = hmi_backing_drop_page(ctx, ps, order[k]);
 		if (rc < 0 && first == 0)
 			first = rc;
 	}
@@ -514,13 +615,20 @@ static void keep_first(struct hm_ctx *ctx, int rc, int *first, char *msg)
 
 int hmi_pageset_release(struct hm_ctx *ctx, struct hmi_pageset *ps)
 {
+	size_t *order = malloc((ps->n + 1) * sizeof(*order)), i, n = 0;
 	char msg[HMI_ERR_MAX];
 	int first = 0;
-	size_t i;
 
 	for (i = 0; i < ps->n; i++)
-		if (ps->pages[i].va != 0)
-			keep_first(ctx, release_one(ctx, ps, i), &first, msg);
+		if (ps->pages[i].va != 0) {
+			if (order)
+				order[n++] = i;
+			else
+				keep_first(ctx, hmi_pages_release(ctx, ps, &i, 1), &first, msg);
+		}
+	if (order)
+		keep_first(ctx, hmi_pages_release(ctx, ps, order, n), &first, msg);
+	free(order);
 	keep_first(ctx, hmi_backings_release(ctx, ps), &first, msg);
 	if (ps->pagemap_fd >= 0)
 		close(ps->pagemap_fd);

@@ -48,6 +48,10 @@ struct hmi_pageset {
 	uint64_t next_file; /* next <n> of page files */
 	int pagemap_fd;	    /* one open descriptor for every lookup, -1 until needed */
 	int pa_missing;	    /* pagemap gave PFN 0 for a present page: no CAP_SYS_ADMIN */
+	uint64_t hint_va;   /* where the next map call tries to go first (0: anywhere);
+			       each call that lands there moves it past its pages
+			       and one guard page */
+	uint64_t hint_end;  /* the end of the last range mapped at the hint (0: none) */
 	int shared_out;	    /* secondaries map these pages: releasing a page of a single
 			       file or memfd only unmaps it (punching it out would take
 			       it from under them); the last mapping frees it */
@@ -94,9 +98,10 @@ int hmi_page_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, uint64_t
 int hmi_pages_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n, uint64_t new_va);
 
 /* Give pages back to the pool, in the order ORDER[0..count) (indices into
- * pages): unmap, and unlink the page file or punch the page out of the
- * single file / memfd, one page at a time in that order, so that the
- * kernel's LIFO free list ends up in the reverse of it. The pages stay in
+ * pages): unmap them all (as few munmap calls as their VAs allow), then
+ * unlink each page file or punch each page out of the single file / memfd
+ * in that order, so that the kernel's LIFO free list ends up in the reverse
+ * of it. The pages stay in
  * ps->pages with va = 0; hmi_pageset_compact drops them. */
 int hmi_pages_release(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t *order,
 		      size_t count);

@@ -156,6 +156,47 @@ static void test_refusals(void)
 	hm_ctx_free(ctx);
 }
 
+struct progress_seen {
+	int calls, ascending, last_is_total;
+	uint64_t last, total;
+};
+
+static void on_progress(void *arg, const char *step, uint64_t done, uint64_t total)
+{
+	struct progress_seen *p = arg;
+
+	p->ascending &= done > p->last && strcmp(step, "map") == 0;
+	p->last = done;
+	p->total = total;
+	p->last_is_total = done == total;
+	p->calls++;
+}
+
+/* 300 pages (600 MiB, three rounds of 256 MiB): the callback hears each
+ * round, ascending, the last one at the total; without it, nothing. */
+static void test_progress(void)
+{
+	struct progress_seen seen = {.ascending = 1};
+	struct hm_ctx *ctx;
+
+	if (real_counter("free_hugepages") < 300) {
+		ok(1, "# SKIP progress: fewer than 300 free pages");
+		return;
+	}
+	hm_ctx_new(&ctx);
+	hm_ctx_set_progress(ctx, on_progress, &seen);
+	is_int(init_with(ctx, "-m 600M --in-memory --file-prefix hmtestprog"), 0, "init 600M");
+	ok(seen.calls >= 3 && seen.ascending && seen.last_is_total && seen.total == 300,
+	   "progress: %d calls, ascending, ending at 300 of 300 (last %llu of %llu)", seen.calls,
+	   (unsigned long long)seen.last, (unsigned long long)seen.total);
+	hm_fini(ctx);
+	seen.calls = 0;
+	hm_ctx_set_progress(ctx, NULL, NULL);
+	is_int(init_with(ctx, "-m 64M --in-memory --file-prefix hmtestprog"), 0, "init 64M");
+	is_int(seen.calls, 0, "no callback once it is turned off");
+	hm_ctx_free(ctx);
+}
+
 int main(void)
 {
 	char mnt[4096];
@@ -168,6 +209,7 @@ int main(void)
 	test_flow(pagemap);
 	test_window();
 	test_refusals();
+	test_progress();
 	close(pagemap);
 	return done();
 }
