@@ -22,12 +22,14 @@ WARN   := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-protot
 ifeq ($(WERROR),1)
 WARN   += -Werror
 endif
-# SAN=address,undefined builds everything with those sanitizers (use its own BUILD dir)
+# SAN=address,undefined builds everything with those sanitizers (use its own BUILD dir).
+# Their own variable, not CFLAGS/LDFLAGS: a CFLAGS given on the command line
+# (check-asan gives one) would silently drop them.
 ifneq ($(SAN),)
-CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS += -fsanitize=$(SAN)
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden
+ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC -fvisibility=hidden
+ALL_LDFLAGS  = $(LDFLAGS) $(SANFLAGS)
 ALL_CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE -DHM_VERSION='"$(VERSION)"' -MMD -MP $(CPPFLAGS)
 LIBS         = -lpthread
 
@@ -69,7 +71,7 @@ $(STATIC): $(LIB_OBJ)
 
 $(SHARED): $(LIB_OBJ) src/libhugemem.map
 	$(CC) -shared -Wl,-soname,libhugemem.so.$(SOVERSION) -Wl,--version-script=src/libhugemem.map \
-		-Wl,-z,defs $(LDFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
+		-Wl,-z,defs $(ALL_LDFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
 
 $(BUILD)/libhugemem.so: $(SHARED)
 	ln -sf libhugemem.so.$(VERSION) $@
@@ -77,12 +79,12 @@ $(BUILD)/libhugemem.so: $(SHARED)
 
 # The CLI links the static library: one self-contained binary.
 $(CLI): $(CLI_OBJ) $(STATIC)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
 
 # Unit tests link the static library so they may call internal hmi_* functions.
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 $(BUILD)/test/unit/%.o: test/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Itest $(ALL_CFLAGS) -c $< -o $@
@@ -90,7 +92,7 @@ $(BUILD)/test/unit/%.o: test/unit/%.c
 # Helper programs the shell tests run (not tests themselves).
 $(BUILD)/test-tools/%: test/tools/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
 # ---------------------------------------------------------------- the two commands
 demo: deps all
@@ -112,10 +114,12 @@ deps:
 	@tools/deps.sh
 
 # Benchmarks against the kernel floor and DPDK (root, minutes; not a test):
-# init (bench/RESULTS.md), then secondary attach (bench/ATTACH.md).
+# init (bench/RESULTS.md), secondary attach (bench/ATTACH.md), the heap and
+# translation (bench/HEAP.md).
 bench: all
 	bench/run.sh
 	bench/attach.sh > bench/ATTACH.md
+	BUILD=$(abspath $(BUILD)) bench/heap.sh > bench/HEAP.md
 
 # ---------------------------------------------------------------- install
 # Written at install time: PREFIX and LIBDIR may differ from one install to the next.
@@ -136,7 +140,9 @@ install: lib cli
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/hugemem.h $(DESTDIR)$(LIBDIR)/libhugemem.* \
-		$(DESTDIR)$(PKGDIR)/hugemem.pc $(DESTDIR)$(BINDIR)/hugemem $(DESTDIR)$(MANDIR)/man1/hugemem.1
+		$(DESTDIR)$(PKGDIR)/hugemem.pc $(DESTDIR)$(BINDIR)/hugemem $(DESTDIR)$(MANDIR)/man1/hugemem.1 \
+		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3))) \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hugemem
 
 # ---------------------------------------------------------------- habits
 FORMAT_FILES = $(wildcard include/*.h src/*.[ch] cli/*.[ch] test/unit/*.[ch] test/*.h)

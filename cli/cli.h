@@ -52,5 +52,28 @@ int cmd_mount(struct hm_ctx *ctx, const struct hm_opts *o);
 int cmd_unmount(struct hm_ctx *ctx, const struct hm_opts *o);
 int cmd_clear(struct hm_ctx *ctx, const struct hm_opts *o);
 int cmd_reorder(struct hm_ctx *ctx, const struct hm_opts *o);
+int cmd_map(struct hm_ctx *ctx, const struct hm_opts *o);
+
+/* init/attach --map: this process's memory against the pool (cli/map.c). */
+void cli_map_layout(struct hm_ctx *ctx, const struct hm_opts *o);
+
+/* The progress line of long work on stderr (cli/progress.c): drawn for init
+ * and attach when stderr is a terminal and --json is not given. */
+struct cli_progress {
+	uint64_t page_size; /* bytes, for the rate; 0 = unknown */
+	double start;	    /* seconds, when the command started */
+	uint64_t last_done; /* pages the last report said */
+	uint64_t bytes;	    /* bytes done over every report */
+	int shown;	    /* columns of the line on screen; 0 = none */
+};
+void cli_progress_start(struct cli_progress *p, struct hm_ctx *ctx, unsigned command,
+			const struct hm_opts *o);
+void cli_progress_stop(struct cli_progress *p, struct hm_ctx *ctx);
+
+/* init/attach: the zones and the heap of the prefix (end of cli/init.c):
+ * reserve the --zone options, print zones and heap statistics per node. */
+int cli_zones_reserve(struct hm_ctx *ctx, const struct hm_opts *o);
+void cli_heap_json(struct hm_ctx *ctx, struct json *j);
+void cli_heap_text(struct hm_ctx *ctx);
 
 #endif

@@ -25,7 +25,7 @@ static int timing_rows(const struct hm_timings *t, struct timing_row *row)
 	const struct timing_row rows[] = {
 	    {"discover", t->discover}, {"map", t->map},		{"iova", t->iova},
 	    {"numa", t->numa},	       {"sort", t->sort},	{"select", t->select},
-	    {"remap", t->remap},       {"publish", t->publish}, {"total", t->total},
+	    {"release", t->release},   {"remap", t->remap},       {"publish", t->publish}, {"total", t->total},
 	};
 
 	memcpy(row, rows, sizeof(rows));
@@ -47,7 +47,7 @@ static int json_segment(const struct hm_segment *s, void *arg)
 	return 0;
 }
 
-static void print_json(const struct hm_ctx *ctx, const struct hm_layout_info *in)
+static void print_json(struct hm_ctx *ctx, const struct hm_layout_info *in)
 {
 	struct timing_row row[16];
 	int n = timing_rows(&in->t, row);
@@ -68,6 +68,7 @@ static void print_json(const struct hm_ctx *ctx, const struct hm_layout_info *in
 	json_arr(&j, "segments");
 	hm_segment_walk(ctx, json_segment, &j);
 	json_arr_end(&j);
+	cli_heap_json(ctx, &j);
 	json_obj(&j, "timings_ms");
 	for (int i = 0; i < n; i++)
 		json_double(&j, row[i].name, row[i].ms);
@@ -86,7 +87,7 @@ static int text_segment(const struct hm_segment *s, void *arg)
 	return 0;
 }
 
-static void print_text(const struct hm_ctx *ctx, const struct hm_layout_info *in)
+static void print_text(struct hm_ctx *ctx, const struct hm_layout_info *in)
 {
 	char total[32], ps[32];
 	int i = 0;
@@ -103,6 +104,7 @@ static void print_text(const struct hm_ctx *ctx, const struct hm_layout_info *in
 	printf("\n  %-4s %-16s %-16s %-10s %-5s %s\n", "seg", "va", "iova", "length", "node",
 	       "pages");
 	hm_segment_walk(ctx, text_segment, &i);
+	cli_heap_text(ctx);
 }
 
 static void print_trace(const struct hm_layout_info *in)
@@ -164,21 +166,6 @@ static int hold(void)
 	return 0;
 }
 
-static int unbuilt(const struct hm_opts *o)
-{
-	if (o->n_zones) {
-		cli_error("init", "--zone: named zones come with the heap (not built yet in this "
-				  "version)");
-		return -1;
-	}
-	if (o->flags & HM_OPT_MAP) {
-		cli_error("init", "--map: the picture comes with 'hugemem map' (not built yet in "
-				  "this version)");
-		return -1;
-	}
-	return 0;
-}
-
 /* Print the layout once it is ready, hold if asked, release. */
 static int show_and_hold(struct hm_ctx *ctx, const struct hm_opts *o, const char *cmd)
 {
@@ -192,6 +179,8 @@ static int show_and_hold(struct hm_ctx *ctx, const struct hm_opts *o, const char
 		print_json(ctx, in);
 	else
 		print_text(ctx, in);
+	if (o->flags & HM_OPT_MAP)
+		cli_map_layout(ctx, o);
 	fflush(stdout);
 	if (o->flags & HM_OPT_HOLD)
 		hold();
@@ -211,12 +200,14 @@ int cmd_init(struct hm_ctx *ctx, const struct hm_opts *o)
 			  o->args[0]);
 		return EXIT_USAGE;
 	}
-	if (unbuilt(o) < 0)
-		return EXIT_FAIL;
 	rc = hm_init(ctx, o);
 	if (rc < 0) {
 		cli_error("init", "%s", hm_errmsg(ctx));
 		return rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+	}
+	if (cli_zones_reserve(ctx, o) < 0) {
+		hm_fini(ctx);
+		return EXIT_FAIL;
 	}
 	return show_and_hold(ctx, o, "init");
 }
@@ -228,11 +219,134 @@ int cmd_attach(struct hm_ctx *ctx, const struct hm_opts *o)
 			  o->args[0]);
 		return EXIT_USAGE;
 	}
-	if (unbuilt(o) < 0)
-		return EXIT_FAIL;
 	if (hm_attach(ctx, o) < 0) {
 		cli_error("attach", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
 	return show_and_hold(ctx, o, "attach");
+}
+
+/* ------------------------------------------------------------------ zones and heap (issue 6) */
+
+/* --zone NAME:SIZE[:contig], reserved once the memory exists. */
+int cli_zones_reserve(struct hm_ctx *ctx, const struct hm_opts *o)
+{
+	for (int i = 0; i < o->n_zones; i++) {
+		const struct hm_zone_spec *z = &o->zones[i];
+
+		if (hm_memzone_reserve(ctx, z->name, z->len, HM_SOCKET_ANY,
+				       z->contig ? HM_MZ_IOVA_CONTIG : 0, 0, NULL) < 0) {
+			cli_error("init", "--zone %s: %s", z->name, hm_errmsg(ctx));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int json_zone(const struct hm_memzone *z, void *arg)
+{
+	struct json *j = arg;
+
+	json_obj(j, NULL);
+	json_str(j, "name", z->name);
+	json_hex(j, "va", (uint64_t)(uintptr_t)z->va);
+	json_hex(j, "iova", z->iova);
+	json_u64(j, "len", z->len);
+	json_i64(j, "socket", z->socket);
+	json_bool(j, "contig", (z->flags & HM_MZ_IOVA_CONTIG) != 0);
+	json_obj_end(j);
+	return 0;
+}
+
+/* The nodes that have memory, from the segments: *SEEN[node] = 1. */
+static int seg_node(const struct hm_segment *s, void *arg)
+{
+	int *seen = arg;
+
+	if (s->node >= 0 && s->node < HM_MAX_NODES)
+		seen[s->node] = 1;
+	return 0;
+}
+
+static void json_heap_node(struct json *j, const struct hm_heap_stats *st)
+{
+	json_obj(j, NULL);
+	json_i64(j, "node", st->node);
+	json_u64(j, "total", st->total);
+	json_u64(j, "free", st->free);
+	json_u64(j, "used", st->used);
+	json_u64(j, "largest_free", st->largest_free);
+	json_u64(j, "free_blocks", st->free_blocks);
+	json_u64(j, "used_blocks", st->used_blocks);
+	json_u64(j, "zones", st->zones);
+	json_u64(j, "zone_bytes", st->zone_bytes);
+	json_u64(j, "heap_allocs", st->heap_allocs);
+	json_u64(j, "heap_frees", st->heap_frees);
+	json_u64(j, "bad_frees", st->bad_frees);
+	json_u64(j, "recoveries", st->recoveries);
+	json_u64(j, "repairs", st->repairs);
+	json_obj_end(j);
+}
+
+/* "zones": [...], "heap": [one object per node]. */
+void cli_heap_json(struct hm_ctx *ctx, struct json *j)
+{
+	struct hm_heap_stats st;
+	int seen[HM_MAX_NODES] = {0};
+
+	json_arr(j, "zones");
+	hm_memzone_walk(ctx, json_zone, j);
+	json_arr_end(j);
+	hm_segment_walk(ctx, seg_node, seen);
+	json_arr(j, "heap");
+	for (int node = 0; node < HM_MAX_NODES; node++)
+		if (seen[node] && hm_heap_stats(ctx, node, &st) == 0)
+			json_heap_node(j, &st);
+	json_arr_end(j);
+}
+
+static int text_zone(const struct hm_memzone *z, void *arg)
+{
+	char len[32];
+	int *n = arg;
+
+	if ((*n)++ == 0)
+		printf("  %-16s %-16s %-16s %-10s %-5s %s\n", "zone", "va", "iova", "length",
+		       "node", "contig");
+	printf("  %-16s 0x%-14llx 0x%-14llx %-10s %-5d %s\n", z->name,
+	       (unsigned long long)(uintptr_t)z->va, (unsigned long long)z->iova,
+	       hm_size_str(z->len, len, sizeof(len)), z->socket,
+	       z->flags & HM_MZ_IOVA_CONTIG ? "yes" : "no");
+	return 0;
+}
+
+/* BYTES rounded to one decimal in the largest binary unit ("47.9 MiB"). */
+static const char *approx(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)bytes;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+	return buf;
+}
+
+/* The zones (when there are any) and one line of heap per node. */
+void cli_heap_text(struct hm_ctx *ctx)
+{
+	struct hm_heap_stats st;
+	char fr[32], tot[32], big[32];
+	int seen[HM_MAX_NODES] = {0}, n = 0;
+
+	hm_memzone_walk(ctx, text_zone, &n);
+	hm_segment_walk(ctx, seg_node, seen);
+	for (int node = 0; node < HM_MAX_NODES; node++)
+		if (seen[node] && hm_heap_stats(ctx, node, &st) == 0)
+			printf("  heap on node %d: %s free of %s, largest block %s\n", node,
+			       approx(st.free, fr, sizeof(fr)), approx(st.total, tot, sizeof(tot)),
+			       approx(st.largest_free, big, sizeof(big)));
 }

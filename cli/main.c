@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct subcommand {
 	const char *name;
@@ -34,14 +35,16 @@ static const struct subcommand subcommands[] = {
      "order the free pool so the longest run is handed out first (root)", cmd_reorder},
     {"attach", HM_CMD_ATTACH, "attach [--file-prefix P] [--json] [--hold] [--verify]",
      "secondary: map a live primary's memory at the same addresses", cmd_attach},
-    {"map", HM_CMD_MAP, "map [--node N] [--svg FILE] [--json]",
-     "picture of the physical pool (not yet built)", NULL},
+    {"map", HM_CMD_MAP, "map [--node N] [--page-size SZ] [--for SIZE] [--svg FILE] [--json]",
+     "picture of physical memory: free runs, prefixes, who uses the rest", cmd_map},
 };
 
 void cli_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (isatty(STDERR_FILENO))
+		fputs("\r\033[K", stderr); /* a progress line (cli/progress.c) gives way */
 	fprintf(stderr, "hugemem %s: ", cmd);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -88,7 +91,9 @@ static const struct subcommand *find_subcommand(const char *name)
 
 static int run(struct hm_ctx *ctx, const struct subcommand *sc, int argc, char **argv)
 {
+	struct cli_progress progress;
 	struct hm_opts o;
+	int rc;
 
 	hm_opts_init(&o);
 	if (hm_opts_parse(ctx, &o, sc->bit, argc, argv) < 0) {
@@ -103,7 +108,10 @@ static int run(struct hm_ctx *ctx, const struct subcommand *sc, int argc, char *
 		cli_error(sc->name, "not built yet in this version (see the project's issues)");
 		return EXIT_FAIL;
 	}
-	return sc->run(ctx, &o);
+	cli_progress_start(&progress, ctx, sc->bit, &o);
+	rc = sc->run(ctx, &o);
+	cli_progress_stop(&progress, ctx);
+	return rc;
 }
 
 /* HUGEMEM_ROOT points the tool at a fixture tree; HUGEMEM_RUNTIME_DIR moves

@@ -450,7 +450,7 @@ int cmd_status(struct hm_ctx *ctx, const struct hm_opts *o)
 		return EXIT_USAGE;
 	}
 	gather(ctx, &st);
-	if (st.files)
+	if (st.files && st.files->n > 0) /* qsort(NULL, 0) is undefined */
 		qsort(st.files->files, (size_t)st.files->n, sizeof(st.files->files[0]),
 		      by_dir_prefix);
 	code = status_exit(&st);

@@ -12,7 +12,8 @@
  *    one line naming the input at fault and, where there is one, the fix.
  *  - The caller owns the context (struct hm_ctx). There are no globals: two
  *    contexts in one process are independent, but one context must not be used
- *    by two threads at once.
+ *    by two threads at once — except the heap and zone calls (hm_malloc ...,
+ *    hm_memzone_*), which any thread may make on a shared context.
  *  - Objects a call allocates (struct hm_sysinfo, lists) are freed with the
  *    matching hm_*_free call; NULL is accepted there.
  *  - Every sysfs/procfs path is read below the context's root ("/" unless
@@ -127,7 +128,7 @@ struct hm_zone_spec {
 /* Parsed command line. String fields point into the argv given to
  * hm_opts_parse and live as long as it does. */
 struct hm_opts {
-	uint64_t mem;			   /* -m, bytes; 0 = not given */
+	uint64_t mem; /* -m (init), --for (map): bytes; 0 = not given */
 	uint64_t socket_mem[HM_MAX_NODES]; /* --socket-mem, bytes per node id */
 	int socket_mem_count;		   /* entries given; 0 = not given */
 	uint64_t page_size;		   /* --page-size, bytes; 0 = default */
@@ -369,6 +370,84 @@ int hm_poolmap_read(struct hm_ctx *ctx, const struct hm_sysinfo *si, uint64_t pa
 		    struct hm_poolmap **out);
 void hm_poolmap_free(struct hm_poolmap *map);
 
+/* ------------------------------------------------------------------ physical map (pictures) */
+
+/* The physical map of hugepage memory, for `hugemem map`: per NUMA node,
+ * the node's span cut into extents (no memory, other memory, free hugepages,
+ * hugepages of a live hugemem prefix, hugepages someone else maps), and the
+ * live prefixes with their layouts (src/mapinfo.c). */
+
+/* What one stretch of a node's physical span holds. */
+enum hm_phys_kind {
+	HM_PHYS_HOLE = 0,   /* no memory (between the node's memory blocks) */
+	HM_PHYS_OTHER = 1,  /* memory that is not a hugepage of the map's size */
+	HM_PHYS_FREE = 2,   /* hugepages mapped by nobody: one extent = one free run */
+	HM_PHYS_USED = 3,   /* hugepages mapped by someone who is no live hugemem prefix */
+	HM_PHYS_PREFIX = 4, /* hugepages of a live hugemem prefix (extent.prefix) */
+};
+
+struct hm_phys_extent {
+	uint64_t pa, len; /* bytes */
+	enum hm_phys_kind kind;
+	int prefix; /* HM_PHYS_PREFIX: index in hm_physmap.prefixes; else -1 */
+};
+
+struct hm_phys_node {
+	int node;
+	uint64_t start, end; /* span: lowest and past-highest byte of the node's memory;
+				both 0 when the memory blocks cannot be read */
+	uint64_t memory;     /* bytes of memory in the span */
+	uint64_t hugepages;  /* hugepages of the map's size placed on the node */
+	uint64_t free_pages, used_pages, prefix_pages; /* of them, by kind */
+	uint64_t free_runs;			       /* FREE extents */
+	uint64_t largest_run;			       /* pages of the longest one */
+	uint64_t largest_pa;			       /* and where it starts */
+	uint64_t n_extents;		/* 0 when hugepages could not be placed (not root) */
+	struct hm_phys_extent *extents; /* ascending, covering [start, end) without gaps */
+};
+
+/* A live hugemem prefix (or this process's own memory) and its layout. */
+struct hm_phys_prefix {
+	char name[HM_PREFIX_MAX];
+	pid_t pid;
+	int self;		     /* 1: the memory of the context passed to hm_physmap_read */
+	enum hm_iova_mode iova_mode; /* HM_IOVA_PA: IOVAs are physical addresses */
+	uint64_t page_size, total_bytes;
+	uint64_t pages_placed; /* of its pages found on the map */
+	int n_segments;
+	struct hm_segment *segments; /* its segments (va is the primary's address) */
+	char note[256];		     /* why the layout is missing or partly placed; "" */
+};
+
+struct hm_physmap {
+	uint64_t page_size;
+	int placed;	   /* 1: hugepages placed from /proc/kpageflags (root) */
+	int exact;	   /* as hm_poolmap.exact: free pages seen == free_hugepages, no
+			      reservations (unmapped page files count as free otherwise) */
+	char missing[512]; /* what could not be known and why; "" when nothing */
+	int n_nodes;
+	struct hm_phys_node nodes[HM_MAX_NODES];
+	int n_prefixes;
+	struct hm_phys_prefix *prefixes;
+};
+
+/* The physical map of PAGE_SIZE (0 = the default size): node spans from
+ * /sys/devices/system/memory (any user), every hugepage of that size from
+ * /proc/kpageflags and /proc/kpagecount (root; without it *OUT->placed is 0
+ * and *OUT->missing says so), live prefixes from their published layouts
+ * (PREFIX NULL = every live prefix, else that one), and CTX's own memory when
+ * CTX ran hm_init or hm_attach (prefixes[].self). A prefix's pages are placed
+ * by their IOVAs in IOVA = PA mode, else (root) by the primary's pagemap.
+ * Returns 0, or -EINVAL (no pool of that size), -ENOMEM, -EIO. */
+int hm_physmap_read(struct hm_ctx *ctx, const struct hm_sysinfo *si, uint64_t page_size,
+		    const char *prefix, struct hm_physmap **out);
+void hm_physmap_free(struct hm_physmap *map);
+
+/* The fewest pieces `init --contig best` could map BYTES in on node index
+ * NODE_INDEX (in map->nodes) from its free runs: 0 when the free runs hold
+ * less, or the map is not placed. */
+uint64_t hm_physmap_pieces(const struct hm_physmap *map, int node_index, uint64_t bytes);
+
 /* ------------------------------------------------------------------ pool administration */
 
 /* Set the pool of PAGE_SIZE (on NODE, -1 = system-wide) to PAGES pages.
@@ -397,7 +476,9 @@ struct hm_segment {
 
 /* Wall time of each step of hm_init, in milliseconds. */
 struct hm_timings {
-	double discover, map, iova, numa, sort, select, remap, publish, total;
+	double discover, map, iova, numa, sort, select;
+	double release; /* giving back the pages mapped while choosing and not kept */
+	double remap, publish, total;
 };
 
 #define HM_MAX_NOTES 4
@@ -488,6 +569,124 @@ struct hm_order_result {
  * physical order. Costs one zeroing of the free pool. Root only (physical
  * addresses): -EPERM otherwise. */
 int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_order_result *res);
+
+/* ------------------------------------------------------------------ heap and zones */
+
+/*
+ * Once hm_init (primary) or hm_attach (secondary) has returned, the memory
+ * holds a heap and a table of named zones shared by every process of the
+ * prefix: what one process allocates, any other may use and free, at the
+ * same address. The shared state (an "arena" at the start of the first
+ * segment) is guarded by a robust process-shared mutex; each thread of each
+ * context adds a private cache of small freed blocks (payloads up to 4 KiB,
+ * at most 32 KiB per size and node), so that most hm_malloc/hm_free pairs
+ * take no lock at all. A thread's cache goes back to the shared heap when the
+ * thread exits, every cache of a context at hm_fini (the context's threads
+ * must be done with the heap by then).
+ *
+ * Threads: unlike the rest of the library, the calls of this section may be
+ * made by several threads on one context at once (hm_errmsg then holds the
+ * message of one of them). Return values: the malloc-style calls (hm_malloc,
+ * hm_malloc_socket, hm_zmalloc, hm_calloc, hm_realloc) return NULL on failure
+ * and leave the reason in hm_errmsg; the others return 0 or -errno.
+ *
+ * Blocks: every block lies within one segment, so it is contiguous in IOVA
+ * (hm_virt2iova of its first byte, plus the offset, for every byte). Payloads
+ * are 64-byte aligned (a cache line) whatever ALIGN says; ALIGN 0 means 64,
+ * else a power of two up to the page size (-EINVAL beyond). SOCKET is a NUMA
+ * node id, or HM_SOCKET_ANY: the node of the calling CPU first, then any
+ * node with room (as rte_malloc's SOCKET_ID_ANY). Each node has its own heap
+ * over its segments; freed blocks merge with free neighbours at once.
+ *
+ * Memory contents: hm_malloc does not clear; hm_zmalloc and hm_calloc clear
+ * what they return (except memory never handed out since hm_init, which the
+ * kernel cleared); hm_free never clears (DPDK's rte_free clears on free so that
+ * rte_zmalloc need not: compare hm_zmalloc + hm_free with rte_malloc +
+ * rte_free). Debug builds (make DEBUG=1) fill freed memory with 0x6b.
+ *
+ * A process that dies holding the heap's lock: the next caller finds the
+ * owner dead, checks the heap and, if a free list was left half-changed,
+ * rebuilds the lists from the blocks (their sizes always chain), then goes on
+ * (hm_heap_stats counts recoveries and repairs). Only when the blocks
+ * themselves are overwritten is the heap marked broken: every call then fails
+ * with -ENOTRECOVERABLE (NULL). What a dead process held — blocks in use and
+ * blocks in its private cache — stays in use until the prefix ends.
+ */
+#define HM_SOCKET_ANY	  (-1)
+#define HM_MZ_IOVA_CONTIG 0x1u /* the zone must be IOVA-contiguous (every zone is: see above) */
+
+/* SIZE bytes aligned to ALIGN on any node (HM_SOCKET_ANY), or on SOCKET. NULL
+ * on failure: size 0, bad alignment, no room (the message names the largest
+ * free block), no heap on SOCKET. */
+void *hm_malloc(struct hm_ctx *ctx, size_t size, size_t align);
+void *hm_malloc_socket(struct hm_ctx *ctx, size_t size, size_t align, int socket);
+/* As hm_malloc, the SIZE bytes cleared. */
+void *hm_zmalloc(struct hm_ctx *ctx, size_t size, size_t align);
+/* NUM elements of SIZE bytes, cleared; NULL when NUM * SIZE overflows. */
+void *hm_calloc(struct hm_ctx *ctx, size_t num, size_t size, size_t align);
+/* Resize PTR's block to SIZE bytes aligned to ALIGN: in place when it
+ * shrinks or the next block is free and big enough, else moved (contents
+ * kept up to the smaller size; the new part is not cleared) on the same node
+ * first. PTR NULL: hm_malloc. SIZE 0: frees PTR and returns NULL. NULL on
+ * failure, PTR then untouched. */
+void *hm_realloc(struct hm_ctx *ctx, void *ptr, size_t size, size_t align);
+/* Give PTR's block back. NULL is ignored; so is — counted in
+ * hm_heap_stats.bad_frees, with a message — a pointer that is not a block of
+ * the heap, a block freed already, or a memzone. */
+void hm_free(struct hm_ctx *ctx, void *ptr);
+
+/* Check every invariant of the shared heap (blocks, free lists, counters).
+ * 0, or -EUCLEAN naming the first fault. Takes the heap's lock: O(blocks). */
+int hm_heap_check(struct hm_ctx *ctx);
+
+struct hm_heap_stats {
+	int node;	       /* as asked; -1: every node */
+	uint64_t total;	       /* bytes of the node's heap, block headers included */
+	uint64_t free;	       /* bytes in free blocks */
+	uint64_t used;	       /* bytes in blocks in use: zones and process caches included */
+	uint64_t largest_free; /* largest payload one block can give (align <= 64) */
+	uint64_t free_blocks, used_blocks;
+	uint64_t zones, zone_bytes;	  /* memzones on the node, their lengths */
+	uint64_t cached;		  /* bytes in this context's thread caches (part of used) */
+	uint64_t allocs, frees;		  /* successful calls on this context */
+	uint64_t heap_allocs, heap_frees; /* blocks out of / back into the shared lists, every
+					     process (caches take and give in batches) */
+	uint64_t bad_frees;		  /* hm_free calls ignored, every process */
+	uint64_t recoveries, repairs;	  /* dead lock holders met; of them, lists rebuilt */
+};
+
+/* Statistics of NODE's heap (-1: all nodes summed). -ENOENT when NODE has
+ * no memory in the prefix. */
+int hm_heap_stats(struct hm_ctx *ctx, int node, struct hm_heap_stats *stats);
+
+/* A named zone: the same name, address and contents in every process of
+ * the prefix. */
+struct hm_memzone {
+	char name[HM_ZONE_NAME_MAX];
+	void *va;
+	uint64_t iova;
+	uint64_t len; /* bytes, as asked */
+	int socket;   /* its NUMA node */
+	unsigned flags;
+};
+
+/* Reserve LEN bytes named NAME (1..31 bytes of [A-Za-z0-9_.-]) on SOCKET
+ * (or HM_SOCKET_ANY), aligned to ALIGN (0 = 64, else a power of two up to
+ * the page size), cleared; *OUT (may be NULL) gets a copy. FLAGS: 0 or
+ * HM_MZ_IOVA_CONTIG. -EINVAL (name, length, flags, alignment), -EEXIST (the
+ * name is taken), -ENOSPC (zone table full: 256), -ENOMEM (no room: the
+ * message names the largest contiguous piece on the node), -ENOENT (no heap
+ * on SOCKET). */
+int hm_memzone_reserve(struct hm_ctx *ctx, const char *name, uint64_t len, int socket,
+		       unsigned flags, uint64_t align, struct hm_memzone *out);
+/* The zone named NAME, from any process of the prefix: 0 and *OUT (may be
+ * NULL), or -ENOENT. */
+int hm_memzone_lookup(struct hm_ctx *ctx, const char *name, struct hm_memzone *out);
+/* Free the zone named NAME (its memory returns to the heap). -ENOENT. */
+int hm_memzone_free(struct hm_ctx *ctx, const char *name);
+/* Call FN for a copy of each zone, in reservation-table order, until it
+ * returns non-zero (returned). FN may call any heap or zone function. */
+int hm_memzone_walk(struct hm_ctx *ctx, int (*fn)(const struct hm_memzone *, void *), void *arg);
 
 #ifdef __cplusplus
 }

@@ -18,11 +18,13 @@
  * object (page files and single files by path, memfds by descriptor).
  * Every failure unmaps the window and drops the lock: nothing is left.
  */
+#include "heap.h"
 #include "hugedir.h"
 #include "init.h"
 #include "platform.h"
 #include "sysinfo.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -90,6 +92,46 @@ static void name_pids(const pid_t *pids, int n, char *buf, size_t len)
 		    (size_t)snprintf(buf + used, len - used, "%s%d", i ? ", " : "", (int)pids[i]);
 }
 
+/* A primary killed while publishing leaves its temporary layout
+ * (".layout.<pid>.tmp", named in shconf_file.c) behind. Under the prefix's
+ * lock every such file is a dead primary's; left there, it would keep the
+ * runtime directory from being removed at exit (test/real_torture.t kills
+ * a primary exactly there). */
+static void remove_dead_tmp(const struct hmi_mem *m)
+{
+	int fd = open(m->rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	const char head[] = "." HMI_SHCONF_FILE ".", tail[] = ".tmp";
+	struct dirent *e;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+
+		if (n > sizeof(head) + sizeof(tail) - 2 &&
+		    strncmp(e->d_name, head, sizeof(head) - 1) == 0 &&
+		    strcmp(e->d_name + n - (sizeof(tail) - 1), tail) == 0)
+			unlinkat(fd, e->d_name, 0); /* a link planted there goes, not its target */
+	}
+	closedir(d);
+}
+
+/* The primary's heap and zones (heap.h). The memory is mapped and usable
+ * without them (an application may write over the arena, or the primary
+ * may not be a hugemem primary of this version): the attach succeeds and
+ * every heap or zone call then says why there is none. */
+static void open_arena(struct hm_ctx *ctx, struct hmi_mem *m)
+{
+	if (hmi_arena_open(ctx, m) == 0)
+		return;
+	snprintf(m->arena_err, sizeof(m->arena_err), "%s", hm_errmsg(ctx));
+	hmi_err_clear(ctx);
+}
+
 int hmi_runtime_reclaim(struct hm_ctx *ctx, struct hmi_mem *m)
 {
 	const char *const leftovers[] = {HMI_SHCONF_FILE, HMI_SHCONF_SOCKET, HMI_CLIENTS_FILE};
@@ -107,6 +149,7 @@ int hmi_runtime_reclaim(struct hm_ctx *ctx, struct hmi_mem *m)
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(leftovers); i++)
 		if (rundir_file(ctx, m, leftovers[i], path, sizeof(path)) == 0)
 			unlink(path); /* a dead primary's: nobody uses them now */
+	remove_dead_tmp(m);
 	return 0;
 }
 
@@ -461,6 +504,8 @@ static int attach_flow(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_op
 		rc = verify_pages(ctx, sc);
 	if (rc == 0)
 		rc = take_segments(ctx, m, sc);
+	if (rc == 0)
+		open_arena(ctx, m);
 	if (rc == 0)
 		fill_secondary_info(m, sc);
 	return rc;

@@ -21,11 +21,13 @@
  * Every step undoes itself on failure: hm_init either succeeds or leaves
  * nothing mapped, no file and no lock behind.
  */
+#include "heap.h"
 #include "hugedir.h"
 #include "init.h"
 #include "poolorder.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,7 @@ struct plan {
 	enum hm_contig contig;
 	int iova_as_va;
 	int no_huge;
+	uint64_t temp_base; /* fault pages in here first, if free (0: anywhere) */
 };
 
 static void note(struct hmi_mem *pr, const char *fmt, ...) HMI_PRINTF(2, 3);
@@ -83,26 +86,54 @@ static uint64_t pages_for(uint64_t bytes, uint64_t page_size)
 /* -m split over the nodes in proportion to their usable pages (largest
  * remainder), so a one-node machine gets it all and no node is asked more
  * than its share of what is free. */
-static void split_mem(struct plan *pl, const struct hm_sysinfo *si, uint64_t pages)
+/* Among the nodes that have room and no leftover page yet, the one with
+ * the largest remainder of PAGES * room / SUM (the lower id on ties); -1
+ * when none. */
+static int largest_remainder(const struct plan *pl, const struct hm_sysinfo *si, uint64_t pages,
+			     uint64_t sum, const unsigned char *topped)
 {
-	uint64_t sum = 0, given = 0;
+	uint64_t best = 0;
+	int pick = -1;
 
-	for (int i = 0; i < si->n_nodes; i++)
-		sum += pl->room[si->node_ids[i]];
-	for (int i = 0; i < si->n_nodes && sum; i++) {
+	for (int i = 0; i < si->n_nodes; i++) {
 		int node = si->node_ids[i];
+		uint64_t rest = pages * pl->room[node] % sum;
 
-		pl->want[node] = pages * pl->room[node] / sum;
-		given += pl->want[node];
-	}
-	for (int i = 0; given < pages && si->n_nodes; i = (i + 1) % si->n_nodes) {
-		int node = si->node_ids[i];
-
-		if (!sum || pl->want[node] < pl->room[node]) {
-			pl->want[node]++;
-			given++;
+		if (!topped[i] && pl->want[node] < pl->room[node] && (pick < 0 || rest > best)) {
+			pick = i;
+			best = rest;
 		}
 	}
+	return pick;
+}
+
+/* -m alone: each node's share in proportion to its room, rounded down; the
+ * pages left (fewer than the nodes) go one each by largest remainder. When
+ * that cannot place them all, the budget check refuses the plan. */
+static void split_mem(struct plan *pl, const struct hm_sysinfo *si, uint64_t pages)
+{
+	unsigned char topped[HM_MAX_NODES] = {0};
+	uint64_t sum = 0, given = 0;
+	int i;
+
+	for (i = 0; i < si->n_nodes; i++)
+		sum += pl->room[si->node_ids[i]];
+	if (sum == 0) { /* no room anywhere: ask node ids in turn, to be refused */
+		for (i = 0; given < pages && si->n_nodes; i = (i + 1) % si->n_nodes, given++)
+			pl->want[si->node_ids[i]]++;
+		return;
+	}
+	for (i = 0; i < si->n_nodes; i++) {
+		pl->want[si->node_ids[i]] = pages * pl->room[si->node_ids[i]] / sum;
+		given += pl->want[si->node_ids[i]];
+	}
+	while (given < pages && (i = largest_remainder(pl, si, pages, sum, topped)) >= 0) {
+		topped[i] = 1;
+		pl->want[si->node_ids[i]]++;
+		given++;
+	}
+	for (i = 0; given < pages && si->n_nodes; i = (i + 1) % si->n_nodes, given++)
+		pl->want[si->node_ids[i]]++; /* more than the room: refused next */
 }
 
 static void plan_want(struct hmi_mem *pr, struct plan *pl, const struct hm_opts *o,
@@ -181,17 +212,21 @@ static int check_budget(struct hm_ctx *ctx, const struct plan *pl, const struct 
 static int plan_backing(struct hm_ctx *ctx, struct plan *pl, const struct hm_opts *o,
 			const struct hm_sysinfo *si, const struct hm_pool *p)
 {
-	char sz[32];
+	char sz[32], opt[32];
 
 	if (o->flags & HM_OPT_IN_MEMORY) {
 		pl->kind = HMI_BACK_MEMFD;
 		return 0;
 	}
+	/* the fix is a command line: "2M", not "2 MiB" (two words) */
+	snprintf(opt, sizeof(opt), "%" PRIu64 "%s",
+		 p->page_size >= (1ULL << 30) ? p->page_size >> 30 : p->page_size >> 20,
+		 p->page_size >= (1ULL << 30) ? "G" : "M");
 	if (p->mount < 0)
 		return hmi_err(ctx, ENOENT,
 			       "no hugetlbfs mount serves %s pages: mount one with 'hugemem mount "
 			       "--page-size %s', or use --in-memory",
-			       hm_size_str(p->page_size, sz, sizeof(sz)), sz);
+			       hm_size_str(p->page_size, sz, sizeof(sz)), opt);
 	pl->dir = si->mounts[p->mount].path;
 	pl->kind = (o->flags & HM_OPT_SINGLE_FILE) ? HMI_BACK_SINGLE_FILE : HMI_BACK_PAGE_FILES;
 	return 0;
@@ -235,6 +270,11 @@ static int make_plan(struct hm_ctx *ctx, struct hmi_mem *pr, struct plan *pl,
 	memset(pl, 0, sizeof(*pl));
 	pl->contig = o->contig;
 	pl->iova_as_va = o->iova_mode == HM_IOVA_VA;
+	/* fast mode on the default base: fault in where the window will be, so
+	 * that pages an ordered pool hands out in order need no move (best mode
+	 * maps the whole pool and keeps a part of it: they would move anyway) */
+	if (o->contig == HM_CONTIG_FAST && !o->base_virtaddr)
+		pl->temp_base = HM_DEFAULT_BASE_VA;
 	pl->page_size = o->page_size ? o->page_size : si->default_page_size;
 	p = hm_sysinfo_pool(si, pl->page_size);
 	if (!p || p->nr == 0)
@@ -409,6 +449,7 @@ static int release_unkept(struct hm_ctx *ctx, struct hmi_mem *pr, const struct p
 			  const unsigned char *keep)
 {
 	size_t *order = malloc((pr->ps.n + 1) * sizeof(*order)), n, unkept = 0;
+	double t = hmi_now_ms();
 	int rc;
 
 	if (!order)
@@ -420,6 +461,7 @@ static int release_unkept(struct hm_ctx *ctx, struct hmi_mem *pr, const struct p
 			 : hmi_err(ctx, ENOMEM, "out of memory ordering the pages to release");
 	free(order);
 	hmi_pageset_compact(&pr->ps);
+	pr->info.t.release = hmi_now_ms() - t;
 	return rc;
 }
 
@@ -434,6 +476,7 @@ static int choose_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct pla
 	 * published layout use it until hm_fini */
 	snprintf(pr->dir, sizeof(pr->dir), "%s", pl->dir ? pl->dir : "");
 	hmi_pageset_init(&pr->ps, pl->kind, pl->page_size, pl->dir ? pr->dir : NULL, pr->prefix);
+	pr->ps.hint_va = pl->temp_base;
 	rc = map_more(ctx, pr, pl, first);
 	pr->info.pages_mapped = pr->ps.n;
 	keep = rc == 0 ? malloc(pr->ps.n + 1) : NULL;
@@ -515,16 +558,85 @@ static int assign_and_reserve(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t b
 	return rc;
 }
 
+/* Reserve [VA, VA+LEN) (a guard gap, a released page) inside a window of
+ * pages that stay where they are. 0, or -1 when something else is there. */
+static int reserve_slot(uint64_t va, uint64_t len)
+{
+	void *want = (void *)(uintptr_t)va;
+	void *got = mmap(want, len, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (got == want)
+		return 0;
+	if (got != MAP_FAILED)
+		munmap(got, len);
+	return -1;
+}
+
+/* Fill every slot of the window [FROM[0], +LEN) that no page holds; on
+ * failure give back what was reserved here. */
+static int reserve_between(const struct hmi_pageset *ps, const uint64_t *from, uint64_t len)
+{
+	uint64_t size = ps->page_size, end = from[0] + len;
+	size_t i, k;
+
+	for (i = 0; i < ps->n; i++) {
+		uint64_t next = i + 1 < ps->n ? from[i + 1] : end;
+
+		if (next > from[i] + size && reserve_slot(from[i] + size, next - from[i] - size) < 0)
+			break;
+	}
+	if (i == ps->n)
+		return 0;
+	for (k = 0; k < i; k++)
+		if (from[k + 1] > from[k] + size)
+			munmap((void *)(uintptr_t)(from[k] + size), from[k + 1] - from[k] - size);
+	return -1;
+}
+
+/* Pages faulted in at the window's base in the order an ordered pool hands
+ * them out may already sit where they go: the same VAs as a layout starting
+ * at the first of them. Then nothing moves (each move is an mremap and a TLB
+ * flush: about 30 us a page here): the guard gaps and the holes of released
+ * pages are reserved and the window is where the pages are. 1 when placed. */
+static int placed_where_they_are(struct hm_ctx *ctx, struct hmi_mem *pr, const uint64_t *from)
+{
+	struct hmi_pageset *ps = &pr->ps;
+	uint64_t len = 0;
+	size_t i;
+
+	if (ps->n == 0 || ps->hint_end == 0 ||
+	    hmi_assign_va(ctx, ps->pages, ps->n, ps->page_size, from[0], &len) < 0)
+		return 0;
+	for (i = 0; i < ps->n && ps->pages[i].va == from[i]; i++)
+		;
+	if (i < ps->n || reserve_between(ps, from, len) < 0) {
+		for (i = 0; i < ps->n; i++)
+			ps->pages[i].va = from[i];
+		hmi_err_clear(ctx);
+		return 0;
+	}
+	pr->window_base = from[0];
+	pr->window_len = len;
+	return 1;
+}
+
 static int place_runs(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base, int fixed)
 {
-	uint64_t *from = malloc((pr->ps.n + 1) * sizeof(*from));
-	int rc;
+	uint64_t *from = malloc((pr->ps.n + 1) * sizeof(*from)), above;
+	int rc = 0;
 
 	if (!from)
 		return hmi_err(ctx, ENOMEM, "out of memory placing pages");
 	for (size_t i = 0; i < pr->ps.n; i++)
 		from[i] = pr->ps.pages[i].va;
-	rc = move_pages_to(ctx, pr, from, assign_and_reserve(ctx, pr, base, fixed));
+	if (!placed_where_they_are(ctx, pr, from)) {
+		/* the pages faulted in at the base are in the way: go above them */
+		above = (pr->ps.hint_end + (1ULL << 30) - 1) & ~((1ULL << 30) - 1);
+		if (!fixed && above > base)
+			base = above;
+		rc = move_pages_to(ctx, pr, from, assign_and_reserve(ctx, pr, base, fixed));
+	}
 	free(from);
 	return rc;
 }
@@ -665,6 +777,8 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 		rc = verify_iova(ctx, pr, &pl);
 	if (rc == 0)
 		fill_info(pr, &pl);
+	if (rc == 0)
+		rc = hmi_arena_create(ctx, pr); /* heap and zones (heap.h), before secondaries */
 	t = hmi_now_ms();
 	if (rc == 0 && !pl.no_huge && !(o->flags & (HM_OPT_NO_SHCONF | HM_OPT_HUGE_UNLINK)))
 		rc = hmi_publish(ctx, pr); /* last: secondaries see only a final layout */
@@ -746,6 +860,7 @@ int hmi_mem_release(struct hm_ctx *ctx)
 
 	if (!pr)
 		return 0;
+	hmi_arena_close(ctx, pr); /* flush this process's heap cache while the pages are here */
 	rc = pr->secondary ? 0 : release_primary_pages(ctx, pr);
 	if (pr->window_len) /* a secondary's pages go with its window */
 		munmap((void *)(uintptr_t)pr->window_base, pr->window_len);

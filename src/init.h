@@ -26,6 +26,8 @@ struct hmi_mem {
 				     read lock on the clients file; -1 when not held */
 	int published;		  /* primary: DIR/layout written */
 	struct hmi_fdserver *fds; /* primary: descriptor server (memfd, single files) */
+	struct hmi_arena *arena;  /* heap and zones (arena.c); NULL before hmi_arena_create/open */
+	char arena_err[256];	  /* secondary: why the heap is unusable ("" when it is fine) */
 	uint64_t window_base, window_len;
 	char notes[HM_MAX_NOTES][256];
 };

@@ -9,8 +9,9 @@
  *       exit 0 when all do, 3 otherwise.
  *   pattern secondary PREFIX [attach options...]
  *       hm_attach, check A(va) at the same addresses, write B(va); exit 0
- *       when every page matched, 3 otherwise. Failures to start: exit 1 with
- *       hm_errmsg on stderr.
+ *       when every page matched, 3 otherwise; 4 when hm_malloc does not
+ *       refuse, naming the overwritten heap arena. Failures to start: exit 1
+ *       with hm_errmsg on stderr.
  *   pattern occupied PREFIX BASE
  *       map one page at BASE (inside the primary's window), then hm_attach:
  *       exit 0 when it fails with -EEXIST and leaves nothing mapped but that
@@ -168,6 +169,14 @@ int main(int argc, char **argv)
 		rc = walk(ctx, check_b);
 	} else {
 		rc = walk(ctx, check_a_put_b);
+		/* the primary wrote over all of segment 0, the heap's arena with it:
+		 * the attach worked, heap calls say why there is no heap */
+		if (rc == 0 && (hm_malloc(ctx, 64, 0) != NULL ||
+				!strstr(hm_errmsg(ctx), "no heap in this secondary"))) {
+			fprintf(stderr, "pattern: hm_malloc over a clobbered arena: %s\n",
+				hm_errmsg(ctx));
+			rc = 4;
+		}
 	}
 	hm_ctx_free(ctx);
 	return rc;
