@@ -227,6 +227,12 @@ static int plan_backing(struct hm_ctx *ctx, struct plan *pl, const struct hm_opt
 			       "no hugetlbfs mount serves %s pages: mount one with 'hugemem mount "
 			       "--page-size %s', or use --in-memory",
 			       hm_size_str(p->page_size, sz, sizeof(sz)), opt);
+	if (!si->mounts[p->mount].writable) /* refuse now, not at the first page file */
+		return hmi_err(ctx, EROFS,
+			       "hugetlbfs mount %s is read-only or not writable by you: remount it "
+			       "rw, mount another with 'hugemem mount --page-size %s', or use "
+			       "--in-memory",
+			       si->mounts[p->mount].path, opt);
 	pl->dir = si->mounts[p->mount].path;
 	pl->kind = (o->flags & HM_OPT_SINGLE_FILE) ? HMI_BACK_SINGLE_FILE : HMI_BACK_PAGE_FILES;
 	return 0;
@@ -583,7 +589,8 @@ static int reserve_between(const struct hmi_pageset *ps, const uint64_t *from, u
 	for (i = 0; i < ps->n; i++) {
 		uint64_t next = i + 1 < ps->n ? from[i + 1] : end;
 
-		if (next > from[i] + size && reserve_slot(from[i] + size, next - from[i] - size) < 0)
+		if (next > from[i] + size &&
+		    reserve_slot(from[i] + size, next - from[i] - size) < 0)
 			break;
 	}
 	if (i == ps->n)

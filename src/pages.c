@@ -126,8 +126,9 @@ static int reserve_for_call(struct hm_ctx *ctx, struct hmi_pageset *ps, uint64_t
 	void *want = (void *)(uintptr_t)ps->hint_va, *got;
 
 	if (ps->hint_va) {
-		got = mmap(want, len, PROT_NONE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		got =
+		    mmap(want, len, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 		if (got == want) {
 			*base = got;
 			ps->hint_end = ps->hint_va + len;

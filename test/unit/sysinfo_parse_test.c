@@ -332,9 +332,9 @@ static void test_mountinfo_options(struct hm_ctx *ctx)
 	/* nsfs mounts show a root that is no path ("net:[4026532]"): still a
 	 * mountinfo line */
 	m = NULL;
-	is_int(hmi_parse_mountinfo(ctx,
-				   "3 1 0:4 net:[4026532] /run/netns/x rw - nsfs nsfs rw\n" HUGE2M "\n",
-				   2 * MiB, &m, &n),
+	is_int(hmi_parse_mountinfo(
+		   ctx, "3 1 0:4 net:[4026532] /run/netns/x rw - nsfs nsfs rw\n" HUGE2M "\n",
+		   2 * MiB, &m, &n),
 	       0, "a root field that is no path: parses");
 	is_int(n, 1, "... and the hugetlbfs mount after it is found");
 	hmi_mounts_free(m, n);
@@ -502,7 +502,8 @@ static void test_cgroup_mount(struct hm_ctx *ctx)
 	       "garbage table: -EINVAL");
 	/* found by fuzzing: a hugetlb mount with an empty root field showed
 	 * every cgroup, and the limit got the cgroup path "" */
-	is_int(hmi_parse_cgroup_mount(ctx, "3 1 0:30  /sys/fs/cgroup/h rw - cgroup cgroup rw,hugetlb\n",
+	is_int(hmi_parse_cgroup_mount(ctx,
+				      "3 1 0:30  /sys/fs/cgroup/h rw - cgroup cgroup rw,hugetlb\n",
 				      1, "/x", &root, &mnt),
 	       0, "a cgroup mount whose root is no path shows no cgroup");
 	ok(root == NULL && mnt == NULL, "... nothing allocated");
