@@ -46,7 +46,7 @@ static int log2_floor(uint64_t x)
 }
 
 /* The list (fl, sl) that holds free blocks of SIZE bytes. */
-static void list_of(uint64_t size, int *fl, int *sl)
+void hmi_heap_list_of(uint64_t size, int *fl, int *sl)
 {
 	int f;
 
@@ -65,25 +65,21 @@ static void list_fitting(uint64_t size, int *fl, int *sl)
 {
 	if (size >= (1ULL << HMI_FL_SHIFT))
 		size += (1ULL << (log2_floor(size) - HMI_SL_LOG2)) - 1;
-	list_of(size, fl, sl);
+	hmi_heap_list_of(size, fl, sl);
 }
 
-static struct hmi_links *links(uint64_t b)
-{
-	return (struct hmi_links *)(uintptr_t)(b + HMI_BLK_HDR);
-}
 
-static void list_insert(struct hmi_heap_node *hn, uint64_t b)
+void hmi_heap_list_insert(struct hmi_heap_node *hn, uint64_t b)
 {
 	int fl, sl;
 	uint64_t head;
 
-	list_of(hmi_blk_size(hmi_blk_at(b)), &fl, &sl);
+	hmi_heap_list_of(hmi_blk_size(hmi_blk_at(b)), &fl, &sl);
 	head = hn->heads[fl][sl];
-	links(b)->next = head;
-	links(b)->prev = 0;
+	hmi_heap_links(b)->next = head;
+	hmi_heap_links(b)->prev = 0;
 	if (head)
-		links(head)->prev = b;
+		hmi_heap_links(head)->prev = b;
 	hn->heads[fl][sl] = b;
 	hn->sl_map[fl] |= 1u << sl;
 	hn->fl_map |= 1ULL << fl;
@@ -91,14 +87,14 @@ static void list_insert(struct hmi_heap_node *hn, uint64_t b)
 
 static void list_remove(struct hmi_heap_node *hn, uint64_t b)
 {
-	struct hmi_links *l = links(b);
+	struct hmi_links *l = hmi_heap_links(b);
 	int fl, sl;
 
-	list_of(hmi_blk_size(hmi_blk_at(b)), &fl, &sl);
+	hmi_heap_list_of(hmi_blk_size(hmi_blk_at(b)), &fl, &sl);
 	if (l->next)
-		links(l->next)->prev = l->prev;
+		hmi_heap_links(l->next)->prev = l->prev;
 	if (l->prev)
-		links(l->prev)->next = l->next;
+		hmi_heap_links(l->prev)->next = l->next;
 	else
 		hn->heads[fl][sl] = l->next;
 	if (!hn->heads[fl][sl]) {
@@ -180,12 +176,12 @@ static uint64_t scan_fit(const struct hmi_heap_node *hn, uint64_t bsize, uint64_
 	int fl0, sl0;
 	uint64_t lead;
 
-	list_of(bsize, &fl0, &sl0);
+	hmi_heap_list_of(bsize, &fl0, &sl0);
 	for (int fl = fl0; fl < HMI_FL_COUNT; fl++) {
 		if (!(hn->fl_map & (1ULL << fl)))
 			continue;
 		for (int sl = fl == fl0 ? sl0 : 0; sl < HMI_SL_COUNT; sl++)
-			for (uint64_t b = hn->heads[fl][sl]; b; b = links(b)->next)
+			for (uint64_t b = hn->heads[fl][sl]; b; b = hmi_heap_links(b)->next)
 				if (blk_fits(b, bsize, align, &lead))
 					return b;
 	}
@@ -257,12 +253,12 @@ uint64_t hmi_heap_take(struct hmi_heap_view *v, int slot, uint64_t bsize, uint64
 	if (lead) { /* the part before the aligned payload stays free */
 		uint64_t rest = blk_split(b, lead);
 
-		list_insert(hn, b);
+		hmi_heap_list_insert(hn, b);
 		hn->free_blocks++;
 		b = rest;
 	}
 	if (hmi_blk_size(hmi_blk_at(b)) - bsize >= HMI_BLK_MIN) {
-		list_insert(hn, blk_split(b, bsize));
+		hmi_heap_list_insert(hn, blk_split(b, bsize));
 		hn->free_blocks++;
 	}
 	size = hmi_blk_size(hmi_blk_at(b));
@@ -327,7 +323,7 @@ void hmi_heap_give(struct hmi_heap_view *v, uint64_t b)
 	hn->frees++;
 	hmi_poison(b + HMI_BLK_HDR + sizeof(struct hmi_links),
 		   size - HMI_BLK_HDR - sizeof(struct hmi_links));
-	list_insert(hn, coalesce(hn, b));
+	hmi_heap_list_insert(hn, coalesce(hn, b));
 }
 
 /* Used block B gives its tail beyond BSIZE back (a free block, merged with
@@ -339,7 +335,7 @@ static void shrink(struct hmi_heap_node *hn, uint64_t b, uint64_t bsize)
 	hn->used_bytes -= size;
 	hn->free_bytes += size;
 	hn->free_blocks++;
-	list_insert(hn, coalesce(hn, rest));
+	hmi_heap_list_insert(hn, coalesce(hn, rest));
 }
 
 int hmi_heap_resize(struct hmi_heap_view *v, uint64_t b, uint64_t bsize)
@@ -377,7 +373,7 @@ uint64_t hmi_heap_largest(const struct hmi_heap_view *v, int slot)
 		return 0;
 	fl = log2_floor(hn->fl_map);
 	sl = log2_floor(hn->sl_map[fl]);
-	for (uint64_t b = hn->heads[fl][sl]; b; b = links(b)->next)
+	for (uint64_t b = hn->heads[fl][sl]; b; b = hmi_heap_links(b)->next)
 		if (hmi_blk_size(hmi_blk_at(b)) > best)
 			best = hmi_blk_size(hmi_blk_at(b));
 	return best;
@@ -470,7 +466,7 @@ static void region_format(struct hmi_heap *h, const struct hmi_region *r)
 
 	blk_write(r->first, size, 0, r->node);
 	blk_write(r->end, HMI_BLK_USED, size, r->node);
-	list_insert(hn, r->first);
+	hmi_heap_list_insert(hn, r->first);
 	hn->total += size;
 	hn->free_bytes += size;
 	hn->free_blocks++;

@@ -61,6 +61,11 @@ struct hmi_links {
 	uint64_t next, prev;
 };
 
+static inline struct hmi_links *hmi_heap_links(uint64_t b)
+{
+	return (struct hmi_links *)(uintptr_t)(b + HMI_BLK_HDR);
+}
+
 static inline uint32_t hmi_blk_tag(uint64_t addr)
 {
 	return (uint32_t)(addr >> 5) * 2654435761u ^ 0x484d424cu;
@@ -375,5 +380,11 @@ struct hmi_zone_table {
 
 /* The zone table of CTX's arena, or NULL with a message. */
 struct hmi_zone_table *hmi_arena_zones(struct hm_ctx *ctx);
+
+/* The free list (fl, sl) of a block of SIZE bytes, and putting block B at
+ * the head of its list (heap.c; the repair in heap_check.c rebuilds lists
+ * with the same two). */
+void hmi_heap_list_of(uint64_t size, int *fl, int *sl);
+void hmi_heap_list_insert(struct hmi_heap_node *hn, uint64_t b);
 
 #endif

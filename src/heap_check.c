@@ -43,26 +43,6 @@ static int fault(char *msg, size_t len, const char *fmt, ...)
 
 #define X(v) ((unsigned long long)(v))
 
-static struct hmi_links *links(uint64_t b)
-{
-	return (struct hmi_links *)(uintptr_t)(b + HMI_BLK_HDR);
-}
-
-/* Same mapping as heap.c: the list of a free block of SIZE bytes. */
-static void list_of(uint64_t size, int *fl, int *sl)
-{
-	int f;
-
-	if (size < (1ULL << HMI_FL_SHIFT)) {
-		*fl = 0;
-		*sl = (int)(size / HMI_BLK_ALIGN);
-		return;
-	}
-	f = 63 - __builtin_clzll(size);
-	*sl = (int)((size >> (f - HMI_SL_LOG2)) ^ HMI_SL_COUNT);
-	*fl = f - HMI_FL_SHIFT + 1;
-}
-
 /* A header that can be read and holds a size within R: 0, or a fault. */
 static int header_sane(const struct hmi_region *r, uint64_t b, char *msg, size_t len)
 {
@@ -151,7 +131,7 @@ static int check_list(const struct hmi_heap_view *v, int slot, int fl, int sl, u
 	int node = v->h->nodes[slot].node, f, s;
 	uint64_t prev = 0;
 
-	for (uint64_t b = v->h->nodes[slot].heads[fl][sl]; b; prev = b, b = links(b)->next) {
+	for (uint64_t b = v->h->nodes[slot].heads[fl][sl]; b; prev = b, b = hmi_heap_links(b)->next) {
 		const struct hmi_region *r = hmi_region_find(v, b);
 
 		if (++*n > budget)
@@ -169,13 +149,13 @@ static int check_list(const struct hmi_heap_view *v, int slot, int fl, int sl, u
 				     "node %d: free list %d.%d holds 0x%llx, which is not a free "
 				     "block",
 				     node, fl, sl, X(b));
-		list_of(hmi_blk_size(hmi_blk_at(b)), &f, &s);
-		if (f != fl || s != sl || links(b)->prev != prev)
+		hmi_heap_list_of(hmi_blk_size(hmi_blk_at(b)), &f, &s);
+		if (f != fl || s != sl || hmi_heap_links(b)->prev != prev)
 			return fault(msg, len,
 				     "node %d: block 0x%llx of %llu bytes is in free list %d.%d "
 				     "(belongs in %d.%d), back link 0x%llx (want 0x%llx)",
 				     node, X(b), X(hmi_blk_size(hmi_blk_at(b))), fl, sl, f, s,
-				     X(links(b)->prev), X(prev));
+				     X(hmi_heap_links(b)->prev), X(prev));
 		*bytes += hmi_blk_size(hmi_blk_at(b));
 	}
 	return 0;
@@ -289,22 +269,6 @@ static int relink_region(const struct hmi_region *r, char *msg, size_t len)
 	return 0;
 }
 
-static void list_push(struct hmi_heap_node *hn, uint64_t b)
-{
-	int fl, sl;
-	uint64_t head;
-
-	list_of(hmi_blk_size(hmi_blk_at(b)), &fl, &sl);
-	head = hn->heads[fl][sl];
-	links(b)->next = head;
-	links(b)->prev = 0;
-	if (head)
-		links(head)->prev = b;
-	hn->heads[fl][sl] = b;
-	hn->sl_map[fl] |= 1u << sl;
-	hn->fl_map |= 1ULL << fl;
-}
-
 static void relist_region(struct hmi_heap_node *hn, const struct hmi_region *r)
 {
 	for (uint64_t b = r->first; b < r->end; b += hmi_blk_size(hmi_blk_at(b))) {
@@ -321,7 +285,7 @@ static void relist_region(struct hmi_heap_node *hn, const struct hmi_region *r)
 		h->zone = 0;
 		hn->free_bytes += size;
 		hn->free_blocks++;
-		list_push(hn, b);
+		hmi_heap_list_insert(hn, b);
 	}
 }
 
