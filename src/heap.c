@@ -68,7 +68,6 @@ static void list_fitting(uint64_t size, int *fl, int *sl)
 	hmi_heap_list_of(size, fl, sl);
 }
 
-
 void hmi_heap_list_insert(struct hmi_heap_node *hn, uint64_t b)
 {
 	int fl, sl;

@@ -131,7 +131,8 @@ static int check_list(const struct hmi_heap_view *v, int slot, int fl, int sl, u
 	int node = v->h->nodes[slot].node, f, s;
 	uint64_t prev = 0;
 
-	for (uint64_t b = v->h->nodes[slot].heads[fl][sl]; b; prev = b, b = hmi_heap_links(b)->next) {
+	for (uint64_t b = v->h->nodes[slot].heads[fl][sl]; b;
+	     prev = b, b = hmi_heap_links(b)->next) {
 		const struct hmi_region *r = hmi_region_find(v, b);
 
 		if (++*n > budget)
