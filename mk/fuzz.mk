@@ -13,6 +13,7 @@
 # (FUZZ_TIME=0 for no time limit): the long measurement of README "Reliability: fuzzing".
 # Not part of `make check`: CI calls `make fuzz FUZZ_TIME=30` itself.
 
+, := ,
 FUZZ_CC     ?= $(shell command -v clang-14 || command -v clang || echo clang-14)
 FUZZ_TIME   ?= 30
 FUZZ_JOBS   ?= 2
@@ -25,7 +26,6 @@ FUZZ_OBJ    := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_LIB    := $(FUZZ_DIR)/libhugemem-fuzz.a
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 $(WARN) -O2 -g $(FUZZ_SAN)
-, := ,
 
 .PHONY: fuzz fuzz-build fuzz-bins fuzz-regress fuzz-clean
 

@@ -114,6 +114,11 @@ int hmi_verr(struct hm_ctx *ctx, int err, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(ctx->err, sizeof(ctx->err), fmt, ap);
 
+	/* one line whatever a caller quotes (a path may hold a newline) */
+	for (char *c = ctx->err; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+
 	/* out of descriptors can happen at any of many calls: one fix for all */
 	if ((err == EMFILE || err == ENFILE) && n >= 0 && (size_t)n < sizeof(ctx->err))
 		snprintf(ctx->err + n, sizeof(ctx->err) - (size_t)n, "%s",

@@ -206,6 +206,10 @@ def cgroup():
     put("cgroup", "bug-empty-mount-root",
         b"5:hugetlb:/x\n\0003 1 0:30  /sys/fs/cgroup/hugetlb rw - cgroup cgroup rw,hugetlb\n"
         b"\0001048576\n")
+    # reproducer of a reported bug (fuzz-findings.md): a newline in a quoted path
+    put("cgroup", "bug-newline-in-cgroup-mount",
+        b"5:hugetlb:/\n\0" + b"34 30 0:30 / /sys/fs/x\\012" + b"a" * 300 +
+        b" rw - cgroup cgroup rw,hugetlb\n\0" + b"1\n")
 
 
 # ------------------------------------------------------------------ pagemap / kpageflags
