@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define MAX_THREADS	 64
@@ -95,6 +96,26 @@ static int pages_room(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t more)
 	return rc;
 }
 
+/* After an mmap of LEN bytes failed with ERR: when the address-space limit
+ * (RLIMIT_AS, `ulimit -v`) explains it, the clause that names the limit and
+ * the fix; else "". ENOMEM alone says nothing about why. */
+static const char *as_limit_hint(int err, uint64_t len, char *buf, size_t size)
+{
+	struct rlimit lim;
+	char have[32], want[32];
+
+	buf[0] = '\0';
+	if (err != ENOMEM || getrlimit(RLIMIT_AS, &lim) < 0 || lim.rlim_cur == RLIM_INFINITY)
+		return buf;
+	hmi_format_size((uint64_t)lim.rlim_cur, have, sizeof(have));
+	hmi_format_size(len, want, sizeof(want));
+	snprintf(buf, size,
+		 " (the process's address space is limited to %s by `ulimit -v %llu`, and this "
+		 "reservation alone needs %s of it: raise the limit, e.g. `ulimit -v unlimited`)",
+		 have, (unsigned long long)(lim.rlim_cur / 1024), want);
+	return buf;
+}
+
 /* An inaccessible range of LEN bytes aligned to ALIGN: over-reserve by ALIGN
  * and trim both ends. */
 static int reserve_aligned(struct hm_ctx *ctx, uint64_t len, uint64_t align, char **base)
@@ -104,9 +125,14 @@ static int reserve_aligned(struct hm_ctx *ctx, uint64_t len, uint64_t align, cha
 	uintptr_t start;
 	size_t head;
 
-	if (raw == MAP_FAILED)
-		return hmi_err(ctx, errno, "cannot reserve %" PRIu64 " bytes of address space: %s",
-			       len, strerror(errno));
+	if (raw == MAP_FAILED) {
+		int err = errno;
+		char hint[256];
+
+		return hmi_err(ctx, err, "cannot reserve %" PRIu64 " bytes of address space: %s%s",
+			       len, strerror(err),
+			       as_limit_hint(err, len + align, hint, sizeof(hint)));
+	}
 	start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
 	head = start - (uintptr_t)raw;
 	if (head)
@@ -142,11 +168,27 @@ static int reserve_for_call(struct hm_ctx *ctx, struct hmi_pageset *ps, uint64_t
 	return reserve_aligned(ctx, len, ps->page_size, base);
 }
 
+/* Is the size= limit of the hugetlbfs mount of a file kind too small now for
+ * the NEED bytes still to map? Then the mount, not the pool, refused them;
+ * *ROOM = the pages it still takes. */
+static int mount_short(const struct hmi_pageset *ps, uint64_t need, uint64_t *room)
+{
+	uint64_t bsize, blocks, bavail;
+
+	if (ps->kind == HMI_BACK_MEMFD || ps->kind == HMI_BACK_ANON || !ps->dir)
+		return 0;
+	if (hmi_statfs_hugetlbfs(ps->dir, &bsize, &blocks, &bavail) != 1 || blocks == 0)
+		return 0;
+	*room = bavail * bsize / ps->page_size;
+	return bavail * bsize < need;
+}
+
 /* "got K of N pages of 2 MiB on node X: ...": the one message of a refusal. */
 static int short_error(struct hm_ctx *ctx, const struct hmi_pageset *ps, int node, size_t got,
 		       size_t count)
 {
 	char size[32], where[32];
+	uint64_t room = 0;
 
 	hmi_format_size(ps->page_size, size, sizeof(size));
 	if (node >= 0)
@@ -158,6 +200,13 @@ static int short_error(struct hm_ctx *ctx, const struct hmi_pageset *ps, int nod
 			       "got %zu of %zu pages of %s on %s: the system refused the rest "
 			       "(memory limit?)",
 			       got, count, size, where);
+	if (mount_short(ps, (uint64_t)(count - got) * ps->page_size, &room))
+		return hmi_err(ctx, ENOMEM,
+			       "got %zu of %zu pages of %s on %s: hugetlbfs mount %s has room for "
+			       "%" PRIu64 " more (its size= limit; another process may have filled "
+			       "it since it was counted): ask less, or use another mount with "
+			       "--huge-dir",
+			       got, count, size, where, ps->dir, room);
 	return hmi_err(ctx, ENOMEM,
 		       "got %zu of %zu pages of %s on %s: the pool or a hugetlb cgroup limit "
 		       "refused the rest (another process may have taken pages since they were "
@@ -423,10 +472,14 @@ int hmi_window_reserve(struct hm_ctx *ctx, uint64_t base, uint64_t len)
 			       base, len);
 	got = mmap(want, len, PROT_NONE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-	if (got == MAP_FAILED && errno != EEXIST)
-		return hmi_err(ctx, errno,
-			       "cannot reserve VA window 0x%" PRIx64 "-0x%" PRIx64 ": %s", base,
-			       base + len, strerror(errno));
+	if (got == MAP_FAILED && errno != EEXIST) {
+		int err = errno;
+		char hint[256];
+
+		return hmi_err(
+		    ctx, err, "cannot reserve VA window 0x%" PRIx64 "-0x%" PRIx64 ": %s%s", base,
+		    base + len, strerror(err), as_limit_hint(err, len, hint, sizeof(hint)));
+	}
 	if (got != MAP_FAILED && got != want) /* a kernel before 4.17 took it as a hint */
 		munmap(got, len);
 	if (got != want)
