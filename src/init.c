@@ -2,12 +2,13 @@
 /*
  * init.c — the primary flow (DESIGN.md, B1-B12) as one call, hm_init.
  *
+ *   prefix   take the prefix's liveness lock, clean its stale files (and
+ *            discover again when that freed pages: they count for the plan);
  *   plan     what to map: the page size, the backing, pages wanted per node
  *            (-m split over the nodes in proportion to their free pages,
  *            --socket-mem as given, HM_DEFAULT_MEM when neither), checked
  *            against the budgets discovery worked out, so that a short pool
  *            or a cgroup cap is refused before a page is touched;
- *   prefix   take the prefix's liveness lock, clean its stale files;
  *   choose   map the pages on their nodes, read IOVAs and nodes, sort, keep
  *            the pages that make the fewest pieces (layout layer); with
  *            --contig fast map more in steps while the pieces are above what
@@ -319,12 +320,16 @@ static void plan_no_huge(struct plan *pl, const struct hm_opts *o)
 
 /* ------------------------------------------------------------------ prefix */
 
+/* Lock the prefix and clean what a dead primary of it left: its runtime
+ * files, and (unless the backing needs no mount) its page files, which hold
+ * pool pages; *CLEARED says whether any page file went. */
 static int take_prefix(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o,
-		       const struct hm_sysinfo *si, const struct plan *pl)
+		       const struct hm_sysinfo *si, int *cleared)
 {
 	struct hm_file_list *gone = NULL;
 	int rc;
 
+	*cleared = 0;
 	snprintf(pr->prefix, sizeof(pr->prefix), "%s",
 		 o->file_prefix ? o->file_prefix : HM_DEFAULT_PREFIX);
 	rc = hm_prefix_lock(ctx, pr->prefix, &pr->lock_fd);
@@ -332,10 +337,10 @@ static int take_prefix(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_o
 		rc = hm_prefix_dir(ctx, pr->prefix, pr->rundir, sizeof(pr->rundir));
 	if (rc == 0) /* a dead primary of this prefix may have left its layout */
 		rc = hmi_runtime_reclaim(ctx, pr);
-	if (rc < 0 || pl->kind == HMI_BACK_MEMFD || pl->kind == HMI_BACK_ANON)
+	if (rc < 0 || !si || (o->flags & HM_OPT_IN_MEMORY))
 		return rc;
-	/* the files of a dead primary of this prefix hold pool pages: free them */
 	rc = hm_clear(ctx, si, pr->prefix, 0, &gone);
+	*cleared = gone && gone->n > 0;
 	hm_file_list_free(gone);
 	return rc < 0 ? rc : 0;
 }
@@ -763,17 +768,24 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	struct hm_sysinfo *si = NULL;
 	struct plan pl = {0};
 	double t = hmi_now_ms();
-	int rc = 0;
+	int rc = 0, cleared = 0;
 
 	if (o->flags & HM_OPT_NO_HUGE)
 		plan_no_huge(&pl, o);
 	else
 		rc = discover(ctx, o, &si);
+	/* the prefix before the plan: pages a dead primary of it left in files
+	 * count towards this one's budget once those files are gone */
+	if (rc == 0)
+		rc = take_prefix(ctx, pr, o, si, &cleared);
+	if (rc == 0 && cleared) {
+		hm_sysinfo_free(si);
+		si = NULL;
+		rc = discover(ctx, o, &si);
+	}
 	if (rc == 0 && !pl.no_huge)
 		rc = make_plan(ctx, pr, &pl, o, si);
 	pr->info.t.discover = hmi_now_ms() - t;
-	if (rc == 0)
-		rc = take_prefix(ctx, pr, o, si, &pl);
 	if (rc == 0)
 		rc = choose_pages(ctx, pr, &pl);
 	if (rc == 0)
