@@ -28,7 +28,8 @@
  *     reserved count — reserved pages may sit on any node.
  *
  * hm_pool_verdict turns one resolved pool into a verdict and one line: no
- * pages, all in use, capped by a cgroup or a mount, no mount, or usable.
+ * pages, all in use, capped by a cgroup or a mount, no mount (none, or only
+ * read-only ones), or usable.
  */
 #include "hugedir.h"
 #include "platform.h"
@@ -313,6 +314,23 @@ static enum hm_verdict say_no_mount(struct line *l, const struct hm_pool *p)
 	return HM_VERDICT_NO_MOUNT;
 }
 
+/* The chosen mount is the first writable one, so a read-only choice means
+ * that no mount of this size takes page files. (An unwritable one is not
+ * judged here: a path missing below a fixture root is unwritable too, and
+ * init names the permission when it meets it.) */
+static enum hm_verdict say_read_only(struct line *l, const struct hm_pool *p,
+				     const struct hm_mount *m)
+{
+	char size[32];
+
+	cli_size(p->page_size, size, sizeof(size));
+	put(l,
+	    "%" PRIu64 " %s reserved but the only hugetlbfs mount of this size, %s, is "
+	    "read-only: remount it rw, or hugemem mount --page-size %s (or use --in-memory)",
+	    p->nr, pages_word(p->nr), m->path, size);
+	return HM_VERDICT_NO_MOUNT;
+}
+
 /* " on node 0" / " on nodes 0 (400), 2 (560)": the nodes with a budget; the
  * counts only when the pool sets the budget (under a cap every node shows
  * the cap, which says nothing). */
@@ -368,7 +386,9 @@ enum hm_verdict hm_pool_verdict(const struct hm_sysinfo *si, const struct hm_poo
 		return say_exhausted(&l, pool);
 	if (pool->budget == 0)
 		return say_capped(&l, si, pool);
-	if (pool->mount < 0)
+	if (pool->mount < 0 || pool->mount >= si->n_mounts)
 		return say_no_mount(&l, pool);
+	if (si->mounts[pool->mount].read_only)
+		return say_read_only(&l, pool, &si->mounts[pool->mount]);
 	return say_usable(&l, si, pool);
 }

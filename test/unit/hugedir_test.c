@@ -154,7 +154,7 @@ static void test_mount_choice(void)
 {
 	struct hm_mount mounts[4];
 	struct hm_sysinfo si;
-	char path[HM_PATH_MAX];
+	char path[HM_PATH_MAX], line[256];
 
 	machine(&si, mounts);
 	mount_set(&mounts[1], p_ro, 2 * MiB, 0, 1);
@@ -175,6 +175,14 @@ static void test_mount_choice(void)
 	hmi_hugedir_resolve(ctx, &si, NULL);
 	is_int(si.pools[0].mount, 0, "choice: else the first of the size");
 	is_int(si.pools[1].mount, 2, "choice: writable 1 GiB one before the listed-later one");
+	mounts[0].page_size = GiB; /* the read-only one is the only 2 MiB mount */
+	hmi_hugedir_resolve(ctx, &si, NULL);
+	is_int(si.pools[0].mount, 1, "choice: only a read-only 2 MiB mount");
+	is_int(verdict(&si, 0, line, sizeof(line)), HM_VERDICT_NO_MOUNT,
+	       "choice: only a read-only mount is no mount");
+	like(line, "the only hugetlbfs mount of this size, /mnt/ro, is read-only: remount it rw",
+	     "choice: ... naming the mount and the fix");
+	like(line, "--page-size 2M (or use --in-memory)", "choice: ... and the other fixes");
 }
 
 static void test_mount_room(void)
