@@ -84,8 +84,17 @@ static int create_file(struct hm_ctx *ctx, const struct hmi_pageset *ps, const c
 {
 	int fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 
+	struct stat st;
+
 	if (fd >= 0)
 		return fd;
+	/* `clear` removes only page files (regular files): anything else at the
+	 * name is someone's, for its owner to remove */
+	if (errno == EEXIST && lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return hmi_err(ctx, EEXIST,
+			       "%s exists and is not a regular file (not a page file: 'hugemem "
+			       "clear' leaves it): remove it, or use another --file-prefix",
+			       path);
 	if (errno == EEXIST)
 		return hmi_err(ctx, EEXIST,
 			       "%s exists: another process uses prefix %s? run 'hugemem clear "
