@@ -20,8 +20,6 @@
 #     takes the free pages the moment hugemem creates its runtime directory
 #     (after the budget check, before the first page), for every backing, and
 #     fills a size-limited mount the same way.
-# Cases marked TODO are known shortfalls of src/pages.c, src/init.c or
-# src/hugedir_mount.c, described in the report of issue 8b.
 . "$(dirname "$0")/lib.sh"
 t_require_hugepages 200
 TR=$HM_BUILD/test-tools/torture_run
@@ -49,11 +47,6 @@ trap cleanup EXIT
 before=$(t_pool)
 cases=0
 
-# t_todo STATUS DESCRIPTION REASON: a known shortfall, reported not counted
-t_todo() {
-	t_n=$((t_n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $t_n - $2 # TODO $3"; else echo "not ok $t_n - $2 # TODO $3"; fi
-}
 has() { case "$1" in *"$2"*) return 0 ;; esac; return 1; }
 
 # nothing_left WHAT [MOUNT...]: pool whole, no file of the prefix, no runtime dir
@@ -116,9 +109,8 @@ else
 		run "ulimit -v $v, attach" 1 bash -c "ulimit -v $v && exec \"\$@\"" - \
 			"$HUGEMEM" attach --file-prefix "$pfx"
 		t_like "$err" "Cannot allocate memory" "ulimit -v $v, attach: the cause (no address space)"
-		has "$err" "ulimit -v"
-		t_todo $? "ulimit -v $v, attach: the message names the fix (ulimit -v)" \
-			"src/pages.c hmi_window_reserve: name RLIMIT_AS when mmap fails with ENOMEM"
+		t_like "$err" "is limited to" "ulimit -v $v, attach: the message names the limit"
+		t_like "$err" "raise the limit, e.g. \`ulimit -v unlimited\`" "ulimit -v $v, attach: ... and the fix"
 	done
 fi
 exec 8>&-
@@ -146,9 +138,8 @@ if [ "$asan" = 0 ]; then
 			run "ulimit -v $v, $mode" 1 bash -c "ulimit -v $v && exec \"\$@\"" - \
 				"$HUGEMEM" init -m 256 --file-prefix "$pfx" "${m[@]}"
 			t_like "$err" "Cannot allocate memory" "ulimit -v $v, $mode: the cause (no address space)"
-			has "$err" "ulimit -v"
-			t_todo $? "ulimit -v $v, $mode: the message names the fix (ulimit -v)" \
-				"src/pages.c: name RLIMIT_AS when a reservation fails with ENOMEM"
+			t_like "$err" "address space is limited to" "ulimit -v $v, $mode: the message names the limit"
+			t_like "$err" "\`ulimit -v unlimited\`" "ulimit -v $v, $mode: ... and the fix"
 			t_diag "$err"
 			nothing_left "ulimit -v $v, $mode"
 		done
@@ -202,8 +193,7 @@ nothing_left "only a read-only mount"
 unshare -m --propagation private env RO="$ro" sh -c "$only_ro" - "$HUGEMEM" status >/dev/null 2>&1
 st=$?
 cases=$((cases + 1))
-t_todo $((st != 3)) "only a read-only mount: status does not call the pool usable (exit 3, no-mount)" \
-	"src/hugedir_mount.c: a read-only or unwritable mount serves nobody's page files"
+t_is $st 3 "only a read-only mount: status does not call the pool usable (exit 3, no-mount)"
 umount "$ro" && rmdir "$ro"
 
 # ------------------------------------------------------------------ full mount
@@ -218,15 +208,15 @@ nothing_left "full mount" "$full"
 # and the next init of the prefix removes them anyway: it should count them
 "$TR" kill 1000000 "$HUGEMEM" init -m 8 --hold --file-prefix "$pfx" --huge-dir "$full" >/dev/null
 t_is "$(ls "$full" | grep -c "^${pfx}map_")" 4 "a killed primary left 4 stale page files filling the mount"
-"$HUGEMEM" init -m 8 --file-prefix "$pfx" --huge-dir "$full" >/dev/null 2>"$tmp/err"
-t_todo $? "the next init of the prefix counts its own stale files as room" \
-	"src/init.c run_flow: check the budget after take_prefix cleared the prefix's stale files"
-t_diag "$(cat "$tmp/err")"
-# meanwhile: clear, then init (which also removes the dead primary's runtime files)
+run "full of its own stale files: the next init of the prefix counts them as room" 0 \
+	"$HUGEMEM" init -m 8 --file-prefix "$pfx" --huge-dir "$full"
+nothing_left "full of its own stale files" "$full"
+# the same with `clear` first
+"$TR" kill 1000000 "$HUGEMEM" init -m 8 --hold --file-prefix "$pfx" --huge-dir "$full" >/dev/null
 "$HUGEMEM" clear --file-prefix "$pfx" >/dev/null
 run "full of its own stale files: clear, then init" 0 "$HUGEMEM" init -m 8 --file-prefix "$pfx" \
 	--huge-dir "$full"
-nothing_left "full of its own stale files" "$full"
+nothing_left "full of its own stale files, cleared" "$full"
 
 # ------------------------------------------------------------------ shrinking pool
 free=$(cat $HP2M/free_hugepages)
@@ -249,9 +239,9 @@ for mode in page-files --single-file-segments; do
 		"$HUGEMEM" init -m 8 --file-prefix "$pfx" --huge-dir "$full" "${m[@]}"
 	t_like "$err" "grabbed 3" "mount fills under $mode: its room was taken after discovery"
 	t_like "$err" "of 4 pages of 2 MiB" "mount fills under $mode: mapping stopped short"
-	has "$err" "$full"
-	t_todo $? "mount fills under $mode: the message names the mount's size= limit" \
-		"src/pages.c: the failed fault names the pool or a cgroup, not the mount"
+	t_like "$err" "hugetlbfs mount $full has room for " "mount fills under $mode: the message names the mount"
+	t_like "$err" "more (its size= limit" "mount fills under $mode: ... and its size= limit"
+	t_like "$err" "ask less, or use another mount with --huge-dir" "mount fills under $mode: ... and the fix"
 	t_is "$(ls -A "$full")" "" "mount fills under $mode: the mount is empty again"
 	nothing_left "mount fills under $mode" "$full"
 done
