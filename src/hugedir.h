@@ -24,4 +24,13 @@ void hmi_prefix_release(const char *dir, int fd);
 /* Is PREFIX a valid file prefix? 0 or -EINVAL with a message. */
 int hmi_prefix_check(struct hm_ctx *ctx, const char *prefix);
 
+/* hm_prefix_owner for a process that holds no lock on the prefix (a
+ * secondary), given the prefix's runtime directory DIR: it asks the lock
+ * itself (open, F_OFD_GETLK, close: three system calls) instead of scanning
+ * /proc/locks, which lists every lock of the system. Closing the file drops
+ * the POSIX locks this process holds on it, so the primary must never call
+ * it. *PID: the holder, 0 when none, -1 when held by a process the kernel
+ * does not name (another pid namespace). */
+int hmi_prefix_owner_probe(struct hm_ctx *ctx, const char *dir, pid_t *pid);
+
 #endif

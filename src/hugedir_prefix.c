@@ -149,6 +149,16 @@ int hm_prefix_owner(struct hm_ctx *ctx, const char *prefix, pid_t *pid)
 	return probe_lock_file(ctx, path, pid);
 }
 
+int hmi_prefix_owner_probe(struct hm_ctx *ctx, const char *dir, pid_t *pid)
+{
+	char path[HM_PATH_MAX];
+
+	*pid = 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/" LOCK_NAME, dir) >= sizeof(path))
+		return hmi_err(ctx, ENAMETOOLONG, "%s/" LOCK_NAME " is too long", dir);
+	return probe_lock_file(ctx, path, pid); /* O_NOFOLLOW: a planted link is refused */
+}
+
 /* mkdir -p of the directories above DIR (0700: nothing else needs them). */
 static void make_parents(const char *dir)
 {

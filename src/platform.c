@@ -15,9 +15,26 @@
 #include "platform.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
+
+void *hmi_calloc_populated(size_t n, size_t size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t start, end;
+	char *p = calloc(n, size);
+
+	if (!p || page <= 0)
+		return p;
+	start = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+	end = ((uintptr_t)p + n * size) & ~((uintptr_t)page - 1);
+	if (end > start) /* a failure only means the faults come later */
+		(void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+	return p;
+}
 
 int hmi_statfs_hugetlbfs(const char *path, uint64_t *bsize, uint64_t *blocks, uint64_t *bavail)
 {

@@ -56,6 +56,14 @@ int hmi_lock_probe(int fd, pid_t *pid);
  * them. */
 void hmi_dev_split(dev_t dev, unsigned *maj, unsigned *min);
 
+/* calloc(N, SIZE) with the whole pages inside the block already faulted in,
+ * by one madvise(MADV_POPULATE_WRITE) instead of a fault per 4 KiB page as
+ * the block is first written. Worth it for the large arrays a secondary
+ * fills at once (a layout of 4096 pages is ~45 pages of records): in a
+ * virtual machine a page fault can cost 10 us, three times a populated page.
+ * Free with free(). Without MADV_POPULATE_WRITE it is plain calloc. */
+void *hmi_calloc_populated(size_t n, size_t size);
+
 /* ------------------------------------------------------------------ pages layer
  * Added for the pages layer (pages.c, pages_backing.c, pages_lookup.c): NUMA
  * policy calls made through syscall(2) (no libnuma), memfd_create, and the

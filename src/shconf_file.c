@@ -83,6 +83,7 @@
  * not writable by group or others.
  */
 #include "shconf.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -634,8 +635,8 @@ static int decode_header(const uint8_t *f, struct hmi_shconf *sc)
 static int alloc_arrays(struct hm_ctx *ctx, struct hmi_shconf *sc)
 {
 	sc->backings = calloc(sc->n_backings ? sc->n_backings : 1, sizeof(*sc->backings));
-	sc->pages = calloc(sc->n_pages ? sc->n_pages : 1, sizeof(*sc->pages));
-	sc->segs = calloc(sc->n_segs ? sc->n_segs : 1, sizeof(*sc->segs));
+	sc->pages = hmi_calloc_populated(sc->n_pages ? sc->n_pages : 1, sizeof(*sc->pages));
+	sc->segs = hmi_calloc_populated(sc->n_segs ? sc->n_segs : 1, sizeof(*sc->segs));
 	if (!sc->backings || !sc->pages || !sc->segs)
 		return hmi_err(
 		    ctx, ENOMEM,
@@ -933,7 +934,7 @@ int hmi_shconf_read(struct hm_ctx *ctx, const char *dir, struct hmi_shconf *sc)
 	if (fd < 0)
 		return fd;
 	rc = check_file(ctx, fd, path, &len);
-	if (rc == 0 && !(buf = malloc(len ? len : 1)))
+	if (rc == 0 && !(buf = hmi_calloc_populated(len ? len : 1, 1)))
 		rc = hmi_err(ctx, ENOMEM, "out of memory for %zu bytes of %s", len, path);
 	if (rc == 0 && (rc = read_upto(fd, buf, len, &got)) < 0)
 		rc = hmi_err(ctx, -rc, "cannot read %s: %s", path, strerror(-rc));
