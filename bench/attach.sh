@@ -57,8 +57,10 @@ hugemem_row() { # SIZE_MB MODE
 		"$hm" attach --file-prefix hmb >/dev/null
 		awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { print (b - a) * 1000 }'
 	done | median)
+	segs=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["segments"]))' \
+		"$out/primary.out")
 	release
-	printf '| %s MiB | hugemem %s | %s | %.1f |\n' "$1" "${2:-page files}" "$lib" "$wall"
+	printf '| %s MiB | %s | hugemem %s | %s | %.1f |\n' "$1" "$segs" "${2:-page files}" "$lib" "$wall"
 }
 
 dpdk_row() { # SIZE_MB
@@ -68,7 +70,7 @@ dpdk_row() { # SIZE_MB
 			sed -n 's/.*init_ms=\([0-9.]*\).*/\1/p'
 	done | median)
 	release
-	printf '| %s MiB | DPDK 22.11 secondary | %s | — |\n' "$1" "$lib"
+	printf '| %s MiB | — | DPDK 22.11 secondary | %s | — |\n' "$1" "$lib"
 }
 
 echo "# Secondary attach time"
@@ -82,8 +84,11 @@ echo "\`hugemem reorder\` before the primary starts (the longest run handed out 
 echo "secondary maps one stretch of pages that continue each other in VA and file offset"
 echo "with one mmap, so the pool's order decides how many mmaps an attach makes."
 echo
-echo "| pool | memory | secondary | attach ms (library, median of $runs) | whole command ms (median) |"
-echo "| --- | --- | --- | --- | --- |"
+echo "The segments column is the primary's: a secondary of a single file or memfd maps each"
+echo "segment with one mmap (page files: one mmap per page)."
+echo
+echo "| pool | memory | segments | secondary | attach ms (library, median of $runs) | whole command ms (median) |"
+echo "| --- | --- | --- | --- | --- | --- |"
 for pool in "as left" ordered; do
 	for mb in 64 8192; do
 		for mode in "" --single-file-segments --in-memory; do
