@@ -123,6 +123,23 @@ static int probe_lock_file(struct hm_ctx *ctx, const char *path, pid_t *pid)
 	return 0;
 }
 
+/* DIR/lock into PATH and *ST: 1 when it is a regular file, 0 when there is
+ * none, -errno otherwise (anything else there is refused, never opened: a
+ * FIFO would block the open). */
+static int find_lock_file(struct hm_ctx *ctx, const char *dir, char *path, size_t len,
+			  struct stat *st)
+{
+	if ((size_t)snprintf(path, len, "%s/" LOCK_NAME, dir) >= len)
+		return hmi_err(ctx, ENAMETOOLONG, "%s/" LOCK_NAME " is too long", dir);
+	if (lstat(path, st) < 0)
+		return errno == ENOENT || errno == ENOTDIR
+			   ? 0
+			   : hmi_err(ctx, errno, "cannot stat %s: %s", path, strerror(errno));
+	if (!S_ISREG(st->st_mode))
+		return hmi_err(ctx, ELOOP, "%s is not a regular file: remove it", path);
+	return 1;
+}
+
 int hm_prefix_owner(struct hm_ctx *ctx, const char *prefix, pid_t *pid)
 {
 	char dir[HM_PATH_MAX], path[HM_PATH_MAX];
@@ -132,16 +149,10 @@ int hm_prefix_owner(struct hm_ctx *ctx, const char *prefix, pid_t *pid)
 	*pid = 0;
 	hmi_err_clear(ctx);
 	rc = hm_prefix_dir(ctx, prefix, dir, sizeof(dir));
-	if (rc < 0)
+	if (rc == 0)
+		rc = find_lock_file(ctx, dir, path, sizeof(path), &st);
+	if (rc <= 0)
 		return rc;
-	if ((size_t)snprintf(path, sizeof(path), "%s/" LOCK_NAME, dir) >= sizeof(path))
-		return hmi_err(ctx, ENAMETOOLONG, "%s/" LOCK_NAME " is too long", dir);
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT || errno == ENOTDIR
-			   ? 0
-			   : hmi_err(ctx, errno, "cannot stat %s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return hmi_err(ctx, ELOOP, "%s is not a regular file: remove it", path);
 	rc = locks_holder(ctx, &st, pid);
 	if (rc == 1)
 		return 0;   /* named without opening: a holder asking keeps its lock */
@@ -152,11 +163,12 @@ int hm_prefix_owner(struct hm_ctx *ctx, const char *prefix, pid_t *pid)
 int hmi_prefix_owner_probe(struct hm_ctx *ctx, const char *dir, pid_t *pid)
 {
 	char path[HM_PATH_MAX];
+	struct stat st;
+	int rc;
 
 	*pid = 0;
-	if ((size_t)snprintf(path, sizeof(path), "%s/" LOCK_NAME, dir) >= sizeof(path))
-		return hmi_err(ctx, ENAMETOOLONG, "%s/" LOCK_NAME " is too long", dir);
-	return probe_lock_file(ctx, path, pid); /* O_NOFOLLOW: a planted link is refused */
+	rc = find_lock_file(ctx, dir, path, sizeof(path), &st);
+	return rc <= 0 ? rc : probe_lock_file(ctx, path, pid);
 }
 
 /* mkdir -p of the directories above DIR (0700: nothing else needs them). */

@@ -83,7 +83,6 @@ static int backing_add(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, int
 static int create_file(struct hm_ctx *ctx, const struct hmi_pageset *ps, const char *path)
 {
 	int fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-
 	struct stat st;
 
 	if (fd >= 0)

@@ -118,6 +118,10 @@ static void test_lock_child(void)
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "lock file created 0600");
 	is_int(hm_prefix_owner(ctx, "hm", &owner), 0, "owner: asks");
 	is_int(owner, kid, "owner: the child's pid");
+	snprintf(path, sizeof(path), "%s/hm", rundir);
+	owner = 1;
+	is_int(hmi_prefix_owner_probe(ctx, path, &owner), 0, "probe: asks the lock itself");
+	is_int(owner, kid, "probe: the child's pid");
 	is_int(hm_prefix_lock(ctx, "hm", &fd), -EBUSY, "lock: busy");
 	is_int(fd, -1, "lock: no descriptor when busy");
 	snprintf(needle, sizeof(needle), "file prefix 'hm' is in use by pid %d", (int)kid);
@@ -179,6 +183,21 @@ static void test_unsafe(void)
 	snprintf(path, sizeof(path), "%s/lk/lock", rundir);
 	ok(symlink(target, path) == 0, "planted a symlink as lock file");
 	refused("lk", -ELOOP, "lock is a symbolic link", "symlinked lock file");
+
+	snprintf(path, sizeof(path), "%s/ff", rundir);
+	mkdir(path, 0700);
+	snprintf(base, sizeof(base), "%s/ff/lock", rundir);
+	ok(mkfifo(base, 0600) == 0, "planted a FIFO as lock file");
+	{
+		pid_t owner = 1;
+
+		/* a FIFO is never opened: the open would block for a writer */
+		is_int(hmi_prefix_owner_probe(ctx, path, &owner), -ELOOP,
+		       "probe: FIFO lock refused");
+		like(hm_errmsg(ctx), "lock is not a regular file: remove it",
+		     "probe: FIFO message");
+		is_int(owner, 0, "probe: FIFO names nobody");
+	}
 
 	snprintf(path, sizeof(path), "%s/wide", rundir);
 	mkdir(path, 0700);
