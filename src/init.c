@@ -17,7 +17,7 @@
  *            pool map for the fewest pieces possible; give the pages
  *            not kept back in pool order;
  *   place    reserve one VA window, move each run to one contiguous range in
- *            it (mremap: the physical pages stay), build the segment table.
+ *            it (the physical pages stay: pages.c), build the segment table.
  *
  * Every step undoes itself on failure: hm_init either succeeds or leaves
  * nothing mapped, no file and no lock behind.
@@ -522,7 +522,7 @@ static int reserve_window(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base,
 }
 
 /* Pages I.. that follow each other both where they are (FROM) and where
- * they go (pages[].va), in one backing: one mremap moves them. */
+ * they go (pages[].va), in one backing: one call may move them (pages.c). */
 static size_t stretch(const struct hmi_pageset *ps, const uint64_t *from, size_t i)
 {
 	const struct hmi_page *p = ps->pages;

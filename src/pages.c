@@ -25,11 +25,23 @@
  * Any failure unmaps the whole range and rolls the backing objects back, so
  * the set (and the pool) is exactly as before the call.
  *
- * Moving a page is mremap(MREMAP_FIXED) of its one-page mapping (splitting
- * the call's range as needed): the same physical page, no copy, no new fault.
- * Kernels before 5.16 refuse mremap on hugetlb with EINVAL; then the page is
- * mapped again from its backing object at the new address (the same file
- * page, so the same physical page) and the old mapping dropped.
+ * Moving pages never reaches the kernel's PMD sharing through mremap. On
+ * Linux 5.16 to at least 6.18, mremap of a MAP_SHARED hugetlb mapping whose
+ * new place covers a whole 1 GiB-aligned range deadlocks: the move
+ * (move_hugetlb_page_tables) holds the file's i_mmap_rwsem for writing and
+ * the page-table allocation at the new place (huge_pmd_share) takes it for
+ * reading, so the process sleeps in state D forever, holding its pages until
+ * the machine reboots. So a single file's or memfd's pages are moved by
+ * mapping their file range again at the new address (MAP_FIXED, then
+ * MADV_POPULATE_WRITE installs the entries: the pages stay in the file,
+ * nothing is zeroed again) and unmapping the old range. A page file's pages
+ * move by mremap(MREMAP_FIXED), one page a call: its mapping is one page, and
+ * a 2 MiB mapping never covers an aligned 1 GiB range (a 1 GiB page is
+ * mapped at the PUD level, where nothing is shared), so the deadlock cannot
+ * be reached, and mremap keeps the page table entry with no new fault.
+ * Kernels before 5.16 refuse mremap on hugetlb with EINVAL; then the page
+ * file is mapped again at the new address and the old mapping dropped.
+ * Anonymous memory (--no-huge) moves by mremap, a stretch a call.
  *
  * Release, one page at a time in the caller's order: unmap, then unlink the
  * page file or punch the page out of its file. The kernel's free list is
@@ -490,19 +502,60 @@ int hmi_window_reserve(struct hm_ctx *ctx, uint64_t base, uint64_t len)
 	return 0;
 }
 
-/* mremap refused (hugetlb before Linux 5.16): map the same file page at
- * NEW_VA from the backing object, then drop the old mapping. */
-static int move_by_remap(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, uint64_t new_va)
+/* A single file's or memfd's pages: one shared mapping of one object, which
+ * never moves by mremap (see the top of this file). */
+static int moves_by_mapping(const struct hmi_pageset *ps, size_t i)
 {
+	uint32_t b = ps->pages[i].backing;
+
+	return ps->kind != HMI_BACK_ANON && b < ps->n_backings && ps->backings[b].fd >= 0;
+}
+
+/* Map pages I .. I+N-1 (one backing, consecutive VAs and offsets) at NEW_VA
+ * from their backing object, then drop their old mapping. Page files come
+ * here one page at a time, when mremap is refused (hugetlb before 5.16). */
+static int move_by_mapping(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n,
+			   uint64_t new_va)
+{
+	uint64_t len = n * ps->page_size;
 	void *old = (void *)(uintptr_t)ps->pages[i].va, *now = (void *)(uintptr_t)new_va;
-	int rc = hmi_backing_remap(ctx, ps, i, new_va);
+	int rc = hmi_backing_remap(ctx, ps, i, n, new_va);
 
 	if (rc < 0)
 		return rc;
-	if (madvise(now, ps->page_size, MADV_DONTFORK) < 0)
+	if (madvise(now, len, MADV_DONTFORK) < 0)
 		return hmi_err(ctx, errno, "madvise(MADV_DONTFORK) at 0x%" PRIx64 ": %s", new_va,
 			       strerror(errno));
-	munmap(old, ps->page_size);
+	munmap(old, len);
+	for (size_t k = 0; k < n; k++)
+		ps->pages[i + k].va = new_va + k * ps->page_size;
+	return 0;
+}
+
+/* Pages I.. that one mapping call can move: the same backing object, at
+ * consecutive VAs and offsets. */
+static size_t same_mapping(const struct hmi_pageset *ps, size_t i, size_t n)
+{
+	const struct hmi_page *p = &ps->pages[i];
+	size_t k = 1;
+
+	while (k < n && p[k].backing == p[0].backing && p[k].va == p[0].va + k * ps->page_size &&
+	       p[k].offset == p[0].offset + k * ps->page_size)
+		k++;
+	return k;
+}
+
+/* Refuse a move to 0, to an unaligned address or onto the pages' own range. */
+static int check_move(struct hm_ctx *ctx, const struct hmi_pageset *ps, size_t i, size_t n,
+		      uint64_t new_va)
+{
+	uint64_t va = ps->pages[i].va, len = n * ps->page_size;
+
+	if (new_va == 0 || new_va % ps->page_size || (new_va < va + len && va < new_va + len))
+		return hmi_err(ctx, EINVAL,
+			       "cannot move the page at 0x%" PRIx64 " to 0x%" PRIx64
+			       ": not page-aligned or overlapping",
+			       va, new_va);
 	return 0;
 }
 
@@ -511,9 +564,18 @@ int hmi_pages_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t 
 	uint64_t len = n * ps->page_size, va = i < ps->n ? ps->pages[i].va : 0;
 	int rc = 0;
 
-	/* one call for the stretch when it is one mapping; else page by page */
-	if (n > 1 && i + n <= ps->n && va && new_va % ps->page_size == 0 &&
-	    (new_va >= va + len || va >= new_va + len) &&
+	if (n > 1 && i + n <= ps->n && va && moves_by_mapping(ps, i)) {
+		rc = check_move(ctx, ps, i, n, new_va);
+		for (size_t k = 0, m; rc == 0 && k < n; k += m) {
+			m = same_mapping(ps, i + k, n - k);
+			rc = move_by_mapping(ctx, ps, i + k, m, new_va + k * ps->page_size);
+		}
+		return rc;
+	}
+	/* anonymous memory (--no-huge) is one mapping: one call for the stretch.
+	 * Page files are one mapping a page, so theirs go page by page. */
+	if (n > 1 && i + n <= ps->n && va && ps->kind == HMI_BACK_ANON &&
+	    new_va % ps->page_size == 0 && (new_va >= va + len || va >= new_va + len) &&
 	    mremap((void *)(uintptr_t)va, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 		   (void *)(uintptr_t)new_va) != MAP_FAILED) {
 		for (size_t k = 0; k < n; k++)
@@ -529,6 +591,7 @@ int hmi_page_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, uint64_t
 {
 	uint64_t va, size = ps->page_size;
 	void *got;
+	int rc;
 
 	if (i >= ps->n || ps->pages[i].va == 0)
 		return hmi_err(ctx, EINVAL, "page %zu is not mapped (the set has %zu pages)", i,
@@ -536,23 +599,17 @@ int hmi_page_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, uint64_t
 	va = ps->pages[i].va;
 	if (new_va == va)
 		return 0;
-	if (new_va == 0 || new_va % size || (new_va < va + size && va < new_va + size))
-		return hmi_err(ctx, EINVAL,
-			       "cannot move the page at 0x%" PRIx64 " to 0x%" PRIx64
-			       ": not page-aligned or overlapping",
-			       va, new_va);
+	rc = check_move(ctx, ps, i, 1, new_va);
+	if (rc < 0 || moves_by_mapping(ps, i))
+		return rc < 0 ? rc : move_by_mapping(ctx, ps, i, 1, new_va);
 	got = mremap((void *)(uintptr_t)va, size, size, MREMAP_MAYMOVE | MREMAP_FIXED,
 		     (void *)(uintptr_t)new_va);
 	if (got == MAP_FAILED && errno != EINVAL)
 		return hmi_err(ctx, errno,
 			       "cannot move the page at 0x%" PRIx64 " to 0x%" PRIx64 ": %s", va,
 			       new_va, strerror(errno));
-	if (got == MAP_FAILED) {
-		int rc = move_by_remap(ctx, ps, i, new_va);
-
-		if (rc < 0)
-			return rc;
-	}
+	if (got == MAP_FAILED)
+		return move_by_mapping(ctx, ps, i, 1, new_va);
 	ps->pages[i].va = new_va;
 	return 0;
 }

@@ -87,14 +87,16 @@ int hmi_pages_numa(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t from);
  * MAP_FIXED_NOREPLACE; -EEXIST naming the range when something is there. */
 int hmi_window_reserve(struct hm_ctx *ctx, uint64_t base, uint64_t len);
 
-/* Move page I to NEW_VA (inside a reserved window) without copying or
- * re-faulting it (mremap, so the physical page stays); its first mapping is
- * gone afterwards. Updates pages[i].va. */
+/* Move page I to NEW_VA (inside a reserved window) without copying it: the
+ * physical page stays (mremap for a page file, mapping the file page again
+ * for a single file or memfd: see pages.c on why); its first mapping is gone
+ * afterwards. Updates pages[i].va. */
 int hmi_page_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, uint64_t new_va);
 
 /* Move pages I .. I+N-1, whose current VAs follow each other, to NEW_VA ..
- * in one mremap when they are one mapping (an ordered pool, faulted in
- * order, gives such stretches), else page by page as hmi_page_move. */
+ * in one call when they are one mapping (a single file's or memfd's pages at
+ * consecutive offsets: an ordered pool, faulted in order, gives such
+ * stretches; anonymous memory), else page by page as hmi_page_move. */
 int hmi_pages_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n, uint64_t new_va);
 
 /* Give pages back to the pool, in the order ORDER[0..count) (indices into

@@ -349,19 +349,22 @@ static int page_file_remap(struct hm_ctx *ctx, const struct hmi_backing *b, uint
 	return rc;
 }
 
-/* The page is in the file already: populating the new mapping only installs
- * its page table entry (no allocation, so no refusal), and pagemap then
- * shows it present at once. */
+/* The pages are in the file already: populating the new mapping only
+ * installs their page table entries (no allocation, so no refusal, nothing
+ * zeroed again), and pagemap then shows them present at once. */
 static int populate_existing(struct hm_ctx *ctx, uint64_t va, uint64_t len)
 {
 	if (madvise((void *)(uintptr_t)va, len, MADV_POPULATE_WRITE) < 0)
 		return hmi_err(ctx, errno,
-			       "cannot fault in the page mapped again at 0x%" PRIx64 ": %s", va,
+			       "cannot fault in the pages mapped again at 0x%" PRIx64 ": %s", va,
 			       strerror(errno));
 	return 0;
 }
 
-static int backing_map_again(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, uint64_t new_va)
+/* Map pages I .. I+N-1 again at NEW_VA: N > 1 only for a single file or memfd,
+ * whose pages lie at consecutive offsets (hmi_backing_remap's contract). */
+static int backing_map_again(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n,
+			     uint64_t new_va)
 {
 	const struct hmi_page *p = &ps->pages[i];
 	const struct hmi_backing *b;
@@ -372,22 +375,25 @@ static int backing_map_again(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t 
 			       p->va);
 	b = &ps->backings[p->backing];
 	if (b->fd >= 0)
-		return map_fixed(ctx, b->fd, (void *)(uintptr_t)new_va, ps->page_size, p->offset,
-				 b->path ? b->path : "a memfd");
+		return map_fixed(ctx, b->fd, (void *)(uintptr_t)new_va, n * ps->page_size,
+				 p->offset, b->path ? b->path : "a memfd");
 	if (!b->path)
 		return hmi_err(
 		    ctx, ENOTSUP,
 		    "the page file of the page at 0x%" PRIx64
 		    " is unlinked (--huge-unlink): it cannot be mapped again at 0x%" PRIx64,
 		    p->va, new_va);
+	if (n != 1)
+		return hmi_err(ctx, EINVAL, "page files are mapped again one page at a time");
 	return page_file_remap(ctx, b, ps->page_size, new_va);
 }
 
-int hmi_backing_remap(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, uint64_t new_va)
+int hmi_backing_remap(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n,
+		      uint64_t new_va)
 {
-	int rc = backing_map_again(ctx, ps, i, new_va);
+	int rc = backing_map_again(ctx, ps, i, n, new_va);
 
-	return rc < 0 ? rc : populate_existing(ctx, new_va, ps->page_size);
+	return rc < 0 ? rc : populate_existing(ctx, new_va, n * ps->page_size);
 }
 
 int hmi_backing_drop_page(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i)

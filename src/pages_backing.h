@@ -29,10 +29,13 @@ int hmi_backing_node_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, c
 void hmi_backings_undo(struct hmi_pageset *ps, size_t n_backings, uint64_t next_file,
 		       uint32_t grown, uint64_t old_size);
 
-/* Map page I again from its backing object at NEW_VA (MAP_FIXED, shared
- * flock retaken for page files) and fault it in: the fallback of
- * hmi_page_move. */
-int hmi_backing_remap(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, uint64_t new_va);
+/* Map pages I .. I+N-1 again from their backing object at NEW_VA (MAP_FIXED,
+ * shared flock retaken for page files) and fault them in. N > 1 only for a
+ * single file or memfd, the pages at consecutive offsets of it. How a single
+ * file or memfd moves (never by mremap), and the fallback of hmi_page_move
+ * for page files on kernels without hugetlb mremap. */
+int hmi_backing_remap(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n,
+		      uint64_t new_va);
 
 /* Page I is unmapped: unlink its page file or punch it out of its single
  * file / memfd, so the page returns to the pool now. */

@@ -159,7 +159,7 @@ static void kind_move(struct hm_ctx *ctx, struct hmi_pageset *ps, const char *k)
 	}
 	is_int(kept, N, "%s: contents and iovas survive the move", k);
 	ok(ascending, "%s: window ascends in physical address", k);
-	is_int(hmi_backing_remap(ctx, ps, idx[3], spare), 0, "%s: remap from the backing", k);
+	is_int(hmi_backing_remap(ctx, ps, idx[3], 1, spare), 0, "%s: remap from the backing", k);
 	is_u64(pa_of(spare), ps->pages[idx[3]].iova, "%s: ...the same physical page", k);
 	ok(stamp_ok(spare, ps->pages[idx[3]].iova), "%s: ...with its content", k);
 	munmap((void *)(uintptr_t)spare, PS);

@@ -480,7 +480,7 @@ static void test_unlink_files(struct hm_ctx *ctx)
 	ok(ps.backings[0].path == NULL, "unlink mode: no path kept");
 	stamp(&ps, 5);
 	ok(stamp_ok(&ps.pages[2], FPS, 7), "unlink mode: pages usable");
-	is_int(hmi_backing_remap(ctx, &ps, 0, WINDOW), -ENOTSUP, "unlink mode: cannot reopen");
+	is_int(hmi_backing_remap(ctx, &ps, 0, 1, WINDOW), -ENOTSUP, "unlink mode: cannot reopen");
 	like(hm_errmsg(ctx), "--huge-unlink", "...message says why");
 	is_int(hmi_pageset_release(ctx, &ps), 0, "unlink mode: released");
 }
@@ -523,7 +523,7 @@ static void single_move_release(struct hm_ctx *ctx, struct hmi_pageset *ps)
 	uint64_t old = ps->pages[4].va;
 
 	is_int(hmi_window_reserve(ctx, WINDOW, 2 * FPS), 0, "single file: window");
-	is_int(hmi_backing_remap(ctx, ps, 4, WINDOW), 0, "single file: remap from backing");
+	is_int(hmi_backing_remap(ctx, ps, 4, 1, WINDOW), 0, "single file: remap from backing");
 	ok(stamp_ok(&(struct hmi_page){.va = WINDOW}, FPS, 304), "...shows the same file page");
 	is_int(hmi_page_move(ctx, ps, 0, WINDOW + FPS), 0, "single file: move page 0");
 	ok(stamp_ok(&ps->pages[0], FPS, 300), "...content follows");
