@@ -18,9 +18,12 @@
 #include "map.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SVG_W	  1000.0
 #define MARGIN	  16.0
@@ -395,6 +398,45 @@ static const char style[] =
     ".missing{fill:#a33}.scale{font-size:10px;fill:#555}.tick{stroke:#888;stroke-width:0.5}"
     "rect:hover{stroke:#000;stroke-width:1}</style>\n";
 
+/* PATH opened for writing without following a link (a planted link in /tmp
+ * would make root write wherever it points) and refused when it is not this
+ * user's own plain file: a FIFO, a device, a file with other hard links (a
+ * planted link to another file) or another user's file; then emptied. NULL
+ * with the message said. */
+static FILE *open_output(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	const char *why = NULL;
+	struct stat st;
+	FILE *out;
+
+	if (fd < 0) {
+		why = errno == ELOOP ? "is a symbolic link: not writing through it (give the file "
+				       "itself)"
+				     : strerror(errno);
+	} else if (fstat(fd, &st) < 0) {
+		why = strerror(errno);
+	} else if (!S_ISREG(st.st_mode)) {
+		why = "is not a regular file: not writing to it";
+	} else if (st.st_nlink > 1) {
+		why = "has other hard links: not overwriting it (remove it or give another file)";
+	} else if (st.st_uid != geteuid()) {
+		why = "belongs to another user: not overwriting it (remove it or give another "
+		      "file)";
+	} else if (ftruncate(fd, 0) < 0) {
+		why = strerror(errno);
+	}
+	out = why ? NULL : fdopen(fd, "w");
+	if (!out && !why)
+		why = strerror(errno);
+	if (why) {
+		cli_error("map", "--svg %s %s", path, why);
+		if (fd >= 0)
+			close(fd);
+	}
+	return out;
+}
+
 int map_write_svg(const struct map_view *v, const char *path)
 {
 	struct svg s = {.v = v};
@@ -410,7 +452,7 @@ int map_write_svg(const struct map_view *v, const char *path)
 	}
 	body(&s);
 	fclose(s.f);
-	out = fopen(path, "w");
+	out = open_output(path);
 	if (out) {
 		fprintf(out,
 			"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg "
@@ -424,10 +466,10 @@ int map_write_svg(const struct map_view *v, const char *path)
 		if (fclose(out) != 0 && !err)
 			err = errno;
 	} else {
-		err = errno;
+		err = EPERM; /* open_output said why */
 	}
 	free(buf);
-	if (err)
+	if (err && out)
 		cli_error("map", "--svg %s: %s", path, strerror(err));
 	return -err;
 }
