@@ -337,15 +337,17 @@ int cmd_unmount(struct hm_ctx *ctx, const struct hm_opts *o)
 static void clear_text(const struct hm_file_list *removed, const struct hm_file_list *kept,
 		       int dry_run)
 {
-	char sz[32];
+	char sz[32], path[CLI_SHOWN_MAX];
 
 	for (int i = 0; removed && i < removed->n; i++)
 		printf("%s %s (%s): stale — no lock, not mapped, not open by any process\n",
-		       dry_run ? "would remove" : "removed", removed->files[i].path,
+		       dry_run ? "would remove" : "removed",
+		       cli_shown(removed->files[i].path, path, sizeof(path)),
 		       hm_size_str(removed->files[i].bytes, sz, sizeof(sz)));
 	for (int i = 0; kept && i < kept->n; i++)
 		if (kept->files[i].state != HM_FILE_STALE)
-			printf("kept %s: live (pid %d)\n", kept->files[i].path,
+			printf("kept %s: live (pid %d)\n",
+			       cli_shown(kept->files[i].path, path, sizeof(path)),
 			       (int)kept->files[i].pid);
 	if (!removed || removed->n == 0)
 		printf("no stale page files\n");
