@@ -267,6 +267,7 @@ static void json_mounts(struct json *j, const struct hm_sysinfo *si)
 		json_u64(j, "page_size", m->page_size);
 		json_limit(j, "size_limit", m->size_limit ? m->size_limit : UINT64_MAX);
 		json_limit(j, "room", m->room);
+		json_limit(j, "inodes_free", m->inodes_free);
 		json_i64(j, "uid", (int64_t)(int)m->uid);
 		json_i64(j, "gid", (int64_t)(int)m->gid);
 		json_str(j, "mode", mode);
