@@ -410,10 +410,12 @@ static FILE *open_output(const char *path)
 	struct stat st;
 	FILE *out;
 
-	if (fd < 0) {
-		why = errno == ELOOP ? "is a symbolic link: not writing through it (give the file "
-				       "itself)"
-				     : strerror(errno);
+	if (fd < 0) { /* a link in a sticky directory may say EACCES, not ELOOP */
+		int err = errno;
+
+		why = lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
+			  ? "is a symbolic link: not writing through it (give the file itself)"
+			  : strerror(err);
 	} else if (fstat(fd, &st) < 0) {
 		why = strerror(errno);
 	} else if (!S_ISREG(st.st_mode)) {

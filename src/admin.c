@@ -14,6 +14,15 @@
  * the hugepages-<kB>kB directory names; page size 0 is /proc/meminfo's
  * Hugepagesize. Every sysfs/procfs path is below the context's root.
  *
+ * Reserve and hm_pool_order hold the pool's lock, an exclusive flock on its
+ * system-wide nr_hugepages file (sysfs takes flock like any file; every
+ * process, hugemem's or not, sees the same file; no lock file to create or
+ * leave): two reserves at once, or a reserve that shrinks the pool while an
+ * ordering holds its free pages mapped, left surplus pages that vanished
+ * later, and each reported a count the pool no longer had. A writer that is
+ * not hugemem (echo N > nr_hugepages) does not take it: the CLI reads the
+ * pool again at the end and says when it changed meanwhile.
+ *
  * Mount and unmount act on the caller's directory itself (a mount point is
  * not below the root). A directory is a mount point when statx says
  * STATX_ATTR_MOUNT_ROOT, or, on kernels without that attribute, when its
@@ -24,6 +33,7 @@
  * point before calling umount2, so it never takes down another file system.
  */
 #include "ctx.h"
+#include "poolorder.h"
 #include "sysinfo.h"
 
 #include <dirent.h>
@@ -33,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -151,6 +162,34 @@ static int nr_path(struct hm_ctx *ctx, char *path, size_t len, uint64_t page_siz
 			node, page_size >> 10);
 }
 
+#define POOL_LOCK_WAIT_MS 60000 /* ordering a large pool takes seconds, not a minute */
+
+int hmi_pool_lock(struct hm_ctx *ctx, uint64_t page_size)
+{
+	char path[HM_PATH_MAX];
+	int fd, rc = nr_path(ctx, path, sizeof(path), page_size, -1);
+
+	if (rc < 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hmi_err(ctx, errno, "cannot open %s to lock the pool: %s", path,
+			       strerror(errno));
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 10) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= POOL_LOCK_WAIT_MS) {
+			int err = errno == EWOULDBLOCK ? EBUSY : errno;
+
+			close(fd);
+			return hmi_err(ctx, err,
+				       "cannot lock the pool (%s): another hugemem reserve or "
+				       "reorder holds it%s",
+				       path, err == EBUSY ? " for a minute: try again later" : "");
+		}
+		usleep(10000);
+	}
+	return fd;
+}
+
 static int write_count(struct hm_ctx *ctx, const char *path, uint64_t pages)
 {
 	char text[32];
@@ -184,7 +223,7 @@ int hm_reserve(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages,
 {
 	char path[HM_PATH_MAX], size[32], where[32] = "";
 	uint64_t now = 0;
-	int rc;
+	int rc, lock;
 
 	hmi_err_clear(ctx);
 	if (node < -1 || node >= HM_MAX_NODES)
@@ -194,10 +233,13 @@ int hm_reserve(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages,
 	rc = check_size(ctx, &page_size);
 	if (rc == 0)
 		rc = nr_path(ctx, path, sizeof(path), page_size, node);
-	if (rc == 0)
-		rc = write_count(ctx, path, pages);
+	lock = rc == 0 ? hmi_pool_lock(ctx, page_size) : rc;
+	if (lock < 0)
+		return lock;
+	rc = write_count(ctx, path, pages);
 	if (rc == 0)
 		rc = hmi_read_u64(ctx, path, &now);
+	close(lock);
 	if (rc < 0)
 		return rc;
 	if (got)
