@@ -398,45 +398,52 @@ static const char style[] =
     ".missing{fill:#a33}.scale{font-size:10px;fill:#555}.tick{stroke:#888;stroke-width:0.5}"
     "rect:hover{stroke:#000;stroke-width:1}</style>\n";
 
-/* PATH opened for writing without following a link (a planted link in /tmp
- * would make root write wherever it points) and refused when it is not this
- * user's own plain file: a FIFO, a device, a file with other hard links (a
- * planted link to another file) or another user's file; then emptied. NULL
- * with the message said. */
+/* Why the output PATH, open at FD (or not opened: FD < 0), is refused: a
+ * planted link in /tmp would make root write wherever it points; a FIFO, a
+ * device, a file with other hard links (a planted link to another file) or
+ * another user's file is not ours to empty. NULL when it is not refused. */
+static const char *refused(int fd, const char *path)
+{
+	struct stat st;
+
+	if (fd < 0) /* a link in a sticky directory may say EACCES, not ELOOP */
+		return lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
+			   ? "is a symbolic link: not writing through it (give the file itself)"
+			   : NULL;
+	if (fstat(fd, &st) < 0)
+		return NULL;
+	if (!S_ISREG(st.st_mode))
+		return "is not a regular file: not writing to it";
+	if (st.st_nlink > 1)
+		return "has other hard links: not overwriting it (remove it or give another file)";
+	if (st.st_uid != geteuid())
+		return "belongs to another user: not overwriting it (remove it or give another "
+		       "file)";
+	return NULL;
+}
+
+/* PATH created, or this user's own plain file emptied, without following a
+ * link; NULL with the message said. */
 static FILE *open_output(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-	const char *why = NULL;
-	struct stat st;
-	FILE *out;
+	int err = errno;
+	const char *why = refused(fd, path);
+	FILE *out = NULL;
 
-	if (fd < 0) { /* a link in a sticky directory may say EACCES, not ELOOP */
-		int err = errno;
-
-		why = lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
-			  ? "is a symbolic link: not writing through it (give the file itself)"
-			  : strerror(err);
-	} else if (fstat(fd, &st) < 0) {
-		why = strerror(errno);
-	} else if (!S_ISREG(st.st_mode)) {
-		why = "is not a regular file: not writing to it";
-	} else if (st.st_nlink > 1) {
-		why = "has other hard links: not overwriting it (remove it or give another file)";
-	} else if (st.st_uid != geteuid()) {
-		why = "belongs to another user: not overwriting it (remove it or give another "
-		      "file)";
-	} else if (ftruncate(fd, 0) < 0) {
-		why = strerror(errno);
-	}
-	out = why ? NULL : fdopen(fd, "w");
-	if (!out && !why)
-		why = strerror(errno);
-	if (why) {
+	if (!why && fd >= 0 && ftruncate(fd, 0) == 0)
+		out = fdopen(fd, "w");
+	if (out)
+		return out;
+	if (fd >= 0 && !why)
+		err = errno;
+	if (why)
 		cli_error("map", "--svg %s %s", path, why);
-		if (fd >= 0)
-			close(fd);
-	}
-	return out;
+	else
+		cli_error("map", "--svg %s: %s", path, strerror(err));
+	if (fd >= 0)
+		close(fd);
+	return NULL;
 }
 
 int map_write_svg(const struct map_view *v, const char *path)

@@ -316,8 +316,7 @@ static int open_link(struct hm_ctx *ctx, int at, const char *name, const struct 
 
 /* Component NAME of DIR, in the directory AT: created when missing (0755),
  * opened without following a link but as open_link allows. An fd or -errno. */
-static int open_component(struct hm_ctx *ctx, int at, const char *name, const char *dir,
-			  int last)
+static int open_component(struct hm_ctx *ctx, int at, const char *name, const char *dir, int last)
 {
 	struct stat st;
 	int fd;
@@ -334,8 +333,7 @@ static int open_component(struct hm_ctx *ctx, int at, const char *name, const ch
 	if (fd < 0 && errno == ELOOP) /* became a link since fstatat */
 		return hmi_err(ctx, ELOOP, "mount point %s: '%s' is a symbolic link", dir, name);
 	if (fd < 0 && errno == ENOTDIR)
-		return hmi_err(ctx, ENOTDIR, "mount point %s: '%s' is not a directory", dir,
-			       name);
+		return hmi_err(ctx, ENOTDIR, "mount point %s: '%s' is not a directory", dir, name);
 	if (fd < 0)
 		return hmi_err(ctx, errno, "cannot open '%s' of %s: %s", name, dir,
 			       strerror(errno));

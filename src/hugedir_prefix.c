@@ -196,10 +196,10 @@ static void make_parents(const char *dir)
 
 /* What fixes a runtime directory others could write or own: another one that
  * only this user can write (XDG_RUNTIME_DIR is read only when not root). */
-#define RUNDIR_FIX                                                                          \
-	"it must belong to you and be writable by you alone; point HUGEMEM_RUNTIME_DIR "    \
-	"(hm_ctx_set_runtime_dir) at such a directory, e.g. /run/hugemem for root, "        \
-	"$XDG_RUNTIME_DIR/hugemem for others, or remove it if it is a stale "               \
+#define RUNDIR_FIX                                                                                 \
+	"it must belong to you and be writable by you alone; point HUGEMEM_RUNTIME_DIR "           \
+	"(hm_ctx_set_runtime_dir) at such a directory, e.g. /run/hugemem for root, "               \
+	"$XDG_RUNTIME_DIR/hugemem for others, or remove it if it is a stale "                      \
 	"hugemem-<uid> directory"
 
 static int check_private(struct hm_ctx *ctx, int fd, const char *shown)
@@ -213,9 +213,10 @@ static int check_private(struct hm_ctx *ctx, int fd, const char *shown)
 			       "runtime directory %s is owned by uid %u, not %u: " RUNDIR_FIX,
 			       shown, (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return hmi_err(ctx, EPERM,
-			       "runtime directory %s is writable by others (mode %04o): " RUNDIR_FIX,
-			       shown, (unsigned)(st.st_mode & 07777));
+		return hmi_err(
+		    ctx, EPERM,
+		    "runtime directory %s is writable by others (mode %04o): " RUNDIR_FIX, shown,
+		    (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
@@ -233,10 +234,10 @@ static int open_private_dir(struct hm_ctx *ctx, int at, const char *name, const 
 		*created = 1;
 	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
-		return hmi_err(ctx, errno,
-			       "runtime directory %s is a symbolic link or not a directory: "
-			       RUNDIR_FIX,
-			       shown);
+		return hmi_err(
+		    ctx, errno,
+		    "runtime directory %s is a symbolic link or not a directory: " RUNDIR_FIX,
+		    shown);
 	if (fd < 0)
 		return hmi_err(ctx, errno, "cannot open runtime directory %s: %s", shown,
 			       strerror(errno));

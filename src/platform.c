@@ -42,8 +42,9 @@ uint64_t hmi_user_va_end(void)
 
 	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
 		uint64_t end = 1ULL << bits[i], at = end - (2ULL << 20);
-		void *p = mmap((void *)(uintptr_t)at, 4096, PROT_NONE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		void *p =
+		    mmap((void *)(uintptr_t)at, 4096, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 
 		if (p == MAP_FAILED && errno == EEXIST) /* taken: so it is user space */
 			return end;
