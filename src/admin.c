@@ -15,13 +15,13 @@
  * Hugepagesize. Every sysfs/procfs path is below the context's root.
  *
  * Reserve and hm_pool_order hold the pool's lock, an exclusive flock on its
- * system-wide nr_hugepages file (sysfs takes flock like any file; every
- * process, hugemem's or not, sees the same file; no lock file to create or
- * leave): two reserves at once, or a reserve that shrinks the pool while an
- * ordering holds its free pages mapped, left surplus pages that vanished
- * later, and each reported a count the pool no longer had. A writer that is
- * not hugemem (echo N > nr_hugepages) does not take it: the CLI reads the
- * pool again at the end and says when it changed meanwhile.
+ * system-wide sysfs directory, hugepages-<kB>kB (sysfs takes flock like any
+ * file; every process sees the same directory; no lock file to create or
+ * leave; not nr_hugepages itself, which a reader must not hold open): two reserves at once, or a
+ * reserve that shrinks the pool while an ordering holds its free pages mapped, left surplus pages
+ * that vanished later, and each reported a count the pool no longer had. A writer that is not
+ * hugemem (echo N > nr_hugepages) does not take it: the CLI reads the pool again at the end and
+ * says when it changed meanwhile.
  *
  * Mount and unmount act on the caller's directory itself (a mount point is
  * not below the root). A directory is a mount point when statx says
@@ -167,11 +167,12 @@ static int nr_path(struct hm_ctx *ctx, char *path, size_t len, uint64_t page_siz
 int hmi_pool_lock(struct hm_ctx *ctx, uint64_t page_size)
 {
 	char path[HM_PATH_MAX];
-	int fd, rc = nr_path(ctx, path, sizeof(path), page_size, -1);
+	int fd, rc = hmi_path(ctx, path, sizeof(path),
+			      "/sys/kernel/mm/hugepages/hugepages-%" PRIu64 "kB", page_size >> 10);
 
 	if (rc < 0)
 		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return hmi_err(ctx, errno, "cannot open %s to lock the pool: %s", path,
 			       strerror(errno));
