@@ -17,11 +17,12 @@
  * Reserve and hm_pool_order hold the pool's lock, an exclusive flock on its
  * system-wide sysfs directory, hugepages-<kB>kB (sysfs takes flock like any
  * file; every process sees the same directory; no lock file to create or
- * leave; not nr_hugepages itself, which a reader must not hold open): two reserves at once, or a
- * reserve that shrinks the pool while an ordering holds its free pages mapped, left surplus pages
- * that vanished later, and each reported a count the pool no longer had. A writer that is not
- * hugemem (echo N > nr_hugepages) does not take it: the CLI reads the pool again at the end and
- * says when it changed meanwhile.
+ * leave; not nr_hugepages itself, which a reader must not hold open): two
+ * reserves at once, or a reserve that shrinks the pool while an ordering
+ * holds its free pages mapped, left surplus pages that vanished later, and
+ * each reported a count the pool no longer had. A writer that is not hugemem
+ * (echo N > nr_hugepages) does not take it: the CLI reads the pool again at
+ * the end and says when it changed meanwhile.
  *
  * Mount and unmount act on the caller's directory itself (a mount point is
  * not below the root). A directory is a mount point when statx says
