@@ -194,13 +194,12 @@ static void make_parents(const char *dir)
 		mkdir(buf, 0700);
 }
 
-/* What fixes a runtime directory others could write or own: another one that
- * only this user can write (XDG_RUNTIME_DIR is read only when not root). */
+/* What fixes a runtime directory others could write or own: one that is the
+ * user's own (XDG_RUNTIME_DIR is read only when not root, so not that). */
 #define RUNDIR_FIX                                                                                 \
-	"it must belong to you and be writable by you alone; point HUGEMEM_RUNTIME_DIR "           \
-	"(hm_ctx_set_runtime_dir) at such a directory, e.g. /run/hugemem for root, "               \
-	"$XDG_RUNTIME_DIR/hugemem for others, or remove it if it is a stale "                      \
-	"hugemem-<uid> directory"
+	"it must be yours and writable by you alone: remove it if it is hugemem's (stale or "      \
+	"planted), or point HUGEMEM_RUNTIME_DIR (hm_ctx_set_runtime_dir) at a directory of your "  \
+	"own, e.g. /run/hugemem for root, $XDG_RUNTIME_DIR/hugemem for others"
 
 static int check_private(struct hm_ctx *ctx, int fd, const char *shown)
 {
@@ -215,7 +214,7 @@ static int check_private(struct hm_ctx *ctx, int fd, const char *shown)
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
 		return hmi_err(
 		    ctx, EPERM,
-		    "runtime directory %s is writable by others (mode %04o): " RUNDIR_FIX, shown,
+		    "runtime directory %s is writable by others (mode %03o): " RUNDIR_FIX, shown,
 		    (unsigned)(st.st_mode & 07777));
 	return 0;
 }

@@ -88,7 +88,7 @@ sysctl -qw fs.protected_symlinks="$protected"
 out=$(HUGEMEM_RUNTIME_DIR=/tmp "$HUGEMEM" init -m 4 --in-memory --file-prefix $pfx 2>&1)
 t_is $? 1 "HUGEMEM_RUNTIME_DIR=/tmp: refused"
 t_like "$out" "runtime directory /tmp is writable by others (mode 1777)" "says what is wrong"
-t_like "$out" "point HUGEMEM_RUNTIME_DIR" "gives the fix"
+t_like "$out" "point HUGEMEM_RUNTIME_DIR (hm_ctx_set_runtime_dir) at a directory of your own" "gives the fix"
 t_unlike "$out" "remove it or set XDG_RUNTIME_DIR" "does not suggest removing /tmp"
 HUGEMEM_RUNTIME_DIR=$tmp/run "$HUGEMEM" init -m 4 --in-memory --file-prefix $pfx >/dev/null
 t_is $? 0 "the fix works: a directory of root's own"
