@@ -17,8 +17,8 @@ cc -O2 -o "$out/dpdk_probe" "$top/bench/probes/dpdk_eal_probe.c" $(pkg-config --
 # shellcheck disable=SC2046
 cc -O2 -o "$out/dpdk_hold" "$top/bench/probes/dpdk_hold.c" $(pkg-config --cflags --libs libdpdk)
 
-exec 9>/run/lock/hugemem-test.lock
-flock 9
+. "$top/test/lock.sh" # the lock, held so that no program started here inherits it
+hm_test_lock 86400 || { echo "bench/attach.sh: cannot take $HM_TEST_LOCK" >&2; exit 1; }
 orig=$(cat $hp/nr_hugepages)
 mnt=$out/huge
 export HUGEMEM_RUNTIME_DIR=$out/run

@@ -26,8 +26,8 @@ cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$top/include" -o "$out/heap_bench" "$top/benc
 # shellcheck disable=SC2046
 cc -O2 -o "$out/dpdk_malloc" "$top/bench/probes/dpdk_malloc.c" $(pkg-config --cflags --libs libdpdk)
 
-exec 9>/run/lock/hugemem-test.lock
-flock 9
+. "$top/test/lock.sh" # the lock, held so that no program started here inherits it
+hm_test_lock 86400 || { echo "bench/heap.sh: cannot take $HM_TEST_LOCK" >&2; exit 1; }
 orig=$(cat $hp/nr_hugepages)
 mnt=$out/huge
 export HUGEMEM_RUNTIME_DIR=$out/run

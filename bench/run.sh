@@ -95,11 +95,11 @@ cc $STRICT -o "$B/timecmd" "$TOP/bench/timecmd.c"
 cc $STRICT -o "$B/pool_replay" "$TOP/bench/pool_replay.c" -lpthread
 
 # ---------------------------------------------------------------- the lock, the snapshot
-exec 9>>"$LOCK"
-if ! flock -n 9; then
+. "$TOP/test/lock.sh" # held by a keeper process: no program started here inherits it
+if ! flock -n "$LOCK" true; then
 	say "waiting for $LOCK (another test or benchmark holds the pool)"
-	flock 9
 fi
+hm_test_lock 86400 || die "cannot take $LOCK"
 NR0=$(cat $HP/nr_hugepages)
 OVER0=$(cat $HP/nr_overcommit_hugepages)
 if [ "$(cat $HP/free_hugepages)" != "$NR0" ] || [ "$(cat $HP/resv_hugepages)" != 0 ] ||

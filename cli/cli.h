@@ -41,7 +41,16 @@ void json_double(struct json *j, const char *key, double value);   /* 3 decimals
 /* UINT64_MAX (no limit) as null, else the number. */
 void json_limit(struct json *j, const char *key, uint64_t value);
 
-/* Print "hugemem CMD: MESSAGE" on stderr. */
+/* Names from the file system made safe to print (cli/text.c): the length of
+ * the valid UTF-8 sequence at P (0: not one), whether that sequence is a
+ * control character, and S rendered into BUF with control characters, bytes
+ * that are not UTF-8 and '\\' as \\xNN (cut short to fit LEN). */
+size_t cli_utf8_len(const unsigned char *p);
+int cli_is_control(const unsigned char *p, size_t n);
+const char *cli_shown(const char *s, char *buf, size_t len);
+#define CLI_SHOWN_MAX 4200 /* a 1024-byte name or path, every byte escaped */
+
+/* Print "hugemem CMD: MESSAGE" on stderr (MESSAGE through cli_shown). */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int cmd_init(struct hm_ctx *ctx, const struct hm_opts *o);

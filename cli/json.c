@@ -21,16 +21,25 @@ void json_end(struct json *j)
 	fflush(j->out);
 }
 
+/* S as a JSON string: valid UTF-8 as it is, control characters as \\u00NN,
+ * each byte that is not UTF-8 as \\u00NN of its Latin-1 reading (text.c). */
 static void put_string(FILE *out, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
+	while (*p) {
+		size_t n = cli_utf8_len(p);
+
+		if (n == 1 && (*p == '"' || *p == '\\'))
 			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
+		else if (n && !cli_is_control(p, n))
+			fwrite(p, 1, n, out);
+		else if (n == 2) /* a C1 control: U+0080..U+009F */
+			fprintf(out, "\\u%04x", (unsigned)(p[1] & 0x3f) | 0x80u);
 		else
-			fputc(*p, out);
+			fprintf(out, "\\u%04x", *p);
+		p += n ? n : 1;
 	}
 	fputc('"', out);
 }

@@ -41,15 +41,16 @@ static const struct subcommand subcommands[] = {
 
 void cli_error(const char *cmd, const char *fmt, ...)
 {
+	char text[1024], shown[CLI_SHOWN_MAX];
 	va_list ap;
 
 	if (isatty(STDERR_FILENO))
 		fputs("\r\033[K", stderr); /* a progress line (cli/progress.c) gives way */
-	fprintf(stderr, "hugemem %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* messages name files others may have named: no raw escape reaches the terminal */
+	fprintf(stderr, "hugemem %s: %s\n", cmd, cli_shown(text, shown, sizeof(shown)));
 }
 
 static void usage_all(FILE *out)

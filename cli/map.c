@@ -145,11 +145,13 @@ enum map_class map_bucket_class(const struct map_view *v, int b)
 void map_prefix_name(const struct hm_physmap *m, int i, char *buf, size_t len)
 {
 	const struct hm_phys_prefix *p = &m->prefixes[i];
+	char name[CLI_SHOWN_MAX];
 
+	cli_shown(p->name, name, sizeof(name)); /* a prefix is part of a file name */
 	if (p->self)
-		snprintf(buf, len, "this process ('%s')", p->name);
+		snprintf(buf, len, "this process ('%s')", name);
 	else
-		snprintf(buf, len, "'%s' pid %d", p->name, (int)p->pid);
+		snprintf(buf, len, "'%s' pid %d", name, (int)p->pid);
 }
 
 const char *map_approx(uint64_t bytes, char *buf, size_t len)

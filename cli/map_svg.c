@@ -18,9 +18,12 @@
 #include "map.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SVG_W	  1000.0
 #define MARGIN	  16.0
@@ -395,6 +398,54 @@ static const char style[] =
     ".missing{fill:#a33}.scale{font-size:10px;fill:#555}.tick{stroke:#888;stroke-width:0.5}"
     "rect:hover{stroke:#000;stroke-width:1}</style>\n";
 
+/* Why the output PATH, open at FD (or not opened: FD < 0), is refused: a
+ * planted link in /tmp would make root write wherever it points; a FIFO, a
+ * device, a file with other hard links (a planted link to another file) or
+ * another user's file is not ours to empty. NULL when it is not refused. */
+static const char *refused(int fd, const char *path)
+{
+	struct stat st;
+
+	if (fd < 0) /* a link in a sticky directory may say EACCES, not ELOOP */
+		return lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
+			   ? "is a symbolic link: not writing through it (give the file itself)"
+			   : NULL;
+	if (fstat(fd, &st) < 0)
+		return NULL;
+	if (!S_ISREG(st.st_mode))
+		return "is not a regular file: not writing to it";
+	if (st.st_nlink > 1)
+		return "has other hard links: not overwriting it (remove it or give another file)";
+	if (st.st_uid != geteuid())
+		return "belongs to another user: not overwriting it (remove it or give another "
+		       "file)";
+	return NULL;
+}
+
+/* PATH created, or this user's own plain file emptied, without following a
+ * link; NULL with the message said. */
+static FILE *open_output(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	int err = errno;
+	const char *why = refused(fd, path);
+	FILE *out = NULL;
+
+	if (!why && fd >= 0 && ftruncate(fd, 0) == 0)
+		out = fdopen(fd, "w");
+	if (out)
+		return out;
+	if (fd >= 0 && !why)
+		err = errno;
+	if (why)
+		cli_error("map", "--svg %s %s", path, why);
+	else
+		cli_error("map", "--svg %s: %s", path, strerror(err));
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
 int map_write_svg(const struct map_view *v, const char *path)
 {
 	struct svg s = {.v = v};
@@ -410,7 +461,7 @@ int map_write_svg(const struct map_view *v, const char *path)
 	}
 	body(&s);
 	fclose(s.f);
-	out = fopen(path, "w");
+	out = open_output(path);
 	if (out) {
 		fprintf(out,
 			"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg "
@@ -424,10 +475,10 @@ int map_write_svg(const struct map_view *v, const char *path)
 		if (fclose(out) != 0 && !err)
 			err = errno;
 	} else {
-		err = errno;
+		err = EPERM; /* open_output said why */
 	}
 	free(buf);
-	if (err)
+	if (err && out)
 		cli_error("map", "--svg %s: %s", path, strerror(err));
 	return -err;
 }

@@ -76,8 +76,20 @@ static int migration_guard(struct hm_ctx *ctx, const struct hm_sysinfo *si, uint
 	return -1;
 }
 
+/* Pages the pool (or NODE's part of it) has now. */
+static uint64_t pool_pages(const struct hm_pool *pool, int node)
+{
+	for (int i = 0; node >= 0 && i < pool->n_nodes; i++)
+		if (pool->nodes[i].node == node)
+			return pool->nodes[i].nr;
+	return pool->nr;
+}
+
+/* What the pool holds: GOT is what it held right after the write (the
+ * read-back), NOW what it holds at the end; they differ when another process
+ * changed it meanwhile, and NOW is what is true. */
 static void reserve_report(const struct hm_opts *o, uint64_t page_size, uint64_t asked,
-			   uint64_t got)
+			   uint64_t got, uint64_t now)
 {
 	char sz[32], total[32];
 	struct json j;
@@ -87,15 +99,43 @@ static void reserve_report(const struct hm_opts *o, uint64_t page_size, uint64_t
 		json_u64(&j, "page_size", page_size);
 		json_i64(&j, "node", o->node);
 		json_u64(&j, "asked_pages", asked);
-		json_u64(&j, "pages", got);
+		json_u64(&j, "pages", now);
+		json_u64(&j, "pages_after_write", got);
+		json_bool(&j, "changed_meanwhile", now != got);
 		json_end(&j);
 		return;
 	}
 	printf("%s pages", hm_size_str(page_size, sz, sizeof(sz)));
 	if (o->node >= 0)
 		printf(" on node %d", o->node);
-	printf(": %llu (%s)\n", (unsigned long long)got,
-	       hm_size_str(got * page_size, total, sizeof(total)));
+	printf(": %llu (%s)", (unsigned long long)now,
+	       hm_size_str(now * page_size, total, sizeof(total)));
+	if (now != got)
+		printf(": another process changed the pool meanwhile (%llu right after this "
+		       "write)",
+		       (unsigned long long)got);
+	else if (got > asked)
+		printf(": %llu more than asked are in use and stay until they are freed",
+		       (unsigned long long)(got - asked));
+	printf("\n");
+}
+
+/* The pool's count now (its node's part with --node), read again; OTHERWISE
+ * when it cannot be read. */
+static uint64_t pool_now(struct hm_ctx *ctx, const struct hm_opts *o, uint64_t page_size,
+			 uint64_t otherwise)
+{
+	struct hm_sysinfo *si;
+	const struct hm_pool *pool;
+	uint64_t now = otherwise;
+
+	if (hm_sysinfo_read(ctx, NULL, &si) < 0)
+		return otherwise;
+	pool = hm_sysinfo_pool(si, page_size);
+	if (pool)
+		now = pool_pages(pool, o->node);
+	hm_sysinfo_free(si);
+	return now;
 }
 
 /* ------------------------------------------------------------------ reorder */
@@ -185,23 +225,14 @@ static int reserve_pages(struct hm_ctx *ctx, const struct hm_opts *o, uint64_t p
 		return EXIT_FAIL;
 	}
 	if (rc == -ENOMEM) {
-		reserve_report(o, page_size, pages, got);
+		reserve_report(o, page_size, pages, got, got);
 		cli_error("reserve", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
 	if (got > had && strcmp(hm_ctx_root(ctx), "/") == 0) /* a fixture's pool is not real */
 		order_new_pages(ctx, o, page_size);
-	reserve_report(o, page_size, pages, got);
+	reserve_report(o, page_size, pages, got, pool_now(ctx, o, page_size, got));
 	return EXIT_OK;
-}
-
-/* Pages the pool (or NODE's part of it) has now. */
-static uint64_t pool_pages(const struct hm_pool *pool, int node)
-{
-	for (int i = 0; node >= 0 && i < pool->n_nodes; i++)
-		if (pool->nodes[i].node == node)
-			return pool->nodes[i].nr;
-	return pool->nr;
 }
 
 int cmd_reserve(struct hm_ctx *ctx, const struct hm_opts *o)
@@ -337,15 +368,17 @@ int cmd_unmount(struct hm_ctx *ctx, const struct hm_opts *o)
 static void clear_text(const struct hm_file_list *removed, const struct hm_file_list *kept,
 		       int dry_run)
 {
-	char sz[32];
+	char sz[32], path[CLI_SHOWN_MAX];
 
 	for (int i = 0; removed && i < removed->n; i++)
 		printf("%s %s (%s): stale — no lock, not mapped, not open by any process\n",
-		       dry_run ? "would remove" : "removed", removed->files[i].path,
+		       dry_run ? "would remove" : "removed",
+		       cli_shown(removed->files[i].path, path, sizeof(path)),
 		       hm_size_str(removed->files[i].bytes, sz, sizeof(sz)));
 	for (int i = 0; kept && i < kept->n; i++)
 		if (kept->files[i].state != HM_FILE_STALE)
-			printf("kept %s: live (pid %d)\n", kept->files[i].path,
+			printf("kept %s: live (pid %d)\n",
+			       cli_shown(kept->files[i].path, path, sizeof(path)),
 			       (int)kept->files[i].pid);
 	if (!removed || removed->n == 0)
 		printf("no stale page files\n");

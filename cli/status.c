@@ -207,27 +207,29 @@ static void text_pool(const struct status *st, int i)
 
 static void text_files(const struct status *st)
 {
+	char sz[32], path[CLI_SHOWN_MAX], prefix[CLI_SHOWN_MAX];
 	struct file_group g;
-	char sz[32];
 
 	printf("page files\n");
 	if (st->files_err[0])
-		printf("  unknown: %s\n", st->files_err);
+		printf("  unknown: %s\n", cli_shown(st->files_err, path, sizeof(path)));
 	else if (!st->files || st->files->n == 0)
 		printf("  none\n");
 	for (int i = 0; st->files && i < st->files->n;) {
 		i = next_group(st->files, i, &g);
-		printf("  %.*s  prefix '%s': %d files, %s, ", (int)dir_len(g.first->path),
-		       g.first->path, g.first->prefix, g.files,
-		       hm_size_str(g.bytes, sz, sizeof(sz)));
+		/* names are chosen by whoever can write the mount: shown safely */
+		cli_shown(g.first->path, path, sizeof(path));
+		cli_shown(g.first->prefix, prefix, sizeof(prefix));
+		printf("  %.*s  prefix '%s': %d files, %s, ", (int)dir_len(path), path, prefix,
+		       g.files, hm_size_str(g.bytes, sz, sizeof(sz)));
 		if (g.live)
 			printf("live (%s, pid %d)\n", state_names[g.why], (int)g.pid);
 		else
-			printf("stale: hugemem clear --file-prefix %s\n", g.first->prefix);
+			printf("stale: hugemem clear --file-prefix %s\n", prefix);
 	}
 	for (int i = 0; i < st->n_live; i++)
-		printf("  prefix '%s' is live: primary pid %d\n", st->live[i],
-		       (int)st->live_pid[i]);
+		printf("  prefix '%s' is live: primary pid %d\n",
+		       cli_shown(st->live[i], prefix, sizeof(prefix)), (int)st->live_pid[i]);
 }
 
 static void print_text(const struct status *st)
@@ -265,6 +267,7 @@ static void json_mounts(struct json *j, const struct hm_sysinfo *si)
 		json_u64(j, "page_size", m->page_size);
 		json_limit(j, "size_limit", m->size_limit ? m->size_limit : UINT64_MAX);
 		json_limit(j, "room", m->room);
+		json_limit(j, "inodes_free", m->inodes_free);
 		json_i64(j, "uid", (int64_t)(int)m->uid);
 		json_i64(j, "gid", (int64_t)(int)m->gid);
 		json_str(j, "mode", mode);

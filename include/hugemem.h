@@ -199,9 +199,11 @@ struct hm_mount {
 	uint64_t room;	     /* bytes the mount still takes; UINT64_MAX = no limit */
 	uid_t uid;	     /* uid= option, else the owner of the mount point */
 	gid_t gid;
-	mode_t mode;   /* mode= option, else the mode of the mount point */
-	int read_only; /* "ro" */
-	int writable;  /* this user may create files there */
+	mode_t mode;	      /* mode= option, else the mode of the mount point */
+	int read_only;	      /* "ro" */
+	int writable;	      /* this user may create files there */
+	uint64_t nr_inodes;   /* nr_inodes= option: most files and directories; 0 = none */
+	uint64_t inodes_free; /* files the mount still takes; UINT64_MAX = no limit */
 };
 
 /* Why a budget is what it is. */

@@ -14,6 +14,16 @@
  * the hugepages-<kB>kB directory names; page size 0 is /proc/meminfo's
  * Hugepagesize. Every sysfs/procfs path is below the context's root.
  *
+ * Reserve and hm_pool_order hold the pool's lock, an exclusive flock on its
+ * system-wide sysfs directory, hugepages-<kB>kB (sysfs takes flock like any
+ * file; every process sees the same directory; no lock file to create or
+ * leave; not nr_hugepages itself, which a reader must not hold open): two
+ * reserves at once, or a reserve that shrinks the pool while an ordering
+ * holds its free pages mapped, left surplus pages that vanished later, and
+ * each reported a count the pool no longer had. A writer that is not hugemem
+ * (echo N > nr_hugepages) does not take it: the CLI reads the pool again at
+ * the end and says when it changed meanwhile.
+ *
  * Mount and unmount act on the caller's directory itself (a mount point is
  * not below the root). A directory is a mount point when statx says
  * STATX_ATTR_MOUNT_ROOT, or, on kernels without that attribute, when its
@@ -24,6 +34,7 @@
  * point before calling umount2, so it never takes down another file system.
  */
 #include "ctx.h"
+#include "poolorder.h"
 #include "sysinfo.h"
 
 #include <dirent.h>
@@ -33,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -151,6 +163,35 @@ static int nr_path(struct hm_ctx *ctx, char *path, size_t len, uint64_t page_siz
 			node, page_size >> 10);
 }
 
+#define POOL_LOCK_WAIT_MS 60000 /* ordering a large pool takes seconds, not a minute */
+
+int hmi_pool_lock(struct hm_ctx *ctx, uint64_t page_size)
+{
+	char path[HM_PATH_MAX];
+	int fd, rc = hmi_path(ctx, path, sizeof(path),
+			      "/sys/kernel/mm/hugepages/hugepages-%" PRIu64 "kB", page_size >> 10);
+
+	if (rc < 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return hmi_err(ctx, errno, "cannot open %s to lock the pool: %s", path,
+			       strerror(errno));
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 10) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= POOL_LOCK_WAIT_MS) {
+			int err = errno == EWOULDBLOCK ? EBUSY : errno;
+
+			close(fd);
+			return hmi_err(ctx, err,
+				       "cannot lock the pool (%s): another hugemem reserve or "
+				       "reorder holds it%s",
+				       path, err == EBUSY ? " for a minute: try again later" : "");
+		}
+		usleep(10000);
+	}
+	return fd;
+}
+
 static int write_count(struct hm_ctx *ctx, const char *path, uint64_t pages)
 {
 	char text[32];
@@ -184,7 +225,7 @@ int hm_reserve(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages,
 {
 	char path[HM_PATH_MAX], size[32], where[32] = "";
 	uint64_t now = 0;
-	int rc;
+	int rc, lock;
 
 	hmi_err_clear(ctx);
 	if (node < -1 || node >= HM_MAX_NODES)
@@ -194,10 +235,13 @@ int hm_reserve(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages,
 	rc = check_size(ctx, &page_size);
 	if (rc == 0)
 		rc = nr_path(ctx, path, sizeof(path), page_size, node);
-	if (rc == 0)
-		rc = write_count(ctx, path, pages);
+	lock = rc == 0 ? hmi_pool_lock(ctx, page_size) : rc;
+	if (lock < 0)
+		return lock;
+	rc = write_count(ctx, path, pages);
 	if (rc == 0)
 		rc = hmi_read_u64(ctx, path, &now);
+	close(lock);
 	if (rc < 0)
 		return rc;
 	if (got)
@@ -215,46 +259,158 @@ int hm_reserve(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages,
 	    pages, size, where, now);
 }
 
-static int make_dirs(struct hm_ctx *ctx, const char *dir)
-{
-	char path[HM_PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path))
-		return hmi_err(ctx, EINVAL, "mount point '%.64s' is empty or too long", dir);
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return hmi_err(ctx, errno, "cannot create %s: %s", path, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return hmi_err(ctx, errno, "cannot create %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/* 1 when DIR is the root of a mount, 0 when not, -errno. */
-static int is_mount_point(struct hm_ctx *ctx, const char *dir)
+/* 1 when the directory open at FD (shown as DIR) is the root of a mount, 0
+ * when not, -errno. */
+static int is_mount_point_at(struct hm_ctx *ctx, int fd, const char *dir)
 {
 	struct statx stx;
 	struct stat self, parent;
-	char up[HM_PATH_MAX];
 
-	if (statx(AT_FDCWD, dir, 0, STATX_BASIC_STATS, &stx) < 0)
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) < 0)
 		return hmi_err(ctx, errno, "cannot stat %s: %s", dir, strerror(errno));
 	if (!S_ISDIR(stx.stx_mode))
 		return hmi_err(ctx, ENOTDIR, "%s is not a directory", dir);
 	if (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
 		return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
 	/* kernels before 5.8: compare with the parent */
-	if ((size_t)snprintf(up, sizeof(up), "%s/..", dir) >= sizeof(up))
-		return hmi_err(ctx, ENAMETOOLONG, "mount point '%.64s...' is too long", dir);
-	if (stat(dir, &self) < 0 || stat(up, &parent) < 0)
-		return hmi_err(ctx, errno, "cannot stat %s: %s", up, strerror(errno));
+	if (fstat(fd, &self) < 0 || fstatat(fd, "..", &parent, 0) < 0)
+		return hmi_err(ctx, errno, "cannot stat %s/..: %s", dir, strerror(errno));
 	return self.st_dev != parent.st_dev || self.st_ino == parent.st_ino;
+}
+
+/* 1 when DIR is the root of a mount, 0 when not, -errno. */
+static int is_mount_point(struct hm_ctx *ctx, const char *dir)
+{
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0 && errno == ENOTDIR)
+		return hmi_err(ctx, ENOTDIR, "%s is not a directory", dir);
+	if (fd < 0)
+		return hmi_err(ctx, errno, "cannot stat %s: %s", dir, strerror(errno));
+	rc = is_mount_point_at(ctx, fd, dir);
+	close(fd);
+	return rc;
+}
+
+/* NAME in the directory AT is a symbolic link: follow it only when root or
+ * this user made it (/var/run -> /run), never the last component (what would
+ * be hidden is where it points) nor another user's link (planted in /tmp). */
+static int open_link(struct hm_ctx *ctx, int at, const char *name, const struct stat *st,
+		     const char *dir, int last)
+{
+	char target[256] = "?";
+	ssize_t n = readlinkat(at, name, target, sizeof(target) - 1);
+	int fd;
+
+	if (n >= 0)
+		target[n] = '\0';
+	if (last || (st->st_uid != 0 && st->st_uid != geteuid()))
+		return hmi_err(ctx, ELOOP,
+			       "mount point %s: '%s' is a symbolic link (to %s, owned by uid %u): "
+			       "not mounting over where it points; give the real directory",
+			       dir, name, target, (unsigned)st->st_uid);
+	fd = openat(at, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return hmi_err(ctx, errno, "mount point %s: cannot open '%s' (a link to %s): %s",
+			       dir, name, target, strerror(errno));
+	return fd;
+}
+
+/* Component NAME of DIR, in the directory AT: created when missing (0755),
+ * opened without following a link but as open_link allows. An fd or -errno. */
+static int open_component(struct hm_ctx *ctx, int at, const char *name, const char *dir, int last)
+{
+	struct stat st;
+	int fd;
+
+	if (mkdirat(at, name, 0755) < 0 && errno != EEXIST)
+		return hmi_err(ctx, errno, "cannot create '%s' of %s: %s", name, dir,
+			       strerror(errno));
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return hmi_err(ctx, errno, "cannot stat '%s' of %s: %s", name, dir,
+			       strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return open_link(ctx, at, name, &st, dir, last);
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP) /* became a link since fstatat */
+		return hmi_err(ctx, ELOOP, "mount point %s: '%s' is a symbolic link", dir, name);
+	if (fd < 0 && errno == ENOTDIR)
+		return hmi_err(ctx, ENOTDIR, "mount point %s: '%s' is not a directory", dir, name);
+	if (fd < 0)
+		return hmi_err(ctx, errno, "cannot open '%s' of %s: %s", name, dir,
+			       strerror(errno));
+	return fd;
+}
+
+/* DIR opened one component at a time from / (or the working directory),
+ * creating what is missing: the descriptor is the directory the mount goes
+ * on, whatever is renamed or planted meanwhile. An fd or -errno. */
+static int open_mount_dir(struct hm_ctx *ctx, const char *dir)
+{
+	char path[HM_PATH_MAX], *save = NULL, *name, *next;
+	int at, fd;
+
+	if (strlen(dir) == 0 || strlen(dir) >= sizeof(path))
+		return hmi_err(ctx, EINVAL, "mount point '%.64s' is empty or too long", dir);
+	snprintf(path, sizeof(path), "%s", dir);
+	at = open(dir[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (at < 0)
+		return hmi_err(ctx, errno, "cannot open %s: %s", dir[0] == '/' ? "/" : ".",
+			       strerror(errno));
+	for (name = strtok_r(path, "/", &save); name; name = next) {
+		next = strtok_r(NULL, "/", &save);
+		if (strcmp(name, ".") == 0)
+			continue;
+		fd = open_component(ctx, at, name, dir, next == NULL);
+		close(at);
+		if (fd < 0)
+			return fd;
+		at = fd;
+	}
+	return at;
+}
+
+/* The first entry of the directory open at FD (not . or ..) into NAME; 0
+ * when it has none. */
+static int first_entry(int fd, char *name, size_t len)
+{
+	int copy = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = copy < 0 ? NULL : fdopendir(copy);
+	struct dirent *de;
+	int found = 0;
+
+	if (!d) {
+		if (copy >= 0)
+			close(copy);
+		return 0;
+	}
+	while (!found && (de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			found = snprintf(name, len, "%s", de->d_name) >= 0;
+	closedir(d);
+	return found;
+}
+
+/* The directory open at FD may take a mount: not one already, and empty
+ * (a mount over files hides them from everyone until it is gone). */
+static int check_mount_dir(struct hm_ctx *ctx, int fd, const char *dir)
+{
+	char entry[64];
+	int rc = is_mount_point_at(ctx, fd, dir);
+
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		return hmi_err(ctx, EBUSY,
+			       "%s is already a mount point: unmount it first or choose another "
+			       "directory",
+			       dir);
+	if (first_entry(fd, entry, sizeof(entry)))
+		return hmi_err(ctx, ENOTEMPTY,
+			       "%s is not empty (it holds '%s'): a mount would hide its files; "
+			       "give an empty or new directory",
+			       dir, entry);
+	return 0;
 }
 
 static void mount_options(char *buf, size_t len, uint64_t page_size, uid_t uid, gid_t gid)
@@ -289,28 +445,25 @@ static int mount_error(struct hm_ctx *ctx, int err, const char *dir, uint64_t pa
 
 int hm_mount(struct hm_ctx *ctx, const char *dir, uint64_t page_size, uid_t uid, gid_t gid)
 {
-	char options[128];
-	int rc;
+	char options[128], self[64];
+	int rc, fd;
 
 	hmi_err_clear(ctx);
 	if (!dir)
 		return hmi_err(ctx, EINVAL, "no mount point given");
 	rc = page_size ? check_size(ctx, &page_size) : 0;
-	if (rc == 0)
-		rc = make_dirs(ctx, dir);
-	if (rc == 0)
-		rc = is_mount_point(ctx, dir);
-	if (rc < 0)
-		return rc;
-	if (rc == 1)
-		return hmi_err(ctx, EBUSY,
-			       "%s is already a mount point: unmount it first or choose another "
-			       "directory",
-			       dir);
+	fd = rc == 0 ? open_mount_dir(ctx, dir) : rc;
+	if (fd < 0)
+		return fd;
+	rc = check_mount_dir(ctx, fd, dir);
 	mount_options(options, sizeof(options), page_size, uid, gid);
-	if (mount("nodev", dir, "hugetlbfs", MS_NOSUID | MS_NODEV, options) < 0)
-		return mount_error(ctx, errno, dir, page_size);
-	return 0;
+	/* the directory checked, not what DIR names by now: /proc/self/fd/N is
+	 * this process's own descriptor (no system file: not below the root) */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (rc == 0 && mount("nodev", self, "hugetlbfs", MS_NOSUID | MS_NODEV, options) < 0)
+		rc = mount_error(ctx, errno, dir, page_size);
+	close(fd);
+	return rc;
 }
 
 /* Up to three names of files in DIR, for the message that says who is busy. */

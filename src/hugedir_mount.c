@@ -11,6 +11,10 @@
  *     size= limit, i.e. UINT64_MAX); otherwise (fixture trees, vanished
  *     mounts) the size= option stands in for it. A mount is writable when it
  *     is not "ro" and access(W_OK) says this user may create files there.
+ *     Under nr_inodes= the files it still takes are f_ffree when statfs
+ *     reports inodes (the kernel does only for a mount with size=), else
+ *     nr_inodes less the root and the entries at its top (page files are
+ *     never in subdirectories: deeper entries are not counted).
  *
  *  2. Choice. A pool is served by the first mount of its page size, a
  *     writable one preferred. --huge-dir must name one of the mounts (trailing
@@ -34,11 +38,13 @@
 #include "hugedir.h"
 #include "platform.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 static uint64_t mul_sat(uint64_t a, uint64_t b)
@@ -53,16 +59,47 @@ static uint64_t headroom(uint64_t limit, uint64_t used)
 	return limit > used ? limit - used : 0;
 }
 
+/* Entries of the directory PATH (not . or ..); 0 when it cannot be read. */
+static uint64_t count_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	uint64_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/* The files the mount at PATH still takes under its nr_inodes= limit. */
+static uint64_t inodes_free(const struct hm_mount *m, const char *path)
+{
+	struct statfs st;
+	uint64_t used;
+
+	if (m->nr_inodes == 0)
+		return UINT64_MAX;
+	if (statfs(path, &st) == 0 && st.f_files != 0)
+		return (uint64_t)st.f_ffree;
+	used = 1 + count_entries(path); /* the root directory takes one */
+	return m->nr_inodes > used ? m->nr_inodes - used : 0;
+}
+
 static void probe_mount(struct hm_ctx *ctx, struct hm_mount *m)
 {
 	char path[HM_PATH_MAX];
 	uint64_t bsize, blocks, bavail;
 
 	m->room = m->size_limit ? m->size_limit : UINT64_MAX;
+	m->inodes_free = m->nr_inodes ? m->nr_inodes - 1 : UINT64_MAX;
 	m->writable = 0;
 	/* an unreachable path leaves the mount as the mount table describes it */
 	if (hmi_path(ctx, path, sizeof(path), "%s", m->path) < 0)
 		return;
+	m->inodes_free = inodes_free(m, path);
 	if (hmi_statfs_hugetlbfs(path, &bsize, &blocks, &bavail) == 1)
 		m->room = blocks == 0 ? UINT64_MAX : mul_sat(bavail, bsize);
 	m->writable = !m->read_only && access(path, W_OK) == 0;

@@ -194,6 +194,13 @@ static void make_parents(const char *dir)
 		mkdir(buf, 0700);
 }
 
+/* What fixes a runtime directory others could write or own: one that is the
+ * user's own (XDG_RUNTIME_DIR is read only when not root, so not that). */
+#define RUNDIR_FIX                                                                                 \
+	"it must be yours and writable by you alone: remove it if it is hugemem's (stale or "      \
+	"planted), or point HUGEMEM_RUNTIME_DIR (hm_ctx_set_runtime_dir) at a directory of your "  \
+	"own, e.g. /run/hugemem for root, $XDG_RUNTIME_DIR/hugemem for others"
+
 static int check_private(struct hm_ctx *ctx, int fd, const char *shown)
 {
 	struct stat st;
@@ -202,14 +209,13 @@ static int check_private(struct hm_ctx *ctx, int fd, const char *shown)
 		return hmi_err(ctx, errno, "cannot stat %s: %s", shown, strerror(errno));
 	if (st.st_uid != geteuid())
 		return hmi_err(ctx, EPERM,
-			       "runtime directory %s is owned by uid %u, not %u: "
-			       "remove it or set XDG_RUNTIME_DIR",
+			       "runtime directory %s is owned by uid %u, not %u: " RUNDIR_FIX,
 			       shown, (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return hmi_err(ctx, EPERM,
-			       "runtime directory %s is writable by others (mode %03o): "
-			       "remove it or set XDG_RUNTIME_DIR",
-			       shown, (unsigned)(st.st_mode & 0777));
+		return hmi_err(
+		    ctx, EPERM,
+		    "runtime directory %s is writable by others (mode %03o): " RUNDIR_FIX, shown,
+		    (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
@@ -227,10 +233,10 @@ static int open_private_dir(struct hm_ctx *ctx, int at, const char *name, const 
 		*created = 1;
 	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
-		return hmi_err(ctx, errno,
-			       "runtime directory %s is a symbolic link or not a directory: "
-			       "remove it or set XDG_RUNTIME_DIR",
-			       shown);
+		return hmi_err(
+		    ctx, errno,
+		    "runtime directory %s is a symbolic link or not a directory: " RUNDIR_FIX,
+		    shown);
 	if (fd < 0)
 		return hmi_err(ctx, errno, "cannot open runtime directory %s: %s", shown,
 			       strerror(errno));

@@ -25,6 +25,7 @@
 #include "heap.h"
 #include "hugedir.h"
 #include "init.h"
+#include "platform.h"
 #include "poolorder.h"
 
 #include <errno.h>
@@ -210,6 +211,29 @@ static int check_budget(struct hm_ctx *ctx, const struct plan *pl, const struct 
 	return 0;
 }
 
+/* A mount's nr_inodes= caps its files as size= caps its bytes: refused now,
+ * not half-way with ENOSPC. Page files take one inode a page, single files
+ * one a node. */
+static int check_inodes(struct hm_ctx *ctx, const struct plan *pl, const struct hm_mount *m)
+{
+	unsigned long long need = 0;
+
+	if (pl->kind != HMI_BACK_PAGE_FILES && pl->kind != HMI_BACK_SINGLE_FILE)
+		return 0;
+	for (int node = 0; node < HM_MAX_NODES; node++)
+		need += pl->kind == HMI_BACK_PAGE_FILES ? pl->want[node] : pl->want[node] != 0;
+	if (m->inodes_free == UINT64_MAX || need <= m->inodes_free)
+		return 0;
+	return hmi_err(ctx, ENOSPC,
+		       "%llu pages need %llu files (%s) in %s but its nr_inodes=%llu leaves room "
+		       "for %llu: remount it with a larger nr_inodes= (or none), use "
+		       "--single-file-segments (one file a node), --in-memory, or another mount "
+		       "with --huge-dir",
+		       (unsigned long long)pl->total, need,
+		       pl->kind == HMI_BACK_PAGE_FILES ? "one a page" : "one a node", m->path,
+		       (unsigned long long)m->nr_inodes, (unsigned long long)m->inodes_free);
+}
+
 static int plan_backing(struct hm_ctx *ctx, struct plan *pl, const struct hm_opts *o,
 			const struct hm_sysinfo *si, const struct hm_pool *p)
 {
@@ -297,11 +321,40 @@ static int make_plan(struct hm_ctx *ctx, struct hmi_mem *pr, struct plan *pl,
 		plan_want(pr, pl, o, si);
 		rc = check_budget(ctx, pl, p, si);
 	}
+	if (rc == 0 && pl->dir)
+		rc = check_inodes(ctx, pl, &si->mounts[p->mount]);
 	/* the pool map costs a kpageflags scan (~20 ms on 24 GiB): best mode
 	 * only, where it is small against zeroing the whole pool */
 	if (rc == 0 && pl->contig == HM_CONTIG_BEST)
 		plan_best(ctx, pl, si);
 	return rc;
+}
+
+/* An explicit base is used as given or refused, never moved: aligned to the
+ * page size in use, and the window (its pages; guard gaps come on top) below
+ * the end of the user address space, which mmap would refuse as ENOMEM. */
+static int check_base(struct hm_ctx *ctx, const struct plan *pl, const struct hm_opts *o)
+{
+	unsigned long long base = o->base_virtaddr, align = pl->no_huge ? 4096 : pl->page_size;
+	unsigned long long len = pl->total * pl->page_size, end = hmi_user_va_end();
+	char sz[32], win[32];
+
+	if (!base)
+		return 0;
+	hm_size_str(align, sz, sizeof(sz));
+	if (base % align)
+		return hmi_err(ctx, EINVAL,
+			       "--base-virtaddr 0x%llx is not aligned to the %s pages in use: give "
+			       "a multiple of 0x%llx, e.g. 0x%llx",
+			       base, sz, align, (base + align - 1) / align * align);
+	if (end && (base >= end || len > end - base))
+		return hmi_err(ctx, EINVAL,
+			       "--base-virtaddr 0x%llx: a window of %s there ends above the user "
+			       "address space, which ends at 0x%llx: give a lower address, e.g. "
+			       "0x%llx (the default)",
+			       base, hm_size_str(len, win, sizeof(win)), end,
+			       (unsigned long long)HM_DEFAULT_BASE_VA);
+	return 0;
 }
 
 /* --no-huge: one anonymous mapping of the size asked, IOVA = VA. */
@@ -682,7 +735,8 @@ static int place_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan
 	double t = hmi_now_ms();
 	int rc;
 
-	base = (base + align - 1) & ~(align - 1);
+	if (!o->base_virtaddr) /* an explicit base was checked aligned (check_base) */
+		base = (base + align - 1) & ~(align - 1);
 	rc = place_runs(ctx, pr, base, o->base_virtaddr != 0);
 	if (rc == 0) {
 		iova_is_va(pr, pl);
@@ -785,6 +839,8 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	}
 	if (rc == 0 && !pl.no_huge)
 		rc = make_plan(ctx, pr, &pl, o, si);
+	if (rc == 0)
+		rc = check_base(ctx, &pl, o);
 	pr->info.t.discover = hmi_now_ms() - t;
 	if (rc == 0)
 		rc = choose_pages(ctx, pr, &pl);

@@ -95,7 +95,7 @@ static const struct hm_optdesc opt_table[] = {
     [OPT_SINGLE_FILE] = {"single-file-segments", 0, NULL, HM_CMD_INIT,
 			 "one page file per size and node instead of one per page"},
     [OPT_BASE_VA] = {"base-virtaddr", 0, "ADDR", HM_CMD_INIT,
-		     "start of the virtual window (hex or decimal, page aligned)"},
+		     "start of the virtual window (hex or decimal, hugepage aligned)"},
     [OPT_PAGE_SIZE] = {"page-size", 0, "SZ",
 		       HM_CMD_INIT | HM_CMD_STATUS | HM_CMD_RESERVE | HM_CMD_MOUNT | HM_CMD_MAP |
 			   HM_CMD_REORDER,

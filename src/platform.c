@@ -36,6 +36,27 @@ void *hmi_calloc_populated(size_t n, size_t size)
 	return p;
 }
 
+uint64_t hmi_user_va_end(void)
+{
+	static const int bits[] = {56, 52, 48, 47, 42, 39};
+
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		uint64_t end = 1ULL << bits[i], at = end - (2ULL << 20);
+		void *p =
+		    mmap((void *)(uintptr_t)at, 4096, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+
+		if (p == MAP_FAILED && errno == EEXIST) /* taken: so it is user space */
+			return end;
+		if (p == MAP_FAILED)
+			continue;
+		munmap(p, 4096);
+		if ((uintptr_t)p == at) /* a kernel before 4.17 takes the flag for a hint */
+			return end;
+	}
+	return 0;
+}
+
 int hmi_statfs_hugetlbfs(const char *path, uint64_t *bsize, uint64_t *blocks, uint64_t *bavail)
 {
 	struct statfs st;

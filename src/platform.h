@@ -64,6 +64,14 @@ void hmi_dev_split(dev_t dev, unsigned *maj, unsigned *min);
  * Free with free(). Without MADV_POPULATE_WRITE it is plain calloc. */
 void *hmi_calloc_populated(size_t n, size_t size);
 
+/* The end of the user address space (1 << 47 on x86-64 with 4-level page
+ * tables, 1 << 56 with 5 levels, 1 << 48 or 1 << 52 or 1 << 39 on arm64),
+ * found by mapping one page just below each candidate end with
+ * MAP_FIXED_NOREPLACE (and unmapping it): the kernel refuses an address past
+ * the end with ENOMEM. 0 when no candidate answers (the caller skips its
+ * check). */
+uint64_t hmi_user_va_end(void);
+
 /* ------------------------------------------------------------------ pages layer
  * Added for the pages layer (pages.c, pages_backing.c, pages_lookup.c): NUMA
  * policy calls made through syscall(2) (no libnuma), memfd_create, and the

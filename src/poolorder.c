@@ -498,7 +498,7 @@ static int job_run(struct hm_ctx *ctx, struct pool_job *job, struct hm_order_res
 int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_order_result *res)
 {
 	struct pool_job job = {.node = node, .pagemap_fd = -1};
-	int rc;
+	int rc, lock;
 
 	hmi_err_clear(ctx);
 	if (!res)
@@ -511,7 +511,14 @@ int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_or
 	rc = job_plan(ctx, &job, page_size);
 	if (rc < 0 || job.count == 0)
 		return rc;
-	rc = job_run(ctx, &job, res);
+	/* the count again under the pool's lock: a reserve may have run between */
+	lock = hmi_pool_lock(ctx, job.page_size);
+	if (lock < 0)
+		return lock;
+	rc = job_plan(ctx, &job, job.page_size);
+	if (rc == 0 && job.count > 0)
+		rc = job_run(ctx, &job, res);
+	close(lock);
 	if (job.pagemap_fd >= 0)
 		close(job.pagemap_fd);
 	free(job.pages);

@@ -21,4 +21,13 @@
 size_t hmi_release_order(const struct hmi_page *pages, size_t n, uint64_t page_size,
 			 const unsigned char *keep, size_t *order);
 
+struct hm_ctx;
+
+/* The machine-wide lock of the pool of PAGE_SIZE (admin.c: a flock on its
+ * sysfs directory), taken by every call that changes its size or maps its
+ * whole free part: hm_reserve and hm_pool_order. A descriptor to close
+ * (which unlocks), or -errno (-EBUSY after a minute held by another
+ * process). */
+int hmi_pool_lock(struct hm_ctx *ctx, uint64_t page_size);
+
 #endif

@@ -60,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -299,6 +300,22 @@ static int open_listener(struct hm_ctx *ctx, struct hmi_fdserver *srv)
 	return 0;
 }
 
+/* pthread_create's EAGAIN is nearly always RLIMIT_NPROC: a thread counts as
+ * a process of this user (root is exempt). Say which limit and its value. */
+static int thread_error(struct hm_ctx *ctx, int err)
+{
+	struct rlimit rl;
+
+	if (err != EAGAIN || getrlimit(RLIMIT_NPROC, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return hmi_err(ctx, err, "cannot start the descriptor server thread: %s",
+			       strerror(err));
+	return hmi_err(ctx, err,
+		       "cannot start the descriptor server thread: this user's processes and "
+		       "threads reached RLIMIT_NPROC (ulimit -u, now %llu): raise it, end some of "
+		       "them, or use --no-shconf (no secondary can attach)",
+		       (unsigned long long)rl.rlim_cur);
+}
+
 static int start_thread(struct hm_ctx *ctx, struct hmi_fdserver *srv)
 {
 	sigset_t all, old;
@@ -312,10 +329,7 @@ static int start_thread(struct hm_ctx *ctx, struct hmi_fdserver *srv)
 	pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread inherits the full mask */
 	err = pthread_create(&srv->thread, NULL, server_main, srv);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
-		return hmi_err(ctx, err, "cannot start the descriptor server thread: %s",
-			       strerror(err));
-	return 0;
+	return err ? thread_error(ctx, err) : 0;
 }
 
 /* Undo a half-done start (no thread running). */

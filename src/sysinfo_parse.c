@@ -21,8 +21,8 @@
  * hugetlbfs super options: pagesize=2M (the kernel shows 1 GiB as 1024M),
  * size= in bytes (K/M/G/... suffixes and "50%" of the pool accepted too, as
  * mount(8) takes them; rounded down to whole pages as the kernel does),
- * uid=, gid= (decimal), mode= (octal). "ro" in either option list marks the
- * mount read-only.
+ * nr_inodes= (with the same suffixes), uid=, gid= (decimal), mode= (octal).
+ * "ro" in either option list marks the mount read-only.
  */
 #include "sysinfo.h"
 
@@ -568,6 +568,10 @@ static int apply_option(struct hm_mount *m, char *opt, struct mount_opts *o)
 	} else if (strncmp(opt, "size=", 5) == 0) {
 		o->size = opt + 5;
 		o->has_size = true;
+	} else if (strncmp(opt, "nr_inodes=", 10) == 0) {
+		rc = parse_memsize(opt + 10, &v); /* the kernel takes K/M/G suffixes here too */
+		if (rc == 0)
+			m->nr_inodes = v;
 	} else if (strncmp(opt, "uid=", 4) == 0) {
 		rc = parse_id_or_mode(opt + 4, false, &v);
 		if (rc == 0)
@@ -611,7 +615,8 @@ static int mount_options(struct mount_list *l, struct mi_fields *f, struct hm_mo
 static int add_hugetlbfs(struct hm_ctx *ctx, struct mi_fields *f, int lineno, void *arg)
 {
 	struct mount_list *l = arg;
-	struct hm_mount m = {.page_size = l->default_size, .room = UINT64_MAX};
+	struct hm_mount m = {
+	    .page_size = l->default_size, .room = UINT64_MAX, .inodes_free = UINT64_MAX};
 	const char *bad = "";
 	int rc;
 

@@ -204,7 +204,7 @@ real_skip() {
 mnt=$(awk '$3 == "hugetlbfs" && $4 !~ /pagesize=1/ { print $2; exit }' /proc/mounts)
 if [ "$(id -u)" != 0 ]; then
 	real_skip "real part needs root"
-elif ! exec 9>/run/lock/hugemem-test.lock || ! flock -w 900 9; then
+elif ! hm_test_lock 900; then
 	real_skip "machine-wide test lock busy"
 elif [ "$(cat $HP2M/free_hugepages)" -lt 8 ] || [ -z "$mnt" ]; then
 	real_skip "needs 8 free 2 MiB hugepages and a hugetlbfs mount"

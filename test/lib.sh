@@ -6,6 +6,7 @@ HM_TOP=$(cd "$(dirname "$0")/.." && pwd)
 HM_BUILD=${HM_BUILD:-$HM_TOP/build}
 HUGEMEM=$HM_BUILD/hugemem
 FIXTURES=$HM_TOP/test/fixtures
+. "$HM_TOP/test/lock.sh"
 HP2M=/sys/kernel/mm/hugepages/hugepages-2048kB
 t_n=0
 t_fail=0
@@ -37,14 +38,14 @@ t_skip_all() {
 }
 
 # Real hugepage tests: root, NEED free 2 MiB pages, a 2 MiB hugetlbfs mount.
-# Takes the machine-wide lock so concurrent runs never share the pool.
+# Takes the machine-wide lock so concurrent runs never share the pool (test/lock.sh:
+# held by a keeper process, so no program the test starts inherits it).
 t_require_hugepages() {
 	local need=${1:-16}
 	[ "$(id -u)" = 0 ] || t_skip_all "needs root for real hugepages"
 	[ -r $HP2M/free_hugepages ] || t_skip_all "no 2 MiB hugepage support in this kernel"
 	command -v flock >/dev/null || t_skip_all "flock(1) missing (util-linux)"
-	exec 9>/run/lock/hugemem-test.lock
-	flock -w 900 9 || t_skip_all "machine-wide test lock busy for 15 minutes"
+	hm_test_lock 900 || t_skip_all "machine-wide test lock busy for 15 minutes"
 	[ "$(cat $HP2M/free_hugepages)" -ge "$need" ] ||
 		t_skip_all "needs $need free 2 MiB hugepages (echo N > $HP2M/nr_hugepages)"
 	HM_MNT=$(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts | while read -r m; do
