@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------ TLSF index */
 
@@ -758,13 +759,15 @@ int hmi_heap_broken(struct hm_ctx *ctx, struct hmi_heap_view *v)
 		       "inconsistent, or a stray write damaged it: restart the primary");
 }
 
-int hmi_heap_lock(struct hm_ctx *ctx, struct hmi_heap_view *v)
+/* Lock; DEADLINE (CLOCK_REALTIME, NULL = none): give up then. */
+static int lock_until(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct timespec *deadline)
 {
 	int rc;
 
 	if (hmi_heap_is_damaged(v))
 		return hmi_heap_broken(ctx, v);
-	rc = pthread_mutex_lock(&v->h->lock);
+	rc = deadline ? pthread_mutex_timedlock(&v->h->lock, deadline)
+		      : pthread_mutex_lock(&v->h->lock);
 	if (rc == EOWNERDEAD && (rc = recover(ctx, v)) < 0)
 		return rc;
 	if (rc == ENOTRECOVERABLE) {
@@ -779,6 +782,20 @@ int hmi_heap_lock(struct hm_ctx *ctx, struct hmi_heap_view *v)
 		return hmi_heap_broken(ctx, v);
 	}
 	return 0;
+}
+
+int hmi_heap_lock(struct hm_ctx *ctx, struct hmi_heap_view *v)
+{
+	return lock_until(ctx, v, NULL);
+}
+
+int hmi_heap_lock_briefly(struct hm_ctx *ctx, struct hmi_heap_view *v)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += HMI_HEAP_RELEASE_WAIT_S;
+	return lock_until(ctx, v, &t);
 }
 
 void hmi_heap_unlock(struct hmi_heap_view *v)

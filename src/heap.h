@@ -255,6 +255,11 @@ void hmi_view_release(struct hmi_heap_view *v);
  * is marked broken: -ENOTRECOVERABLE without locking. Messages go to CTX. */
 int hmi_heap_lock(struct hm_ctx *ctx, struct hmi_heap_view *v);
 void hmi_heap_unlock(struct hmi_heap_view *v);
+/* As hmi_heap_lock, but -ETIMEDOUT after HMI_HEAP_RELEASE_WAIT_S seconds:
+ * for giving caches back (a thread's exit, hm_fini), which must end even
+ * when a stray write left the lock word looking held forever. */
+#define HMI_HEAP_RELEASE_WAIT_S 2
+int hmi_heap_lock_briefly(struct hm_ctx *ctx, struct hmi_heap_view *v);
 /* Unlock; -ENOTRECOVERABLE (with a message) when the calls made under the
  * lock found the heap damaged, else 0. */
 int hmi_heap_unlock_check(struct hm_ctx *ctx, struct hmi_heap_view *v);

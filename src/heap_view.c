@@ -28,14 +28,15 @@ static uint32_t class_cap(int cls)
 }
 
 /* Give every block of C back to the shared heap (its counters follow). A
- * damaged heap is not walked: its blocks stay where they are (the process's
- * own memory is released all the same). */
+ * damaged heap is not walked, nor a lock held for seconds waited on: the
+ * blocks then stay in use until the prefix ends, as a killed process's do
+ * (the process's own memory is released all the same). */
 static void tcache_flush(struct hmi_tcache *c)
 {
 	struct hmi_heap_view *v = c->v;
 	struct hm_ctx scratch = {0}; /* a broken heap's message has nowhere to go */
 
-	if (hmi_heap_lock(&scratch, v) < 0)
+	if (hmi_heap_lock_briefly(&scratch, v) < 0)
 		return;
 	for (uint32_t s = 0; s < v->n_nodes && !hmi_heap_is_damaged(v); s++) {
 		for (int k = 0; k < HMI_CACHE_CLASSES; k++) {

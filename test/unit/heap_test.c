@@ -737,6 +737,27 @@ static void scribble_fini(void)
 	is_int(init_no_huge(16 * MiB), 0, "a new hm_init on the same context works");
 }
 
+/* The lock word itself overwritten: it looks held (by pid 1) forever.
+ * hm_fini gives up on flushing the cache after a bounded wait and still
+ * releases everything; without the bound it would block for good. */
+static void scribble_lock_word(void)
+{
+	struct hmi_heap *h = fresh_heap();
+	void *p[16];
+	double t0;
+
+	for (int i = 0; i < 16; i++)
+		p[i] = hm_malloc(ctx, 100, 0);
+	for (int i = 0; i < 16; i++)
+		hm_free(ctx, p[i]);
+	h->lock.__data.__lock = 1; /* glibc: the owner's thread id */
+	t0 = hmi_now_ms();
+	is_int(hm_fini(ctx), 0, "lock word overwritten: hm_fini returns");
+	ok(hmi_now_ms() - t0 < 10000, "within 10 s (%.0f ms)", hmi_now_ms() - t0);
+	ok(ctx->mem == NULL, "and the context holds nothing");
+	is_int(init_no_huge(16 * MiB), 0, "a new hm_init on the same context works");
+}
+
 static void part_scribble(void)
 {
 	scribble_sl_bit16();
@@ -746,6 +767,7 @@ static void part_scribble(void)
 	scribble_mark();
 	scribble_zone();
 	scribble_fini();
+	scribble_lock_word();
 	is_int(hm_fini(ctx), 0, "hm_fini");
 }
 
