@@ -132,8 +132,8 @@ static int check_header(struct hm_ctx *ctx, const struct hmi_mem *m,
 		    "the primary's heap arena is version %u (header %u bytes); this "
 		    "library reads version %d: use the same hugemem version on both sides",
 		    hdr->version, hdr->hdr_size, ARENA_VERSION);
-	if (hdr->self != m->segs[0].va || hdr->n_segs != m->n_segs ||
-	    hdr->size > m->segs[0].len || hdr->size + 4 * HMI_BLK_ALIGN > m->segs[0].len ||
+	if (hdr->self != m->segs[0].va || hdr->n_segs != m->n_segs || hdr->size > m->segs[0].len ||
+	    hdr->size + 4 * HMI_BLK_ALIGN > m->segs[0].len ||
 	    hdr->zones_off < round64(sizeof(*hdr)) || hdr->zones_off % 64 || hdr->heap_off % 64 ||
 	    hdr->heap_off < hdr->zones_off + sizeof(struct hmi_zone_table) ||
 	    hdr->heap_off > hdr->size ||

@@ -192,8 +192,10 @@ static int maps_ok(struct hmi_heap_view *v, int slot, uint64_t fm, uint32_t sm)
 {
 	if (!(fm & ~FL_MASK) && !(sm & ~SL_MASK))
 		return 1;
-	return (int)hmi_heap_damage(v, "slot %d: a free-list bitmap names lists that do not exist "
-				       "(0x%llx, 0x%x)", slot, (unsigned long long)fm, sm);
+	return (int)hmi_heap_damage(v,
+				    "slot %d: a free-list bitmap names lists that do not exist "
+				    "(0x%llx, 0x%x)",
+				    slot, (unsigned long long)fm, sm);
 }
 
 /* The head of the first non-empty list at or above (fl, sl); 0 if none.
@@ -221,8 +223,10 @@ static uint64_t list_search(struct hmi_heap_view *v, int slot, int fl, int sl, u
 		fl = __builtin_ctzll(fm);
 		sm = HMI_READ(hn->sl_map[fl]);
 		if (!sm || !maps_ok(v, slot, 0, sm))
-			return hmi_heap_damage(v, "slot %d: bitmap says lists %d.* are not empty, "
-						  "they are", slot, fl);
+			return hmi_heap_damage(v,
+					       "slot %d: bitmap says lists %d.* are not empty, "
+					       "they are",
+					       slot, fl);
 	}
 	b = HMI_READ(hn->heads[fl][__builtin_ctz(sm)]);
 	*size = free_blk(v, b, slot, "a free list's head");
@@ -290,8 +294,10 @@ static uint64_t scan_fit(struct hmi_heap_view *v, int slot, uint64_t bsize, uint
 			for (uint64_t b = HMI_READ(hn->heads[fl][sl]); b;
 			     b = HMI_READ(hmi_heap_links(b)->next)) {
 				if (!budget-- || !(*size = free_blk(v, b, slot, "a free list")))
-					return hmi_heap_damage(v, "slot %d: free list %d.%d does "
-								  "not end", slot, fl, sl);
+					return hmi_heap_damage(v,
+							       "slot %d: free list %d.%d does "
+							       "not end",
+							       slot, fl, sl);
 				if (blk_fits(b, *size, bsize, align, &lead))
 					return b;
 			}
@@ -349,9 +355,10 @@ static uint64_t mark_dirty(struct hmi_heap_view *v, uint64_t b, uint64_t end)
 	hw = &hmi_high_water(v->h, v->n_nodes)[r - v->regions];
 	was = HMI_READ(*hw);
 	if (was < r->first || was > r->end + HMI_BLK_HDR) {
-		hmi_heap_damage(v, "the high-water mark of the region at 0x%llx is 0x%llx, "
-				   "outside it", (unsigned long long)r->first,
-				(unsigned long long)was);
+		hmi_heap_damage(v,
+				"the high-water mark of the region at 0x%llx is 0x%llx, "
+				"outside it",
+				(unsigned long long)r->first, (unsigned long long)was);
 		return end;
 	}
 	if (end > was)
@@ -429,8 +436,9 @@ static uint64_t free_before(struct hmi_heap_view *v, const struct hmi_region *r,
 	uint64_t ps = HMI_READ(hmi_blk_at(b)->prev_size), w = 0;
 
 	if (!ps)
-		return b == r->first ? 0 : hmi_heap_damage(v, "block 0x%llx: prev_size 0",
-							   (unsigned long long)b);
+		return b == r->first
+			   ? 0
+			   : hmi_heap_damage(v, "block 0x%llx: prev_size 0", (unsigned long long)b);
 	if (ps > b - r->first || hmi_blk_check(v, b - ps, r->slot, &w) != ps)
 		return hmi_heap_damage(v, "block 0x%llx: prev_size %llu leads to no block",
 				       (unsigned long long)b, (unsigned long long)ps);
@@ -531,8 +539,10 @@ int hmi_heap_resize(struct hmi_heap_view *v, uint64_t b, uint64_t bsize)
 	struct hmi_heap_node *hn;
 
 	if (!size || !(w & HMI_BLK_USED))
-		return (int)hmi_heap_damage(v, "a block resized at 0x%llx is no longer a used "
-					       "block", (unsigned long long)b);
+		return (int)hmi_heap_damage(v,
+					    "a block resized at 0x%llx is no longer a used "
+					    "block",
+					    (unsigned long long)b);
 	hn = &v->h->nodes[r->slot];
 	if (bsize + HMI_BLK_MIN <= size)
 		shrink(v, r, b, size, bsize);

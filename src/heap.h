@@ -198,7 +198,7 @@ struct hmi_heap_view {
 	int damaged;
 	int damage_claimed;
 	char damage[200]; /* what was found (written once, before DAMAGED) */
-	uint64_t lo, hi; /* bounds of all regions: a quick "not ours" */
+	uint64_t lo, hi;  /* bounds of all regions: a quick "not ours" */
 	uint64_t max_align;
 	uint32_t *rmap;	    /* per page from RMAP_BASE: region index + 1, 0 = none */
 	uint64_t rmap_base; /* NULL RMAP (too many pages): binary search */

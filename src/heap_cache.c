@@ -444,8 +444,7 @@ void *hm_realloc(struct hm_ctx *ctx, void *ptr, size_t size, size_t align)
 	if (hmi_heap_is_damaged(v)) /* found while trying in place */
 		return NULL;
 	old -= HMI_BLK_HDR;
-	moved = heap_alloc(ctx, "hm_realloc", size, align,
-			   hmi_region_find(v, b)->node, NULL);
+	moved = heap_alloc(ctx, "hm_realloc", size, align, hmi_region_find(v, b)->node, NULL);
 	if (!moved && !hmi_heap_is_damaged(v))
 		moved = heap_alloc(ctx, "hm_realloc", size, align, HM_SOCKET_ANY, NULL);
 	if (!moved)

@@ -292,8 +292,7 @@ static int relink_region(const struct hmi_region *r, char *msg, size_t len)
 
 /* The free lists and counters of R's node from its blocks (checked again:
  * the memory may have changed since relink_region). */
-static int relist_region(struct hmi_heap_view *v, const struct hmi_region *r, char *msg,
-			 size_t len)
+static int relist_region(struct hmi_heap_view *v, const struct hmi_region *r, char *msg, size_t len)
 {
 	struct hmi_heap_node *hn = &v->h->nodes[r->slot];
 	uint64_t word = 0, size;

@@ -77,9 +77,9 @@ static int zone_read(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct h
 	b = hmi_blk_of(v, (void *)(uintptr_t)c.va, &size);
 	if (n == 0 || n == HM_ZONE_NAME_MAX || c.name[n] || !b || !HMI_READ(hmi_blk_at(b)->zone) ||
 	    c.len == 0 || c.len > size - HMI_BLK_HDR || (c.flags & ~(ZONE_FLAGS | ZONE_PENDING))) {
-		hmi_heap_damage(v, "zone table entry %zu ('%.*s', 0x%llx, %llu bytes) is overwritten",
-				(size_t)(z - hmi_arena_zones(ctx)->z), (int)n, c.name, X(c.va),
-				X(c.len));
+		hmi_heap_damage(
+		    v, "zone table entry %zu ('%.*s', 0x%llx, %llu bytes) is overwritten",
+		    (size_t)(z - hmi_arena_zones(ctx)->z), (int)n, c.name, X(c.va), X(c.len));
 		return hmi_heap_broken(ctx, v);
 	}
 	if (!out)

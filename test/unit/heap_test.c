@@ -251,7 +251,8 @@ static void core_blk_of(struct core *c)
 	uint64_t b = hmi_heap_take(&c->v, 0, 256, 64, NULL);
 	char stack[128];
 
-	ok(hmi_blk_of(&c->v, (void *)(uintptr_t)(b + HMI_BLK_HDR), NULL) == b, "a live block is found");
+	ok(hmi_blk_of(&c->v, (void *)(uintptr_t)(b + HMI_BLK_HDR), NULL) == b,
+	   "a live block is found");
 	ok(!hmi_blk_of(&c->v, (void *)(uintptr_t)(b + HMI_BLK_HDR + 64), NULL),
 	   "an interior pointer: no");
 	ok(!hmi_blk_of(&c->v, (void *)(uintptr_t)(b + HMI_BLK_HDR + 1), NULL),
@@ -591,7 +592,6 @@ static void api_fini_flushes(void)
 	hmi_view_release(&mine);
 	is_int(hm_fini(ctx), 0, "hm_fini");
 }
-
 
 /* ------------------------------------------------------------------ part 3: stray writes */
 
