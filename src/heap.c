@@ -91,6 +91,22 @@ uint64_t hmi_heap_damage(struct hmi_heap_view *v, const char *fmt, ...)
 	return 0;
 }
 
+/* As hmi_blk_check, for B known to lie in region R (at a block boundary):
+ * its tag and a size within R. The hot paths know R already. */
+static inline uint64_t blk_check_in(const struct hmi_region *r, uint64_t b, uint64_t *word)
+{
+	uint64_t w, size;
+
+	if (HMI_READ(hmi_blk_at(b)->tag) != hmi_blk_tag(b))
+		return 0;
+	w = HMI_READ(hmi_blk_at(b)->size);
+	size = w & ~HMI_BLK_USED;
+	if (size < HMI_BLK_MIN || size % HMI_BLK_ALIGN || size > r->end - b)
+		return 0;
+	*word = w;
+	return size;
+}
+
 uint64_t hmi_blk_check(const struct hmi_heap_view *v, uint64_t b, int slot, uint64_t *word)
 {
 	const struct hmi_region *r;
@@ -116,12 +132,16 @@ static int link_ok(const struct hmi_heap_view *v, uint64_t l, int slot)
 	return !l || (hmi_blk_check(v, l, slot, &w) && !(w & HMI_BLK_USED));
 }
 
-/* A free block of SLOT at B, its size; 0 (and the heap damaged) when the
- * shared state says otherwise. WHAT names who pointed to it. */
-static uint64_t free_blk(struct hmi_heap_view *v, uint64_t b, int slot, const char *what)
+/* A free block of SLOT at B, its size (*RP its region); 0 (and the heap
+ * damaged) when the shared state says otherwise. WHAT names who pointed to
+ * it. */
+static uint64_t free_blk(struct hmi_heap_view *v, uint64_t b, int slot, const char *what,
+			 const struct hmi_region **rp)
 {
-	uint64_t w, size = hmi_blk_check(v, b, slot, &w);
+	const struct hmi_region *r = (b + HMI_BLK_HDR) % HMI_BLK_ALIGN ? NULL : hmi_region_find(v, b);
+	uint64_t w = 0, size = r && r->slot == slot ? blk_check_in(r, b, &w) : 0;
 
+	*rp = r;
 	if (size && !(w & HMI_BLK_USED))
 		return size;
 	return hmi_heap_damage(v, "%s points to 0x%llx, not a free block of node slot %d", what,
@@ -201,7 +221,8 @@ static int maps_ok(struct hmi_heap_view *v, int slot, uint64_t fm, uint32_t sm)
 /* The head of the first non-empty list at or above (fl, sl); 0 if none.
  * A bitmap bit beyond the lists or for an empty list, or a head that is no
  * free block, damages the heap. *SIZE: the head's size. */
-static uint64_t list_search(struct hmi_heap_view *v, int slot, int fl, int sl, uint64_t *size)
+static uint64_t list_search(struct hmi_heap_view *v, int slot, int fl, int sl, uint64_t *size,
+			    const struct hmi_region **rp)
 {
 	const struct hmi_heap_node *hn = &v->h->nodes[slot];
 	uint32_t sm;
@@ -229,7 +250,7 @@ static uint64_t list_search(struct hmi_heap_view *v, int slot, int fl, int sl, u
 					       slot, fl);
 	}
 	b = HMI_READ(hn->heads[fl][__builtin_ctz(sm)]);
-	*size = free_blk(v, b, slot, "a free list's head");
+	*size = free_blk(v, b, slot, "a free list's head", rp);
 	return *size ? b : 0;
 }
 
@@ -278,7 +299,7 @@ static int blk_fits(uint64_t b, uint64_t size, uint64_t bsize, uint64_t align, u
 /* Every free block of SLOT that can hold BSIZE at ALIGN: the first found.
  * The walk is bounded (a cycle in a list ends it, damaged). */
 static uint64_t scan_fit(struct hmi_heap_view *v, int slot, uint64_t bsize, uint64_t align,
-			 uint64_t *size)
+			 uint64_t *size, const struct hmi_region **rp)
 {
 	const struct hmi_heap_node *hn = &v->h->nodes[slot];
 	uint64_t fm = HMI_READ(hn->fl_map), lead, budget = v->max_blocks;
@@ -293,7 +314,7 @@ static uint64_t scan_fit(struct hmi_heap_view *v, int slot, uint64_t bsize, uint
 		for (int sl = fl == fl0 ? sl0 : 0; sl < HMI_SL_COUNT; sl++)
 			for (uint64_t b = HMI_READ(hn->heads[fl][sl]); b;
 			     b = HMI_READ(hmi_heap_links(b)->next)) {
-				if (!budget-- || !(*size = free_blk(v, b, slot, "a free list")))
+				if (!budget-- || !(*size = free_blk(v, b, slot, "a free list", rp)))
 					return hmi_heap_damage(v,
 							       "slot %d: free list %d.%d does "
 							       "not end",
@@ -305,19 +326,20 @@ static uint64_t scan_fit(struct hmi_heap_view *v, int slot, uint64_t bsize, uint
 	return 0;
 }
 
+/* A free block of SLOT for BSIZE at ALIGN, its size and region; 0 if none. */
 static uint64_t find_free(struct hmi_heap_view *v, int slot, uint64_t bsize, uint64_t align,
-			  uint64_t *size)
+			  uint64_t *size, const struct hmi_region **rp)
 {
 	uint64_t b, lead;
 	int fl, sl;
 
 	list_fitting(align > HMI_BLK_ALIGN ? bsize + align : bsize, &fl, &sl);
-	b = list_search(v, slot, fl, sl, size);
+	b = list_search(v, slot, fl, sl, size, rp);
 	if (b && blk_fits(b, *size, bsize, align, &lead))
 		return b;
 	if (hmi_heap_is_damaged(v))
 		return 0;
-	return scan_fit(v, slot, bsize, align, size);
+	return scan_fit(v, slot, bsize, align, size, rp);
 }
 
 /* ------------------------------------------------------------------ regions */
@@ -345,13 +367,10 @@ const struct hmi_region *hmi_region_search(const struct hmi_heap_view *v, uint64
  * (splits only happen below it: the part above the mark has always been
  * the tail of one free block). A mark outside its region is damage: then
  * nothing counts as clean. */
-static uint64_t mark_dirty(struct hmi_heap_view *v, uint64_t b, uint64_t end)
+static uint64_t mark_dirty(struct hmi_heap_view *v, const struct hmi_region *r, uint64_t end)
 {
-	const struct hmi_region *r = hmi_region_find(v, b);
 	uint64_t *hw, was;
 
-	if (!r)
-		return end;
 	hw = &hmi_high_water(v->h, v->n_nodes)[r - v->regions];
 	was = HMI_READ(*hw);
 	if (was < r->first || was > r->end + HMI_BLK_HDR) {
@@ -368,13 +387,13 @@ static uint64_t mark_dirty(struct hmi_heap_view *v, uint64_t b, uint64_t end)
 
 /* ------------------------------------------------------------------ take, give, resize */
 
-/* With the free block B (SIZE bytes) of SLOT off its list: cut what BSIZE
- * at ALIGN does not need back into the list; B's part, used. */
-static uint64_t carve(struct hmi_heap_view *v, int slot, uint64_t b, uint64_t size, uint64_t bsize,
-		      uint64_t align, uint64_t *used)
+/* With the free block B (SIZE bytes) of region R off its list: cut what
+ * BSIZE at ALIGN does not need back into the list; B's part, used. */
+static uint64_t carve(struct hmi_heap_view *v, const struct hmi_region *r, uint64_t b,
+		      uint64_t size, uint64_t bsize, uint64_t align, uint64_t *used)
 {
+	int slot = r->slot, node = r->node;
 	struct hmi_heap_node *hn = &v->h->nodes[slot];
-	int node = hmi_region_find(v, b)->node;
 	uint64_t lead;
 
 	blk_fits(b, size, bsize, align, &lead);
@@ -400,19 +419,18 @@ uint64_t hmi_heap_take(struct hmi_heap_view *v, int slot, uint64_t bsize, uint64
 		       uint64_t *dirty_end)
 {
 	struct hmi_heap_node *hn = &v->h->nodes[slot];
-	uint64_t size = 0, b = find_free(v, slot, bsize, align, &size);
+	const struct hmi_region *r = NULL;
+	uint64_t size = 0, b = find_free(v, slot, bsize, align, &size, &r);
 
 	if (!b || list_remove(v, slot, b, size) < 0)
 		return 0;
-	b = carve(v, slot, b, size, bsize, align, &size);
-	if (hmi_heap_is_damaged(v))
-		return 0;
+	b = carve(v, r, b, size, bsize, align, &size);
 	hn->free_bytes -= size;
 	hn->free_blocks--;
 	hn->used_bytes += size;
 	hn->used_blocks++;
 	hn->allocs++;
-	size = mark_dirty(v, b, b + size);
+	size = mark_dirty(v, r, b + size);
 	if (dirty_end)
 		*dirty_end = size;
 	return hmi_heap_is_damaged(v) ? 0 : b;
@@ -439,7 +457,7 @@ static uint64_t free_before(struct hmi_heap_view *v, const struct hmi_region *r,
 		return b == r->first
 			   ? 0
 			   : hmi_heap_damage(v, "block 0x%llx: prev_size 0", (unsigned long long)b);
-	if (ps > b - r->first || hmi_blk_check(v, b - ps, r->slot, &w) != ps)
+	if (ps > b - r->first || ps % HMI_BLK_ALIGN || blk_check_in(r, b - ps, &w) != ps)
 		return hmi_heap_damage(v, "block 0x%llx: prev_size %llu leads to no block",
 				       (unsigned long long)b, (unsigned long long)ps);
 	*psize = ps;
@@ -454,7 +472,7 @@ static uint64_t free_after(struct hmi_heap_view *v, const struct hmi_region *r, 
 
 	if (next == r->end)
 		return 0;
-	size = hmi_blk_check(v, next, r->slot, &w);
+	size = blk_check_in(r, next, &w);
 	if (!size)
 		return hmi_heap_damage(v, "the block after 0x%llx is overwritten",
 				       (unsigned long long)next);
@@ -490,8 +508,9 @@ static uint64_t coalesce(struct hmi_heap_view *v, const struct hmi_region *r, ui
 
 void hmi_heap_give(struct hmi_heap_view *v, uint64_t b)
 {
-	const struct hmi_region *r = hmi_region_find(v, b);
-	uint64_t w = 0, size = hmi_blk_check(v, b, -1, &w);
+	const struct hmi_region *r =
+	    (b + HMI_BLK_HDR) % HMI_BLK_ALIGN ? NULL : hmi_region_find(v, b);
+	uint64_t w = 0, size = r ? blk_check_in(r, b, &w) : 0;
 	struct hmi_blk *h = hmi_blk_at(b);
 	struct hmi_heap_node *hn;
 
@@ -534,8 +553,9 @@ static void shrink(struct hmi_heap_view *v, const struct hmi_region *r, uint64_t
 
 int hmi_heap_resize(struct hmi_heap_view *v, uint64_t b, uint64_t bsize)
 {
-	const struct hmi_region *r = hmi_region_find(v, b);
-	uint64_t w = 0, size = hmi_blk_check(v, b, -1, &w), grow;
+	const struct hmi_region *r =
+	    (b + HMI_BLK_HDR) % HMI_BLK_ALIGN ? NULL : hmi_region_find(v, b);
+	uint64_t w = 0, size = r ? blk_check_in(r, b, &w) : 0, grow;
 	struct hmi_heap_node *hn;
 
 	if (!size || !(w & HMI_BLK_USED))
@@ -557,7 +577,7 @@ int hmi_heap_resize(struct hmi_heap_view *v, uint64_t b, uint64_t bsize)
 	hn->used_bytes += grow;
 	if (size + grow - bsize >= HMI_BLK_MIN)
 		shrink(v, r, b, size + grow, bsize);
-	mark_dirty(v, b, b + (size + grow - bsize >= HMI_BLK_MIN ? bsize : size + grow));
+	mark_dirty(v, r, b + (size + grow - bsize >= HMI_BLK_MIN ? bsize : size + grow));
 	return !hmi_heap_is_damaged(v);
 }
 
@@ -565,6 +585,7 @@ uint64_t hmi_heap_largest(struct hmi_heap_view *v, int slot)
 {
 	const struct hmi_heap_node *hn = &v->h->nodes[slot];
 	uint64_t best = 0, size, budget = v->max_blocks, fm = HMI_READ(hn->fl_map);
+	const struct hmi_region *r;
 	uint32_t sm;
 	int fl;
 
@@ -577,7 +598,7 @@ uint64_t hmi_heap_largest(struct hmi_heap_view *v, int slot)
 				       slot, fl);
 	for (uint64_t b = HMI_READ(hn->heads[fl][log2_floor(sm)]); b;
 	     b = HMI_READ(hmi_heap_links(b)->next)) {
-		if (!budget-- || !(size = free_blk(v, b, slot, "the largest free list")))
+		if (!budget-- || !(size = free_blk(v, b, slot, "the largest free list", &r)))
 			return hmi_heap_damage(v, "slot %d: the largest free list does not end",
 					       slot);
 		best = size > best ? size : best;
