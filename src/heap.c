@@ -138,7 +138,8 @@ static int link_ok(const struct hmi_heap_view *v, uint64_t l, int slot)
 static uint64_t free_blk(struct hmi_heap_view *v, uint64_t b, int slot, const char *what,
 			 const struct hmi_region **rp)
 {
-	const struct hmi_region *r = (b + HMI_BLK_HDR) % HMI_BLK_ALIGN ? NULL : hmi_region_find(v, b);
+	const struct hmi_region *r =
+	    (b + HMI_BLK_HDR) % HMI_BLK_ALIGN ? NULL : hmi_region_find(v, b);
 	uint64_t w = 0, size = r && r->slot == slot ? blk_check_in(r, b, &w) : 0;
 
 	*rp = r;

@@ -182,7 +182,8 @@ static void op_stray_free(struct run *r, struct input *in)
  * segment 1's first SPAN1; never the lock. NULL to skip it. */
 static unsigned char *target(struct run *r, uint64_t off, size_t len)
 {
-	unsigned char *at = off < SPAN0 ? r->mem + off : r->mem + SEG0 + GAP + (off - SPAN0) % SPAN1;
+	unsigned char *at =
+	    off < SPAN0 ? r->mem + off : r->mem + SEG0 + GAP + (off - SPAN0) % SPAN1;
 	unsigned char *lock = (unsigned char *)&view(r)->h->lock;
 
 	if (at + len > lock && at < lock + sizeof(pthread_mutex_t))
@@ -234,8 +235,8 @@ static int walk_one(const struct hm_memzone *z, void *arg)
 
 	FUZZ_CHECK(reg && (uint64_t)(uintptr_t)z->va + z->len <= reg->end &&
 		       memchr(z->name, 0, sizeof(z->name)),
-		   "walk gave zone '%.31s' at %p (%llu bytes) outside every region", z->name,
-		   z->va, (unsigned long long)z->len);
+		   "walk gave zone '%.31s' at %p (%llu bytes) outside every region", z->name, z->va,
+		   (unsigned long long)z->len);
 	return 0;
 }
 
@@ -303,7 +304,8 @@ static void step(struct run *r, struct input *in)
 		break;
 	default:
 		if (r->n_live) /* an interior pointer */
-			hm_free(r->ctx, r->live[take(in, 1) % r->n_live].p + 64 * (1 + take(in, 1) % 4));
+			hm_free(r->ctx,
+				r->live[take(in, 1) % r->n_live].p + 64 * (1 + take(in, 1) % 4));
 	}
 }
 
@@ -350,10 +352,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(r->mem, 0, SEG0); /* the gap is never written */
 	memset(r->mem + SEG0 + GAP, 0, SEG1);
 	r->segs[0] = (struct hmi_seg){.va = (uintptr_t)r->mem, .len = SEG0, .page_size = 4096};
-	r->segs[1] = (struct hmi_seg){.va = (uintptr_t)r->mem + SEG0 + GAP,
-				      .len = SEG1,
-				      .page_size = 4096,
-				      .node = cfg & 1};
+	r->segs[1] = (struct hmi_seg){
+	    .va = (uintptr_t)r->mem + SEG0 + GAP, .len = SEG1, .page_size = 4096, .node = cfg & 1};
 	r->m.segs = r->segs;
 	r->m.n_segs = 2;
 	snprintf(r->m.prefix, sizeof(r->m.prefix), "fuzz");

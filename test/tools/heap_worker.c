@@ -373,8 +373,8 @@ static void cmd_scribble(const char *how)
 		v->h->nodes[0].fl_map = ~0ULL;
 	} else {
 		for (int i = 0; i < 64; i++)
-			scribble_at(seg0 + rand_r(&seed) % (24 << 10), 1 + (size_t)rand_r(&seed) % 8,
-				    &v->h->lock, &seed);
+			scribble_at(seg0 + rand_r(&seed) % (24 << 10),
+				    1 + (size_t)rand_r(&seed) % 8, &v->h->lock, &seed);
 	}
 	hm_free(ctx, p);
 	p = hm_malloc(ctx, 200000, 0);
