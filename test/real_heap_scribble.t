@@ -29,7 +29,7 @@ wait_line() { # wait_line FILE PATTERN: until FILE has a matching line (60 s)
 	for _ in $(seq 1200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
 	return 1
 }
-files() { ls "$HM_MNT" | grep -c "^$1"; }
+files() { find "$HM_MNT" -maxdepth 1 -name "$1*" | wc -l; }
 
 # start NAME: a primary of 16 MiB (page files) reading commands from a fifo on fd 8
 start() {
