@@ -128,7 +128,7 @@ struct hm_zone_spec {
 /* Parsed command line. String fields point into the argv given to
  * hm_opts_parse and live as long as it does. */
 struct hm_opts {
-	uint64_t mem; /* -m (init), --for (map): bytes; 0 = not given */
+	uint64_t mem;			   /* -m (init), --for (map): bytes; 0 = not given */
 	uint64_t socket_mem[HM_MAX_NODES]; /* --socket-mem, bytes per node id */
 	int socket_mem_count;		   /* entries given; 0 = not given */
 	uint64_t page_size;		   /* --page-size, bytes; 0 = default */
@@ -613,6 +613,12 @@ int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_or
  * themselves are overwritten is the heap marked broken: every call then fails
  * with -ENOTRECOVERABLE (NULL). What a dead process held — blocks in use and
  * blocks in its private cache — stays in use until the prefix ends.
+ *
+ * Stray writes: every value read from the shared state (which the
+ * application can write too) is checked before use; a wrong one, or a fault
+ * hm_heap_check finds, marks the heap broken: from then on every call of the
+ * process fails with -ENOTRECOVERABLE (whatever the shared mark says later),
+ * and hm_fini still releases everything.
  */
 #define HM_SOCKET_ANY	  (-1)
 #define HM_MZ_IOVA_CONTIG 0x1u /* the zone must be IOVA-contiguous (every zone is: see above) */
@@ -638,7 +644,8 @@ void *hm_realloc(struct hm_ctx *ctx, void *ptr, size_t size, size_t align);
 void hm_free(struct hm_ctx *ctx, void *ptr);
 
 /* Check every invariant of the shared heap (blocks, free lists, counters).
- * 0, or -EUCLEAN naming the first fault. Takes the heap's lock: O(blocks). */
+ * 0, or -EUCLEAN naming the first fault (the heap is then marked broken).
+ * Takes the heap's lock: O(blocks). */
 int hm_heap_check(struct hm_ctx *ctx);
 
 struct hm_heap_stats {

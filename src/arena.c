@@ -65,17 +65,18 @@ static void plan_arena(const struct hmi_mem *m, struct hmi_arena_hdr *hdr)
 	hdr->size = round64(hdr->heap_off + hmi_heap_size(count_nodes(m), m->n_segs));
 }
 
+/* HDR: this process's checked copy of the header (never the shared one). */
 static int view_open(struct hm_ctx *ctx, struct hmi_mem *m, struct hmi_arena *a,
-		     struct hmi_region *r, size_t n)
+		     const struct hmi_arena_hdr *hdr, struct hmi_region *r, size_t n)
 {
-	struct hmi_heap *h = (struct hmi_heap *)(uintptr_t)(a->hdr->self + a->hdr->heap_off);
+	struct hmi_heap *h = (struct hmi_heap *)(uintptr_t)(hdr->self + hdr->heap_off);
 	int rc = hmi_view_init(ctx, &a->view, h, r, n, m->segs[0].page_size);
 
 	if (rc < 0) {
 		free(r);
 		return rc;
 	}
-	a->zones = (struct hmi_zone_table *)(uintptr_t)(a->hdr->self + a->hdr->zones_off);
+	a->zones = (struct hmi_zone_table *)(uintptr_t)(hdr->self + hdr->zones_off);
 	m->arena = a;
 	return 0;
 }
@@ -108,7 +109,7 @@ int hmi_arena_create(struct hm_ctx *ctx, struct hmi_mem *m)
 	}
 	if (rc == 0) {
 		*a->hdr = plan; /* last: a valid magic means a whole arena */
-		rc = view_open(ctx, m, a, r, n);
+		rc = view_open(ctx, m, a, &plan, r, n);
 		r = NULL;
 	}
 	free(r);
@@ -131,9 +132,12 @@ static int check_header(struct hm_ctx *ctx, const struct hmi_mem *m,
 		    "the primary's heap arena is version %u (header %u bytes); this "
 		    "library reads version %d: use the same hugemem version on both sides",
 		    hdr->version, hdr->hdr_size, ARENA_VERSION);
-	if (hdr->self != m->segs[0].va || hdr->n_segs != m->n_segs ||
-	    hdr->size + 4 * HMI_BLK_ALIGN > m->segs[0].len || hdr->heap_off >= hdr->size ||
-	    hdr->zones_off >= hdr->heap_off)
+	if (hdr->self != m->segs[0].va || hdr->n_segs != m->n_segs || hdr->size > m->segs[0].len ||
+	    hdr->size + 4 * HMI_BLK_ALIGN > m->segs[0].len ||
+	    hdr->zones_off < round64(sizeof(*hdr)) || hdr->zones_off % 64 || hdr->heap_off % 64 ||
+	    hdr->heap_off < hdr->zones_off + sizeof(struct hmi_zone_table) ||
+	    hdr->heap_off > hdr->size ||
+	    hdr->size - hdr->heap_off < hmi_heap_size(count_nodes(m), m->n_segs))
 		return hmi_err(ctx, EBADMSG,
 			       "the primary's heap arena does not match its layout (at 0x%llx, "
 			       "%llu bytes, %llu segments; layout: 0x%llx, %zu segments)",
@@ -145,7 +149,7 @@ static int check_header(struct hm_ctx *ctx, const struct hmi_mem *m,
 
 int hmi_arena_open(struct hm_ctx *ctx, struct hmi_mem *m)
 {
-	const struct hmi_arena_hdr *hdr;
+	struct hmi_arena_hdr copy, *hdr = &copy; /* read once: the shared one may change */
 	struct hmi_region *r = NULL;
 	struct hmi_arena *a;
 	size_t n = 0;
@@ -153,7 +157,7 @@ int hmi_arena_open(struct hm_ctx *ctx, struct hmi_mem *m)
 
 	if (m->n_segs == 0)
 		return hmi_err(ctx, EPROTO, "the primary published no segment");
-	hdr = (const struct hmi_arena_hdr *)(uintptr_t)m->segs[0].va;
+	memcpy(&copy, (const void *)(uintptr_t)m->segs[0].va, sizeof(copy));
 	rc = check_header(ctx, m, hdr);
 	if (rc < 0)
 		return rc;
@@ -166,10 +170,13 @@ int hmi_arena_open(struct hm_ctx *ctx, struct hmi_mem *m)
 		rc = hmi_heap_adopt(ctx, (struct hmi_heap *)(uintptr_t)(hdr->self + hdr->heap_off),
 				    r, n);
 	}
-	if (rc == 0)
-		return view_open(ctx, m, a, r, n);
+	if (rc == 0) {
+		rc = view_open(ctx, m, a, hdr, r, n); /* frees R when it fails */
+		r = NULL;
+	}
 	free(r);
-	free(a);
+	if (rc < 0)
+		free(a);
 	return rc;
 }
 

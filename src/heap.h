@@ -61,6 +61,11 @@ struct hmi_links {
 	uint64_t next, prev;
 };
 
+/* One read of a word of shared memory: another process, or a stray write by
+ * the application, may change it at any moment, so a value is read once into
+ * a local, checked, and only the local is used. */
+#define HMI_READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
 static inline struct hmi_links *hmi_heap_links(uint64_t b)
 {
 	return (struct hmi_links *)(uintptr_t)(b + HMI_BLK_HDR);
@@ -125,9 +130,11 @@ struct hmi_heap {
 	struct hmi_heap_node nodes[]; /* n_nodes, then n_regions high-water marks */
 };
 
-static inline uint64_t *hmi_high_water(struct hmi_heap *h)
+/* N_NODES: the caller's own count (never the shared one, which a stray
+ * write may change). */
+static inline uint64_t *hmi_high_water(struct hmi_heap *h, uint32_t n_nodes)
 {
-	return (uint64_t *)(void *)&h->nodes[h->n_nodes];
+	return (uint64_t *)(void *)&h->nodes[n_nodes];
 }
 
 /* A region: one segment's blocks, [first, end); END holds a 32-byte
@@ -181,7 +188,17 @@ struct hmi_heap_view {
 	struct hmi_heap *h;
 	struct hmi_region *regions;
 	size_t n_regions;
-	uint64_t lo, hi; /* bounds of all regions: a quick "not ours" */
+	/* Private copies, derived from the regions and checked against the shared
+	 * header once: what indexes anything is never read from shared memory. */
+	uint32_t n_nodes;
+	int16_t slot[HM_MAX_NODES]; /* node id -> slot, -1 = none */
+	uint64_t max_blocks;	    /* bound of any walk: region bytes / HMI_BLK_MIN */
+	/* Process-local and sticky: once this process has seen the shared state
+	 * damaged, every call fails, whatever the shared state says later. */
+	int damaged;
+	int damage_claimed;
+	char damage[200]; /* what was found (written once, before DAMAGED) */
+	uint64_t lo, hi;  /* bounds of all regions: a quick "not ours" */
 	uint64_t max_align;
 	uint32_t *rmap;	    /* per page from RMAP_BASE: region index + 1, 0 = none */
 	uint64_t rmap_base; /* NULL RMAP (too many pages): binary search */
@@ -234,9 +251,30 @@ int hmi_view_init(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_heap *
 void hmi_view_release(struct hmi_heap_view *v);
 
 /* Lock the shared heap. A dead holder: check, repair if needed, go on;
- * beyond repair: -ENOTRECOVERABLE. Messages go to CTX (may be NULL). */
+ * beyond repair: -ENOTRECOVERABLE. A heap this process saw damaged, or that
+ * is marked broken: -ENOTRECOVERABLE without locking. Messages go to CTX. */
 int hmi_heap_lock(struct hm_ctx *ctx, struct hmi_heap_view *v);
 void hmi_heap_unlock(struct hmi_heap_view *v);
+/* As hmi_heap_lock, but -ETIMEDOUT after HMI_HEAP_RELEASE_WAIT_S seconds:
+ * for giving caches back (a thread's exit, hm_fini), which must end even
+ * when a stray write left the lock word looking held forever. */
+#define HMI_HEAP_RELEASE_WAIT_S 2
+int hmi_heap_lock_briefly(struct hm_ctx *ctx, struct hmi_heap_view *v);
+/* Unlock; -ENOTRECOVERABLE (with a message) when the calls made under the
+ * lock found the heap damaged, else 0. */
+int hmi_heap_unlock_check(struct hm_ctx *ctx, struct hmi_heap_view *v);
+
+/* A value read from the shared heap failed its check (WHAT says which, in
+ * printf style): mark the heap damaged for this process for good and broken
+ * for every process. Returns 0, for the callers that return "no block". */
+uint64_t hmi_heap_damage(struct hmi_heap_view *v, const char *fmt, ...) HMI_PRINTF(2, 3);
+/* -ENOTRECOVERABLE with the message of a damaged or broken heap. */
+int hmi_heap_broken(struct hm_ctx *ctx, struct hmi_heap_view *v);
+
+static inline int hmi_heap_is_damaged(const struct hmi_heap_view *v)
+{
+	return __atomic_load_n(&v->damaged, __ATOMIC_ACQUIRE);
+}
 
 /* With the lock held. A block of BSIZE bytes (hmi_blk_for) whose payload
  * is aligned to ALIGN, from node slot SLOT: its VA, 0 when none fits.
@@ -251,7 +289,7 @@ void hmi_heap_give(struct hmi_heap_view *v, uint64_t b);
  * smaller (1). */
 int hmi_heap_resize(struct hmi_heap_view *v, uint64_t b, uint64_t bsize);
 /* With the lock held: the largest free block of SLOT (bytes, 0 = none). */
-uint64_t hmi_heap_largest(const struct hmi_heap_view *v, int slot);
+uint64_t hmi_heap_largest(struct hmi_heap_view *v, int slot);
 #ifndef HM_DEBUG
 #define HM_DEBUG 0
 #endif
@@ -286,8 +324,9 @@ static inline const struct hmi_region *hmi_region_find(const struct hmi_heap_vie
 
 /* The used block whose payload is PTR, checked without the lock (range,
  * alignment, tag, in-use bit, size within its region); 0 when PTR is not
- * one. */
-static inline uint64_t hmi_blk_of(const struct hmi_heap_view *v, const void *ptr)
+ * one. *SIZEP (may be NULL): its size as checked (use it, not a second
+ * read of the header). */
+static inline uint64_t hmi_blk_of(const struct hmi_heap_view *v, const void *ptr, uint64_t *sizep)
 {
 	uint64_t a = (uint64_t)(uintptr_t)ptr, b = a - HMI_BLK_HDR, size;
 	const struct hmi_region *r;
@@ -305,16 +344,35 @@ static inline uint64_t hmi_blk_of(const struct hmi_heap_view *v, const void *ptr
 	if (!(size & HMI_BLK_USED) || (size &= ~HMI_BLK_USED) < HMI_BLK_MIN ||
 	    size % HMI_BLK_ALIGN || size > r->end - b)
 		return 0;
+	if (sizep)
+		*sizep = size;
 	return b;
 }
 
 /* Slot of the calling CPU's node when it has a heap, else 0. */
-int hmi_local_slot(const struct hmi_heap *h);
+int hmi_local_slot(const struct hmi_heap_view *v);
 
-/* Slot of node NODE, -1 when it has no heap. */
-static inline int hmi_slot(const struct hmi_heap *h, int node)
+/* Slot of node NODE, -1 when it has no heap (the view's own table). */
+static inline int hmi_slot(const struct hmi_heap_view *v, int node)
 {
-	return node >= 0 && node < HM_MAX_NODES ? h->slot[node] : -1;
+	return node >= 0 && node < HM_MAX_NODES ? v->slot[node] : -1;
+}
+
+/* Node id of slot SLOT (the view's own table). */
+static inline int hmi_slot_node(const struct hmi_heap_view *v, int slot)
+{
+	for (int node = 0; node < HM_MAX_NODES; node++)
+		if (v->slot[node] == slot)
+			return node;
+	return -1;
+}
+
+/* Slot of block B, which hmi_blk_of or the heap found: its region's. */
+static inline int hmi_blk_slot(const struct hmi_heap_view *v, uint64_t b)
+{
+	const struct hmi_region *r = hmi_region_find(v, b);
+
+	return r ? r->slot : 0;
 }
 
 /* ------------------------------------------------------------------ checker, repair, stats */
@@ -385,6 +443,12 @@ struct hmi_zone_table *hmi_arena_zones(struct hm_ctx *ctx);
  * the head of its list (heap.c; the repair in heap_check.c rebuilds lists
  * with the same two). */
 void hmi_heap_list_of(uint64_t size, int *fl, int *sl);
-void hmi_heap_list_insert(struct hmi_heap_node *hn, uint64_t b);
+void hmi_heap_list_insert(struct hmi_heap_view *v, int slot, uint64_t b, uint64_t size);
+
+/* The size of the block at B when it is one of V's blocks on node slot SLOT
+ * (-1: any): header 32 bytes before a 64-byte boundary, in a region, its
+ * tag, a size within the region, each read once; else 0. *WORD (may be
+ * NULL): the size word as read (flags included). */
+uint64_t hmi_blk_check(const struct hmi_heap_view *v, uint64_t b, int slot, uint64_t *word);
 
 #endif

@@ -63,8 +63,8 @@ static int first_slot(struct hm_ctx *ctx, const struct hmi_heap_view *v, const c
 	int slot;
 
 	if (socket == HM_SOCKET_ANY)
-		return hmi_local_slot(v->h);
-	slot = hmi_slot(v->h, socket);
+		return hmi_local_slot(v);
+	slot = hmi_slot(v, socket);
 	if (slot < 0)
 		hmi_err(ctx, ENOENT,
 			"%s: no memory on node %d in this prefix: ask another node or "
@@ -104,9 +104,9 @@ static void give_back(struct hm_ctx *ctx, struct hmi_heap_view *v, const uint64_
 {
 	if (n == 0 || hmi_heap_lock(ctx, v) < 0)
 		return;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && !hmi_heap_is_damaged(v); i++)
 		hmi_heap_give(v, b[i]);
-	hmi_heap_unlock(v);
+	hmi_heap_unlock_check(ctx, v);
 }
 
 /* An empty class: fetch half its capacity of blocks in one hold of the
@@ -124,7 +124,8 @@ static uint64_t cache_fill(struct hm_ctx *ctx, struct hmi_tcache *c, int slot, u
 	for (; n < cl->cap / 2; n++)
 		if (!(b[n] = hmi_heap_take(c->v, slot, bsize, HMI_BLK_ALIGN, NULL)))
 			break;
-	hmi_heap_unlock(c->v);
+	if (hmi_heap_unlock_check(ctx, c->v) < 0)
+		return 0; /* what it took stays taken: the heap is not walked again */
 	for (size_t i = 1; i < n; i++) {
 		hmi_blk_at(b[i])->cached = 1;
 		cl->blk[cl->n] = b[i];
@@ -142,15 +143,15 @@ static void no_room(struct hm_ctx *ctx, struct hmi_heap_view *v, const char *fn,
 {
 	int best = slot;
 
-	for (uint32_t s = 0; any && s < v->h->n_nodes; s++)
+	for (uint32_t s = 0; any && s < v->n_nodes; s++)
 		if (hmi_heap_largest(v, (int)s) > hmi_heap_largest(v, best))
 			best = (int)s;
 	hmi_err(ctx, ENOMEM,
 		"%s: no room for %zu bytes (align %zu) on %s node %d: its largest free block "
 		"holds %llu of %llu free bytes: free memory, or give the primary more (-m)",
-		fn, size, align, any ? "any node; best" : "", v->h->nodes[best].node,
+		fn, size, align, any ? "any node; best" : "", hmi_slot_node(v, best),
 		X(hmi_heap_largest(v, best) ? hmi_heap_largest(v, best) - HMI_BLK_HDR : 0),
-		X(v->h->nodes[best].free_bytes));
+		X(HMI_READ(v->h->nodes[best].free_bytes)));
 }
 
 static uint64_t take_any(struct hmi_heap_view *v, uint64_t bsize, size_t align, int slot, int any,
@@ -158,7 +159,7 @@ static uint64_t take_any(struct hmi_heap_view *v, uint64_t bsize, size_t align, 
 {
 	uint64_t b = hmi_heap_take(v, slot, bsize, align, dirty);
 
-	for (uint32_t s = 0; !b && any && s < v->h->n_nodes; s++)
+	for (uint32_t s = 0; !b && any && s < v->n_nodes && !hmi_heap_is_damaged(v); s++)
 		b = hmi_heap_take(v, (int)s, bsize, align, dirty);
 	return b;
 }
@@ -167,11 +168,11 @@ static uint64_t take_any(struct hmi_heap_view *v, uint64_t bsize, size_t align, 
  * (they may be what splits the free memory). */
 static void flush_mine(struct hmi_heap_view *v, struct hmi_tcache *c)
 {
-	for (uint32_t s = 0; c && s < v->h->n_nodes; s++) {
+	for (uint32_t s = 0; c && s < v->n_nodes; s++) {
 		for (int k = 0; k < HMI_CACHE_CLASSES; k++) {
 			struct hmi_cache_class *cl = &c->slot[s].cls[k];
 
-			for (uint32_t i = 0; i < cl->n; i++)
+			for (uint32_t i = 0; i < cl->n && !hmi_heap_is_damaged(v); i++)
 				hmi_heap_give(v, cl->blk[i]);
 			hmi_cls_set(cl, 0);
 		}
@@ -189,15 +190,16 @@ static uint64_t shared_take(struct hm_ctx *ctx, struct hmi_heap_view *v, struct 
 	if (hmi_heap_lock(ctx, v) < 0)
 		return 0;
 	b = take_any(v, bsize, align, slot, any, dirty);
-	if (!b) {
+	if (!b && !hmi_heap_is_damaged(v)) {
 		flush_mine(v, c);
 		b = take_any(v, bsize, align, slot, any, dirty);
 	}
-	if (!b)
+	if (!b && !hmi_heap_is_damaged(v))
 		no_room(ctx, v, fn, size, align, slot, any);
-	hmi_heap_unlock(v);
+	if (hmi_heap_unlock_check(ctx, v) < 0)
+		return 0;
 	if (b && c)
-		hmi_count(&c->slot[hmi_slot(v->h, hmi_blk_at(b)->node)].c.allocs, 1);
+		hmi_count(&c->slot[hmi_blk_slot(v, b)].c.allocs, 1);
 	return b;
 }
 
@@ -212,14 +214,18 @@ static void *alloc_slow(struct hm_ctx *ctx, const char *fn, size_t size, size_t 
 
 	if (slot < 0)
 		return NULL;
+	if (hmi_heap_is_damaged(v)) { /* sticky: not even the cache serves a broken heap */
+		hmi_heap_broken(ctx, v);
+		return NULL;
+	}
 	if (c && cacheable(bsize, align)) {
 		b = cache_pop(c, slot, bsize);
-		if (!b && !v->h->broken)
+		if (!b && !hmi_heap_is_damaged(v))
 			b = cache_fill(ctx, c, slot, bsize);
 		if (b && dirty)
 			*dirty = b + bsize;
 	}
-	if (!b)
+	if (!b && !hmi_heap_is_damaged(v))
 		b = shared_take(ctx, v, c, fn, size, align, slot, socket == HM_SOCKET_ANY, dirty);
 	return b ? (void *)(uintptr_t)(b + HMI_BLK_HDR) : NULL;
 }
@@ -242,8 +248,8 @@ static void *heap_alloc(struct hm_ctx *ctx, const char *fn, size_t size, size_t 
 	struct hmi_tcache *c;
 	uint64_t b;
 
-	if (v && size - 1 < CACHE_PAYLOAD && align <= HMI_BLK_ALIGN && v->h->n_nodes == 1 &&
-	    (socket == HM_SOCKET_ANY || socket == v->h->nodes[0].node) &&
+	if (v && size - 1 < CACHE_PAYLOAD && align <= HMI_BLK_ALIGN && v->n_nodes == 1 &&
+	    !HMI_READ(v->damaged) && (socket == HM_SOCKET_ANY || hmi_slot(v, socket) == 0) &&
 	    (c = pthread_getspecific(v->key)) && (b = cache_pop(c, 0, hmi_blk_for(size)))) {
 		if (dirty)
 			*dirty = b + hmi_blk_for(size);
@@ -301,7 +307,7 @@ static void bad_free(struct hm_ctx *ctx, struct hmi_heap_view *v, const void *pt
  * back. */
 static void cache_free(struct hm_ctx *ctx, struct hmi_tcache *c, uint64_t b, uint64_t bsize)
 {
-	struct hmi_tslot *s = &c->slot[hmi_slot(c->v->h, hmi_blk_at(b)->node)];
+	struct hmi_tslot *s = &c->slot[hmi_blk_slot(c->v, b)];
 	struct hmi_cache_class *cl = &s->cls[class_of(bsize)];
 	uint64_t old[HMI_CACHE_MAX];
 	uint32_t half = 0;
@@ -328,15 +334,15 @@ static void shared_free(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t b,
 
 	if (hmi_heap_lock(ctx, v) < 0)
 		return;
-	if (!(h->size & HMI_BLK_USED) || h->cached || h->tag != hmi_blk_tag(b)) {
+	if (!(HMI_READ(h->size) & HMI_BLK_USED) || HMI_READ(h->cached) ||
+	    HMI_READ(h->tag) != hmi_blk_tag(b)) {
 		hmi_heap_unlock(v);
 		bad_free(ctx, v, ptr, "freed already");
 		return;
 	}
-	slot = hmi_slot(v->h, h->node);
+	slot = hmi_blk_slot(v, b);
 	hmi_heap_give(v, b);
-	hmi_heap_unlock(v);
-	if (c)
+	if (hmi_heap_unlock_check(ctx, v) == 0 && c)
 		hmi_count(&c->slot[slot].c.frees, 1);
 }
 
@@ -349,12 +355,15 @@ static void free_slow(struct hm_ctx *ctx, void *ptr)
 
 	if (!ptr || !(v = hmi_arena_view(ctx)))
 		return;
-	b = hmi_blk_of(v, ptr);
+	if (hmi_heap_is_damaged(v)) {
+		hmi_heap_broken(ctx, v);
+		return;
+	}
+	b = hmi_blk_of(v, ptr, &bsize);
 	if (!b)
 		return bad_free(ctx, v, ptr, "not a block of this prefix's heap, or freed already");
-	if (hmi_blk_at(b)->zone)
+	if (HMI_READ(hmi_blk_at(b)->zone))
 		return bad_free(ctx, v, ptr, "a memzone: free it with hm_memzone_free");
-	bsize = hmi_blk_size(hmi_blk_at(b));
 	c = cacheable(bsize, HMI_BLK_ALIGN) ? hmi_tcache(v) : NULL;
 	if (!c)
 		return shared_free(ctx, v, b, ptr);
@@ -372,16 +381,17 @@ static void free_slow(struct hm_ctx *ctx, void *ptr)
 void hm_free(struct hm_ctx *ctx, void *ptr)
 {
 	struct hmi_heap_view *v = view_of(ctx);
-	uint64_t b = v ? hmi_blk_of(v, ptr) : 0, bsize;
+	uint64_t bsize = 0, b = v ? hmi_blk_of(v, ptr, &bsize) : 0;
 	struct hmi_blk *h = hmi_blk_at(b);
 	struct hmi_cache_class *cl;
 	struct hmi_tcache *c;
 	struct hmi_tslot *s;
 
-	if (!b || (bsize = hmi_blk_size(h)) > HMI_CACHE_CLASSES * HMI_BLK_ALIGN || h->zone ||
-	    __atomic_load_n(&h->cached, __ATOMIC_RELAXED) || !(c = pthread_getspecific(v->key)))
+	if (!b || bsize > HMI_CACHE_CLASSES * HMI_BLK_ALIGN || HMI_READ(v->damaged) ||
+	    HMI_READ(h->zone) || __atomic_load_n(&h->cached, __ATOMIC_RELAXED) ||
+	    !(c = pthread_getspecific(v->key)))
 		return free_slow(ctx, ptr);
-	s = &c->slot[v->h->n_nodes == 1 ? 0 : hmi_slot(v->h, h->node)];
+	s = &c->slot[v->n_nodes == 1 ? 0 : hmi_blk_slot(v, b)];
 	cl = &s->cls[class_of(bsize)];
 	if (cl->n == cl->cap)
 		return free_slow(ctx, ptr);
@@ -401,19 +411,22 @@ static int grow_in_place(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t b
 	if (hmi_heap_lock(ctx, v) < 0)
 		return 0;
 	done = hmi_heap_resize(v, b, bsize);
-	hmi_heap_unlock(v);
-	return done;
+	return hmi_heap_unlock_check(ctx, v) < 0 ? 0 : done;
 }
 
 void *hm_realloc(struct hm_ctx *ctx, void *ptr, size_t size, size_t align)
 {
 	struct hmi_heap_view *v = ptr ? hmi_arena_view(ctx) : NULL;
-	uint64_t b = v ? hmi_blk_of(v, ptr) : 0, bsize, old;
+	uint64_t old = 0, b = v ? hmi_blk_of(v, ptr, &old) : 0, bsize;
 	void *moved;
 
 	if (!ptr)
 		return heap_alloc(ctx, "hm_realloc", size, align, HM_SOCKET_ANY, NULL);
-	if (!b || hmi_blk_at(b)->zone || hmi_blk_at(b)->cached) {
+	if (v && hmi_heap_is_damaged(v)) {
+		hmi_heap_broken(ctx, v);
+		return NULL;
+	}
+	if (!b || HMI_READ(hmi_blk_at(b)->zone) || HMI_READ(hmi_blk_at(b)->cached)) {
 		if (v)
 			hmi_err(ctx, EINVAL, "hm_realloc(%p): not a block of this heap in use",
 				ptr);
@@ -428,9 +441,11 @@ void *hm_realloc(struct hm_ctx *ctx, void *ptr, size_t size, size_t align)
 		return NULL;
 	if ((uint64_t)(uintptr_t)ptr % align == 0 && grow_in_place(ctx, v, b, bsize))
 		return ptr;
-	old = hmi_blk_size(hmi_blk_at(b)) - HMI_BLK_HDR;
-	moved = heap_alloc(ctx, "hm_realloc", size, align, hmi_blk_at(b)->node, NULL);
-	if (!moved)
+	if (hmi_heap_is_damaged(v)) /* found while trying in place */
+		return NULL;
+	old -= HMI_BLK_HDR;
+	moved = heap_alloc(ctx, "hm_realloc", size, align, hmi_region_find(v, b)->node, NULL);
+	if (!moved && !hmi_heap_is_damaged(v))
 		moved = heap_alloc(ctx, "hm_realloc", size, align, HM_SOCKET_ANY, NULL);
 	if (!moved)
 		return NULL;

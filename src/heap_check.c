@@ -43,16 +43,23 @@ static int fault(char *msg, size_t len, const char *fmt, ...)
 
 #define X(v) ((unsigned long long)(v))
 
-/* A header that can be read and holds a size within R: 0, or a fault. */
-static int header_sane(const struct hmi_region *r, uint64_t b, char *msg, size_t len)
+/* A header that can be read and holds a size within R: 0, or a fault.
+ * *WORD: its size word (flags included), read once. */
+static int header_sane(const struct hmi_region *r, uint64_t b, uint64_t *word, char *msg,
+		       size_t len)
 {
 	const struct hmi_blk *h = hmi_blk_at(b);
-	uint64_t size = hmi_blk_size(h);
+	uint32_t tag = HMI_READ(h->tag);
+	uint64_t size;
 
-	if (h->tag != hmi_blk_tag(b))
+	if ((b + HMI_BLK_HDR) % HMI_BLK_ALIGN)
+		return fault(msg, len, "block at 0x%llx: not at a block boundary", X(b));
+	*word = HMI_READ(h->size);
+	size = *word & ~HMI_BLK_USED;
+	if (tag != hmi_blk_tag(b))
 		return fault(msg, len,
 			     "block at 0x%llx: header tag 0x%x is not a block's (overwritten?)",
-			     X(b), h->tag);
+			     X(b), tag);
 	if (size < HMI_BLK_MIN || size % HMI_BLK_ALIGN || size > r->end - b)
 		return fault(msg, len,
 			     "block at 0x%llx: size %llu is not a multiple of %llu within its "
@@ -61,15 +68,15 @@ static int header_sane(const struct hmi_region *r, uint64_t b, char *msg, size_t
 	return 0;
 }
 
-static void count(struct hmi_walk *w, const struct hmi_blk *h)
+static void count(struct hmi_walk *w, const struct hmi_blk *h, uint64_t word)
 {
-	uint64_t size = hmi_blk_size(h);
+	uint64_t size = word & ~HMI_BLK_USED;
 
-	if (h->size & HMI_BLK_USED) {
+	if (word & HMI_BLK_USED) {
 		w->used_bytes += size;
 		w->used_blocks++;
-		w->cached_bytes += h->cached ? size : 0;
-		w->zone_bytes += h->zone ? size : 0;
+		w->cached_bytes += HMI_READ(h->cached) ? size : 0;
+		w->zone_bytes += HMI_READ(h->zone) ? size : 0;
 		return;
 	}
 	w->free_bytes += size;
@@ -81,12 +88,13 @@ static void count(struct hmi_walk *w, const struct hmi_blk *h)
 static int check_sentinel(const struct hmi_region *r, uint64_t prev, char *msg, size_t len)
 {
 	const struct hmi_blk *s = hmi_blk_at(r->end);
+	uint64_t size = HMI_READ(s->size), prev_size = HMI_READ(s->prev_size);
 
-	if (s->tag != hmi_blk_tag(r->end) || s->size != HMI_BLK_USED || s->prev_size != prev)
+	if (HMI_READ(s->tag) != hmi_blk_tag(r->end) || size != HMI_BLK_USED || prev_size != prev)
 		return fault(msg, len,
 			     "the end of the region at 0x%llx is overwritten (size %llu, prev_size "
 			     "%llu, last block %llu bytes)",
-			     X(r->end), X(s->size), X(s->prev_size), X(prev));
+			     X(r->end), X(size), X(prev_size), X(prev));
 	return 0;
 }
 
@@ -97,26 +105,29 @@ static int walk_region(const struct hmi_region *r, struct hmi_walk *w, char *msg
 
 	while (b < r->end) {
 		const struct hmi_blk *h = hmi_blk_at(b);
-		int is_free = !(h->size & HMI_BLK_USED);
+		uint64_t word = 0, prev_size = HMI_READ(h->prev_size);
+		int16_t node = HMI_READ(h->node);
+		int is_free;
 
-		rc = header_sane(r, b, msg, len);
+		rc = header_sane(r, b, &word, msg, len);
 		if (rc < 0)
 			return rc;
-		if (h->prev_size != prev)
+		is_free = !(word & HMI_BLK_USED);
+		if (prev_size != prev)
 			return fault(
 			    msg, len,
 			    "block at 0x%llx: prev_size %llu, but the block before is %llu "
 			    "bytes",
-			    X(b), X(h->prev_size), X(prev));
-		if (h->node != r->node)
+			    X(b), X(prev_size), X(prev));
+		if (node != r->node)
 			return fault(msg, len, "block at 0x%llx says node %d, its region is on %d",
-				     X(b), h->node, r->node);
+				     X(b), node, r->node);
 		if (is_free && prev_free)
 			return fault(msg, len,
 				     "free blocks at 0x%llx and 0x%llx touch (not merged)",
 				     X(b - prev), X(b));
-		count(w, h);
-		prev = hmi_blk_size(h);
+		count(w, h, word);
+		prev = word & ~HMI_BLK_USED;
 		prev_free = is_free;
 		b += prev;
 	}
@@ -128,11 +139,12 @@ static int walk_region(const struct hmi_region *r, struct hmi_walk *w, char *msg
 static int check_list(const struct hmi_heap_view *v, int slot, int fl, int sl, uint64_t budget,
 		      uint64_t *n, uint64_t *bytes, char *msg, size_t len)
 {
-	int node = v->h->nodes[slot].node, f, s;
-	uint64_t prev = 0;
+	const struct hmi_heap_node *hn = &v->h->nodes[slot];
+	int node = HMI_READ(hn->node), f, s;
+	uint64_t prev = 0, word = 0, size, back;
 
-	for (uint64_t b = v->h->nodes[slot].heads[fl][sl]; b;
-	     prev = b, b = hmi_heap_links(b)->next) {
+	for (uint64_t b = HMI_READ(hn->heads[fl][sl]); b;
+	     prev = b, b = HMI_READ(hmi_heap_links(b)->next)) {
 		const struct hmi_region *r = hmi_region_find(v, b);
 
 		if (++*n > budget)
@@ -145,33 +157,37 @@ static int check_list(const struct hmi_heap_view *v, int slot, int fl, int sl, u
 				     "node %d: free list %d.%d points to 0x%llx, not a block of "
 				     "the node",
 				     node, fl, sl, X(b));
-		if (header_sane(r, b, msg, len) < 0 || (hmi_blk_at(b)->size & HMI_BLK_USED))
+		if (header_sane(r, b, &word, msg, len) < 0 || (word & HMI_BLK_USED))
 			return fault(msg, len,
 				     "node %d: free list %d.%d holds 0x%llx, which is not a free "
 				     "block",
 				     node, fl, sl, X(b));
-		hmi_heap_list_of(hmi_blk_size(hmi_blk_at(b)), &f, &s);
-		if (f != fl || s != sl || hmi_heap_links(b)->prev != prev)
+		size = word & ~HMI_BLK_USED;
+		back = HMI_READ(hmi_heap_links(b)->prev);
+		hmi_heap_list_of(size, &f, &s);
+		if (f != fl || s != sl || back != prev)
 			return fault(msg, len,
 				     "node %d: block 0x%llx of %llu bytes is in free list %d.%d "
 				     "(belongs in %d.%d), back link 0x%llx (want 0x%llx)",
-				     node, X(b), X(hmi_blk_size(hmi_blk_at(b))), fl, sl, f, s,
-				     X(hmi_heap_links(b)->prev), X(prev));
-		*bytes += hmi_blk_size(hmi_blk_at(b));
+				     node, X(b), X(size), fl, sl, f, s, X(back), X(prev));
+		*bytes += size;
 	}
 	return 0;
 }
 
 static int check_bitmaps(const struct hmi_heap_node *hn, int fl, char *msg, size_t len)
 {
-	if (!(hn->fl_map & (1ULL << fl)) != !hn->sl_map[fl] || hn->sl_map[fl] >> HMI_SL_COUNT)
+	uint64_t fm = HMI_READ(hn->fl_map);
+	uint32_t sm = HMI_READ(hn->sl_map[fl]);
+
+	if (!(fm & (1ULL << fl)) != !sm || sm >> HMI_SL_COUNT)
 		return fault(msg, len, "node %d: bitmap of lists %d.* disagrees with the lists",
-			     hn->node, fl);
+			     HMI_READ(hn->node), fl);
 	for (int sl = 0; sl < HMI_SL_COUNT; sl++)
-		if (!(hn->sl_map[fl] & (1u << sl)) != !hn->heads[fl][sl])
+		if (!(sm & (1u << sl)) != !HMI_READ(hn->heads[fl][sl]))
 			return fault(msg, len,
 				     "node %d: bitmap bit of list %d.%d disagrees with it",
-				     hn->node, fl, sl);
+				     HMI_READ(hn->node), fl, sl);
 	return 0;
 }
 
@@ -182,8 +198,9 @@ static int check_lists(const struct hmi_heap_view *v, int slot, const struct hmi
 	uint64_t n = 0, bytes = 0;
 	int rc = 0;
 
-	if (hn->fl_map >> HMI_FL_COUNT)
-		return fault(msg, len, "node %d: bitmap names lists that do not exist", hn->node);
+	if (HMI_READ(hn->fl_map) >> HMI_FL_COUNT)
+		return fault(msg, len, "node %d: bitmap names lists that do not exist",
+			     HMI_READ(hn->node));
 	for (int fl = 0; rc == 0 && fl < HMI_FL_COUNT; fl++) {
 		rc = check_bitmaps(hn, fl, msg, len);
 		for (int sl = 0; rc == 0 && sl < HMI_SL_COUNT; sl++)
@@ -216,11 +233,12 @@ int hmi_heap_check_locked(const struct hmi_heap_view *v, struct hmi_walk *walk, 
 			  size_t len)
 {
 	struct hmi_walk w[HM_MAX_NODES];
-	uint32_t n_nodes = v->h->n_nodes;
+	uint32_t n_nodes = v->n_nodes;
 	int rc = 0;
 
 	memset(w, 0, sizeof(w));
-	if (v->h->magic != HMI_HEAP_MAGIC || n_nodes > HM_MAX_NODES)
+	if (HMI_READ(v->h->magic) != HMI_HEAP_MAGIC || HMI_READ(v->h->n_nodes) != n_nodes ||
+	    HMI_READ(v->h->n_regions) != v->n_regions)
 		return fault(msg, len, "the heap's header is overwritten");
 	for (size_t i = 0; rc == 0 && i < v->n_regions; i++)
 		rc = walk_region(&v->regions[i], &w[v->regions[i].slot], msg, len);
@@ -239,19 +257,21 @@ int hmi_heap_check_locked(const struct hmi_heap_view *v, struct hmi_walk *walk, 
  * neighbours. -EUCLEAN when the sizes do not chain. */
 static int relink_region(const struct hmi_region *r, char *msg, size_t len)
 {
-	uint64_t b = r->first, prev = 0;
+	uint64_t b = r->first, prev = 0, word = 0;
 	int prev_free = 0, rc;
 
 	while (b < r->end) {
 		struct hmi_blk *h = hmi_blk_at(b);
-		uint64_t size = hmi_blk_size(h);
-		int is_free = !(h->size & HMI_BLK_USED);
+		uint64_t size;
+		int is_free;
 
-		rc = header_sane(r, b, msg, len);
+		rc = header_sane(r, b, &word, msg, len);
 		if (rc < 0)
 			return rc;
+		size = word & ~HMI_BLK_USED;
+		is_free = !(word & HMI_BLK_USED);
 		if (is_free && prev_free) { /* a dead free left them apart */
-			hmi_blk_at(b - prev)->size += size;
+			hmi_blk_at(b - prev)->size = prev + size;
 			h->tag = 0;
 			prev += size;
 			b += size;
@@ -263,21 +283,28 @@ static int relink_region(const struct hmi_region *r, char *msg, size_t len)
 		prev_free = is_free;
 		b += size;
 	}
-	if (hmi_blk_at(r->end)->tag != hmi_blk_tag(r->end) ||
-	    hmi_blk_at(r->end)->size != HMI_BLK_USED)
+	if (HMI_READ(hmi_blk_at(r->end)->tag) != hmi_blk_tag(r->end) ||
+	    HMI_READ(hmi_blk_at(r->end)->size) != HMI_BLK_USED)
 		return fault(msg, len, "the end of the region at 0x%llx is overwritten", X(r->end));
 	hmi_blk_at(r->end)->prev_size = prev;
 	return 0;
 }
 
-static void relist_region(struct hmi_heap_node *hn, const struct hmi_region *r)
+/* The free lists and counters of R's node from its blocks (checked again:
+ * the memory may have changed since relink_region). */
+static int relist_region(struct hmi_heap_view *v, const struct hmi_region *r, char *msg, size_t len)
 {
-	for (uint64_t b = r->first; b < r->end; b += hmi_blk_size(hmi_blk_at(b))) {
-		struct hmi_blk *h = hmi_blk_at(b);
-		uint64_t size = hmi_blk_size(h);
+	struct hmi_heap_node *hn = &v->h->nodes[r->slot];
+	uint64_t word = 0, size;
 
+	for (uint64_t b = r->first; b < r->end; b += size) {
+		struct hmi_blk *h = hmi_blk_at(b);
+
+		if (header_sane(r, b, &word, msg, len) < 0)
+			return -EUCLEAN;
+		size = word & ~HMI_BLK_USED;
 		hn->total += size;
-		if (h->size & HMI_BLK_USED) {
+		if (word & HMI_BLK_USED) {
 			hn->used_bytes += size;
 			hn->used_blocks++;
 			continue;
@@ -286,8 +313,9 @@ static void relist_region(struct hmi_heap_node *hn, const struct hmi_region *r)
 		h->zone = 0;
 		hn->free_bytes += size;
 		hn->free_blocks++;
-		hmi_heap_list_insert(hn, b);
+		hmi_heap_list_insert(v, r->slot, b, size);
 	}
+	return 0;
 }
 
 int hmi_heap_repair(struct hmi_heap_view *v, char *msg, size_t len)
@@ -295,13 +323,14 @@ int hmi_heap_repair(struct hmi_heap_view *v, char *msg, size_t len)
 	struct hmi_heap *h = v->h;
 	int rc = 0;
 
-	if (h->magic != HMI_HEAP_MAGIC || h->n_nodes > HM_MAX_NODES)
+	if (HMI_READ(h->magic) != HMI_HEAP_MAGIC || HMI_READ(h->n_nodes) != v->n_nodes ||
+	    HMI_READ(h->n_regions) != v->n_regions)
 		return fault(msg, len, "the heap's header is overwritten");
 	for (size_t i = 0; rc == 0 && i < v->n_regions; i++)
 		rc = relink_region(&v->regions[i], msg, len);
 	if (rc < 0)
 		return rc;
-	for (uint32_t s = 0; s < h->n_nodes; s++) {
+	for (uint32_t s = 0; s < v->n_nodes; s++) {
 		struct hmi_heap_node *hn = &h->nodes[s];
 
 		memset(hn->heads, 0, sizeof(hn->heads));
@@ -309,9 +338,11 @@ int hmi_heap_repair(struct hmi_heap_view *v, char *msg, size_t len)
 		hn->fl_map = 0;
 		hn->total = hn->free_bytes = hn->free_blocks = hn->used_bytes = hn->used_blocks = 0;
 	}
-	for (size_t i = 0; i < v->n_regions; i++)
-		relist_region(&h->nodes[v->regions[i].slot], &v->regions[i]);
-	return 0;
+	for (size_t i = 0; rc == 0 && i < v->n_regions; i++)
+		rc = relist_region(v, &v->regions[i], msg, len);
+	if (rc == 0 && hmi_heap_is_damaged(v))
+		rc = fault(msg, len, "%s", v->damage);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ public: check, stats */
@@ -328,24 +359,26 @@ int hm_heap_check(struct hm_ctx *ctx)
 	if (rc < 0)
 		return rc;
 	rc = hmi_heap_check_locked(v, NULL, msg, sizeof(msg));
+	if (rc < 0) /* from now on every call of this process fails, and every process's */
+		hmi_heap_damage(v, "hm_heap_check found: %s", msg);
 	hmi_heap_unlock(v);
 	if (rc < 0)
-		return hmi_err(ctx, EUCLEAN, "heap check: %s", msg);
+		return hmi_err(ctx, EUCLEAN, "heap check: %s: the heap is marked broken", msg);
 	return 0;
 }
 
-static void add_node(struct hm_heap_stats *st, const struct hmi_heap_view *v, int slot)
+static void add_node(struct hm_heap_stats *st, struct hmi_heap_view *v, int slot)
 {
 	const struct hmi_heap_node *hn = &v->h->nodes[slot];
 	uint64_t largest = hmi_heap_largest(v, slot);
 
-	st->total += hn->total;
-	st->free += hn->free_bytes;
-	st->used += hn->used_bytes;
-	st->free_blocks += hn->free_blocks;
-	st->used_blocks += hn->used_blocks;
-	st->heap_allocs += hn->allocs;
-	st->heap_frees += hn->frees;
+	st->total += HMI_READ(hn->total);
+	st->free += HMI_READ(hn->free_bytes);
+	st->used += HMI_READ(hn->used_bytes);
+	st->free_blocks += HMI_READ(hn->free_blocks);
+	st->used_blocks += HMI_READ(hn->used_blocks);
+	st->heap_allocs += HMI_READ(hn->allocs);
+	st->heap_frees += HMI_READ(hn->frees);
 	if (largest > HMI_BLK_HDR && largest - HMI_BLK_HDR > st->largest_free)
 		st->largest_free = largest - HMI_BLK_HDR;
 }
@@ -378,16 +411,17 @@ static int stats_slots(struct hm_ctx *ctx, struct hmi_heap_view *v, int node, in
 
 	if (node == -1) {
 		*lo = 0;
-		*hi = (int)v->h->n_nodes;
+		*hi = (int)v->n_nodes;
 		return 0;
 	}
-	*lo = hmi_slot(v->h, node);
+	*lo = hmi_slot(v, node);
 	*hi = *lo + 1;
 	if (*lo >= 0)
 		return 0;
-	for (uint32_t s = 0; s < v->h->n_nodes && used < sizeof(nodes); s++)
-		used += (size_t)snprintf(nodes + used, sizeof(nodes) - used, "%s%d", s ? ", " : "",
-					 v->h->nodes[s].node);
+	for (int n = 0; n < HM_MAX_NODES && used < sizeof(nodes); n++)
+		if (v->slot[n] >= 0)
+			used += (size_t)snprintf(nodes + used, sizeof(nodes) - used, "%s%d",
+						 used ? ", " : "", n);
 	return hmi_err(ctx, ENOENT,
 		       "hm_heap_stats: no heap on node %d (the prefix has memory on "
 		       "node %s)",
@@ -414,7 +448,9 @@ int hm_heap_stats(struct hm_ctx *ctx, int node, struct hm_heap_stats *st)
 	st->bad_frees = atomic_load(&v->h->bad_frees);
 	st->recoveries = v->h->recoveries;
 	st->repairs = v->h->repairs;
-	hmi_heap_unlock(v);
+	rc = hmi_heap_unlock_check(ctx, v);
+	if (rc < 0)
+		return rc;
 	for (int s = lo; s < hi; s++)
 		add_private(v, st, s);
 	return 0;

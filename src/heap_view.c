@@ -27,15 +27,18 @@ static uint32_t class_cap(int cls)
 	return (uint32_t)(cap < 4 ? 4 : cap > HMI_CACHE_MAX ? HMI_CACHE_MAX : cap);
 }
 
-/* Give every block of C back to the shared heap (its counters follow). */
+/* Give every block of C back to the shared heap (its counters follow). A
+ * damaged heap is not walked, nor a lock held for seconds waited on: the
+ * blocks then stay in use until the prefix ends, as a killed process's do
+ * (the process's own memory is released all the same). */
 static void tcache_flush(struct hmi_tcache *c)
 {
 	struct hmi_heap_view *v = c->v;
 	struct hm_ctx scratch = {0}; /* a broken heap's message has nowhere to go */
 
-	if (hmi_heap_lock(&scratch, v) < 0)
+	if (hmi_heap_lock_briefly(&scratch, v) < 0)
 		return;
-	for (uint32_t s = 0; s < v->h->n_nodes; s++) {
+	for (uint32_t s = 0; s < v->n_nodes && !hmi_heap_is_damaged(v); s++) {
 		for (int k = 0; k < HMI_CACHE_CLASSES; k++) {
 			struct hmi_cache_class *cl = &c->slot[s].cls[k];
 
@@ -52,7 +55,7 @@ static void tcache_unlink(struct hmi_tcache *c)
 {
 	struct hmi_heap_view *v = c->v;
 
-	for (uint32_t s = 0; v->h && s < v->h->n_nodes; s++) {
+	for (uint32_t s = 0; s < v->n_nodes; s++) {
 		hmi_count(&v->gone[s].allocs, (int64_t)atomic_load(&c->slot[s].c.allocs));
 		hmi_count(&v->gone[s].frees, (int64_t)atomic_load(&c->slot[s].c.frees));
 	}
@@ -82,11 +85,11 @@ struct hmi_tcache *hmi_tcache(struct hmi_heap_view *v)
 
 	if (c || !v->has_key)
 		return c;
-	c = calloc(1, sizeof(*c) + v->h->n_nodes * sizeof(c->slot[0]));
+	c = calloc(1, sizeof(*c) + v->n_nodes * sizeof(c->slot[0]));
 	if (!c)
 		return NULL;
 	c->v = v;
-	for (uint32_t s = 0; s < v->h->n_nodes; s++)
+	for (uint32_t s = 0; s < v->n_nodes; s++)
 		for (int k = 0; k < HMI_CACHE_CLASSES; k++)
 			c->slot[s].cls[k].cap = class_cap(k);
 	if (pthread_setspecific(v->key, c) != 0) {
@@ -144,13 +147,51 @@ static void map_regions(struct hmi_heap_view *v)
 	v->rmap_shift = shift;
 }
 
+/* The node slots of REGIONS, as hmi_heap_format assigns them (ascending
+ * node ids), made here from this process's own regions and compared with
+ * the shared header once: from then on only the view's copy is used. */
+static int derive_slots(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_heap *h,
+			struct hmi_region *regions, size_t n)
+{
+	int present[HM_MAX_NODES] = {0};
+	uint32_t n_nodes = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (regions[i].node < 0 || regions[i].node >= HM_MAX_NODES)
+			return hmi_err(ctx, EPROTO, "a segment is on node %d: out of range",
+				       regions[i].node);
+		present[regions[i].node] = 1;
+		v->max_blocks += (regions[i].end - regions[i].first) / HMI_BLK_MIN;
+	}
+	for (int node = 0; node < HM_MAX_NODES; node++) {
+		v->slot[node] = present[node] ? (int16_t)n_nodes++ : -1;
+		if (HMI_READ(h->slot[node]) != v->slot[node])
+			return hmi_err(ctx, EPROTO,
+				       "the primary's heap has node %d in slot %d, this process's "
+				       "layout %d: restart the primary",
+				       node, HMI_READ(h->slot[node]), v->slot[node]);
+	}
+	for (size_t i = 0; i < n; i++)
+		regions[i].slot = v->slot[regions[i].node];
+	v->n_nodes = n_nodes;
+	if (HMI_READ(h->n_nodes) != n_nodes)
+		return hmi_err(ctx, EPROTO,
+			       "the primary's heap has %u node heaps, this process's layout %u: "
+			       "restart the primary",
+			       HMI_READ(h->n_nodes), n_nodes);
+	return 0;
+}
+
 int hmi_view_init(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_heap *h,
 		  struct hmi_region *regions, size_t n, uint64_t max_align)
 {
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	v->gone = calloc(h->n_nodes + 1, sizeof(*v->gone));
+	rc = derive_slots(ctx, v, h, regions, n);
+	if (rc < 0)
+		return rc;
+	v->gone = calloc(v->n_nodes + 1, sizeof(*v->gone));
 	if (!v->gone)
 		return hmi_err(ctx, ENOMEM, "out of memory for the heap's caches");
 	rc = pthread_key_create(&v->key, tcache_exit);

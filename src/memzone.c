@@ -59,15 +59,39 @@ static struct hmi_zone *find(struct hmi_zone_table *t, const char *name)
 	return NULL;
 }
 
-static void to_public(const struct hmi_zone *z, struct hm_memzone *out)
+/* Entry Z, copied once out of the shared table and checked: a name of
+ * name characters, ended within its field; VA the payload of a zone block
+ * of the heap that holds LEN bytes; known flags. OUT (may be NULL) gets the
+ * copy. 0, or -ENOTRECOVERABLE with the heap marked damaged: an application
+ * must never be handed a zone pointer that a stray write made up. */
+static int zone_read(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_zone *z,
+		     struct hm_memzone *out)
 {
+	struct hmi_zone c;
+	uint64_t size = 0, b;
+	size_t n = 0;
+
+	memcpy(&c, z, sizeof(c));
+	while (n < HM_ZONE_NAME_MAX && name_char(c.name[n]))
+		n++;
+	b = hmi_blk_of(v, (void *)(uintptr_t)c.va, &size);
+	if (n == 0 || n == HM_ZONE_NAME_MAX || c.name[n] || !b || !HMI_READ(hmi_blk_at(b)->zone) ||
+	    c.len == 0 || c.len > size - HMI_BLK_HDR || (c.flags & ~(ZONE_FLAGS | ZONE_PENDING))) {
+		hmi_heap_damage(
+		    v, "zone table entry %zu ('%.*s', 0x%llx, %llu bytes) is overwritten",
+		    (size_t)(z - hmi_arena_zones(ctx)->z), (int)n, c.name, X(c.va), X(c.len));
+		return hmi_heap_broken(ctx, v);
+	}
+	if (!out)
+		return 0;
 	memset(out, 0, sizeof(*out));
-	memcpy(out->name, z->name, sizeof(out->name));
-	out->va = (void *)(uintptr_t)z->va;
-	out->iova = z->iova;
-	out->len = z->len;
-	out->socket = z->socket;
-	out->flags = z->flags & ZONE_FLAGS;
+	memcpy(out->name, c.name, n);
+	out->va = (void *)(uintptr_t)c.va;
+	out->iova = c.iova;
+	out->len = c.len;
+	out->socket = hmi_region_find(v, b)->node;
+	out->flags = c.flags & ZONE_FLAGS;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ reserve */
@@ -102,7 +126,7 @@ static int check_request(struct hm_ctx *ctx, const struct hmi_heap_view *v, stru
 		return hmi_err(ctx, EINVAL,
 			       "zone '%s': length %llu: give 1 byte to the memory held", q->name,
 			       X(q->len));
-	q->slot = q->socket == HM_SOCKET_ANY ? hmi_local_slot(v->h) : hmi_slot(v->h, q->socket);
+	q->slot = q->socket == HM_SOCKET_ANY ? hmi_local_slot(v) : hmi_slot(v, q->socket);
 	if (q->slot < 0)
 		return hmi_err(ctx, ENOENT, "zone '%s': no memory on node %d in this prefix",
 			       q->name, q->socket);
@@ -120,16 +144,16 @@ static uint64_t largest_segment(const struct hmi_mem *m, int node)
 	return best;
 }
 
-static int no_room(struct hm_ctx *ctx, const struct hmi_heap_view *v, const struct request *q)
+static int no_room(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct request *q)
 {
 	int slot = q->slot, node;
 	uint64_t piece;
 	char want[32], seg[32];
 
-	for (uint32_t s = 0; q->socket == HM_SOCKET_ANY && s < v->h->n_nodes; s++)
+	for (uint32_t s = 0; q->socket == HM_SOCKET_ANY && s < v->n_nodes; s++)
 		if (hmi_heap_largest(v, (int)s) > hmi_heap_largest(v, slot))
 			slot = (int)s;
-	node = v->h->nodes[slot].node;
+	node = hmi_slot_node(v, slot);
 	piece = hmi_heap_largest(v, slot);
 	piece = piece > HMI_BLK_HDR ? piece - HMI_BLK_HDR : 0;
 	return hmi_err(ctx, ENOMEM,
@@ -142,9 +166,10 @@ static int no_room(struct hm_ctx *ctx, const struct hmi_heap_view *v, const stru
 		       hm_size_str(largest_segment(ctx->mem, node), seg, sizeof(seg)));
 }
 
-/* With the lock: a free entry and a block for Q, marked pending. */
+/* With the lock: a free entry and a block for Q, marked pending; *VA its
+ * payload (a local: the entry is shared memory). */
 static int take_zone(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_zone_table *t,
-		     const struct request *q, struct hmi_zone **out, uint64_t *dirty)
+		     const struct request *q, struct hmi_zone **out, uint64_t *va, uint64_t *dirty)
 {
 	struct hmi_zone *z = find(t, q->name), *e = NULL;
 	uint64_t b;
@@ -161,16 +186,19 @@ static int take_zone(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_zon
 			       "zone '%s': the zone table is full (%d zones): free one", q->name,
 			       HMI_ZONES_MAX);
 	b = hmi_heap_take(v, q->slot, q->bsize, q->align, dirty);
-	for (uint32_t s = 0; !b && q->socket == HM_SOCKET_ANY && s < v->h->n_nodes; s++)
+	for (uint32_t s = 0; !b && q->socket == HM_SOCKET_ANY && s < v->n_nodes; s++)
 		b = hmi_heap_take(v, (int)s, q->bsize, q->align, dirty);
+	if (hmi_heap_is_damaged(v))
+		return hmi_heap_broken(ctx, v);
 	if (!b)
 		return no_room(ctx, v, q);
 	hmi_blk_at(b)->zone = 1;
 	memcpy(e->name, q->name, strlen(q->name) + 1);
-	e->va = b + HMI_BLK_HDR;
-	e->iova = hmi_virt2iova(&ctx->mem->xlate, e->va, NULL);
+	*va = b + HMI_BLK_HDR;
+	e->va = *va;
+	e->iova = hmi_virt2iova(&ctx->mem->xlate, *va, NULL);
 	e->len = q->len;
-	e->socket = hmi_blk_at(b)->node;
+	e->socket = hmi_region_find(v, b)->node;
 	e->flags = q->flags | ZONE_PENDING;
 	t->n++;
 	*out = e;
@@ -185,27 +213,26 @@ int hm_memzone_reserve(struct hm_ctx *ctx, const char *name, uint64_t len, int s
 	struct hmi_heap_view *v = hmi_arena_view(ctx);
 	struct hmi_zone_table *t = v ? hmi_arena_zones(ctx) : NULL;
 	struct hmi_zone *z = NULL;
-	uint64_t dirty = UINT64_MAX;
+	uint64_t dirty = UINT64_MAX, va = 0;
 	int rc = t ? check_request(ctx, v, &q) : -ENOENT;
 
 	if (rc == 0)
 		rc = hmi_heap_lock(ctx, v);
 	if (rc < 0)
 		return rc;
-	rc = take_zone(ctx, v, t, &q, &z, &dirty);
+	rc = take_zone(ctx, v, t, &q, &z, &va, &dirty);
 	hmi_heap_unlock(v);
 	if (rc < 0)
 		return rc;
-	if (dirty > z->va) /* what a process may have written: clear it, without the lock */
-		memset((void *)(uintptr_t)z->va, 0, dirty - z->va < len ? dirty - z->va : len);
+	if (dirty > va) /* what a process may have written: clear it, without the lock */
+		memset((void *)(uintptr_t)va, 0, dirty - va < len ? dirty - va : len);
 	rc = hmi_heap_lock(ctx, v);
 	if (rc < 0)
 		return rc;
-	z->flags &= ~ZONE_PENDING;
-	if (out)
-		to_public(z, out);
+	z->flags = HMI_READ(z->flags) & ~ZONE_PENDING;
+	rc = zone_read(ctx, v, z, out);
 	hmi_heap_unlock(v);
-	return 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------------ lookup, free, walk */
@@ -224,7 +251,7 @@ static int locked_find(struct hm_ctx *ctx, const char *fn, const char *name,
 	if (rc < 0)
 		return rc;
 	*zp = find(t, name);
-	if (!*zp || ((*zp)->flags & ZONE_PENDING)) {
+	if (!*zp || (HMI_READ((*zp)->flags) & ZONE_PENDING)) {
 		hmi_heap_unlock(v);
 		return hmi_err(ctx, ENOENT, "%s: no zone named '%s' in prefix '%s'", fn, name,
 			       ctx->mem->prefix);
@@ -241,34 +268,28 @@ int hm_memzone_lookup(struct hm_ctx *ctx, const char *name, struct hm_memzone *o
 
 	if (rc < 0)
 		return rc;
-	if (out)
-		to_public(z, out);
+	rc = zone_read(ctx, v, z, out);
 	hmi_heap_unlock(v);
-	return 0;
+	return rc;
 }
 
 int hm_memzone_free(struct hm_ctx *ctx, const char *name)
 {
 	struct hmi_heap_view *v;
+	struct hm_memzone copy;
 	struct hmi_zone *z;
-	uint64_t b;
 	int rc = locked_find(ctx, "hm_memzone_free", name, &v, &z);
 
 	if (rc < 0)
 		return rc;
-	b = z->va - HMI_BLK_HDR;
-	if (hmi_blk_of(v, (void *)(uintptr_t)z->va) != b || !hmi_blk_at(b)->zone) {
-		hmi_heap_unlock(v);
-		return hmi_err(ctx, EUCLEAN,
-			       "hm_memzone_free: zone '%s' at 0x%llx has no zone block: its header "
-			       "was overwritten",
-			       name, X(z->va));
+	rc = zone_read(ctx, v, z, &copy); /* its block checked: a zone block of the heap */
+	if (rc == 0) {
+		hmi_heap_give(v, (uint64_t)(uintptr_t)copy.va - HMI_BLK_HDR);
+		memset(z, 0, sizeof(*z));
+		hmi_arena_zones(ctx)->n--;
 	}
-	hmi_heap_give(v, b);
-	memset(z, 0, sizeof(*z));
-	hmi_arena_zones(ctx)->n--;
 	hmi_heap_unlock(v);
-	return 0;
+	return rc < 0 ? rc : hmi_heap_is_damaged(v) ? hmi_heap_broken(ctx, v) : 0;
 }
 
 int hm_memzone_walk(struct hm_ctx *ctx, int (*fn)(const struct hm_memzone *, void *), void *arg)
@@ -278,15 +299,18 @@ int hm_memzone_walk(struct hm_ctx *ctx, int (*fn)(const struct hm_memzone *, voi
 	struct hm_memzone *copy = t ? calloc(HMI_ZONES_MAX, sizeof(*copy)) : NULL;
 	int rc = t && !copy ? hmi_err(ctx, ENOMEM, "out of memory walking the zones") : 0;
 	size_t n = 0;
+	int locked;
 
 	if (!t)
 		return -ENOENT;
 	if (rc == 0)
 		rc = hmi_heap_lock(ctx, v);
+	locked = rc == 0;
 	for (size_t i = 0; rc == 0 && i < HMI_ZONES_MAX; i++)
-		if (t->z[i].name[0] && !(t->z[i].flags & ZONE_PENDING))
-			to_public(&t->z[i], &copy[n++]);
-	if (rc == 0)
+		if (HMI_READ(t->z[i].name[0]) && !(HMI_READ(t->z[i].flags) & ZONE_PENDING) &&
+		    (rc = zone_read(ctx, v, &t->z[i], &copy[n])) == 0)
+			n++;
+	if (locked)
 		hmi_heap_unlock(v);
 	for (size_t i = 0; rc == 0 && i < n; i++) /* without the lock: FN may use the heap */
 		rc = fn(&copy[i], arg);

@@ -289,8 +289,66 @@ def locks():
         put("locks", "l%02d" % i, text)
 
 
+# heap: a program of calls and scribbles (test/fuzz/heap_fuzz.c): a config
+# byte (bit 0: segment 1 on node 1; bit 1: a secondary opens the arena at
+# the end), then steps. Offsets in segment 0 of the one-node arena: the heap
+# at 16512 (broken mark 16560), node 0 at 16728 (sl_map 16732, fl_map 16904,
+# heads 16912), zone entries at 72 + 64 * i (va at +32); offsets from 65536
+# on are segment 1's, whose first block (prev_size at 65576) is where the
+# first block of 40000 bytes goes (the smaller region fits first).
+def h_malloc(size, align=0):
+    return bytes([0]) + struct.pack(">HB", size, align)
+
+
+def h_free(i):
+    return bytes([3, i])
+
+
+def h_realloc(i, size):
+    return bytes([5]) + struct.pack(">HB", size, i)
+
+
+def h_scribble_bytes(off, data):
+    return bytes([7, 0]) + struct.pack(">I", off)[1:] + bytes([len(data) - 1]) + data
+
+
+def h_scribble_small(off, v):
+    return bytes([7, 1]) + struct.pack(">I", off)[1:] + struct.pack(">H", v)
+
+
+def h_scribble_addr(off, to):
+    return bytes([7, 2]) + struct.pack(">I", off)[1:] + struct.pack(">I", to)[1:]
+
+
+H_STATS, H_CHECK, H_UNBREAK = bytes([8, 1]), bytes([8, 0]), bytes([10])
+
+
+def h_zone(op, n, size=4096):
+    return bytes([9, op * 8 + n]) + (struct.pack(">H", size) if op == 0 else b"")
+
+
+def heap():
+    busy = h_malloc(100) + h_malloc(5000) + h_malloc(40000, 12) + h_free(0) + h_malloc(64)
+    put("heap", "calls", bytes([0]) + busy + h_realloc(1, 20000) + h_zone(0, 1) +
+        h_zone(1, 1) + h_zone(3, 0) + H_STATS + H_CHECK + h_zone(2, 1) + bytes([6, 0, 0x60, 0]))
+    put("heap", "calls-two-nodes", bytes([3]) + busy * 3 + H_STATS + H_CHECK)
+    put("heap", "sl-bit16", bytes([0]) + busy + h_scribble_bytes(16732 + 6 * 4, b"\0\0\1\0") +
+        h_malloc(40000) + H_STATS + h_malloc(100))
+    put("heap", "fl-bit62", bytes([0]) + busy + h_scribble_bytes(16911, b"\x40") + H_STATS +
+        h_malloc(30000))
+    put("heap", "head-wild", bytes([0]) + h_malloc(100) + h_scribble_addr(16912 + 8 * 200, 22500)
+        + h_scribble_bytes(16904, b"\xff" * 6) + h_malloc(9000) + h_malloc(200))
+    put("heap", "prev-size-odd", bytes([0]) + h_malloc(40000) + h_malloc(100) +
+        h_scribble_small(65576, 8) + h_free(0) + h_malloc(40000) + H_STATS)
+    put("heap", "unbreak", bytes([0]) + busy + h_scribble_small(16728 + 200, 99) + H_CHECK +
+        H_UNBREAK + h_malloc(100) + h_free(1) + H_STATS)
+    put("heap", "zone-va", bytes([2]) + h_zone(0, 0) + h_scribble_addr(104, 30000) +
+        h_zone(1, 0) + h_zone(3, 0) + h_zone(2, 0))
+    put("heap", "arena-header", bytes([2]) + busy + h_scribble_small(40, 99) + h_malloc(100))
+
+
 def main():
-    for fn in (sizes, socket_mem, opts, mountinfo, meminfo, sysfs, cgroup, pagemap, locks):
+    for fn in (sizes, socket_mem, opts, mountinfo, meminfo, sysfs, cgroup, pagemap, locks, heap):
         fn()
     return 0
 

@@ -37,6 +37,15 @@
  *   hold-lock [torn]    take the heap's lock (torn: first mark a block in use
  *                       as free, as a process killed in the middle of hm_free
  *                       would leave it), print "ok locked", wait forever.
+ *   scribble lists|SEED  a stray write into the heap's shared state, as the
+ *                       application might make (the memory is its own too),
+ *                       with blocks parked in this thread's cache: "lists"
+ *                       overwrites node 0's free-list heads and bitmaps,
+ *                       SEED writes 64 random runs of 1..8 bytes at random
+ *                       offsets of segment 0's first 24 KiB (never the lock's
+ *                       own bytes). Then hm_malloc, hm_free, hm_heap_stats,
+ *                       hm_heap_check: "ok scribble" with their results, or a
+ *                       crash. The process then ends as usual (hm_fini).
  */
 #include "heap.h"
 #include "init.h"
@@ -333,6 +342,49 @@ static void cmd_hold_lock(int torn)
 		pause();
 }
 
+/* N random bytes of memory at AT..AT+N, unless they touch the lock. */
+static void scribble_at(unsigned char *at, size_t n, const pthread_mutex_t *lock, unsigned *seed)
+{
+	const unsigned char *l = (const unsigned char *)lock;
+
+	if (at + n > l && at < l + sizeof(*lock))
+		return;
+	for (size_t i = 0; i < n; i++)
+		at[i] = (unsigned char)rand_r(seed);
+}
+
+static void cmd_scribble(const char *how)
+{
+	struct hmi_heap_view *v = hmi_arena_view(ctx);
+	unsigned char *seg0 = (unsigned char *)(uintptr_t)ctx->mem->segs[0].va;
+	unsigned seed = (unsigned)strtoul(how, NULL, 10);
+	struct hm_heap_stats st;
+	void *small[64], *p;
+	int rc_stats, rc_check;
+
+	for (int i = 0; i < 64; i++) /* blocks in this thread's cache for hm_fini to flush */
+		small[i] = hm_malloc(ctx, 64 + 64 * (i % 16), 0);
+	for (int i = 0; i < 64; i++)
+		hm_free(ctx, small[i]);
+	p = hm_malloc(ctx, 100000, 0);
+	if (strcmp(how, "lists") == 0) {
+		memset(v->h->nodes[0].heads, 0xa5, sizeof(v->h->nodes[0].heads));
+		memset(v->h->nodes[0].sl_map, 0xa5, sizeof(v->h->nodes[0].sl_map));
+		v->h->nodes[0].fl_map = ~0ULL;
+	} else {
+		for (int i = 0; i < 64; i++)
+			scribble_at(seg0 + rand_r(&seed) % (24 << 10),
+				    1 + (size_t)rand_r(&seed) % 8, &v->h->lock, &seed);
+	}
+	hm_free(ctx, p);
+	p = hm_malloc(ctx, 200000, 0);
+	hm_free(ctx, p);
+	rc_stats = hm_heap_stats(ctx, -1, &st);
+	rc_check = hm_heap_check(ctx);
+	say(1, "scribble malloc=%s stats=%d check=%d (%s)\n", p ? "block" : "null", rc_stats,
+	    rc_check, hm_errmsg(ctx));
+}
+
 static void run(int argc, char **argv)
 {
 	const char *c = argv[0];
@@ -355,6 +407,8 @@ static void run(int argc, char **argv)
 		cmd_malloc(argv[1]);
 	else if (strcmp(c, "hold-lock") == 0)
 		cmd_hold_lock(argc > 1 && strcmp(argv[1], "torn") == 0);
+	else if (strcmp(c, "scribble") == 0 && argc >= 2)
+		cmd_scribble(argv[1]);
 	else
 		say(0, "unknown command %s\n", c);
 	fflush(stdout);

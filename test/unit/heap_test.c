@@ -251,16 +251,17 @@ static void core_blk_of(struct core *c)
 	uint64_t b = hmi_heap_take(&c->v, 0, 256, 64, NULL);
 	char stack[128];
 
-	ok(hmi_blk_of(&c->v, (void *)(uintptr_t)(b + HMI_BLK_HDR)) == b, "a live block is found");
-	ok(!hmi_blk_of(&c->v, (void *)(uintptr_t)(b + HMI_BLK_HDR + 64)),
+	ok(hmi_blk_of(&c->v, (void *)(uintptr_t)(b + HMI_BLK_HDR), NULL) == b,
+	   "a live block is found");
+	ok(!hmi_blk_of(&c->v, (void *)(uintptr_t)(b + HMI_BLK_HDR + 64), NULL),
 	   "an interior pointer: no");
-	ok(!hmi_blk_of(&c->v, (void *)(uintptr_t)(b + HMI_BLK_HDR + 1)),
+	ok(!hmi_blk_of(&c->v, (void *)(uintptr_t)(b + HMI_BLK_HDR + 1), NULL),
 	   "a misaligned pointer: no");
-	ok(!hmi_blk_of(&c->v, stack), "a stack pointer: no");
-	ok(!hmi_blk_of(&c->v, (void *)(uintptr_t)(c->segs[1].va - 64)),
+	ok(!hmi_blk_of(&c->v, stack, NULL), "a stack pointer: no");
+	ok(!hmi_blk_of(&c->v, (void *)(uintptr_t)(c->segs[1].va - 64), NULL),
 	   "a pointer in the gap between regions: no");
 	hmi_heap_give(&c->v, b);
-	ok(!hmi_blk_of(&c->v, (void *)(uintptr_t)(b + HMI_BLK_HDR)), "a freed block: no");
+	ok(!hmi_blk_of(&c->v, (void *)(uintptr_t)(b + HMI_BLK_HDR), NULL), "a freed block: no");
 }
 
 /* ------------------------------------------------------------------ part 1: the lock */
@@ -592,6 +593,184 @@ static void api_fini_flushes(void)
 	is_int(hm_fini(ctx), 0, "hm_fini");
 }
 
+/* ------------------------------------------------------------------ part 3: stray writes */
+
+/* What the application (or another process) may do to the shared state: the
+ * heap over a fresh hm_init --no-huge, then writes into it, then the calls.
+ * Each case reproduces a crash or an out-of-bounds index of issue 14 item
+ * 4: every call must fail with -ENOTRECOVERABLE from then on, never crash. */
+static struct hmi_heap *fresh_heap(void)
+{
+	hm_fini(ctx);
+	if (init_no_huge(16 * MiB) < 0) {
+		diag("hm_init --no-huge: %s", hm_errmsg(ctx));
+		exit(1);
+	}
+	return hmi_arena_view(ctx)->h;
+}
+
+/* Every kind of call fails, saying the heap is broken. */
+static void all_fail(const char *what)
+{
+	struct hm_heap_stats st;
+	struct hm_memzone z;
+	void *p = hm_malloc(ctx, 100, 0);
+
+	ok(!p && strstr(hm_errmsg(ctx), "broken"), "%s: hm_malloc fails: %s", what,
+	   p ? "(a block)" : hm_errmsg(ctx));
+	p = hm_malloc(ctx, 200000, 0);
+	ok(!p, "%s: a large hm_malloc fails too", what);
+	is_int(hm_heap_stats(ctx, -1, &st), -ENOTRECOVERABLE, "%s: hm_heap_stats", what);
+	is_int(hm_heap_check(ctx), -ENOTRECOVERABLE, "%s: hm_heap_check", what);
+	is_int(hm_memzone_lookup(ctx, "nosuch", &z), -ENOTRECOVERABLE, "%s: hm_memzone_lookup",
+	       what);
+}
+
+/* UBSan: heap.c:122 index 16 out of bounds for uint64_t[16] (a second-level
+ * bitmap bit past the 16 lists). */
+static void scribble_sl_bit16(void)
+{
+	struct hmi_heap *h = fresh_heap();
+	void *p = hm_malloc(ctx, 40000, 0);
+
+	for (int fl = 0; fl < HMI_FL_COUNT; fl++)
+		h->nodes[0].sl_map[fl] |= 1u << 16;
+	ok(!hm_malloc(ctx, 40000, 0), "sl_map bit 16: hm_malloc gives nothing");
+	like(hm_errmsg(ctx), "broken", "and says the heap is broken");
+	hm_free(ctx, p);
+	all_fail("sl_map bit 16");
+}
+
+/* UBSan: heap.c:374 index 62 out of bounds for uint32_t[42] (a first-level
+ * bit past the 42 lists, read by the statistics' largest block). */
+static void scribble_fl_bit62(void)
+{
+	struct hmi_heap *h = fresh_heap();
+	struct hm_heap_stats st;
+
+	h->nodes[0].fl_map |= 1ULL << 62;
+	is_int(hm_heap_stats(ctx, -1, &st), -ENOTRECOVERABLE, "fl_map bit 62: hm_heap_stats");
+	all_fail("fl_map bit 62");
+}
+
+/* UBSan: heap.h:81 misaligned block pointer (a prev_size that leads into
+ * the middle of a header); then the shared mark is rewritten: this process
+ * stays failed, the cache's fast path included. */
+static void scribble_misaligned(void)
+{
+	struct hmi_heap *h = fresh_heap();
+	char *p = hm_malloc(ctx, 40000, 0);
+	void *small[32];
+
+	for (int i = 0; i < 32; i++) /* the thread's cache holds blocks of 32 bytes */
+		small[i] = hm_malloc(ctx, 32, 0);
+	for (int i = 0; i < 32; i++)
+		hm_free(ctx, small[i]);
+	ok(p != NULL, "a block of 40000 bytes");
+	hmi_blk_at((uint64_t)(uintptr_t)p - HMI_BLK_HDR)->prev_size = 8;
+	hm_free(ctx, p);
+	like(hm_errmsg(ctx), "broken", "prev_size 8: hm_free says the heap is broken");
+	ok(h->broken, "the heap is marked broken for every process");
+	all_fail("misaligned prev_size");
+	h->broken = 0;
+	ok(!hm_malloc(ctx, 32, 0), "mark rewritten to 0: a cached size still fails");
+	all_fail("mark rewritten");
+}
+
+/* hm_heap_check finds the damage: the heap is marked broken from then on. */
+static void scribble_counter(void)
+{
+	struct hmi_heap *h = fresh_heap();
+
+	h->nodes[0].free_bytes += 64;
+	is_int(hm_heap_check(ctx), -EUCLEAN, "a counter off by 64: hm_heap_check -EUCLEAN");
+	like(hm_errmsg(ctx), "marked broken", "and says the heap is now marked broken");
+	ok(h->broken, "marked in the shared state");
+	all_fail("after hm_heap_check");
+}
+
+/* Another process found the heap damaged: its mark stops this one. */
+static void scribble_mark(void)
+{
+	struct hmi_heap *h = fresh_heap();
+
+	h->broken = 1;
+	ok(!hm_malloc(ctx, 5000, 0), "marked broken by another process: hm_malloc fails");
+	h->broken = 0;
+	all_fail("marked once");
+}
+
+/* A zone entry whose address was overwritten is never handed out. */
+static void scribble_zone(void)
+{
+	struct hm_memzone z;
+	struct hmi_zone_table *t;
+
+	fresh_heap();
+	is_int(hm_memzone_reserve(ctx, "zz", 4096, HM_SOCKET_ANY, 0, 0, &z), 0, "a zone");
+	t = hmi_arena_zones(ctx);
+	for (int i = 0; i < HMI_ZONES_MAX; i++)
+		if (strcmp(t->z[i].name, "zz") == 0)
+			t->z[i].va = 0x1000;
+	is_int(hm_memzone_lookup(ctx, "zz", &z), -ENOTRECOVERABLE,
+	       "its address overwritten: lookup -ENOTRECOVERABLE");
+	all_fail("zone entry");
+}
+
+/* The free-list heads and bitmaps overwritten while the thread's cache
+ * holds blocks: hm_fini must not walk them, and releases everything (no
+ * leak under ASan). */
+static void scribble_fini(void)
+{
+	struct hmi_heap *h = fresh_heap();
+	void *small[64];
+
+	for (int i = 0; i < 64; i++)
+		small[i] = hm_malloc(ctx, 100 + 64 * (i % 8), 0);
+	for (int i = 0; i < 64; i++)
+		hm_free(ctx, small[i]);
+	memset(h->nodes[0].heads, 0xff, sizeof(h->nodes[0].heads));
+	memset(h->nodes[0].sl_map, 0xff, sizeof(h->nodes[0].sl_map));
+	h->nodes[0].fl_map = ~0ULL;
+	is_int(hm_fini(ctx), 0, "heads overwritten, blocks in the cache: hm_fini returns");
+	ok(ctx->mem == NULL, "and the context holds nothing");
+	is_int(init_no_huge(16 * MiB), 0, "a new hm_init on the same context works");
+}
+
+/* The lock word itself overwritten: it looks held (by pid 1) forever.
+ * hm_fini gives up on flushing the cache after a bounded wait and still
+ * releases everything; without the bound it would block for good. */
+static void scribble_lock_word(void)
+{
+	struct hmi_heap *h = fresh_heap();
+	void *p[16];
+	double t0;
+
+	for (int i = 0; i < 16; i++)
+		p[i] = hm_malloc(ctx, 100, 0);
+	for (int i = 0; i < 16; i++)
+		hm_free(ctx, p[i]);
+	h->lock.__data.__lock = 1; /* glibc: the owner's thread id */
+	t0 = hmi_now_ms();
+	is_int(hm_fini(ctx), 0, "lock word overwritten: hm_fini returns");
+	ok(hmi_now_ms() - t0 < 10000, "within 10 s (%.0f ms)", hmi_now_ms() - t0);
+	ok(ctx->mem == NULL, "and the context holds nothing");
+	is_int(init_no_huge(16 * MiB), 0, "a new hm_init on the same context works");
+}
+
+static void part_scribble(void)
+{
+	scribble_sl_bit16();
+	scribble_fl_bit62();
+	scribble_misaligned();
+	scribble_counter();
+	scribble_mark();
+	scribble_zone();
+	scribble_fini();
+	scribble_lock_word();
+	is_int(hm_fini(ctx), 0, "hm_fini");
+}
+
 static void part_api(void)
 {
 	snprintf(rundir, sizeof(rundir), "/tmp/hmheaptest.%d", (int)getpid());
@@ -604,6 +783,7 @@ static void part_api(void)
 	api_random();
 	api_threads();
 	api_fini_flushes();
+	part_scribble();
 	rmdir(rundir);
 }
 
