@@ -242,6 +242,10 @@ static void *heap_alloc(struct hm_ctx *ctx, const char *fn, size_t size, size_t 
 	struct hmi_tcache *c;
 	uint64_t b;
 
+	if (hmi_mem_inherited(ctx->mem)) { /* a forked child: the heap is not mapped here */
+		hmi_err_inherited(ctx, fn);
+		return NULL;
+	}
 	if (v && size - 1 < CACHE_PAYLOAD && align <= HMI_BLK_ALIGN && v->h->n_nodes == 1 &&
 	    (socket == HM_SOCKET_ANY || socket == v->h->nodes[0].node) &&
 	    (c = pthread_getspecific(v->key)) && (b = cache_pop(c, 0, hmi_blk_for(size)))) {
@@ -371,13 +375,17 @@ static void free_slow(struct hm_ctx *ctx, void *ptr)
  * room: inline, no lock; everything else (and every refusal) to free_slow. */
 void hm_free(struct hm_ctx *ctx, void *ptr)
 {
-	struct hmi_heap_view *v = view_of(ctx);
+	struct hmi_heap_view *v = hmi_mem_inherited(ctx->mem) ? NULL : view_of(ctx);
 	uint64_t b = v ? hmi_blk_of(v, ptr) : 0, bsize;
 	struct hmi_blk *h = hmi_blk_at(b);
 	struct hmi_cache_class *cl;
 	struct hmi_tcache *c;
 	struct hmi_tslot *s;
 
+	if (hmi_mem_inherited(ctx->mem)) {
+		hmi_err_inherited(ctx, "hm_free");
+		return;
+	}
 	if (!b || (bsize = hmi_blk_size(h)) > HMI_CACHE_CLASSES * HMI_BLK_ALIGN || h->zone ||
 	    __atomic_load_n(&h->cached, __ATOMIC_RELAXED) || !(c = pthread_getspecific(v->key)))
 		return free_slow(ctx, ptr);
@@ -407,10 +415,16 @@ static int grow_in_place(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t b
 
 void *hm_realloc(struct hm_ctx *ctx, void *ptr, size_t size, size_t align)
 {
-	struct hmi_heap_view *v = ptr ? hmi_arena_view(ctx) : NULL;
-	uint64_t b = v ? hmi_blk_of(v, ptr) : 0, bsize, old;
+	struct hmi_heap_view *v;
+	uint64_t b, bsize, old;
 	void *moved;
 
+	if (hmi_mem_inherited(ctx->mem)) {
+		hmi_err_inherited(ctx, "hm_realloc");
+		return NULL;
+	}
+	v = ptr ? hmi_arena_view(ctx) : NULL;
+	b = v ? hmi_blk_of(v, ptr) : 0;
 	if (!ptr)
 		return heap_alloc(ctx, "hm_realloc", size, align, HM_SOCKET_ANY, NULL);
 	if (!b || hmi_blk_at(b)->zone || hmi_blk_at(b)->cached) {
