@@ -373,19 +373,15 @@ static void free_slow(struct hm_ctx *ctx, void *ptr)
 
 /* A block of a cached size goes to a class of this thread's cache that has
  * room: inline, no lock; everything else (and every refusal) to free_slow. */
-void hm_free(struct hm_ctx *ctx, void *ptr)
+static inline void free_fast(struct hm_ctx *ctx, void *ptr)
 {
-	struct hmi_heap_view *v = hmi_mem_inherited(ctx->mem) ? NULL : view_of(ctx);
+	struct hmi_heap_view *v = view_of(ctx);
 	uint64_t b = v ? hmi_blk_of(v, ptr) : 0, bsize;
 	struct hmi_blk *h = hmi_blk_at(b);
 	struct hmi_cache_class *cl;
 	struct hmi_tcache *c;
 	struct hmi_tslot *s;
 
-	if (hmi_mem_inherited(ctx->mem)) {
-		hmi_err_inherited(ctx, "hm_free");
-		return;
-	}
 	if (!b || (bsize = hmi_blk_size(h)) > HMI_CACHE_CLASSES * HMI_BLK_ALIGN || h->zone ||
 	    __atomic_load_n(&h->cached, __ATOMIC_RELAXED) || !(c = pthread_getspecific(v->key)))
 		return free_slow(ctx, ptr);
@@ -398,6 +394,14 @@ void hm_free(struct hm_ctx *ctx, void *ptr)
 	cl->blk[cl->n] = b;
 	hmi_cls_set(cl, cl->n + 1);
 	hmi_count(&s->c.frees, 1);
+}
+
+void hm_free(struct hm_ctx *ctx, void *ptr)
+{
+	if (hmi_mem_inherited(ctx->mem)) /* a forked child: the heap is not mapped here */
+		hmi_err_inherited(ctx, "hm_free");
+	else
+		free_fast(ctx, ptr);
 }
 
 /* ------------------------------------------------------------------ realloc */

@@ -837,9 +837,8 @@ int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out)
 
 	if (ctx->mem && held_elsewhere(ctx))
 		return hmi_err(ctx, EALREADY,
-			       "this context holds the memory of pid %d, this process's parent: "
-			       "hm_fini it first (in a forked child that only forgets it), or use "
-			       "a new context",
+			       "this context holds the memory of pid %d, inherited across fork: "
+			       "hm_fini it first (here that only forgets it), or use a new context",
 			       (int)ctx->mem->pid);
 	if (ctx->mem)
 		return hmi_err(ctx, EALREADY,

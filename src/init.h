@@ -27,12 +27,12 @@ struct hmi_mem {
 	int published;		  /* primary: DIR/layout written */
 	struct hmi_fdserver *fds; /* primary: descriptor server (memfd, single files) */
 	struct hmi_arena *arena;  /* heap and zones (arena.c); NULL before hmi_arena_create/open */
+	unsigned long fork_gen;	  /* hmi_fork_generation in PID (beside ARENA: the heap's fast
+				     paths read both; a forked child has a copy, not the memory) */
 	char arena_err[256];	  /* secondary: why the heap is unusable ("" when it is fine) */
 	uint64_t window_base, window_len;
 	char notes[HM_MAX_NOTES][256];
-	/* who made it: a forked child holds a copy of it, not the memory */
-	pid_t pid;		/* the process that ran hm_init or hm_attach */
-	unsigned long fork_gen; /* hmi_fork_generation in that process */
+	pid_t pid; /* the process that ran hm_init or hm_attach */
 };
 
 /* Start holding memory in CTX (hm_init, hm_attach): -EALREADY when it
@@ -56,7 +56,7 @@ int hmi_mem_release(struct hm_ctx *ctx);
  * not seen here; hm_fini and hm_ctx_free also compare the pid. */
 static inline int hmi_mem_inherited(const struct hmi_mem *m)
 {
-	return m && m->fork_gen != hmi_fork_generation;
+	return m && __builtin_expect(m->fork_gen != hmi_fork_generation, 0);
 }
 
 /* -ECHILD with a message naming FN: CTX's memory belongs to another
