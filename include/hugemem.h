@@ -19,6 +19,17 @@
  *  - Every sysfs/procfs path is read below the context's root ("/" unless
  *    hm_ctx_set_root says otherwise), so tests point the library at a fixture
  *    tree.
+ *  - Memory (hm_init, hm_attach) belongs to the process that mapped it. A
+ *    child forked from it maps none of it and holds only a copy of the
+ *    context: there hm_fini and hm_ctx_free only forget the memory (they
+ *    touch no page, file, lock or runtime directory of the parent) and return
+ *    0; the heap and zone calls fail with -ECHILD (NULL) naming the call and
+ *    the parent's pid; the layout and translation calls answer as without
+ *    memory; hm_init and hm_attach say -EALREADY until hm_fini. A child that
+ *    needs the memory attaches as a secondary with a context of its own, or
+ *    execs. A vfork child may call nothing; one made without the atfork
+ *    handlers (a raw clone or fork system call, _Fork) must not call the heap
+ *    (man hm_fini).
  */
 #ifndef HUGEMEM_H
 #define HUGEMEM_H
@@ -56,6 +67,8 @@ struct hm_ctx;
 /* Create a context with root "/" and the default runtime directory.
  * Returns 0, or -ENOMEM. */
 int hm_ctx_new(struct hm_ctx **ctxp);
+/* Free CTX and release its memory as hm_fini does (in a forked child: only
+ * forget it). NULL is accepted. */
 void hm_ctx_free(struct hm_ctx *ctx);
 
 /* Read sysfs/procfs below ROOT instead of "/" (a fixture tree in tests).
@@ -532,7 +545,8 @@ int hm_attach(struct hm_ctx *ctx, const struct hm_opts *opts);
 
 /* Primary: unpublish, give every page back (in pool order: the longest run
  * is handed out first to whoever maps next), remove the files, release the
- * prefix. Secondary: unmap. */
+ * prefix. Secondary: unmap. In a child forked from the process that holds
+ * the memory: only forget it (0); the parent's memory is untouched. */
 int hm_fini(struct hm_ctx *ctx);
 
 /* The layout after hm_init, or NULL. */

@@ -12,11 +12,38 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The one mutable global of the library (the rule is: none): a forked child
+ * must be told from its parent on every heap call, and comparing the pid
+ * would cost a system call each time (glibc caches no pid). A counter bumped
+ * in the child by pthread_atfork costs one load; a context cannot hold it,
+ * since the child runs on a copy of the parent's contexts. Written only by
+ * the child handler, while the child has one thread. */
+unsigned long hmi_fork_generation;
+
+static pthread_once_t fork_watch_once = PTHREAD_ONCE_INIT;
+
+static void fork_child(void)
+{
+	hmi_fork_generation++;
+}
+
+static void fork_watch_register(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
+
+unsigned long hmi_fork_watch(void)
+{
+	pthread_once(&fork_watch_once, fork_watch_register);
+	return hmi_fork_generation;
+}
 
 static void default_rundir(char *buf, size_t len)
 {

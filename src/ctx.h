@@ -33,6 +33,18 @@ struct hm_ctx {
 #define HMI_PRINTF(a, b)  __attribute__((format(printf, a, b)))
 #define HMI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The fork generation: how many forks (pthread_atfork child handlers) stand
+ * between this process and the first one that loaded the library. Memory a
+ * context holds records it when made (hmi_fork_watch); a process whose count
+ * differs is a forked child, which holds none of that memory (it is
+ * MADV_DONTFORK) and must not act on the parent's prefix. One load, no
+ * system call: the heap's fast paths check it on every call. */
+extern unsigned long hmi_fork_generation __attribute__((visibility("hidden")));
+
+/* Register the atfork handler (once per process) and return the generation
+ * now: call it before recording the generation of new memory. */
+unsigned long hmi_fork_watch(void);
+
 /* Record a message for ERR (a positive errno) and return -ERR. */
 int hmi_err(struct hm_ctx *ctx, int err, const char *fmt, ...) HMI_PRINTF(3, 4);
 int hmi_verr(struct hm_ctx *ctx, int err, const char *fmt, va_list ap) HMI_PRINTF(3, 0);

@@ -209,6 +209,8 @@ struct hmi_heap_view {
 	pthread_mutex_t reg_lock; /* guards CACHES and GONE */
 	struct hmi_tcache *caches;
 	struct hmi_counters *gone; /* per slot: what exited threads counted */
+	unsigned long fork_gen;	   /* hmi_fork_generation when made: a forked
+				      child's thread exit leaves the heap alone */
 };
 
 /* This thread's cache of V (made on first use); NULL when out of memory:
@@ -249,6 +251,10 @@ int hmi_view_init(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_heap *
 		  struct hmi_region *regions, size_t n, uint64_t max_align);
 /* Flush the cache to the shared heap and free the private parts. */
 void hmi_view_release(struct hmi_heap_view *v);
+/* A forked child's copy of V: free the private parts, touching neither the
+ * shared heap (not mapped here) nor the registry's lock (another thread of
+ * the parent may have held it at the fork). */
+void hmi_view_forget(struct hmi_heap_view *v);
 
 /* Lock the shared heap. A dead holder: check, repair if needed, go on;
  * beyond repair: -ENOTRECOVERABLE. A heap this process saw damaged, or that

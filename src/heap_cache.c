@@ -248,6 +248,10 @@ static void *heap_alloc(struct hm_ctx *ctx, const char *fn, size_t size, size_t 
 	struct hmi_tcache *c;
 	uint64_t b;
 
+	if (hmi_mem_inherited(ctx->mem)) { /* a forked child: the heap is not mapped here */
+		hmi_err_inherited(ctx, fn);
+		return NULL;
+	}
 	if (v && size - 1 < CACHE_PAYLOAD && align <= HMI_BLK_ALIGN && v->n_nodes == 1 &&
 	    !HMI_READ(v->damaged) && (socket == HM_SOCKET_ANY || hmi_slot(v, socket) == 0) &&
 	    (c = pthread_getspecific(v->key)) && (b = cache_pop(c, 0, hmi_blk_for(size)))) {
@@ -378,7 +382,7 @@ static void free_slow(struct hm_ctx *ctx, void *ptr)
 
 /* A block of a cached size goes to a class of this thread's cache that has
  * room: inline, no lock; everything else (and every refusal) to free_slow. */
-void hm_free(struct hm_ctx *ctx, void *ptr)
+static inline void free_fast(struct hm_ctx *ctx, void *ptr)
 {
 	struct hmi_heap_view *v = view_of(ctx);
 	uint64_t bsize = 0, b = v ? hmi_blk_of(v, ptr, &bsize) : 0;
@@ -402,6 +406,14 @@ void hm_free(struct hm_ctx *ctx, void *ptr)
 	hmi_count(&s->c.frees, 1);
 }
 
+void hm_free(struct hm_ctx *ctx, void *ptr)
+{
+	if (hmi_mem_inherited(ctx->mem)) /* a forked child: the heap is not mapped here */
+		hmi_err_inherited(ctx, "hm_free");
+	else
+		free_fast(ctx, ptr);
+}
+
 /* ------------------------------------------------------------------ realloc */
 
 static int grow_in_place(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t b, uint64_t bsize)
@@ -416,10 +428,16 @@ static int grow_in_place(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t b
 
 void *hm_realloc(struct hm_ctx *ctx, void *ptr, size_t size, size_t align)
 {
-	struct hmi_heap_view *v = ptr ? hmi_arena_view(ctx) : NULL;
-	uint64_t old = 0, b = v ? hmi_blk_of(v, ptr, &old) : 0, bsize;
+	struct hmi_heap_view *v;
+	uint64_t old = 0, b, bsize;
 	void *moved;
 
+	if (hmi_mem_inherited(ctx->mem)) {
+		hmi_err_inherited(ctx, "hm_realloc");
+		return NULL;
+	}
+	v = ptr ? hmi_arena_view(ctx) : NULL;
+	b = v ? hmi_blk_of(v, ptr, &old) : 0;
 	if (!ptr)
 		return heap_alloc(ctx, "hm_realloc", size, align, HM_SOCKET_ANY, NULL);
 	if (v && hmi_heap_is_damaged(v)) {

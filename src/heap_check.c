@@ -24,6 +24,7 @@
  * prefix ends, like the blocks it had in use; the walk counts them apart.
  */
 #include "heap.h"
+#include "init.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -353,6 +354,8 @@ int hm_heap_check(struct hm_ctx *ctx)
 	char msg[512];
 	int rc;
 
+	if (hmi_mem_inherited(ctx->mem)) /* a forked child: the heap is not mapped here */
+		return hmi_err_inherited(ctx, "hm_heap_check");
 	if (!v)
 		return -ENOENT;
 	rc = hmi_heap_lock(ctx, v);
@@ -433,6 +436,8 @@ int hm_heap_stats(struct hm_ctx *ctx, int node, struct hm_heap_stats *st)
 	struct hmi_heap_view *v = hmi_arena_view(ctx);
 	int lo, hi, rc;
 
+	if (hmi_mem_inherited(ctx->mem))
+		return hmi_err_inherited(ctx, "hm_heap_stats");
 	if (!v)
 		return -ENOENT;
 	rc = stats_slots(ctx, v, node, &lo, &hi);

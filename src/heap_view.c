@@ -67,11 +67,16 @@ static void tcache_unlink(struct hmi_tcache *c)
 		c->next->prev = c->prev;
 }
 
-/* The key's destructor: a thread exits. */
+/* The key's destructor: a thread exits. In a forked child (its one thread
+ * holds a copy of the forking thread's cache) the blocks are the parent's
+ * and the heap is not mapped: the cache stays on the registry, for
+ * hmi_view_forget to free. */
 static void tcache_exit(void *arg)
 {
 	struct hmi_tcache *c = arg;
 
+	if (c->v->fork_gen != hmi_fork_generation)
+		return;
 	tcache_flush(c);
 	pthread_mutex_lock(&c->v->reg_lock);
 	tcache_unlink(c);
@@ -201,6 +206,7 @@ int hmi_view_init(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_heap *
 			       strerror(rc));
 	}
 	v->has_key = 1;
+	v->fork_gen = hmi_fork_watch();
 	pthread_mutex_init(&v->reg_lock, NULL);
 	v->h = h;
 	v->regions = regions;
@@ -228,6 +234,24 @@ void hmi_view_release(struct hmi_heap_view *v)
 		pthread_mutex_unlock(&v->reg_lock);
 		pthread_mutex_destroy(&v->reg_lock);
 	}
+	free(v->gone);
+	free(v->regions);
+	free(v->rmap);
+	memset(v, 0, sizeof(*v));
+}
+
+void hmi_view_forget(struct hmi_heap_view *v)
+{
+	/* the registry is walked without its lock: linking and unlinking keep
+	 * every cache reachable from CACHES a live allocation at every step */
+	while (v->has_key && v->caches) {
+		struct hmi_tcache *c = v->caches;
+
+		v->caches = c->next;
+		free(c);
+	}
+	if (v->has_key)
+		pthread_key_delete(v->key); /* no destructor runs for it in this process */
 	free(v->gone);
 	free(v->regions);
 	free(v->rmap);

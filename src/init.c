@@ -27,6 +27,7 @@
 #include "init.h"
 #include "platform.h"
 #include "poolorder.h"
+#include "sysinfo.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* --contig fast maps at most (1 + FAST_EXTRA_FACTOR) times the pages asked,
@@ -738,6 +740,11 @@ static int place_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan
 	if (!o->base_virtaddr) /* an explicit base was checked aligned (check_base) */
 		base = (base + align - 1) & ~(align - 1);
 	rc = place_runs(ctx, pr, base, o->base_virtaddr != 0);
+	/* the pages are MADV_DONTFORK already; the guard gaps and holes too, so
+	 * that a forked child holds nothing of the window and may attach at
+	 * the same addresses (as a secondary's map_all does for its window) */
+	if (rc == 0)
+		madvise((void *)(uintptr_t)pr->window_base, pr->window_len, MADV_DONTFORK);
 	if (rc == 0) {
 		iova_is_va(pr, pl);
 		rc = hmi_segments_build(ctx, pr->ps.pages, pr->ps.n, pr->ps.page_size, &pr->segs,
@@ -862,10 +869,32 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	return rc;
 }
 
+int hmi_err_inherited(struct hm_ctx *ctx, const char *fn)
+{
+	return hmi_err(ctx, ECHILD,
+		       "%s: this context's memory belongs to pid %d, and this process (pid %d) "
+		       "was forked from it and maps none of it: a child must hm_init or "
+		       "hm_attach its own context (after exec, or attach as a secondary), and "
+		       "may only hm_fini or hm_ctx_free this one",
+		       fn, (int)ctx->mem->pid, (int)getpid());
+}
+
+/* Is CTX's memory another process's (a forked child holds a copy of the
+ * context, not the memory)? The pid too: a raw clone runs no atfork handler. */
+static int held_elsewhere(const struct hm_ctx *ctx)
+{
+	return hmi_mem_inherited(ctx->mem) || ctx->mem->pid != getpid();
+}
+
 int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out)
 {
 	struct hmi_mem *m;
 
+	if (ctx->mem && held_elsewhere(ctx))
+		return hmi_err(ctx, EALREADY,
+			       "this context holds the memory of pid %d, inherited across fork: "
+			       "hm_fini it first (here that only forgets it), or use a new context",
+			       (int)ctx->mem->pid);
 	if (ctx->mem)
 		return hmi_err(ctx, EALREADY,
 			       "this context holds memory already: hm_fini it first");
@@ -873,6 +902,8 @@ int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return hmi_err(ctx, ENOMEM, "out of memory starting up");
+	m->fork_gen = hmi_fork_watch();
+	m->pid = getpid();
 	m->secondary = secondary;
 	m->lock_fd = -1;
 	m->ps.pagemap_fd = -1;
@@ -928,6 +959,56 @@ static int release_primary_pages(struct hm_ctx *ctx, struct hmi_mem *pr)
 	return rc;
 }
 
+/* A descriptor of a runtime file (the prefix's lock, the clients file)
+ * inherited across fork. Its POSIX lock is the parent's, and closing it
+ * cannot drop that; but closing any descriptor of a file drops every POSIX
+ * lock THIS process holds on it, and the child may have taken one since (it
+ * attached to the same prefix: its own read lock on the clients file). So
+ * it is closed only when /proc/locks shows this process holds no lock on the
+ * file; else (or when that cannot be read) it stays open, until exec. */
+static void close_inherited_lock_fd(struct hm_ctx *ctx, int fd)
+{
+	pid_t pids[64];
+	struct stat st;
+	unsigned maj, min;
+	char *text = NULL;
+	int n = -1, mine = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return;
+	hmi_dev_split(st.st_dev, &maj, &min);
+	if (hmi_read_proc_locks(ctx, &text) == 0)
+		n = hmi_parse_proc_locks_all(text, maj, min, (uint64_t)st.st_ino, pids,
+					     (int)HMI_ARRAY_SIZE(pids));
+	free(text);
+	hmi_err_clear(ctx);
+	for (int i = 0; i < n; i++)
+		mine |= pids[i] == getpid();
+	if (n >= 0 && !mine)
+		close(fd);
+}
+
+/* A forked child's copy of its parent's memory (hmi_mem_release): free the
+ * tables, close the copies of the descriptors. Nothing else: the pages are
+ * not mapped here (MADV_DONTFORK, the whole window), and the files, the
+ * runtime directory, the locks, the descriptor server and the heap are the
+ * parent's. The window is not unmapped: this process has nothing there but
+ * what it may have mapped itself since. */
+static void forget_inherited(struct hm_ctx *ctx, struct hmi_mem *m)
+{
+	if (m->arena) {
+		hmi_view_forget(&m->arena->view);
+		free(m->arena);
+	}
+	hmi_fdserver_stop(m->fds); /* its thread is the parent's: it only closes */
+	hmi_pageset_forget(&m->ps);
+	hmi_xlate_release(&m->xlate);
+	free(m->segs);
+	close_inherited_lock_fd(ctx, m->lock_fd);
+	free(m);
+	ctx->mem = NULL;
+}
+
 int hmi_mem_release(struct hm_ctx *ctx)
 {
 	struct hmi_mem *pr = ctx->mem;
@@ -935,6 +1016,10 @@ int hmi_mem_release(struct hm_ctx *ctx)
 
 	if (!pr)
 		return 0;
+	if (held_elsewhere(ctx)) {
+		forget_inherited(ctx, pr);
+		return 0;
+	}
 	hmi_arena_close(ctx, pr); /* flush this process's heap cache while the pages are here */
 	rc = pr->secondary ? 0 : release_primary_pages(ctx, pr);
 	if (pr->window_len) /* a secondary's pages go with its window */

@@ -27,9 +27,12 @@ struct hmi_mem {
 	int published;		  /* primary: DIR/layout written */
 	struct hmi_fdserver *fds; /* primary: descriptor server (memfd, single files) */
 	struct hmi_arena *arena;  /* heap and zones (arena.c); NULL before hmi_arena_create/open */
+	unsigned long fork_gen;	  /* hmi_fork_generation in PID (beside ARENA: the heap's fast
+				     paths read both; a forked child has a copy, not the memory) */
 	char arena_err[256];	  /* secondary: why the heap is unusable ("" when it is fine) */
 	uint64_t window_base, window_len;
 	char notes[HM_MAX_NOTES][256];
+	pid_t pid; /* the process that ran hm_init or hm_attach */
 };
 
 /* Start holding memory in CTX (hm_init, hm_attach): -EALREADY when it
@@ -41,8 +44,24 @@ int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out);
  * time since T0. Returns RC. */
 int hmi_mem_end(struct hm_ctx *ctx, int rc, double t0);
 
-/* Release everything the process holds (hm_fini, and hm_ctx_free). */
+/* Release everything the process holds (hm_fini, and hm_ctx_free). In a
+ * forked child it only forgets the parent's memory: it frees this process's
+ * copy of the tables and closes its copies of the descriptors, and touches no
+ * page, file, lock or shared state (hmi_mem_inherited). */
 int hmi_mem_release(struct hm_ctx *ctx);
+
+/* Was M made by another process than this one (this is a child forked from
+ * it)? The fork generation alone: one load, for the calls of every heap
+ * operation. A child made by a raw clone or _Fork (no atfork handlers) is
+ * not seen here; hm_fini and hm_ctx_free also compare the pid. */
+static inline int hmi_mem_inherited(const struct hmi_mem *m)
+{
+	return m && __builtin_expect(m->fork_gen != hmi_fork_generation, 0);
+}
+
+/* -ECHILD with a message naming FN: CTX's memory belongs to another
+ * process. */
+int hmi_err_inherited(struct hm_ctx *ctx, const char *fn);
 
 /* Primary side of sharing (attach.c): publish the layout (and serve memfd
  * descriptors); undo it at exit, first of all. */

@@ -8,9 +8,17 @@
 
 #include <errno.h>
 
+/* CTX's memory when this process maps it. A forked child maps none of its
+ * parent's (MADV_DONTFORK): for it these calls answer as for a context
+ * without memory, so that no address of the parent's is handed out there. */
+static const struct hmi_mem *mapped_here(const struct hm_ctx *ctx)
+{
+	return hmi_mem_inherited(ctx->mem) ? NULL : ctx->mem;
+}
+
 const struct hm_layout_info *hm_layout(const struct hm_ctx *ctx)
 {
-	return ctx->mem ? &ctx->mem->info : NULL;
+	return mapped_here(ctx) ? &ctx->mem->info : NULL;
 }
 
 static void to_public(const struct hmi_seg *s, struct hm_segment *out)
@@ -25,7 +33,7 @@ static void to_public(const struct hmi_seg *s, struct hm_segment *out)
 
 int hm_segment_get(const struct hm_ctx *ctx, int i, struct hm_segment *seg)
 {
-	const struct hmi_mem *pr = ctx->mem;
+	const struct hmi_mem *pr = mapped_here(ctx);
 
 	if (!pr || i < 0 || (size_t)i >= pr->n_segs)
 		return -ENOENT;
@@ -36,7 +44,7 @@ int hm_segment_get(const struct hm_ctx *ctx, int i, struct hm_segment *seg)
 int hm_segment_walk(const struct hm_ctx *ctx, int (*fn)(const struct hm_segment *, void *),
 		    void *arg)
 {
-	const struct hmi_mem *pr = ctx->mem;
+	const struct hmi_mem *pr = mapped_here(ctx);
 	struct hm_segment seg;
 	int rc = 0;
 
@@ -49,14 +57,14 @@ int hm_segment_walk(const struct hm_ctx *ctx, int (*fn)(const struct hm_segment 
 
 uint64_t hm_virt2iova(const struct hm_ctx *ctx, const void *va)
 {
-	if (!ctx->mem)
+	if (!mapped_here(ctx))
 		return HM_BAD_IOVA;
 	return hmi_virt2iova(&ctx->mem->xlate, (uint64_t)(uintptr_t)va, NULL);
 }
 
 void *hm_iova2virt(const struct hm_ctx *ctx, uint64_t iova)
 {
-	if (!ctx->mem)
+	if (!mapped_here(ctx))
 		return NULL;
 	return (void *)(uintptr_t)hmi_iova2virt(&ctx->mem->xlate, iova);
 }
@@ -65,7 +73,7 @@ uint64_t hm_iova_contig_len(const struct hm_ctx *ctx, const void *va)
 {
 	uint64_t len = 0;
 
-	if (!ctx->mem ||
+	if (!mapped_here(ctx) ||
 	    hmi_virt2iova(&ctx->mem->xlate, (uint64_t)(uintptr_t)va, &len) == HM_BAD_IOVA)
 		return 0;
 	return len;

@@ -214,8 +214,11 @@ int hm_memzone_reserve(struct hm_ctx *ctx, const char *name, uint64_t len, int s
 	struct hmi_zone_table *t = v ? hmi_arena_zones(ctx) : NULL;
 	struct hmi_zone *z = NULL;
 	uint64_t dirty = UINT64_MAX, va = 0;
-	int rc = t ? check_request(ctx, v, &q) : -ENOENT;
+	int rc;
 
+	if (hmi_mem_inherited(ctx->mem)) /* a forked child: the heap is not mapped here */
+		return hmi_err_inherited(ctx, "hm_memzone_reserve");
+	rc = t ? check_request(ctx, v, &q) : -ENOENT;
 	if (rc == 0)
 		rc = hmi_heap_lock(ctx, v);
 	if (rc < 0)
@@ -246,6 +249,8 @@ static int locked_find(struct hm_ctx *ctx, const char *fn, const char *name,
 	struct hmi_zone_table *t = v ? hmi_arena_zones(ctx) : NULL;
 	int rc = t ? check_name(ctx, fn, name) : -ENOENT;
 
+	if (hmi_mem_inherited(ctx->mem)) /* a forked child: the heap is not mapped here */
+		return hmi_err_inherited(ctx, fn);
 	if (rc == 0)
 		rc = hmi_heap_lock(ctx, v);
 	if (rc < 0)
@@ -301,6 +306,10 @@ int hm_memzone_walk(struct hm_ctx *ctx, int (*fn)(const struct hm_memzone *, voi
 	size_t n = 0;
 	int locked;
 
+	if (hmi_mem_inherited(ctx->mem)) {
+		free(copy);
+		return hmi_err_inherited(ctx, "hm_memzone_walk");
+	}
 	if (!t)
 		return -ENOENT;
 	if (rc == 0)

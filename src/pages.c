@@ -752,3 +752,18 @@ int hmi_pageset_release(struct hm_ctx *ctx, struct hmi_pageset *ps)
 		hmi_err(ctx, -first, "%s", msg);
 	return first;
 }
+
+void hmi_pageset_forget(struct hmi_pageset *ps)
+{
+	for (size_t i = 0; i < ps->n_backings; i++) {
+		if (ps->backings[i].fd >= 0)
+			close(ps->backings[i].fd);
+		free(ps->backings[i].path);
+	}
+	free(ps->backings);
+	if (ps->pagemap_fd >= 0)
+		close(ps->pagemap_fd);
+	free(ps->pages);
+	memset(ps, 0, sizeof(*ps));
+	ps->pagemap_fd = -1;
+}

@@ -117,4 +117,10 @@ void hmi_pageset_compact(struct hmi_pageset *ps);
  * recorded in ctx and the first one returned, but everything is attempted. */
 int hmi_pageset_release(struct hm_ctx *ctx, struct hmi_pageset *ps);
 
+/* A forked child's copy of its parent's page set: close the copies of the
+ * descriptors and free the arrays. No page is unmapped, punched or unlinked,
+ * no lock touched (closing a copy drops no flock: the parent's descriptor
+ * keeps the open file). */
+void hmi_pageset_forget(struct hmi_pageset *ps);
+
 #endif
