@@ -8,6 +8,7 @@
 
 #include "hugemem.h"
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -40,6 +41,15 @@ void json_hex(struct json *j, const char *key, uint64_t value); /* "0x1f" */
 void json_double(struct json *j, const char *key, double value);   /* 3 decimals */
 /* UINT64_MAX (no limit) as null, else the number. */
 void json_limit(struct json *j, const char *key, uint64_t value);
+
+/* Signals (cli/main.c). From the start of every command hugemem catches
+ * SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE,
+ * SIGVTALRM, SIGPROF, SIGXCPU and SIGXFSZ: the handler stops a running
+ * hm_init (hm_ctx_cancel) and records the signal; the command ends as soon
+ * as it can, releasing what it holds, and main then ends by the same signal.
+ * The first signal caught (0: none), and the set of them. */
+int cli_signal_caught(void);
+void cli_signal_set(sigset_t *set);
 
 /* Print "hugemem CMD: MESSAGE" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -348,6 +349,41 @@ static int lock_once(struct hm_ctx *ctx, int dirfd, const char *prefix, const ch
 	return fd;
 }
 
+/* The exit lock (see hmi_rundir_exit_lock): flock on the directory itself,
+ * independent of the POSIX locks on the files in it. */
+static void exit_lock(int dirfd)
+{
+	while (flock(dirfd, LOCK_EX) < 0 && errno == EINTR)
+		;
+}
+
+int hmi_rundir_exit_lock(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0)
+		exit_lock(fd);
+	return fd;
+}
+
+int hmi_prefix_take_free(const char *dir)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	char path[HM_PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/" LOCK_NAME, dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -EBUSY; /* anything else: not ours to judge */
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		close(fd);
+		return -EBUSY;
+	}
+	return fd;
+}
+
 static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const char *dir)
 {
 	int rc = -EAGAIN, created = 0;
@@ -359,6 +395,9 @@ static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const cha
 			rc = dirfd;
 			break;
 		}
+		/* a process leaving the prefix holds the lock for a moment while it
+		 * removes the directory: wait for it rather than call it a holder */
+		exit_lock(dirfd);
 		rc = lock_once(ctx, dirfd, prefix, dir);
 		close(dirfd);
 	}
@@ -377,15 +416,15 @@ void hmi_prefix_release(const char *dir, int fd)
 {
 	char path[HM_PATH_MAX];
 
-	if (fd < 0)
-		return;
 	/* unlinked while still held: a process that opened it meanwhile sees
 	 * it is no longer linked and starts again (still_linked) */
 	if (snprintf(path, sizeof(path), "%s/" LOCK_NAME, dir) < (int)sizeof(path)) {
-		unlink(path);
-		rmdir(dir); /* fails, harmlessly, while secondaries' files remain */
+		if (fd >= 0)
+			unlink(path);
+		rmdir(dir); /* fails, harmlessly, when another process's file is there */
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 }
 
 int hm_prefix_lock(struct hm_ctx *ctx, const char *prefix, int *fd)
