@@ -43,7 +43,7 @@ static const struct subcommand subcommands[] = {
 
 /* ------------------------------------------------------------------ signals */
 
-static const int clean_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,   SIGUSR1, SIGUSR2,
+static const int clean_signals[] = {SIGINT,  SIGTERM, SIGHUP,	 SIGQUIT, SIGUSR1, SIGUSR2,
 				    SIGALRM, SIGPIPE, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ};
 
 /* The two mutable globals of the CLI: a signal handler reaches nothing else.

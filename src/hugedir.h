@@ -25,9 +25,10 @@ void hmi_prefix_release(const char *dir, int fd);
 /* The runtime directory DIR's exit lock: DIR opened and flock(LOCK_EX)ed,
  * waiting for the holder. Every process of the prefix drops its membership
  * (a primary its prefix lock, a secondary its clients lock) and decides
- * whether it was the last only while holding it, and a primary takes the
- * prefix lock while holding it: so exactly the last one out sees nobody
- * left, and a new primary never meets a leaver's brief hold of the lock.
+ * whether it was the last only while holding it: so exactly the last one
+ * out sees nobody left. A primary that finds the prefix held waits for it
+ * once and tries again, so a leaver's brief hold of the prefix lock while it
+ * removes the directory is not taken for a live holder.
  * The descriptor (close it to unlock), or -1 when DIR cannot be opened. */
 int hmi_rundir_exit_lock(const char *dir);
 

@@ -384,9 +384,23 @@ int hmi_prefix_take_free(const char *dir)
 	return fd;
 }
 
+/* The prefix is held: when the holder is the last process leaving it, it
+ * holds the exit lock while it removes the directory. Wait for that, once,
+ * and try again (a live holder is still there then, and named). */
+static int wait_for_leaver(struct hm_ctx *ctx, int dirfd, int *waited)
+{
+	if (*waited)
+		return -EBUSY;
+	*waited = 1;
+	exit_lock(dirfd);
+	flock(dirfd, LOCK_UN);
+	hmi_err_clear(ctx);
+	return -EAGAIN;
+}
+
 static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const char *dir)
 {
-	int rc = -EAGAIN, created = 0;
+	int rc = -EAGAIN, created = 0, waited = 0;
 
 	for (int tries = 0; rc == -EAGAIN && tries < 8; tries++) {
 		int dirfd = open_private_dir(ctx, basefd, prefix, dir, &created);
@@ -395,10 +409,9 @@ static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const cha
 			rc = dirfd;
 			break;
 		}
-		/* a process leaving the prefix holds the lock for a moment while it
-		 * removes the directory: wait for it rather than call it a holder */
-		exit_lock(dirfd);
 		rc = lock_once(ctx, dirfd, prefix, dir);
+		if (rc == -EBUSY)
+			rc = wait_for_leaver(ctx, dirfd, &waited);
 		close(dirfd);
 	}
 	if (rc == -EAGAIN)

@@ -41,6 +41,9 @@
  *       the same, but at the mark run SHELL_CMD (sh -c) while CMD waits there
  *       (e.g. make the holder of a prefix exit, removing its runtime directory,
  *       while CMD is between opening that directory and creating its lock).
+ *   grab and pauseat close CMD's input at once (a --hold ends); with
+ *   TORTURE_KEEP_INPUT set in the environment they keep it open (a --hold
+ *   lasts until a signal: pauseat then reaches a mark of CMD's exit).
  *   A MARK "=NAME" matches a path whose last component is NAME (so
  *   "open:=lock" is the prefix's lock file, not /proc/locks).
  *
@@ -460,7 +463,8 @@ static int run_at(const char *mark_text, at_mark_fn *fn, void *arg, char **cmd)
 		return fprintf(stderr, "torture_run: bad mark '%s'\n", mark_text), 2;
 	if (spawn(cmd, 1, &c) < 0)
 		return perror("torture_run: spawn"), 1;
-	close(c.in);
+	if (!getenv("TORTURE_KEEP_INPUT"))
+		close(c.in);
 	if (trace_until(c.pid, &m, buf, sizeof(buf), &status)) {
 		fprintf(stderr, "torture_run: mark not reached\n");
 		drain(c.out);
