@@ -36,6 +36,7 @@ dir_state() { [ -e "$rundir/$pfx" ] && ls "$rundir/$pfx" | tr '\n' ' ' || echo g
 start() {
 	local name=$1
 	shift
+	rm -f "$tmp/$name.out" "$tmp/$name.err" # a last round's line must not count
 	"$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	last=$!
 	pids+=("$last")
@@ -48,6 +49,12 @@ start() {
 }
 # stop PID: SIGTERM, then its exit status (143: ended by the signal)
 stop() { kill -TERM "$1"; wait "$1"; }
+# gone PID: SIGTERM to a process that is not our child; wait until it ended
+gone() {
+	kill -TERM "$1"
+	for _ in $(seq 500); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.01; done
+	return 1
+}
 
 # ------------------------------------------------------------------ order
 for mode in "" --in-memory --single-file-segments; do
@@ -83,10 +90,16 @@ TORTURE_KEEP_INPUT=1 "$TR" pauseat unlink:=lock "$p2_start" \
 	"$HUGEMEM" attach --hold --file-prefix "$pfx" >"$tmp/s.out" 2>"$tmp/s.err" &
 s=$!
 pids+=("$s")
-for _ in $(seq 500); do [ -s "$tmp/s.out" ] && break; sleep 0.01; done
-t_like "$(cat "$tmp/s.out")" secondary "race: the traced secondary attached"
+# its output waits in the pipe until the mark: its clients lock says it attached
+s_pid=""
+for _ in $(seq 1000); do
+	s_pid=$(pgrep -P "$s" | head -1)
+	[ -n "$s_pid" ] && grep -q "POSIX  ADVISORY  READ  *$s_pid " /proc/locks && break
+	sleep 0.01
+done
+grep -q "POSIX  ADVISORY  READ  *$s_pid " /proc/locks
+t_ok $? "race: the traced secondary attached (pid $s_pid holds its clients lock)"
 stop "$p"
-s_pid=$(sed -n 's/^secondary pid \([0-9]*\).*/\1/p' "$tmp/s.out")
 kill -TERM "$s_pid"
 wait "$s"
 t_is "$?" 143 "race: the secondary, paused while it removed the directory, ended on SIGTERM"
@@ -98,11 +111,11 @@ t_like "$(cat "$tmp/p2.out" "$tmp/p2.err")" "primary pid $p2" "race: the new pri
 t_like "$(dir_state)" "layout lock" "race: its directory, layout and lock stayed"
 "$HUGEMEM" attach --verify --file-prefix "$pfx" >/dev/null 2>"$tmp/a.err"
 t_is "$?" 0 "race: a secondary attaches to the new primary $(cat "$tmp/a.err")"
-[ -n "$p2" ] && stop "$p2"
+[ -n "$p2" ] && gone "$p2"
 t_is "$(dir_state)$(files)" gone0 "race: nothing left once the new primary exits"
 
 # ------------------------------------------------------------------ race, by chance
-started=0 kept=0 attached=0 refused=0
+started=0 kept=0 attached=0 refused=0 s_bad=0
 for i in $(seq 20); do
 	start p "$HUGEMEM" init -m 16 --hold --file-prefix "$pfx" || break
 	p=$last
@@ -115,19 +128,25 @@ for i in $(seq 20); do
 	if start p2 "$HUGEMEM" init -m 16 --hold --file-prefix "$pfx"; then
 		p2=$last
 		started=$((started + 1))
-		wait "$s" "$killer"
-		case "$(dir_state)" in *layout*lock*) kept=$((kept + 1)) ;; esac
+		wait "$s"
+		st=$?
+		[ $st = 143 ] || { s_bad=$((s_bad + 1)); t_diag "secondary: $st $(cat "$tmp/s.err")"; }
+		wait "$killer"
+		case "$(dir_state)" in *layout*lock*) kept=$((kept + 1)) ;; *) t_diag "dir: $(dir_state)" ;; esac
 		"$HUGEMEM" attach --file-prefix "$pfx" >/dev/null 2>&1 && attached=$((attached + 1))
 		stop "$p2"
 	else
 		# the secondary of the dead primary still ran: refused, and said so
 		grep -q "still run" "$tmp/p2.err" && refused=$((refused + 1))
-		wait "$s" "$killer"
+		wait "$s"
+		[ $? = 143 ] || s_bad=$((s_bad + 1))
+		wait "$killer"
 	fi
 	[ "$(dir_state)$(files)" = gone0 ] || break
 done
 t_diag "by chance: $started of 20 new primaries started, $refused refused while the secondary lived"
 t_is "$((started + refused))" 20 "race: each new primary either started or named the live secondary"
+t_is "$s_bad" 0 "race: every secondary lived until its SIGTERM and ended by it"
 t_is "$kept/$attached" "$started/$started" "race: every new primary kept its directory and took a secondary"
 t_is "$(dir_state)$(files)" gone0 "race: nothing left at the end"
 t_is "$(t_pool)" "$before" "race: the pool is whole"

@@ -104,10 +104,10 @@ static void on_alarm(int sig)
 }
 
 /* --contig best faults in the whole free pool (~0.5 s for 3072 pages):
- * SIGALRM 60 ms in lands in the middle. */
+ * SIGALRM 10 ms in lands before its end even on a small pool. */
 static void test_signal_cancel(void)
 {
-	struct itimerval at = {.it_value = {.tv_usec = 60000}};
+	struct itimerval at = {.it_value = {.tv_usec = 10000}};
 	struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
 	struct real_counts before;
 	char line[96], prefix[32];
