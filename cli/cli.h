@@ -8,6 +8,7 @@
 
 #include "hugemem.h"
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -36,8 +37,8 @@ void json_u64(struct json *j, const char *key, uint64_t value);
 void json_i64(struct json *j, const char *key, int64_t value);
 void json_bool(struct json *j, const char *key, int value);
 void json_null(struct json *j, const char *key);
-void json_hex(struct json *j, const char *key, uint64_t value); /* "0x1f" */
-void json_double(struct json *j, const char *key, double value);   /* 3 decimals */
+void json_hex(struct json *j, const char *key, uint64_t value);	 /* "0x1f" */
+void json_double(struct json *j, const char *key, double value); /* 3 decimals */
 /* UINT64_MAX (no limit) as null, else the number. */
 void json_limit(struct json *j, const char *key, uint64_t value);
 
@@ -49,6 +50,15 @@ size_t cli_utf8_len(const unsigned char *p);
 int cli_is_control(const unsigned char *p, size_t n);
 const char *cli_shown(const char *s, char *buf, size_t len);
 #define CLI_SHOWN_MAX 4200 /* a 1024-byte name or path, every byte escaped */
+
+/* Signals (cli/main.c). From the start of every command hugemem catches
+ * SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE,
+ * SIGVTALRM, SIGPROF, SIGXCPU and SIGXFSZ: the handler stops a running
+ * hm_init (hm_ctx_cancel) and records the signal; the command ends as soon
+ * as it can, releasing what it holds, and main then ends by the same signal.
+ * The first signal caught (0: none), and the set of them. */
+int cli_signal_caught(void);
+void cli_signal_set(sigset_t *set);
 
 /* Print "hugemem CMD: MESSAGE" on stderr (MESSAGE through cli_shown). */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -2,8 +2,9 @@
 /*
  * init.c — `hugemem init`: run the primary flow, print the layout (text or
  * DESIGN.md's JSON contract) once everything is in place — its arrival is the
- * "ready" signal — then, with --hold, keep the memory until SIGINT/SIGTERM or,
- * when standard input is a pipe, socket or terminal, until it ends.
+ * "ready" signal — then, with --hold, keep the memory until a signal of
+ * cli_signal_set or, when standard input is a pipe, socket or terminal,
+ * until it ends.
  */
 #include "cli.h"
 
@@ -11,7 +12,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,9 +23,10 @@ struct timing_row {
 static int timing_rows(const struct hm_timings *t, struct timing_row *row)
 {
 	const struct timing_row rows[] = {
-	    {"discover", t->discover}, {"map", t->map},		{"iova", t->iova},
-	    {"numa", t->numa},	       {"sort", t->sort},	{"select", t->select},
-	    {"release", t->release},   {"remap", t->remap},       {"publish", t->publish}, {"total", t->total},
+	    {"discover", t->discover}, {"map", t->map},	    {"iova", t->iova},
+	    {"numa", t->numa},	       {"sort", t->sort},   {"select", t->select},
+	    {"release", t->release},   {"remap", t->remap}, {"publish", t->publish},
+	    {"total", t->total},
 	};
 
 	memcpy(row, rows, sizeof(rows));
@@ -138,32 +139,24 @@ static int stdin_ended(void)
 	return n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN);
 }
 
-static int hold(void)
+/* Until a signal of cli_signal_set or, when it can end, standard input
+ * ends. The signals stay blocked but inside ppoll, so one that comes between
+ * the check and the wait still ends it. */
+static void hold(void)
 {
 	int watch = stdin_can_end();
-	struct pollfd p[2];
-	sigset_t set;
+	struct pollfd p = {.fd = watch ? STDIN_FILENO : -1, .events = POLLIN};
+	sigset_t set, old;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	p[0].fd = signalfd(-1, &set, SFD_CLOEXEC);
-	p[0].events = POLLIN;
-	p[1].fd = watch ? STDIN_FILENO : -1; /* poll ignores a negative fd */
-	p[1].events = POLLIN;
-	if (p[0].fd < 0)
-		return -errno;
-	for (;;) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+	cli_signal_set(&set);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	while (!cli_signal_caught()) {
+		if (ppoll(&p, 1, NULL, &old) < 0 && errno != EINTR)
 			break;
-		if (p[0].revents & POLLIN)
-			break; /* SIGINT or SIGTERM */
-		if (watch && p[1].revents && stdin_ended())
+		if (watch && p.revents && stdin_ended())
 			break;
 	}
-	close(p[0].fd);
-	return 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* Print the layout once it is ready, hold if asked, release. */
@@ -182,7 +175,7 @@ static int show_and_hold(struct hm_ctx *ctx, const struct hm_opts *o, const char
 	if (o->flags & HM_OPT_MAP)
 		cli_map_layout(ctx, o);
 	fflush(stdout);
-	if (o->flags & HM_OPT_HOLD)
+	if ((o->flags & HM_OPT_HOLD) && !cli_signal_caught())
 		hold();
 	if (hm_fini(ctx) < 0) {
 		cli_error(cmd, "releasing: %s", hm_errmsg(ctx));
@@ -201,6 +194,10 @@ int cmd_init(struct hm_ctx *ctx, const struct hm_opts *o)
 		return EXIT_USAGE;
 	}
 	rc = hm_init(ctx, o);
+	if (rc == -ECANCELED && cli_signal_caught()) {
+		cli_error("init", "stopped by %s: nothing is left", strsignal(cli_signal_caught()));
+		return EXIT_FAIL;
+	}
 	if (rc < 0) {
 		cli_error("init", "%s", hm_errmsg(ctx));
 		return rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;

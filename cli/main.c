@@ -6,9 +6,11 @@
  */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 struct subcommand {
@@ -38,6 +40,71 @@ static const struct subcommand subcommands[] = {
     {"map", HM_CMD_MAP, "map [--node N] [--page-size SZ] [--for SIZE] [--svg FILE] [--json]",
      "picture of physical memory: free runs, prefixes, who uses the rest", cmd_map},
 };
+
+/* ------------------------------------------------------------------ signals */
+
+static const int clean_signals[] = {SIGINT,  SIGTERM, SIGHUP,	 SIGQUIT, SIGUSR1, SIGUSR2,
+				    SIGALRM, SIGPIPE, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ};
+
+/* The two mutable globals of the CLI: a signal handler reaches nothing else.
+ * signal_ctx is set once, before the handlers are installed. */
+static struct hm_ctx *signal_ctx;
+static volatile sig_atomic_t signal_caught;
+
+/* Async-signal-safe: one store, one atomic store (hm_ctx_cancel). */
+static void on_signal(int sig)
+{
+	if (!signal_caught)
+		signal_caught = sig;
+	hm_ctx_cancel(signal_ctx);
+}
+
+int cli_signal_caught(void)
+{
+	return signal_caught;
+}
+
+void cli_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(clean_signals) / sizeof(clean_signals[0]); i++)
+		sigaddset(set, clean_signals[i]);
+}
+
+/* SA_RESTART: the library's system calls go on; the cancel stops it. A
+ * signal ignored from the start stays ignored (nohup's SIGHUP, a background
+ * job's SIGINT): whoever started us asked for that. */
+static void catch_signals(struct hm_ctx *ctx)
+{
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART}, was;
+
+	signal_ctx = ctx;
+	cli_signal_set(&sa.sa_mask); /* one handler at a time */
+	for (size_t i = 0; i < sizeof(clean_signals) / sizeof(clean_signals[0]); i++)
+		if (sigaction(clean_signals[i], NULL, &was) == 0 && was.sa_handler != SIG_IGN)
+			sigaction(clean_signals[i], &sa, NULL);
+}
+
+/* Everything released: end by SIG, so the parent's wait sees it (a shell
+ * loop stops on a child's SIGINT). No core for SIGQUIT, SIGXCPU, SIGXFSZ:
+ * the process ended on purpose, and a core file would be litter. */
+static void end_by_signal(int sig)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	struct rlimit no_core = {0, 0};
+	sigset_t one;
+
+	fflush(NULL); /* raise does not flush; a broken pipe's SIGPIPE is still caught */
+	setrlimit(RLIMIT_CORE, &no_core);
+	sigaction(sig, &dfl, NULL);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
+	_exit(128 + sig); /* not reached */
+}
+
+/* ------------------------------------------------------------------ messages and usage */
 
 void cli_error(const char *cmd, const char *fmt, ...)
 {
@@ -155,11 +222,14 @@ int main(int argc, char **argv)
 		cli_error(sc->name, "out of memory");
 		return EXIT_FAIL;
 	}
+	catch_signals(ctx); /* before anything is made: no moment is uncovered */
 	if (configure(ctx, sc->name) < 0) {
 		hm_ctx_free(ctx);
 		return EXIT_USAGE;
 	}
 	rc = run(ctx, sc, argc - 2, argv + 2);
 	hm_ctx_free(ctx);
+	if (signal_caught)
+		end_by_signal(signal_caught);
 	return rc;
 }

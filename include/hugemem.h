@@ -90,6 +90,27 @@ const char *hm_ctx_runtime_dir(const struct hm_ctx *ctx);
 typedef void hm_progress_fn(void *arg, const char *step, uint64_t done, uint64_t total);
 int hm_ctx_set_progress(struct hm_ctx *ctx, hm_progress_fn *fn, void *arg);
 
+/* Ask a running hm_init or hm_attach on CTX to stop: it undoes everything it
+ * had done (pages given back, page files and the runtime directory removed,
+ * prefix lock dropped) and returns -ECANCELED. Async-signal-safe (one atomic
+ * store) and callable from any thread or from FN of hm_ctx_set_progress.
+ * hm_init checks between its steps and between fault-in rounds of ~256 MiB,
+ * so the stop comes within about one round. The request is taken by the call
+ * it stops; one made while no such call runs stops the next at its start.
+ * Returns 0, or -EINVAL for CTX NULL.
+ *
+ * An application's own signal handling (for SIGINT, SIGTERM, ...): the
+ * handler calls hm_ctx_cancel(ctx) and sets a flag of its own, nothing else
+ * of hugemem (no other hm_* call is async-signal-safe); the main flow, when
+ * the flag is set, calls hm_fini (when hm_init succeeded) and hm_ctx_free,
+ * then exits or re-raises the signal. Install the handler before hm_init, so
+ * no moment is uncovered. A process killed by a signal it does not handle
+ * (and SIGKILL, which no process can handle) leaves its page files and
+ * runtime directory until the next primary of its prefix or `hugemem clear`
+ * removes them; --in-memory leaves no page file. hugemem's own threads block
+ * every signal: the application's handler runs in one of its threads. */
+int hm_ctx_cancel(struct hm_ctx *ctx);
+
 /* The message of the last failed call on CTX ("" when none). Valid until the
  * next call on CTX. */
 const char *hm_errmsg(const struct hm_ctx *ctx);

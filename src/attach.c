@@ -132,11 +132,23 @@ static void open_arena(struct hm_ctx *ctx, struct hmi_mem *m)
 	hmi_err_clear(ctx);
 }
 
-int hmi_runtime_reclaim(struct hm_ctx *ctx, struct hmi_mem *m)
+/* Under the prefix lock with no secondary left: every file a process of the
+ * prefix makes in its runtime directory, but the lock. */
+static void remove_leftovers(struct hm_ctx *ctx, const struct hmi_mem *m)
 {
 	const char *const leftovers[] = {HMI_SHCONF_FILE, HMI_SHCONF_SOCKET, HMI_CLIENTS_FILE};
+	char path[HM_PATH_MAX];
+
+	for (size_t i = 0; i < HMI_ARRAY_SIZE(leftovers); i++)
+		if (rundir_file(ctx, m, leftovers[i], path, sizeof(path)) == 0)
+			unlink(path); /* nobody uses them now */
+	remove_dead_tmp(m);
+}
+
+int hmi_runtime_reclaim(struct hm_ctx *ctx, struct hmi_mem *m)
+{
 	pid_t pids[MAX_NAMED];
-	char path[HM_PATH_MAX], names[128];
+	char names[128];
 	int n = clients_holders(ctx, m, pids, MAX_NAMED);
 
 	if (n > 0) {
@@ -146,10 +158,7 @@ int hmi_runtime_reclaim(struct hm_ctx *ctx, struct hmi_mem *m)
 			       "stop them first, or give this primary another --file-prefix",
 			       m->prefix, names);
 	}
-	for (size_t i = 0; i < HMI_ARRAY_SIZE(leftovers); i++)
-		if (rundir_file(ctx, m, leftovers[i], path, sizeof(path)) == 0)
-			unlink(path); /* a dead primary's: nobody uses them now */
-	remove_dead_tmp(m);
+	remove_leftovers(ctx, m); /* a dead primary's */
 	return 0;
 }
 
@@ -246,12 +255,50 @@ int hmi_secondaries_alive(struct hm_ctx *ctx, const struct hmi_mem *m)
 	return clients_holders(ctx, m, &pid, 1) > 0;
 }
 
-void hmi_clients_remove(struct hm_ctx *ctx, const struct hmi_mem *m)
-{
-	char path[HM_PATH_MAX];
+/* ------------------------------------------------------------------ leaving: the last one out */
 
-	if (m->rundir[0] && rundir_file(ctx, m, HMI_CLIENTS_FILE, path, sizeof(path)) == 0)
-		unlink(path);
+/* A secondary, under the exit lock: is it the last process of the prefix?
+ * Then 1 and *PREFIX_FD holds the prefix lock (-1: no lock file left). */
+static int secondary_last(struct hm_ctx *ctx, const struct hmi_mem *m, int *prefix_fd)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	pid_t owner = 0;
+
+	/* the write lock is granted only when no other process holds a lock */
+	if (fcntl(m->lock_fd, F_SETLK, &fl) < 0)
+		return 0;
+	/* a primary in this very process: opening its lock file would drop
+	 * its lock (hm_prefix_owner names it without opening the file) */
+	if (hm_prefix_owner(ctx, m->prefix, &owner) < 0 || owner != 0) {
+		hmi_err_clear(ctx);
+		return 0;
+	}
+	*prefix_fd = hmi_prefix_take_free(m->rundir);
+	return *prefix_fd >= 0 || *prefix_fd == -ENOENT;
+}
+
+void hmi_rundir_leave(struct hm_ctx *ctx, struct hmi_mem *m)
+{
+	int exit_fd, prefix_fd = m->secondary ? -1 : m->lock_fd, last;
+
+	if (!m->rundir[0] || m->lock_fd < 0)
+		return;
+	exit_fd = hmi_rundir_exit_lock(m->rundir);
+	if (m->secondary)
+		last = exit_fd >= 0 && secondary_last(ctx, m, &prefix_fd);
+	else
+		last = !hmi_secondaries_alive(ctx, m);
+	if (last) {
+		remove_leftovers(ctx, m);
+		hmi_prefix_release(m->rundir, prefix_fd); /* the lock file, the directory */
+	} else if (prefix_fd >= 0) {
+		close(prefix_fd);
+	}
+	if (m->secondary)
+		close(m->lock_fd); /* our clients lock goes before the exit lock does */
+	m->lock_fd = -1;
+	if (exit_fd >= 0)
+		close(exit_fd);
 }
 
 /* ------------------------------------------------------------------ secondary: attach */

@@ -127,6 +127,25 @@ int hm_ctx_set_progress(struct hm_ctx *ctx, hm_progress_fn *fn, void *arg)
 	return 0;
 }
 
+/* Async-signal-safe: one lock-free atomic store (checked at build time). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "hm_ctx_cancel needs a lock-free atomic int");
+
+int hm_ctx_cancel(struct hm_ctx *ctx)
+{
+	if (!ctx)
+		return -EINVAL; /* no message: there is no context to hold it */
+	atomic_store(&ctx->cancel, 1);
+	return 0;
+}
+
+int hmi_cancel_check(struct hm_ctx *ctx)
+{
+	if (!atomic_exchange(&ctx->cancel, 0))
+		return 0;
+	return hmi_err(ctx, ECANCELED,
+		       "cancelled by hm_ctx_cancel (a signal?): everything it had done is undone");
+}
+
 const char *hm_errmsg(const struct hm_ctx *ctx)
 {
 	return ctx->err;

@@ -8,6 +8,7 @@
 #define HM_CTX_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,7 @@ struct hm_ctx {
 	char err[HMI_ERR_MAX];	  /* last error message */
 	hm_progress_fn *progress; /* hm_ctx_set_progress, NULL = none */
 	void *progress_arg;
+	atomic_int cancel; /* hm_ctx_cancel: set from any thread or signal handler */
 };
 
 #define HMI_PRINTF(a, b)  __attribute__((format(printf, a, b)))
@@ -51,6 +53,10 @@ int hmi_verr(struct hm_ctx *ctx, int err, const char *fmt, va_list ap) HMI_PRINT
 
 /* Clear the last message (start of a public call that may succeed). */
 void hmi_err_clear(struct hm_ctx *ctx);
+
+/* A pending hm_ctx_cancel: take it (clear it) and return -ECANCELED with a
+ * message; 0 when none. Long work calls it between steps. */
+int hmi_cancel_check(struct hm_ctx *ctx);
 
 /* BUF = root + the formatted absolute path ("/proc/meminfo"). -ENAMETOOLONG
  * (with a message) when it does not fit. */

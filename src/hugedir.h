@@ -16,10 +16,28 @@
  * budget, budget_cap and node_budget. */
 int hmi_hugedir_resolve(struct hm_ctx *ctx, struct hm_sysinfo *si, const char *huge_dir);
 
-/* Give up a prefix taken with hm_prefix_lock (FD) at a primary's exit:
- * unlink the lock file and remove the runtime directory DIR (when empty)
- * while still holding it, then close FD. Nothing stale is left behind. */
+/* Give up a prefix taken with hm_prefix_lock or hmi_prefix_take_free (FD)
+ * when this process is the last one out: unlink the lock file and remove the
+ * runtime directory DIR (when empty) while still holding it, then close FD.
+ * FD -1 (no lock file was there): only the rmdir. */
 void hmi_prefix_release(const char *dir, int fd);
+
+/* The runtime directory DIR's exit lock: DIR opened and flock(LOCK_EX)ed,
+ * waiting for the holder. Every process of the prefix drops its membership
+ * (a primary its prefix lock, a secondary its clients lock) and decides
+ * whether it was the last only while holding it: so exactly the last one
+ * out sees nobody left. A primary that finds the prefix held waits for it
+ * once and tries again, so a leaver's brief hold of the prefix lock while it
+ * removes the directory is not taken for a live holder.
+ * The descriptor (close it to unlock), or -1 when DIR cannot be opened. */
+int hmi_rundir_exit_lock(const char *dir);
+
+/* For a secondary that may be the last one out: take the prefix lock of
+ * runtime directory DIR if nobody holds it. The descriptor holding it,
+ * -ENOENT when there is no lock file, -EBUSY when another process holds it
+ * (or it cannot be opened). Never call it while this process may hold the
+ * lock itself: closing the descriptor would drop that lock. */
+int hmi_prefix_take_free(const char *dir);
 
 /* Is PREFIX a valid file prefix? 0 or -EINVAL with a message. */
 int hmi_prefix_check(struct hm_ctx *ctx, const char *prefix);

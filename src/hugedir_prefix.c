@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -354,9 +355,58 @@ static int lock_once(struct hm_ctx *ctx, int dirfd, const char *prefix, const ch
 	return fd;
 }
 
+/* The exit lock (see hmi_rundir_exit_lock): flock on the directory itself,
+ * independent of the POSIX locks on the files in it. */
+static void exit_lock(int dirfd)
+{
+	while (flock(dirfd, LOCK_EX) < 0 && errno == EINTR)
+		;
+}
+
+int hmi_rundir_exit_lock(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0)
+		exit_lock(fd);
+	return fd;
+}
+
+int hmi_prefix_take_free(const char *dir)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	char path[HM_PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/" LOCK_NAME, dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -EBUSY; /* anything else: not ours to judge */
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		close(fd);
+		return -EBUSY;
+	}
+	return fd;
+}
+
+/* The prefix is held: when the holder is the last process leaving it, it
+ * holds the exit lock while it removes the directory. Wait for that, once,
+ * and try again (a live holder is still there then, and named). */
+static int wait_for_leaver(struct hm_ctx *ctx, int dirfd, int *waited)
+{
+	if (*waited)
+		return -EBUSY;
+	*waited = 1;
+	exit_lock(dirfd);
+	flock(dirfd, LOCK_UN);
+	hmi_err_clear(ctx);
+	return -EAGAIN;
+}
+
 static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const char *dir)
 {
-	int rc = -EAGAIN, created = 0;
+	int rc = -EAGAIN, created = 0, waited = 0;
 
 	for (int tries = 0; rc == -EAGAIN && tries < 8; tries++) {
 		int dirfd = open_private_dir(ctx, basefd, prefix, dir, &created);
@@ -366,6 +416,8 @@ static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const cha
 			break;
 		}
 		rc = lock_once(ctx, dirfd, prefix, dir);
+		if (rc == -EBUSY)
+			rc = wait_for_leaver(ctx, dirfd, &waited);
 		close(dirfd);
 	}
 	if (rc == -EAGAIN)
@@ -383,15 +435,15 @@ void hmi_prefix_release(const char *dir, int fd)
 {
 	char path[HM_PATH_MAX];
 
-	if (fd < 0)
-		return;
 	/* unlinked while still held: a process that opened it meanwhile sees
 	 * it is no longer linked and starts again (still_linked) */
 	if (snprintf(path, sizeof(path), "%s/" LOCK_NAME, dir) < (int)sizeof(path)) {
-		unlink(path);
-		rmdir(dir); /* fails, harmlessly, while secondaries' files remain */
+		if (fd >= 0)
+			unlink(path);
+		rmdir(dir); /* fails, harmlessly, when another process's file is there */
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 }
 
 int hm_prefix_lock(struct hm_ctx *ctx, const char *prefix, int *fd)

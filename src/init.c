@@ -505,6 +505,8 @@ static int extend_fast(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan
 			return rc;
 		*keep = bigger;
 		rc = select_pages(ctx, pr, pl, *keep, pieces);
+		if (rc == 0)
+			rc = hmi_cancel_check(ctx);
 		if (rc < 0 || *pieces >= before)
 			break;
 	}
@@ -831,14 +833,17 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	double t = hmi_now_ms();
 	int rc = 0, cleared = 0;
 
-	if (o->flags & HM_OPT_NO_HUGE)
+	rc = hmi_cancel_check(ctx); /* hm_ctx_cancel: between every step below */
+	if (rc == 0 && (o->flags & HM_OPT_NO_HUGE))
 		plan_no_huge(&pl, o);
-	else
+	else if (rc == 0)
 		rc = discover(ctx, o, &si);
 	/* the prefix before the plan: pages a dead primary of it left in files
 	 * count towards this one's budget once those files are gone */
 	if (rc == 0)
 		rc = take_prefix(ctx, pr, o, si, &cleared);
+	if (rc == 0)
+		rc = hmi_cancel_check(ctx);
 	if (rc == 0 && cleared) {
 		hm_sysinfo_free(si);
 		si = NULL;
@@ -850,15 +855,21 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 		rc = check_base(ctx, &pl, o);
 	pr->info.t.discover = hmi_now_ms() - t;
 	if (rc == 0)
+		rc = hmi_cancel_check(ctx);
+	if (rc == 0)
 		rc = choose_pages(ctx, pr, &pl);
 	if (rc == 0)
 		rc = check_iova_mode(ctx, pr, o);
+	if (rc == 0)
+		rc = hmi_cancel_check(ctx);
 	if (rc == 0)
 		rc = place_pages(ctx, pr, &pl, o);
 	if (rc == 0 && (o->flags & HM_OPT_VERIFY))
 		rc = verify_iova(ctx, pr, &pl);
 	if (rc == 0)
 		fill_info(pr, &pl);
+	if (rc == 0)
+		rc = hmi_cancel_check(ctx);
 	if (rc == 0)
 		rc = hmi_arena_create(ctx, pr); /* heap and zones (heap.h), before secondaries */
 	t = hmi_now_ms();
@@ -916,6 +927,8 @@ int hmi_mem_end(struct hm_ctx *ctx, int rc, double t0)
 {
 	char cause[HMI_ERR_MAX];
 
+	if (rc == 0) /* a cancel that came during the last step */
+		rc = hmi_cancel_check(ctx);
 	if (rc == 0) {
 		ctx->mem->info.t.total = hmi_now_ms() - t0;
 		return 0;
@@ -954,8 +967,6 @@ static int release_primary_pages(struct hm_ctx *ctx, struct hmi_mem *pr)
 	}
 	if (hmi_pageset_release(ctx, &pr->ps) < 0 && rc == 0)
 		rc = -EIO;
-	if (!pr->ps.shared_out)
-		hmi_clients_remove(ctx, pr);
 	return rc;
 }
 
@@ -1026,9 +1037,8 @@ int hmi_mem_release(struct hm_ctx *ctx)
 		munmap((void *)(uintptr_t)pr->window_base, pr->window_len);
 	hmi_xlate_release(&pr->xlate);
 	free(pr->segs);
-	if (!pr->secondary && pr->rundir[0] && !pr->ps.shared_out)
-		hmi_prefix_release(pr->rundir, pr->lock_fd); /* leaves no runtime dir */
-	else if (pr->lock_fd >= 0)
+	hmi_rundir_leave(ctx, pr); /* the last one out leaves no runtime directory */
+	if (pr->lock_fd >= 0)
 		close(pr->lock_fd);
 	free(pr);
 	ctx->mem = NULL;

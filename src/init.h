@@ -71,7 +71,13 @@ void hmi_unpublish(struct hm_ctx *ctx, struct hmi_mem *m);
 /* Do secondaries still map the primary's pages? Then pages of memfds and
  * single files must not be punched out at exit. */
 int hmi_secondaries_alive(struct hm_ctx *ctx, const struct hmi_mem *m);
-void hmi_clients_remove(struct hm_ctx *ctx, const struct hmi_mem *m);
+
+/* Leave the prefix (hmi_mem_release, primaries and secondaries alike): drop
+ * this process's hold (the primary's prefix lock, the secondary's clients
+ * lock) under the runtime directory's exit lock, and when no other process
+ * of the prefix is left, remove every file of the directory and the
+ * directory itself: the last one out leaves nothing (docs/reliability.md 5). */
+void hmi_rundir_leave(struct hm_ctx *ctx, struct hmi_mem *m);
 
 /* A new primary's check of a dead one's runtime directory: refuse while its
  * secondaries live (naming them), else remove what it left. */

@@ -109,7 +109,7 @@ static const struct hm_optdesc opt_table[] = {
     [OPT_MAP] = {"map", 0, NULL, HM_CMD_INIT | HM_CMD_ATTACH, "draw the memory that was got"},
     [OPT_JSON] = {"json", 0, NULL, CMD_ALL, "print one JSON object"},
     [OPT_HOLD] = {"hold", 0, NULL, HM_CMD_INIT | HM_CMD_ATTACH,
-		  "keep the memory until SIGINT/SIGTERM or end of input"},
+		  "keep the memory until a signal or end of input"},
     [OPT_TRACE] = {"trace", 0, NULL, HM_CMD_INIT | HM_CMD_ATTACH, "print each step and its time"},
     [OPT_DRY_RUN] = {"dry-run", 0, NULL, HM_CMD_CLEAR, "list what would be removed"},
     [OPT_FORCE] = {"force", 0, NULL, HM_CMD_RESERVE,

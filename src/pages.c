@@ -53,6 +53,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,7 +358,10 @@ static void populate_run(struct populate_job *jobs, size_t nt, char *base, size_
 	pthread_t tids[MAX_THREADS];
 	int started[MAX_THREADS] = {0};
 	size_t i, first = 0;
+	sigset_t all, old;
 
+	sigfillset(&all); /* the workers inherit it: the application's handler runs in its thread */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < nt; i++) {
 		size_t pages = count / nt + (i < count % nt);
 
@@ -366,6 +370,7 @@ static void populate_run(struct populate_job *jobs, size_t nt, char *base, size_
 		if (i > 0)
 			started[i] = pthread_create(&tids[i], NULL, populate_worker, &jobs[i]) == 0;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	populate_worker(&jobs[0]);
 	for (i = 1; i < nt; i++) {
 		if (started[i])
@@ -404,25 +409,26 @@ static int populate(struct hm_ctx *ctx, const struct hmi_pageset *ps, int node, 
 		       strerror(err));
 }
 
-/* Fault in COUNT pages at BASE; with a progress callback, in rounds of
- * PROGRESS_ROUND bytes, telling it after each (threads are started again
- * every round: a few tens of microseconds against ~100 ms of zeroing). */
+/* Fault in COUNT pages at BASE in rounds of PROGRESS_ROUND bytes: after each
+ * the progress callback hears of it and a pending hm_ctx_cancel stops the
+ * call (threads are started again every round: a few tens of microseconds
+ * against ~100 ms of zeroing). */
 static int populate_all(struct hm_ctx *ctx, const struct hmi_pageset *ps, int node, char *base,
 			size_t count)
 {
 	size_t per = (size_t)(PROGRESS_ROUND / ps->page_size), done = 0, n;
 	int rc = 0;
 
-	if (!ctx->progress)
-		return populate(ctx, ps, node, base, count, 0, count);
 	if (per == 0)
 		per = 1;
 	while (rc == 0 && done < count) {
 		n = count - done < per ? count - done : per;
 		rc = populate(ctx, ps, node, base + done * ps->page_size, n, done, count);
 		done += n;
-		if (rc == 0)
+		if (rc == 0 && ctx->progress)
 			ctx->progress(ctx->progress_arg, "map", done, count);
+		if (rc == 0 && done < count)
+			rc = hmi_cancel_check(ctx);
 	}
 	return rc;
 }

@@ -83,7 +83,7 @@ kill -0 "$pid" 2>/dev/null
 t_ok $? "with stdin at /dev/null the hold goes on"
 kill -TERM "$pid"
 wait "$pid"
-t_is $? 0 "SIGTERM ends the hold, exit 0"
+t_is $? 143 "SIGTERM ends the hold, and the command by SIGTERM (143) once all is released"
 pid=""
 t_is "$(files)" 0 "no file left after SIGTERM"
 

@@ -14,6 +14,11 @@
  *       "killed <us> ready=<0|1>" (ready: it had printed something) and exits
  *       0; or, when CMD ended by itself before the kill, "exited <status>"
  *       and exits 1 (its standard error passes through).
+ *   torture_run signal SIG DELAY_US CMD...
+ *       the same with signal number SIG, then wait (20 s at most) for CMD to
+ *       clean up and end: prints "signalled <us> ready=<0|1> status=<S>", S
+ *       128+N when it ended by signal N, else its exit code; "hung" (exit 1)
+ *       when it did not end and was SIGKILLed.
  *   torture_run killat CALL:MARK CMD...
  *       trace CMD's system calls (its main thread) with its input closed, and
  *       SIGKILL it at the entry of the first CALL whose path argument
@@ -36,6 +41,9 @@
  *       the same, but at the mark run SHELL_CMD (sh -c) while CMD waits there
  *       (e.g. make the holder of a prefix exit, removing its runtime directory,
  *       while CMD is between opening that directory and creating its lock).
+ *   grab and pauseat close CMD's input at once (a --hold ends); with
+ *   TORTURE_KEEP_INPUT set in the environment they keep it open (a --hold
+ *   lasts until a signal: pauseat then reaches a mark of CMD's exit).
  *   A MARK "=NAME" matches a path whose last component is NAME (so
  *   "open:=lock" is the prefix's lock file, not /proc/locks).
  *
@@ -98,12 +106,25 @@ static int spawn(char **cmd, int traced, struct child *c)
 {
 	int in[2], out[2];
 
+	sigset_t all, old;
+
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
 		return -1;
+	/* what we ignore (SIGPIPE, a background job's SIGINT) CMD would keep
+	 * ignoring: the child resets every signal, blocked until then so that
+	 * one sent at once stays pending instead of being dropped */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
 	c->pid = fork();
+	if (c->pid != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (c->pid < 0)
 		return -1;
 	if (c->pid == 0) {
+		for (int sig = 1; sig < 32; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				signal(sig, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		dup2(in[0], STDIN_FILENO);
 		dup2(out[1], STDOUT_FILENO);
 		if (traced && ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
@@ -159,28 +180,45 @@ static int run_ready(char **cmd)
 	return 0;
 }
 
-static int run_kill(const char *delay_text, char **cmd)
+/* CLOCK_MONOTONIC DELAY_US from now, into *UNTIL. */
+static void deadline(uint64_t delay, struct timespec *until)
 {
-	uint64_t delay = strtoull(delay_text, NULL, 10), t0 = now_us();
-	struct timespec until;
-	struct child c;
-	int status, ready;
-
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += (time_t)(delay / 1000000);
-	until.tv_nsec += (long)(delay % 1000000) * 1000;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
+	clock_gettime(CLOCK_MONOTONIC, until);
+	until->tv_sec += (time_t)(delay / 1000000);
+	until->tv_nsec += (long)(delay % 1000000) * 1000;
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
 	}
-	if (spawn(cmd, 0, &c) < 0)
+}
+
+/* Spawn CMD (input a pipe kept open) and sleep until DELAY_US after the
+ * fork. 0, or 1 when CMD has ended by then ("exited N" printed). */
+static int spawn_and_wait(const char *delay_text, char **cmd, struct child *c)
+{
+	struct timespec until;
+	int status;
+
+	deadline(strtoull(delay_text, NULL, 10), &until);
+	if (spawn(cmd, 0, c) < 0)
 		return perror("torture_run: spawn"), 1;
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
 		;
-	if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
+	if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
 		printf("exited %d\n", exit_status(status));
 		return 1;
 	}
+	return 0;
+}
+
+static int run_kill(const char *delay_text, char **cmd)
+{
+	uint64_t t0 = now_us();
+	struct child c;
+	int status, ready;
+
+	if (spawn_and_wait(delay_text, cmd, &c))
+		return 1;
 	kill(c.pid, SIGKILL);
 	ready = has_output(c.out, 0);
 	waitpid(c.pid, &status, 0);
@@ -191,6 +229,46 @@ static int run_kill(const char *delay_text, char **cmd)
 		return exit_status(status) != 0;
 	}
 	printf("killed %llu ready=%d\n", (unsigned long long)(now_us() - t0), ready);
+	return 0;
+}
+
+/* Wait up to SECONDS for PID; then SIGKILL it. 0 when it ended by itself. */
+static int reap_within(pid_t pid, int seconds, int *status)
+{
+	for (int ms = 0; ms < seconds * 1000; ms += 5) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 0;
+		usleep(5000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return -1;
+}
+
+/* torture_run signal SIG DELAY_US CMD...: as kill, with signal SIG, then
+ * wait (20 s at most) for CMD to clean up and end. Prints "signalled <us>
+ * ready=<0|1> status=<S>" (S: 128+N when it ended by signal N, else its exit
+ * code) and exits 0; "hung" and exits 1 when it had to be SIGKILLed. */
+static int run_signal(const char *sig_text, const char *delay_text, char **cmd)
+{
+	uint64_t t0 = now_us();
+	int sig = atoi(sig_text), status, ready;
+	struct child c;
+
+	if (sig <= 0 || sig >= 32)
+		return fprintf(stderr, "torture_run: bad signal '%s'\n", sig_text), 2;
+	if (spawn_and_wait(delay_text, cmd, &c))
+		return 1;
+	kill(c.pid, sig);
+	ready = has_output(c.out, 0);
+	if (reap_within(c.pid, 20, &status) < 0) {
+		printf("hung\n");
+		return 1;
+	}
+	close(c.in);
+	drain(c.out);
+	printf("signalled %llu ready=%d status=%d\n", (unsigned long long)(now_us() - t0), ready,
+	       exit_status(status));
 	return 0;
 }
 
@@ -385,7 +463,8 @@ static int run_at(const char *mark_text, at_mark_fn *fn, void *arg, char **cmd)
 		return fprintf(stderr, "torture_run: bad mark '%s'\n", mark_text), 2;
 	if (spawn(cmd, 1, &c) < 0)
 		return perror("torture_run: spawn"), 1;
-	close(c.in);
+	if (!getenv("TORTURE_KEEP_INPUT"))
+		close(c.in);
 	if (trace_until(c.pid, &m, buf, sizeof(buf), &status)) {
 		fprintf(stderr, "torture_run: mark not reached\n");
 		drain(c.out);
@@ -420,6 +499,8 @@ int main(int argc, char **argv)
 		return run_ready(argv + 2);
 	if (argc > 3 && strcmp(argv[1], "kill") == 0)
 		return run_kill(argv[2], argv + 3);
+	if (argc > 4 && strcmp(argv[1], "signal") == 0)
+		return run_signal(argv[2], argv[3], argv + 4);
 	if (argc > 3 && strcmp(argv[1], "killat") == 0)
 		return run_killat(argv[2], argv + 3);
 	if (argc > 4 && strcmp(argv[1], "grab") == 0)
@@ -427,6 +508,7 @@ int main(int argc, char **argv)
 	if (argc > 4 && strcmp(argv[1], "pauseat") == 0)
 		return run_at(argv[2], shell_at_mark, argv[3], argv + 4);
 	fprintf(stderr, "usage: torture_run ready CMD... | kill DELAY_US CMD... | "
+			"signal SIG DELAY_US CMD... | "
 			"killat CALL:MARK CMD... | grab CALL:MARK PAGES[:FILE] CMD... | "
 			"pauseat CALL:MARK SHELL_CMD CMD...\n");
 	return 2;
