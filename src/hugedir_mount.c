@@ -10,7 +10,11 @@
  *     real hugetlbfs, the room left is f_bavail * f_bsize (f_blocks 0 means no
  *     size= limit, i.e. UINT64_MAX); otherwise (fixture trees, vanished
  *     mounts) the size= option stands in for it. A mount is writable when it
- *     is not "ro" and access(W_OK) says this user may create files there.
+ *     is not "ro" and access(W_OK) says this user may create files there. A
+ *     mount is unsafe when users other than its owner may write it (group or
+ *     other write bit, as its directory is now: chmod may have changed it
+ *     since the mount= option) and it is not sticky: any of them can then
+ *     rename or replace another user's page files (issue 14).
  *
  *  2. Choice. A pool is served by the first mount of its page size, a
  *     writable one preferred. --huge-dir must name one of the mounts (trailing
@@ -39,6 +43,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static uint64_t mul_sat(uint64_t a, uint64_t b)
@@ -57,6 +62,7 @@ static void probe_mount(struct hm_ctx *ctx, struct hm_mount *m)
 {
 	char path[HM_PATH_MAX];
 	uint64_t bsize, blocks, bavail;
+	struct stat st;
 
 	m->room = m->size_limit ? m->size_limit : UINT64_MAX;
 	m->writable = 0;
@@ -66,6 +72,12 @@ static void probe_mount(struct hm_ctx *ctx, struct hm_mount *m)
 	if (hmi_statfs_hugetlbfs(path, &bsize, &blocks, &bavail) == 1)
 		m->room = blocks == 0 ? UINT64_MAX : mul_sat(bavail, bsize);
 	m->writable = !m->read_only && access(path, W_OK) == 0;
+	m->unsafe = hmi_mode_unsafe(stat(path, &st) == 0 ? st.st_mode : m->mode);
+}
+
+int hmi_mode_unsafe(mode_t mode)
+{
+	return (mode & (S_IWGRP | S_IWOTH)) && !(mode & S_ISVTX);
 }
 
 /* "/a//b/" -> "/a/b": how a user may type a mount point. */

@@ -26,6 +26,8 @@ struct hmi_shconf_backing {
 	int node;
 	uint64_t size;      /* bytes */
 	char name[256];     /* file name inside shconf.dir ("" for memfd: by fd) */
+	uint64_t dev, ino;  /* files: the inode the primary created (0 for memfd) */
+	uint32_t uid;	    /* files: its owner */
 };
 
 /* The published layout, in memory. */
