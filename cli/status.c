@@ -162,11 +162,18 @@ static void text_mount(const struct hm_sysinfo *si, const struct hm_pool *p)
 	       m->read_only  ? "read-only"
 	       : m->writable ? "writable by you"
 			     : "NOT writable by you");
-	if (m->unsafe)
-		printf("  unsafe     %s may be written by users other than its owner and is not "
-		       "sticky: they could rename or replace page files there (init refuses "
-		       "it): 'chmod +t %s', or mount with 'hugemem mount --user/--group'\n",
-		       m->path, m->path);
+}
+
+/* Every mount others may write that is not sticky, chosen or not. */
+static void text_unsafe(const struct hm_sysinfo *si)
+{
+	for (int i = 0; i < si->n_mounts; i++)
+		if (si->mounts[i].unsafe)
+			printf("unsafe mount %s: users other than its owner may write it and it is "
+			       "not sticky, so they could rename or replace page files there "
+			       "(init refuses it without --allow-unsafe-mount): 'chmod +t %s', or "
+			       "mount one with 'hugemem mount --user/--group'\n",
+			       si->mounts[i].path, si->mounts[i].path);
 }
 
 static void text_cgroup(const struct hm_pool *p)
@@ -260,6 +267,7 @@ static void print_text(const struct status *st)
 	for (int i = 0; i < st->si->n_pools; i++)
 		if (shown(st, &st->si->pools[i]))
 			text_pool(st, i);
+	text_unsafe(st->si);
 	text_files(st);
 	printf("verdict\n");
 	for (int i = 0; i < st->si->n_pools; i++) {
@@ -391,8 +399,7 @@ static void json_files(struct json *j, const struct status *st)
 		snprintf(dir, sizeof(dir), "%.*s", (int)dir_len(g.first->path), g.first->path);
 		json_obj(j, NULL);
 		json_str(j, "dir", dir);
-		json_str(j, "prefix",
-			 g.first->owner == HM_OWNER_UNKNOWN ? NULL : g.first->prefix);
+		json_str(j, "prefix", g.first->owner == HM_OWNER_UNKNOWN ? NULL : g.first->prefix);
 		json_str(j, "owner", owner_names[g.first->owner]);
 		json_i64(j, "files", g.files);
 		json_i64(j, "live_files", g.live);

@@ -129,7 +129,7 @@ struct hm_zone_spec {
 /* Parsed command line. String fields point into the argv given to
  * hm_opts_parse and live as long as it does. */
 struct hm_opts {
-	uint64_t mem; /* -m (init), --for (map): bytes; 0 = not given */
+	uint64_t mem;			   /* -m (init), --for (map): bytes; 0 = not given */
 	uint64_t socket_mem[HM_MAX_NODES]; /* --socket-mem, bytes per node id */
 	int socket_mem_count;		   /* entries given; 0 = not given */
 	uint64_t page_size;		   /* --page-size, bytes; 0 = default */

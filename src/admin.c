@@ -21,8 +21,8 @@
  * pagesize=<bytes> (when a size is given), then mode=0755 for root only, or
  * uid=/gid= with mode=1770 when an owner is given, so the owner's processes
  * create page files there; sticky, so that none of them can rename or
- * remove another's files (hm_init refuses a shared mount that is not). Unmount refuses anything but a hugetlbfs mount
- * point before calling umount2, so it never takes down another file system.
+ * remove another's files (hm_init refuses a shared mount that is not). Unmount refuses anything but
+ * a hugetlbfs mount point before calling umount2, so it never takes down another file system.
  */
 #include "ctx.h"
 #include "sysinfo.h"

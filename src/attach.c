@@ -371,8 +371,7 @@ static int prove_backing(struct hm_ctx *ctx, const struct hmi_shconf *sc, size_t
 
 	if (fstat(fd, &st) < 0)
 		return hmi_err(ctx, errno, "cannot stat %s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_dev != r->dev ||
-	    (uint64_t)st.st_ino != r->ino)
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_dev != r->dev || (uint64_t)st.st_ino != r->ino)
 		return hmi_err(ctx, EPERM,
 			       "%s is not the page file the primary (pid %d) created (inode %llu, "
 			       "owner uid %u; it created inode %llu): renamed or replaced by "
@@ -392,8 +391,7 @@ static int prove_backing(struct hm_ctx *ctx, const struct hmi_shconf *sc, size_t
  * blocking (a FIFO or a lock planted there cannot hang us), proved, then
  * share-locked as a live page file must be (never waiting long: the proof
  * came first, so only the primary's own user could hold it). */
-static int open_backing(struct hm_ctx *ctx, const struct hmi_shconf *sc, int dfd, size_t b,
-			int *fd)
+static int open_backing(struct hm_ctx *ctx, const struct hmi_shconf *sc, int dfd, size_t b, int *fd)
 {
 	char path[HM_PATH_MAX];
 	int n = snprintf(path, sizeof(path), "%s/%s", sc->dir, sc->backings[b].name), rc;

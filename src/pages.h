@@ -29,9 +29,9 @@ enum hmi_backing_kind {
 struct hmi_backing {
 	enum hmi_backing_kind kind;
 	int node;
-	int fd;	       /* open for single files and memfds (one per node), -1 for page files */
-	char *path;    /* NULL for memfd and anon */
-	uint64_t size; /* bytes of the object (file length) */
+	int fd;		   /* open for single files and memfds (one per node), -1 for page files */
+	char *path;	   /* NULL for memfd and anon */
+	uint64_t size;	   /* bytes of the object (file length) */
 	uint64_t dev, ino; /* files: the inode created (fstat), what proves a name is ours */
 	uint32_t uid;	   /* files: its owner */
 };

@@ -198,9 +198,9 @@ static int create_file(struct hm_ctx *ctx, struct hmi_pageset *ps, const char *p
 			close(fd);
 			return create_named(ctx, ps, path, id);
 		}
-		rc = errno == EEXIST ? name_taken(ctx, ps, path)
-				     : hmi_err(ctx, errno, "cannot create %s: %s", path,
-					       strerror(errno));
+		rc = errno == EEXIST
+			 ? name_taken(ctx, ps, path)
+			 : hmi_err(ctx, errno, "cannot create %s: %s", path, strerror(errno));
 	}
 	if (rc < 0) {
 		close(fd);

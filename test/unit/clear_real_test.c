@@ -142,7 +142,8 @@ static int write_record(struct hm_ctx *ctx, const char *pfx, int n, int wrong)
 	for (int i = 0; i < n && rc == 0; i++) {
 		rc = stat(fpath(wrong ? prefix : pfx, i + wrong), &st);
 		if (rc == 0)
-			rc = hmi_record_add(ctx, fd, (uint64_t)st.st_dev, (uint64_t)st.st_ino + wrong,
+			rc = hmi_record_add(ctx, fd, (uint64_t)st.st_dev,
+					    (uint64_t)st.st_ino + wrong,
 					    strrchr(fpath(pfx, i), '/') + 1);
 	}
 	close(fd);
@@ -203,7 +204,8 @@ static void test_unproved(struct hm_ctx *ctx, struct hm_sysinfo *si)
 {
 	struct hm_file_list *l = NULL;
 
-	is_int(hm_clear(ctx, si, prefix_c, 0, &l), 0, "clear: another program's file: none removed");
+	is_int(hm_clear(ctx, si, prefix_c, 0, &l), 0,
+	       "clear: another program's file: none removed");
 	hm_file_list_free(l);
 	is_int(hm_clear(ctx, si, prefix_d, 0, &l), 0, "clear: a record of another inode: none");
 	hm_file_list_free(l);

@@ -231,7 +231,8 @@ static void compare(const struct hmi_shconf *got, const struct hmi_shconf *want,
 	if (got->n_backings != want->n_backings || got->n_pages != want->n_pages ||
 	    got->n_segs != want->n_segs)
 		return;
-	ok(same_backings(got, want), "%s: every backing (kind, node, size, name, dev, inode, uid)", what);
+	ok(same_backings(got, want), "%s: every backing (kind, node, size, name, dev, inode, uid)",
+	   what);
 	ok(same_pages(got, want), "%s: every page (va, iova, node, backing, offset)", what);
 	ok(same_segs(got, want), "%s: every segment (va, iova, len, size, node, pages)", what);
 }
