@@ -36,8 +36,8 @@ void json_u64(struct json *j, const char *key, uint64_t value);
 void json_i64(struct json *j, const char *key, int64_t value);
 void json_bool(struct json *j, const char *key, int value);
 void json_null(struct json *j, const char *key);
-void json_hex(struct json *j, const char *key, uint64_t value);	 /* "0x1f" */
-void json_double(struct json *j, const char *key, double value); /* 3 decimals */
+void json_hex(struct json *j, const char *key, uint64_t value); /* "0x1f" */
+void json_double(struct json *j, const char *key, double value);   /* 3 decimals */
 /* UINT64_MAX (no limit) as null, else the number. */
 void json_limit(struct json *j, const char *key, uint64_t value);
 

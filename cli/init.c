@@ -23,10 +23,9 @@ struct timing_row {
 static int timing_rows(const struct hm_timings *t, struct timing_row *row)
 {
 	const struct timing_row rows[] = {
-	    {"discover", t->discover}, {"map", t->map},	    {"iova", t->iova},
-	    {"numa", t->numa},	       {"sort", t->sort},   {"select", t->select},
-	    {"release", t->release},   {"remap", t->remap}, {"publish", t->publish},
-	    {"total", t->total},
+	    {"discover", t->discover}, {"map", t->map},		{"iova", t->iova},
+	    {"numa", t->numa},	       {"sort", t->sort},	{"select", t->select},
+	    {"release", t->release},   {"remap", t->remap},       {"publish", t->publish}, {"total", t->total},
 	};
 
 	memcpy(row, rows, sizeof(rows));
