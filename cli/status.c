@@ -238,11 +238,11 @@ static void text_files(const struct status *st)
 		i = next_group(st->files, i, &g);
 		if (g.first->owner == HM_OWNER_UNKNOWN) {
 			printf("  %.*s  %d files named *map_* not proved hugemem's or DPDK's "
-			       "(e.g. %s), %s: another program's? clear leaves them; remove "
-			       "leftovers by hand\n",
+			       "(e.g. %s), %s, %d live: another program's? clear leaves them; "
+			       "remove leftovers by hand\n",
 			       (int)dir_len(g.first->path), g.first->path, g.files,
 			       g.first->path + dir_len(g.first->path) + 1,
-			       hm_size_str(g.bytes, sz, sizeof(sz)));
+			       hm_size_str(g.bytes, sz, sizeof(sz)), g.live);
 			continue;
 		}
 		printf("  %.*s  prefix '%s': %d files, %s, ", (int)dir_len(g.first->path),
