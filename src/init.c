@@ -352,7 +352,7 @@ static int take_prefix(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_o
 	hm_file_list_free(gone);
 	/* the dead one's files are gone: record ours from here on (kept only
 	 * by a primary with files, so a memfd one leaves a dead one's record) */
-	if (rc == 0)
+	if (rc >= 0) /* hm_clear returns how many it removed */
 		rc = hmi_record_open(ctx, pr->rundir, &pr->record_fd);
 	return rc < 0 ? rc : 0;
 }
