@@ -380,6 +380,10 @@ static void clear_text(const struct hm_file_list *removed, const struct hm_file_
 			printf("kept %s: live (pid %d)\n",
 			       cli_shown(kept->files[i].path, path, sizeof(path)),
 			       (int)kept->files[i].pid);
+		else if (kept->files[i].owner == HM_OWNER_UNKNOWN)
+			printf("left %s: not proved a page file of hugemem or DPDK (another "
+			       "program's?); if it is a leftover, remove it by hand: rm '%s'\n",
+			       kept->files[i].path, kept->files[i].path);
 	if (!removed || removed->n == 0)
 		printf("no stale page files\n");
 }
@@ -410,6 +414,12 @@ static void clear_json(const struct hm_file_list *removed, const struct hm_file_
 		json_i64(&j, "pid", kept->files[i].pid);
 		json_obj_end(&j);
 	}
+	json_arr_end(&j);
+	json_arr(&j, "not_proved"); /* stale, but not proved hugemem's or DPDK's: left */
+	for (int i = 0; kept && i < kept->n; i++)
+		if (kept->files[i].state == HM_FILE_STALE &&
+		    kept->files[i].owner == HM_OWNER_UNKNOWN)
+			json_str(&j, NULL, kept->files[i].path);
 	json_arr_end(&j);
 	json_end(&j);
 }

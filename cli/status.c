@@ -41,6 +41,9 @@ static const char *const state_names[] = {
     [HM_FILE_OPEN] = "open",   [HM_FILE_PREFIX_LIVE] = "prefix-live",
 };
 
+static const char *const owner_names[] = {
+    [HM_OWNER_UNKNOWN] = "unknown", [HM_OWNER_HUGEMEM] = "hugemem", [HM_OWNER_DPDK] = "dpdk"};
+
 static const char *const cap_names[] = {
     [HM_CAP_POOL] = "pool", [HM_CAP_MOUNT] = "mount", [HM_CAP_CGROUP] = "cgroup"};
 
@@ -100,6 +103,10 @@ static int by_dir_prefix(const void *a, const void *b)
 
 	if (c == 0 && lx != ly)
 		c = lx < ly ? -1 : 1;
+	if (c == 0 && (x->owner == HM_OWNER_UNKNOWN) != (y->owner == HM_OWNER_UNKNOWN))
+		return x->owner == HM_OWNER_UNKNOWN ? 1 : -1; /* not proved: one group, last */
+	if (c == 0 && x->owner == HM_OWNER_UNKNOWN)
+		return 0;
 	return c ? c : strcmp(x->prefix, y->prefix);
 }
 
@@ -155,6 +162,18 @@ static void text_mount(const struct hm_sysinfo *si, const struct hm_pool *p)
 	       m->read_only  ? "read-only"
 	       : m->writable ? "writable by you"
 			     : "NOT writable by you");
+}
+
+/* Every mount others may write that is not sticky, chosen or not. */
+static void text_unsafe(const struct hm_sysinfo *si)
+{
+	for (int i = 0; i < si->n_mounts; i++)
+		if (si->mounts[i].unsafe)
+			printf("unsafe mount %s: users other than its owner may write it and it is "
+			       "not sticky, so they could rename or replace page files there "
+			       "(init refuses it without --allow-unsafe-mount): 'chmod +t %s', or "
+			       "mount one with 'hugemem mount --user/--group'\n",
+			       si->mounts[i].path, si->mounts[i].path);
 }
 
 static void text_cgroup(const struct hm_pool *p)
@@ -220,6 +239,14 @@ static void text_files(const struct status *st)
 		/* names are chosen by whoever can write the mount: shown safely */
 		cli_shown(g.first->path, path, sizeof(path));
 		cli_shown(g.first->prefix, prefix, sizeof(prefix));
+		if (g.first->owner == HM_OWNER_UNKNOWN) {
+			printf("  %.*s  %d files named *map_* not proved hugemem's or DPDK's "
+			       "(e.g. %s), %s, %d live: another program's? clear leaves them; "
+			       "remove leftovers by hand\n",
+			       (int)dir_len(path), path, g.files, path + dir_len(path) + 1,
+			       hm_size_str(g.bytes, sz, sizeof(sz)), g.live);
+			continue;
+		}
 		printf("  %.*s  prefix '%s': %d files, %s, ", (int)dir_len(path), path, prefix,
 		       g.files, hm_size_str(g.bytes, sz, sizeof(sz)));
 		if (g.live)
@@ -241,6 +268,7 @@ static void print_text(const struct status *st)
 	for (int i = 0; i < st->si->n_pools; i++)
 		if (shown(st, &st->si->pools[i]))
 			text_pool(st, i);
+	text_unsafe(st->si);
 	text_files(st);
 	printf("verdict\n");
 	for (int i = 0; i < st->si->n_pools; i++) {
@@ -273,6 +301,7 @@ static void json_mounts(struct json *j, const struct hm_sysinfo *si)
 		json_str(j, "mode", mode);
 		json_bool(j, "read_only", m->read_only);
 		json_bool(j, "writable", m->writable);
+		json_bool(j, "unsafe", m->unsafe);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -372,7 +401,8 @@ static void json_files(struct json *j, const struct status *st)
 		snprintf(dir, sizeof(dir), "%.*s", (int)dir_len(g.first->path), g.first->path);
 		json_obj(j, NULL);
 		json_str(j, "dir", dir);
-		json_str(j, "prefix", g.first->prefix);
+		json_str(j, "prefix", g.first->owner == HM_OWNER_UNKNOWN ? NULL : g.first->prefix);
+		json_str(j, "owner", owner_names[g.first->owner]);
 		json_i64(j, "files", g.files);
 		json_i64(j, "live_files", g.live);
 		json_u64(j, "bytes", g.bytes);

@@ -9,7 +9,7 @@
 _hugemem_options()
 {
 	case $1 in
-	init) echo "--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --no-huge --in-memory --huge-unlink --no-shconf --single-file-segments --base-virtaddr --page-size --contig --verify --zone --map --json --hold --trace --help -h" ;;
+	init) echo "--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --no-huge --in-memory --huge-unlink --allow-unsafe-mount --no-shconf --single-file-segments --base-virtaddr --page-size --contig --verify --zone --map --json --hold --trace --help -h" ;;
 	attach) echo "--file-prefix --verify --map --json --hold --trace --help -h" ;;
 	status) echo "--huge-dir --page-size --json --help -h" ;;
 	reserve) echo "--page-size --json --force --node --help -h" ;;

@@ -151,6 +151,7 @@ enum hm_opt_flag {
 	HM_OPT_DRY_RUN = 1u << 10,
 	HM_OPT_FORCE = 1u << 11,
 	HM_OPT_HELP = 1u << 12,
+	HM_OPT_ALLOW_UNSAFE_MOUNT = 1u << 13, /* page files in a mount others may write */
 };
 
 struct hm_zone_spec {
@@ -236,6 +237,9 @@ struct hm_mount {
 	mode_t mode;	      /* mode= option, else the mode of the mount point */
 	int read_only;	      /* "ro" */
 	int writable;	      /* this user may create files there */
+	int unsafe;	      /* others than its owner may write it and it is not sticky: they
+				 can rename or replace page files there (hm_init refuses it
+				 unless HM_OPT_ALLOW_UNSAFE_MOUNT) */
 	uint64_t nr_inodes;   /* nr_inodes= option: most files and directories; 0 = none */
 	uint64_t inodes_free; /* files the mount still takes; UINT64_MAX = no limit */
 };
@@ -327,13 +331,22 @@ enum hm_file_state {
 	HM_FILE_PREFIX_LIVE = 4 /* its prefix's primary holds the liveness lock */
 };
 
+/* Whose page file a file is proved to be: a name proves nothing (anyone
+ * may name a file "xmap_0"), so hm_clear removes only proved files. */
+enum hm_file_owner {
+	HM_OWNER_UNKNOWN = 0, /* not proved: another program's? hm_clear leaves it */
+	HM_OWNER_HUGEMEM = 1, /* its inode is in its prefix's record of the files it made */
+	HM_OWNER_DPDK = 2     /* "rtemap_*", or DPDK's runtime directory of its prefix exists */
+};
+
 struct hm_page_file {
 	char *path;
-	char *prefix;	    /* the part before "map_" */
+	char *prefix;	    /* the part before the last "map_" */
 	uint64_t page_size; /* of the mount */
 	uint64_t bytes;	    /* st_blocks * 512: what it holds of the pool */
 	enum hm_file_state state;
-	pid_t pid; /* a live holder, 0 = unknown or none */
+	pid_t pid;		  /* a live holder, 0 = unknown or none */
+	enum hm_file_owner owner; /* who it is proved to belong to */
 };
 
 struct hm_file_list {
@@ -348,7 +361,8 @@ int hm_files_scan(struct hm_ctx *ctx, const struct hm_sysinfo *si, const char *p
 		  struct hm_file_list **out);
 void hm_file_list_free(struct hm_file_list *list);
 
-/* Remove the stale files of PREFIX (NULL = every prefix): under the mount's
+/* Remove the stale files of PREFIX (NULL = every prefix) that are proved to
+ * be hugemem's or DPDK's (hm_file_owner; others are left): under the mount's
  * directory lock, each file is re-checked with an exclusive flock held while
  * it is unlinked, so a file a live process holds, maps or opens is never
  * removed. DRY_RUN lists without removing. *OUT gets what was (or would be)

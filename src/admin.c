@@ -29,9 +29,10 @@
  * STATX_ATTR_MOUNT_ROOT, or, on kernels without that attribute, when its
  * device differs from its parent's or it is its parent ("/"). Mount options:
  * pagesize=<bytes> (when a size is given), then mode=0755 for root only, or
- * uid=/gid= with mode=0770 when an owner is given, so the owner's processes
- * create page files there. Unmount refuses anything but a hugetlbfs mount
- * point before calling umount2, so it never takes down another file system.
+ * uid=/gid= with mode=1770 when an owner is given, so the owner's processes
+ * create page files there; sticky, so that none of them can rename or
+ * remove another's files (hm_init refuses a shared mount that is not). Unmount refuses anything but
+ * a hugetlbfs mount point before calling umount2, so it never takes down another file system.
  */
 #include "ctx.h"
 #include "poolorder.h"
@@ -425,7 +426,7 @@ static void mount_options(char *buf, size_t len, uint64_t page_size, uid_t uid, 
 	if (gid != (gid_t)-1)
 		used += (size_t)snprintf(buf + used, len - used, "gid=%u,", (unsigned)gid);
 	snprintf(buf + used, len - used, "mode=%s",
-		 uid != (uid_t)-1 || gid != (gid_t)-1 ? "0770" : "0755");
+		 uid != (uid_t)-1 || gid != (gid_t)-1 ? "1770" : "0755");
 }
 
 static int mount_error(struct hm_ctx *ctx, int err, const char *dir, uint64_t page_size)

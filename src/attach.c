@@ -174,6 +174,9 @@ static void fill_backings(const struct hmi_mem *m, struct hmi_shconf_backing *ou
 		out[i].kind = b->kind;
 		out[i].node = b->node;
 		out[i].size = b->size;
+		out[i].dev = b->dev;
+		out[i].ino = b->ino;
+		out[i].uid = b->uid;
 		snprintf(out[i].name, sizeof(out[i].name), "%s", base ? base + 1 : "");
 	}
 }
@@ -385,25 +388,76 @@ static int reserve_published_window(struct hm_ctx *ctx, struct hmi_mem *m,
 	return rc;
 }
 
-/* The descriptor of backing B: fetched (memfd), or opened by path and
- * share-locked as a live page file must be. */
-static int open_backing(struct hm_ctx *ctx, const struct hmi_shconf *sc, size_t b, int *fd)
+/* The primary's mount, opened once: every backing is opened relative to
+ * it, by one path component, and must be on this hugetlbfs. */
+static int open_mount_dir(struct hm_ctx *ctx, const struct hmi_shconf *sc, int *dfd)
+{
+	uint64_t bsize = 0;
+
+	*dfd = open(sc->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dfd < 0)
+		return hmi_err(ctx, errno, "cannot open %s, the primary's mount (pid %d): %s",
+			       sc->dir, (int)sc->pid, strerror(errno));
+	if (hmi_fd_hugetlbfs(*dfd, &bsize) != 1 || bsize != sc->page_size)
+		return hmi_err(ctx, EINVAL,
+			       "%s is not a hugetlbfs mount of %llu-byte pages, as the primary "
+			       "(pid %d) published: refusing it",
+			       sc->dir, (unsigned long long)sc->page_size, (int)sc->pid);
+	return 0;
+}
+
+/* Is FD (opened as PATH) the file the primary created as backing B? Proved
+ * on the descriptor that is then mapped: its inode, owner and size are what
+ * the primary recorded (a name proves nothing in a mount others may write:
+ * hugetlbfs has no extended attributes to mark a file with). */
+static int prove_backing(struct hm_ctx *ctx, const struct hmi_shconf *sc, size_t b, int fd,
+			 const char *path)
+{
+	const struct hmi_shconf_backing *r = &sc->backings[b];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return hmi_err(ctx, errno, "cannot stat %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_dev != r->dev || (uint64_t)st.st_ino != r->ino)
+		return hmi_err(ctx, EPERM,
+			       "%s is not the page file the primary (pid %d) created (inode %llu, "
+			       "owner uid %u; it created inode %llu): renamed or replaced by "
+			       "another user of the mount? refusing it",
+			       path, (int)sc->pid, (unsigned long long)st.st_ino,
+			       (unsigned)st.st_uid, (unsigned long long)r->ino);
+	if ((uint32_t)st.st_uid != r->uid || (uint64_t)st.st_size < r->size)
+		return hmi_err(ctx, EPERM,
+			       "%s is owned by uid %u and %lld bytes, the primary's file by uid "
+			       "%u and %llu bytes: refusing it",
+			       path, (unsigned)st.st_uid, (long long)st.st_size, (unsigned)r->uid,
+			       (unsigned long long)r->size);
+	return 0;
+}
+
+/* The descriptor of backing B, opened once without following a link or
+ * blocking (a FIFO or a lock planted there cannot hang us), proved, then
+ * share-locked as a live page file must be (never waiting long: the proof
+ * came first, so only the primary's own user could hold it). */
+static int open_backing(struct hm_ctx *ctx, const struct hmi_shconf *sc, int dfd, size_t b, int *fd)
 {
 	char path[HM_PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s/%s", sc->dir, sc->backings[b].name);
+	int n = snprintf(path, sizeof(path), "%s/%s", sc->dir, sc->backings[b].name), rc;
 
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return hmi_err(ctx, ENAMETOOLONG, "backing path in %s is too long", sc->dir);
-	*fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	*fd = openat(dfd, sc->backings[b].name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (*fd < 0)
 		return hmi_err(ctx, errno,
 			       "cannot open %s, a page file of the primary (pid %d): %s", path,
 			       (int)sc->pid, strerror(errno));
-	if (flock(*fd, LOCK_SH) < 0) {
+	rc = prove_backing(ctx, sc, b, *fd, path);
+	if (rc == 0)
+		rc = hmi_flock_shared(ctx, *fd, path);
+	if (rc < 0) {
 		close(*fd);
-		return hmi_err(ctx, errno, "cannot lock %s: %s", path, strerror(errno));
+		*fd = -1;
 	}
-	return 0;
+	return rc;
 }
 
 /* Pages I.. that continue each other in VA and in the same backing's
@@ -435,7 +489,7 @@ static int map_stretch(struct hm_ctx *ctx, const struct hmi_shconf *sc, size_t i
 /* Map every page at its published address; a page file's descriptor is
  * closed once mapped (the mapping keeps file and lock), a node file's or
  * memfd's once all its pages are. */
-static int map_pages(struct hm_ctx *ctx, const struct hmi_shconf *sc, int *fds)
+static int map_pages(struct hm_ctx *ctx, const struct hmi_shconf *sc, int dfd, int *fds)
 {
 	int per_page = sc->kind == HMI_BACK_PAGE_FILES, rc = 0;
 
@@ -444,7 +498,7 @@ static int map_pages(struct hm_ctx *ctx, const struct hmi_shconf *sc, int *fds)
 
 		n = per_page ? 1 : stretch(sc, i);
 		if (fds[b] < 0)
-			rc = open_backing(ctx, sc, b, &fds[b]);
+			rc = open_backing(ctx, sc, dfd, b, &fds[b]);
 		if (rc == 0)
 			rc = map_stretch(ctx, sc, i, n, fds[b]);
 		if (per_page && fds[b] >= 0) {
@@ -457,7 +511,7 @@ static int map_pages(struct hm_ctx *ctx, const struct hmi_shconf *sc, int *fds)
 
 static int map_all(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hmi_shconf *sc)
 {
-	int *fds = malloc((sc->n_backings + 1) * sizeof(*fds)), rc = 0;
+	int *fds = malloc((sc->n_backings + 1) * sizeof(*fds)), rc = 0, dfd = -1;
 
 	if (!fds)
 		return hmi_err(ctx, ENOMEM, "out of memory attaching");
@@ -465,8 +519,12 @@ static int map_all(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hmi
 		fds[b] = -1;
 	if (sc->kind == HMI_BACK_MEMFD)
 		rc = hmi_fdclient_fetch(ctx, m->rundir, fds, sc->n_backings);
+	else
+		rc = open_mount_dir(ctx, sc, &dfd);
 	if (rc == 0)
-		rc = map_pages(ctx, sc, fds);
+		rc = map_pages(ctx, sc, dfd, fds);
+	if (dfd >= 0)
+		close(dfd);
 	/* one call for the whole window: a child must not keep the pages */
 	if (rc == 0)
 		madvise((void *)(uintptr_t)sc->va_base, sc->va_len, MADV_DONTFORK);

@@ -49,6 +49,17 @@
  * the first error (with counts) once every mount was tried; vanished files
  * (ENOENT) are no error.
  *
+ * Proof (issue 14, item 7): a name proves nothing — "mybitmap_0" is another
+ * program's file, and anyone may create "hmmap_0" in a mount others can
+ * write. Each file is therefore given an owner (hm_file_owner): HUGEMEM when
+ * its inode is in its prefix's record (hugedir_record.c: written before the
+ * file had its name), DPDK when its prefix is "rte" (DPDK's default,
+ * "rtemap_<n>") or DPDK's runtime directory of its prefix exists
+ * (/var/run/dpdk/<prefix> as root, else $XDG_RUNTIME_DIR/dpdk/<prefix> or
+ * /tmp/dpdk/<prefix>, owned by this user or root), else UNKNOWN. hm_clear
+ * removes only proved files: an UNKNOWN one is listed and left, for its owner
+ * to remove by hand.
+ *
  * Opening a page file to test it drops any POSIX lock THIS process holds on
  * it (POSIX semantics); page files carry flocks, not POSIX locks, so that is
  * harmless for hugemem's own files.
@@ -99,6 +110,9 @@ struct scanner {
 	char owner_prefix[HM_PREFIX_MAX];
 	pid_t owner_pid;
 	int owner_known;
+	char proof_prefix[HM_PREFIX_MAX]; /* the prefix whose proof is cached */
+	int proof_known, dpdk_dir;
+	struct hmi_record_set record; /* its record (empty when none) */
 };
 
 /* ------------------------------------------------------------------ file sets */
@@ -136,7 +150,7 @@ static int fset_grow(struct fset *s)
 
 /* Append a file, taking ownership of PATH and PREFIX (freed on failure). */
 static int fset_add(struct fset *s, char *path, char *prefix, const struct hm_mount *m,
-		    const struct stat *st)
+		    const struct stat *st, enum hm_file_owner owner)
 {
 	struct hm_page_file *f;
 	struct probe *p;
@@ -155,6 +169,7 @@ static int fset_add(struct fset *s, char *path, char *prefix, const struct hm_mo
 	f->page_size = m->page_size;
 	f->bytes = (uint64_t)st->st_blocks * 512;
 	f->state = HM_FILE_STALE;
+	f->owner = owner;
 	hmi_dev_split(st->st_dev, &p->maj, &p->min);
 	p->ino = (uint64_t)st->st_ino;
 	return 0;
@@ -226,10 +241,60 @@ static char *join_path(const char *dir, const char *name)
 	return p;
 }
 
+/* DPDK's runtime directory of PREFIX exists (and is this user's or root's):
+ * a DPDK process of that prefix ran here. */
+static int dpdk_dir_exists(const char *prefix)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char path[HM_PATH_MAX];
+	struct stat st;
+
+	if (geteuid() == 0)
+		snprintf(path, sizeof(path), "/var/run/dpdk/%s", prefix);
+	else if (xdg && xdg[0] == '/')
+		snprintf(path, sizeof(path), "%s/dpdk/%s", xdg, prefix);
+	else
+		snprintf(path, sizeof(path), "/tmp/dpdk/%s", prefix);
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	       (st.st_uid == geteuid() || st.st_uid == 0);
+}
+
+/* Load what proves files of PREFIX (cached for the last prefix asked). */
+static void proof_load(struct scanner *sc, const char *prefix)
+{
+	char dir[HM_PATH_MAX];
+
+	if (sc->proof_known && strcmp(sc->proof_prefix, prefix) == 0)
+		return;
+	hmi_record_free(&sc->record);
+	snprintf(sc->proof_prefix, sizeof(sc->proof_prefix), "%s", prefix);
+	sc->proof_known = 1;
+	sc->dpdk_dir = 0;
+	if (strlen(prefix) >= HM_PREFIX_MAX || hmi_prefix_check(sc->ctx, prefix) < 0) {
+		hmi_err_clear(sc->ctx);
+		return; /* no valid prefix, no runtime directory */
+	}
+	if (hm_prefix_dir(sc->ctx, prefix, dir, sizeof(dir)) == 0)
+		hmi_record_load(dir, &sc->record); /* none: proves nothing */
+	hmi_err_clear(sc->ctx);
+	sc->dpdk_dir = strcmp(prefix, "rte") == 0 || dpdk_dir_exists(prefix);
+}
+
+/* Whose page file the file ST of PREFIX is proved to be. */
+static enum hm_file_owner proved_owner(struct scanner *sc, const char *prefix,
+				       const struct stat *st)
+{
+	proof_load(sc, prefix);
+	if (hmi_record_proves(&sc->record, st))
+		return HM_OWNER_HUGEMEM;
+	return sc->dpdk_dir ? HM_OWNER_DPDK : HM_OWNER_UNKNOWN;
+}
+
 /* Add the page files of the mount open as DIRFD (at DIRPATH) to S. */
-static int collect(struct hm_ctx *ctx, struct fset *s, int dirfd, const char *dirpath,
+static int collect(struct scanner *sc, struct fset *s, int dirfd, const char *dirpath,
 		   const struct hm_mount *m, const char *prefix)
 {
+	struct hm_ctx *ctx = sc->ctx;
 	int dupfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	DIR *d = dupfd < 0 ? NULL : fdopendir(dupfd);
 	struct dirent *e;
@@ -251,7 +316,10 @@ static int collect(struct hm_ctx *ctx, struct fset *s, int dirfd, const char *di
 		/* vanished since readdir, or not a regular file: not ours */
 		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 			continue;
-		rc = fset_add(s, join_path(dirpath, e->d_name), strndup(e->d_name, plen), m, &st);
+		char *pfx = strndup(e->d_name, plen);
+
+		rc = fset_add(s, join_path(dirpath, e->d_name), pfx, m, &st,
+			      pfx ? proved_owner(sc, pfx, &st) : HM_OWNER_UNKNOWN);
 	}
 	closedir(d);
 	if (rc < 0)
@@ -624,9 +692,10 @@ static int decide_by_proc(struct hm_ctx *ctx, struct fset *s, const int *idx, in
 
 /* ------------------------------------------------------------------ scan */
 
-static int collect_all(struct hm_ctx *ctx, const struct hm_sysinfo *si, const char *prefix,
+static int collect_all(struct scanner *sc, const struct hm_sysinfo *si, const char *prefix,
 		       struct fset *s)
 {
+	struct hm_ctx *ctx = sc->ctx;
 	struct stat *seen = calloc((size_t)si->n_mounts + 1, sizeof(*seen));
 	char path[HM_PATH_MAX];
 	int n_seen = 0, rc = 0;
@@ -638,7 +707,7 @@ static int collect_all(struct hm_ctx *ctx, const struct hm_sysinfo *si, const ch
 
 		rc = open_mount(ctx, &si->mounts[i], seen, &n_seen, path, sizeof(path), &dirfd);
 		if (rc == 1) {
-			rc = collect(ctx, s, dirfd, path, &si->mounts[i], prefix);
+			rc = collect(sc, s, dirfd, path, &si->mounts[i], prefix);
 			close(dirfd);
 		}
 	}
@@ -657,7 +726,7 @@ int hm_files_scan(struct hm_ctx *ctx, const struct hm_sysinfo *si, const char *p
 	hmi_err_clear(ctx);
 	if (prefix && (rc = hmi_prefix_check(ctx, prefix)) < 0)
 		return rc;
-	rc = collect_all(ctx, si, prefix, &s);
+	rc = collect_all(&sc, si, prefix, &s);
 	if (rc == 0 && s.n > 0 && !(idx = malloc((size_t)s.n * sizeof(*idx))))
 		rc = hmi_err(ctx, ENOMEM, "out of memory checking page files");
 	for (int i = 0; rc == 0 && i < s.n; i++)
@@ -667,6 +736,7 @@ int hm_files_scan(struct hm_ctx *ctx, const struct hm_sysinfo *si, const char *p
 		rc = decide_by_proc(ctx, &s, idx, n, NULL, 0);
 	free(idx);
 	free(sc.locks);
+	hmi_record_free(&sc.record);
 	if (rc < 0) {
 		fset_free(&s);
 		return rc;
@@ -783,8 +853,8 @@ static int clear_files(struct clearing *c, struct fset *s)
 	int idx[BATCH], n = 0, rc = 0;
 
 	for (int i = 0; i < s->n && rc == 0; i++) {
-		if (probe_locks(c->sc, s, i))
-			continue;
+		if (s->f[i].owner == HM_OWNER_UNKNOWN || probe_locks(c->sc, s, i))
+			continue; /* not proved ours or DPDK's: never removed */
 		idx[n++] = i;
 		if (n == BATCH) {
 			rc = clear_batch(c, s, idx, n);
@@ -804,7 +874,7 @@ static int clear_mount(struct clearing *c, const struct hm_mount *m, const char 
 
 	if (rc < 0)
 		return rc;
-	rc = collect(c->sc->ctx, &s, c->dirfd, path, m, prefix);
+	rc = collect(c->sc, &s, c->dirfd, path, m, prefix);
 	if (rc == 0)
 		rc = clear_files(c, &s);
 	flock(c->dirfd, LOCK_UN);
@@ -859,6 +929,7 @@ int hm_clear(struct hm_ctx *ctx, const struct hm_sysinfo *si, const char *prefix
 	if (rc == 0 && c.failed)
 		rc = clear_failed(ctx, &c);
 	free(sc.locks);
+	hmi_record_free(&sc.record);
 	free(c.first_path);
 	if (rc < 0) {
 		fset_free(&removed);

@@ -14,7 +14,11 @@
  *     Under nr_inodes= the files it still takes are f_ffree when statfs
  *     reports inodes (the kernel does only for a mount with size=), else
  *     nr_inodes less the root and the entries at its top (page files are
- *     never in subdirectories: deeper entries are not counted).
+ *     never in subdirectories: deeper entries are not counted). A mount is
+ *     unsafe when users other than its owner may write it (group or other
+ *     write bit, as its directory is now: chmod may have changed it since
+ *     the mount= option) and it is not sticky: any of them can then rename
+ *     or replace another user's page files (docs/reliability.md, item 1).
  *
  *  2. Choice. A pool is served by the first mount of its page size, a
  *     writable one preferred. --huge-dir must name one of the mounts (trailing
@@ -44,6 +48,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -92,6 +97,7 @@ static void probe_mount(struct hm_ctx *ctx, struct hm_mount *m)
 {
 	char path[HM_PATH_MAX];
 	uint64_t bsize, blocks, bavail;
+	struct stat st;
 
 	m->room = m->size_limit ? m->size_limit : UINT64_MAX;
 	m->inodes_free = m->nr_inodes ? m->nr_inodes - 1 : UINT64_MAX;
@@ -103,6 +109,12 @@ static void probe_mount(struct hm_ctx *ctx, struct hm_mount *m)
 	if (hmi_statfs_hugetlbfs(path, &bsize, &blocks, &bavail) == 1)
 		m->room = blocks == 0 ? UINT64_MAX : mul_sat(bavail, bsize);
 	m->writable = !m->read_only && access(path, W_OK) == 0;
+	m->unsafe = hmi_mode_unsafe(stat(path, &st) == 0 ? st.st_mode : m->mode);
+}
+
+int hmi_mode_unsafe(mode_t mode)
+{
+	return (mode & (S_IWGRP | S_IWOTH)) && !(mode & S_ISVTX);
 }
 
 /* "/a//b/" -> "/a/b": how a user may type a mount point. */

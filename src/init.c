@@ -260,6 +260,14 @@ static int plan_backing(struct hm_ctx *ctx, struct plan *pl, const struct hm_opt
 			       "rw, mount another with 'hugemem mount --page-size %s', or use "
 			       "--in-memory",
 			       si->mounts[p->mount].path, opt);
+	if (si->mounts[p->mount].unsafe && !(o->flags & HM_OPT_ALLOW_UNSAFE_MOUNT))
+		return hmi_err(ctx, EPERM,
+			       "hugetlbfs mount %s may be written by users other than its owner "
+			       "and is not sticky: any of them could rename or replace page "
+			       "files there; make it sticky ('chmod +t %s'; 'hugemem mount "
+			       "--user/--group' mounts are), use --in-memory, or accept it with "
+			       "--allow-unsafe-mount",
+			       si->mounts[p->mount].path, si->mounts[p->mount].path);
 	pl->dir = si->mounts[p->mount].path;
 	pl->kind = (o->flags & HM_OPT_SINGLE_FILE) ? HMI_BACK_SINGLE_FILE : HMI_BACK_PAGE_FILES;
 	return 0;
@@ -397,6 +405,10 @@ static int take_prefix(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_o
 	rc = hm_clear(ctx, si, pr->prefix, 0, &gone);
 	*cleared = gone && gone->n > 0;
 	hm_file_list_free(gone);
+	/* the dead one's files are gone: record ours from here on (kept only
+	 * by a primary with files, so a memfd one leaves a dead one's record) */
+	if (rc >= 0) /* hm_clear returns how many it removed */
+		rc = hmi_record_open(ctx, pr->rundir, &pr->record_fd);
 	return rc < 0 ? rc : 0;
 }
 
@@ -544,6 +556,7 @@ static int choose_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct pla
 	 * published layout use it until hm_fini */
 	snprintf(pr->dir, sizeof(pr->dir), "%s", pl->dir ? pl->dir : "");
 	hmi_pageset_init(&pr->ps, pl->kind, pl->page_size, pl->dir ? pr->dir : NULL, pr->prefix);
+	pr->ps.record_fd = pr->record_fd;
 	pr->ps.hint_va = pl->temp_base;
 	rc = map_more(ctx, pr, pl, first);
 	pr->info.pages_mapped = pr->ps.n;
@@ -917,7 +930,10 @@ int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out)
 	m->pid = getpid();
 	m->secondary = secondary;
 	m->lock_fd = -1;
+	m->record_fd = -1;
 	m->ps.pagemap_fd = -1;
+	m->ps.dir_fd = -1;
+	m->ps.record_fd = -1;
 	ctx->mem = m;
 	*out = m;
 	return 0;
@@ -965,8 +981,13 @@ static int release_primary_pages(struct hm_ctx *ctx, struct hmi_mem *pr)
 		rc = hmi_pages_release(ctx, &pr->ps, order, n);
 		free(order);
 	}
-	if (hmi_pageset_release(ctx, &pr->ps) < 0 && rc == 0)
-		rc = -EIO;
+	if (hmi_pageset_release(ctx, &pr->ps) < 0)
+		rc = rc == 0 ? -EIO : rc;
+	else if (pr->record_fd >= 0) /* every file it names is gone */
+		hmi_record_remove(pr->rundir);
+	if (pr->record_fd >= 0)
+		close(pr->record_fd);
+	pr->record_fd = -1;
 	return rc;
 }
 

@@ -25,6 +25,8 @@ struct hmi_mem {
 	int lock_fd;		  /* primary: the prefix's liveness lock; secondary: its
 				     read lock on the clients file; -1 when not held */
 	int published;		  /* primary: DIR/layout written */
+	int record_fd;		  /* primary with files: the record of the files it
+				     creates (hugedir.h), -1 when none */
 	struct hmi_fdserver *fds; /* primary: descriptor server (memfd, single files) */
 	struct hmi_arena *arena;  /* heap and zones (arena.c); NULL before hmi_arena_create/open */
 	unsigned long fork_gen;	  /* hmi_fork_generation in PID (beside ARENA: the heap's fast

@@ -75,6 +75,8 @@ void hmi_pageset_init(struct hmi_pageset *ps, enum hmi_backing_kind kind, uint64
 	ps->dir = dir;
 	ps->prefix = prefix;
 	ps->pagemap_fd = -1;
+	ps->dir_fd = -1;
+	ps->record_fd = -1;
 }
 
 static int check_map_args(struct hm_ctx *ctx, const struct hmi_pageset *ps, int node, size_t count)

@@ -29,9 +29,11 @@ enum hmi_backing_kind {
 struct hmi_backing {
 	enum hmi_backing_kind kind;
 	int node;
-	int fd;	       /* open for single files and memfds (one per node), -1 for page files */
-	char *path;    /* NULL for memfd and anon */
-	uint64_t size; /* bytes of the object (file length) */
+	int fd;		   /* open for single files and memfds (one per node), -1 for page files */
+	char *path;	   /* NULL for memfd and anon */
+	uint64_t size;	   /* bytes of the object (file length) */
+	uint64_t dev, ino; /* files: the inode created (fstat), what proves a name is ours */
+	uint32_t uid;	   /* files: its owner */
 };
 
 struct hmi_pageset {
@@ -55,7 +57,15 @@ struct hmi_pageset {
 	int shared_out;	    /* secondaries map these pages: releasing a page of a single
 			       file or memfd only unmaps it (punching it out would take
 			       it from under them); the last mapping frees it */
+	int dir_fd;	    /* files: DIR, opened on first use; every file is created,
+			       checked and removed relative to it (-1 until then) */
+	int record_fd;	    /* files: the prefix's record of the files it creates
+			       (hugedir.h, hmi_record_*), -1 for none; not owned */
 };
+
+/* flock(FD, LOCK_SH) without blocking: retried for up to 100 ms while a
+ * cleaner's probing LOCK_EX is in the way, then -EBUSY naming PATH. */
+int hmi_flock_shared(struct hm_ctx *ctx, int fd, const char *path);
 
 /* Set up an empty page set. DIR may be NULL for memfd and anon. */
 void hmi_pageset_init(struct hmi_pageset *ps, enum hmi_backing_kind kind, uint64_t page_size,

@@ -30,8 +30,10 @@
  * back (hugetlbfs frees the pages beyond the new end).
  */
 #include "pages_backing.h"
+#include "hugedir.h"
 #include "platform.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -80,30 +82,8 @@ static int backing_add(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, int
 	return 0;
 }
 
-static int create_file(struct hm_ctx *ctx, const struct hmi_pageset *ps, const char *path)
-{
-	int fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-	struct stat st;
-
-	if (fd >= 0)
-		return fd;
-	/* `clear` removes only page files (regular files): anything else at the
-	 * name is someone's, for its owner to remove */
-	if (errno == EEXIST && lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return hmi_err(ctx, EEXIST,
-			       "%s exists and is not a regular file (not a page file: 'hugemem "
-			       "clear' leaves it): remove it, or use another --file-prefix",
-			       path);
-	if (errno == EEXIST)
-		return hmi_err(ctx, EEXIST,
-			       "%s exists: another process uses prefix %s? run 'hugemem clear "
-			       "--file-prefix %s'",
-			       path, prefix_of(ps), prefix_of(ps));
-	return hmi_err(ctx, errno, "cannot create %s: %s", path, strerror(errno));
-}
-
 /* flock(LOCK_SH), retried while a cleaner's probing LOCK_EX is in the way. */
-static int lock_shared(struct hm_ctx *ctx, int fd, const char *path)
+int hmi_flock_shared(struct hm_ctx *ctx, int fd, const char *path)
 {
 	const struct timespec pause = {0, LOCK_RETRY_NS};
 	int tries;
@@ -118,6 +98,177 @@ static int lock_shared(struct hm_ctx *ctx, int fd, const char *path)
 	return hmi_err(ctx, EBUSY,
 		       "%s stays locked exclusively by another process (a cleaner?): try again",
 		       path);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* The mount's directory, opened once: every file is created, checked and
+ * removed relative to it, by one path component. */
+static int dir_fd(struct hm_ctx *ctx, struct hmi_pageset *ps)
+{
+	if (ps->dir_fd < 0)
+		ps->dir_fd = open(ps->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ps->dir_fd < 0)
+		return hmi_err(ctx, errno, "cannot open %s: %s", ps->dir, strerror(errno));
+	return ps->dir_fd;
+}
+
+static int name_taken(struct hm_ctx *ctx, const struct hmi_pageset *ps, const char *path)
+{
+	struct stat st;
+
+	/* `clear` removes only page files (regular files): anything else at the
+	 * name is someone's, for its owner to remove */
+	if (fstatat(ps->dir_fd, base_name(path), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISREG(st.st_mode))
+		return hmi_err(ctx, EEXIST,
+			       "%s exists and is not a regular file (not a page file: 'hugemem "
+			       "clear' leaves it): remove it, or use another --file-prefix",
+			       path);
+	return hmi_err(ctx, EEXIST,
+		       "%s exists: another process uses prefix %s? run 'hugemem clear "
+		       "--file-prefix %s'",
+		       path, prefix_of(ps), prefix_of(ps));
+}
+
+/* FD's inode into *ID, and into the prefix's record under NAME. */
+static int prove_new(struct hm_ctx *ctx, const struct hmi_pageset *ps, int fd, const char *name,
+		     struct hmi_backing *id)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return hmi_err(ctx, errno, "cannot stat the new %s: %s", name, strerror(errno));
+	id->dev = (uint64_t)st.st_dev;
+	id->ino = (uint64_t)st.st_ino;
+	id->uid = (uint32_t)st.st_uid;
+	return ps->record_fd < 0 ? 0 : hmi_record_add(ctx, ps->record_fd, id->dev, id->ino, name);
+}
+
+/* Where a nameless file cannot be made: create by name, record just after
+ * (hugedir_record.c says what a kill between the two leaves). */
+static int create_named(struct hm_ctx *ctx, struct hmi_pageset *ps, const char *path,
+			struct hmi_backing *id)
+{
+	const char *name = base_name(path);
+	int fd = openat(ps->dir_fd, name, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int rc;
+
+	if (fd < 0 && errno == EEXIST)
+		return name_taken(ctx, ps, path);
+	if (fd < 0)
+		return hmi_err(ctx, errno, "cannot create %s: %s", path, strerror(errno));
+	rc = prove_new(ctx, ps, fd, name, id);
+	if (rc == 0)
+		rc = hmi_flock_shared(ctx, fd, path);
+	if (rc < 0) {
+		unlinkat(ps->dir_fd, name, 0);
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* A new file at PATH, share-locked, its inode recorded BEFORE it has a
+ * name: made nameless (O_TMPFILE), recorded, locked (so no cleaner ever sees
+ * it unlocked), then linked. *ID gets its inode. */
+static int create_file(struct hm_ctx *ctx, struct hmi_pageset *ps, const char *path,
+		       struct hmi_backing *id)
+{
+	const char *name = base_name(path);
+	int dfd = dir_fd(ctx, ps), fd, rc;
+
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+		return create_named(ctx, ps, path, id);
+	if (fd < 0)
+		return hmi_err(ctx, errno, "cannot create %s: %s", path, strerror(errno));
+	rc = prove_new(ctx, ps, fd, name, id);
+	if (rc == 0)
+		rc = hmi_flock_shared(ctx, fd, path);
+	if (rc == 0 && linkat(fd, "", dfd, name, AT_EMPTY_PATH) < 0) {
+		if (errno == ENOENT) { /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before 6.10 */
+			close(fd);
+			return create_named(ctx, ps, path, id);
+		}
+		rc = errno == EEXIST
+			 ? name_taken(ctx, ps, path)
+			 : hmi_err(ctx, errno, "cannot create %s: %s", path, strerror(errno));
+	}
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* Is NAME in DFD still the file B created (same inode and owner)? */
+static int still_ours(int dfd, const char *name, const struct hmi_backing *b)
+{
+	struct stat st;
+
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	       (uint64_t)st.st_dev == b->dev && (uint64_t)st.st_ino == b->ino &&
+	       (uint32_t)st.st_uid == b->uid;
+}
+
+/* B's file is no longer at its name: remove it under the name it was
+ * renamed to in the mount (one pass over the directory, only then).
+ * 1 when found and removed. */
+static int unlink_renamed(int dfd, const struct hmi_backing *b)
+{
+	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 0), found = 0;
+	DIR *d = dup < 0 ? NULL : fdopendir(dup);
+	struct dirent *e;
+
+	if (!d) {
+		if (dup >= 0)
+			close(dup);
+		return 0;
+	}
+	rewinddir(d);
+	while (!found && (e = readdir(d)) != NULL)
+		if ((uint64_t)e->d_ino == b->ino && still_ours(dfd, e->d_name, b))
+			found = unlinkat(dfd, e->d_name, 0) == 0;
+	closedir(d);
+	return found;
+}
+
+/* Remove B's file, never another: by its name while that is still its
+ * inode, else wherever in the mount it was renamed to. 0 also when it is
+ * gone (nothing holds its page then); -ESTALE when another file has its name
+ * and it is nowhere to be found; -errno. */
+static int remove_ours(int dfd, const struct hmi_backing *b)
+{
+	const char *name = base_name(b->path);
+	struct stat st;
+
+	if (dfd < 0)
+		return 0; /* never opened: no file was created */
+	if (still_ours(dfd, name, b))
+		return unlinkat(dfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+	if (unlink_renamed(dfd, b))
+		return 0;
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? 0 : -ESTALE;
+}
+
+static int removal_failed(struct hm_ctx *ctx, const struct hmi_pageset *ps,
+			  const struct hmi_backing *b, int rc)
+{
+	if (rc == -ESTALE)
+		return hmi_err(ctx, ESTALE,
+			       "%s is not the file this process created there (renamed or "
+			       "replaced by another user of the mount?): left it; the page it "
+			       "held is in no file of %s that hugemem can prove is its own",
+			       b->path, ps->dir);
+	return hmi_err(ctx, -rc, "cannot remove %s: %s", b->path, strerror(-rc));
 }
 
 static int map_fixed(struct hm_ctx *ctx, int fd, void *va, uint64_t len, uint64_t offset,
@@ -147,29 +298,32 @@ static int page_file_path(struct hm_ctx *ctx, struct hmi_pageset *ps, char *buf,
 static int page_file_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, char *va)
 {
 	char path[NAME_MAX_LEN];
+	struct hmi_backing id = {0};
 	uint32_t index;
 	int fd, rc;
 
 	rc = page_file_path(ctx, ps, path, sizeof(path));
 	if (rc < 0)
 		return rc;
-	fd = create_file(ctx, ps, path);
+	fd = create_file(ctx, ps, path, &id);
 	if (fd < 0)
 		return fd;
 	rc = backing_add(ctx, ps, node, -1, path, &index);
 	if (rc < 0) {
-		unlink(path);
+		remove_ours(ps->dir_fd, &id);
 		close(fd);
 		return rc;
 	}
 	ps->backings[index].size = ps->page_size;
-	rc = lock_shared(ctx, fd, path);
-	if (rc == 0 && ftruncate(fd, (off_t)ps->page_size) < 0)
+	ps->backings[index].dev = id.dev;
+	ps->backings[index].ino = id.ino;
+	ps->backings[index].uid = id.uid;
+	if (ftruncate(fd, (off_t)ps->page_size) < 0)
 		rc = hmi_err(ctx, errno, "cannot size %s to one page: %s", path, strerror(errno));
 	if (rc == 0)
 		rc = map_fixed(ctx, fd, va, ps->page_size, 0, path);
 	close(fd); /* the mapping keeps the file and its flock */
-	if (rc == 0 && ps->unlink_files && unlink(path) == 0) {
+	if (rc == 0 && ps->unlink_files && remove_ours(ps->dir_fd, &ps->backings[index]) == 0) {
 		free(ps->backings[index].path);
 		ps->backings[index].path = NULL;
 	}
@@ -216,10 +370,10 @@ static void size_name(uint64_t bytes, char *buf, size_t len)
 }
 
 static int open_single_file(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, char *path,
-			    size_t len)
+			    size_t len, struct hmi_backing *id)
 {
 	char size[32], node_name[16];
-	int n, fd, rc;
+	int n;
 
 	size_name(ps->page_size, size, sizeof(size));
 	if (node >= 0)
@@ -229,16 +383,7 @@ static int open_single_file(struct hm_ctx *ctx, struct hmi_pageset *ps, int node
 	n = snprintf(path, len, "%s/%smap_%s_%s", ps->dir, prefix_of(ps), size, node_name);
 	if (n < 0 || (size_t)n >= len)
 		return hmi_err(ctx, ENAMETOOLONG, "single file name in %s is too long", ps->dir);
-	fd = create_file(ctx, ps, path);
-	if (fd < 0)
-		return fd;
-	rc = lock_shared(ctx, fd, path);
-	if (rc < 0) {
-		unlink(path);
-		close(fd);
-		return rc;
-	}
-	return fd;
+	return create_file(ctx, ps, path, id);
 }
 
 static int open_memfd(struct hm_ctx *ctx, const struct hmi_pageset *ps, int node)
@@ -262,22 +407,27 @@ static int open_memfd(struct hm_ctx *ctx, const struct hmi_pageset *ps, int node
 static int node_object_create(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, uint32_t *index)
 {
 	char path[NAME_MAX_LEN];
+	struct hmi_backing id = {0};
 	int single = ps->kind == HMI_BACK_SINGLE_FILE, fd, rc;
 
 	rc = backings_room(ctx, ps, 1);
 	if (rc < 0)
 		return rc;
-	fd = single ? open_single_file(ctx, ps, node, path, sizeof(path))
+	fd = single ? open_single_file(ctx, ps, node, path, sizeof(path), &id)
 		    : open_memfd(ctx, ps, node);
 	if (fd < 0)
 		return fd;
 	rc = backing_add(ctx, ps, node, fd, single ? path : NULL, index);
 	if (rc < 0) {
 		if (single)
-			unlink(path);
+			remove_ours(ps->dir_fd, &id);
 		close(fd);
+		return rc;
 	}
-	return rc;
+	ps->backings[*index].dev = id.dev;
+	ps->backings[*index].ino = id.ino;
+	ps->backings[*index].uid = id.uid;
+	return 0;
 }
 
 int hmi_backing_node_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, char *base,
@@ -307,10 +457,10 @@ int hmi_backing_node_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, c
 	return map_fixed(ctx, b->fd, base, len, *offset, b->path ? b->path : what);
 }
 
-static void backing_destroy(struct hmi_backing *b)
+static void backing_destroy(const struct hmi_pageset *ps, struct hmi_backing *b)
 {
 	if (b->path)
-		unlink(b->path);
+		remove_ours(ps->dir_fd, b);
 	if (b->fd >= 0)
 		close(b->fd);
 	free(b->path);
@@ -322,7 +472,7 @@ void hmi_backings_undo(struct hmi_pageset *ps, size_t n_backings, uint64_t next_
 		       uint32_t grown, uint64_t old_size)
 {
 	while (ps->n_backings > n_backings)
-		backing_destroy(&ps->backings[--ps->n_backings]);
+		backing_destroy(ps, &ps->backings[--ps->n_backings]);
 	if (grown < ps->n_backings && ps->backings[grown].fd >= 0) {
 		struct hmi_backing *b = &ps->backings[grown];
 
@@ -334,17 +484,27 @@ void hmi_backings_undo(struct hmi_pageset *ps, size_t n_backings, uint64_t next_
 
 /* A page file opened again by path: lock it as the first mapping did, since
  * the first mapping's open file (and its flock) goes when it is unmapped. */
-static int page_file_remap(struct hm_ctx *ctx, const struct hmi_backing *b, uint64_t page_size,
-			   uint64_t new_va)
+static int page_file_remap(struct hm_ctx *ctx, const struct hmi_pageset *ps,
+			   const struct hmi_backing *b, uint64_t new_va)
 {
-	int fd = open(b->path, O_RDWR | O_CLOEXEC), rc;
+	int fd = openat(ps->dir_fd, base_name(b->path),
+			O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC),
+	    rc;
+	struct stat st;
 
 	if (fd < 0)
 		return hmi_err(ctx, errno, "cannot open %s again to move its page: %s", b->path,
 			       strerror(errno));
-	rc = lock_shared(ctx, fd, b->path);
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_dev != b->dev || (uint64_t)st.st_ino != b->ino) {
+		close(fd);
+		return hmi_err(ctx, ESTALE,
+			       "%s is not the file this process created there (renamed or "
+			       "replaced?): its page cannot be mapped again",
+			       b->path);
+	}
+	rc = hmi_flock_shared(ctx, fd, b->path);
 	if (rc == 0)
-		rc = map_fixed(ctx, fd, (void *)(uintptr_t)new_va, page_size, 0, b->path);
+		rc = map_fixed(ctx, fd, (void *)(uintptr_t)new_va, ps->page_size, 0, b->path);
 	close(fd);
 	return rc;
 }
@@ -385,7 +545,7 @@ static int backing_map_again(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t 
 		    p->va, new_va);
 	if (n != 1)
 		return hmi_err(ctx, EINVAL, "page files are mapped again one page at a time");
-	return page_file_remap(ctx, b, ps->page_size, new_va);
+	return page_file_remap(ctx, ps, b, new_va);
 }
 
 int hmi_backing_remap(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n,
@@ -400,6 +560,7 @@ int hmi_backing_drop_page(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i)
 {
 	const struct hmi_page *p = &ps->pages[i];
 	struct hmi_backing *b;
+	int rc;
 
 	if (ps->kind == HMI_BACK_ANON || p->backing >= ps->n_backings)
 		return 0;
@@ -414,8 +575,8 @@ int hmi_backing_drop_page(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i)
 				       p->offset, b->path ? b->path : "a memfd", strerror(errno));
 		return 0;
 	}
-	if (b->path && unlink(b->path) < 0 && errno != ENOENT)
-		return hmi_err(ctx, errno, "cannot remove %s: %s", b->path, strerror(errno));
+	if (b->path && (rc = remove_ours(ps->dir_fd, b)) < 0)
+		return removal_failed(ctx, ps, b, rc);
 	free(b->path);
 	b->path = NULL;
 	return 0;
@@ -423,15 +584,14 @@ int hmi_backing_drop_page(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i)
 
 int hmi_backings_release(struct hm_ctx *ctx, struct hmi_pageset *ps)
 {
-	int first = 0;
+	int first = 0, rc;
 	size_t i;
 
 	for (i = 0; i < ps->n_backings; i++) {
 		struct hmi_backing *b = &ps->backings[i];
 
-		if (b->path && unlink(b->path) < 0 && errno != ENOENT && first == 0)
-			first =
-			    hmi_err(ctx, errno, "cannot remove %s: %s", b->path, strerror(errno));
+		if (b->path && (rc = remove_ours(ps->dir_fd, b)) < 0 && first == 0)
+			first = removal_failed(ctx, ps, b, rc);
 		free(b->path);
 		b->path = NULL;
 		if (b->fd >= 0)
@@ -441,5 +601,8 @@ int hmi_backings_release(struct hm_ctx *ctx, struct hmi_pageset *ps)
 	free(ps->backings);
 	ps->backings = NULL;
 	ps->n_backings = ps->cap_backings = 0;
+	if (ps->dir_fd >= 0)
+		close(ps->dir_fd);
+	ps->dir_fd = -1;
 	return first;
 }

@@ -71,6 +71,18 @@ int hmi_statfs_hugetlbfs(const char *path, uint64_t *bsize, uint64_t *blocks, ui
 	return 1;
 }
 
+int hmi_fd_hugetlbfs(int fd, uint64_t *bsize)
+{
+	struct statfs st;
+
+	if (fstatfs(fd, &st) < 0)
+		return -errno;
+	if ((uint32_t)st.f_type != (uint32_t)HUGETLBFS_MAGIC)
+		return 0;
+	*bsize = (uint64_t)st.f_bsize;
+	return 1;
+}
+
 static int probe_with(int fd, int cmd, pid_t *pid)
 {
 	struct flock fl;

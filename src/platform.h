@@ -44,6 +44,9 @@
  * 0 when it is another file system, -errno when statfs fails. */
 int hmi_statfs_hugetlbfs(const char *path, uint64_t *bsize, uint64_t *blocks, uint64_t *bavail);
 
+/* The same for an open descriptor: 1 (and *BSIZE), 0, -errno. */
+int hmi_fd_hugetlbfs(int fd, uint64_t *bsize);
+
 /* Does some lock conflict with a write lock over the whole of FD's file?
  * 1 and *PID = the holder (-1 when the kernel does not say: an OFD lock, or a
  * process in another pid namespace), 0 when none, -errno on failure. Uses

@@ -17,33 +17,35 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define HMI_SHCONF_FILE "layout"   /* in <rundir>/<prefix>/ */
+#define HMI_SHCONF_FILE	  "layout" /* in <rundir>/<prefix>/ */
 #define HMI_SHCONF_SOCKET "fds.sock"
 
 /* A backing object as a secondary needs it. */
 struct hmi_shconf_backing {
 	enum hmi_backing_kind kind;
 	int node;
-	uint64_t size;      /* bytes */
-	char name[256];     /* file name inside shconf.dir ("" for memfd: by fd) */
+	uint64_t size;	   /* bytes */
+	char name[256];	   /* file name inside shconf.dir ("" for memfd: by fd) */
+	uint64_t dev, ino; /* files: the inode the primary created (0 for memfd) */
+	uint32_t uid;	   /* files: its owner */
 };
 
 /* The published layout, in memory. */
 struct hmi_shconf {
-	pid_t pid;                  /* the primary */
+	pid_t pid; /* the primary */
 	char prefix[HM_PREFIX_MAX];
-	char dir[HM_PATH_MAX];      /* hugetlbfs mount of the files ("" for memfd) */
+	char dir[HM_PATH_MAX]; /* hugetlbfs mount of the files ("" for memfd) */
 	enum hmi_backing_kind kind;
 	enum hm_iova_mode iova_mode;
 	int hugepages;
 	uint64_t page_size;
-	uint64_t va_base, va_len;   /* the window: a secondary reserves it whole first */
+	uint64_t va_base, va_len; /* the window: a secondary reserves it whole first */
 	uint64_t total_bytes;
 	struct hmi_shconf_backing *backings;
 	size_t n_backings;
-	struct hmi_page *pages;     /* va, iova, node, backing, offset of every page */
+	struct hmi_page *pages; /* va, iova, node, backing, offset of every page */
 	size_t n_pages;
-	struct hmi_seg *segs;       /* the segment table, ascending VA */
+	struct hmi_seg *segs; /* the segment table, ascending VA */
 	size_t n_segs;
 };
 

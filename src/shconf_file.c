@@ -6,12 +6,12 @@
  * The file is a fixed-width, little-endian binary format written field by
  * field with byte helpers (never a memcpy of a host struct, so padding,
  * endianness and enum widths of the compiler never leak into it). Format
- * version 1:
+ * version 2:
  *
  *   header (HDR_SIZE = 4272 bytes)
  *   offset size  field
  *        0    8  magic "HUGEMEM\0"
- *        8    4  format version (1)
+ *        8    4  format version (2)
  *       12    4  header size (4272)
  *       16    8  total file size in bytes
  *       24    8  checksum: FNV-1a 64 of the whole file, these 8 bytes taken as 0
@@ -31,10 +31,13 @@
  *      112   64  file prefix, NUL-padded
  *      176 4096  hugetlbfs directory of the files, NUL-padded ("" for memfd)
  *
- *   backing records, B x 24 bytes, from offset 4272
+ *   backing records, B x 48 bytes, from offset 4272
  *        0    4  kind            4    4  node (int32, -1 = none)
  *        8    8  size in bytes  16    4  name offset in the names area
  *       20    4  name length (< 256, without its NUL)
+ *       24    8  st_dev of the file (0 for memfd, anonymous)
+ *       32    8  st_ino of the file (0 for memfd, anonymous; not 0 for files)
+ *       40    4  st_uid of the file 44    4  reserved, 0
  *
  *   page records, P x 32 bytes, after the backings
  *        0    8  va              8    8  iova
@@ -52,6 +55,11 @@
  * Backing names live in a names area rather than in fixed 256-byte fields
  * because page-file backing has one backing per page: 16k pages of page files
  * take 16k x (32 + 24 + ~16) bytes, about 1.1 MiB, instead of 4.8 MiB.
+ *
+ * Format version 2 (issue 14) added the inode of each file backing (dev,
+ * inode, owner): a secondary opens a backing by name, then proves on the
+ * descriptor that it is the file the primary created before it maps it, so a
+ * file renamed or planted in a mount others may write is refused.
  *
  * Checksum: FNV-1a 64. It needs no table (no global, no per-call set-up) and
  * every step (xor a byte, multiply by an odd prime modulo 2^64) is a bijection
@@ -96,7 +104,7 @@
 
 #define SC_MAGIC	"HUGEMEM" /* 7 characters and the NUL: 8 bytes */
 #define SC_MAGIC_LEN	8
-#define SC_VERSION	1u
+#define SC_VERSION	2u
 #define SC_READ_MAX	(256u << 20) /* a file beyond this is not a layout */
 #define SC_NAME_MAX	256	     /* struct hmi_shconf_backing.name */
 #define SC_FNV_OFFSET	0xcbf29ce484222325ULL
@@ -134,7 +142,11 @@ enum {
 	BREC_SIZE = 8,
 	BREC_NAME_OFF = 16,
 	BREC_NAME_LEN = 20,
-	BREC_BYTES = 24,
+	BREC_DEV = 24,
+	BREC_INO = 32,
+	BREC_UID = 40,
+	BREC_RESERVED = 44,
+	BREC_BYTES = 48,
 
 	PREC_VA = 0,
 	PREC_IOVA = 8,
@@ -178,7 +190,9 @@ _Static_assert(HM_PREFIX_MAX == 64 && HM_PATH_MAX == 4096, "prefix and dir field
 _Static_assert(SC_FIELD_SIZE(struct hmi_shconf_backing, name) == SC_NAME_MAX, "backing name");
 _Static_assert(BREC_NODE == BREC_KIND + 4 && BREC_SIZE == BREC_NODE + 4, "backing fields");
 _Static_assert(BREC_NAME_OFF == BREC_SIZE + 8 && BREC_NAME_LEN == BREC_NAME_OFF + 4, "name");
-_Static_assert(BREC_BYTES == BREC_NAME_LEN + 4, "backing record is 24 bytes");
+_Static_assert(BREC_DEV == BREC_NAME_LEN + 4 && BREC_INO == BREC_DEV + 8, "file identity");
+_Static_assert(BREC_UID == BREC_INO + 8 && BREC_RESERVED == BREC_UID + 4, "owner");
+_Static_assert(BREC_BYTES == BREC_RESERVED + 4, "backing record is 48 bytes");
 _Static_assert(PREC_IOVA == PREC_VA + 8 && PREC_OFFSET == PREC_IOVA + 8, "page fields");
 _Static_assert(PREC_BACKING == PREC_OFFSET + 8 && PREC_NODE == PREC_BACKING + 4, "page ids");
 _Static_assert(PREC_BYTES == PREC_NODE + 4, "page record is 32 bytes");
@@ -306,6 +320,15 @@ static int backings_ok(struct hm_ctx *ctx, const struct hmi_shconf *sc, int err,
 			return hmi_err(ctx, err,
 				       "%s: backing %zu name '%.40s' is not a plain file name",
 				       what, i, b->name);
+		/* a file's name comes with its inode (a page file given back
+		 * early keeps its record with no name); a memfd has neither */
+		if ((b->kind == HMI_BACK_PAGE_FILES || b->kind == HMI_BACK_SINGLE_FILE)
+			? (n > 0 && b->ino == 0)
+			: (n > 0 || b->ino != 0))
+			return hmi_err(ctx, err,
+				       "%s: backing %zu has %s name and inode %" PRIu64
+				       " (a named file needs an inode, a memfd neither)",
+				       what, i, n ? "a" : "no", b->ino);
 	}
 	return 0;
 }
@@ -491,6 +514,10 @@ static void encode_backings(uint8_t *r, uint8_t *names, const struct hmi_shconf 
 		put_u64(r + BREC_SIZE, b->size);
 		put_u32(r + BREC_NAME_OFF, off);
 		put_u32(r + BREC_NAME_LEN, n);
+		put_u64(r + BREC_DEV, b->dev);
+		put_u64(r + BREC_INO, b->ino);
+		put_u32(r + BREC_UID, b->uid);
+		put_u32(r + BREC_RESERVED, 0);
 		memcpy(names + off, b->name, n + 1);
 		off += n + 1;
 	}
@@ -660,6 +687,12 @@ static int decode_backings(struct hm_ctx *ctx, const uint8_t *r, const uint8_t *
 			    "corrupt layout: backing %zu name (%" PRIu32 " bytes at %" PRIu32
 			    ") is not a NUL-terminated name in the %" PRIu64 "-byte names area",
 			    i, n, off, names_len);
+		if (get_u32(r + BREC_RESERVED) != 0)
+			return hmi_err(ctx, EBADMSG,
+				       "corrupt layout: backing %zu has its reserved field set", i);
+		b->dev = get_u64(r + BREC_DEV);
+		b->ino = get_u64(r + BREC_INO);
+		b->uid = get_u32(r + BREC_UID);
 		b->kind = (enum hmi_backing_kind)get_u32(r + BREC_KIND);
 		b->node = get_i32(r + BREC_NODE);
 		b->size = get_u64(r + BREC_SIZE);

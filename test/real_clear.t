@@ -2,7 +2,13 @@
 # clear never removes a page file a live process holds (a DPDK-style shared
 # flock kept by the mapping, a plain flock, a mapping without lock), removes
 # the stale ones, and removes the rest once their holders are SIGKILLed;
-# status names the holders; the pool ends as it began.
+# status names the holders; the pool ends as it began. Its files are made
+# the way DPDK makes them, so their prefix has a DPDK runtime directory
+# (/var/run/dpdk/<prefix>): clear removes only files proved to be hugemem's or
+# DPDK's (issue 14, item 7). Files of another program that merely look like
+# page files (mybitmap_0, dbcachemap_1, shared_map_7: holding data, not open)
+# are left, with how to remove them by hand, and status calls none of them a
+# prefix.
 . "$(dirname "$0")/lib.sh"
 t_require_hugepages 8
 HOLD=$HM_BUILD/test-tools/hold_file
@@ -13,8 +19,8 @@ before=$(t_pool)
 cleanup() {
 	for p in $pids; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -f "$HM_MNT/${pfx}"map_*
-	rm -rf "$tmp"
+	rm -f "$HM_MNT/${pfx}"map_* "$HM_MNT/mybitmap_0" "$HM_MNT/dbcachemap_1" "$HM_MNT/shared_map_7"
+	rm -rf "$tmp" "/var/run/dpdk/$pfx"
 }
 trap cleanup EXIT
 
@@ -26,6 +32,7 @@ hold() { # hold MODE FILE: start a holder, wait until it holds
 	return 1
 }
 f() { echo "$HM_MNT/${pfx}map_$1"; }
+mkdir -p "/var/run/dpdk/$pfx" # a DPDK process of this prefix ran here
 
 hold flock-map "$(f 0)" dpdk_like; t_ok $? "holder: shared flock kept by the mapping"
 hold flock "$(f 1)" flocker; t_ok $? "holder: shared flock on an open fd"
@@ -65,5 +72,39 @@ $out
 EOF2
 t_ok $? "after SIGKILL, clear removes the other three"
 t_is "$(ls "$HM_MNT" | grep -c "^${pfx}map_")" 0 "no file of the prefix is left"
+
+# another program's files with names like page files: holding data, not open
+others="mybitmap_0 dbcachemap_1 shared_map_7"
+for o in $others; do fallocate -l 2M "$HM_MNT/$o"; done
+t_is "$(for o in $others; do stat -c %b "$HM_MNT/$o"; done | sort -u | wc -l)" 1 \
+	"3 files of another program, holding a page each"
+"$HUGEMEM" status >"$tmp/status"
+t_unlike "$(cat "$tmp/status")" "prefix 'mybit'" "status does not call mybitmap_0 a prefix"
+t_unlike "$(cat "$tmp/status")" "prefix 'shared_'" "nor shared_map_7"
+t_unlike "$(cat "$tmp/status")" "clear --file-prefix mybit" "nor suggests clear for them"
+t_like "$(cat "$tmp/status")" "not proved hugemem's or DPDK's" "status says they are not proved page files"
+"$HUGEMEM" status --json | python3 -c '
+import json, sys
+g = [g for g in json.load(sys.stdin)["page_files"] if g["dir"] == sys.argv[1] and g["owner"] == "unknown"]
+assert len(g) == 1 and g[0]["prefix"] is None and g[0]["files"] >= 3, g' "$HM_MNT"
+t_ok $? "status --json: one group of owner \"unknown\", prefix null"
+out=$("$HUGEMEM" clear)
+t_is $? 0 "clear exits 0"
+for o in $others; do
+	[ -e "$HM_MNT/$o" ]
+	t_ok $? "clear leaves $o"
+	t_like "$out" "left $HM_MNT/$o: not proved a page file of hugemem or DPDK" "clear says why it left $o"
+	t_like "$out" "remove it by hand: rm '$HM_MNT/$o'" "and how to remove $o by hand"
+done
+for p in mybit dbcache shared_; do "$HUGEMEM" clear --file-prefix "$p" >/dev/null; done
+t_is "$(for o in $others; do [ -e "$HM_MNT/$o" ] && echo "$o"; done | wc -l)" 3 \
+	"clear --file-prefix mybit / dbcache / shared_ leaves them too"
+"$HUGEMEM" clear --json | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+left = set(c["not_proved"])
+assert all(sys.argv[1] + "/" + o in left for o in sys.argv[2:]), c' "$HM_MNT" $others
+t_ok $? "clear --json lists them as not_proved"
+for o in $others; do rm -f "$HM_MNT/$o"; done
 t_is "$(t_pool)" "$before" "pool counts as before (nr free resv surplus)"
 t_done

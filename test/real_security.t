@@ -260,7 +260,7 @@ t_is $? 0 "root's --in-memory primary exits 0"
 # the same in a mount anyone may write (mode 0777, no sticky bit)
 mkdir -p "$m777" && mount -t hugetlbfs -o mode=0777,pagesize=2M nodev "$m777"
 t_ok $? "a hugetlbfs mount of mode 0777 at $m777"
-start prim 8 "$HUGEMEM" init -m 8 --hold --huge-dir "$m777" --file-prefix "$pfx"
+start prim 8 "$HUGEMEM" init -m 8 --hold --huge-dir "$m777" --allow-unsafe-mount --file-prefix "$pfx"
 "${nb[@]}" "$nbhm" clear >/dev/null 2>&1
 t_is "$(files "$pfx" "$m777")" 4 "0777 mount: nobody's clear removes none of root's live files"
 { kill -9 "$prim_pid"; wait "$prim_pid"; } 2>/dev/null
@@ -296,15 +296,18 @@ for mode in page-files --single-file-segments; do
 	t_is "$(files "$pfx")" 0 "$mode: then clear removes them"
 done
 
-"$HOLD" open "$HM_MNT/${pfx}map_0" >"$tmp/open.out" &
+# a DPDK-style file (its prefix has a DPDK runtime directory: clear may remove it)
+mkdir -p "/var/run/dpdk/$dpfx"
+"$HOLD" open "$HM_MNT/${dpfx}map_0" >"$tmp/open.out" &
 pids="$pids $!"
 for _ in $(seq 100); do grep -q ready "$tmp/open.out" && break; sleep 0.05; done
-"$HUGEMEM" clear --file-prefix "$pfx" >/dev/null
-[ -e "$HM_MNT/${pfx}map_0" ]
+"$HUGEMEM" clear --file-prefix "$dpfx" >/dev/null
+[ -e "$HM_MNT/${dpfx}map_0" ]
 t_ok $? "clear keeps a file only held open (no lock, no mapping)"
 { kill -9 $! && wait $!; } 2>/dev/null
-"$HUGEMEM" clear --file-prefix "$pfx" >/dev/null
-t_is "$(files "$pfx")" 0 "and removes it once its holder is gone"
+"$HUGEMEM" clear --file-prefix "$dpfx" >/dev/null
+t_is "$(files "$dpfx")" 0 "and removes it once its holder is gone"
+rmdir "/var/run/dpdk/$dpfx"
 
 # a held DPDK process
 if command -v pkg-config >/dev/null && pkg-config --exists libdpdk; then

@@ -139,7 +139,8 @@ t_diag "primaries: $done_kills kills in $((SECONDS - t_start)) s"
 exact=0
 for mode in "${modes[@]}"; do
 	marks=("mkdir:$pfx" open:=lock open:.layout. rename:.layout. unlink:=lock)
-	[ "$mode" = --in-memory ] || marks+=("open:${pfx}map_" "unlink:${pfx}map_")
+	# a page file is made nameless, recorded in "files", then linked (link:)
+	[ "$mode" = --in-memory ] || marks+=(open:=files "link:${pfx}map_" "unlink:${pfx}map_")
 	self=0 next_bad=0 bad_pool=0 bad_files=0 bad_dir=0
 	for mark in "${marks[@]}"; do
 		# shellcheck disable=SC2046

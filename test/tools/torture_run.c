@@ -22,8 +22,10 @@
  *   torture_run killat CALL:MARK CMD...
  *       trace CMD's system calls (its main thread) with its input closed, and
  *       SIGKILL it at the entry of the first CALL whose path argument
- *       contains MARK. CALL is mkdir, open, rename or unlink (each with its
- *       *at variants): "rename:.layout." kills a primary between writing its
+ *       contains MARK. CALL is mkdir, open, rename, unlink (each with its
+ *       *at variants) or link (linkat: its new name): "link:hmmap_" kills a
+ *       primary between recording a nameless page file and naming it,
+ *       "rename:.layout." kills a primary between writing its
  *       temporary layout and renaming it, "unlink:lock" while it releases its
  *       prefix at exit. Prints "killed at CALL PATH" and exits 0, or
  *       "mark not reached" and exits 1 when CMD ended without making that call.
@@ -285,6 +287,7 @@ static const struct call calls[] = {
     {"mkdir", SYS_mkdirat, 1}, {"mkdir", NR_MKDIR, 0},	     {"open", SYS_openat, 1},
     {"open", NR_OPEN, 0},      {"rename", SYS_renameat2, 1}, {"rename", NR_RENAMEAT, 1},
     {"rename", NR_RENAME, 0},  {"unlink", SYS_unlinkat, 1},  {"unlink", NR_UNLINK, 0},
+    {"link", SYS_linkat, 3}, /* the new name: a page file made nameless gets it */
 };
 
 /* "CALL:MARK" */

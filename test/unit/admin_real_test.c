@@ -349,8 +349,8 @@ static void real_mount(struct hm_ctx *ctx, const struct real *r)
 
 	is_int(hm_mount(ctx, r->mnt2, 0, 65534, 65534), 0, "real: mount default size for 65534");
 	ok(stat(r->mnt2, &st) == 0 && st.st_uid == 65534 && st.st_gid == 65534 &&
-	       (st.st_mode & 07777) == 0770,
-	   "real: owned 65534:65534, mode 0770");
+	       (st.st_mode & 07777) == 01770,
+	   "real: owned 65534:65534, mode 1770 (sticky)");
 	like(mountinfo_line(r->mnt2), "uid=65534", "real: uid in the options");
 	is_int(hm_unmount(ctx, r->mnt2), 0, "real: unmount it");
 	is_int(hm_unmount(ctx, r->mnt2), -EINVAL, "real: unmount again");

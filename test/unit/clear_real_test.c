@@ -11,6 +11,13 @@
  * the other two pages; after SIGKILL of the child it removes the rest, and the
  * other prefix only when asked. The pool counters must end where they began
  * and no file may be left.
+ *
+ * Only proved files are removed (issue 14, item 7): the first prefix's files
+ * are proved the way a primary proves its own (their inodes in the prefix's
+ * record, hugedir_record.c), the second prefix's as DPDK's (its DPDK runtime
+ * directory /var/run/dpdk/<prefix> exists); "hmtest<pid>cmap_0", a file of
+ * another program with a page-file-like name, and "hmtest<pid>dmap_0", named
+ * in a record by a line whose inode is another file's, are left.
  */
 #include "ctx.h"
 #include "hugedir.h"
@@ -32,7 +39,8 @@
 #define N  4
 
 static char mnt[HM_PATH_MAX];
-static char prefix[HM_PREFIX_MAX], prefix_b[HM_PREFIX_MAX];
+static char prefix[HM_PREFIX_MAX], prefix_b[HM_PREFIX_MAX], prefix_c[HM_PREFIX_MAX];
+static char prefix_d[HM_PREFIX_MAX], rundir[64], dpdk_dir[HM_PATH_MAX];
 static pid_t holder;
 
 static char *fpath(const char *pfx, int i)
@@ -118,6 +126,39 @@ static void stop_holder(void)
 	}
 }
 
+/* The record PFX's primary would have written: the inodes of its files
+ * (WRONG: a line naming file 0 with another file's inode). */
+static int write_record(struct hm_ctx *ctx, const char *pfx, int n, int wrong)
+{
+	char dir[HM_PATH_MAX];
+	struct stat st;
+	int fd, rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s/%s", rundir, pfx);
+	mkdir(rundir, 0700);
+	mkdir(dir, 0700);
+	if (hmi_record_open(ctx, dir, &fd) < 0)
+		return -1;
+	for (int i = 0; i < n && rc == 0; i++) {
+		rc = stat(fpath(wrong ? prefix : pfx, i + wrong), &st);
+		if (rc == 0)
+			rc = hmi_record_add(ctx, fd, (uint64_t)st.st_dev,
+					    (uint64_t)st.st_ino + wrong,
+					    strrchr(fpath(pfx, i), '/') + 1);
+	}
+	close(fd);
+	return rc;
+}
+
+static void remove_record(const char *pfx)
+{
+	char dir[HM_PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/%s", rundir, pfx);
+	hmi_record_remove(dir);
+	rmdir(dir);
+}
+
 static const struct hm_page_file *find(const struct hm_file_list *l, const char *path)
 {
 	for (int i = 0; l && i < l->n; i++)
@@ -141,8 +182,43 @@ static void test_scan(struct hm_ctx *ctx, struct hm_sysinfo *si)
 		is_int(f->state, i < 2 ? HM_FILE_LOCKED : HM_FILE_STALE, "scan: map_%d state", i);
 		is_int(f->pid, i < 2 ? holder : 0, "scan: map_%d holder", i);
 		is_u64(f->bytes, PS, "scan: map_%d holds one 2 MiB page", i);
+		is_int(f->owner, HM_OWNER_HUGEMEM, "scan: map_%d proved hugemem's by the record",
+		       i);
 	}
 	hm_file_list_free(l);
+	hm_files_scan(ctx, si, NULL, &l);
+	f = find(l, fpath(prefix_b, 0));
+	ok(f && f->owner == HM_OWNER_DPDK, "scan: %s proved DPDK's by %s", fpath(prefix_b, 0),
+	   dpdk_dir);
+	f = find(l, fpath(prefix_c, 0));
+	ok(f && f->owner == HM_OWNER_UNKNOWN, "scan: %s not proved (no record, no DPDK)",
+	   fpath(prefix_c, 0));
+	f = find(l, fpath(prefix_d, 0));
+	ok(f && f->owner == HM_OWNER_UNKNOWN,
+	   "scan: %s not proved (its record names another inode)", fpath(prefix_d, 0));
+	hm_file_list_free(l);
+}
+
+/* Files no record or DPDK directory proves are never removed. */
+static void test_unproved(struct hm_ctx *ctx, struct hm_sysinfo *si)
+{
+	struct hm_file_list *l = NULL;
+
+	is_int(hm_clear(ctx, si, prefix_c, 0, &l), 0,
+	       "clear: another program's file: none removed");
+	hm_file_list_free(l);
+	is_int(hm_clear(ctx, si, prefix_d, 0, &l), 0, "clear: a record of another inode: none");
+	hm_file_list_free(l);
+}
+
+static void test_clear_all_leaves(struct hm_ctx *ctx, struct hm_sysinfo *si)
+{
+	struct hm_file_list *l = NULL;
+
+	is_int(hm_clear(ctx, si, NULL, 0, &l) >= 0, 1, "clear of every prefix runs");
+	hm_file_list_free(l);
+	ok(access(fpath(prefix_c, 0), F_OK) == 0, "clear: %s left", fpath(prefix_c, 0));
+	ok(access(fpath(prefix_d, 0), F_OK) == 0, "clear: %s left", fpath(prefix_d, 0));
 }
 
 static void test_resolve(struct hm_ctx *ctx, struct hm_sysinfo *si, const struct real_counts *c)
@@ -172,8 +248,14 @@ static void run(struct hm_ctx *ctx, const struct real_counts *before)
 	for (int i = 0; i < N; i++)
 		made += make_page_file(fpath(prefix, i)) == 0;
 	made += make_page_file(fpath(prefix_b, 0)) == 0;
-	is_int(made, N + 1, "created and faulted %d page files", N + 1);
-	is_u64(real_counter("free_hugepages"), before->free - (N + 1), "they hold %d pages", N + 1);
+	made += make_page_file(fpath(prefix_c, 0)) == 0;
+	made += make_page_file(fpath(prefix_d, 0)) == 0;
+	is_int(made, N + 3, "created and faulted %d page files", N + 3);
+	is_u64(real_counter("free_hugepages"), before->free - (N + 3), "they hold %d pages", N + 3);
+	ok(write_record(ctx, prefix, N, 0) == 0 && write_record(ctx, prefix_d, 1, 1) == 0,
+	   "records of %s (its inodes) and %s (another inode)", prefix, prefix_d);
+	ok(mkdir("/var/run/dpdk", 0700) == 0 || errno == EEXIST, "/var/run/dpdk exists");
+	ok(mkdir(dpdk_dir, 0700) == 0, "DPDK's runtime directory %s", dpdk_dir);
 	holder = spawn_holder();
 	ok(holder > 0, "a child holds map_0 and map_1 (flock + mmap, fd closed)");
 	test_scan(ctx, &si);
@@ -186,8 +268,9 @@ static void run(struct hm_ctx *ctx, const struct real_counts *before)
 	ok(access(fpath(prefix, 2), F_OK) < 0 && access(fpath(prefix, 3), F_OK) < 0,
 	   "clear: stale files removed");
 	ok(access(fpath(prefix_b, 0), F_OK) == 0, "clear: other prefix untouched");
-	is_u64(real_counter("free_hugepages"), before->free - 3,
+	is_u64(real_counter("free_hugepages"), before->free - 5,
 	       "clear: two pages back in the pool");
+	test_unproved(ctx, &si);
 	hm_file_list_free(l);
 
 	stop_holder();
@@ -203,6 +286,7 @@ static void run(struct hm_ctx *ctx, const struct real_counts *before)
 	n = hm_clear(ctx, &si, prefix_b, 0, &l);
 	is_int(n, 1, "clear of the other prefix: removed");
 	hm_file_list_free(l);
+	test_clear_all_leaves(ctx, &si);
 }
 
 static void cleanup(void)
@@ -211,6 +295,12 @@ static void cleanup(void)
 	for (int i = 0; i < N; i++)
 		unlink(fpath(prefix, i));
 	unlink(fpath(prefix_b, 0));
+	unlink(fpath(prefix_c, 0));
+	unlink(fpath(prefix_d, 0));
+	remove_record(prefix);
+	remove_record(prefix_d);
+	rmdir(rundir);
+	rmdir(dpdk_dir);
 }
 
 int main(void)
@@ -218,7 +308,6 @@ int main(void)
 	const char *why = real_require(N + 1, mnt, sizeof(mnt));
 	struct real_counts before, after;
 	struct hm_ctx *ctx;
-	char rundir[64];
 	int left = 0;
 
 	if (why)
@@ -228,8 +317,11 @@ int main(void)
 		return plan_skip_all("out of memory");
 	snprintf(prefix, sizeof(prefix), "hmtest%d", (int)getpid());
 	snprintf(prefix_b, sizeof(prefix_b), "hmtest%db", (int)getpid());
+	snprintf(prefix_c, sizeof(prefix_c), "hmtest%dc", (int)getpid());
+	snprintf(prefix_d, sizeof(prefix_d), "hmtest%dd", (int)getpid());
+	snprintf(dpdk_dir, sizeof(dpdk_dir), "/var/run/dpdk/%s", prefix_b);
 	snprintf(rundir, sizeof(rundir), "/tmp/hmtest%d-run", (int)getpid());
-	hm_ctx_set_runtime_dir(ctx, rundir); /* no live prefix: nothing there */
+	hm_ctx_set_runtime_dir(ctx, rundir); /* no live prefix: records only */
 	diag("mount %s, pool nr %llu free %llu", mnt, (unsigned long long)before.nr,
 	     (unsigned long long)before.free);
 	run(ctx, &before);
@@ -237,6 +329,7 @@ int main(void)
 	for (int i = 0; i < N; i++)
 		left += access(fpath(prefix, i), F_OK) == 0;
 	left += access(fpath(prefix_b, 0), F_OK) == 0;
+	left += access(fpath(prefix_c, 0), F_OK) == 0 || access(fpath(prefix_d, 0), F_OK) == 0;
 	is_int(left, 0, "no page file left");
 	real_snapshot(&after);
 	is_u64(after.nr, before.nr, "pool: nr_hugepages as before");

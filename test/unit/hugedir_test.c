@@ -462,6 +462,32 @@ static void kill_kid(pid_t pid)
 	}
 }
 
+static char record_dir[HM_PATH_MAX]; /* "": files made are not recorded */
+
+/* Record NAME's inode as its prefix's primary would (hugedir_record.c), so
+ * that hm_clear may remove it: only proved files are removed. */
+static void record_file(const char *name)
+{
+	const char *cut = NULL;
+	char dir[HM_PATH_MAX + HM_PREFIX_MAX];
+	struct stat st;
+	int fd;
+
+	for (const char *p = strstr(name, "map_"); p; p = strstr(p + 1, "map_"))
+		cut = p;
+	if (!record_dir[0] || !cut || stat(fpath(name), &st) < 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s/%.*s", record_dir, (int)(cut - name), name);
+	mkdir(record_dir, 0700);
+	mkdir(dir, 0700);
+	strncat(dir, "/" HMI_RECORD_FILE, sizeof(dir) - strlen(dir) - 1);
+	fd = open(dir, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (fd < 0 || hmi_record_add(ctx, fd, (uint64_t)st.st_dev, (uint64_t)st.st_ino, name) < 0)
+		diag("cannot record %s", name);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void make_file(const char *name)
 {
 	char data[8192];
@@ -472,6 +498,7 @@ static void make_file(const char *name)
 		diag("cannot create %s", fpath(name));
 	if (fd >= 0)
 		close(fd);
+	record_file(name);
 }
 
 static int exists(const char *name)
@@ -508,7 +535,7 @@ static void test_scan(struct hm_sysinfo *si, const pid_t *who)
 	int n;
 
 	n = hm_files_scan(ctx, si, NULL, &l);
-	is_int(n, 8, "scan: 8 page files (others ignored)");
+	is_int(n, 9, "scan: 9 page-file names (others ignored)");
 	ok(l && l->n == n, "scan: list holds them");
 	check_state(l, "hmtestmap_0", HM_FILE_LOCKED, who[HOLD_FLOCK], "flock kept by a mapping");
 	check_state(l, "hmtestmap_1", HM_FILE_LOCKED, 0, "OFD lock (pid unknown)");
@@ -525,6 +552,9 @@ static void test_scan(struct hm_sysinfo *si, const pid_t *who)
 	is_str(f ? f->prefix : NULL, "amap_b", "scan: prefix runs to the last map_");
 	f = find(l, "hmtestmap_0");
 	is_str(f ? f->prefix : NULL, "hmtest", "scan: prefix of hmtestmap_0");
+	is_int(f ? (int)f->owner : -1, HM_OWNER_HUGEMEM, "scan: hmtestmap_0 proved by its record");
+	is_int(find(l, "mybitmap_0") ? (int)find(l, "mybitmap_0")->owner : -1, HM_OWNER_UNKNOWN,
+	       "scan: mybitmap_0 proved by nothing");
 	stat(fpath("hmtestmap_0"), &st);
 	is_u64(f ? f->bytes : 0, (uint64_t)st.st_blocks * 512, "scan: bytes = st_blocks * 512");
 	is_u64(f ? f->page_size : 0, 2 * MiB, "scan: page size of the mount");
@@ -604,6 +634,7 @@ static void test_clear(struct hm_sysinfo *si, pid_t *who)
 	is_int(n, 3, "clear after all died: the rest");
 	hm_file_list_free(l);
 	ok(exists("hmtest_0") && exists("other.txt") && exists("xmap"), "non-matching untouched");
+	ok(exists("mybitmap_0"), "a *map_* file no record proves untouched");
 	ok(lstat(fpath("dirmap_0"), &st) == 0 && lstat(fpath("linkmap_0"), &st) == 0,
 	   "directory and symlink untouched");
 	l = (struct hm_file_list *)1;
@@ -668,8 +699,12 @@ static void test_files(void)
 	mkdir(mnt, 0755);
 	hm_ctx_set_root(ctx, "/");
 	hm_ctx_set_runtime_dir(ctx, rundir);
+	snprintf(record_dir, sizeof(record_dir), "%s", rundir);
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(names); i++)
 		make_file(names[i]);
+	record_dir[0] = '\0';
+	make_file("mybitmap_0"); /* another program's: no record proves it */
+	snprintf(record_dir, sizeof(record_dir), "%s", rundir);
 	mkdir(fpath("dirmap_0"), 0755);
 	if (symlink(fpath("hmtestmap_5"), fpath("linkmap_0")) < 0)
 		diag("cannot create the symlink");

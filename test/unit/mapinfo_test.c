@@ -284,8 +284,8 @@ static pid_t hold_prefix(const char *rundir, const char *prefix)
 static int publish(struct hm_ctx *ctx, const char *prefix, pid_t pid)
 {
 	struct hmi_shconf_backing back[2] = {
-	    {.kind = HMI_BACK_PAGE_FILES, .node = 0, .size = MB2, .name = "fakemap_0"},
-	    {.kind = HMI_BACK_PAGE_FILES, .node = 0, .size = MB2, .name = "fakemap_1"},
+	    {.kind = HMI_BACK_PAGE_FILES, .node = 0, .size = MB2, .name = "fakemap_0", .ino = 10},
+	    {.kind = HMI_BACK_PAGE_FILES, .node = 0, .size = MB2, .name = "fakemap_1", .ino = 11},
 	};
 	struct hmi_page pages[2] = {
 	    {.va = HM_DEFAULT_BASE_VA, .iova = 20 * MB2, .node = 0, .backing = 0},

@@ -29,7 +29,7 @@
 #define PS	 (2ULL << 20)
 #define BASE	 0x200000000000ULL
 #define HDR	 4272
-#define BREC	 24
+#define BREC	 48
 #define PREC	 32
 #define SREC	 56
 #define FULL_LEN (HDR + 3 * BREC + 100 * PREC + 4 * SREC + 12 + 15 + 1)
@@ -119,9 +119,13 @@ static void build(struct hmi_shconf *sc, const size_t *seg_pages, size_t n_segs,
 	for (size_t b = 0; b < n_backings; b++) {
 		sc->backings[b] = (struct hmi_shconf_backing){
 		    .kind = (enum hmi_backing_kind)(b % 3), .node = (int)(b % 2), .size = n * PS};
-		if (sc->backings[b].kind != HMI_BACK_MEMFD)
-			snprintf(sc->backings[b].name, sizeof(sc->backings[b].name),
-				 b % 3 ? "hmtestmap_2M_%zu" : "hmtestmap_%zu", b);
+		if (sc->backings[b].kind == HMI_BACK_MEMFD)
+			continue;
+		snprintf(sc->backings[b].name, sizeof(sc->backings[b].name),
+			 b % 3 ? "hmtestmap_2M_%zu" : "hmtestmap_%zu", b);
+		sc->backings[b].dev = 0x2e + b;
+		sc->backings[b].ino = 11000 + b;
+		sc->backings[b].uid = 1000;
 	}
 	for (size_t s = 0; s < n_segs; s++) {
 		uint64_t iova = (uint64_t)(s + 1) << 32;
@@ -177,7 +181,8 @@ static int same_backings(const struct hmi_shconf *a, const struct hmi_shconf *b)
 		const struct hmi_shconf_backing *x = &a->backings[i], *y = &b->backings[i];
 
 		if (x->kind != y->kind || x->node != y->node || x->size != y->size ||
-		    strcmp(x->name, y->name) != 0)
+		    strcmp(x->name, y->name) != 0 || x->dev != y->dev || x->ino != y->ino ||
+		    x->uid != y->uid)
 			return 0;
 	}
 	return 1;
@@ -226,7 +231,8 @@ static void compare(const struct hmi_shconf *got, const struct hmi_shconf *want,
 	if (got->n_backings != want->n_backings || got->n_pages != want->n_pages ||
 	    got->n_segs != want->n_segs)
 		return;
-	ok(same_backings(got, want), "%s: every backing (kind, node, size, name)", what);
+	ok(same_backings(got, want), "%s: every backing (kind, node, size, name, dev, inode, uid)",
+	   what);
 	ok(same_pages(got, want), "%s: every page (va, iova, node, backing, offset)", what);
 	ok(same_segs(got, want), "%s: every segment (va, iova, len, size, node, pages)", what);
 }
@@ -241,9 +247,9 @@ static void test_roundtrip(void)
 	buf = encode(&sc, &len);
 	if (!ok(buf != NULL, "roundtrip: encode"))
 		return;
-	is_u64(len, FULL_LEN, "roundtrip: header + 3x24 + 100x32 + 4x56 + names");
+	is_u64(len, FULL_LEN, "roundtrip: header + 3x48 + 100x32 + 4x56 + names");
 	ok(memcmp(buf, "HUGEMEM\0", 8) == 0, "roundtrip: magic at 0");
-	is_int(buf[8] | buf[9] << 8, 1, "roundtrip: version 1, little-endian, at 8");
+	is_int(buf[8] | buf[9] << 8, 2, "roundtrip: version 2, little-endian, at 8");
 	is_u64(get64(buf + 16), len, "roundtrip: size field at 16");
 	is_int(hmi_shconf_decode(ctx, buf, len, &back), 0, "roundtrip: decode");
 	compare(&back, &sc, "roundtrip");
@@ -337,18 +343,20 @@ static void test_magic_version(void)
 	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EBADMSG, "magic: wrong magic refused");
 	like(hm_errmsg(ctx), "not a hugemem layout file", "magic: message");
 	buf[0] = 'H';
-	put32(buf + 8, 2);
+	put32(buf + 8, 3);
 	fix_checksum(buf, len);
-	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO, "version 2: -EPROTO");
-	like(hm_errmsg(ctx), "layout format version 2, this hugemem reads 1",
-	     "version 2: both versions named");
-	like(hm_errmsg(ctx), "same hugemem for primary and secondaries", "version 2: the fix");
-	ok(is_zeroed(&back), "version 2: *sc zeroed");
-	put32(buf + 8, 0);
-	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO, "version 0: -EPROTO");
+	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO, "version 3: -EPROTO");
+	like(hm_errmsg(ctx), "layout format version 3, this hugemem reads 2",
+	     "version 3: both versions named");
+	like(hm_errmsg(ctx), "same hugemem for primary and secondaries", "version 3: the fix");
+	ok(is_zeroed(&back), "version 3: *sc zeroed");
 	put32(buf + 8, 1);
 	fix_checksum(buf, len);
-	is_int(hmi_shconf_decode(ctx, buf, len, &back), 0, "version 1 again: accepted");
+	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO,
+	       "version 1 (no file inodes): -EPROTO");
+	put32(buf + 8, 2);
+	fix_checksum(buf, len);
+	is_int(hmi_shconf_decode(ctx, buf, len, &back), 0, "version 2 again: accepted");
 	hmi_shconf_free(&back);
 	buf[HDR + 3 * BREC + 7] ^= 0x10;
 	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EBADMSG, "checksum: patched page refused");
@@ -449,7 +457,7 @@ static const struct patch patches[] = {
     {"segment count overflows", 96, 8, UINT64_MAX, "do not make its"},
     {"names length overflows", 104, 8, UINT64_MAX - 10, "do not make its"},
     {"one page too many", 88, 8, 101, "101 pages, 4 segments"},
-    {"header size", 12, 4, 4000, "header size 4000, format 1 has 4272"},
+    {"header size", 12, 4, 4000, "header size 4000, format 2 has 4272"},
     {"backing kind", 36, 4, 9, "unknown backing kind 9"},
     {"iova mode 0", 40, 4, 0, "IOVA mode 0 is neither"},
     {"iova mode 7", 40, 4, 7, "IOVA mode 7 is neither"},
@@ -470,6 +478,9 @@ static const struct patch patches[] = {
     {"backing name with a NUL", OFF_NAMES + 3, 1, 0, "backing 0 name"},
     {"backing name with a slash", OFF_NAMES + 2, 1, '/', "is not a plain file name"},
     {"prefix without NUL", 112 + 6, 1, 'x', ""},
+    {"backing reserved set", OFF_B(1) + 44, 4, 1, "backing 1 has its reserved field set"},
+    {"page file without inode", OFF_B(0) + 32, 8, 0, "backing 0 has a name and inode 0"},
+    {"memfd with an inode", OFF_B(2) + 32, 8, 77, "backing 2 has no name and inode 77"},
 };
 
 static void apply(uint8_t *f, const struct patch *p)
