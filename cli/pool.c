@@ -365,6 +365,22 @@ int cmd_unmount(struct hm_ctx *ctx, const struct hm_opts *o)
 
 /* ------------------------------------------------------------------ clear */
 
+/* A stale file clear leaves: the command to remove it by hand is printed
+ * only when its name can be printed as it is (nothing escaped, no quote);
+ * else the user is told why it is not. */
+static void print_not_proved(const char *raw)
+{
+	char path[CLI_SHOWN_MAX];
+
+	cli_shown(raw, path, sizeof(path));
+	printf("left %s: not proved a page file of hugemem or DPDK (another program's?); ", path);
+	if (strcmp(path, raw) == 0 && !strchr(raw, '\''))
+		printf("if it is a leftover, remove it by hand: rm -- '%s'\n", raw);
+	else
+		printf("if it is a leftover, remove it by hand (its name has bytes shown "
+		       "escaped as \\xNN: pick it with rm -i -- and a pattern)\n");
+}
+
 static void clear_text(const struct hm_file_list *removed, const struct hm_file_list *kept,
 		       int dry_run)
 {
@@ -381,9 +397,7 @@ static void clear_text(const struct hm_file_list *removed, const struct hm_file_
 			       cli_shown(kept->files[i].path, path, sizeof(path)),
 			       (int)kept->files[i].pid);
 		else if (kept->files[i].owner == HM_OWNER_UNKNOWN)
-			printf("left %s: not proved a page file of hugemem or DPDK (another "
-			       "program's?); if it is a leftover, remove it by hand: rm '%s'\n",
-			       kept->files[i].path, kept->files[i].path);
+			print_not_proved(kept->files[i].path);
 	if (!removed || removed->n == 0)
 		printf("no stale page files\n");
 }
