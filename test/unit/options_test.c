@@ -505,8 +505,8 @@ static void test_commands(void)
 {
 	struct hm_opts o;
 
-	PARSE_FAILS(HM_CMD_STATUS, "--hold is not an option of 'status' (it belongs to: init, attach)",
-		    "--hold");
+	PARSE_FAILS(HM_CMD_STATUS,
+		    "--hold is not an option of 'status' (it belongs to: init, attach)", "--hold");
 	PARSE_FAILS(HM_CMD_STATUS, "-m is not an option of 'status' (it belongs to: init)", "-m64");
 	PARSE_FAILS(HM_CMD_ATTACH,
 		    "--page-size is not an option of 'attach' (it belongs to: init, status, "
