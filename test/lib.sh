@@ -58,3 +58,26 @@ t_require_hugepages() {
 t_pool() {
 	echo "$(cat $HP2M/nr_hugepages) $(cat $HP2M/free_hugepages) $(cat $HP2M/resv_hugepages) $(cat $HP2M/surplus_hugepages)"
 }
+
+# The set-up of the tests that kill or signal primaries at random moments
+# (real_torture.t, real_signals.t): TR = test-tools/torture_run, a temporary
+# directory $tmp, the real runtime directory ($rundir, /run/hugemem as root),
+# the prefix STEM<pid> ($pfx), and a trap that kills a primary left in $prim
+# and removes the prefix's files and runtime directory.
+t_kill_setup() {
+	TR=$HM_BUILD/test-tools/torture_run
+	[ -x "$TR" ] || t_skip_all "test tool $TR missing (make tests)"
+	tmp=$(mktemp -d)
+	unset HUGEMEM_RUNTIME_DIR # the real default: /run/hugemem/<prefix> as root
+	rundir=/run/hugemem
+	pfx=$1$$
+	prim=""
+	trap t_kill_cleanup EXIT
+}
+t_kill_cleanup() {
+	[ -n "$prim" ] && kill -9 "$prim" 2>/dev/null
+	exec 8>&- 2>/dev/null
+	wait 2>/dev/null
+	rm -f "$HM_MNT/${pfx}"map_*
+	rm -rf "$tmp" "${rundir:?}/$pfx"
+}

@@ -15,6 +15,8 @@
  *   - the first writable hugetlbfs mount of 2 MiB pages (real_find_mount), found
  *     in /proc/self/mounts (octal escapes undone by real_unescape) and checked
  *     with statfs;
+ *   - real_init_line, hm_init with the options of one command line (words
+ *     split at spaces, as `hugemem init` parses them);
  *   - real_require, for a test that is all real: NULL when it may run, else the
  *     reason to skip, for plan_skip_all(). real_section, for a test whose real
  *     part follows fixture tests: it emits the TAP skip (or failure) itself.
@@ -32,6 +34,7 @@
 #ifndef HM_REAL_H
 #define HM_REAL_H
 
+#include "hugemem.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -292,6 +295,23 @@ static inline int real_section(const char *what)
 		return 0;
 	}
 	return 1;
+}
+
+/* hm_init with the options of LINE (words split at spaces): its result, or
+ * -1000 when the options do not parse. */
+static inline int real_init_line(struct hm_ctx *ctx, const char *line)
+{
+	char buf[256], *argv[16];
+	int argc = 0;
+	struct hm_opts o;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *w = strtok(buf, " "); w && argc < 16; w = strtok(NULL, " "))
+		argv[argc++] = w;
+	hm_opts_init(&o);
+	if (hm_opts_parse(ctx, &o, HM_CMD_INIT, argc, argv) < 0)
+		return -1000;
+	return hm_init(ctx, &o);
 }
 
 #endif

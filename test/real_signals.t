@@ -17,21 +17,7 @@
 # take at most HM_SIGNAL_SECONDS (60; 240 for an AddressSanitizer build).
 . "$(dirname "$0")/lib.sh"
 t_require_hugepages 600
-TR=$HM_BUILD/test-tools/torture_run
-[ -x "$TR" ] || t_skip_all "test tool $TR missing (make tests)"
-tmp=$(mktemp -d)
-unset HUGEMEM_RUNTIME_DIR # the real default: /run/hugemem/<prefix> as root
-rundir=/run/hugemem
-pfx=sig$$
-prim=""
-cleanup() {
-	[ -n "$prim" ] && kill -9 "$prim" 2>/dev/null
-	exec 8>&- 2>/dev/null
-	wait 2>/dev/null
-	rm -f "$HM_MNT/${pfx}"map_*
-	rm -rf "$tmp" "${rundir:?}/$pfx"
-}
-trap cleanup EXIT
+t_kill_setup sig
 
 seed=${HM_SIGNAL_SEED:-$$}
 RANDOM=$seed

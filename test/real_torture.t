@@ -29,21 +29,7 @@
 # of both parts together) scale it.
 . "$(dirname "$0")/lib.sh"
 t_require_hugepages 300
-TR=$HM_BUILD/test-tools/torture_run
-[ -x "$TR" ] || t_skip_all "test tool $TR missing (make tests)"
-tmp=$(mktemp -d)
-unset HUGEMEM_RUNTIME_DIR # the real default: /run/hugemem/<prefix> as root
-rundir=/run/hugemem
-pfx=tort$$
-prim=""
-cleanup() {
-	[ -n "$prim" ] && kill -9 "$prim" 2>/dev/null
-	exec 8>&- 2>/dev/null
-	wait 2>/dev/null
-	rm -f "$HM_MNT/${pfx}"map_*
-	rm -rf "$tmp" "${rundir:?}/$pfx"
-}
-trap cleanup EXIT
+t_kill_setup tort
 
 seed=${HM_TORTURE_SEED:-$$}
 RANDOM=$seed
@@ -81,9 +67,20 @@ t_is "$(t_pool)" "$before" "pool whole after the measuring starts"
 
 # ------------------------------------------------------------------ primaries
 # check_round WHAT: after a round, the pool, the mount and the runtime dir
+# Once in some 600 rounds (CI, 2026-12-02: single file, a kill 20 ms in) the
+# pool was 118 pages short right after the next init had exited and whole at
+# the next round, with no file of the prefix anywhere: a page freed a moment
+# after its last user was reaped. So the pool gets up to 2 s to settle; a
+# round that needed it is named, one that does not settle fails.
 check_round() {
-	local p
+	local p waited=0
 	p=$(t_pool)
+	while [ "$p" != "$before" ] && [ "$waited" -lt 40 ]; do
+		sleep 0.05
+		waited=$((waited + 1))
+		p=$(t_pool)
+	done
+	[ "$waited" = 0 ] || [ "$p" != "$before" ] || t_diag "$1: pool whole after ${waited}x50 ms"
 	[ "$p" = "$before" ] || { bad_pool=$((bad_pool + 1)); t_diag "$1: pool $p, want $before"; }
 	[ "$(files)" = 0 ] || { bad_files=$((bad_files + 1)); t_diag "$1: $(files) files left"; }
 	[ ! -e "$rundir/$pfx" ] || {

@@ -22,21 +22,6 @@
 
 static char mnt[4096];
 
-static int init_with(struct hm_ctx *ctx, const char *line)
-{
-	char buf[256], *argv[16];
-	int argc = 0;
-	struct hm_opts o;
-
-	snprintf(buf, sizeof(buf), "%s", line);
-	for (char *w = strtok(buf, " "); w && argc < 16; w = strtok(NULL, " "))
-		argv[argc++] = w;
-	hm_opts_init(&o);
-	if (hm_opts_parse(ctx, &o, HM_CMD_INIT, argc, argv) < 0)
-		return -1000;
-	return hm_init(ctx, &o);
-}
-
 /* Page files of PREFIX in the mount. */
 static int page_files(const char *prefix)
 {
@@ -90,7 +75,7 @@ static void test_progress_cancel(void)
 	real_snapshot(&before);
 	hm_ctx_set_progress(ctx, cancel_from_progress, ctx);
 	snprintf(line, sizeof(line), "-m 512 --file-prefix hmcan%d", (int)getpid());
-	check_cancelled(ctx, init_with(ctx, line), &before, line + 21,
+	check_cancelled(ctx, real_init_line(ctx, line), &before, line + 21,
 			"from the progress callback");
 	hm_ctx_free(ctx);
 }
@@ -118,7 +103,7 @@ static void test_signal_cancel(void)
 	snprintf(prefix, sizeof(prefix), "hmcas%d", (int)getpid());
 	snprintf(line, sizeof(line), "-m 64 --contig best --file-prefix %s", prefix);
 	setitimer(ITIMER_REAL, &at, NULL);
-	check_cancelled(alarm_ctx, init_with(alarm_ctx, line), &before, prefix,
+	check_cancelled(alarm_ctx, real_init_line(alarm_ctx, line), &before, prefix,
 			"from a SIGALRM handler");
 	signal(SIGALRM, SIG_DFL);
 	hm_ctx_free(alarm_ctx);
@@ -135,8 +120,8 @@ static void test_cancel_before(void)
 	real_snapshot(&before);
 	is_int(hm_ctx_cancel(ctx), 0, "hm_ctx_cancel with no call running: 0");
 	snprintf(line, sizeof(line), "-m 8 --file-prefix hmcab%d", (int)getpid());
-	check_cancelled(ctx, init_with(ctx, line), &before, line + 19, "requested before");
-	is_int(init_with(ctx, line), 0, "the request was taken: the next hm_init runs (%s)",
+	check_cancelled(ctx, real_init_line(ctx, line), &before, line + 19, "requested before");
+	is_int(real_init_line(ctx, line), 0, "the request was taken: the next hm_init runs (%s)",
 	       hm_errmsg(ctx));
 	is_int(hm_fini(ctx), 0, "hm_fini");
 	ok(!rundir_exists(ctx, line + 19), "no runtime directory after hm_fini");

@@ -27,21 +27,6 @@ static uint64_t phys(int pagemap, const void *va)
 	return pfn * 4096 + (uintptr_t)va % 4096;
 }
 
-static int init_with(struct hm_ctx *ctx, const char *line)
-{
-	char buf[256], *argv[16];
-	int argc = 0;
-	struct hm_opts o;
-
-	snprintf(buf, sizeof(buf), "%s", line);
-	for (char *w = strtok(buf, " "); w && argc < 16; w = strtok(NULL, " "))
-		argv[argc++] = w;
-	hm_opts_init(&o);
-	if (hm_opts_parse(ctx, &o, HM_CMD_INIT, argc, argv) < 0)
-		return -1000;
-	return hm_init(ctx, &o);
-}
-
 /* Every page: first byte, last byte and a middle byte translate both ways
  * and agree with pagemap. */
 static void check_translation(struct hm_ctx *ctx, int pagemap)
@@ -98,14 +83,15 @@ static void test_flow(int pagemap)
 
 	hm_ctx_new(&ctx);
 	snprintf(line, sizeof(line), "-m 64 --file-prefix hmt%d --verify", (int)getpid());
-	is_int(init_with(ctx, line), 0, "hm_init -m 64: %s", hm_errmsg(ctx));
+	is_int(real_init_line(ctx, line), 0, "hm_init -m 64: %s", hm_errmsg(ctx));
 	if (!hm_layout(ctx))
 		return;
 	is_u64(hm_layout(ctx)->total_bytes, 64 * MiB, "64 MiB mapped");
 	is_u64(real_counter("free_hugepages"), free0 - 32, "32 pages taken");
 	check_translation(ctx, pagemap);
 	check_segments(ctx);
-	is_int(init_with(ctx, "-m 2"), -EALREADY, "a second hm_init on the context: -EALREADY");
+	is_int(real_init_line(ctx, "-m 2"), -EALREADY,
+	       "a second hm_init on the context: -EALREADY");
 	is_int(hm_fini(ctx), 0, "hm_fini");
 	is_u64(real_counter("free_hugepages"), free0, "every page back after hm_fini");
 	is_int(hm_fini(ctx), -EINVAL, "hm_fini twice: -EINVAL");
@@ -125,7 +111,7 @@ static void test_window(void)
 	ok(in_way != MAP_FAILED, "something mapped at the default base");
 	hm_ctx_new(&ctx);
 	snprintf(line, sizeof(line), "-m 8 --in-memory --file-prefix hmt%d", (int)getpid());
-	is_int(init_with(ctx, line), 0, "default base taken: hm_init places the window above");
+	is_int(real_init_line(ctx, line), 0, "default base taken: hm_init places the window above");
 	ok(hm_layout(ctx) && hm_layout(ctx)->va_base > HM_DEFAULT_BASE_VA, "at a higher base");
 	ok(hm_segment_get(ctx, 0, &seg) == 0 &&
 	       (uint64_t)(uintptr_t)seg.va >= hm_layout(ctx)->va_base &&
@@ -135,7 +121,7 @@ static void test_window(void)
 	hm_fini(ctx);
 	snprintf(line, sizeof(line), "-m 8 --in-memory --base-virtaddr 0x%llx --file-prefix hmt%d",
 		 (unsigned long long)HM_DEFAULT_BASE_VA, (int)getpid());
-	is_int(init_with(ctx, line), -EEXIST, "an explicit base that is taken: -EEXIST");
+	is_int(real_init_line(ctx, line), -EEXIST, "an explicit base that is taken: -EEXIST");
 	like(hm_errmsg(ctx), "--base-virtaddr", "the error says how to choose another");
 	is_u64(real_counter("free_hugepages"), free0, "nothing left after the failed start");
 	hm_ctx_free(ctx);
@@ -150,7 +136,7 @@ static void test_refusals(void)
 
 	hm_ctx_new(&ctx);
 	snprintf(line, sizeof(line), "-m %lluM --in-memory", (unsigned long long)(free0 * 2 + 2));
-	is_int(init_with(ctx, line), -ENOMEM, "more than the pool: -ENOMEM");
+	is_int(real_init_line(ctx, line), -ENOMEM, "more than the pool: -ENOMEM");
 	like(hm_errmsg(ctx), "free", "naming what is free");
 	is_u64(real_counter("free_hugepages"), free0, "nothing taken");
 	hm_ctx_free(ctx);
@@ -185,14 +171,14 @@ static void test_progress(void)
 	}
 	hm_ctx_new(&ctx);
 	hm_ctx_set_progress(ctx, on_progress, &seen);
-	is_int(init_with(ctx, "-m 600M --in-memory --file-prefix hmtestprog"), 0, "init 600M");
+	is_int(real_init_line(ctx, "-m 600M --in-memory --file-prefix hmtestprog"), 0, "init 600M");
 	ok(seen.calls >= 3 && seen.ascending && seen.last_is_total && seen.total == 300,
 	   "progress: %d calls, ascending, ending at 300 of 300 (last %llu of %llu)", seen.calls,
 	   (unsigned long long)seen.last, (unsigned long long)seen.total);
 	hm_fini(ctx);
 	seen.calls = 0;
 	hm_ctx_set_progress(ctx, NULL, NULL);
-	is_int(init_with(ctx, "-m 64M --in-memory --file-prefix hmtestprog"), 0, "init 64M");
+	is_int(real_init_line(ctx, "-m 64M --in-memory --file-prefix hmtestprog"), 0, "init 64M");
 	is_int(seen.calls, 0, "no callback once it is turned off");
 	hm_ctx_free(ctx);
 }
