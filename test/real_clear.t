@@ -94,7 +94,7 @@ for o in $others; do
 	[ -e "$HM_MNT/$o" ]
 	t_ok $? "clear leaves $o"
 	t_like "$out" "left $HM_MNT/$o: not proved a page file of hugemem or DPDK" "clear says why it left $o"
-	t_like "$out" "remove it by hand: rm '$HM_MNT/$o'" "and how to remove $o by hand"
+	t_like "$out" "remove it by hand: rm -- '$HM_MNT/$o'" "and how to remove $o by hand"
 done
 for p in mybit dbcache shared_; do "$HUGEMEM" clear --file-prefix "$p" >/dev/null; done
 t_is "$(for o in $others; do [ -e "$HM_MNT/$o" ] && echo "$o"; done | wc -l)" 3 \
