@@ -48,17 +48,11 @@ static const char *const backing_opt[] = {"", "--single-file-segments", "--in-me
 
 static int init_with(struct hm_ctx *ctx, const char *pfx, int backing, const char *extra)
 {
-	char buf[256], *argv[16];
-	int argc = 0;
-	struct hm_opts o;
+	char line[256];
 
-	snprintf(buf, sizeof(buf), "-m 8 --file-prefix %s %s %s", pfx, backing_opt[backing], extra);
-	for (char *w = strtok(buf, " "); w && argc < 16; w = strtok(NULL, " "))
-		argv[argc++] = w;
-	hm_opts_init(&o);
-	if (hm_opts_parse(ctx, &o, HM_CMD_INIT, argc, argv) < 0)
-		return -1000;
-	return hm_init(ctx, &o);
+	snprintf(line, sizeof(line), "-m 8 --file-prefix %s %s %s", pfx, backing_opt[backing],
+		 extra);
+	return real_init_line(ctx, line);
 }
 
 static int attach_to(struct hm_ctx *ctx, const char *pfx)
