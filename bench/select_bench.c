@@ -9,11 +9,11 @@
  * hmi_xlate_init on the kept pages.
  *
  * build (from the repository top):
- *   cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -Isrc src/ctx.c src/layout_*.c \
+ *   cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -Isrc src/base/ctx.c src/layout_*.c \
  *      bench/select_bench.c -o /tmp/select_bench
  * usage: select_bench [PAGES [RUNS]]
  */
-#include "layout.h"
+#include "layout/layout.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * init.c — `hugemem init`: run the primary flow, print the layout (text or
- * DESIGN.md's JSON contract) once everything is in place — its arrival is the
+ * docs/json.md's contract) once everything is in place — its arrival is the
  * "ready" signal — then, with --hold, keep the memory until a signal of
  * cli_signal_set or, when standard input is a pipe, socket or terminal,
  * until it ends.

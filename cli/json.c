@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * json.c — streaming JSON for --json output. Addresses are hex strings and
- * lengths integers (DESIGN.md: JSON numbers lose 64-bit precision).
+ * lengths integers (docs/json.md: JSON numbers lose 64-bit precision).
  */
 #include "cli.h"
 

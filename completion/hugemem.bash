@@ -1,7 +1,7 @@
 # bash completion for hugemem(1).
 #
 # The option lists below are the parser's own table (hm_opts_table, in
-# src/options.c): test/cli_help.t compares them, command by command, so an
+# src/options/options.c): test/cli_help.t compares them, command by command, so an
 # option added to the parser fails the tests until it is added here too.
 # Installed by `make install` as share/bash-completion/completions/hugemem.
 

@@ -58,7 +58,7 @@ extern "C" {
 #define HM_DEFAULT_MEM                                                                             \
 	(64ULL << 20) /* what init maps when neither -m nor --socket-mem is given                  \
 		       */
-#define HM_DEFAULT_BASE_VA 0x200000000000ULL /* clear of ASan's shadow (DESIGN.md) */
+#define HM_DEFAULT_BASE_VA 0x200000000000ULL /* clear of ASan's shadow (docs/design.md) */
 
 /* ------------------------------------------------------------------ context */
 
@@ -425,7 +425,7 @@ void hm_poolmap_free(struct hm_poolmap *map);
 /* The physical map of hugepage memory, for `hugemem map`: per NUMA node,
  * the node's span cut into extents (no memory, other memory, free hugepages,
  * hugepages of a live hugemem prefix, hugepages someone else maps), and the
- * live prefixes with their layouts (src/mapinfo.c). */
+ * live prefixes with their layouts (src/pool/physmap.c). */
 
 /* What one stretch of a node's physical span holds. */
 enum hm_phys_kind {
@@ -552,7 +552,7 @@ struct hm_layout_info {
 	const char *notes[HM_MAX_NOTES];
 };
 
-/* Primary start-up, steps B1-B12 of DESIGN.md: discover the pools, take the
+/* Primary start-up, steps B1-B12 of docs/design.md: discover the pools, take the
  * prefix's liveness lock, clean its stale files, map and fault in the pages
  * asked for (-m, --socket-mem, default HM_DEFAULT_MEM) on their nodes, read
  * their IOVAs and nodes, keep the pages that make the fewest pieces (mapping
@@ -565,7 +565,7 @@ struct hm_layout_info {
  * mapped and no file is left. */
 int hm_init(struct hm_ctx *ctx, const struct hm_opts *opts);
 
-/* Secondary start-up (DESIGN.md C): read the layout the primary of
+/* Secondary start-up (docs/design.md C): read the layout the primary of
  * OPTS->file_prefix (default HM_DEFAULT_PREFIX) published in its runtime
  * directory, reserve the primary's whole VA window, and map every page at the
  * primary's address (page files and single files by path, memfds by

@@ -174,7 +174,7 @@ t_ok $? "the lock symlink was not followed: its target was not created"
 refused "lock planted as a symlink, attach" "no layout published" "$HUGEMEM" attach --file-prefix "$pfx"
 rm "$d/lock"
 mkfifo "$d/lock"
-# exit 1, not 2: it is no bad command line (was -EINVAL; fixed in src/hugedir_prefix.c)
+# exit 1, not 2: it is no bad command line (was -EINVAL; fixed in src/hugedir/prefix.c)
 refused "lock planted as a FIFO" "lock is not a regular file: remove it" init8
 rm "$d/lock"
 

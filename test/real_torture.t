@@ -159,14 +159,14 @@ for mode in "${modes[@]}"; do
 	t_is "$next_bad" 0 "$mode: after each exact kill the next init succeeds"
 	t_is "$((bad_pool + bad_files))" 0 "$mode: after each exact kill the pool is whole, no file left"
 	# a dead primary's .layout.<pid>.tmp kept the runtime dir forever (fixed
-	# in src/attach.c, hmi_runtime_reclaim)
+	# in src/mem/attach.c, hmi_runtime_reclaim)
 	t_is "$bad_dir" 0 "$mode: after each exact kill no runtime directory is left (rename:.layout.)"
 done
 
 # a race made exact: the holder of the prefix exits (removing its lock and
 # runtime directory) while the next primary is between opening that
 # directory and creating its lock file in it; the next one must start again
-# in a new directory, not fail with ENOENT (fixed in src/hugedir_prefix.c,
+# in a new directory, not fail with ENOENT (fixed in src/hugedir/prefix.c,
 # open_lock_file)
 mkfifo "$tmp/a.in"
 "$HUGEMEM" init -m 8 --hold --file-prefix "$pfx" <"$tmp/a.in" >"$tmp/a.out" 2>&1 &

@@ -23,6 +23,8 @@ lint)
 	want cppcheck cppcheck
 	want clang-tidy clang-tidy
 	want clang-format clang-format
+	want python3 python3 # tools/layers.py
+	want nm binutils
 	;;
 esac
 [ -z "$need" ] && exit 0

@@ -28,7 +28,7 @@
  *    with an absolute path at or above the process's cgroup.
  */
 #include "fuzz.h"
-#include "sysinfo.h"
+#include "sys/sysinfo.h"
 
 #define MB2	     (2ULL << 20)
 #define GB1	     (1ULL << 30)

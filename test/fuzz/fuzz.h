@@ -19,7 +19,7 @@
 #ifndef HM_FUZZ_H
 #define HM_FUZZ_H
 
-#include "ctx.h"
+#include "base/ctx.h"
 
 #include <errno.h>
 #include <inttypes.h>

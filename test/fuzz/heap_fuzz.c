@@ -26,8 +26,7 @@
  *    -ENOTRECOVERABLE, even after the shared "broken" mark is rewritten to 0.
  */
 #include "fuzz.h"
-#include "heap.h"
-#include "init.h"
+#include "heap/heap.h"
 
 #include <sys/mman.h>
 
@@ -66,7 +65,8 @@ struct live {
 
 struct run {
 	struct hm_ctx *ctx;
-	struct hmi_mem m;
+	struct hmi_segtab tab;
+	struct hmi_heapslot slot;
 	struct hmi_seg segs[2];
 	unsigned char *mem;
 	struct live live[MAX_LIVE];
@@ -89,7 +89,7 @@ static unsigned char *arena_memory(void)
 
 static struct hmi_heap_view *view(struct run *r)
 {
-	return &r->m.arena->view;
+	return &r->slot.arena->view;
 }
 
 /* The heap said it is broken (or must have): check, and remember. */
@@ -313,25 +313,28 @@ static void step(struct run *r, struct input *in)
 static void secondary(struct run *r)
 {
 	struct hm_ctx *c2 = NULL;
-	struct hmi_mem m2;
+	struct hmi_segtab t2;
+	struct hmi_heapslot s2;
 	void *p;
 
 	if (hm_ctx_new(&c2) < 0)
 		return;
-	memset(&m2, 0, sizeof(m2));
-	m2.segs = r->segs;
-	m2.n_segs = 2;
-	m2.secondary = 1;
-	c2->mem = &m2;
-	if (hmi_arena_open(c2, &m2) == 0) {
+	memset(&t2, 0, sizeof(t2));
+	memset(&s2, 0, sizeof(s2));
+	t2.segs = r->segs;
+	t2.n_segs = 2;
+	c2->tab = &t2;
+	c2->heap = &s2;
+	if (hmi_arena_open(c2) == 0) {
 		p = hm_malloc(c2, 100, 0);
 		hm_free(c2, p);
-		hmi_arena_close(c2, &m2);
+		hmi_arena_close(c2);
 	} else {
 		FUZZ_CHECK(hm_errmsg(c2)[0] && !strchr(hm_errmsg(c2), '\n'),
 			   "attach failed without a one-line message");
 	}
-	c2->mem = NULL;
+	c2->tab = NULL;
+	c2->heap = NULL;
 	hm_ctx_free(c2);
 }
 
@@ -354,18 +357,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r->segs[0] = (struct hmi_seg){.va = (uintptr_t)r->mem, .len = SEG0, .page_size = 4096};
 	r->segs[1] = (struct hmi_seg){
 	    .va = (uintptr_t)r->mem + SEG0 + GAP, .len = SEG1, .page_size = 4096, .node = cfg & 1};
-	r->m.segs = r->segs;
-	r->m.n_segs = 2;
-	snprintf(r->m.prefix, sizeof(r->m.prefix), "fuzz");
-	ctx->mem = &r->m;
-	rc = hmi_arena_create(ctx, &r->m);
+	r->tab.segs = r->segs;
+	r->tab.n_segs = 2;
+	snprintf(r->tab.prefix, sizeof(r->tab.prefix), "fuzz");
+	ctx->tab = &r->tab;
+	ctx->heap = &r->slot;
+	rc = hmi_arena_create(ctx);
 	FUZZ_CHECK(rc == 0, "arena: %s", hm_errmsg(ctx));
 	for (int i = 0; i < MAX_STEPS && in.n; i++)
 		step(r, &in);
 	if (cfg & 2)
 		secondary(r);
-	hmi_arena_close(ctx, &r->m); /* what hm_fini does with the heap */
-	ctx->mem = NULL;
+	hmi_arena_close(ctx); /* what hm_fini does with the heap */
+	ctx->tab = NULL;
+	ctx->heap = NULL;
 	free(r);
 	return 0;
 }

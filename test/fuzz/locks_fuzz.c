@@ -18,7 +18,7 @@
  *    there are holders, else 0.
  */
 #include "fuzz.h"
-#include "sysinfo.h"
+#include "sys/sysinfo.h"
 
 #define MAJ 0xfe
 #define MIN 0x01

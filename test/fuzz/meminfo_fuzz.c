@@ -12,7 +12,7 @@
  *    to the end of the text (the first one counts, wherever it is).
  */
 #include "fuzz.h"
-#include "sysinfo.h"
+#include "sys/sysinfo.h"
 
 static const char key[] = "Hugepagesize:";
 

@@ -22,7 +22,7 @@
  *    cgroup searches do).
  */
 #include "fuzz.h"
-#include "sysinfo.h"
+#include "sys/sysinfo.h"
 
 #define MB2 (2ULL << 20)
 #define GB1 (1ULL << 30)

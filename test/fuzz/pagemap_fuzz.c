@@ -6,7 +6,7 @@
  * (hm_poolmap_read: free runs per node) and the physical map
  * (hm_physmap_read: every node's span cut into extents). Both find hugetlb
  * heads of one size, skip larger pages, tell smaller ones apart and place
- * heads on nodes from memory blocks (kpage.c).
+ * heads on nodes from memory blocks (sys/kpage.c).
  *
  * The input:
  *   byte 0   bits 0-3: page size = base page << (n % 10); bit 4: a size half

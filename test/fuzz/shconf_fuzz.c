@@ -21,7 +21,7 @@
  *    encoding is the same bytes again.
  */
 #include "fuzz.h"
-#include "shconf.h"
+#include "shconf/shconf.h"
 
 #define HDR_FILE_SIZE 16
 #define HDR_CHECKSUM  24

@@ -20,7 +20,7 @@
  *    "hugepages-%llukB".
  */
 #include "fuzz.h"
-#include "sysinfo.h"
+#include "sys/sysinfo.h"
 
 #include <sys/mman.h>
 #include <unistd.h>

@@ -47,8 +47,8 @@
  *                       hm_heap_check: "ok scribble" with their results, or a
  *                       crash. The process then ends as usual (hm_fini).
  */
-#include "heap.h"
-#include "init.h"
+#include "heap/heap.h"
+#include "mem/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -356,7 +356,7 @@ static void scribble_at(unsigned char *at, size_t n, const pthread_mutex_t *lock
 static void cmd_scribble(const char *how)
 {
 	struct hmi_heap_view *v = hmi_arena_view(ctx);
-	unsigned char *seg0 = (unsigned char *)(uintptr_t)ctx->mem->segs[0].va;
+	unsigned char *seg0 = (unsigned char *)(uintptr_t)ctx->tab->segs[0].va;
 	unsigned seed = (unsigned)strtoul(how, NULL, 10);
 	struct hm_heap_stats st;
 	void *small[64], *p;

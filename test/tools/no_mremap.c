@@ -5,7 +5,7 @@
  *
  * hugemem must never mremap a single file's or memfd's hugetlb mapping (on
  * Linux 5.16..6.18 a move whose new place covers an aligned 1 GiB range
- * deadlocks in huge_pmd_share, state D until reboot: src/pages.c). A test
+ * deadlocks in huge_pmd_share, state D until reboot: src/pages/pages.c). A test
  * cannot safely watch for the deadlock itself on the machine it runs on, so
  * it runs such primaries here: code that still issues the mremap fails with
  * EPERM instead of reaching the kernel's page-table move. glibc's realloc

@@ -14,7 +14,7 @@
  * second mount, unmount while a child maps a file there, refuse to unmount a
  * tmpfs. Cleanup (unmount, nr_hugepages) runs on every path.
  */
-#include "ctx.h"
+#include "base/ctx.h"
 #include "real.h"
 #include "tap.h"
 

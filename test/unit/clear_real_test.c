@@ -14,14 +14,14 @@
  *
  * Only proved files are removed (issue 14, item 7): the first prefix's files
  * are proved the way a primary proves its own (their inodes in the prefix's
- * record, hugedir_record.c), the second prefix's as DPDK's (its DPDK runtime
+ * record, hugedir/record.c), the second prefix's as DPDK's (its DPDK runtime
  * directory /var/run/dpdk/<prefix> exists); "hmtest<pid>cmap_0", a file of
  * another program with a page-file-like name, and "hmtest<pid>dmap_0", named
  * in a record by a line whose inode is another file's, are left.
  */
-#include "ctx.h"
-#include "hugedir.h"
-#include "platform.h"
+#include "base/ctx.h"
+#include "hugedir/hugedir.h"
+#include "base/platform.h"
 #include "real.h"
 #include "tap.h"
 

@@ -2,7 +2,7 @@
 /*
  * heap_test.c — the heap, without hugepages.
  *
- * Part 1, the allocator core (heap.c) on plain malloc'ed memory: three
+ * Part 1, the allocator core (heap/heap.c) on plain malloc'ed memory: three
  * regions on two nodes, one with a gap before it; random take/give/resize
  * sequences against a reference model (every live block's bytes carry its
  * own pattern, blocks never overlap, stay within one region, are aligned),
@@ -16,8 +16,8 @@
  * stray and double frees counted and ignored, alignment limits, exhaustion
  * messages, several threads on one context, statistics that add up.
  */
-#include "heap.h"
-#include "init.h"
+#include "heap/heap.h"
+#include "mem/mem.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -586,7 +586,7 @@ static void api_fini_flushes(void)
 	r = malloc(v->n_regions * sizeof(*r));
 	memcpy(r, v->regions, v->n_regions * sizeof(*r));
 	is_int(hmi_view_init(ctx, &mine, v->h, r, v->n_regions, 4096), 0, "a second view");
-	hmi_arena_close(ctx, ctx->mem); /* what hm_fini does first */
+	hmi_arena_close(ctx); /* what hm_fini does first */
 	is_int(mine.h->nodes[0].used_bytes, 0, "after the flush nothing is in use");
 	is_int(hmi_heap_check_locked(&mine, NULL, msg, sizeof(msg)), 0, "and the heap checks");
 	hmi_view_release(&mine);
@@ -626,7 +626,7 @@ static void all_fail(const char *what)
 	       what);
 }
 
-/* UBSan: heap.c:122 index 16 out of bounds for uint64_t[16] (a second-level
+/* UBSan: heap/heap.c:122 index 16 out of bounds for uint64_t[16] (a second-level
  * bitmap bit past the 16 lists). */
 static void scribble_sl_bit16(void)
 {
@@ -641,7 +641,7 @@ static void scribble_sl_bit16(void)
 	all_fail("sl_map bit 16");
 }
 
-/* UBSan: heap.c:374 index 62 out of bounds for uint32_t[42] (a first-level
+/* UBSan: heap/heap.c:374 index 62 out of bounds for uint32_t[42] (a first-level
  * bit past the 42 lists, read by the statistics' largest block). */
 static void scribble_fl_bit62(void)
 {
@@ -653,7 +653,7 @@ static void scribble_fl_bit62(void)
 	all_fail("fl_map bit 62");
 }
 
-/* UBSan: heap.h:81 misaligned block pointer (a prev_size that leads into
+/* UBSan: heap/heap.h:81 misaligned block pointer (a prev_size that leads into
  * the middle of a header); then the shared mark is rewritten: this process
  * stays failed, the cache's fast path included. */
 static void scribble_misaligned(void)

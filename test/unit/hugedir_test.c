@@ -13,9 +13,9 @@
  * the mapping), by an OFD lock, by a POSIX lock, by a mapping only, by an open
  * descriptor only, and by the prefix's liveness lock.
  */
-#include "ctx.h"
-#include "hugedir.h"
-#include "platform.h"
+#include "base/ctx.h"
+#include "hugedir/hugedir.h"
+#include "base/platform.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -464,7 +464,7 @@ static void kill_kid(pid_t pid)
 
 static char record_dir[HM_PATH_MAX]; /* "": files made are not recorded */
 
-/* Record NAME's inode as its prefix's primary would (hugedir_record.c), so
+/* Record NAME's inode as its prefix's primary would (hugedir/record.c), so
  * that hm_clear may remove it: only proved files are removed. */
 static void record_file(const char *name)
 {

@@ -9,7 +9,7 @@
  * overlap refusals; 1 GiB pages; and 10^5 pages in scattered runs checked
  * against a linear-scan reference on random addresses.
  */
-#include "layout.h"
+#include "layout/layout.h"
 #include "tap.h"
 
 #include <errno.h>

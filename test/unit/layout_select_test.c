@@ -9,7 +9,7 @@
  * sparse nodes, a node short of pages, the input errors, and randomized pools
  * checked against a brute-force optimum.
  */
-#include "layout.h"
+#include "layout/layout.h"
 #include "tap.h"
 
 #include <errno.h>

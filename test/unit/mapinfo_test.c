@@ -10,8 +10,8 @@
  * the fewest pieces, the prefix filter, the map without kpageflags (not root),
  * the fallback without memory blocks, 1 GiB pages, and the errors.
  */
-#include "ctx.h"
-#include "shconf.h"
+#include "base/ctx.h"
+#include "shconf/shconf.h"
 #include "tap.h"
 
 #include <errno.h>

@@ -6,7 +6,7 @@
  * hm_opts_check against a hand-built machine with sparse nodes 0 and 2 and
  * pools of 2 MiB and 1 GiB. Touches nothing on the system.
  */
-#include "ctx.h"
+#include "base/ctx.h"
 #include "tap.h"
 
 #include <errno.h>

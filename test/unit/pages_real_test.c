@@ -16,9 +16,9 @@
  * hugetlb cgroup capped at 8 pages (a child asks for 16: -ENOMEM with a
  * message, no SIGBUS); fault-in time for 256 pages over 1, 2 and 4 threads.
  */
-#include "ctx.h"
-#include "pages_backing.h"
-#include "platform.h"
+#include "base/ctx.h"
+#include "pages/backing.h"
+#include "base/platform.h"
 #include "real.h"
 #include "tap.h"
 

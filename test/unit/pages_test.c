@@ -14,9 +14,9 @@
  * a seccomp filter or capset in a forked child, which reports through its
  * exit code.
  */
-#include "ctx.h"
-#include "pages_backing.h"
-#include "platform.h"
+#include "base/ctx.h"
+#include "pages/backing.h"
+#include "base/platform.h"
 #include "real.h"
 #include "tap.h"
 

@@ -9,7 +9,7 @@
  * exactness flag and the errors. Last, as root, the real pool: the map's
  * counts against sysfs, with a few pages reserved for the purpose.
  */
-#include "ctx.h"
+#include "base/ctx.h"
 #include "real.h"
 #include "tap.h"
 

@@ -20,8 +20,8 @@
  *    real mmap.
  * Also prints how long hm_pool_order takes for this pool (median of 3).
  */
-#include "ctx.h"
-#include "platform.h"
+#include "base/ctx.h"
+#include "base/platform.h"
 #include "real.h"
 #include "tap.h"
 

@@ -8,8 +8,8 @@
  * a LIFO list hands out), the sequence is the runs longest first, each
  * ascending, and every page given back appears exactly once.
  */
-#include "layout.h"
-#include "poolorder.h"
+#include "layout/layout.h"
+#include "pool/pool.h"
 #include "tap.h"
 
 #define P	   (2ULL << 20)

@@ -6,8 +6,8 @@
  * when the child dies, a holder asking about itself without losing its lock,
  * and refusal of symlinks and of directories with a wrong owner or mode.
  */
-#include "ctx.h"
-#include "hugedir.h"
+#include "base/ctx.h"
+#include "hugedir/hugedir.h"
 #include "tap.h"
 
 #include <errno.h>

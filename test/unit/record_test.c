@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * record_test.c — the record of the files a prefix creates (hugedir_record.c):
+ * record_test.c — the record of the files a prefix creates (hugedir/record.c):
  * its parser takes outside input (a runtime directory file), so every bad
  * line is skipped, a line cut by a kill is ignored, and only a file whose
  * device, inode and owner match is proved; loading refuses a record another
  * user could have written.
  */
-#include "ctx.h"
-#include "hugedir.h"
+#include "base/ctx.h"
+#include "hugedir/hugedir.h"
 #include "tap.h"
 
 #include <errno.h>

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shconf_fds_test.c — the descriptor server and its client (shconf_fds.c),
+ * shconf_fds_test.c — the descriptor server and its client (shconf/fd_server.c),
  * with ordinary memfds (no hugepages needed).
  *
  * Clients run in this process or in forked children; a child reports each of
  * its checks over a pipe as "<0|1> <text>" lines and the parent turns them
  * into TAP assertions. Fake servers (forked) speak a broken protocol to test
- * the client's checks; they repeat the 16-byte header of shconf_fds.c
+ * the client's checks; they repeat the 16-byte header of shconf/fd_server.c
  * (magic "HMFD", version 1, count).
  */
-#include "shconf.h"
+#include "shconf/shconf.h"
 #include "tap.h"
 
 #include <dirent.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shconf_file_test.c — the published layout file (src/shconf_file.c): a
+ * shconf_file_test.c — the published layout file (src/shconf/layout_file.c): a
  * realistic layout (3 backings of different kinds, 100 pages in 4 segments)
  * survives encode + decode field by field and re-encodes to the same bytes;
  * 16k pages stay small; every truncation, every single-bit flip, a wrong
@@ -16,8 +16,8 @@
  * HM_SHCONF_CORPUS=DIR also writes a few valid layouts into DIR as seeds for
  * a fuzzer (test/fuzz/corpus/shconf/ holds the ones made so).
  */
-#include "ctx.h"
-#include "shconf.h"
+#include "base/ctx.h"
+#include "shconf/shconf.h"
 #include "tap.h"
 
 #include <dirent.h>

@@ -5,7 +5,7 @@
  * every error path with its message, and truncated / random input that must
  * give a result or an error, never a crash (run it under ASan too).
  */
-#include "sysinfo.h"
+#include "sys/sysinfo.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* sysinfo internals not (yet) declared in sysinfo.h */
+/* sysinfo internals not (yet) declared in sys/sysinfo.h */
 int hmi_parse_mountinfo_pools(struct hm_ctx *ctx, const char *text, uint64_t default_size,
 			      const struct hm_pool *pools, int n_pools, struct hm_mount **mounts,
 			      int *n);

@@ -9,7 +9,7 @@
  * Fixtures are found below $HM_TOP (else the current directory, as `make
  * check` runs from the repo top).
  */
-#include "sysinfo.h"
+#include "sys/sysinfo.h"
 #include "tap.h"
 
 #include <errno.h>

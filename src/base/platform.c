@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * base/platform.c — small wrappers over calls whose types or availability differ
+ * between C libraries and kernels (see base/platform.h). Nothing here keeps state.
+ *
+ * statfs: f_type's C type differs between libcs and architectures (__fsword_t,
+ * signed on some), and HUGETLBFS_MAGIC has bit 31 set: compare both as 32-bit
+ * unsigned values so a sign-extended f_type still matches.
+ *
+ * Lock probing: F_OFD_GETLK asks "could this open file description take the
+ * lock?"; since an OFD request is owned by the file description, not the
+ * process, the answer includes POSIX locks this very process holds, which
+ * F_GETLK would hide. Kernels before 3.15 answer EINVAL: then F_GETLK.
+ */
+#include "base/platform.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+void *hmi_calloc_populated(size_t n, size_t size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t start, end;
+	char *p = calloc(n, size);
+
+	if (!p || page <= 0)
+		return p;
+	start = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+	end = ((uintptr_t)p + n * size) & ~((uintptr_t)page - 1);
+	if (end > start) /* a failure only means the faults come later */
+		(void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+	return p;
+}
+
+uint64_t hmi_user_va_end(void)
+{
+	static const int bits[] = {56, 52, 48, 47, 42, 39};
+
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		uint64_t end = 1ULL << bits[i], at = end - (2ULL << 20);
+		void *p =
+		    mmap((void *)(uintptr_t)at, 4096, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+
+		if (p == MAP_FAILED && errno == EEXIST) /* taken: so it is user space */
+			return end;
+		if (p == MAP_FAILED)
+			continue;
+		munmap(p, 4096);
+		if ((uintptr_t)p == at) /* a kernel before 4.17 takes the flag for a hint */
+			return end;
+	}
+	return 0;
+}
+
+int hmi_statfs_hugetlbfs(const char *path, uint64_t *bsize, uint64_t *blocks, uint64_t *bavail)
+{
+	struct statfs st;
+
+	if (statfs(path, &st) < 0)
+		return -errno;
+	if ((uint32_t)st.f_type != (uint32_t)HUGETLBFS_MAGIC)
+		return 0;
+	*bsize = (uint64_t)st.f_bsize;
+	*blocks = (uint64_t)st.f_blocks;
+	*bavail = (uint64_t)st.f_bavail;
+	return 1;
+}
+
+int hmi_fd_hugetlbfs(int fd, uint64_t *bsize)
+{
+	struct statfs st;
+
+	if (fstatfs(fd, &st) < 0)
+		return -errno;
+	if ((uint32_t)st.f_type != (uint32_t)HUGETLBFS_MAGIC)
+		return 0;
+	*bsize = (uint64_t)st.f_bsize;
+	return 1;
+}
+
+static int probe_with(int fd, int cmd, pid_t *pid)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl)); /* F_OFD_GETLK demands l_pid == 0 */
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 0; /* to the end of the file, however it grows */
+	if (fcntl(fd, cmd, &fl) < 0)
+		return -errno;
+	if (fl.l_type == F_UNLCK)
+		return 0;
+	*pid = fl.l_pid > 0 ? fl.l_pid : -1;
+	return 1;
+}
+
+int hmi_lock_probe(int fd, pid_t *pid)
+{
+	int rc = probe_with(fd, F_OFD_GETLK, pid);
+
+	if (rc == -EINVAL)
+		rc = probe_with(fd, F_GETLK, pid);
+	return rc;
+}
+
+void hmi_dev_split(dev_t dev, unsigned *maj, unsigned *min)
+{
+	*maj = major(dev);
+	*min = minor(dev);
+}
+
+/* ------------------------------------------------------------------ pages layer
+ * NUMA calls through syscall(2): libnuma is not needed for three calls, and
+ * the C library wraps none of them. A kernel built without NUMA answers
+ * ENOSYS; headers without the numbers get stubs that say so too. The kernel
+ * reads MAXNODE - 1 bits of a node mask (a historical off-by-one that libnuma
+ * also compensates for), hence the "+ 1".
+ */
+#include "hugemem.h" /* HM_MAX_NODES */
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Node masks handed to the kernel: one unsigned long per 64 node ids. */
+#define HMI_NODEMASK_LONGS ((HM_MAX_NODES + 63) / 64)
+
+static long syscall_result(long rc)
+{
+	return rc < 0 ? -errno : rc;
+}
+
+#if defined(SYS_mbind) && defined(SYS_move_pages) && defined(SYS_get_mempolicy)
+int hmi_mbind_node(void *addr, size_t len, int mode, int node)
+{
+	unsigned long mask[HMI_NODEMASK_LONGS] = {0};
+
+	if (node < 0 || node >= HM_MAX_NODES)
+		return -EINVAL;
+	mask[node / 64] = 1UL << (node % 64);
+	return (int)syscall_result(
+	    syscall(SYS_mbind, addr, len, mode, mask, (unsigned long)HM_MAX_NODES + 1, 0U));
+}
+
+int hmi_move_pages_query(unsigned long count, void **pages, int *status)
+{
+	return (int)syscall_result(syscall(SYS_move_pages, 0, count, pages, NULL, status, 0));
+}
+
+int hmi_page_node(void *addr, int *node)
+{
+	return (int)syscall_result(
+	    syscall(SYS_get_mempolicy, node, NULL, 0UL, addr, MPOL_F_NODE | MPOL_F_ADDR));
+}
+#else
+int hmi_mbind_node(void *addr, size_t len, int mode, int node)
+{
+	(void)addr, (void)len, (void)mode, (void)node;
+	return -ENOSYS;
+}
+
+int hmi_move_pages_query(unsigned long count, void **pages, int *status)
+{
+	(void)count, (void)pages, (void)status;
+	return -ENOSYS;
+}
+
+int hmi_page_node(void *addr, int *node)
+{
+	(void)addr, (void)node;
+	return -ENOSYS;
+}
+#endif
+
+#ifdef SYS_memfd_create
+int hmi_memfd_create(const char *name, unsigned flags)
+{
+	return (int)syscall_result(syscall(SYS_memfd_create, name, flags));
+}
+#else
+int hmi_memfd_create(const char *name, unsigned flags)
+{
+	(void)name, (void)flags;
+	return -ENOSYS;
+}
+#endif

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * base/platform.h — the one place where hugemem adapts to the C library and kernel
+ * headers it is built against. Every #if/#ifdef of the library lives here or in
+ * base/platform.c, never inside a function body elsewhere: constants that older
+ * headers lack get their Linux values (they are kernel ABI, fixed forever), and
+ * small wrappers hide calls whose availability differs between kernels (OFD
+ * locks arrived in 3.15: the wrapper falls back to classic F_GETLK).
+ */
+#ifndef HM_PLATFORM_H
+#define HM_PLATFORM_H
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
+
+#ifndef F_OFD_GETLK
+#define F_OFD_GETLK 36
+#endif
+#ifndef F_OFD_SETLK
+#define F_OFD_SETLK 37
+#endif
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000 /* Linux 4.17 */
+#endif
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004U /* Linux 4.14 */
+#endif
+
+/* statfs PATH: 1 when it is a hugetlbfs (then *BSIZE = its page size,
+ * *BLOCKS = size= in pages, 0 = no limit, *BAVAIL = pages it still takes),
+ * 0 when it is another file system, -errno when statfs fails. */
+int hmi_statfs_hugetlbfs(const char *path, uint64_t *bsize, uint64_t *blocks, uint64_t *bavail);
+
+/* The same for an open descriptor: 1 (and *BSIZE), 0, -errno. */
+int hmi_fd_hugetlbfs(int fd, uint64_t *bsize);
+
+/* Does some lock conflict with a write lock over the whole of FD's file?
+ * 1 and *PID = the holder (-1 when the kernel does not say: an OFD lock, or a
+ * process in another pid namespace), 0 when none, -errno on failure. Uses
+ * F_OFD_GETLK, which — unlike F_GETLK — also sees this process's own POSIX
+ * locks; falls back to F_GETLK on kernels without OFD locks. FD may be
+ * read-only. */
+int hmi_lock_probe(int fd, pid_t *pid);
+
+/* The major and minor numbers of DEV, as /proc/PID/maps and /proc/locks print
+ * them. */
+void hmi_dev_split(dev_t dev, unsigned *maj, unsigned *min);
+
+/* calloc(N, SIZE) with the whole pages inside the block already faulted in,
+ * by one madvise(MADV_POPULATE_WRITE) instead of a fault per 4 KiB page as
+ * the block is first written. Worth it for the large arrays a secondary
+ * fills at once (a layout of 4096 pages is ~45 pages of records): in a
+ * virtual machine a page fault can cost 10 us, three times a populated page.
+ * Free with free(). Without MADV_POPULATE_WRITE it is plain calloc. */
+void *hmi_calloc_populated(size_t n, size_t size);
+
+/* The end of the user address space (1 << 47 on x86-64 with 4-level page
+ * tables, 1 << 56 with 5 levels, 1 << 48 or 1 << 52 or 1 << 39 on arm64),
+ * found by mapping one page just below each candidate end with
+ * MAP_FIXED_NOREPLACE (and unmapping it): the kernel refuses an address past
+ * the end with ENOMEM. 0 when no candidate answers (the caller skips its
+ * check). */
+uint64_t hmi_user_va_end(void);
+
+/* ------------------------------------------------------------------ pages layer
+ * Added for the pages layer (pages/pages.c, pages/backing.c, pages/lookup.c): NUMA
+ * policy calls made through syscall(2) (no libnuma), memfd_create, and the
+ * constants older headers lack. <numaif.h> belongs to libnuma, not the C
+ * library, so the MPOL_* values (kernel ABI) are defined here when missing.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#ifndef MPOL_BIND
+#define MPOL_BIND 2
+#endif
+#ifndef MPOL_F_NODE
+#define MPOL_F_NODE (1 << 0)
+#endif
+#ifndef MPOL_F_ADDR
+#define MPOL_F_ADDR (1 << 1)
+#endif
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26
+#endif
+#ifndef MADV_DONTFORK
+#define MADV_DONTFORK 10
+#endif
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE 1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 0x01
+#endif
+#ifndef FALLOC_FL_PUNCH_HOLE
+#define FALLOC_FL_PUNCH_HOLE 0x02
+#endif
+#ifndef EHWPOISON
+#define EHWPOISON 133 /* Linux: memory page has hardware error */
+#endif
+
+/* mbind(2) of [ADDR, ADDR+LEN) to NODE alone (0 .. HM_MAX_NODES-1) with
+ * MODE (MPOL_BIND): 0 or -errno (-ENOSYS on kernels without NUMA). */
+int hmi_mbind_node(void *addr, size_t len, int mode, int node);
+
+/* move_pages(2) of this process as a query (NULL node list): STATUS[i] gets
+ * the node of PAGES[i] or a negative errno for that page. 0 or -errno. */
+int hmi_move_pages_query(unsigned long count, void **pages, int *status);
+
+/* get_mempolicy(2) with MPOL_F_NODE | MPOL_F_ADDR: *NODE = the node the page
+ * at ADDR is on. 0 or -errno. */
+int hmi_page_node(void *addr, int *node);
+
+/* memfd_create(2): a descriptor, or -errno (-ENOSYS before Linux 3.17). */
+int hmi_memfd_create(const char *name, unsigned flags);
+
+#endif

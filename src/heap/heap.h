@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * heap/heap.h — internal interface of the heap and zone layer (docs/design.md D).
+ *
+ * Three parts, one file each:
+ *   heap/heap.c        the shared allocator: boundary-tag blocks carved from
+ *                 regions (one per segment), TLSF free lists per NUMA node,
+ *                 the robust process-shared lock and its recovery;
+ *   heap/check.c  the invariant checker, the repair that rebuilds free lists
+ *                 from the blocks, statistics;
+ *   heap/cache.c  the process-private cache of small blocks and the public
+ *                 hm_malloc family;
+ * and, on top, heap/arena.c (where the shared state lives: the start of segment 0,
+ * found by secondaries at the same address) and heap/memzone.c (named zones).
+ *
+ * Shared state (struct hmi_heap, blocks, zone table) holds absolute virtual
+ * addresses: every process of a prefix maps the memory at the same ones.
+ * Private state (struct hmi_heap_view: the region table, the cache) is built
+ * by each process from its own copy of the segment table, identical in all.
+ */
+#ifndef HM_HEAP_H
+#define HM_HEAP_H
+
+#include "base/ctx.h"
+#include "layout/layout.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct hmi_arena_hdr;
+struct hmi_zone_table;
+
+/* ------------------------------------------------------------------ blocks */
+
+#define HMI_BLK_HDR   32ULL /* header bytes before every payload */
+#define HMI_BLK_ALIGN 64ULL /* block sizes are multiples; payloads are aligned to it */
+#define HMI_BLK_MIN   64ULL /* smallest block: header + two free-list links */
+#define HMI_BLK_USED  1ULL  /* bit 0 of hmi_blk.size */
+
+/* A block header. Blocks start 32 bytes before a multiple of 64, so that
+ * every payload is 64-byte aligned. SIZE (flags in bit 0) is authoritative:
+ * a region's blocks are found by following sizes from its first block;
+ * PREV_SIZE is derived from them (and rebuilt by the repair). */
+struct hmi_blk {
+	uint64_t size;	    /* whole block, header included | HMI_BLK_USED */
+	uint64_t prev_size; /* size of the block just before; 0 for a region's first */
+	uint32_t tag;	    /* hmi_blk_tag(address): tells a header from other bytes */
+	int16_t node;	    /* NUMA node of the region */
+	uint8_t cached;	    /* 1 while parked in a process's private cache */
+	uint8_t zone;	    /* 1 when a memzone owns it (hm_free ignores it) */
+	uint64_t reserved;
+};
+
+/* A free block's links to its free-list neighbours (absolute VAs, 0 = none),
+ * in its payload. */
+struct hmi_links {
+	uint64_t next, prev;
+};
+
+/* One read of a word of shared memory: another process, or a stray write by
+ * the application, may change it at any moment, so a value is read once into
+ * a local, checked, and only the local is used. */
+#define HMI_READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+static inline struct hmi_links *hmi_heap_links(uint64_t b)
+{
+	return (struct hmi_links *)(uintptr_t)(b + HMI_BLK_HDR);
+}
+
+static inline uint32_t hmi_blk_tag(uint64_t addr)
+{
+	return (uint32_t)(addr >> 5) * 2654435761u ^ 0x484d424cu;
+}
+
+static inline struct hmi_blk *hmi_blk_at(uint64_t addr)
+{
+	return (struct hmi_blk *)(uintptr_t)addr;
+}
+
+static inline uint64_t hmi_blk_size(const struct hmi_blk *b)
+{
+	return b->size & ~HMI_BLK_USED;
+}
+
+/* Block size that holds SIZE payload bytes; 0 when SIZE is absurd. */
+static inline uint64_t hmi_blk_for(uint64_t size)
+{
+	if (size > (1ULL << 50))
+		return 0;
+	return (size + HMI_BLK_HDR + HMI_BLK_ALIGN - 1) & ~(HMI_BLK_ALIGN - 1);
+}
+
+/* ------------------------------------------------------------------ shared heap */
+
+#define HMI_SL_LOG2  4 /* 16 lists per power of two */
+#define HMI_SL_COUNT (1 << HMI_SL_LOG2)
+#define HMI_FL_SHIFT 10 /* log2(SL_COUNT * BLK_ALIGN): below 1 KiB, one list per 64 bytes */
+#define HMI_FL_COUNT 42 /* blocks up to 2^51 bytes */
+
+/* One NUMA node's heap: TLSF lists over the free blocks of its regions. */
+struct hmi_heap_node {
+	int32_t node;
+	uint32_t sl_map[HMI_FL_COUNT];
+	uint64_t fl_map;
+	uint64_t heads[HMI_FL_COUNT][HMI_SL_COUNT]; /* first free block's VA, 0 = empty */
+	uint64_t total;				    /* bytes of its regions' blocks */
+	uint64_t free_bytes, free_blocks;
+	uint64_t used_bytes, used_blocks;
+	uint64_t allocs, frees; /* blocks given out by / returned to this node's lists */
+};
+
+#define HMI_HEAP_MAGIC 0x50414548494d48ULL /* "HMIHEAP" */
+
+/* The shared part: lock, node heaps, and per region the high-water mark
+ * below which memory may hold old data (above it: still as the kernel
+ * zeroed it, so hm_zmalloc and zones need not clear it). */
+struct hmi_heap {
+	uint64_t magic;
+	pthread_mutex_t lock; /* process-shared, robust */
+	uint32_t broken;      /* 1: a dead holder left it beyond repair */
+	uint32_t n_nodes, n_regions;
+	int16_t slot[HM_MAX_NODES];   /* node id -> nodes[] index, -1 = none */
+	_Atomic uint64_t bad_frees;   /* hm_free calls ignored, every process */
+	uint64_t recoveries;	      /* times a caller found the holder dead */
+	uint64_t repairs;	      /* of them, the free lists needed rebuilding */
+	struct hmi_heap_node nodes[]; /* n_nodes, then n_regions high-water marks */
+};
+
+/* N_NODES: the caller's own count (never the shared one, which a stray
+ * write may change). */
+static inline uint64_t *hmi_high_water(struct hmi_heap *h, uint32_t n_nodes)
+{
+	return (uint64_t *)(void *)&h->nodes[n_nodes];
+}
+
+/* A region: one segment's blocks, [first, end); END holds a 32-byte
+ * sentinel header (size 0, in use). Private, sorted by address. */
+struct hmi_region {
+	uint64_t first, end;
+	int node;
+	int slot;
+};
+
+/* ------------------------------------------------------------------ the private view */
+
+#define HMI_CACHE_CLASSES 65	/* block sizes 64 .. 4160 bytes (4 KiB payload) */
+#define HMI_CACHE_BYTES	  32768 /* per class and node */
+#define HMI_CACHE_MAX	  64	/* blocks per class and node */
+
+/* N is written by the owning thread only and read by statistics from
+ * others: relaxed atomic accesses (plain moves), through hmi_cls_set. */
+struct hmi_cache_class {
+	uint32_t n, cap;
+	uint64_t blk[HMI_CACHE_MAX]; /* block VAs, LIFO */
+};
+
+static inline void hmi_cls_set(struct hmi_cache_class *cl, uint32_t n)
+{
+	__atomic_store_n(&cl->n, n, __ATOMIC_RELAXED);
+}
+
+/* Counters of one thread's use of one node (read by hm_heap_stats from
+ * another thread: relaxed atomics, written by their owner only). The bytes
+ * it caches are counted from the classes. */
+struct hmi_counters {
+	_Atomic uint64_t allocs, frees;
+};
+
+/* One thread's cache: per node slot, the classes and the counters. Only its
+ * thread touches CLS (and hm_fini, once threads are done). */
+struct hmi_tcache {
+	struct hmi_heap_view *v;
+	struct hmi_tcache *next, *prev; /* the view's registry */
+	struct hmi_tslot {
+		struct hmi_cache_class cls[HMI_CACHE_CLASSES];
+		struct hmi_counters c;
+	} slot[]; /* h->n_nodes */
+};
+
+/* How one context sees a shared heap. Each thread that calls the heap gets
+ * its own cache (a pthread key of the view); the registry lists them so
+ * that statistics can sum them and release can flush them. */
+struct hmi_heap_view {
+	struct hmi_heap *h;
+	struct hmi_region *regions;
+	size_t n_regions;
+	/* Private copies, derived from the regions and checked against the shared
+	 * header once: what indexes anything is never read from shared memory. */
+	uint32_t n_nodes;
+	int16_t slot[HM_MAX_NODES]; /* node id -> slot, -1 = none */
+	uint64_t max_blocks;	    /* bound of any walk: region bytes / HMI_BLK_MIN */
+	/* Process-local and sticky: once this process has seen the shared state
+	 * damaged, every call fails, whatever the shared state says later. */
+	int damaged;
+	int damage_claimed;
+	char damage[200]; /* what was found (written once, before DAMAGED) */
+	uint64_t lo, hi;  /* bounds of all regions: a quick "not ours" */
+	uint64_t max_align;
+	uint32_t *rmap;	    /* per page from RMAP_BASE: region index + 1, 0 = none */
+	uint64_t rmap_base; /* NULL RMAP (too many pages): binary search */
+	size_t rmap_n;
+	int rmap_shift;	   /* log2 of the page size */
+	pthread_key_t key; /* this thread's struct hmi_tcache */
+	int has_key;
+	pthread_mutex_t reg_lock; /* guards CACHES and GONE */
+	struct hmi_tcache *caches;
+	struct hmi_counters *gone; /* per slot: what exited threads counted */
+	unsigned long fork_gen;	   /* hmi_fork_generation when made: a forked
+				      child's thread exit leaves the heap alone */
+};
+
+/* This thread's cache of V (made on first use); NULL when out of memory:
+ * the caller goes to the shared heap. */
+struct hmi_tcache *hmi_tcache(struct hmi_heap_view *v);
+
+/* Sum of every thread's counters for node SLOT. */
+void hmi_view_counters(struct hmi_heap_view *v, int slot, uint64_t *cached, uint64_t *allocs,
+		       uint64_t *frees);
+
+static inline void hmi_count(_Atomic uint64_t *c, int64_t delta)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + (uint64_t)delta,
+			      memory_order_relaxed);
+}
+
+/* Bytes of shared state for N_NODES node heaps and N_REGIONS regions. */
+size_t hmi_heap_size(size_t n_nodes, size_t n_regions);
+
+/* Regions from SEGS: segment I's range, minus the first SKIP bytes of
+ * segment 0 (the arena), trimmed to block alignment; segments too small for
+ * a block are left out. *OUT malloc'd, *N set. */
+int hmi_regions_from_segs(struct hm_ctx *ctx, const struct hmi_seg *segs, size_t n_segs,
+			  uint64_t skip, struct hmi_region **out, size_t *n);
+
+/* Format a new heap at H (hmi_heap_size bytes) over REGIONS (node slots
+ * assigned here): one free block per region, lock initialised. ZEROED: the
+ * regions' memory is known to be zero. */
+int hmi_heap_format(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *regions, size_t n,
+		    int zeroed);
+
+/* Check H's header against REGIONS (secondary side) and assign their slots. */
+int hmi_heap_adopt(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *regions, size_t n);
+
+/* Set up V over H and REGIONS (V keeps REGIONS: it frees them in release);
+ * MAX_ALIGN: largest alignment accepted (the page size). */
+int hmi_view_init(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_heap *h,
+		  struct hmi_region *regions, size_t n, uint64_t max_align);
+/* Flush the cache to the shared heap and free the private parts. */
+void hmi_view_release(struct hmi_heap_view *v);
+/* A forked child's copy of V: free the private parts, touching neither the
+ * shared heap (not mapped here) nor the registry's lock (another thread of
+ * the parent may have held it at the fork). */
+void hmi_view_forget(struct hmi_heap_view *v);
+
+/* Lock the shared heap. A dead holder: check, repair if needed, go on;
+ * beyond repair: -ENOTRECOVERABLE. A heap this process saw damaged, or that
+ * is marked broken: -ENOTRECOVERABLE without locking. Messages go to CTX. */
+int hmi_heap_lock(struct hm_ctx *ctx, struct hmi_heap_view *v);
+void hmi_heap_unlock(struct hmi_heap_view *v);
+/* As hmi_heap_lock, but -ETIMEDOUT after HMI_HEAP_RELEASE_WAIT_S seconds:
+ * for giving caches back (a thread's exit, hm_fini), which must end even
+ * when a stray write left the lock word looking held forever. */
+#define HMI_HEAP_RELEASE_WAIT_S 2
+int hmi_heap_lock_briefly(struct hm_ctx *ctx, struct hmi_heap_view *v);
+/* Unlock; -ENOTRECOVERABLE (with a message) when the calls made under the
+ * lock found the heap damaged, else 0. */
+int hmi_heap_unlock_check(struct hm_ctx *ctx, struct hmi_heap_view *v);
+
+/* A value read from the shared heap failed its check (WHAT says which, in
+ * printf style): mark the heap damaged for this process for good and broken
+ * for every process. Returns 0, for the callers that return "no block". */
+uint64_t hmi_heap_damage(struct hmi_heap_view *v, const char *fmt, ...) HMI_PRINTF(2, 3);
+/* -ENOTRECOVERABLE with the message of a damaged or broken heap. */
+int hmi_heap_broken(struct hm_ctx *ctx, struct hmi_heap_view *v);
+
+static inline int hmi_heap_is_damaged(const struct hmi_heap_view *v)
+{
+	return __atomic_load_n(&v->damaged, __ATOMIC_ACQUIRE);
+}
+
+/* With the lock held. A block of BSIZE bytes (hmi_blk_for) whose payload
+ * is aligned to ALIGN, from node slot SLOT: its VA, 0 when none fits.
+ * *DIRTY_END (may be NULL): the block's bytes from there on are still as the
+ * kernel zeroed them. */
+uint64_t hmi_heap_take(struct hmi_heap_view *v, int slot, uint64_t bsize, uint64_t align,
+		       uint64_t *dirty_end);
+/* With the lock held: give block B back (coalescing). */
+void hmi_heap_give(struct hmi_heap_view *v, uint64_t b);
+/* With the lock held: grow used block B in place to BSIZE bytes when the
+ * next block is free and big enough (1), else 0; shrink when BSIZE is
+ * smaller (1). */
+int hmi_heap_resize(struct hmi_heap_view *v, uint64_t b, uint64_t bsize);
+/* With the lock held: the largest free block of SLOT (bytes, 0 = none). */
+uint64_t hmi_heap_largest(struct hmi_heap_view *v, int slot);
+#ifndef HM_DEBUG
+#define HM_DEBUG 0
+#endif
+/* make DEBUG=1: freed memory is filled with 0x6b */
+static const int hmi_heap_debug = HM_DEBUG;
+
+/* Debug builds: fill [ADDR, ADDR+LEN) with 0x6b. */
+static inline void hmi_poison(uint64_t addr, uint64_t len)
+{
+	if (hmi_heap_debug && len)
+		memset((void *)(uintptr_t)addr, 0x6b, len);
+}
+
+/* The region holding ADDR by binary search, or NULL. O(log regions). */
+const struct hmi_region *hmi_region_search(const struct hmi_heap_view *v, uint64_t addr);
+
+/* The region holding ADDR, or NULL: O(1) through the page map (a region
+ * never shares a page with another), else by binary search. */
+static inline const struct hmi_region *hmi_region_find(const struct hmi_heap_view *v, uint64_t addr)
+{
+	const struct hmi_region *r;
+	uint64_t page;
+
+	if (!v->rmap)
+		return hmi_region_search(v, addr);
+	page = (addr - v->rmap_base) >> v->rmap_shift;
+	if (addr < v->rmap_base || page >= v->rmap_n || !v->rmap[page])
+		return NULL;
+	r = &v->regions[v->rmap[page] - 1];
+	return addr >= r->first && addr < r->end ? r : NULL;
+}
+
+/* The used block whose payload is PTR, checked without the lock (range,
+ * alignment, tag, in-use bit, size within its region); 0 when PTR is not
+ * one. *SIZEP (may be NULL): its size as checked (use it, not a second
+ * read of the header). */
+static inline uint64_t hmi_blk_of(const struct hmi_heap_view *v, const void *ptr, uint64_t *sizep)
+{
+	uint64_t a = (uint64_t)(uintptr_t)ptr, b = a - HMI_BLK_HDR, size;
+	const struct hmi_region *r;
+	struct hmi_blk *h;
+
+	if (a < v->lo || a >= v->hi || (a & (HMI_BLK_ALIGN - 1)))
+		return 0;
+	r = hmi_region_find(v, b);
+	if (!r)
+		return 0;
+	h = hmi_blk_at(b);
+	if (__atomic_load_n(&h->tag, __ATOMIC_RELAXED) != hmi_blk_tag(b))
+		return 0;
+	size = __atomic_load_n(&h->size, __ATOMIC_RELAXED);
+	if (!(size & HMI_BLK_USED) || (size &= ~HMI_BLK_USED) < HMI_BLK_MIN ||
+	    size % HMI_BLK_ALIGN || size > r->end - b)
+		return 0;
+	if (sizep)
+		*sizep = size;
+	return b;
+}
+
+/* Slot of the calling CPU's node when it has a heap, else 0. */
+int hmi_local_slot(const struct hmi_heap_view *v);
+
+/* Slot of node NODE, -1 when it has no heap (the view's own table). */
+static inline int hmi_slot(const struct hmi_heap_view *v, int node)
+{
+	return node >= 0 && node < HM_MAX_NODES ? v->slot[node] : -1;
+}
+
+/* Node id of slot SLOT (the view's own table). */
+static inline int hmi_slot_node(const struct hmi_heap_view *v, int slot)
+{
+	for (int node = 0; node < HM_MAX_NODES; node++)
+		if (v->slot[node] == slot)
+			return node;
+	return -1;
+}
+
+/* Slot of block B, which hmi_blk_of or the heap found: its region's. */
+static inline int hmi_blk_slot(const struct hmi_heap_view *v, uint64_t b)
+{
+	const struct hmi_region *r = hmi_region_find(v, b);
+
+	return r ? r->slot : 0;
+}
+
+/* ------------------------------------------------------------------ checker, repair, stats */
+
+/* What a walk of every block found, per node slot (with the lock held). */
+struct hmi_walk {
+	uint64_t free_bytes, free_blocks, used_bytes, used_blocks;
+	uint64_t cached_bytes, zone_bytes; /* parts of used */
+	uint64_t largest_free;
+};
+
+/* Check every invariant (lock held): blocks chain to each region's end,
+ * prev_size agrees, no two free neighbours, free lists and bitmaps match the
+ * blocks, counters match. 0, or -EUCLEAN with the first fault in MSG. WALK
+ * (n_nodes entries, may be NULL) gets what was found. */
+int hmi_heap_check_locked(const struct hmi_heap_view *v, struct hmi_walk *walk, char *msg,
+			  size_t len);
+
+/* Rebuild prev_size, merge free neighbours, rebuild the free lists, bitmaps
+ * and counters from the blocks (lock held, after a holder died). 0, or
+ * -EUCLEAN when the blocks themselves do not chain (MSG says where). */
+int hmi_heap_repair(struct hmi_heap_view *v, char *msg, size_t len);
+
+/* ------------------------------------------------------------------ the arena */
+
+/* Where a context keeps its arena: mem/ owns it (in struct hmi_mem) and
+ * points ctx->heap at it; the arena calls below work on ctx->tab's segments
+ * and ctx->heap. */
+struct hmi_heapslot {
+	struct hmi_arena *arena; /* NULL before hmi_arena_create/open */
+	char err[256];		 /* secondary: why the heap is unusable ("" when it is fine) */
+};
+
+/* Primary (end of hm_init, before publishing): carve the arena at the start
+ * of segment 0 and format the heap and zone table. */
+int hmi_arena_create(struct hm_ctx *ctx);
+/* Secondary (hm_attach, after mapping): find the arena at segment 0, check
+ * it, set up this process's view. */
+int hmi_arena_open(struct hm_ctx *ctx);
+/* Flush this process's cache and drop its view (hm_fini). */
+void hmi_arena_close(struct hm_ctx *ctx);
+
+/* The private side of an arena: where the shared parts are, and this
+ * process's view. */
+struct hmi_arena {
+	struct hmi_arena_hdr *hdr;
+	struct hmi_zone_table *zones;
+	struct hmi_heap_view view;
+};
+
+/* The view of CTX's heap, or NULL with a message. */
+struct hmi_heap_view *hmi_arena_view(struct hm_ctx *ctx);
+
+/* ------------------------------------------------------------------ zones */
+
+#define HMI_ZONES_MAX 256
+
+/* One named zone, in the shared table (fixed-width fields). */
+struct hmi_zone {
+	char name[HM_ZONE_NAME_MAX]; /* "" = free entry */
+	uint64_t va, iova, len;
+	int32_t socket;
+	uint32_t flags;
+};
+
+struct hmi_zone_table {
+	uint32_t n; /* entries in use */
+	uint32_t pad;
+	struct hmi_zone z[HMI_ZONES_MAX];
+};
+
+/* The zone table of CTX's arena, or NULL with a message. */
+struct hmi_zone_table *hmi_arena_zones(struct hm_ctx *ctx);
+
+/* The free list (fl, sl) of a block of SIZE bytes, and putting block B at
+ * the head of its list (heap/heap.c; the repair in heap/check.c rebuilds lists
+ * with the same two). */
+void hmi_heap_list_of(uint64_t size, int *fl, int *sl);
+void hmi_heap_list_insert(struct hmi_heap_view *v, int slot, uint64_t b, uint64_t size);
+
+/* The size of the block at B when it is one of V's blocks on node slot SLOT
+ * (-1: any): header 32 bytes before a 64-byte boundary, in a region, its
+ * tag, a size within the region, each read once; else 0. *WORD (may be
+ * NULL): the size word as read (flags included). */
+uint64_t hmi_blk_check(const struct hmi_heap_view *v, uint64_t b, int slot, uint64_t *word);
+
+#endif

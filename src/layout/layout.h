@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * layout/layout.h — internal interface of the layout layer (steps B5, B6, B9, B10,
+ * B12 of docs/design.md): from pages whose IOVA and node are known, find the
+ * physically contiguous runs, select the pages to keep so the memory comes in
+ * as few pieces as the mapped set allows, and build the segment table used
+ * for translation. Pure computation: no system calls, no parsing.
+ */
+#ifndef HM_LAYOUT_H
+#define HM_LAYOUT_H
+
+#include "pages/pages.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A maximal run of pages contiguous in IOVA on one node: pages[first ..
+ * first+len) after hmi_pages_sort. */
+struct hmi_run {
+	size_t first;
+	size_t len;
+	int node;
+};
+
+/* A segment: contiguous in VA and IOVA at once, one node, one page size. */
+struct hmi_seg {
+	uint64_t va, iova, len; /* len in bytes */
+	uint64_t page_size;
+	int node;
+	size_t first_page; /* index into the kept pages */
+	size_t n_pages;
+};
+
+/* Sort PAGES by (node, iova). */
+void hmi_pages_sort(struct hmi_page *pages, size_t n);
+
+/* The maximal runs of sorted PAGES: *RUNS malloc'd (free()), *N_RUNS set. */
+int hmi_runs_find(struct hm_ctx *ctx, const struct hmi_page *pages, size_t n, uint64_t page_size,
+		  struct hmi_run **runs, size_t *n_runs);
+
+/* The fewest pieces that can cover WANT pages from runs of the given
+ * LENGTHS (any order): 0 when WANT is 0, SIZE_MAX when the runs hold fewer
+ * than WANT pages. Used for "the best the pool allows". */
+size_t hmi_best_pieces(const uint64_t *lengths, size_t n, uint64_t want);
+
+/* Choose, among sorted PAGES, WANT[node] pages on each node id (index =
+ * node id, HM_MAX_NODES entries) in the fewest pieces: keep[i] = 1 for kept
+ * pages, 0 for the rest. *PIECES gets the number of runs used. A node with
+ * fewer pages than asked: -ENOMEM with "node N: asked A pages of SIZE, only
+ * H mapped" in the message. */
+int hmi_select(struct hm_ctx *ctx, const struct hmi_page *pages, size_t n, uint64_t page_size,
+	       const uint64_t want[HM_MAX_NODES], unsigned char *keep, size_t *pieces);
+
+/* Give the kept, sorted pages their final VAs starting at BASE: each run gets
+ * one contiguous VA range; consecutive runs are separated by a one-page guard
+ * gap so that no two runs look contiguous in VA. Sets pages[i].va; returns the
+ * VA window length needed in *WINDOW. */
+int hmi_assign_va(struct hm_ctx *ctx, struct hmi_page *pages, size_t n, uint64_t page_size,
+		  uint64_t base, uint64_t *window);
+
+/* Build the segment table from sorted PAGES with final VAs: maximal ranges
+ * contiguous in VA and IOVA, same node. *SEGS malloc'd, sorted by VA. */
+int hmi_segments_build(struct hm_ctx *ctx, const struct hmi_page *pages, size_t n,
+		       uint64_t page_size, struct hmi_seg **segs, size_t *n_segs);
+
+/* Translation index over a segment table: O(log n) lookups both ways. */
+struct hmi_xlate {
+	const struct hmi_seg *segs; /* sorted by VA (not owned) */
+	size_t n;
+	size_t *by_iova; /* segment indices sorted by IOVA (owned) */
+};
+
+int hmi_xlate_init(struct hm_ctx *ctx, struct hmi_xlate *x, const struct hmi_seg *segs, size_t n);
+void hmi_xlate_release(struct hmi_xlate *x);
+/* IOVA of VA, or UINT64_MAX when VA is in no segment. *CONTIG (may be NULL)
+ * gets how many bytes from VA stay contiguous in IOVA (to the segment end). */
+uint64_t hmi_virt2iova(const struct hmi_xlate *x, uint64_t va, uint64_t *contig);
+/* VA of IOVA, or 0 when IOVA is in no segment. */
+uint64_t hmi_iova2virt(const struct hmi_xlate *x, uint64_t iova);
+
+/* One context's finished memory as the layers from here up read it: the
+ * segment table, translation and summary, and who holds it. mem/ owns it (in
+ * struct hmi_mem) and points ctx->tab at it while the memory is held. */
+struct hmi_segtab {
+	struct hmi_seg *segs; /* ascending VA */
+	size_t n_segs;
+	struct hmi_xlate xlate; /* O(log n) translation over segs */
+	struct hm_layout_info info;
+	char prefix[HM_PREFIX_MAX];
+	unsigned long fork_gen; /* hmi_fork_generation in PID (the heap's fast paths read it:
+				   a forked child has a copy of the table, not the memory) */
+	pid_t pid;		/* the process that ran hm_init or hm_attach */
+};
+
+/* Is TAB another process's memory (this process is a child forked from the
+ * one that holds it)? One load and a compare: the heap's fast paths ask. */
+static inline int hmi_tab_inherited(const struct hmi_segtab *t)
+{
+	return t && __builtin_expect(t->fork_gen != hmi_fork_generation, 0);
+}
+
+/* -ECHILD naming FN: this context's memory is the parent's (layout/query.c). */
+int hmi_err_inherited(struct hm_ctx *ctx, const char *fn);
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mem/mem.h — the memory a process holds, as a primary (hm_init, mem/init.c) or a
+ * secondary (hm_attach, mem/attach.c), and what both share: the segment table,
+ * translation, the layout summary, release (hm_fini, hm_ctx_free).
+ */
+#ifndef HM_INIT_H
+#define HM_INIT_H
+
+#include "base/ctx.h"
+#include "heap/heap.h"
+#include "layout/layout.h"
+#include "pages/pages.h"
+#include "shconf/shconf.h"
+
+struct hmi_mem {
+	int secondary;		  /* 1: attached to another process's pages */
+	struct hmi_pageset ps;	  /* primary: the kept pages, sorted by (node, iova), final VAs */
+	struct hmi_segtab tab;	  /* segments, translation, summary, prefix, owner (layout/) */
+	struct hmi_heapslot heap; /* the arena (heap/) */
+	char dir[HM_PATH_MAX];	  /* the hugetlbfs mount of page files ("" for memfd/anon) */
+	char rundir[HM_PATH_MAX]; /* the prefix's runtime directory */
+	int lock_fd;		  /* primary: the prefix's liveness lock; secondary: its
+				     read lock on the clients file; -1 when not held */
+	int published;		  /* primary: DIR/layout written */
+	int record_fd;		  /* primary with files: the record of the files it
+				     creates (hugedir/hugedir.h), -1 when none */
+	struct hmi_fdserver *fds; /* primary: descriptor server (memfd, single files) */
+	uint64_t window_base, window_len;
+	char notes[HM_MAX_NOTES][256];
+};
+
+/* Start holding memory in CTX (hm_init, hm_attach): -EALREADY when it
+ * does, else a zeroed state set in ctx->mem. */
+int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out);
+
+/* Finish hm_init / hm_attach: on failure release everything, keeping the
+ * message of the cause, not of the clean-up; on success note the total
+ * time since T0. Returns RC. */
+int hmi_mem_end(struct hm_ctx *ctx, int rc, double t0);
+
+/* Release everything the process holds (hm_fini, and hm_ctx_free). In a
+ * forked child it only forgets the parent's memory: it frees this process's
+ * copy of the tables and closes its copies of the descriptors, and touches no
+ * page, file, lock or shared state (hmi_tab_inherited). */
+int hmi_mem_release(struct hm_ctx *ctx);
+
+/* Was M made by another process than this one (this is a child forked from
+ * it)? The fork generation alone: one load, for the calls of every heap
+ * operation. A child made by a raw clone or _Fork (no atfork handlers) is
+ * not seen here; hm_fini and hm_ctx_free also compare the pid. */
+/* Primary side of sharing (mem/attach.c): publish the layout (and serve memfd
+ * descriptors); undo it at exit, first of all. */
+int hmi_publish(struct hm_ctx *ctx, struct hmi_mem *m);
+void hmi_unpublish(struct hm_ctx *ctx, struct hmi_mem *m);
+
+/* Do secondaries still map the primary's pages? Then pages of memfds and
+ * single files must not be punched out at exit. */
+int hmi_secondaries_alive(struct hm_ctx *ctx, const struct hmi_mem *m);
+
+/* Leave the prefix (hmi_mem_release, primaries and secondaries alike): drop
+ * this process's hold (the primary's prefix lock, the secondary's clients
+ * lock) under the runtime directory's exit lock, and when no other process
+ * of the prefix is left, remove every file of the directory and the
+ * directory itself: the last one out leaves nothing (docs/reliability.md 5). */
+void hmi_rundir_leave(struct hm_ctx *ctx, struct hmi_mem *m);
+
+/* A new primary's check of a dead one's runtime directory: refuse while its
+ * secondaries live (naming them), else remove what it left. */
+int hmi_runtime_reclaim(struct hm_ctx *ctx, struct hmi_mem *m);
+
+/* rundir.c: BUF = M's runtime directory + "/" + NAME. */
+int hmi_rundir_file(struct hm_ctx *ctx, const struct hmi_mem *m, const char *name, char *buf,
+		    size_t len);
+
+/* rundir.c: the pids (at most MAX) holding a read lock on M's clients file:
+ * the secondaries still mapping the prefix's pages. Count, or -errno. */
+int hmi_clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids, int max);
+
+#define HMI_CLIENTS_FILE "clients" /* secondaries hold a read lock on it */
+
+#endif

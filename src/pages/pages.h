@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pages/pages.h — internal interface of the pages layer (steps B1-B4 and B7 of
+ * docs/design.md): backing objects, mapping and faulting pages in on the node
+ * they are wanted on without ever dying of SIGBUS, reading each page's
+ * physical address and node, moving pages to their final addresses, and
+ * giving pages back to the pool in a chosen order.
+ *
+ * A page set owns every mapping and backing object it creates; releasing it
+ * (hmi_pageset_release) leaves nothing mapped and no file behind.
+ */
+#ifndef HM_PAGES_H
+#define HM_PAGES_H
+
+#include "base/ctx.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One mapped hugepage (all pages of one call share one page size). */
+struct hmi_page {
+	uint64_t iova;	  /* physical address, or the VA in IOVA-as-VA mode */
+	uint64_t va;	  /* where the first mapping put it (0 before remap) */
+	int node;	  /* NUMA node id */
+	uint32_t backing; /* index of its backing object (file or memfd) */
+	uint64_t offset;  /* offset in that backing object */
+};
+
+enum hmi_backing_kind {
+	HMI_BACK_PAGE_FILES = 0, /* one file per page: <dir>/<prefix>map_<n> */
+	HMI_BACK_SINGLE_FILE,	 /* one file per node: <dir>/<prefix>map_<size>_<node> */
+	HMI_BACK_MEMFD,		 /* one memfd (MFD_HUGETLB) per node, no mount needed */
+	HMI_BACK_ANON,		 /* --no-huge: anonymous 4 KiB memory, IOVA = VA */
+};
+
+/* One backing object: a page file, a node's single file or memfd. */
+struct hmi_backing {
+	enum hmi_backing_kind kind;
+	int node;
+	int fd;		   /* open for single files and memfds (one per node), -1 for page files */
+	char *path;	   /* NULL for memfd and anon */
+	uint64_t size;	   /* bytes of the object (file length) */
+	uint64_t dev, ino; /* files: the inode created (fstat), what proves a name is ours */
+	uint32_t uid;	   /* files: its owner */
+};
+
+struct hmi_pageset {
+	enum hmi_backing_kind kind;
+	uint64_t page_size;
+	const char *dir;	/* hugetlbfs mount (file kinds); not owned */
+	const char *prefix;	/* file prefix; not owned */
+	int unlink_files;	/* --huge-unlink: unlink page files once mapped */
+	int threads;		/* fault-in threads (0 = one per online CPU, at most 8) */
+	struct hmi_page *pages; /* va = current mapping, iova/node after the lookups */
+	size_t n, cap;
+	struct hmi_backing *backings;
+	size_t n_backings, cap_backings;
+	uint64_t next_file; /* next <n> of page files */
+	int pagemap_fd;	    /* one open descriptor for every lookup, -1 until needed */
+	int pa_missing;	    /* pagemap gave PFN 0 for a present page: no CAP_SYS_ADMIN */
+	uint64_t hint_va;   /* where the next map call tries to go first (0: anywhere);
+			       each call that lands there moves it past its pages
+			       and one guard page */
+	uint64_t hint_end;  /* the end of the last range mapped at the hint (0: none) */
+	int shared_out;	    /* secondaries map these pages: releasing a page of a single
+			       file or memfd only unmaps it (punching it out would take
+			       it from under them); the last mapping frees it */
+	int dir_fd;	    /* files: DIR, opened on first use; every file is created,
+			       checked and removed relative to it (-1 until then) */
+	int record_fd;	    /* files: the prefix's record of the files it creates
+			       (hugedir/hugedir.h, hmi_record_*), -1 for none; not owned */
+};
+
+/* flock(FD, LOCK_SH) without blocking: retried for up to 100 ms while a
+ * cleaner's probing LOCK_EX is in the way, then -EBUSY naming PATH. */
+int hmi_flock_shared(struct hm_ctx *ctx, int fd, const char *path);
+
+/* Set up an empty page set. DIR may be NULL for memfd and anon. */
+void hmi_pageset_init(struct hmi_pageset *ps, enum hmi_backing_kind kind, uint64_t page_size,
+		      const char *dir, const char *prefix);
+
+/* Map and fault in COUNT more pages bound to NODE (node id; -1 = no
+ * binding), appending them to ps->pages with their first-mapping VAs.
+ * Every mapping gets MADV_DONTFORK; page files get a shared flock kept by
+ * the mapping (their descriptors are closed at once: descriptors stay
+ * bounded whatever COUNT is). Faulting uses MADV_POPULATE_WRITE, in parallel
+ * threads over large counts; a short pool or a hugetlb cgroup cap is
+ * -ENOMEM with a message saying how many pages were got and that the pool
+ * or a cgroup refused (the caller adds which cap it knows of), never
+ * SIGBUS; on any failure the pages of THIS call are all given back (no
+ * file left) and the set is as before. */
+int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t count);
+
+/* Fill pages[from..n).iova from ROOT/proc/self/pagemap (one descriptor).
+ * When a present page reads PFN 0 (no CAP_SYS_ADMIN), set ps->pa_missing
+ * and use the VA as IOVA for every page; so does IOVA_AS_VA. */
+int hmi_pages_iova(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t from, int iova_as_va);
+
+/* Fill pages[from..n).node with one move_pages(2) call (NULL node list);
+ * pages it cannot answer for fall back to get_mempolicy(MPOL_F_NODE |
+ * MPOL_F_ADDR). */
+int hmi_pages_numa(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t from);
+
+/* Reserve [BASE, BASE+LEN) as an inaccessible window with
+ * MAP_FIXED_NOREPLACE; -EEXIST naming the range when something is there. */
+int hmi_window_reserve(struct hm_ctx *ctx, uint64_t base, uint64_t len);
+
+/* Move page I to NEW_VA (inside a reserved window) without copying it: the
+ * physical page stays (mremap for a page file, mapping the file page again
+ * for a single file or memfd: see pages/pages.c on why); its first mapping is gone
+ * afterwards. Updates pages[i].va. */
+int hmi_page_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, uint64_t new_va);
+
+/* Move pages I .. I+N-1, whose current VAs follow each other, to NEW_VA ..
+ * in one call when they are one mapping (a single file's or memfd's pages at
+ * consecutive offsets: an ordered pool, faulted in order, gives such
+ * stretches; anonymous memory), else page by page as hmi_page_move. */
+int hmi_pages_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n, uint64_t new_va);
+
+/* Give pages back to the pool, in the order ORDER[0..count) (indices into
+ * pages): unmap them all (as few munmap calls as their VAs allow), then
+ * unlink each page file or punch each page out of the single file / memfd
+ * in that order, so that the kernel's LIFO free list ends up in the reverse
+ * of it. The pages stay in
+ * ps->pages with va = 0; hmi_pageset_compact drops them. */
+int hmi_pages_release(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t *order,
+		      size_t count);
+
+/* Drop released pages (va == 0) from ps->pages, keeping the order of the
+ * rest. */
+void hmi_pageset_compact(struct hmi_pageset *ps);
+
+/* Release every page still held (in ps->pages order), close and remove
+ * every backing object, free the arrays. Never fails half-way: errors are
+ * recorded in ctx and the first one returned, but everything is attempted. */
+int hmi_pageset_release(struct hm_ctx *ctx, struct hmi_pageset *ps);
+
+/* A forked child's copy of its parent's page set: close the copies of the
+ * descriptors and free the arrays. No page is unmapped, punched or unlinked,
+ * no lock touched (closing a copy drops no flock: the parent's descriptor
+ * keeps the open file). */
+void hmi_pageset_forget(struct hmi_pageset *ps);
+
+#endif
