@@ -8,7 +8,9 @@
  * still chain, repairs the lists and counters from them before going on.
  * When they do not, the heap is marked broken for good (ENOTRECOVERABLE)
  * and every later call says so: the memory itself stays mapped and usable.
- * Lock waits are bounded, so a stopped holder is reported, not waited on.
+ * Giving caches back (a thread's exit, hm_fini) waits a bounded time
+ * (hmi_heap_lock_briefly): it must end even when a stray write left the lock
+ * word looking held forever.
  */
 #include "heap/heap.h"
 
