@@ -23,7 +23,7 @@
  * sit in less than half the span, a second strip zooms on them. Every line,
  * text included, is wrapped to the width: nothing is ever wider.
  *
- * --json prints the model (README: "hugemem map --json"); --svg FILE writes
+ * --json prints the model (docs/json.md: "hugemem map --json"); --svg FILE writes
  * the same picture as a standalone SVG (cli/map_svg.c).
  */
 #include "map.h"

@@ -4,7 +4,7 @@
  * cannot get hugepage memory. Gathers sysinfo (pools, nodes, mounts, cgroup,
  * budgets), page files with their owners, live prefixes and, as root, the
  * free pool's physical runs; prints them as text or JSON; exits with the
- * verdict of the default page size (README: "Exit status").
+ * verdict of the default page size (docs/usage.md: "Exit status").
  */
 #include "cli.h"
 

@@ -10,7 +10,7 @@
 #   make fuzz-regress    replay every committed corpus input once (a regression test)
 #   make fuzz-clean      remove $(BUILD)/fuzz
 # FUZZ=name1,name2 picks harnesses; FUZZ_RUNS=N stops each after N executions as well
-# (FUZZ_TIME=0 for no time limit): the long measurement of README "Reliability: fuzzing".
+# (FUZZ_TIME=0 for no time limit): the long measurement of docs/testing.md "Fuzzing".
 # Not part of `make check`: CI calls `make fuzz FUZZ_TIME=30` itself.
 
 , := ,

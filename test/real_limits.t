@@ -1,6 +1,6 @@
 #!/bin/bash
 # Limits on real hugepages: each case either works or fails with one line
-# naming the cause and the fix, the exit status the README documents (1: the
+# naming the cause and the fix, the exit status docs/usage.md documents (1: the
 # system refused; 2: bad command line), and nothing left behind — the pool's
 # counts equal the snapshot, no file of the prefix in any mount, no runtime
 # directory of the prefix.
