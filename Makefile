@@ -82,9 +82,13 @@ $(CLI): $(CLI_OBJ) $(STATIC)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
 
 # Unit tests link the static library so they may call internal hmi_* functions.
+# options_test parses whole command lines as hugemem does: with the CLI's own
+# option table (cli/opts.c) beside the library's.
+$(BUILD)/test/options_test: UNIT_EXTRA = $(BUILD)/cli/opts.o
+$(BUILD)/test/options_test: $(BUILD)/cli/opts.o
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_EXTRA) $(STATIC) $(LIBS)
 $(BUILD)/test/unit/%.o: test/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Itest $(ALL_CFLAGS) -c $< -o $@

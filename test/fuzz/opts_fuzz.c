@@ -26,7 +26,9 @@
 #include "fuzz.h"
 
 #define MAX_WORDS   256
-#define KNOWN_FLAGS ((HM_OPT_HELP << 1) - 1)
+#define KNOWN_FLAGS                                                                                \
+	(HM_OPT_NO_HUGE | HM_OPT_IN_MEMORY | HM_OPT_HUGE_UNLINK | HM_OPT_NO_SHCONF |               \
+	 HM_OPT_SINGLE_FILE | HM_OPT_VERIFY | HM_OPT_ALLOW_UNSAFE_MOUNT)
 
 struct line {
 	char *words[MAX_WORDS];
@@ -59,7 +61,7 @@ static void check_string(const struct line *l, const char *s, const char *name, 
 
 static void check_zones(const struct hm_opts *o, unsigned cmd)
 {
-	FUZZ_CHECK(o->n_zones >= 0 && o->n_zones <= HM_MAX_ZONES, "%d zones", o->n_zones);
+	FUZZ_CHECK(o->n_zones >= 0 && o->n_zones <= o->max_zones, "%d zones", o->n_zones);
 	FUZZ_CHECK(o->n_zones == 0 || (takers("zone") & cmd), "zones for command 0x%x", cmd);
 	for (int i = 0; i < o->n_zones; i++) {
 		const struct hm_zone_spec *z = &o->zones[i];
@@ -98,7 +100,6 @@ static void check_numbers(const struct hm_opts *o, unsigned cmd)
 	FUZZ_CHECK(o->contig == HM_CONTIG_FAST || o->contig == HM_CONTIG_BEST, "contig %d",
 		   (int)o->contig);
 	FUZZ_CHECK((o->flags & ~(unsigned)KNOWN_FLAGS) == 0, "flags 0x%x", o->flags);
-	FUZZ_CHECK(o->n_args >= 0 && o->n_args <= HM_MAX_ARGS, "%d arguments", o->n_args);
 }
 
 static void check_success(const struct line *l, const struct hm_opts *o, unsigned cmd)
@@ -108,16 +109,10 @@ static void check_success(const struct line *l, const struct hm_opts *o, unsigne
 	check_numbers(o, cmd);
 	check_zones(o, cmd);
 	check_string(l, o->huge_dir, "huge-dir", cmd);
-	check_string(l, o->svg_file, "svg", cmd);
-	check_string(l, o->user, "user", cmd);
-	check_string(l, o->group, "group", cmd);
 	check_string(l, prefix, "file-prefix", cmd);
 	FUZZ_CHECK(!prefix || (strlen(prefix) < HM_PREFIX_MAX && !strchr(prefix, '/') &&
 			       strcmp(prefix, ".") != 0 && strcmp(prefix, "..") != 0),
 		   "file prefix '%s'", prefix);
-	for (int i = 0; i < o->n_args; i++)
-		FUZZ_CHECK(o->args[i] >= l->start && o->args[i] < l->end,
-			   "argument %d points outside argv", i);
 }
 
 /* Parse the line's words into *O: the properties of either outcome. */
@@ -136,8 +131,6 @@ static void parse_into(struct hm_ctx *ctx, const struct line *l, unsigned cmd, s
 			   hm_errmsg(ctx));
 		return;
 	}
-	if (o->flags & HM_OPT_HELP)
-		return; /* help is all the caller will do: the other words are not parsed */
 	check_success(l, o, cmd);
 }
 
@@ -153,6 +146,7 @@ static unsigned command_of(const char *word)
 
 static void run_line(struct hm_ctx *ctx, struct line *l)
 {
+	struct hm_zone_spec zones[HM_MAX_ZONES];
 	struct hm_opts o;
 	unsigned cmd;
 
@@ -160,6 +154,8 @@ static void run_line(struct hm_ctx *ctx, struct line *l)
 		return;
 	cmd = command_of(l->words[0]);
 	hm_opts_init(&o);
+	o.zones = zones; /* the caller's array, as hugemem(1) gives it */
+	o.max_zones = HM_MAX_ZONES;
 	parse_into(ctx, l, cmd, &o);
 	parse_into(ctx, l, cmd, &o);
 }
