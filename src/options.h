@@ -6,7 +6,7 @@
 #ifndef HM_OPTIONS_H
 #define HM_OPTIONS_H
 
-#include "hugemem.h"
+#include "ctx.h" /* hugemem.h with its default visibility */
 
 #include <stddef.h>
 
