@@ -4,7 +4,7 @@
 # Sources are found by wildcard: src/ is the library (one file per layer),
 # cli/ the command line (public API only), test/unit/ the C tests.
 
-VERSION    := 0.1.0
+VERSION    := 0.2.0
 SOVERSION  := 0
 PREFIX     ?= /usr/local
 DESTDIR    ?=
