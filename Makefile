@@ -45,7 +45,8 @@ STATIC   := $(BUILD)/libhugemem.a
 SHARED   := $(BUILD)/libhugemem.so.$(VERSION)
 CLI      := $(BUILD)/hugemem
 
-.PHONY: all lib cli tests check check-unit check-asan demo bench install uninstall clean format lint deps
+.PHONY: all lib cli tests check check-unit check-asan demo bench install uninstall clean format lint deps \
+	abi-check abi-dump
 
 # Each concern beyond the core build lives in its own fragment under mk/ (fuzzing, the
 # NUMA guest, documentation, examples). A fragment may add the name of a target to
@@ -155,11 +156,31 @@ format:
 	@tools/deps.sh lint
 	clang-format -i $(FORMAT_FILES)
 
-lint:
+lint: abi-check
 	@tools/deps.sh lint
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude -Isrc src cli
 	clang-tidy --quiet $(LIB_SRC) $(CLI_SRC) -- -std=gnu11 -D_GNU_SOURCE -DHM_VERSION='"$(VERSION)"' -Iinclude -Isrc
+
+# ---------------------------------------------------------------- ABI
+# abi/libhugemem.abi is the ABI of this release, HUGEMEM_0 (abidw from the built
+# library; only the types of include/ count). `make abi-check` (run by `make lint`, so
+# CI runs it) checks that src/libhugemem.map, include/hugemem.h and the library's
+# exports name the same functions, then compares the library just built with the dump
+# (abidiff, tools/abi-check.sh) and fails on a removed or changed function or public
+# type, printing abidiff's report. `make abi-dump` records a new ABI on purpose.
+ABI_DUMP    := abi/libhugemem.abi
+ABIDW_FLAGS := --headers-dir include --drop-private-types --drop-undefined-syms \
+	       --no-corpus-path --no-comp-dir-path --short-locs
+
+abi-check: $(SHARED)
+	@tools/deps.sh lint
+	tools/check-symbols.sh $(SHARED)
+	tools/abi-check.sh $(ABI_DUMP) $(SHARED)
+
+abi-dump: $(SHARED)
+	@tools/deps.sh lint
+	abidw $(ABIDW_FLAGS) --out-file $(ABI_DUMP) $(SHARED)
 
 clean:
 	rm -rf $(BUILD)

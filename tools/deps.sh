@@ -23,6 +23,9 @@ lint)
 	want cppcheck cppcheck
 	want clang-tidy clang-tidy
 	want clang-format clang-format
+	# the ABI check against abi/libhugemem.abi (make abi-check)
+	want abidiff abigail-tools
+	want abidw abigail-tools
 	;;
 esac
 [ -z "$need" ] && exit 0
