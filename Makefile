@@ -170,6 +170,10 @@ lint: abi-check
 # (abidiff, tools/abi-check.sh) and fails on a removed or changed function or public
 # type, printing abidiff's report. `make abi-dump` records a new ABI on purpose.
 ABI_DUMP    := abi/libhugemem.abi
+# Locations stay in the dump (file names only): abidiff needs them to tell the public
+# types (--headers-dir) from private ones; without them (--no-show-locs) an inserted
+# member of a public struct went unreported. Line numbers going stale when comments of
+# the header move is harmless (abidiff does not compare them).
 ABIDW_FLAGS := --headers-dir include --drop-private-types --drop-undefined-syms \
 	       --no-corpus-path --no-comp-dir-path --short-locs
 

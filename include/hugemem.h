@@ -220,7 +220,8 @@ int hm_opts_parse(struct hm_ctx *ctx, struct hm_opts *o, unsigned command, int a
  * describes them as hm_opts_table does (at most HM_OPTS_EXT_MAX); TAKE gets
  * each one given (INDEX in TABLE, VALUE "" for a flag) and each positional
  * word (INDEX -1), at most MAX_ARGS of them. TAKE is called as words are
- * read: after a failure the caller drops what it got. */
+ * read: after a failure the caller drops what it got. This structure never
+ * grows (unlike struct hm_opts): a new need gets a new call. */
 #define HM_OPTS_EXT_MAX 32
 struct hm_opts_ext {
 	const struct hm_optdesc *table;
