@@ -19,6 +19,43 @@ enum cli_exit {
 	EXIT_USAGE = 2, /* bad command line: nothing was touched */
 };
 
+/* The command line's own switches, bits of cli_opts.flags (the library's
+ * are in cli_opts.lib.flags). */
+enum cli_opt_flag {
+	CLI_OPT_MAP = 1u << 0,
+	CLI_OPT_JSON = 1u << 1,
+	CLI_OPT_HOLD = 1u << 2,
+	CLI_OPT_TRACE = 1u << 3,
+	CLI_OPT_DRY_RUN = 1u << 4,
+	CLI_OPT_FORCE = 1u << 5,
+	CLI_OPT_HELP = 1u << 6,
+};
+
+#define CLI_MAX_ARGS 4 /* positional words of one command */
+
+/* A parsed command line (cli/opts.c): what the library is asked (LIB, handed
+ * to hm_init, hm_attach, hm_opts_check ...) and what only this program does
+ * with it. String fields point into argv. */
+struct cli_opts {
+	struct hm_opts lib;
+	unsigned flags;	      /* enum cli_opt_flag */
+	const char *svg_file; /* --svg */
+	const char *user;     /* --user (mount) */
+	const char *group;    /* --group (mount) */
+	int n_args;	      /* positional words */
+	const char *args[CLI_MAX_ARGS];
+	struct hm_zone_spec zones[HM_MAX_ZONES]; /* lib.zones: --zone */
+};
+
+/* Defaults, LIB's too (its zones point at ZONES). */
+void cli_opts_init(struct cli_opts *o);
+/* The words after the command name: hm_opts_parse_ext with the CLI's own
+ * table. -h/--help before "--" sets CLI_OPT_HELP and parses nothing else. */
+int cli_opts_parse(struct hm_ctx *ctx, struct cli_opts *o, unsigned command, int argc,
+		   char *const argv[]);
+/* The CLI's own options (the library's are hm_opts_table): *LIST, count. */
+int cli_opts_table(const struct hm_optdesc **list);
+
 /* A minimal streaming JSON writer: keys NULL inside arrays. */
 struct json {
 	FILE *out;
@@ -63,18 +100,18 @@ void cli_signal_set(sigset_t *set);
 /* Print "hugemem CMD: MESSAGE" on stderr (MESSAGE through cli_shown). */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-int cmd_init(struct hm_ctx *ctx, const struct hm_opts *o);
-int cmd_attach(struct hm_ctx *ctx, const struct hm_opts *o);
-int cmd_status(struct hm_ctx *ctx, const struct hm_opts *o);
-int cmd_reserve(struct hm_ctx *ctx, const struct hm_opts *o);
-int cmd_mount(struct hm_ctx *ctx, const struct hm_opts *o);
-int cmd_unmount(struct hm_ctx *ctx, const struct hm_opts *o);
-int cmd_clear(struct hm_ctx *ctx, const struct hm_opts *o);
-int cmd_reorder(struct hm_ctx *ctx, const struct hm_opts *o);
-int cmd_map(struct hm_ctx *ctx, const struct hm_opts *o);
+int cmd_init(struct hm_ctx *ctx, const struct cli_opts *o);
+int cmd_attach(struct hm_ctx *ctx, const struct cli_opts *o);
+int cmd_status(struct hm_ctx *ctx, const struct cli_opts *o);
+int cmd_reserve(struct hm_ctx *ctx, const struct cli_opts *o);
+int cmd_mount(struct hm_ctx *ctx, const struct cli_opts *o);
+int cmd_unmount(struct hm_ctx *ctx, const struct cli_opts *o);
+int cmd_clear(struct hm_ctx *ctx, const struct cli_opts *o);
+int cmd_reorder(struct hm_ctx *ctx, const struct cli_opts *o);
+int cmd_map(struct hm_ctx *ctx, const struct cli_opts *o);
 
 /* init/attach --map: this process's memory against the pool (cli/map.c). */
-void cli_map_layout(struct hm_ctx *ctx, const struct hm_opts *o);
+void cli_map_layout(struct hm_ctx *ctx, const struct cli_opts *o);
 
 /* The progress line of long work on stderr (cli/progress.c): drawn for init
  * and attach when stderr is a terminal and --json is not given. */
@@ -86,12 +123,11 @@ struct cli_progress {
 	int shown;	    /* columns of the line on screen; 0 = none */
 };
 void cli_progress_start(struct cli_progress *p, struct hm_ctx *ctx, unsigned command,
-			const struct hm_opts *o);
+			const struct cli_opts *o);
 void cli_progress_stop(struct cli_progress *p, struct hm_ctx *ctx);
 
 /* init/attach: the zones and the heap of the prefix (end of cli/init.c):
- * reserve the --zone options, print zones and heap statistics per node. */
-int cli_zones_reserve(struct hm_ctx *ctx, const struct hm_opts *o);
+ * print zones and heap statistics per node. */
 void cli_heap_json(struct hm_ctx *ctx, struct json *j);
 void cli_heap_text(struct hm_ctx *ctx);
 

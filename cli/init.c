@@ -160,22 +160,22 @@ static void hold(void)
 }
 
 /* Print the layout once it is ready, hold if asked, release. */
-static int show_and_hold(struct hm_ctx *ctx, const struct hm_opts *o, const char *cmd)
+static int show_and_hold(struct hm_ctx *ctx, const struct cli_opts *o, const char *cmd)
 {
 	const struct hm_layout_info *in = hm_layout(ctx);
 
 	for (int i = 0; i < in->n_notes; i++)
 		fprintf(stderr, "hugemem %s: note: %s\n", cmd, in->notes[i]);
-	if (o->flags & HM_OPT_TRACE)
+	if (o->flags & CLI_OPT_TRACE)
 		print_trace(in);
-	if (o->flags & HM_OPT_JSON)
+	if (o->flags & CLI_OPT_JSON)
 		print_json(ctx, in);
 	else
 		print_text(ctx, in);
-	if (o->flags & HM_OPT_MAP)
+	if (o->flags & CLI_OPT_MAP)
 		cli_map_layout(ctx, o);
 	fflush(stdout);
-	if ((o->flags & HM_OPT_HOLD) && !cli_signal_caught())
+	if ((o->flags & CLI_OPT_HOLD) && !cli_signal_caught())
 		hold();
 	if (hm_fini(ctx) < 0) {
 		cli_error(cmd, "releasing: %s", hm_errmsg(ctx));
@@ -184,7 +184,7 @@ static int show_and_hold(struct hm_ctx *ctx, const struct hm_opts *o, const char
 	return EXIT_OK;
 }
 
-int cmd_init(struct hm_ctx *ctx, const struct hm_opts *o)
+int cmd_init(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	int rc;
 
@@ -193,7 +193,7 @@ int cmd_init(struct hm_ctx *ctx, const struct hm_opts *o)
 			  o->args[0]);
 		return EXIT_USAGE;
 	}
-	rc = hm_init(ctx, o);
+	rc = hm_init(ctx, &o->lib); /* --zone too: hm_init reserves the zones */
 	if (rc == -ECANCELED && cli_signal_caught()) {
 		cli_error("init", "stopped by %s: nothing is left", strsignal(cli_signal_caught()));
 		return EXIT_FAIL;
@@ -202,21 +202,17 @@ int cmd_init(struct hm_ctx *ctx, const struct hm_opts *o)
 		cli_error("init", "%s", hm_errmsg(ctx));
 		return rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
-	if (cli_zones_reserve(ctx, o) < 0) {
-		hm_fini(ctx);
-		return EXIT_FAIL;
-	}
 	return show_and_hold(ctx, o, "init");
 }
 
-int cmd_attach(struct hm_ctx *ctx, const struct hm_opts *o)
+int cmd_attach(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	if (o->n_args) {
 		cli_error("attach", "takes no argument ('%s'): name the primary with --file-prefix",
 			  o->args[0]);
 		return EXIT_USAGE;
 	}
-	if (hm_attach(ctx, o) < 0) {
+	if (hm_attach(ctx, &o->lib) < 0) {
 		cli_error("attach", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
@@ -224,21 +220,6 @@ int cmd_attach(struct hm_ctx *ctx, const struct hm_opts *o)
 }
 
 /* ------------------------------------------------------------------ zones and heap (issue 6) */
-
-/* --zone NAME:SIZE[:contig], reserved once the memory exists. */
-int cli_zones_reserve(struct hm_ctx *ctx, const struct hm_opts *o)
-{
-	for (int i = 0; i < o->n_zones; i++) {
-		const struct hm_zone_spec *z = &o->zones[i];
-
-		if (hm_memzone_reserve(ctx, z->name, z->len, HM_SOCKET_ANY,
-				       z->contig ? HM_MZ_IOVA_CONTIG : 0, 0, NULL) < 0) {
-			cli_error("init", "--zone %s: %s", z->name, hm_errmsg(ctx));
-			return -1;
-		}
-	}
-	return 0;
-}
 
 static int json_zone(const struct hm_memzone *z, void *arg)
 {

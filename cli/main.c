@@ -18,7 +18,7 @@ struct subcommand {
 	unsigned bit;
 	const char *usage;
 	const char *summary;
-	int (*run)(struct hm_ctx *ctx, const struct hm_opts *o);
+	int (*run)(struct hm_ctx *ctx, const struct cli_opts *o);
 };
 
 static const struct subcommand subcommands[] = {
@@ -130,12 +130,9 @@ static void usage_all(FILE *out)
 	    "\n'hugemem COMMAND --help' lists a command's options; man hugemem has the rest.\n");
 }
 
-static void usage_command(const struct subcommand *sc)
+/* The options of TABLE[0..N) that SC takes, one line each. */
+static void usage_options(const struct subcommand *sc, const struct hm_optdesc *opt, int n)
 {
-	const struct hm_optdesc *opt;
-	int n = hm_opts_table(&opt);
-
-	printf("usage: hugemem %s\n  %s\n\noptions:\n", sc->usage, sc->summary);
 	for (int i = 0; i < n; i++) {
 		char left[64];
 
@@ -149,6 +146,18 @@ static void usage_command(const struct subcommand *sc)
 	}
 }
 
+/* The library's options, then the command line's own. */
+static void usage_command(const struct subcommand *sc)
+{
+	const struct hm_optdesc *opt;
+	int n = hm_opts_table(&opt);
+
+	printf("usage: hugemem %s\n  %s\n\noptions:\n", sc->usage, sc->summary);
+	usage_options(sc, opt, n);
+	n = cli_opts_table(&opt);
+	usage_options(sc, opt, n);
+}
+
 static const struct subcommand *find_subcommand(const char *name)
 {
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
@@ -160,15 +169,15 @@ static const struct subcommand *find_subcommand(const char *name)
 static int run(struct hm_ctx *ctx, const struct subcommand *sc, int argc, char **argv)
 {
 	struct cli_progress progress;
-	struct hm_opts o;
+	struct cli_opts o;
 	int rc;
 
-	hm_opts_init(&o);
-	if (hm_opts_parse(ctx, &o, sc->bit, argc, argv) < 0) {
+	cli_opts_init(&o);
+	if (cli_opts_parse(ctx, &o, sc->bit, argc, argv) < 0) {
 		cli_error(sc->name, "%s", hm_errmsg(ctx));
 		return EXIT_USAGE;
 	}
-	if (o.flags & HM_OPT_HELP) {
+	if (o.flags & CLI_OPT_HELP) {
 		usage_command(sc);
 		return EXIT_OK;
 	}

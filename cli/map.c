@@ -852,7 +852,7 @@ static void print_json(const struct map_view *v)
 /* ------------------------------------------------------------------ commands */
 
 /* Read the system and the map; 0, or the exit code of a failure (said). */
-static int gather(struct hm_ctx *ctx, const struct hm_opts *o, const char *cmd, uint64_t page_size,
+static int gather(struct hm_ctx *ctx, const struct cli_opts *o, const char *cmd, uint64_t page_size,
 		  const char *only, struct hm_sysinfo **si, struct hm_physmap **map)
 {
 	int rc = hm_sysinfo_read(ctx, NULL, si);
@@ -861,7 +861,7 @@ static int gather(struct hm_ctx *ctx, const struct hm_opts *o, const char *cmd, 
 		cli_error(cmd, "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
-	rc = hm_opts_check(ctx, o, *si);
+	rc = hm_opts_check(ctx, &o->lib, *si);
 	if (rc < 0) {
 		cli_error(cmd, "%s", hm_errmsg(ctx));
 		return EXIT_USAGE;
@@ -874,11 +874,11 @@ static int gather(struct hm_ctx *ctx, const struct hm_opts *o, const char *cmd, 
 	return 0;
 }
 
-static int show(const struct map_view *v, const struct hm_opts *o, const char *cmd)
+static int show(const struct map_view *v, const struct cli_opts *o, const char *cmd)
 {
 	if (o->svg_file && map_write_svg(v, o->svg_file) < 0)
 		return EXIT_FAIL;
-	if (o->flags & HM_OPT_JSON) {
+	if (o->flags & CLI_OPT_JSON) {
 		print_json(v);
 		return EXIT_OK;
 	}
@@ -892,18 +892,18 @@ static int show(const struct map_view *v, const struct hm_opts *o, const char *c
 	return EXIT_OK;
 }
 
-int cmd_map(struct hm_ctx *ctx, const struct hm_opts *o)
+int cmd_map(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	struct hm_sysinfo *si = NULL;
 	struct hm_physmap *map = NULL;
-	struct map_view v = {.node = o->node, .want = o->mem ? o->mem : HM_DEFAULT_MEM};
+	struct map_view v = {.node = o->lib.node, .want = o->lib.mem ? o->lib.mem : HM_DEFAULT_MEM};
 	int rc;
 
 	if (o->n_args) {
 		cli_error("map", "takes no argument ('%s'): name the size with --for", o->args[0]);
 		return EXIT_USAGE;
 	}
-	rc = gather(ctx, o, "map", o->page_size, o->file_prefix, &si, &map);
+	rc = gather(ctx, o, "map", o->lib.page_size, o->lib.file_prefix, &si, &map);
 	if (rc == 0) {
 		v.si = si;
 		v.map = map;
@@ -915,14 +915,14 @@ int cmd_map(struct hm_ctx *ctx, const struct hm_opts *o)
 	return rc;
 }
 
-void cli_map_layout(struct hm_ctx *ctx, const struct hm_opts *o)
+void cli_map_layout(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	const struct hm_layout_info *in = hm_layout(ctx);
 	struct hm_sysinfo *si = NULL;
 	struct hm_physmap *map = NULL;
 	const char *cmd = in && in->primary ? "init" : "attach";
 
-	if (!in || (o->flags & HM_OPT_JSON))
+	if (!in || (o->flags & CLI_OPT_JSON))
 		return; /* JSON stays one object: the segments are in it */
 	if (!in->hugepages) {
 		printf("--map: no hugepages (--no-huge): nothing to draw\n");

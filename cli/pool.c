@@ -13,7 +13,7 @@
 
 #define MAX_LIVE 64
 
-static int one_arg(const char *cmd, const struct hm_opts *o, const char *what, int required)
+static int one_arg(const char *cmd, const struct cli_opts *o, const char *what, int required)
 {
 	if (o->n_args > 1) {
 		cli_error(cmd, "one %s only, got '%s' too: see 'hugemem %s --help'", what,
@@ -28,14 +28,14 @@ static int one_arg(const char *cmd, const struct hm_opts *o, const char *what, i
 	return 0;
 }
 
-static int read_sysinfo(struct hm_ctx *ctx, const char *cmd, const struct hm_opts *o,
+static int read_sysinfo(struct hm_ctx *ctx, const char *cmd, const struct cli_opts *o,
 			struct hm_sysinfo **si)
 {
-	if (hm_sysinfo_read(ctx, o->huge_dir, si) < 0) {
+	if (hm_sysinfo_read(ctx, o->lib.huge_dir, si) < 0) {
 		cli_error(cmd, "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
-	if (hm_opts_check(ctx, o, *si) < 0) {
+	if (hm_opts_check(ctx, &o->lib, *si) < 0) {
 		cli_error(cmd, "%s", hm_errmsg(ctx));
 		hm_sysinfo_free(*si);
 		return EXIT_USAGE;
@@ -49,7 +49,7 @@ static int read_sysinfo(struct hm_ctx *ctx, const char *cmd, const struct hm_opt
  * migrate in-use smaller hugepages to find room (Linux 5.13+): the IOVAs a
  * live prefix published would silently change. Refuse unless --force. */
 static int migration_guard(struct hm_ctx *ctx, const struct hm_sysinfo *si, uint64_t page_size,
-			   const struct hm_opts *o)
+			   const struct cli_opts *o)
 {
 	char names[MAX_LIVE][HM_PREFIX_MAX], sz[32];
 	pid_t pids[MAX_LIVE];
@@ -61,7 +61,7 @@ static int migration_guard(struct hm_ctx *ctx, const struct hm_sysinfo *si, uint
 	if (n <= 0)
 		return 0;
 	hm_size_str(page_size, sz, sizeof(sz));
-	if (o->flags & HM_OPT_FORCE) {
+	if (o->flags & CLI_OPT_FORCE) {
 		fprintf(stderr,
 			"hugemem reserve: warning: reserving %s pages may migrate the pages of "
 			"live prefix '%s' (pid %d): its published IOVAs may go stale\n",
@@ -88,16 +88,16 @@ static uint64_t pool_pages(const struct hm_pool *pool, int node)
 /* What the pool holds: GOT is what it held right after the write (the
  * read-back), NOW what it holds at the end; they differ when another process
  * changed it meanwhile, and NOW is what is true. */
-static void reserve_report(const struct hm_opts *o, uint64_t page_size, uint64_t asked,
+static void reserve_report(const struct cli_opts *o, uint64_t page_size, uint64_t asked,
 			   uint64_t got, uint64_t now)
 {
 	char sz[32], total[32];
 	struct json j;
 
-	if (o->flags & HM_OPT_JSON) {
+	if (o->flags & CLI_OPT_JSON) {
 		json_begin(&j, stdout);
 		json_u64(&j, "page_size", page_size);
-		json_i64(&j, "node", o->node);
+		json_i64(&j, "node", o->lib.node);
 		json_u64(&j, "asked_pages", asked);
 		json_u64(&j, "pages", now);
 		json_u64(&j, "pages_after_write", got);
@@ -106,8 +106,8 @@ static void reserve_report(const struct hm_opts *o, uint64_t page_size, uint64_t
 		return;
 	}
 	printf("%s pages", hm_size_str(page_size, sz, sizeof(sz)));
-	if (o->node >= 0)
-		printf(" on node %d", o->node);
+	if (o->lib.node >= 0)
+		printf(" on node %d", o->lib.node);
 	printf(": %llu (%s)", (unsigned long long)now,
 	       hm_size_str(now * page_size, total, sizeof(total)));
 	if (now != got)
@@ -122,7 +122,7 @@ static void reserve_report(const struct hm_opts *o, uint64_t page_size, uint64_t
 
 /* The pool's count now (its node's part with --node), read again; OTHERWISE
  * when it cannot be read. */
-static uint64_t pool_now(struct hm_ctx *ctx, const struct hm_opts *o, uint64_t page_size,
+static uint64_t pool_now(struct hm_ctx *ctx, const struct cli_opts *o, uint64_t page_size,
 			 uint64_t otherwise)
 {
 	struct hm_sysinfo *si;
@@ -133,23 +133,23 @@ static uint64_t pool_now(struct hm_ctx *ctx, const struct hm_opts *o, uint64_t p
 		return otherwise;
 	pool = hm_sysinfo_pool(si, page_size);
 	if (pool)
-		now = pool_pages(pool, o->node);
+		now = pool_pages(pool, o->lib.node);
 	hm_sysinfo_free(si);
 	return now;
 }
 
 /* ------------------------------------------------------------------ reorder */
 
-static void order_report(const struct hm_opts *o, uint64_t page_size,
+static void order_report(const struct cli_opts *o, uint64_t page_size,
 			 const struct hm_order_result *r, const char *verb)
 {
 	char sz[32], run[32];
 	struct json j;
 
-	if (o->flags & HM_OPT_JSON) {
+	if (o->flags & CLI_OPT_JSON) {
 		json_begin(&j, stdout);
 		json_u64(&j, "page_size", page_size);
-		json_i64(&j, "node", o->node);
+		json_i64(&j, "node", o->lib.node);
 		json_u64(&j, "pages", r->pages);
 		json_u64(&j, "runs", r->runs);
 		json_u64(&j, "longest_pages", r->longest);
@@ -175,7 +175,7 @@ static uint64_t size_used(struct hm_ctx *ctx, uint64_t page_size)
 	return page_size;
 }
 
-int cmd_reorder(struct hm_ctx *ctx, const struct hm_opts *o)
+int cmd_reorder(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	struct hm_order_result r;
 
@@ -183,30 +183,30 @@ int cmd_reorder(struct hm_ctx *ctx, const struct hm_opts *o)
 		cli_error("reorder", "takes no argument ('%s')", o->args[0]);
 		return EXIT_USAGE;
 	}
-	if (hm_pool_order(ctx, o->page_size, o->node, &r) < 0) {
+	if (hm_pool_order(ctx, o->lib.page_size, o->lib.node, &r) < 0) {
 		cli_error("reorder", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
-	order_report(o, size_used(ctx, o->page_size), &r, "ordered");
+	order_report(o, size_used(ctx, o->lib.page_size), &r, "ordered");
 	return EXIT_OK;
 }
 
 /* After the pool grew: the new pages are in the kernel's order; put the free
  * pool in ours, so the next primary (hugemem's or DPDK's) gets long runs. */
-static void order_new_pages(struct hm_ctx *ctx, const struct hm_opts *o, uint64_t page_size)
+static void order_new_pages(struct hm_ctx *ctx, const struct cli_opts *o, uint64_t page_size)
 {
 	struct hm_order_result r;
 
-	if (hm_pool_order(ctx, page_size, o->node, &r) < 0) {
+	if (hm_pool_order(ctx, page_size, o->lib.node, &r) < 0) {
 		fprintf(stderr, "hugemem reserve: warning: the pool is not ordered: %s\n",
 			hm_errmsg(ctx));
 		return;
 	}
-	if (!(o->flags & HM_OPT_JSON))
+	if (!(o->flags & CLI_OPT_JSON))
 		order_report(o, page_size, &r, "ordered");
 }
 
-static int reserve_pages(struct hm_ctx *ctx, const struct hm_opts *o, uint64_t page_size,
+static int reserve_pages(struct hm_ctx *ctx, const struct cli_opts *o, uint64_t page_size,
 			 uint64_t bytes, uint64_t had)
 {
 	uint64_t pages = bytes / page_size + (bytes % page_size != 0), got = 0;
@@ -219,7 +219,7 @@ static int reserve_pages(struct hm_ctx *ctx, const struct hm_opts *o, uint64_t p
 			"pages\n",
 			(unsigned long long)bytes, hm_size_str(page_size, sz, sizeof(sz)),
 			(unsigned long long)pages);
-	rc = hm_reserve(ctx, page_size, o->node, pages, &got);
+	rc = hm_reserve(ctx, page_size, o->lib.node, pages, &got);
 	if (rc < 0 && rc != -ENOMEM) {
 		cli_error("reserve", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
@@ -235,7 +235,7 @@ static int reserve_pages(struct hm_ctx *ctx, const struct hm_opts *o, uint64_t p
 	return EXIT_OK;
 }
 
-int cmd_reserve(struct hm_ctx *ctx, const struct hm_opts *o)
+int cmd_reserve(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	struct hm_sysinfo *si;
 	const struct hm_pool *pool;
@@ -251,14 +251,14 @@ int cmd_reserve(struct hm_ctx *ctx, const struct hm_opts *o)
 	rc = read_sysinfo(ctx, "reserve", o, &si);
 	if (rc != EXIT_OK)
 		return rc;
-	pool = hm_sysinfo_pool(si, o->page_size);
+	pool = hm_sysinfo_pool(si, o->lib.page_size);
 	if (!pool) {
 		cli_error("reserve", "this kernel offers no hugepage size to reserve");
 		rc = EXIT_FAIL;
 	} else if (migration_guard(ctx, si, pool->page_size, o) < 0) {
 		rc = EXIT_FAIL;
 	} else {
-		rc = reserve_pages(ctx, o, pool->page_size, bytes, pool_pages(pool, o->node));
+		rc = reserve_pages(ctx, o, pool->page_size, bytes, pool_pages(pool, o->lib.node));
 	}
 	hm_sysinfo_free(si);
 	return rc;
@@ -285,7 +285,7 @@ static int resolve_id(const char *name, int group, unsigned *id)
 	return 0;
 }
 
-static int lookup_owner(const struct hm_opts *o, uid_t *uid, gid_t *gid)
+static int lookup_owner(const struct cli_opts *o, uid_t *uid, gid_t *gid)
 {
 	unsigned id;
 
@@ -318,7 +318,7 @@ static void default_mount_dir(uint64_t page_size, char *dir, size_t len)
 	snprintf(dir, len, "/dev/hugepages%llu%c", (unsigned long long)v, units[u]);
 }
 
-int cmd_mount(struct hm_ctx *ctx, const struct hm_opts *o)
+int cmd_mount(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	char dir[64];
 	uid_t uid;
@@ -327,15 +327,15 @@ int cmd_mount(struct hm_ctx *ctx, const struct hm_opts *o)
 
 	if (one_arg("mount", o, "directory", 0) < 0 || lookup_owner(o, &uid, &gid) < 0)
 		return EXIT_USAGE;
-	default_mount_dir(o->page_size, dir, sizeof(dir));
-	if (hm_mount(ctx, o->n_args ? o->args[0] : dir, o->page_size, uid, gid) < 0) {
+	default_mount_dir(o->lib.page_size, dir, sizeof(dir));
+	if (hm_mount(ctx, o->n_args ? o->args[0] : dir, o->lib.page_size, uid, gid) < 0) {
 		cli_error("mount", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
-	if (o->flags & HM_OPT_JSON) {
+	if (o->flags & CLI_OPT_JSON) {
 		json_begin(&j, stdout);
 		json_str(&j, "mounted", o->n_args ? o->args[0] : dir);
-		json_u64(&j, "page_size", o->page_size);
+		json_u64(&j, "page_size", o->lib.page_size);
 		json_end(&j);
 	} else {
 		printf("mounted hugetlbfs at %s\n", o->n_args ? o->args[0] : dir);
@@ -343,7 +343,7 @@ int cmd_mount(struct hm_ctx *ctx, const struct hm_opts *o)
 	return EXIT_OK;
 }
 
-int cmd_unmount(struct hm_ctx *ctx, const struct hm_opts *o)
+int cmd_unmount(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	struct json j;
 
@@ -353,7 +353,7 @@ int cmd_unmount(struct hm_ctx *ctx, const struct hm_opts *o)
 		cli_error("unmount", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
-	if (o->flags & HM_OPT_JSON) {
+	if (o->flags & CLI_OPT_JSON) {
 		json_begin(&j, stdout);
 		json_str(&j, "unmounted", o->args[0]);
 		json_end(&j);
@@ -438,11 +438,11 @@ static void clear_json(const struct hm_file_list *removed, const struct hm_file_
 	json_end(&j);
 }
 
-int cmd_clear(struct hm_ctx *ctx, const struct hm_opts *o)
+int cmd_clear(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	struct hm_file_list *removed = NULL, *kept = NULL;
 	struct hm_sysinfo *si;
-	int dry_run = !!(o->flags & HM_OPT_DRY_RUN), rc;
+	int dry_run = !!(o->flags & CLI_OPT_DRY_RUN), rc;
 
 	if (o->n_args) {
 		cli_error("clear", "takes no argument ('%s'): name a prefix with --file-prefix",
@@ -452,12 +452,12 @@ int cmd_clear(struct hm_ctx *ctx, const struct hm_opts *o)
 	rc = read_sysinfo(ctx, "clear", o, &si);
 	if (rc != EXIT_OK)
 		return rc;
-	if (hm_clear(ctx, si, o->file_prefix, dry_run, &removed) < 0) {
+	if (hm_clear(ctx, si, o->lib.file_prefix, dry_run, &removed) < 0) {
 		cli_error("clear", "%s", hm_errmsg(ctx));
 		rc = EXIT_FAIL;
 	} else {
-		hm_files_scan(ctx, si, o->file_prefix, &kept);
-		if (o->flags & HM_OPT_JSON)
+		hm_files_scan(ctx, si, o->lib.file_prefix, &kept);
+		if (o->flags & CLI_OPT_JSON)
 			clear_json(removed, kept, dry_run);
 		else
 			clear_text(removed, kept, dry_run);

@@ -74,16 +74,16 @@ static void on_progress(void *arg, const char *step, uint64_t done, uint64_t tot
 }
 
 /* The page size init will use, for the rate: asked, else the default. */
-static uint64_t expected_page_size(struct hm_ctx *ctx, const struct hm_opts *o)
+static uint64_t expected_page_size(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	struct hm_sysinfo *si;
 	uint64_t size = 0;
 
-	if (o->flags & HM_OPT_NO_HUGE)
+	if (o->lib.flags & HM_OPT_NO_HUGE)
 		return 4096;
-	if (o->page_size)
-		return o->page_size;
-	if (hm_sysinfo_read(ctx, o->huge_dir, &si) == 0) {
+	if (o->lib.page_size)
+		return o->lib.page_size;
+	if (hm_sysinfo_read(ctx, o->lib.huge_dir, &si) == 0) {
 		size = si->default_page_size;
 		hm_sysinfo_free(si);
 	}
@@ -91,11 +91,11 @@ static uint64_t expected_page_size(struct hm_ctx *ctx, const struct hm_opts *o)
 }
 
 void cli_progress_start(struct cli_progress *p, struct hm_ctx *ctx, unsigned command,
-			const struct hm_opts *o)
+			const struct cli_opts *o)
 {
 	*p = (struct cli_progress){0};
 	if (!(command & (HM_CMD_INIT | HM_CMD_ATTACH)) ||
-	    (o->flags & (HM_OPT_JSON | HM_OPT_HELP)) || !isatty(STDERR_FILENO))
+	    (o->flags & (CLI_OPT_JSON | CLI_OPT_HELP)) || !isatty(STDERR_FILENO))
 		return;
 	p->page_size = expected_page_size(ctx, o);
 	p->start = now_s();

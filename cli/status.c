@@ -466,18 +466,18 @@ static int status_exit(const struct status *st)
 	return (int)hm_pool_verdict(st->si, p, line, sizeof(line));
 }
 
-int cmd_status(struct hm_ctx *ctx, const struct hm_opts *o)
+int cmd_status(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	struct status st;
 	int code;
 
 	memset(&st, 0, sizeof(st));
-	st.only_size = o->page_size;
-	if (hm_sysinfo_read(ctx, o->huge_dir, &st.si) < 0) {
+	st.only_size = o->lib.page_size;
+	if (hm_sysinfo_read(ctx, o->lib.huge_dir, &st.si) < 0) {
 		cli_error("status", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
-	if (hm_opts_check(ctx, o, st.si) < 0) {
+	if (hm_opts_check(ctx, &o->lib, st.si) < 0) {
 		cli_error("status", "%s", hm_errmsg(ctx));
 		release(&st);
 		return EXIT_USAGE;
@@ -487,7 +487,7 @@ int cmd_status(struct hm_ctx *ctx, const struct hm_opts *o)
 		qsort(st.files->files, (size_t)st.files->n, sizeof(st.files->files[0]),
 		      by_dir_prefix);
 	code = status_exit(&st);
-	if (o->flags & HM_OPT_JSON)
+	if (o->flags & CLI_OPT_JSON)
 		print_json(&st, ctx, code);
 	else
 		print_text(&st);

@@ -1,8 +1,9 @@
 # bash completion for hugemem(1).
 #
-# The option lists below are the parser's own table (hm_opts_table, in
-# src/options/options.c): test/cli_help.t compares them, command by command, so an
-# option added to the parser fails the tests until it is added here too.
+# The option lists below are the parser's own tables (the library's,
+# hm_opts_table in src/options/options.c, and the command line's, cli_opts_table in
+# cli/opts.c): test/cli_help.t compares them, command by command, so an
+# option added to either fails the tests until it is added here too.
 # Installed by `make install` as share/bash-completion/completions/hugemem.
 
 # Every option COMMAND takes.

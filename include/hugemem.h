@@ -43,13 +43,12 @@ extern "C" {
 #endif
 
 #define HM_VERSION_MAJOR 0
-#define HM_VERSION_MINOR 1
+#define HM_VERSION_MINOR 2
 #define HM_VERSION_PATCH 0
 
 #define HM_MAX_NODES	  64 /* NUMA node ids 0 .. HM_MAX_NODES-1 */
 #define HM_MAX_PAGE_SIZES 8  /* hugepage sizes one system offers */
-#define HM_MAX_ZONES	  16 /* --zone options on one command line */
-#define HM_MAX_ARGS	  4  /* positional arguments of one command */
+#define HM_MAX_ZONES	  16 /* --zone options hugemem(1) takes on one command line */
 #define HM_ZONE_NAME_MAX  32 /* bytes, including the NUL */
 #define HM_PREFIX_MAX	  64 /* --file-prefix bytes, including the NUL */
 #define HM_PATH_MAX	  4096
@@ -136,7 +135,9 @@ enum hm_command {
 enum hm_iova_mode { HM_IOVA_DEFAULT = 0, HM_IOVA_PA, HM_IOVA_VA };
 enum hm_contig { HM_CONTIG_FAST = 0, HM_CONTIG_BEST };
 
-/* Boolean options, bits of hm_opts.flags. */
+/* Boolean options, bits of hm_opts.flags. The bits 6 to 12 are no longer
+ * used: they were the command line's own switches (--map, --json, --hold,
+ * --trace, --dry-run, --force, --help), which live in hugemem(1), not here. */
 enum hm_opt_flag {
 	HM_OPT_NO_HUGE = 1u << 0,
 	HM_OPT_IN_MEMORY = 1u << 1,
@@ -144,13 +145,6 @@ enum hm_opt_flag {
 	HM_OPT_NO_SHCONF = 1u << 3,
 	HM_OPT_SINGLE_FILE = 1u << 4,
 	HM_OPT_VERIFY = 1u << 5,
-	HM_OPT_MAP = 1u << 6,
-	HM_OPT_JSON = 1u << 7,
-	HM_OPT_HOLD = 1u << 8,
-	HM_OPT_TRACE = 1u << 9,
-	HM_OPT_DRY_RUN = 1u << 10,
-	HM_OPT_FORCE = 1u << 11,
-	HM_OPT_HELP = 1u << 12,
 	HM_OPT_ALLOW_UNSAFE_MOUNT = 1u << 13, /* page files in a mount others may write */
 };
 
@@ -160,9 +154,17 @@ struct hm_zone_spec {
 	int contig;   /* 1: must be IOVA-contiguous */
 };
 
-/* Parsed command line. String fields point into the argv given to
- * hm_opts_parse and live as long as it does. */
+/* What hm_init and hm_attach are asked to do (hm_opts_parse fills it from a
+ * command line; an application may as well set the fields itself). String
+ * fields hm_opts_parse sets point into its argv and live as long as it does.
+ *
+ * SIZE versions the structure: hm_opts_init sets it to sizeof(struct
+ * hm_opts) of the header the caller was compiled with, and every call that
+ * takes options reads only the fields that size covers (defaults for the
+ * rest), so fields are only ever appended at the end. Always start from
+ * hm_opts_init: a SIZE of 0 is refused with -EINVAL. */
 struct hm_opts {
+	size_t size;			   /* set by hm_opts_init; never by hand */
 	uint64_t mem;			   /* -m (init), --for (map): bytes; 0 = not given */
 	uint64_t socket_mem[HM_MAX_NODES]; /* --socket-mem, bytes per node id */
 	int socket_mem_count;		   /* entries given; 0 = not given */
@@ -174,13 +176,12 @@ struct hm_opts {
 	uint64_t base_virtaddr;	     /* --base-virtaddr, 0 = HM_DEFAULT_BASE_VA */
 	unsigned flags;		     /* enum hm_opt_flag */
 	int node;		     /* --node, -1 = not given */
-	const char *svg_file;	     /* --svg */
-	const char *user;	     /* --user (mount) */
-	const char *group;	     /* --group (mount) */
-	int n_zones;		     /* --zone NAME:SIZE[:contig] */
-	struct hm_zone_spec zones[HM_MAX_ZONES];
-	int n_args; /* positional arguments */
-	const char *args[HM_MAX_ARGS];
+	/* --zone NAME:SIZE[:contig]: hm_init reserves zones[0 .. n_zones) once the
+	 * memory exists. The array is the caller's (no limit is built into this
+	 * structure); hm_opts_parse appends to it up to max_zones entries. */
+	int n_zones;
+	int max_zones;
+	struct hm_zone_spec *zones;
 };
 
 /* One accepted option, for help text and completion: the parser's own table. */
@@ -192,18 +193,48 @@ struct hm_optdesc {
 	const char *help;      /* one line */
 };
 
-/* Set every field to its default. */
-void hm_opts_init(struct hm_opts *o);
+/* Set every field of O to its default and O->size to SIZE, which must be
+ * sizeof(struct hm_opts) as the caller sees it: call hm_opts_init, which
+ * passes it. */
+void hm_opts_init_size(struct hm_opts *o, size_t size);
+
+/* Set every field to its default, and the size (see struct hm_opts). */
+static inline void hm_opts_init(struct hm_opts *o)
+{
+	hm_opts_init_size(o, sizeof(*o));
+}
 
 /* The command named NAME ("init", "status", ...), or 0 when there is none. */
 unsigned hm_command_from_name(const char *name);
 
 /* Parse ARGV[0..ARGC) (the words after the subcommand) for COMMAND, EAL style:
  * "--opt value", "--opt=value", "-m 64", "-m64". Unknown options, options the
- * command does not take, bad values and conflicts (-m with --socket-mem) are
- * -EINVAL with a message naming the word and the fix. Touches nothing. */
+ * command does not take, positional words, bad values and conflicts (-m with
+ * --socket-mem) are -EINVAL with a message naming the word and the fix.
+ * Touches nothing; *O is changed only on success. */
 int hm_opts_parse(struct hm_ctx *ctx, struct hm_opts *o, unsigned command, int argc,
 		  char *const argv[]);
+
+/* A program's own options beside the library's, parsed in the same pass by
+ * the same rules (hugemem(1) adds --json, --svg ... this way): TABLE[0..N)
+ * describes them as hm_opts_table does (at most HM_OPTS_EXT_MAX); TAKE gets
+ * each one given (INDEX in TABLE, VALUE "" for a flag) and each positional
+ * word (INDEX -1), at most MAX_ARGS of them. TAKE is called as words are
+ * read: after a failure the caller drops what it got. This structure never
+ * grows (unlike struct hm_opts): a new need gets a new call. */
+#define HM_OPTS_EXT_MAX 32
+struct hm_opts_ext {
+	const struct hm_optdesc *table;
+	int n;
+	int max_args;
+	void (*take)(void *arg, int index, const char *value);
+	void *arg;
+};
+
+/* hm_opts_parse, with EXT's options and positional words too (EXT NULL:
+ * exactly hm_opts_parse). */
+int hm_opts_parse_ext(struct hm_ctx *ctx, struct hm_opts *o, unsigned command, int argc,
+		      char *const argv[], const struct hm_opts_ext *ext);
 
 /* The option table: *LIST gets the array, the return value its length. */
 int hm_opts_table(const struct hm_optdesc **list);

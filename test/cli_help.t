@@ -1,7 +1,8 @@
 #!/bin/bash
 # --help, the manual and the shell completion agree with the parser's own
-# option table (hm_opts_table, dumped by a tiny program built here against the
-# static library): every command's --help exits 0 and lists exactly the options
+# option tables (the library's, hm_opts_table, and the command line's own,
+# cli_opts_table in cli/opts.c, dumped by a tiny program built here against
+# the static library and that one object): every command's --help exits 0 and lists exactly the options
 # the parser accepts for it; every option and command is in hugemem(1); every
 # page of man/ renders without a warning and every .so link has its target;
 # completion/hugemem.bash offers exactly the table's options per command, and
@@ -15,14 +16,21 @@ COMPLETION=$HM_TOP/completion/hugemem.bash
 cat >"$tmp/table.c" <<'EOC'
 #include <hugemem.h>
 #include <stdio.h>
+int cli_opts_table(const struct hm_optdesc **list);
 /* "COMMAND --long -s ..." per command, then "valued --long ..." */
 int main(void)
 {
 	static const char *const names[] = {"init",    "attach", "status", "reserve", "mount",
 					    "unmount", "clear",	 "map",	   "reorder"};
-	const struct hm_optdesc *o;
-	int n = hm_opts_table(&o);
+	const struct hm_optdesc *lib, *own;
+	struct hm_optdesc o[128];
+	int n_lib = hm_opts_table(&lib), n_own = cli_opts_table(&own), n = 0;
 	unsigned all = 0, named = 0;
+
+	for (int i = 0; i < n_lib && n < 128; i++)
+		o[n++] = lib[i];
+	for (int i = 0; i < n_own && n < 128; i++)
+		o[n++] = own[i];
 
 	for (unsigned c = 0; c < sizeof(names) / sizeof(names[0]); c++) {
 		unsigned bit = hm_command_from_name(names[c]);
@@ -49,8 +57,9 @@ int main(void)
 	return (all & ~named) != 0; /* a command bit this list does not name */
 }
 EOC
-cc -std=gnu11 -I"$HM_TOP/include" -o "$tmp/table" "$tmp/table.c" "$HM_BUILD/libhugemem.a" -lpthread
-t_ok $? "the table dumper builds against the static library"
+cc -std=gnu11 -I"$HM_TOP/include" -o "$tmp/table" "$tmp/table.c" "$HM_BUILD/cli/opts.o" \
+	"$HM_BUILD/libhugemem.a" -lpthread
+t_ok $? "the table dumper builds against the static library and cli/opts.o"
 "$tmp/table" >"$tmp/table.txt"
 t_ok $? "every command bit of the table is one of the nine commands"
 

@@ -25,6 +25,9 @@ lint)
 	want clang-format clang-format
 	want python3 python3 # tools/layers.py
 	want nm binutils
+	# the ABI check against abi/libhugemem.abi (make abi-check)
+	want abidiff abigail-tools
+	want abidw abigail-tools
 	;;
 esac
 [ -z "$need" ] && exit 0

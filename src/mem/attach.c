@@ -13,6 +13,7 @@
 #include "heap/heap.h"
 #include "hugedir/hugedir.h"
 #include "mem/mem.h"
+#include "options/options.h"
 #include "base/platform.h"
 #include "sys/sysinfo.h"
 
@@ -353,20 +354,23 @@ static int attach_flow(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_op
 	return rc;
 }
 
-int hm_attach(struct hm_ctx *ctx, const struct hm_opts *o)
+int hm_attach(struct hm_ctx *ctx, const struct hm_opts *caller)
 {
 	double t0 = hmi_now_ms();
 	struct hmi_shconf sc = {0};
+	struct hm_opts o; /* the caller's version of the structure, in this library's */
 	struct hmi_mem *m;
-	int rc = hmi_mem_begin(ctx, 1, &m);
+	int rc = hmi_opts_take(ctx, caller, &o, "hm_attach");
 
+	if (rc == 0)
+		rc = hmi_mem_begin(ctx, 1, &m);
 	if (rc < 0)
 		return rc;
 	snprintf(m->tab.prefix, sizeof(m->tab.prefix), "%s",
-		 o->file_prefix ? o->file_prefix : HM_DEFAULT_PREFIX);
+		 o.file_prefix ? o.file_prefix : HM_DEFAULT_PREFIX);
 	rc = hm_prefix_dir(ctx, m->tab.prefix, m->rundir, sizeof(m->rundir));
 	if (rc == 0)
-		rc = attach_flow(ctx, m, o, &sc);
+		rc = attach_flow(ctx, m, &o, &sc);
 	hmi_shconf_free(&sc);
 	return hmi_mem_end(ctx, rc, t0);
 }

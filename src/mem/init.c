@@ -25,6 +25,7 @@
 #include "heap/heap.h"
 #include "hugedir/hugedir.h"
 #include "mem/mem.h"
+#include "options/options.h"
 #include "base/platform.h"
 #include "pool/pool.h"
 #include "sys/sysinfo.h"
@@ -840,6 +841,27 @@ static int discover(struct hm_ctx *ctx, const struct hm_opts *o, struct hm_sysin
 	return rc;
 }
 
+/* --zone (hm_opts.zones): reserved once the heap exists and before the
+ * layout is published, so every secondary finds them; a zone that does not
+ * fit fails hm_init, which then leaves nothing. */
+static int reserve_zones(struct hm_ctx *ctx, const struct hm_opts *o)
+{
+	char cause[HMI_ERR_MAX];
+
+	for (int i = 0; i < o->n_zones; i++) {
+		const struct hm_zone_spec *z = &o->zones[i];
+		int rc = hm_memzone_reserve(ctx, z->name, z->len, HM_SOCKET_ANY,
+					    z->contig ? HM_MZ_IOVA_CONTIG : 0, 0, NULL);
+
+		if (rc < 0) {
+			snprintf(cause, sizeof(cause), "%s", ctx->err);
+			return hmi_err(ctx, -rc, "--zone %.*s: %s", HM_ZONE_NAME_MAX, z->name,
+				       cause);
+		}
+	}
+	return 0;
+}
+
 static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
 {
 	struct hm_sysinfo *si = NULL;
@@ -886,6 +908,8 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 		rc = hmi_cancel_check(ctx);
 	if (rc == 0)
 		rc = hmi_arena_create(ctx); /* heap and zones (heap/heap.h), before secondaries */
+	if (rc == 0)
+		rc = reserve_zones(ctx, o);
 	t = hmi_now_ms();
 	if (rc == 0 && !pl.no_huge && !(o->flags & (HM_OPT_NO_SHCONF | HM_OPT_HUGE_UNLINK)))
 		rc = hmi_publish(ctx, pr); /* last: secondaries see only a final layout */
@@ -894,13 +918,16 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	return rc;
 }
 
-int hm_init(struct hm_ctx *ctx, const struct hm_opts *o)
+int hm_init(struct hm_ctx *ctx, const struct hm_opts *caller)
 {
 	double t0 = hmi_now_ms();
+	struct hm_opts o; /* the caller's version of the structure, in this library's */
 	struct hmi_mem *pr;
-	int rc = hmi_mem_begin(ctx, 0, &pr);
+	int rc = hmi_opts_take(ctx, caller, &o, "hm_init");
 
+	if (rc == 0)
+		rc = hmi_mem_begin(ctx, 0, &pr);
 	if (rc < 0)
 		return rc;
-	return hmi_mem_end(ctx, run_flow(ctx, pr, o), t0);
+	return hmi_mem_end(ctx, run_flow(ctx, pr, &o), t0);
 }

@@ -13,22 +13,37 @@
  * choice, node, zone, address). The two arrays are declared with designated
  * initializers on that enum, so a row cannot land on the wrong option.
  *
+ * A program with options of its own (hugemem(1): --json, --svg, --help ...)
+ * hands their table to hm_opts_parse_ext, and they are parsed in the same
+ * pass by the same rules: one parser, one set of messages and hints, and a
+ * word is read once, so the value of a library option ("--huge-dir /mnt")
+ * is never taken for a positional word. The alternative, the library handing
+ * back the words it does not know, cannot work: whether "--svg" takes the
+ * next word is known only from a table. Ids OPT_COUNT and up are the
+ * caller's options (desc_of).
+ *
  * Parsing, one word at a time:
  *   "--"              ends options: every later word is positional
  *   "--name[=value]"  a long option; unknown names get the nearest known name
  *                     (optimal string alignment distance <= 2) as a hint
  *   "-m[value]"       a short option, value attached or in the next word
- *   anything else     a positional argument (at most HM_MAX_ARGS)
+ *   anything else     a positional word: the caller's (hm_opts_ext), if it
+ *                     takes any
  * For an option: does this command take it, does a flag carry a value, is a
- * value missing, was a single-value option given before (a bit per enum
- * opt_id), then its handler. After the last word, the pairs that cannot go
- * together (conflicts[]) are checked. -h/--help anywhere before "--" wins: the
- * other words are not parsed, so "hugemem init --bogus --help" shows help.
+ * value missing, was a single-value option given before (first[]), then its
+ * handler. After the last word, the pairs that cannot go together
+ * (conflicts[]) are checked.
+ *
+ * struct hm_opts is versioned by its size field (hmi_opts_take): a caller
+ * built against an older header has a shorter structure, and only the bytes
+ * it covers are read or written.
  *
  * hm_opts_parse works on a copy of *O and stores it back only on success:
  * after a failure *O is what the caller passed in. Every failure is -EINVAL
  * with one line naming the word at fault and the fix.
  */
+#include "options/options.h"
+
 #include "base/ctx.h"
 
 #include <errno.h>
@@ -37,10 +52,7 @@
 #include <string.h>
 
 #define OPT_NAME_MAX 32 /* longest long option name we compare against */
-#define CMD_ALL                                                                                    \
-	(HM_CMD_INIT | HM_CMD_ATTACH | HM_CMD_STATUS | HM_CMD_RESERVE | HM_CMD_MOUNT |             \
-	 HM_CMD_UNMOUNT | HM_CMD_CLEAR | HM_CMD_MAP | HM_CMD_REORDER)
-#define MIN_PAGE ((uint64_t)4096)
+#define MIN_PAGE     ((uint64_t)4096)
 
 enum opt_id {
 	OPT_MEM,
@@ -59,18 +71,8 @@ enum opt_id {
 	OPT_CONTIG,
 	OPT_VERIFY,
 	OPT_ZONE,
-	OPT_MAP,
-	OPT_JSON,
-	OPT_HOLD,
-	OPT_TRACE,
-	OPT_DRY_RUN,
-	OPT_FORCE,
 	OPT_NODE,
 	OPT_FOR,
-	OPT_SVG,
-	OPT_USER,
-	OPT_GROUP,
-	OPT_HELP,
 	OPT_COUNT
 };
 
@@ -109,25 +111,12 @@ static const struct hm_optdesc opt_table[] = {
 		    "re-check every IO address from pagemap"},
     [OPT_ZONE] = {"zone", 0, "NAME:SIZE[:contig]", HM_CMD_INIT,
 		  "reserve a named zone (repeatable)"},
-    [OPT_MAP] = {"map", 0, NULL, HM_CMD_INIT | HM_CMD_ATTACH, "draw the memory that was got"},
-    [OPT_JSON] = {"json", 0, NULL, CMD_ALL, "print one JSON object"},
-    [OPT_HOLD] = {"hold", 0, NULL, HM_CMD_INIT | HM_CMD_ATTACH,
-		  "keep the memory until a signal or end of input"},
-    [OPT_TRACE] = {"trace", 0, NULL, HM_CMD_INIT | HM_CMD_ATTACH, "print each step and its time"},
-    [OPT_DRY_RUN] = {"dry-run", 0, NULL, HM_CMD_CLEAR, "list what would be removed"},
-    [OPT_FORCE] = {"force", 0, NULL, HM_CMD_RESERVE,
-		   "reserve even while live prefixes may see pages move"},
     [OPT_NODE] = {"node", 0, "N", HM_CMD_RESERVE | HM_CMD_MAP | HM_CMD_REORDER, "NUMA node id"},
     [OPT_FOR] = {"for", 0, "SIZE", HM_CMD_MAP,
 		 "count the fewest pieces init --contig best could map SIZE in (default 64M)"},
-    [OPT_SVG] = {"svg", 0, "FILE", HM_CMD_MAP, "write the picture as SVG to FILE"},
-    [OPT_USER] = {"user", 0, "U", HM_CMD_MOUNT, "owner of the mount (name or uid)"},
-    [OPT_GROUP] = {"group", 0, "G", HM_CMD_MOUNT, "group of the mount (name or gid)"},
-    [OPT_HELP] = {"help", 'h', NULL, CMD_ALL, "show this help"},
 };
 
 _Static_assert(HMI_ARRAY_SIZE(opt_table) == OPT_COUNT, "one opt_table row per enum opt_id");
-_Static_assert(OPT_COUNT <= 64, "struct parse.seen has one bit per option");
 _Static_assert(sizeof(enum hm_iova_mode) == sizeof(int), "apply_choice stores an int");
 _Static_assert(sizeof(enum hm_contig) == sizeof(int), "apply_choice stores an int");
 
@@ -140,11 +129,20 @@ struct parse {
 	struct hm_opts *o;
 	unsigned command;
 	const char *cmd_name;
-	uint64_t seen;		      /* bit (1 << enum opt_id) per option given */
-	const char *first[OPT_COUNT]; /* the value each option was first given */
-	enum opt_id id;		      /* the option being parsed */
+	const struct hm_opts_ext *ext; /* the caller's own options, or NULL */
+	int n_ids;		       /* OPT_COUNT + the caller's options */
+	int n_args;		       /* positional words handed to the caller */
+	/* the value each option was first given ("" for a flag), NULL = not given */
+	const char *first[OPT_COUNT + HM_OPTS_EXT_MAX];
+	int id;			      /* the option being parsed */
 	char shown[OPT_NAME_MAX + 3]; /* and its name as typed: "-m", "--zone" */
 };
+
+/* The table row of option ID: the library's, or the caller's past OPT_COUNT. */
+static const struct hm_optdesc *desc_of(const struct parse *p, int id)
+{
+	return id < OPT_COUNT ? &opt_table[id] : &p->ext->table[id - OPT_COUNT];
+}
 
 struct opt_action {
 	int (*apply)(struct parse *p, const struct opt_action *a, const char *value);
@@ -495,17 +493,36 @@ static int apply_socket_mem(struct parse *p, const struct opt_action *a, const c
 	return hm_parse_socket_mem(p->ctx, value, p->o->socket_mem, &p->o->socket_mem_count);
 }
 
-static int apply_string(struct parse *p, const struct opt_action *a, const char *value)
+/* A string value: not empty, shorter than a path. */
+static int check_string(struct parse *p, const char *value)
 {
 	if (!value[0])
 		return hmi_err(p->ctx, EINVAL, "%s is given an empty value: give one, e.g. %s %s",
-			       p->shown, p->shown, opt_table[p->id].arg);
+			       p->shown, p->shown, desc_of(p, p->id)->arg);
 	if (strlen(value) >= HM_PATH_MAX)
 		return hmi_err(p->ctx, EINVAL,
 			       "%s '%s' is longer than %d bytes: give a shorter one", p->shown,
 			       show(value).s, HM_PATH_MAX - 1);
-	memcpy((char *)p->o + a->field, &value, sizeof(value));
 	return 0;
+}
+
+static int apply_string(struct parse *p, const struct opt_action *a, const char *value)
+{
+	int rc = check_string(p, value);
+
+	if (rc == 0)
+		memcpy((char *)p->o + a->field, &value, sizeof(value));
+	return rc;
+}
+
+/* One of the caller's options: a string is checked as the library's are. */
+static int apply_ext(struct parse *p, const char *value)
+{
+	int rc = desc_of(p, p->id)->arg ? check_string(p, value) : 0;
+
+	if (rc == 0)
+		p->ext->take(p->ext->arg, p->id - OPT_COUNT, value);
+	return rc;
 }
 
 /* A prefix names files and a directory: the rules of hm_prefix_dir, checked
@@ -631,9 +648,14 @@ static int apply_zone(struct parse *p, const struct opt_action *a, const char *v
 	int rc;
 
 	(void)a;
-	if (p->o->n_zones < 0 || p->o->n_zones >= HM_MAX_ZONES)
+	if (!p->o->zones || p->o->max_zones <= 0)
+		return hmi_err(p->ctx, EINVAL,
+			       "%s '%s': no room for zones: point opts.zones at an array and set "
+			       "opts.max_zones to its length",
+			       p->shown, show(value).s);
+	if (p->o->n_zones < 0 || p->o->n_zones >= p->o->max_zones)
 		return hmi_err(p->ctx, EINVAL, "%s '%s': more than %d zones: give at most %d",
-			       p->shown, show(value).s, HM_MAX_ZONES, HM_MAX_ZONES);
+			       p->shown, show(value).s, p->o->max_zones, p->o->max_zones);
 	if (!colon)
 		return hmi_err(p->ctx, EINVAL, "%s '%s': give NAME:SIZE[:contig], e.g. %s rx:16M",
 			       p->shown, show(value).s, p->shown);
@@ -694,18 +716,8 @@ static const struct opt_action opt_actions[] = {
 		    .first_choice = HM_CONTIG_FAST},
     [OPT_VERIFY] = FLAG(HM_OPT_VERIFY),
     [OPT_ZONE] = {.apply = apply_zone, .repeatable = 1},
-    [OPT_MAP] = FLAG(HM_OPT_MAP),
-    [OPT_JSON] = FLAG(HM_OPT_JSON),
-    [OPT_HOLD] = FLAG(HM_OPT_HOLD),
-    [OPT_TRACE] = FLAG(HM_OPT_TRACE),
-    [OPT_DRY_RUN] = FLAG(HM_OPT_DRY_RUN),
-    [OPT_FORCE] = FLAG(HM_OPT_FORCE),
     [OPT_NODE] = {.apply = apply_node},
     [OPT_FOR] = {.apply = apply_mem}, /* map's size X: o->mem, as -m is init's */
-    [OPT_SVG] = STRING(svg_file),
-    [OPT_USER] = STRING(user),
-    [OPT_GROUP] = STRING(group),
-    [OPT_HELP] = FLAG(HM_OPT_HELP),
 };
 
 _Static_assert(HMI_ARRAY_SIZE(opt_actions) == OPT_COUNT, "one opt_actions row per enum opt_id");
@@ -772,9 +784,9 @@ static int nearest_option(const struct parse *p, const char *name, size_t n)
 {
 	int best = -1, best_score = 3 * 2;
 
-	for (int id = 0; id < OPT_COUNT; id++) {
-		int dist = edit_distance(name, n, opt_table[id].long_name);
-		int score = dist * 2 + !(opt_table[id].commands & p->command);
+	for (int id = 0; id < p->n_ids; id++) {
+		int dist = edit_distance(name, n, desc_of(p, id)->long_name);
+		int score = dist * 2 + !(desc_of(p, id)->commands & p->command);
 
 		if (dist <= 2 && score < best_score) {
 			best = id;
@@ -792,7 +804,7 @@ static int unknown_option(struct parse *p, const char *word, size_t n, const cha
 	char hint[64] = "";
 
 	if (near >= 0)
-		snprintf(hint, sizeof(hint), "; did you mean --%s?", opt_table[near].long_name);
+		snprintf(hint, sizeof(hint), "; did you mean --%s?", desc_of(p, near)->long_name);
 	return hmi_err(p->ctx, EINVAL, "unknown option '%s': see 'hugemem %s --help'%s",
 		       show_n(word, n).s, p->cmd_name, hint);
 }
@@ -804,10 +816,11 @@ static int lookup_long(struct parse *p, const char *word, const char **value)
 	size_t n = eq ? (size_t)(eq - name) : strlen(name);
 
 	*value = eq ? eq + 1 : NULL;
-	for (int id = 0; id < OPT_COUNT; id++) {
-		if (strlen(opt_table[id].long_name) == n &&
-		    memcmp(opt_table[id].long_name, name, n) == 0) {
-			snprintf(p->shown, sizeof(p->shown), "--%s", opt_table[id].long_name);
+	for (int id = 0; id < p->n_ids; id++) {
+		const char *known = desc_of(p, id)->long_name;
+
+		if (strlen(known) == n && memcmp(known, name, n) == 0) {
+			snprintf(p->shown, sizeof(p->shown), "--%s", known);
 			return id;
 		}
 	}
@@ -819,8 +832,8 @@ static int lookup_long(struct parse *p, const char *word, const char **value)
 static int lookup_short(struct parse *p, const char *word, const char **value)
 {
 	*value = word[2] ? word + 2 : NULL;
-	for (int id = 0; id < OPT_COUNT; id++) {
-		if (opt_table[id].short_name && opt_table[id].short_name == word[1]) {
+	for (int id = 0; id < p->n_ids; id++) {
+		if (desc_of(p, id)->short_name && desc_of(p, id)->short_name == word[1]) {
 			snprintf(p->shown, sizeof(p->shown), "-%c", word[1]);
 			return id;
 		}
@@ -828,15 +841,16 @@ static int lookup_short(struct parse *p, const char *word, const char **value)
 	return unknown_option(p, word, strlen(word), word + 1, strlen(word + 1));
 }
 
-static int check_accepted(struct parse *p, enum opt_id id)
+static int check_accepted(struct parse *p, int id)
 {
+	unsigned commands = desc_of(p, id)->commands;
 	char owners[80] = "";
 	size_t len = 0;
 
-	if (opt_table[id].commands & p->command)
+	if (commands & p->command)
 		return 0;
 	for (unsigned i = 0; i < HMI_ARRAY_SIZE(command_names) && len < sizeof(owners); i++)
-		if (opt_table[id].commands & (1u << i))
+		if (commands & (1u << i))
 			len += (size_t)snprintf(owners + len, sizeof(owners) - len, "%s%s",
 						len ? ", " : "", command_names[i]);
 	return hmi_err(p->ctx, EINVAL, "%s is not an option of '%s' (it belongs to: %s)", p->shown,
@@ -847,7 +861,7 @@ static int check_accepted(struct parse *p, enum opt_id id)
  * none), else the next word of ARGV (*I moves past it). "" for a flag. */
 static int option_value(struct parse *p, const char **value, int argc, char *const argv[], int *i)
 {
-	const char *arg = opt_table[p->id].arg, *next;
+	const char *arg = desc_of(p, p->id)->arg, *next;
 
 	if (!arg && *value)
 		return hmi_err(p->ctx, EINVAL, "%s takes no value: write %s alone, not '%s'",
@@ -874,31 +888,43 @@ static int option_value(struct parse *p, const char **value, int argc, char *con
 static int parse_option(struct parse *p, int argc, char *const argv[], int *i)
 {
 	const char *word = argv[*i], *value;
-	const struct opt_action *a;
 	int id = word[1] == '-' ? lookup_long(p, word, &value) : lookup_short(p, word, &value);
+	int repeatable;
 
-	if (id < 0 || check_accepted(p, (enum opt_id)id) < 0)
+	if (id < 0 || check_accepted(p, id) < 0)
 		return -EINVAL;
-	p->id = (enum opt_id)id;
-	a = &opt_actions[id];
+	p->id = id;
 	if (option_value(p, &value, argc, argv, i) < 0)
 		return -EINVAL;
-	if (!a->repeatable && (p->seen & (1ULL << id)))
+	/* the caller's flags repeat as the library's do; its values do not */
+	repeatable = id < OPT_COUNT ? opt_actions[id].repeatable : !desc_of(p, id)->arg;
+	if (!repeatable && p->first[id])
 		return hmi_err(p->ctx, EINVAL, "%s is given twice ('%s', then '%s'): give it once",
 			       p->shown, show(p->first[id]).s, show(value).s);
-	p->seen |= 1ULL << id;
-	p->first[id] = value;
-	return a->apply(p, a, value);
+	if (!p->first[id])
+		p->first[id] = value;
+	if (id >= OPT_COUNT)
+		return apply_ext(p, value);
+	return opt_actions[id].apply(p, &opt_actions[id], value);
 }
 
+/* A positional word: the caller's (hm_opts_ext.max_args), the library takes none. */
 static int add_positional(struct parse *p, const char *word)
 {
-	if (p->o->n_args < 0 || p->o->n_args >= HM_MAX_ARGS)
+	int max = p->ext ? p->ext->max_args : 0;
+
+	if (max <= 0)
+		return hmi_err(p->ctx, EINVAL,
+			       "unexpected argument '%s': '%s' takes options only (see 'hugemem "
+			       "%s --help')",
+			       show(word).s, p->cmd_name, p->cmd_name);
+	if (p->n_args >= max)
 		return hmi_err(
 		    p->ctx, EINVAL,
 		    "too many arguments: '%s' is one more than the %d '%s' takes at most",
-		    show(word).s, HM_MAX_ARGS, p->cmd_name);
-	p->o->args[p->o->n_args++] = word;
+		    show(word).s, max, p->cmd_name);
+	p->n_args++;
+	p->ext->take(p->ext->arg, -1, word);
 	return 0;
 }
 
@@ -908,21 +934,12 @@ static int check_conflicts(struct parse *p)
 		const struct conflict *c = &conflicts[i];
 		char a[OPT_NAME_MAX + 3], b[OPT_NAME_MAX + 3];
 
-		if (!(p->seen & (1ULL << c->a)) || !(p->seen & (1ULL << c->b)))
+		if (!p->first[c->a] || !p->first[c->b])
 			continue;
 		option_name(c->a, a, sizeof(a));
 		option_name(c->b, b, sizeof(b));
 		return hmi_err(p->ctx, EINVAL, "%s and %s cannot be combined: %s", a, b, c->fix);
 	}
-	return 0;
-}
-
-/* -h or --help before "--": help is all the caller will do. */
-static int wants_help(int argc, char *const argv[])
-{
-	for (int i = 0; i < argc && argv[i] && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-			return 1;
 	return 0;
 }
 
@@ -958,39 +975,102 @@ static int parse_words(struct parse *p, int argc, char *const argv[])
 	return check_conflicts(p);
 }
 
-int hm_opts_parse(struct hm_ctx *ctx, struct hm_opts *o, unsigned command, int argc,
-		  char *const argv[])
+static int check_ext(struct hm_ctx *ctx, const struct hm_opts_ext *ext)
 {
-	struct hm_opts work = *o;
-	struct parse p = {.ctx = ctx, .o = &work, .command = command};
+	if (ext && (ext->n < 0 || ext->n > HM_OPTS_EXT_MAX || (ext->n && !ext->table) ||
+		    ((ext->n || ext->max_args > 0) && !ext->take)))
+		return hmi_err(ctx, EINVAL,
+			       "hm_opts_parse_ext: a table of %d options (at most %d) needs the "
+			       "table and a take function",
+			       ext->n, HM_OPTS_EXT_MAX);
+	return 0;
+}
+
+int hm_opts_parse_ext(struct hm_ctx *ctx, struct hm_opts *o, unsigned command, int argc,
+		      char *const argv[], const struct hm_opts_ext *ext)
+{
+	struct hm_opts work;
+	struct parse p = {.ctx = ctx, .o = &work, .command = command, .ext = ext};
+	int rc;
 
 	hmi_err_clear(ctx);
 	p.cmd_name = command_name(command);
+	p.n_ids = OPT_COUNT + (ext ? ext->n : 0);
 	if (!p.cmd_name)
 		return hmi_err(ctx, EINVAL, "command bits 0x%x are not one hugemem command",
 			       command);
 	if (argc < 0 || (argc > 0 && !argv))
 		return hmi_err(ctx, EINVAL, "hugemem %s: no argument vector (argc %d)", p.cmd_name,
 			       argc);
-	if (wants_help(argc, argv)) {
-		o->flags |= HM_OPT_HELP;
-		return 0;
-	}
+	rc = check_ext(ctx, ext);
+	if (rc == 0)
+		rc = hmi_opts_take(ctx, o, &work, "hm_opts_parse");
+	if (rc < 0)
+		return rc;
 	if (parse_words(&p, argc, argv) < 0)
-		return -EINVAL; /* a size past 64 bits is -ERANGE below: a bad word here */
-	*o = work;
+		return -EINVAL;	   /* a size past 64 bits is -ERANGE below: a bad word here */
+	memcpy(o, &work, o->size); /* the caller's size: no byte past its structure */
 	return 0;
 }
 
-/* ------------------------------------------------------------------ defaults, names, table */
+int hm_opts_parse(struct hm_ctx *ctx, struct hm_opts *o, unsigned command, int argc,
+		  char *const argv[])
+{
+	return hm_opts_parse_ext(ctx, o, command, argc, argv, NULL);
+}
 
-void hm_opts_init(struct hm_opts *o)
+/* ------------------------------------------------------------------ defaults, versions, names */
+
+/* Every field's default (the size aside). */
+static void opts_defaults(struct hm_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->file_prefix = NULL; /* not given: init uses HM_DEFAULT_PREFIX, clear every prefix */
 	o->iova_mode = HM_IOVA_DEFAULT;
 	o->contig = HM_CONTIG_FAST;
 	o->node = -1;
+}
+
+/* The caller's structure may be shorter (an older header) or longer (a newer
+ * one) than the library's: the defaults go only where its size reaches. */
+void hm_opts_init_size(struct hm_opts *o, size_t size)
+{
+	struct hm_opts d;
+
+	if (!o || size < sizeof(o->size))
+		return;
+	opts_defaults(&d);
+	d.size = size;
+	memset(o, 0, size);
+	memcpy(o, &d, size < sizeof(d) ? size : sizeof(d));
+}
+
+int hmi_opts_take(struct hm_ctx *ctx, const struct hm_opts *o, struct hm_opts *out, const char *fn)
+{
+	opts_defaults(out);
+	if (!o)
+		return hmi_err(
+		    ctx, EINVAL,
+		    "%s: no options (NULL): pass a struct hm_opts set up by hm_opts_init", fn);
+	if (o->size < HMI_OPTS_SIZE_0)
+		return hmi_err(ctx, EINVAL,
+			       "%s: struct hm_opts has size %zu, less than the first version's "
+			       "%zu: call hm_opts_init(&opts) before setting its fields",
+			       fn, o->size, (size_t)HMI_OPTS_SIZE_0);
+	if (o->size > sizeof(*out))
+		return hmi_err(ctx, EINVAL,
+			       "%s: struct hm_opts has size %zu, more than this library's %zu: the "
+			       "program was built against a newer hugemem.h; run it with the "
+			       "library of that version",
+			       fn, o->size, sizeof(*out));
+	memcpy(out, o, o->size);
+	if (out->n_zones < 0 || (out->n_zones > 0 && !out->zones))
+		return hmi_err(
+		    ctx, EINVAL,
+		    "%s: opts.n_zones is %d with no opts.zones array: give the array, or "
+		    "n_zones 0",
+		    fn, out->n_zones);
+	return 0;
 }
 
 unsigned hm_command_from_name(const char *name)
@@ -1086,13 +1166,16 @@ static int check_page_size(struct hm_ctx *ctx, const struct hm_opts *o, const st
 		       sizes);
 }
 
-int hm_opts_check(struct hm_ctx *ctx, const struct hm_opts *o, const struct hm_sysinfo *si)
+int hm_opts_check(struct hm_ctx *ctx, const struct hm_opts *caller, const struct hm_sysinfo *si)
 {
 	char nodes[HM_MAX_NODES * 4 + 16];
+	struct hm_opts copy, *o = &copy;
 	int rc;
 
 	hmi_err_clear(ctx);
-	rc = check_socket_mem(ctx, o, si);
+	rc = hmi_opts_take(ctx, caller, &copy, "hm_opts_check");
+	if (rc == 0)
+		rc = check_socket_mem(ctx, o, si);
 	if (rc < 0)
 		return rc;
 	if (o->node >= 0 && !node_exists(si, o->node)) {

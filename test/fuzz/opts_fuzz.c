@@ -9,8 +9,11 @@
  * so invalid bits (0, 1 << 9) are tried too. The other words are argv.
  *
  * Each line is parsed into fresh options, then the same words once more on
- * top of the result (repeated --zone names, the positional limit, a second
- * -m are then errors that must be reported as cleanly).
+ * top of the result (repeated --zone names, a second -m are then errors that
+ * must be reported as cleanly), then once more by hm_opts_parse_ext with a
+ * small table of the program's own options (a flag, a valued option, a
+ * short name) and at most 2 positional words: TAKE gets only those, with
+ * values inside argv.
  *
  * Properties, for every line:
  *  - 0 or -EINVAL; a failure leaves a one-line message and *O unchanged;
@@ -25,8 +28,10 @@
  */
 #include "fuzz.h"
 
-#define MAX_WORDS   256
-#define KNOWN_FLAGS ((HM_OPT_HELP << 1) - 1)
+#define MAX_WORDS 256
+#define KNOWN_FLAGS                                                                                \
+	(HM_OPT_NO_HUGE | HM_OPT_IN_MEMORY | HM_OPT_HUGE_UNLINK | HM_OPT_NO_SHCONF |               \
+	 HM_OPT_SINGLE_FILE | HM_OPT_VERIFY | HM_OPT_ALLOW_UNSAFE_MOUNT)
 
 struct line {
 	char *words[MAX_WORDS];
@@ -59,7 +64,7 @@ static void check_string(const struct line *l, const char *s, const char *name, 
 
 static void check_zones(const struct hm_opts *o, unsigned cmd)
 {
-	FUZZ_CHECK(o->n_zones >= 0 && o->n_zones <= HM_MAX_ZONES, "%d zones", o->n_zones);
+	FUZZ_CHECK(o->n_zones >= 0 && o->n_zones <= o->max_zones, "%d zones", o->n_zones);
 	FUZZ_CHECK(o->n_zones == 0 || (takers("zone") & cmd), "zones for command 0x%x", cmd);
 	for (int i = 0; i < o->n_zones; i++) {
 		const struct hm_zone_spec *z = &o->zones[i];
@@ -98,7 +103,6 @@ static void check_numbers(const struct hm_opts *o, unsigned cmd)
 	FUZZ_CHECK(o->contig == HM_CONTIG_FAST || o->contig == HM_CONTIG_BEST, "contig %d",
 		   (int)o->contig);
 	FUZZ_CHECK((o->flags & ~(unsigned)KNOWN_FLAGS) == 0, "flags 0x%x", o->flags);
-	FUZZ_CHECK(o->n_args >= 0 && o->n_args <= HM_MAX_ARGS, "%d arguments", o->n_args);
 }
 
 static void check_success(const struct line *l, const struct hm_opts *o, unsigned cmd)
@@ -108,16 +112,10 @@ static void check_success(const struct line *l, const struct hm_opts *o, unsigne
 	check_numbers(o, cmd);
 	check_zones(o, cmd);
 	check_string(l, o->huge_dir, "huge-dir", cmd);
-	check_string(l, o->svg_file, "svg", cmd);
-	check_string(l, o->user, "user", cmd);
-	check_string(l, o->group, "group", cmd);
 	check_string(l, prefix, "file-prefix", cmd);
 	FUZZ_CHECK(!prefix || (strlen(prefix) < HM_PREFIX_MAX && !strchr(prefix, '/') &&
 			       strcmp(prefix, ".") != 0 && strcmp(prefix, "..") != 0),
 		   "file prefix '%s'", prefix);
-	for (int i = 0; i < o->n_args; i++)
-		FUZZ_CHECK(o->args[i] >= l->start && o->args[i] < l->end,
-			   "argument %d points outside argv", i);
 }
 
 /* Parse the line's words into *O: the properties of either outcome. */
@@ -136,8 +134,6 @@ static void parse_into(struct hm_ctx *ctx, const struct line *l, unsigned cmd, s
 			   hm_errmsg(ctx));
 		return;
 	}
-	if (o->flags & HM_OPT_HELP)
-		return; /* help is all the caller will do: the other words are not parsed */
 	check_success(l, o, cmd);
 }
 
@@ -151,8 +147,64 @@ static unsigned command_of(const char *word)
 	return word[0] ? 1u << ((unsigned char)word[0] % 10) : 0;
 }
 
+/* A program's own options beside the library's (hm_opts_parse_ext, as
+ * hugemem(1) adds --json, --svg ...): what TAKE is handed. */
+static const struct hm_optdesc own_table[] = {
+    {"json", 0, NULL, HM_CMD_INIT | HM_CMD_STATUS, "a flag"},
+    {"svg", 0, "FILE", HM_CMD_MAP, "a value"},
+    {"help", 'h', NULL, HM_CMD_INIT | HM_CMD_MAP, "a flag with a short name"},
+};
+
+struct taken {
+	const struct line *l;
+	unsigned cmd;
+	int n_args;
+};
+
+static void take(void *arg, int index, const char *value)
+{
+	struct taken *t = arg;
+
+	FUZZ_CHECK(index >= -1 && index < (int)(sizeof(own_table) / sizeof(own_table[0])),
+		   "take index %d", index);
+	FUZZ_CHECK(value != NULL, "take value NULL for index %d", index);
+	if (index < 0) {
+		FUZZ_CHECK(++t->n_args <= 2, "%d positional words, at most 2", t->n_args);
+		FUZZ_CHECK(value >= t->l->start && value < t->l->end, "a word outside argv");
+		return;
+	}
+	FUZZ_CHECK(own_table[index].commands & t->cmd, "--%s for command 0x%x",
+		   own_table[index].long_name, t->cmd);
+	if (own_table[index].arg)
+		FUZZ_CHECK(value[0] && value >= t->l->start && value < t->l->end, "--%s value '%s'",
+			   own_table[index].long_name, value);
+	else
+		FUZZ_CHECK(value[0] == '\0', "flag --%s with value '%s'",
+			   own_table[index].long_name, value);
+}
+
+/* The same words once more with the program's own options. */
+static void parse_ext(struct hm_ctx *ctx, const struct line *l, unsigned cmd)
+{
+	struct taken t = {.l = l, .cmd = cmd};
+	const struct hm_opts_ext ext = {own_table, 3, 2, take, &t};
+	struct hm_zone_spec zones[HM_MAX_ZONES];
+	struct hm_opts o;
+	int rc;
+
+	hm_opts_init(&o);
+	o.zones = zones;
+	o.max_zones = HM_MAX_ZONES;
+	rc = hm_opts_parse_ext(ctx, &o, cmd, l->n - 1, l->words + 1, &ext);
+	FUZZ_CHECK(rc == 0 || rc == -EINVAL, "hm_opts_parse_ext returned %d", rc);
+	fuzz_failed(ctx, rc, "hm_opts_parse_ext");
+	if (rc == 0)
+		check_success(l, &o, cmd);
+}
+
 static void run_line(struct hm_ctx *ctx, struct line *l)
 {
+	struct hm_zone_spec zones[HM_MAX_ZONES];
 	struct hm_opts o;
 	unsigned cmd;
 
@@ -160,8 +212,11 @@ static void run_line(struct hm_ctx *ctx, struct line *l)
 		return;
 	cmd = command_of(l->words[0]);
 	hm_opts_init(&o);
+	o.zones = zones; /* the caller's array, as hugemem(1) gives it */
+	o.max_zones = HM_MAX_ZONES;
 	parse_into(ctx, l, cmd, &o);
 	parse_into(ctx, l, cmd, &o);
+	parse_ext(ctx, l, cmd);
 }
 
 /* Split TEXT[0..SIZE) (a copy, NUL-terminated one past SIZE) in place. */

@@ -160,6 +160,34 @@ static void before_init(void)
 	is_int(hm_memzone_lookup(ctx, "x", &z), -ENOENT, "lookup: -ENOENT");
 }
 
+/* hm_init reserves the zones of hm_opts.zones; one that does not fit fails
+ * hm_init, which then leaves nothing. */
+static void zones_at_init(void)
+{
+	struct hm_zone_spec zones[2] = {{"rx_at_init", 1 * MiB, 1}, {"tx_at_init", 64 * 1024, 0}};
+	struct hm_memzone z;
+	struct hm_opts o;
+
+	hm_opts_init(&o);
+	o.flags |= HM_OPT_NO_HUGE | HM_OPT_NO_SHCONF;
+	o.mem = 16 * MiB;
+	o.file_prefix = "hmzonetest";
+	o.zones = zones;
+	o.n_zones = 2;
+	is_int(hm_init(ctx, &o), 0, "hm_init with two zones");
+	ok(hm_memzone_lookup(ctx, "rx_at_init", &z) == 0 && z.len == MiB &&
+	       hm_memzone_lookup(ctx, "tx_at_init", NULL) == 0,
+	   "both reserved by hm_init");
+	is_int(hm_fini(ctx), 0, "hm_fini");
+	zones[1].len = 64 * MiB;
+	is_int(hm_init(ctx, &o), -ENOMEM, "a zone larger than the memory fails hm_init");
+	like(hm_errmsg(ctx), "--zone tx_at_init: ", "the message names the zone");
+	ok(hm_layout(ctx) == NULL, "and nothing is left");
+	o.n_zones = 1;
+	is_int(hm_init(ctx, &o), 0, "the context starts again without it");
+	is_int(hm_fini(ctx), 0, "hm_fini");
+}
+
 int main(void)
 {
 	char rundir[64];
@@ -182,6 +210,7 @@ int main(void)
 	walk_and_stats();
 	table_full();
 	is_int(hm_fini(ctx), 0, "hm_fini");
+	zones_at_init();
 	hm_ctx_free(ctx);
 	rmdir(rundir);
 	return done();

@@ -9,6 +9,8 @@
 #include "base/ctx.h"
 #include "tap.h"
 
+#include "../../cli/cli.h"
+
 #include <errno.h>
 #include <stdarg.h>
 
@@ -19,19 +21,19 @@
 static struct hm_ctx *ctx;
 
 /* hm_opts_parse of the NULL-terminated words after CMD into a fresh *O. */
-static int parse_list(struct hm_opts *o, unsigned cmd, ...)
+static int parse_list(struct cli_opts *o, unsigned cmd, ...)
 {
 	char *argv[MAX_WORDS];
 	const char *w;
 	int argc = 0;
 	va_list ap;
 
-	hm_opts_init(o);
+	cli_opts_init(o);
 	va_start(ap, cmd);
 	while ((w = va_arg(ap, const char *)) != NULL && argc < MAX_WORDS)
 		argv[argc++] = (char *)w;
 	va_end(ap);
-	return hm_opts_parse(ctx, o, cmd, argc, argv);
+	return cli_opts_parse(ctx, o, cmd, argc, argv);
 }
 
 #define PARSE(o, cmd, ...) parse_list(o, cmd, __VA_ARGS__, (const char *)NULL)
@@ -47,7 +49,7 @@ static void failed(int rc, int rc_want, const char *needle, const char *label)
 
 #define PARSE_FAILS(cmd, needle, ...)                                                              \
 	do {                                                                                       \
-		struct hm_opts o_;                                                                 \
+		struct cli_opts o_;                                                                \
 		failed(PARSE(&o_, cmd, __VA_ARGS__), -EINVAL, needle, needle);                     \
 	} while (0)
 
@@ -171,16 +173,18 @@ static void test_socket_mem(void)
 
 static void test_defaults(void)
 {
-	struct hm_opts o;
+	struct cli_opts o;
 
 	memset(&o, 0x5a, sizeof(o));
-	hm_opts_init(&o);
-	ok(o.mem == 0 && o.socket_mem_count == 0 && o.page_size == 0, "no memory asked");
-	ok(o.file_prefix == NULL, "no prefix until one is given (commands choose the default)");
-	ok(o.node == -1 && o.huge_dir == NULL && o.svg_file == NULL, "node -1, no dir, no svg");
-	ok(o.flags == 0 && o.n_zones == 0 && o.n_args == 0, "no flags, zones, args");
-	ok(o.iova_mode == HM_IOVA_DEFAULT && o.contig == HM_CONTIG_FAST && o.base_virtaddr == 0 &&
-	       o.user == NULL && o.group == NULL,
+	cli_opts_init(&o);
+	ok(o.lib.mem == 0 && o.lib.socket_mem_count == 0 && o.lib.page_size == 0,
+	   "no memory asked");
+	ok(o.lib.file_prefix == NULL, "no prefix until one is given (commands choose the default)");
+	ok(o.lib.node == -1 && o.lib.huge_dir == NULL && o.svg_file == NULL,
+	   "node -1, no dir, no svg");
+	ok(o.flags == 0 && o.lib.n_zones == 0 && o.n_args == 0, "no flags, zones, args");
+	ok(o.lib.iova_mode == HM_IOVA_DEFAULT && o.lib.contig == HM_CONTIG_FAST &&
+	       o.lib.base_virtaddr == 0 && o.user == NULL && o.group == NULL,
 	   "iova default, contig fast, base 0");
 	is_int(PARSE(&o, HM_CMD_INIT, NULL), 0, "no words at all");
 }
@@ -191,15 +195,15 @@ static void test_mem_forms(void)
 	    {"-m", "64"},	{"-m64", NULL}, {"--mem", "64"},
 	    {"--mem=64", NULL}, {"-m", "64M"},	{"-m64MiB", NULL},
 	};
-	struct hm_opts o;
+	struct cli_opts o;
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(forms); i++) {
 		is_int(PARSE(&o, HM_CMD_INIT, forms[i][0], forms[i][1]), 0, "%s %s", forms[i][0],
 		       forms[i][1] ? forms[i][1] : "");
-		is_u64(o.mem, 64 * MiB, "%s: 64 MiB", forms[i][0]);
+		is_u64(o.lib.mem, 64 * MiB, "%s: 64 MiB", forms[i][0]);
 	}
 	is_int(PARSE(&o, HM_CMD_INIT, "-m", "1G"), 0, "-m 1G");
-	is_u64(o.mem, GiB, "-m 1G is a GiB");
+	is_u64(o.lib.mem, GiB, "-m 1G is a GiB");
 	PARSE_FAILS(HM_CMD_INIT, "-m: size '64X': unknown unit 'X'", "-m", "64X");
 	PARSE_FAILS(HM_CMD_INIT, "-m: size 'abc' is not a number", "-mabc");
 	PARSE_FAILS(HM_CMD_INIT, "--mem: size '-5' is negative", "--mem=-5");
@@ -214,12 +218,12 @@ static void test_mem_forms(void)
 
 static void test_socket_mem_option(void)
 {
-	struct hm_opts o;
+	struct cli_opts o;
 
 	is_int(PARSE(&o, HM_CMD_INIT, "--socket-mem", "64,0,128"), 0, "--socket-mem A,B,C");
-	ok(o.socket_mem_count == 3 && o.socket_mem[2] == 128 * MiB, "three nodes");
+	ok(o.lib.socket_mem_count == 3 && o.lib.socket_mem[2] == 128 * MiB, "three nodes");
 	is_int(PARSE(&o, HM_CMD_INIT, "--socket-mem=0,1G"), 0, "--socket-mem=A,B");
-	ok(o.socket_mem_count == 2 && o.socket_mem[1] == GiB, "=form");
+	ok(o.lib.socket_mem_count == 2 && o.lib.socket_mem[1] == GiB, "=form");
 	PARSE_FAILS(HM_CMD_INIT, "--socket-mem '1,,2': entry 2", "--socket-mem", "1,,2");
 	PARSE_FAILS(HM_CMD_INIT, "--socket-mem '' is empty", "--socket-mem=");
 	PARSE_FAILS(HM_CMD_INIT, "--socket-mem needs a value", "--socket-mem");
@@ -233,17 +237,17 @@ static void test_strings(void)
 {
 	char dir[] = "--huge-dir=/mnt/huge";
 	char *argv[] = {dir};
-	struct hm_opts o;
+	struct cli_opts o;
 
 	is_int(PARSE(&o, HM_CMD_INIT, "--huge-dir", "/mnt/huge"), 0, "--huge-dir DIR");
-	is_str(o.huge_dir, "/mnt/huge", "huge_dir");
-	hm_opts_init(&o);
-	is_int(hm_opts_parse(ctx, &o, HM_CMD_STATUS, 1, argv), 0, "--huge-dir=DIR");
-	ok(o.huge_dir == dir + strlen("--huge-dir="), "points into argv");
+	is_str(o.lib.huge_dir, "/mnt/huge", "huge_dir");
+	cli_opts_init(&o);
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_STATUS, 1, argv), 0, "--huge-dir=DIR");
+	ok(o.lib.huge_dir == dir + strlen("--huge-dir="), "points into argv");
 	is_int(PARSE(&o, HM_CMD_ATTACH, "--file-prefix", "app1"), 0, "--file-prefix P");
-	is_str(o.file_prefix, "app1", "file_prefix");
+	is_str(o.lib.file_prefix, "app1", "file_prefix");
 	is_int(PARSE(&o, HM_CMD_CLEAR, "--file-prefix=--json"), 0, "=form takes a dashed value");
-	is_str(o.file_prefix, "--json", "taken literally");
+	is_str(o.lib.file_prefix, "--json", "taken literally");
 	is_int(PARSE(&o, HM_CMD_MAP, "--svg", "pool.svg"), 0, "--svg FILE");
 	is_str(o.svg_file, "pool.svg", "svg_file");
 	is_int(PARSE(&o, HM_CMD_MOUNT, "--user", "alice", "--group=wheel"), 0, "--user, --group");
@@ -271,16 +275,16 @@ static void test_strings(void)
 
 static void test_choices(void)
 {
-	struct hm_opts o;
+	struct cli_opts o;
 
 	is_int(PARSE(&o, HM_CMD_INIT, "--iova-mode", "pa"), 0, "--iova-mode pa");
-	is_int(o.iova_mode, HM_IOVA_PA, "pa");
+	is_int(o.lib.iova_mode, HM_IOVA_PA, "pa");
 	is_int(PARSE(&o, HM_CMD_INIT, "--iova-mode=va"), 0, "--iova-mode=va");
-	is_int(o.iova_mode, HM_IOVA_VA, "va");
+	is_int(o.lib.iova_mode, HM_IOVA_VA, "va");
 	is_int(PARSE(&o, HM_CMD_INIT, "--contig", "best"), 0, "--contig best");
-	is_int(o.contig, HM_CONTIG_BEST, "best");
+	is_int(o.lib.contig, HM_CONTIG_BEST, "best");
 	is_int(PARSE(&o, HM_CMD_INIT, "--contig=fast"), 0, "--contig=fast");
-	is_int(o.contig, HM_CONTIG_FAST, "fast");
+	is_int(o.lib.contig, HM_CONTIG_FAST, "fast");
 	PARSE_FAILS(HM_CMD_INIT, "--iova-mode 'xx' is not accepted: give pa or va", "--iova-mode",
 		    "xx");
 	PARSE_FAILS(HM_CMD_INIT, "--iova-mode 'PA' is not accepted", "--iova-mode=PA");
@@ -288,6 +292,9 @@ static void test_choices(void)
 		    "max");
 	PARSE_FAILS(HM_CMD_INIT, "--contig is given twice", "--contig", "best", "--contig", "best");
 }
+
+/* The CLI's bits beside the library's in one number. */
+#define CLI_BIT(f) ((f) << 16)
 
 static void test_flags(void)
 {
@@ -301,22 +308,23 @@ static void test_flags(void)
 	    {"--no-shconf", HM_OPT_NO_SHCONF, HM_CMD_INIT},
 	    {"--single-file-segments", HM_OPT_SINGLE_FILE, HM_CMD_INIT},
 	    {"--verify", HM_OPT_VERIFY, HM_CMD_ATTACH},
-	    {"--map", HM_OPT_MAP, HM_CMD_INIT},
-	    {"--json", HM_OPT_JSON, HM_CMD_UNMOUNT},
-	    {"--hold", HM_OPT_HOLD, HM_CMD_INIT},
-	    {"--trace", HM_OPT_TRACE, HM_CMD_INIT},
-	    {"--dry-run", HM_OPT_DRY_RUN, HM_CMD_CLEAR},
-	    {"--force", HM_OPT_FORCE, HM_CMD_RESERVE},
+	    {"--map", CLI_BIT(CLI_OPT_MAP), HM_CMD_INIT},
+	    {"--json", CLI_BIT(CLI_OPT_JSON), HM_CMD_UNMOUNT},
+	    {"--hold", CLI_BIT(CLI_OPT_HOLD), HM_CMD_INIT},
+	    {"--trace", CLI_BIT(CLI_OPT_TRACE), HM_CMD_INIT},
+	    {"--dry-run", CLI_BIT(CLI_OPT_DRY_RUN), HM_CMD_CLEAR},
+	    {"--force", CLI_BIT(CLI_OPT_FORCE), HM_CMD_RESERVE},
 	};
-	struct hm_opts o;
+	struct cli_opts o;
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(flags); i++) {
 		is_int(PARSE(&o, flags[i].command, flags[i].word), 0, "%s", flags[i].word);
-		is_int(o.flags, flags[i].flag, "%s sets its bit, only it", flags[i].word);
+		is_int(o.lib.flags | CLI_BIT(o.flags), flags[i].flag, "%s sets its bit, only it",
+		       flags[i].word);
 	}
 	is_int(PARSE(&o, HM_CMD_INIT, "--json", "--hold", "--trace", "--json"), 0,
 	       "flags combine and may repeat");
-	is_int(o.flags, HM_OPT_JSON | HM_OPT_HOLD | HM_OPT_TRACE, "three bits");
+	is_int(o.flags, CLI_OPT_JSON | CLI_OPT_HOLD | CLI_OPT_TRACE, "three bits");
 	PARSE_FAILS(HM_CMD_INIT, "--json takes no value: write --json alone, not '--json=1'",
 		    "--json=1");
 	PARSE_FAILS(HM_CMD_INIT, "--hold takes no value", "--hold=");
@@ -324,14 +332,14 @@ static void test_flags(void)
 
 static void test_address(void)
 {
-	struct hm_opts o;
+	struct cli_opts o;
 
 	is_int(PARSE(&o, HM_CMD_INIT, "--base-virtaddr", "0x100000000000"), 0, "hex address");
-	is_u64(o.base_virtaddr, 0x100000000000ULL, "hex value");
+	is_u64(o.lib.base_virtaddr, 0x100000000000ULL, "hex value");
 	is_int(PARSE(&o, HM_CMD_INIT, "--base-virtaddr=0X2000"), 0, "upper-case 0X");
-	is_u64(o.base_virtaddr, 0x2000, "0X2000");
+	is_u64(o.lib.base_virtaddr, 0x2000, "0X2000");
 	is_int(PARSE(&o, HM_CMD_INIT, "--base-virtaddr", "8192"), 0, "decimal address");
-	is_u64(o.base_virtaddr, 8192, "decimal value");
+	is_u64(o.lib.base_virtaddr, 8192, "decimal value");
 	is_int(PARSE(&o, HM_CMD_INIT, "--base-virtaddr", "0xfffffffffffff000"), 0, "16 hex digits");
 	PARSE_FAILS(HM_CMD_INIT, "--base-virtaddr '0' is zero", "--base-virtaddr", "0");
 	PARSE_FAILS(HM_CMD_INIT, "--base-virtaddr '0x0' is zero", "--base-virtaddr", "0x0");
@@ -352,12 +360,12 @@ static void test_address(void)
 
 static void test_page_size_node(void)
 {
-	struct hm_opts o;
+	struct cli_opts o;
 
 	is_int(PARSE(&o, HM_CMD_RESERVE, "--page-size", "2M"), 0, "--page-size 2M");
-	is_u64(o.page_size, 2 * MiB, "2 MiB");
+	is_u64(o.lib.page_size, 2 * MiB, "2 MiB");
 	is_int(PARSE(&o, HM_CMD_MOUNT, "--page-size=1G"), 0, "--page-size=1G");
-	is_u64(o.page_size, GiB, "1 GiB");
+	is_u64(o.lib.page_size, GiB, "1 GiB");
 	is_int(PARSE(&o, HM_CMD_STATUS, "--page-size", "4K"), 0, "4K is a page size");
 	PARSE_FAILS(HM_CMD_INIT, "--page-size '3M' is not a page size: give a power of two",
 		    "--page-size", "3M");
@@ -366,9 +374,9 @@ static void test_page_size_node(void)
 	PARSE_FAILS(HM_CMD_INIT, "--page-size: size 'huge' is not a number", "--page-size", "huge");
 
 	is_int(PARSE(&o, HM_CMD_RESERVE, "--node", "0"), 0, "--node 0");
-	is_int(o.node, 0, "node 0");
+	is_int(o.lib.node, 0, "node 0");
 	is_int(PARSE(&o, HM_CMD_MAP, "--node=63"), 0, "--node=63");
-	is_int(o.node, 63, "node 63");
+	is_int(o.lib.node, 63, "node 63");
 	PARSE_FAILS(HM_CMD_MAP, "--node '64' is not a node id: give a decimal number from 0 to 63",
 		    "--node", "64");
 	PARSE_FAILS(HM_CMD_MAP, "--node '-1' is not a node id", "--node", "-1");
@@ -382,30 +390,32 @@ static void test_zones(void)
 {
 	char words[HM_MAX_ZONES + 1][16];
 	char *argv[2 * (HM_MAX_ZONES + 1)];
-	struct hm_opts o;
+	struct cli_opts o;
 	int rc;
 
 	is_int(PARSE(&o, HM_CMD_INIT, "--zone", "rx:16M", "--zone=tx.ring-1:1G:contig"), 0,
 	       "two zones");
-	is_int(o.n_zones, 2, "n_zones 2");
-	ok(!strcmp(o.zones[0].name, "rx") && o.zones[0].len == 16 * MiB && !o.zones[0].contig,
+	is_int(o.lib.n_zones, 2, "n_zones 2");
+	ok(!strcmp(o.lib.zones[0].name, "rx") && o.lib.zones[0].len == 16 * MiB &&
+	       !o.lib.zones[0].contig,
 	   "zone rx: 16 MiB, not contiguous");
-	ok(!strcmp(o.zones[1].name, "tx.ring-1") && o.zones[1].len == GiB && o.zones[1].contig,
+	ok(!strcmp(o.lib.zones[1].name, "tx.ring-1") && o.lib.zones[1].len == GiB &&
+	       o.lib.zones[1].contig,
 	   "zone tx.ring-1: 1 GiB, contiguous");
 	is_int(PARSE(&o, HM_CMD_INIT, "--zone", "abcdefghijklmnopqrstuvwxyz_1234:1"), 0,
 	       "a 31-character name");
-	is_u64(o.zones[0].len, MiB, "bare zone size is MiB");
+	is_u64(o.lib.zones[0].len, MiB, "bare zone size is MiB");
 
 	for (int i = 0; i <= HM_MAX_ZONES; i++) {
 		snprintf(words[i], sizeof(words[i]), "z%d:1M", i);
 		argv[2 * i] = (char *)"--zone";
 		argv[2 * i + 1] = words[i];
 	}
-	hm_opts_init(&o);
-	is_int(hm_opts_parse(ctx, &o, HM_CMD_INIT, 2 * HM_MAX_ZONES, argv), 0, "16 zones fit");
-	is_int(o.n_zones, HM_MAX_ZONES, "all 16 kept");
-	hm_opts_init(&o);
-	rc = hm_opts_parse(ctx, &o, HM_CMD_INIT, 2 * (HM_MAX_ZONES + 1), argv);
+	cli_opts_init(&o);
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, 2 * HM_MAX_ZONES, argv), 0, "16 zones fit");
+	is_int(o.lib.n_zones, HM_MAX_ZONES, "all 16 kept");
+	cli_opts_init(&o);
+	rc = cli_opts_parse(ctx, &o, HM_CMD_INIT, 2 * (HM_MAX_ZONES + 1), argv);
 	failed(rc, -EINVAL, "--zone 'z16:1M': more than 16 zones", "17 zones");
 
 	PARSE_FAILS(HM_CMD_INIT, "--zone 'rx': give NAME:SIZE[:contig]", "--zone", "rx");
@@ -432,18 +442,19 @@ static void test_zones(void)
 
 static void test_positionals(void)
 {
-	struct hm_opts o;
+	struct cli_opts o;
 
 	is_int(PARSE(&o, HM_CMD_RESERVE, "1G", "--page-size", "1G"), 0, "SIZE then an option");
-	ok(o.n_args == 1 && !strcmp(o.args[0], "1G") && o.page_size == GiB, "reserve 1G");
+	ok(o.n_args == 1 && !strcmp(o.args[0], "1G") && o.lib.page_size == GiB, "reserve 1G");
 	is_int(PARSE(&o, HM_CMD_MOUNT, "-", "/mnt"), 0, "'-' alone is a word");
 	ok(o.n_args == 2 && !strcmp(o.args[0], "-"), "'-' kept");
 	is_int(PARSE(&o, HM_CMD_INIT, "--", "-m", "64", "--help", "--"), 0, "'--' ends options");
-	ok(o.mem == 0 && o.n_args == 4 && !(o.flags & HM_OPT_HELP), "after '--' all positional");
+	ok(o.lib.mem == 0 && o.n_args == 4 && !(o.flags & CLI_OPT_HELP),
+	   "after '--' all positional");
 	ok(o.n_args == 4 && !strcmp(o.args[0], "-m") && !strcmp(o.args[3], "--"),
 	   "a second '--' is a word");
 	is_int(PARSE(&o, HM_CMD_MOUNT, "a", "b", "c", "d"), 0, "four words");
-	is_int(o.n_args, HM_MAX_ARGS, "HM_MAX_ARGS kept");
+	is_int(o.n_args, CLI_MAX_ARGS, "CLI_MAX_ARGS kept");
 	PARSE_FAILS(HM_CMD_MOUNT, "too many arguments: 'e' is one more than the 4 'mount' takes",
 		    "a", "b", "c", "d", "e");
 	PARSE_FAILS(HM_CMD_MOUNT, "too many arguments: '-e'", "a", "b", "--", "c", "d", "-e");
@@ -453,24 +464,24 @@ static void test_help(void)
 {
 	const char *names[] = {"init",	  "attach", "status", "reserve", "mount",
 			       "unmount", "clear",  "map",    "reorder"};
-	struct hm_opts o;
+	struct cli_opts o;
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(names); i++) {
 		unsigned cmd = hm_command_from_name(names[i]);
 
 		is_int(PARSE(&o, cmd, "--help"), 0, "%s --help", names[i]);
-		ok(o.flags & HM_OPT_HELP, "%s: help flag", names[i]);
+		ok(o.flags & CLI_OPT_HELP, "%s: help flag", names[i]);
 	}
 	is_int(PARSE(&o, HM_CMD_STATUS, "-h"), 0, "-h");
-	ok(o.flags & HM_OPT_HELP, "-h sets help");
+	ok(o.flags & CLI_OPT_HELP, "-h sets help");
 	is_int(PARSE(&o, HM_CMD_STATUS, "--bogus", "--hold", "--help"), 0, "help wins");
-	ok(o.flags & HM_OPT_HELP, "help wins over bad words");
+	ok(o.flags & CLI_OPT_HELP, "help wins over bad words");
 	PARSE_FAILS(HM_CMD_INIT, "--help takes no value", "--help=yes");
 }
 
 static void test_unknown(void)
 {
-	struct hm_opts o;
+	struct cli_opts o;
 
 	PARSE_FAILS(HM_CMD_INIT, "unknown option '--qux': see 'hugemem init --help'", "--qux");
 	ok(!strstr(hm_errmsg(ctx), "did you mean"), "no hint for --qux (no name within 2 edits)");
@@ -497,13 +508,13 @@ static void test_unknown(void)
 
 	failed(PARSE(&o, 0, "-m", "1"), -EINVAL, "are not one hugemem command", "command 0");
 	failed(PARSE(&o, HM_CMD_INIT | HM_CMD_MAP, "-m", "1"), -EINVAL, "0x81", "two command bits");
-	failed(hm_opts_parse(ctx, &o, HM_CMD_INIT, 1, NULL), -EINVAL, "no argument vector",
+	failed(cli_opts_parse(ctx, &o, HM_CMD_INIT, 1, NULL), -EINVAL, "no argument vector",
 	       "NULL argv");
 }
 
 static void test_commands(void)
 {
-	struct hm_opts o;
+	struct cli_opts o;
 
 	PARSE_FAILS(HM_CMD_STATUS,
 		    "--hold is not an option of 'status' (it belongs to: init, attach)", "--hold");
@@ -534,7 +545,7 @@ static void test_commands(void)
 
 static void test_conflicts(void)
 {
-	struct hm_opts o;
+	struct cli_opts o;
 
 	PARSE_FAILS(HM_CMD_INIT, "-m and --socket-mem cannot be combined: give one", "-m", "64",
 		    "--socket-mem", "64");
@@ -551,7 +562,7 @@ static void test_conflicts(void)
 	PARSE_FAILS(HM_CMD_INIT, "--no-huge and --page-size cannot be combined", "--no-huge",
 		    "--page-size", "2M");
 	is_int(PARSE(&o, HM_CMD_INIT, "--no-huge", "-m", "64"), 0, "--no-huge with -m");
-	ok(o.mem == 64 * MiB && (o.flags & HM_OPT_NO_HUGE), "both kept");
+	ok(o.lib.mem == 64 * MiB && (o.lib.flags & HM_OPT_NO_HUGE), "both kept");
 	is_int(PARSE(&o, HM_CMD_INIT, "--in-memory", "--socket-mem", "0,64"), 0,
 	       "--in-memory with --socket-mem");
 }
@@ -561,15 +572,17 @@ static void test_untouched(void)
 {
 	char *argv[] = {(char *)"--json", (char *)"-m",	 (char *)"64",	   (char *)"--zone",
 			(char *)"a:1",	  (char *)"pos", (char *)"--bogus"};
-	struct hm_opts o, before;
+	struct cli_opts o, before;
 
-	hm_opts_init(&o);
-	o.node = 3;
+	cli_opts_init(&o);
+	o.lib.node = 3;
 	before = o;
-	is_int(hm_opts_parse(ctx, &o, HM_CMD_INIT, 7, argv), -EINVAL, "fails at the last word");
-	ok(memcmp(&o, &before, sizeof(o)) == 0, "options untouched after a failure");
-	is_int(hm_opts_parse(ctx, &o, HM_CMD_INIT, 6, argv), 0, "succeeds without it");
-	ok(o.mem == 64 * MiB && o.n_zones == 1 && o.n_args == 1 && o.node == 3,
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, 7, argv), -EINVAL, "fails at the last word");
+	/* the library's part; the CLI's own (--json, "pos") is taken as words are read */
+	ok(memcmp(&o.lib, &before.lib, sizeof(o.lib)) == 0, "options untouched after a failure");
+	o.n_args = 0; /* the CLI's own part is dropped after a failure (hm_opts_ext.take) */
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, 6, argv), 0, "succeeds without it");
+	ok(o.lib.mem == 64 * MiB && o.lib.n_zones == 1 && o.n_args == 1 && o.lib.node == 3,
 	   "success keeps what the caller set and adds the words");
 	is_str(hm_errmsg(ctx), "", "no message after success");
 }
@@ -612,7 +625,7 @@ static int table_row_ok(const struct hm_optdesc *d)
 	snprintf(word, sizeof(word), "--%s", d->long_name);
 	snprintf(shortw, sizeof(shortw), "-%c", d->short_name);
 	for (unsigned bit = 1; good && bit <= HM_CMD_MAP; bit <<= 1) {
-		struct hm_opts o;
+		struct cli_opts o;
 		int want = (d->commands & bit) ? 0 : -EINVAL;
 
 		good = PARSE(&o, bit, word, value) == want &&
@@ -627,10 +640,17 @@ static int table_row_ok(const struct hm_optdesc *d)
 
 static void test_table(void)
 {
-	const struct hm_optdesc *t = NULL;
-	int n = hm_opts_table(&t), dup = 0, flags_refuse_values = 1;
+	const struct hm_optdesc *lib = NULL, *own = NULL;
+	int n_lib = hm_opts_table(&lib), n_own = cli_opts_table(&own), n = 0;
+	int dup = 0, flags_refuse_values = 1;
+	struct hm_optdesc t[64];
 
-	ok(t != NULL && n >= 26, "table has every option (%d)", n);
+	for (int i = 0; i < n_lib && n < 64; i++)
+		t[n++] = lib[i];
+	for (int i = 0; i < n_own && n < 64; i++)
+		t[n++] = own[i];
+	ok(lib != NULL && n_lib >= 18, "the library's table has its options (%d)", n_lib);
+	ok(own != NULL && n_own >= 10, "the command line's table has its own (%d)", n_own);
 	for (int i = 0; i < n; i++) {
 		ok(table_row_ok(&t[i]), "--%s: taken by its commands, refused by the others",
 		   t[i].long_name);
@@ -639,7 +659,7 @@ static void test_table(void)
 			       (t[i].short_name && t[i].short_name == t[j].short_name);
 		if (!t[i].arg && strcmp(t[i].long_name, "help") != 0) {
 			char word[64];
-			struct hm_opts o;
+			struct cli_opts o;
 
 			snprintf(word, sizeof(word), "--%s=x", t[i].long_name);
 			flags_refuse_values &=
@@ -648,6 +668,91 @@ static void test_table(void)
 	}
 	is_int(dup, 0, "no name is used twice");
 	ok(flags_refuse_values, "every flag refuses a value");
+}
+
+/* ------------------------------------------------------------------ the library alone */
+
+/* hm_opts_parse as an application calls it: the library's options only. */
+static void test_library_parser(void)
+{
+	char *json[] = {(char *)"-m", (char *)"64", (char *)"--json"};
+	char *word[] = {(char *)"-m", (char *)"64", (char *)"extra"};
+	char *zones[] = {(char *)"--zone", (char *)"a:1", (char *)"--zone", (char *)"b:1"};
+	struct hm_zone_spec room[1];
+	struct hm_opts o;
+
+	hm_opts_init(&o);
+	failed(hm_opts_parse(ctx, &o, HM_CMD_INIT, 3, json), -EINVAL, "unknown option '--json'",
+	       "the command line's --json is not the library's");
+	failed(hm_opts_parse(ctx, &o, HM_CMD_INIT, 3, word), -EINVAL, "unexpected argument 'extra'",
+	       "no positional word");
+	is_u64(o.mem, 0, "nothing kept after a failure");
+	failed(hm_opts_parse(ctx, &o, HM_CMD_INIT, 2, zones), -EINVAL,
+	       "no room for zones: point opts.zones at an array", "--zone without an array");
+	o.zones = room;
+	o.max_zones = 1;
+	is_int(hm_opts_parse(ctx, &o, HM_CMD_INIT, 2, zones), 0, "--zone into the caller's array");
+	ok(o.n_zones == 1 && !strcmp(room[0].name, "a"), "one zone, in the caller's array");
+	o.n_zones = 0;
+	failed(hm_opts_parse(ctx, &o, HM_CMD_INIT, 4, zones), -EINVAL, "more than 1 zones",
+	       "max_zones is the limit");
+}
+
+/* The size field: the caller's version of struct hm_opts. */
+static void test_versions(void)
+{
+	unsigned char buf[sizeof(struct hm_opts) + 64];
+	struct hm_opts *o = (struct hm_opts *)(void *)buf;
+	struct hm_sysinfo si;
+	size_t i, beyond = 0;
+
+	memset(&si, 0, sizeof(si));
+	memset(buf, 0x5a, sizeof(buf));
+	hm_opts_init(o);
+	is_u64(o->size, sizeof(struct hm_opts),
+	       "hm_opts_init sets the size of the caller's header");
+	for (i = sizeof(struct hm_opts); i < sizeof(buf); i++)
+		beyond += buf[i] != 0x5a;
+	is_u64(beyond, 0, "and writes nothing past it");
+	o->size = 0;
+	failed(hm_opts_parse(ctx, o, HM_CMD_INIT, 0, NULL), -EINVAL, "call hm_opts_init(&opts)",
+	       "size 0: hm_opts_parse");
+	failed(hm_opts_check(ctx, o, &si), -EINVAL, "hm_opts_check: struct hm_opts has size 0",
+	       "size 0: hm_opts_check");
+	failed(hm_init(ctx, o), -EINVAL, "hm_init: struct hm_opts has size 0", "size 0: hm_init");
+	failed(hm_attach(ctx, o), -EINVAL, "hm_attach: struct hm_opts has size 0",
+	       "size 0: hm_attach");
+	failed(hm_init(ctx, NULL), -EINVAL, "no options (NULL)", "NULL options");
+	memset(buf, 0x5a, sizeof(buf));
+	hm_opts_init_size(o, 16);
+	ok(o->size == 16 && buf[16] == 0x5a, "a short size: only its bytes are set");
+	failed(hm_opts_parse(ctx, o, HM_CMD_INIT, 0, NULL), -EINVAL,
+	       "size 16, less than the first version's", "smaller than the first version");
+	memset(buf, 0x5a, sizeof(buf));
+	hm_opts_init_size(o, sizeof(buf));
+	ok(o->size == sizeof(buf) && o->node == -1 && buf[sizeof(buf) - 1] == 0,
+	   "a newer caller's structure: defaults, the rest cleared");
+	failed(hm_opts_parse(ctx, o, HM_CMD_INIT, 0, NULL), -EINVAL,
+	       "built against a newer hugemem.h", "larger than the library's");
+	hm_opts_init(o);
+	o->n_zones = 1;
+	failed(hm_init(ctx, o), -EINVAL, "opts.n_zones is 1 with no opts.zones array",
+	       "zones counted, no array");
+}
+
+/* The caller's table: checked before any word is read. */
+static void test_ext(void)
+{
+	struct hm_opts_ext ext = {.n = HM_OPTS_EXT_MAX + 1};
+	struct hm_opts o;
+
+	hm_opts_init(&o);
+	failed(hm_opts_parse_ext(ctx, &o, HM_CMD_INIT, 0, NULL, &ext), -EINVAL,
+	       "a table of 33 options (at most 32)", "table too long");
+	ext.n = 0;
+	ext.max_args = 1;
+	failed(hm_opts_parse_ext(ctx, &o, HM_CMD_INIT, 0, NULL, &ext), -EINVAL,
+	       "needs the table and a take function", "positional words without a take");
 }
 
 /* ------------------------------------------------------------------ against the system */
@@ -666,23 +771,23 @@ static void machine(struct hm_sysinfo *si)
 
 static int check(struct hm_sysinfo *si, unsigned cmd, const char *w1, const char *w2)
 {
-	struct hm_opts o;
+	struct cli_opts o;
 
 	if (PARSE(&o, cmd, w1, w2) < 0) {
 		diag("parse failed: %s", hm_errmsg(ctx));
 		return -999;
 	}
-	return hm_opts_check(ctx, &o, si);
+	return hm_opts_check(ctx, &o.lib, si);
 }
 
 static void test_check(void)
 {
 	struct hm_sysinfo si;
-	struct hm_opts o;
+	struct cli_opts o;
 
 	machine(&si);
-	hm_opts_init(&o);
-	is_int(hm_opts_check(ctx, &o, &si), 0, "defaults pass");
+	cli_opts_init(&o);
+	is_int(hm_opts_check(ctx, &o.lib, &si), 0, "defaults pass");
 	is_int(check(&si, HM_CMD_INIT, "--socket-mem", "64,0,128"), 0, "64,0,128 on nodes 0 and 2");
 	is_int(check(&si, HM_CMD_INIT, "--socket-mem", "64"), 0, "node 0 only");
 	is_int(check(&si, HM_CMD_INIT, "--socket-mem", "0,0,64,0,0,0"), 0, "zero entries beyond");
@@ -734,7 +839,7 @@ static void test_random(void)
 
 	for (int i = 0; i < 20000; i++, runs++) {
 		char word[48], *argv[1] = {word};
-		struct hm_opts o;
+		struct cli_opts o;
 		uint64_t v;
 		int len, rc, n;
 
@@ -746,12 +851,12 @@ static void test_random(void)
 			word[len++] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
 		}
 		word[len] = '\0';
-		hm_opts_init(&o);
-		rc = hm_opts_parse(ctx, &o, HM_CMD_INIT, 1, argv);
+		cli_opts_init(&o);
+		rc = cli_opts_parse(ctx, &o, HM_CMD_INIT, 1, argv);
 		bad_msgs += rc < 0 && (!hm_errmsg(ctx)[0] || strchr(hm_errmsg(ctx), '\n'));
 		rc = hm_parse_size(ctx, word, &v);
 		bad_msgs += rc < 0 && (!hm_errmsg(ctx)[0] || strchr(hm_errmsg(ctx), '\n'));
-		rc = hm_parse_socket_mem(ctx, word, o.socket_mem, &n);
+		rc = hm_parse_socket_mem(ctx, word, o.lib.socket_mem, &n);
 		bad_msgs += rc < 0 && (!hm_errmsg(ctx)[0] || strchr(hm_errmsg(ctx), '\n'));
 	}
 	is_int(bad_msgs, 0, "%d random words: every failure has one line", runs);
@@ -781,6 +886,9 @@ int main(void)
 	test_conflicts();
 	test_untouched();
 	test_table();
+	test_library_parser();
+	test_versions();
+	test_ext();
 	test_check();
 	test_random();
 	hm_ctx_free(ctx);
