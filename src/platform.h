@@ -67,6 +67,16 @@ void hmi_dev_split(dev_t dev, unsigned *maj, unsigned *min);
  * Free with free(). Without MADV_POPULATE_WRITE it is plain calloc. */
 void *hmi_calloc_populated(size_t n, size_t size);
 
+/* Call FN(NAME, INO, ARG) for every entry of the directory open as FD, from
+ * its start ("." and ".." too, as readdir gives them), until FN returns
+ * nonzero: that value; 0 at the end; -errno when reading fails. It moves FD's
+ * offset (and that of its dups). Reads through a 4 KiB buffer on the stack:
+ * readdir sizes its buffer by the directory's st_blksize, which hugetlbfs sets
+ * to its page size, so every opendir of a mount mallocs 1 MiB — mapped,
+ * faulted into and unmapped again: a third of a millisecond in a virtual
+ * machine, for a listing of a few names. */
+int hmi_dir_each(int fd, int (*fn)(const char *name, uint64_t ino, void *arg), void *arg);
+
 /* The end of the user address space (1 << 47 on x86-64 with 4-level page
  * tables, 1 << 56 with 5 levels, 1 << 48 or 1 << 52 or 1 << 39 on arm64),
  * found by mapping one page just below each candidate end with
