@@ -22,19 +22,21 @@
 # its runtime directory and its mount. The pool is used as it is reserved (it needs MIB/2 free
 # pages); nothing resizes it.
 #
-# usage: bench/startup.sh [--reps N] [--mem MIB] [--old BIN] [--new BIN] [--raw FILE]
+# usage: bench/startup.sh [--reps N] [--mem MIB] [--old BIN] [--new BIN] [--raw FILE] [--rt]
 #   --reps N    repetitions (default 21)
 #   --mem MIB   the size asked (default 64)
 #   --old BIN   a second hugemem to interleave, reported as "old"
 #   --new BIN   the hugemem to measure (default build/hugemem), reported as "new"
 #   --raw FILE  also write every run, one line each (default build/bench/startup/raw.txt)
+#   --rt        run every contender under SCHED_FIFO (chrt -f 10): on a machine others load,
+#               what is measured is then the programs, not the other load's time slices
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 B=$TOP/build/bench/startup
 HP=/sys/kernel/mm/hugepages/hugepages-2048kB
 PREFIX=hst
-REPS=21 MEM=64 OLD="" NEW="" RAW="" INVOKED="bench/startup.sh $*"
+REPS=21 MEM=64 OLD="" NEW="" RAW="" RT=() INVOKED="bench/startup.sh $*"
 
 die() { echo "bench/startup.sh: $*" >&2; exit 1; }
 
@@ -45,7 +47,8 @@ while [ $# -gt 0 ]; do
 	--old) OLD=${2:?--old BIN}; shift ;;
 	--new) NEW=${2:?--new BIN}; shift ;;
 	--raw) RAW=${2:?--raw FILE}; shift ;;
-	-h|--help) sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--rt) RT=(chrt -f 10) ;;
+	-h|--help) sed -n '3,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see bench/startup.sh --help)" ;;
 	esac
 	shift
@@ -109,7 +112,7 @@ for ((rep = 0; rep < REPS; rep++)); do
 	k=$((rep % ${#names[@]}))
 	for who in "${names[@]:k}" "${names[@]:0:k}"; do
 		# shellcheck disable=SC2046 # the argv is words without spaces
-		res=$("$B/timecmd" -t 60 -o "$B/out" -e "$B/err" -- $(argv_of "$who")) ||
+		res=$("${RT[@]}" "$B/timecmd" -t 60 -o "$B/out" -e "$B/err" -- $(argv_of "$who")) ||
 			die "$who failed: $res $(cat "$B/err")"
 		printf '%s\t%s\t%s\t%s\n' "$rep" "$who" "${res%% *}" "$(tr -d '\n' <"$B/out")" >>"$RAW"
 		[ -z "$(ls "$H")" ] || die "$who left files in $H: $(ls "$H")"
