@@ -923,7 +923,7 @@ int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out)
 		return hmi_err(ctx, EALREADY,
 			       "this context holds memory already: hm_fini it first");
 	hmi_err_clear(ctx);
-	m = calloc(1, sizeof(*m));
+	m = hmi_calloc_populated(1, sizeof(*m)); /* ~10 KiB */
 	if (!m)
 		return hmi_err(ctx, ENOMEM, "out of memory starting up");
 	m->fork_gen = hmi_fork_watch();

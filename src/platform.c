@@ -22,18 +22,28 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+/* malloc, then populate, then zero: calloc would zero first (a block that is
+ * not fresh from the kernel), taking the faults one page at a time. */
 void *hmi_calloc_populated(size_t n, size_t size)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uintptr_t start, end;
-	char *p = calloc(n, size);
+	size_t len;
+	char *p;
 
-	if (!p || page <= 0)
-		return p;
+	if (size && n > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	len = n * size;
+	p = malloc(len > 0 ? len : 1);
+	if (!p)
+		return NULL;
 	start = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-	end = ((uintptr_t)p + n * size) & ~((uintptr_t)page - 1);
-	if (end > start) /* a failure only means the faults come later */
+	end = ((uintptr_t)p + len) & ~((uintptr_t)page - 1);
+	if (page > 0 && end > start) /* a failure only means the faults come later */
 		(void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+	memset(p, 0, len);
 	return p;
 }
 

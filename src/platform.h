@@ -63,8 +63,10 @@ void hmi_dev_split(dev_t dev, unsigned *maj, unsigned *min);
  * by one madvise(MADV_POPULATE_WRITE) instead of a fault per 4 KiB page as
  * the block is first written. Worth it for the large arrays a secondary
  * fills at once (a layout of 4096 pages is ~45 pages of records): in a
- * virtual machine a page fault can cost 10 us, three times a populated page.
- * Free with free(). Without MADV_POPULATE_WRITE it is plain calloc. */
+ * virtual machine a page fault can cost 10 us, three times a populated page;
+ * the start-up's own few-page structures (context, sysinfo, primary state) are
+ * worth it too. Free with free(). Without MADV_POPULATE_WRITE it is plain
+ * calloc. */
 void *hmi_calloc_populated(size_t n, size_t size);
 
 /* Call FN(NAME, INO, ARG) for every entry of the directory open as FD, from
