@@ -56,7 +56,9 @@ done
 [ "$(id -u)" = 0 ] || die "must run as root: it mounts hugetlbfs and maps hugepages"
 [ -d $HP ] || die "this kernel has no 2 MiB hugepages ($HP is missing)"
 command -v python3 >/dev/null || die "needs python3 (for the medians)"
-[ $((MEM % 2)) = 0 ] && [ "$MEM" -gt 0 ] || die "--mem must be a positive even number of MiB"
+if [ $((MEM % 2)) != 0 ] || [ "$MEM" -le 0 ]; then
+	die "--mem must be a positive even number of MiB"
+fi
 
 # ---------------------------------------------------------------- builds (copies: a rebuild
 # of build/ during the run must not change what is measured)
@@ -74,6 +76,7 @@ echo 'int main(void) { return 0; }' >"$B/true.c"
 cc -O2 -o "$B/true" "$B/true.c"
 
 # ---------------------------------------------------------------- the lock, the mount
+# shellcheck source=test/lock.sh
 . "$TOP/test/lock.sh" # held by a keeper process: no program started here inherits it
 hm_test_lock 3600 || die "cannot take $HM_TEST_LOCK"
 free=$(cat $HP/free_hugepages)
