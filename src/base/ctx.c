@@ -7,6 +7,7 @@
  * hm_errmsg() hands the line to the caller. Nothing here prints.
  */
 #include "base/ctx.h"
+#include "base/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,7 +59,7 @@ static void default_rundir(char *buf, size_t len)
 
 int hm_ctx_new(struct hm_ctx **ctxp)
 {
-	struct hm_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct hm_ctx *ctx = hmi_calloc_populated(1, sizeof(*ctx)); /* ~9 KiB */
 
 	if (!ctx)
 		return -ENOMEM;

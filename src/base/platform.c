@@ -18,22 +18,74 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+/* malloc, then populate, then zero: calloc would zero first (a block that is
+ * not fresh from the kernel), taking the faults one page at a time. */
 void *hmi_calloc_populated(size_t n, size_t size)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uintptr_t start, end;
-	char *p = calloc(n, size);
+	size_t len;
+	char *p;
 
-	if (!p || page <= 0)
-		return p;
+	if (size && n > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	len = n * size;
+	p = malloc(len > 0 ? len : 1);
+	if (!p)
+		return NULL;
 	start = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-	end = ((uintptr_t)p + n * size) & ~((uintptr_t)page - 1);
-	if (end > start) /* a failure only means the faults come later */
+	end = ((uintptr_t)p + len) & ~((uintptr_t)page - 1);
+	if (page > 0 && end > start) /* a failure only means the faults come later */
 		(void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+	memset(p, 0, len);
 	return p;
+}
+
+/* The kernel's record (struct linux_dirent64: kernel ABI), read through
+ * getdents64(2) directly: glibc declares it only since 2.30. */
+struct dirent_rec {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+static int dir_chunk(char *buf, long len, int (*fn)(const char *, uint64_t, void *), void *arg)
+{
+	for (long at = 0; at < len;) {
+		const struct dirent_rec *e = (const struct dirent_rec *)(void *)(buf + at);
+		int rc;
+
+		if (e->reclen == 0 || e->reclen > len - at)
+			return -EIO; /* not a record the kernel writes */
+		rc = fn(e->name, e->ino, arg);
+		if (rc != 0)
+			return rc;
+		at += e->reclen;
+	}
+	return 0;
+}
+
+int hmi_dir_each(int fd, int (*fn)(const char *name, uint64_t ino, void *arg), void *arg)
+{
+	_Alignas(8) char buf[4096];
+	long len = 0;
+	int rc = 0;
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	while (rc == 0 && (len = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
+		rc = dir_chunk(buf, len, fn, arg);
+	if (rc == 0 && len < 0)
+		rc = -errno;
+	return rc;
 }
 
 uint64_t hmi_user_va_end(void)

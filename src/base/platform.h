@@ -63,9 +63,21 @@ void hmi_dev_split(dev_t dev, unsigned *maj, unsigned *min);
  * by one madvise(MADV_POPULATE_WRITE) instead of a fault per 4 KiB page as
  * the block is first written. Worth it for the large arrays a secondary
  * fills at once (a layout of 4096 pages is ~45 pages of records): in a
- * virtual machine a page fault can cost 10 us, three times a populated page.
- * Free with free(). Without MADV_POPULATE_WRITE it is plain calloc. */
+ * virtual machine a page fault can cost 10 us, three times a populated page;
+ * the start-up's own few-page structures (context, sysinfo, primary state) are
+ * worth it too. Free with free(). Without MADV_POPULATE_WRITE it is plain
+ * calloc. */
 void *hmi_calloc_populated(size_t n, size_t size);
+
+/* Call FN(NAME, INO, ARG) for every entry of the directory open as FD, from
+ * its start ("." and ".." too, as readdir gives them), until FN returns
+ * nonzero: that value; 0 at the end; -errno when reading fails. It moves FD's
+ * offset (and that of its dups). Reads through a 4 KiB buffer on the stack:
+ * readdir sizes its buffer by the directory's st_blksize, which hugetlbfs sets
+ * to its page size, so every opendir of a mount mallocs 1 MiB — mapped,
+ * faulted into and unmapped again: a third of a millisecond in a virtual
+ * machine, for a listing of a few names. */
+int hmi_dir_each(int fd, int (*fn)(const char *name, uint64_t ino, void *arg), void *arg);
 
 /* The end of the user address space (1 << 47 on x86-64 with 4-level page
  * tables, 1 << 56 with 5 levels, 1 << 48 or 1 << 52 or 1 << 39 on arm64),

@@ -290,40 +290,50 @@ static enum hm_file_owner proved_owner(struct scanner *sc, const char *prefix,
 	return sc->dpdk_dir ? HM_OWNER_DPDK : HM_OWNER_UNKNOWN;
 }
 
-/* Add the page files of the mount open as DIRFD (at DIRPATH) to S. */
+/* What collect passes for each name of a mount's directory. */
+struct listing {
+	struct scanner *sc;
+	struct fset *s;
+	int dirfd;
+	const char *dirpath, *prefix;
+	const struct hm_mount *m;
+};
+
+/* One name of the mount: added to the set when it is a page file (of the
+ * listing's prefix, when it names one). 0, or -ENOMEM. */
+static int collect_one(const char *name, uint64_t ino, void *arg)
+{
+	const struct listing *l = arg;
+	const char *cut = last_pattern(name);
+	size_t plen = cut ? (size_t)(cut - name) : 0;
+	struct stat st;
+	char *pfx;
+
+	(void)ino;
+	if (!cut ||
+	    (l->prefix && (strlen(l->prefix) != plen || memcmp(l->prefix, name, plen) != 0)))
+		return 0;
+	/* vanished since it was listed, or not a regular file: not ours */
+	if (fstatat(l->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	pfx = strndup(name, plen);
+	return fset_add(l->s, join_path(l->dirpath, name), pfx, l->m, &st,
+			pfx ? proved_owner(l->sc, pfx, &st) : HM_OWNER_UNKNOWN);
+}
+
+/* Add the page files of the mount open as DIRFD (at DIRPATH) to S. Listed by
+ * hmi_dir_each, not readdir: every primary lists its mounts at start-up, and
+ * readdir's buffer on hugetlbfs is 1 MiB (platform.h). */
 static int collect(struct scanner *sc, struct fset *s, int dirfd, const char *dirpath,
 		   const struct hm_mount *m, const char *prefix)
 {
-	struct hm_ctx *ctx = sc->ctx;
-	int dupfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-	DIR *d = dupfd < 0 ? NULL : fdopendir(dupfd);
-	struct dirent *e;
-	int rc = 0;
+	struct listing l = {sc, s, dirfd, dirpath, prefix, m};
+	int rc = hmi_dir_each(dirfd, collect_one, &l);
 
-	if (!d) {
-		if (dupfd >= 0)
-			close(dupfd);
-		return hmi_err(ctx, errno, "cannot read %s: %s", dirpath, strerror(errno));
-	}
-	while (rc == 0 && (e = readdir(d)) != NULL) {
-		const char *cut = last_pattern(e->d_name);
-		size_t plen = cut ? (size_t)(cut - e->d_name) : 0;
-		struct stat st;
-
-		if (!cut ||
-		    (prefix && (strlen(prefix) != plen || memcmp(prefix, e->d_name, plen) != 0)))
-			continue;
-		/* vanished since readdir, or not a regular file: not ours */
-		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-			continue;
-		char *pfx = strndup(e->d_name, plen);
-
-		rc = fset_add(s, join_path(dirpath, e->d_name), pfx, m, &st,
-			      pfx ? proved_owner(sc, pfx, &st) : HM_OWNER_UNKNOWN);
-	}
-	closedir(d);
+	if (rc == -ENOMEM)
+		return hmi_err(sc->ctx, ENOMEM, "out of memory listing %s", dirpath);
 	if (rc < 0)
-		return hmi_err(ctx, -rc, "out of memory listing %s", dirpath);
+		return hmi_err(sc->ctx, -rc, "cannot read %s: %s", dirpath, strerror(-rc));
 	return 0;
 }
 

@@ -42,7 +42,7 @@
 #include "hugedir/hugedir.h"
 #include "base/platform.h"
 
-#include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -64,18 +64,24 @@ static uint64_t headroom(uint64_t limit, uint64_t used)
 	return limit > used ? limit - used : 0;
 }
 
-/* Entries of the directory PATH (not . or ..); 0 when it cannot be read. */
+static int count_one(const char *name, uint64_t ino, void *arg)
+{
+	(void)ino;
+	*(uint64_t *)arg += strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+	return 0;
+}
+
+/* Entries of the directory PATH (not . or ..); 0 when it cannot be opened.
+ * hmi_dir_each, not readdir: readdir's buffer on hugetlbfs is 1 MiB. */
 static uint64_t count_entries(const char *path)
 {
-	DIR *d = opendir(path);
-	struct dirent *de;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	uint64_t n = 0;
 
-	if (!d)
+	if (fd < 0)
 		return 0;
-	while ((de = readdir(d)) != NULL)
-		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
-	closedir(d);
+	hmi_dir_each(fd, count_one, &n); /* a failure keeps the count so far, as readdir */
+	close(fd);
 	return n;
 }
 

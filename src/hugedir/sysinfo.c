@@ -6,6 +6,7 @@
  * shows and what init will build on.
  */
 #include "base/ctx.h"
+#include "base/platform.h"
 #include "hugedir/hugedir.h"
 #include "sys/sysinfo.h"
 
@@ -14,7 +15,7 @@
 
 int hm_sysinfo_read(struct hm_ctx *ctx, const char *huge_dir, struct hm_sysinfo **out)
 {
-	struct hm_sysinfo *si = calloc(1, sizeof(*si));
+	struct hm_sysinfo *si = hmi_calloc_populated(1, sizeof(*si)); /* ~22 KiB */
 	int rc;
 
 	if (!si)

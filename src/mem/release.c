@@ -47,7 +47,7 @@ int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out)
 		return hmi_err(ctx, EALREADY,
 			       "this context holds memory already: hm_fini it first");
 	hmi_err_clear(ctx);
-	m = calloc(1, sizeof(*m));
+	m = hmi_calloc_populated(1, sizeof(*m)); /* ~10 KiB */
 	if (!m)
 		return hmi_err(ctx, ENOMEM, "out of memory starting up");
 	m->tab.fork_gen = hmi_fork_watch();
@@ -81,6 +81,19 @@ int hmi_mem_end(struct hm_ctx *ctx, int rc, double t0)
 	return rc;
 }
 
+/* The whole window in one munmap, and one TLB flush: the pieces lie apart in
+ * it (one munmap each in hmi_pages_release, one per page on a fragmented
+ * pool). Those unmaps then find nothing there; pages outside the window (an
+ * init that failed before placing them) are still unmapped by them. No
+ * hugepage goes back to the pool here: each stays in its file or memfd until
+ * that is dropped, in pool order. */
+static void unmap_window(struct hmi_mem *pr)
+{
+	if (pr->window_len)
+		munmap((void *)(uintptr_t)pr->window_base, pr->window_len);
+	pr->window_len = 0;
+}
+
 /* Unpublish first (no new secondary), then give the pages back in pool
  * order — unless secondaries still map them: then only unmap, and the last
  * mapping frees each page. */
@@ -91,6 +104,7 @@ static int release_primary_pages(struct hm_ctx *ctx, struct hmi_mem *pr)
 
 	hmi_unpublish(ctx, pr);
 	pr->ps.shared_out = pr->rundir[0] && hmi_secondaries_alive(ctx, pr);
+	unmap_window(pr);
 	if (order) { /* pool order: the next primary gets our longest run first */
 		n = hmi_release_order(pr->ps.pages, pr->ps.n, pr->ps.page_size, NULL, order);
 		rc = hmi_pages_release(ctx, &pr->ps, order, n);

@@ -33,7 +33,6 @@
 #include "hugedir/hugedir.h"
 #include "base/platform.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -219,26 +218,28 @@ static int still_ours(int dfd, const char *name, const struct hmi_backing *b)
 	       (uint32_t)st.st_uid == b->uid;
 }
 
+/* What unlink_renamed looks for in each name of the mount. */
+struct renamed {
+	int dfd;
+	const struct hmi_backing *b;
+};
+
+static int unlink_if_ours(const char *name, uint64_t ino, void *arg)
+{
+	const struct renamed *r = arg;
+
+	return ino == r->b->ino && still_ours(r->dfd, name, r->b) && unlinkat(r->dfd, name, 0) == 0;
+}
+
 /* B's file is no longer at its name: remove it under the name it was
- * renamed to in the mount (one pass over the directory, only then).
- * 1 when found and removed. */
+ * renamed to in the mount (one pass over the directory, only then, by
+ * hmi_dir_each: readdir's buffer on hugetlbfs is 1 MiB). 1 when found and
+ * removed. */
 static int unlink_renamed(int dfd, const struct hmi_backing *b)
 {
-	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 0), found = 0;
-	DIR *d = dup < 0 ? NULL : fdopendir(dup);
-	struct dirent *e;
+	struct renamed r = {dfd, b};
 
-	if (!d) {
-		if (dup >= 0)
-			close(dup);
-		return 0;
-	}
-	rewinddir(d);
-	while (!found && (e = readdir(d)) != NULL)
-		if ((uint64_t)e->d_ino == b->ino && still_ours(dfd, e->d_name, b))
-			found = unlinkat(dfd, e->d_name, 0) == 0;
-	closedir(d);
-	return found;
+	return hmi_dir_each(dfd, unlink_if_ours, &r) == 1;
 }
 
 /* Remove B's file, never another: by its name while that is still its
