@@ -378,7 +378,7 @@ struct hm_file_list {
 
 /* List the files named "<prefix>map_<n>" (and hugemem's own single-file and
  * page-file names) in every hugetlbfs mount of SI (PREFIX NULL = all), with
- * each file's state.
+ * each file's state. Returns the count.
  * Errors: -EINVAL, -ENAMETOOLONG, -ENOMEM. */
 int hm_files_scan(struct hm_ctx *ctx, const struct hm_sysinfo *si, const char *prefix,
 		  struct hm_file_list **out);
