@@ -20,7 +20,8 @@
  *    "Errors: none.", the same set as the ERRORS of its man page (checked by
  *    test/man_errno.t). An errno passed on from a system call is listed where
  *    the call can meet it in its use; -EMFILE and -ENFILE (out of
- *    descriptors), which any call that opens a file can meet, are not.
+ *    descriptors), which any call that opens a file can meet, only where a
+ *    call gives them for a reason of its own.
  *  - Every sysfs/procfs path is read below the context's root ("/" unless
  *    hm_ctx_set_root says otherwise), so tests point the library at a fixture
  *    tree.
