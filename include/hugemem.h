@@ -16,6 +16,12 @@
  *    hm_memzone_*), which any thread may make on a shared context.
  *  - Objects a call allocates (struct hm_sysinfo, lists) are freed with the
  *    matching hm_*_free call; NULL is accepted there.
+ *  - Each call's comment ends with its errors, "Errors: -EA, -EB." or
+ *    "Errors: none.", the same set as the ERRORS of its man page (checked by
+ *    test/man_errno.t). An errno passed on from a system call is listed where
+ *    the call can meet it in its use; -EMFILE and -ENFILE (out of
+ *    descriptors), which any call that opens a file can meet, only where a
+ *    call gives them for a reason of its own.
  *  - Every sysfs/procfs path is read below the context's root ("/" unless
  *    hm_ctx_set_root says otherwise), so tests point the library at a fixture
  *    tree.
@@ -64,34 +70,41 @@ extern "C" {
 struct hm_ctx;
 
 /* Create a context with root "/" and the default runtime directory.
- * Returns 0, or -ENOMEM. */
+ * Returns 0.
+ * Errors: -ENOMEM. */
 int hm_ctx_new(struct hm_ctx **ctxp);
 /* Free CTX and release its memory as hm_fini does (in a forked child: only
- * forget it). NULL is accepted. */
+ * forget it). NULL is accepted.
+ * Errors: none. */
 void hm_ctx_free(struct hm_ctx *ctx);
 
 /* Read sysfs/procfs below ROOT instead of "/" (a fixture tree in tests).
- * Returns 0, -EINVAL (not absolute), -ENAMETOOLONG. */
+ * Returns 0, -EINVAL (not absolute), -ENAMETOOLONG.
+ * Errors: -EINVAL, -ENAMETOOLONG. */
 int hm_ctx_set_root(struct hm_ctx *ctx, const char *root);
+/* The root in use: "/" unless hm_ctx_set_root set another. Errors: none. */
 const char *hm_ctx_root(const struct hm_ctx *ctx);
 
 /* Use DIR as the base of per-prefix runtime directories instead of the default
  * (/run/hugemem as root, $XDG_RUNTIME_DIR/hugemem otherwise, else
- * /tmp/hugemem-<uid>). Returns 0, -EINVAL, -ENAMETOOLONG. */
+ * /tmp/hugemem-<uid>). Returns 0, -EINVAL, -ENAMETOOLONG.
+ * Errors: -EINVAL, -ENAMETOOLONG. */
 int hm_ctx_set_runtime_dir(struct hm_ctx *ctx, const char *dir);
+/* The base of the runtime directories in use. Errors: none. */
 const char *hm_ctx_runtime_dir(const struct hm_ctx *ctx);
 
 /* Progress of long work (faulting in pages): FN(ARG, STEP, DONE, TOTAL) is
  * called by the thread running hm_init, at most every ~100 ms and once more
  * when the step ends (DONE == TOTAL); STEP names the step ("map"), DONE and
  * TOTAL count pages. The library itself never prints: the CLI draws a line
- * from it. FN NULL turns it off. Returns 0. */
+ * from it. FN NULL turns it off. Returns 0.
+ * Errors: none. */
 typedef void hm_progress_fn(void *arg, const char *step, uint64_t done, uint64_t total);
 int hm_ctx_set_progress(struct hm_ctx *ctx, hm_progress_fn *fn, void *arg);
 
 /* Ask a running hm_init or hm_attach on CTX to stop: it undoes everything it
  * had done (pages given back, page files and the runtime directory removed,
- * prefix lock dropped) and returns -ECANCELED. Async-signal-safe (one atomic
+ * prefix lock dropped) and fails with ECANCELED. Async-signal-safe (one atomic
  * store) and callable from any thread or from FN of hm_ctx_set_progress.
  * hm_init checks between its steps and between fault-in rounds of ~256 MiB,
  * so the stop comes within about one round. The request is taken by the call
@@ -107,15 +120,18 @@ int hm_ctx_set_progress(struct hm_ctx *ctx, hm_progress_fn *fn, void *arg);
  * (and SIGKILL, which no process can handle) leaves its page files and
  * runtime directory until the next primary of its prefix or `hugemem clear`
  * removes them; --in-memory leaves no page file. hugemem's own threads block
- * every signal: the application's handler runs in one of its threads. */
+ * every signal: the application's handler runs in one of its threads.
+ * Errors: -EINVAL. */
 int hm_ctx_cancel(struct hm_ctx *ctx);
 
 /* The message of the last failed call on CTX ("" when none). Valid until the
- * next call on CTX. */
+ * next call on CTX.
+ * Errors: none. */
 const char *hm_errmsg(const struct hm_ctx *ctx);
 
 /* BYTES in binary units, exact ("2 MiB", "1536 KiB", "0 B") into BUF;
- * returns BUF. */
+ * returns BUF.
+ * Errors: none. */
 const char *hm_size_str(uint64_t bytes, char *buf, size_t len);
 
 /* ------------------------------------------------------------------ options */
@@ -195,23 +211,23 @@ struct hm_optdesc {
 
 /* Set every field of O to its default and O->size to SIZE, which must be
  * sizeof(struct hm_opts) as the caller sees it: call hm_opts_init, which
- * passes it. */
+ * passes it. Errors: none. */
 void hm_opts_init_size(struct hm_opts *o, size_t size);
 
-/* Set every field to its default, and the size (see struct hm_opts). */
+/* Set every field to its default, and the size (see struct hm_opts). Errors: none. */
 static inline void hm_opts_init(struct hm_opts *o)
 {
 	hm_opts_init_size(o, sizeof(*o));
 }
 
-/* The command named NAME ("init", "status", ...), or 0 when there is none. */
+/* The command named NAME ("init", "status", ...), or 0 when there is none. Errors: none. */
 unsigned hm_command_from_name(const char *name);
 
 /* Parse ARGV[0..ARGC) (the words after the subcommand) for COMMAND, EAL style:
  * "--opt value", "--opt=value", "-m 64", "-m64". Unknown options, options the
  * command does not take, positional words, bad values and conflicts (-m with
  * --socket-mem) are -EINVAL with a message naming the word and the fix.
- * Touches nothing; *O is changed only on success. */
+ * Touches nothing; *O is changed only on success. Errors: -EINVAL. */
 int hm_opts_parse(struct hm_ctx *ctx, struct hm_opts *o, unsigned command, int argc,
 		  char *const argv[]);
 
@@ -232,19 +248,21 @@ struct hm_opts_ext {
 };
 
 /* hm_opts_parse, with EXT's options and positional words too (EXT NULL:
- * exactly hm_opts_parse). */
+ * exactly hm_opts_parse). Errors: -EINVAL. */
 int hm_opts_parse_ext(struct hm_ctx *ctx, struct hm_opts *o, unsigned command, int argc,
 		      char *const argv[], const struct hm_opts_ext *ext);
 
-/* The option table: *LIST gets the array, the return value its length. */
+/* The option table: *LIST gets the array, the return value its length. Errors: none. */
 int hm_opts_table(const struct hm_optdesc **list);
 
 /* Parse a size: a number with an optional unit K, M, G, T (binary; "KB",
  * "MiB" and lower case accepted); a bare number is MiB, as in EAL.
- * Returns 0, or -EINVAL / -ERANGE with a message. */
+ * Returns 0, or -EINVAL / -ERANGE with a message.
+ * Errors: -EINVAL, -ERANGE. */
 int hm_parse_size(struct hm_ctx *ctx, const char *text, uint64_t *bytes);
 
-/* Parse "--socket-mem" text "64,0,128": *COUNT entries, position = node id. */
+/* Parse "--socket-mem" text "64,0,128": *COUNT entries, position = node id.
+ * Errors: -EINVAL, -ERANGE. */
 int hm_parse_socket_mem(struct hm_ctx *ctx, const char *text, uint64_t bytes[HM_MAX_NODES],
 			int *count);
 
@@ -320,18 +338,21 @@ struct hm_sysinfo {
 /* Read hugepage sizes, counters, nodes, meminfo, mounts and cgroup limits
  * below the context's root, choose the mount per size (HUGE_DIR, may be NULL,
  * overrides it for its page size) and work out budgets.
- * Returns 0 and *OUT (free with hm_sysinfo_free), or -errno. */
+ * Returns 0 and *OUT (free with hm_sysinfo_free), or -errno.
+ * Errors: -EACCES, -EFBIG, -EINVAL, -ENAMETOOLONG, -ENOENT, -ENOMEM, -ERANGE. */
 int hm_sysinfo_read(struct hm_ctx *ctx, const char *huge_dir, struct hm_sysinfo **out);
+/* Free what hm_sysinfo_read returned; NULL is accepted. Errors: none. */
 void hm_sysinfo_free(struct hm_sysinfo *si);
 
-/* The pool of page size PAGE_SIZE (0 = the default size), or NULL. */
+/* The pool of page size PAGE_SIZE (0 = the default size), or NULL. Errors: none. */
 const struct hm_pool *hm_sysinfo_pool(const struct hm_sysinfo *si, uint64_t page_size);
 
-/* Does node id NODE exist? 1 / 0. */
+/* Does node id NODE exist? 1 / 0. Errors: none. */
 int hm_sysinfo_has_node(const struct hm_sysinfo *si, int node);
 
 /* Check parsed options against the system: nodes named by --socket-mem and
- * --node exist, --page-size is offered. -EINVAL with a message otherwise. */
+ * --node exist, --page-size is offered. -EINVAL with a message otherwise.
+ * Errors: -EINVAL. */
 int hm_opts_check(struct hm_ctx *ctx, const struct hm_opts *o, const struct hm_sysinfo *si);
 
 /* What one look at a pool says. */
@@ -344,11 +365,12 @@ enum hm_verdict {
 };
 
 /* One line for POOL into BUF ("2 MiB: 960 pages usable on node 0"), and its
- * verdict. */
+ * verdict.
+ * Errors: none. */
 enum hm_verdict hm_pool_verdict(const struct hm_sysinfo *si, const struct hm_pool *pool, char *buf,
 				size_t len);
 
-/* Decode one /proc/self/pagemap entry: 1 and *PFN if present, else 0. */
+/* Decode one /proc/self/pagemap entry: 1 and *PFN if present, else 0. Errors: none. */
 int hm_pagemap_decode(uint64_t entry, uint64_t *pfn);
 
 /* ------------------------------------------------------------------ page files */
@@ -387,9 +409,11 @@ struct hm_file_list {
 
 /* List the files named "<prefix>map_<n>" (and hugemem's own single-file and
  * page-file names) in every hugetlbfs mount of SI (PREFIX NULL = all), with
- * each file's state. */
+ * each file's state. Returns the count.
+ * Errors: -EINVAL, -ENAMETOOLONG, -ENOMEM. */
 int hm_files_scan(struct hm_ctx *ctx, const struct hm_sysinfo *si, const char *prefix,
 		  struct hm_file_list **out);
+/* Free a list of hm_files_scan or hm_clear; NULL is accepted. Errors: none. */
 void hm_file_list_free(struct hm_file_list *list);
 
 /* Remove the stale files of PREFIX (NULL = every prefix) that are proved to
@@ -397,27 +421,32 @@ void hm_file_list_free(struct hm_file_list *list);
  * directory lock, each file is re-checked with an exclusive flock held while
  * it is unlinked, so a file a live process holds, maps or opens is never
  * removed. DRY_RUN lists without removing. *OUT gets what was (or would be)
- * removed. Returns the count. */
+ * removed. Returns the count.
+ * Errors: -EACCES, -EBUSY, -EINVAL, -EIO, -ENAMETOOLONG, -ENOMEM, -EPERM, -EROFS. */
 int hm_clear(struct hm_ctx *ctx, const struct hm_sysinfo *si, const char *prefix, int dry_run,
 	     struct hm_file_list **out);
 
 /* ------------------------------------------------------------------ prefixes */
 
 /* The runtime directory of PREFIX into BUF. -EINVAL for a bad prefix (empty,
- * '/', "..", too long), -ENAMETOOLONG. */
+ * '/', "..", too long), -ENAMETOOLONG.
+ * Errors: -EINVAL, -ENAMETOOLONG. */
 int hm_prefix_dir(struct hm_ctx *ctx, const char *prefix, char *buf, size_t len);
 
-/* Who holds PREFIX's liveness lock: *PID = holder, 0 = nobody. */
+/* Who holds PREFIX's liveness lock: *PID = holder, 0 = nobody.
+ * Errors: -EACCES, -EINVAL, -ELOOP, -ENAMETOOLONG. */
 int hm_prefix_owner(struct hm_ctx *ctx, const char *prefix, pid_t *pid);
 
 /* Take PREFIX's liveness lock (an fcntl write lock, not inherited across
  * fork) creating the runtime directory (0700, no symlinks followed). *FD gets
  * the descriptor that holds it; close it to release. -EBUSY with the holder's
- * pid and the --file-prefix hint when another process holds it. */
+ * pid and the --file-prefix hint when another process holds it.
+ * Errors: -EACCES, -EBUSY, -EEXIST, -EINVAL, -ELOOP, -ENAMETOOLONG, -ENOTDIR, -EPERM. */
 int hm_prefix_lock(struct hm_ctx *ctx, const char *prefix, int *fd);
 
 /* Live prefixes under the runtime directory: up to MAX names into NAMES (each
- * HM_PREFIX_MAX bytes) and their owners into PIDS. Returns the count. */
+ * HM_PREFIX_MAX bytes) and their owners into PIDS. Returns the count.
+ * Errors: -EACCES. */
 int hm_prefixes_live(struct hm_ctx *ctx, char (*names)[HM_PREFIX_MAX], pid_t *pids, int max);
 
 /* ------------------------------------------------------------------ pool map */
@@ -446,9 +475,11 @@ struct hm_poolmap {
 /* The free pool's physical layout for PAGE_SIZE from /proc/kpageflags and
  * /proc/kpagecount, without mapping a page. Root only: -EACCES otherwise. An
  * upper bound: pages of unmapped page files and reserved-but-unfaulted pages
- * count as free; *OUT->exact says when it is exact. */
+ * count as free; *OUT->exact says when it is exact.
+ * Errors: -EACCES, -EFBIG, -EINVAL, -EIO, -ENAMETOOLONG, -ENOENT, -ENOMEM. */
 int hm_poolmap_read(struct hm_ctx *ctx, const struct hm_sysinfo *si, uint64_t page_size,
 		    struct hm_poolmap **out);
+/* Free what hm_poolmap_read returned; NULL is accepted. Errors: none. */
 void hm_poolmap_free(struct hm_poolmap *map);
 
 /* ------------------------------------------------------------------ physical map (pictures) */
@@ -519,28 +550,35 @@ struct hm_physmap {
  * (PREFIX NULL = every live prefix, else that one), and CTX's own memory when
  * CTX ran hm_init or hm_attach (prefixes[].self). A prefix's pages are placed
  * by their IOVAs in IOVA = PA mode, else (root) by the primary's pagemap.
- * Returns 0, or -EINVAL (no pool of that size), -ENOMEM, -EIO. */
+ * Returns 0; -EINVAL when there is no pool of that size.
+ * Errors: -EFBIG, -EINVAL, -EIO, -ENAMETOOLONG, -ENOMEM. */
 int hm_physmap_read(struct hm_ctx *ctx, const struct hm_sysinfo *si, uint64_t page_size,
 		    const char *prefix, struct hm_physmap **out);
+/* Free what hm_physmap_read returned; NULL is accepted. Errors: none. */
 void hm_physmap_free(struct hm_physmap *map);
 
 /* The fewest pieces `init --contig best` could map BYTES in on node index
  * NODE_INDEX (in map->nodes) from its free runs: 0 when the free runs hold
- * less, or the map is not placed. */
+ * less, or the map is not placed.
+ * Errors: none. */
 uint64_t hm_physmap_pieces(const struct hm_physmap *map, int node_index, uint64_t bytes);
 
 /* ------------------------------------------------------------------ pool administration */
 
 /* Set the pool of PAGE_SIZE (on NODE, -1 = system-wide) to PAGES pages.
  * *GOT = what the kernel gave. -ENOMEM when it gave fewer (with the count in
- * the message); -EACCES without root. */
+ * the message); -EACCES without root.
+ * Errors: -EACCES, -EBUSY, -EFBIG, -EINVAL, -ENAMETOOLONG, -ENOENT, -ENOMEM, -ERANGE. */
 int hm_reserve(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages, uint64_t *got);
 
 /* Mount hugetlbfs of PAGE_SIZE (0 = default) on DIR (created 0755 if
- * missing), owned by UID/GID ((uid_t)-1 = keep). */
+ * missing), owned by UID/GID ((uid_t)-1 = keep).
+ * Errors: -EACCES, -EBUSY, -EINVAL, -ELOOP, -ENAMETOOLONG, -ENODEV, -ENOENT, -ENOTDIR,
+ * -ENOTEMPTY, -EPERM. */
 int hm_mount(struct hm_ctx *ctx, const char *dir, uint64_t page_size, uid_t uid, gid_t gid);
 
-/* Unmount the hugetlbfs at DIR; -EBUSY naming live page files. */
+/* Unmount the hugetlbfs at DIR; -EBUSY naming live page files.
+ * Errors: -EACCES, -EBUSY, -EINVAL, -ENOENT, -ENOTDIR, -EPERM. */
 int hm_unmount(struct hm_ctx *ctx, const char *dir);
 
 /* ------------------------------------------------------------------ init (primary) */
@@ -593,7 +631,10 @@ struct hm_layout_info {
  * hm_ctx_free. -EINVAL (options vs system), -ENOMEM (pool, node or cgroup
  * short: the message names the cap), -EBUSY (prefix in use), -EEXIST (VA
  * window taken), -EALREADY (already initialised). On failure nothing is left
- * mapped and no file is left. */
+ * mapped and no file is left.
+ * Errors: -EACCES, -EALREADY, -EBUSY, -ECANCELED, -EEXIST, -EFAULT, -EFBIG, -EINVAL, -EIO,
+ * -ELOOP, -ENAMETOOLONG, -ENOENT, -ENOMEM, -ENOSPC, -ENOSYS, -ENOTSUP, -EPERM, -ERANGE, -EROFS,
+ * -ESTALE. */
 int hm_init(struct hm_ctx *ctx, const struct hm_opts *opts);
 
 /* Secondary start-up (docs/design.md C): read the layout the primary of
@@ -606,35 +647,42 @@ int hm_init(struct hm_ctx *ctx, const struct hm_opts *opts);
  * here: the message quotes the mapping of /proc/self/maps in the way),
  * -EPROTO / -EBADMSG (layout of another version, corrupt or truncated),
  * -EALREADY. On failure nothing is left mapped. The memory stays valid until
- * hm_fini, even if the primary exits first. */
+ * hm_fini, even if the primary exits first.
+ * Errors: -EACCES, -EALREADY, -EBADMSG, -EBUSY, -ECANCELED, -ECONNREFUSED, -ECONNRESET,
+ * -EEXIST, -EFBIG, -EINVAL, -EIO, -ELOOP, -EMFILE, -ENAMETOOLONG, -ENOENT, -ENOMEM, -EPERM,
+ * -EPROTO, -ESRCH, -ESTALE, -ETIMEDOUT. */
 int hm_attach(struct hm_ctx *ctx, const struct hm_opts *opts);
 
 /* Primary: unpublish, give every page back (in pool order: the longest run
  * is handed out first to whoever maps next), remove the files, release the
  * prefix. Secondary: unmap. In a child forked from the process that holds
- * the memory: only forget it (0); the parent's memory is untouched. */
+ * the memory: only forget it (0); the parent's memory is untouched.
+ * Errors: -EACCES, -EINVAL, -EIO, -ENOMEM, -EPERM, -ESTALE. */
 int hm_fini(struct hm_ctx *ctx);
 
-/* The layout after hm_init, or NULL. */
+/* The layout after hm_init, or NULL. Errors: none. */
 const struct hm_layout_info *hm_layout(const struct hm_ctx *ctx);
 
-/* Segment I (0 .. n_segments-1), ascending VA. -ENOENT past the end. */
+/* Segment I (0 .. n_segments-1), ascending VA. -ENOENT past the end. Errors: -ENOENT. */
 int hm_segment_get(const struct hm_ctx *ctx, int i, struct hm_segment *seg);
 
 /* Call FN for each segment in VA order until it returns non-zero (which is
- * returned). */
+ * returned).
+ * Errors: none. */
 int hm_segment_walk(const struct hm_ctx *ctx, int (*fn)(const struct hm_segment *, void *),
 		    void *arg);
 
 /* IOVA of the byte at VA, or HM_BAD_IOVA when VA is not hugemem memory.
- * O(log segments). */
+ * O(log segments).
+ * Errors: none. */
 uint64_t hm_virt2iova(const struct hm_ctx *ctx, const void *va);
 
-/* VA of IOVA, or NULL. O(log segments). */
+/* VA of IOVA, or NULL. O(log segments). Errors: none. */
 void *hm_iova2virt(const struct hm_ctx *ctx, uint64_t iova);
 
 /* How many bytes from VA stay contiguous in IOVA (to its segment's end);
- * 0 when VA is not hugemem memory. */
+ * 0 when VA is not hugemem memory.
+ * Errors: none. */
 uint64_t hm_iova_contig_len(const struct hm_ctx *ctx, const void *va);
 
 /* What hm_pool_order did. */
@@ -649,7 +697,9 @@ struct hm_order_result {
  * free page once, then free the runs shortest first, each from its highest
  * page down. Whoever maps next gets the longest run first, in ascending
  * physical order. Costs one zeroing of the free pool. Root only (physical
- * addresses): -EPERM otherwise. */
+ * addresses): -EPERM otherwise.
+ * Errors: -EACCES, -EBUSY, -EFBIG, -EINVAL, -EIO, -ENAMETOOLONG, -ENOENT, -ENOMEM, -EOPNOTSUPP,
+ * -EPERM, -ERANGE. */
 int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_order_result *res);
 
 /* ------------------------------------------------------------------ heap and zones */
@@ -669,8 +719,9 @@ int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_or
  * Threads: unlike the rest of the library, the calls of this section may be
  * made by several threads on one context at once (hm_errmsg then holds the
  * message of one of them). Return values: the malloc-style calls (hm_malloc,
- * hm_malloc_socket, hm_zmalloc, hm_calloc, hm_realloc) return NULL on failure
- * and leave the reason in hm_errmsg; the others return 0 or -errno.
+ * hm_malloc_socket, hm_zmalloc, hm_calloc, hm_realloc) return NULL on failure,
+ * set errno (of the calling thread) to the positive code and leave the reason
+ * in hm_errmsg; the others return 0 or -errno.
  *
  * Blocks: every block lies within one segment, so it is contiguous in IOVA
  * (hm_virt2iova of its first byte, plus the offset, for every byte). Payloads
@@ -705,27 +756,35 @@ int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_or
 
 /* SIZE bytes aligned to ALIGN on any node (HM_SOCKET_ANY), or on SOCKET. NULL
  * on failure: size 0, bad alignment, no room (the message names the largest
- * free block), no heap on SOCKET. */
+ * free block), no heap on SOCKET.
+ * Errors: -ECHILD, -EINVAL, -ENOENT, -ENOMEM, -ENOTRECOVERABLE. */
 void *hm_malloc(struct hm_ctx *ctx, size_t size, size_t align);
+/* As hm_malloc, on node SOCKET (or HM_SOCKET_ANY: as hm_malloc).
+ * Errors: -ECHILD, -EINVAL, -ENOENT, -ENOMEM, -ENOTRECOVERABLE. */
 void *hm_malloc_socket(struct hm_ctx *ctx, size_t size, size_t align, int socket);
-/* As hm_malloc, the SIZE bytes cleared. */
+/* As hm_malloc, the SIZE bytes cleared.
+ * Errors: -ECHILD, -EINVAL, -ENOENT, -ENOMEM, -ENOTRECOVERABLE. */
 void *hm_zmalloc(struct hm_ctx *ctx, size_t size, size_t align);
-/* NUM elements of SIZE bytes, cleared; NULL when NUM * SIZE overflows. */
+/* NUM elements of SIZE bytes, cleared; NULL when NUM * SIZE overflows.
+ * Errors: -ECHILD, -EINVAL, -ENOENT, -ENOMEM, -ENOTRECOVERABLE. */
 void *hm_calloc(struct hm_ctx *ctx, size_t num, size_t size, size_t align);
 /* Resize PTR's block to SIZE bytes aligned to ALIGN: in place when it
  * shrinks or the next block is free and big enough, else moved (contents
  * kept up to the smaller size; the new part is not cleared) on the same node
  * first. PTR NULL: hm_malloc. SIZE 0: frees PTR and returns NULL. NULL on
- * failure, PTR then untouched. */
+ * failure, PTR then untouched.
+ * Errors: -ECHILD, -EINVAL, -ENOENT, -ENOMEM, -ENOTRECOVERABLE. */
 void *hm_realloc(struct hm_ctx *ctx, void *ptr, size_t size, size_t align);
 /* Give PTR's block back. NULL is ignored; so is — counted in
  * hm_heap_stats.bad_frees, with a message — a pointer that is not a block of
- * the heap, a block freed already, or a memzone. */
+ * the heap, a block freed already, or a memzone.
+ * Errors: none. */
 void hm_free(struct hm_ctx *ctx, void *ptr);
 
 /* Check every invariant of the shared heap (blocks, free lists, counters).
  * 0, or -EUCLEAN naming the first fault (the heap is then marked broken).
- * Takes the heap's lock: O(blocks). */
+ * Takes the heap's lock: O(blocks).
+ * Errors: -ECHILD, -ENOENT, -ENOTRECOVERABLE, -EUCLEAN. */
 int hm_heap_check(struct hm_ctx *ctx);
 
 struct hm_heap_stats {
@@ -745,7 +804,8 @@ struct hm_heap_stats {
 };
 
 /* Statistics of NODE's heap (-1: all nodes summed). -ENOENT when NODE has
- * no memory in the prefix. */
+ * no memory in the prefix.
+ * Errors: -ECHILD, -ENOENT, -ENOTRECOVERABLE. */
 int hm_heap_stats(struct hm_ctx *ctx, int node, struct hm_heap_stats *stats);
 
 /* A named zone: the same name, address and contents in every process of
@@ -765,16 +825,20 @@ struct hm_memzone {
  * HM_MZ_IOVA_CONTIG. -EINVAL (name, length, flags, alignment), -EEXIST (the
  * name is taken), -ENOSPC (zone table full: 256), -ENOMEM (no room: the
  * message names the largest contiguous piece on the node), -ENOENT (no heap
- * on SOCKET). */
+ * on SOCKET).
+ * Errors: -ECHILD, -EEXIST, -EINVAL, -ENOENT, -ENOMEM, -ENOSPC, -ENOTRECOVERABLE. */
 int hm_memzone_reserve(struct hm_ctx *ctx, const char *name, uint64_t len, int socket,
 		       unsigned flags, uint64_t align, struct hm_memzone *out);
 /* The zone named NAME, from any process of the prefix: 0 and *OUT (may be
- * NULL), or -ENOENT. */
+ * NULL), or -ENOENT.
+ * Errors: -ECHILD, -EINVAL, -ENOENT, -ENOTRECOVERABLE. */
 int hm_memzone_lookup(struct hm_ctx *ctx, const char *name, struct hm_memzone *out);
-/* Free the zone named NAME (its memory returns to the heap). -ENOENT. */
+/* Free the zone named NAME (its memory returns to the heap).
+ * Errors: -ECHILD, -EINVAL, -ENOENT, -ENOTRECOVERABLE. */
 int hm_memzone_free(struct hm_ctx *ctx, const char *name);
 /* Call FN for a copy of each zone, in reservation-table order, until it
- * returns non-zero (returned). FN may call any heap or zone function. */
+ * returns non-zero (returned). FN may call any heap or zone function.
+ * Errors: -ECHILD, -ENOENT, -ENOMEM, -ENOTRECOVERABLE. */
 int hm_memzone_walk(struct hm_ctx *ctx, int (*fn)(const struct hm_memzone *, void *), void *arg);
 
 #ifdef __cplusplus

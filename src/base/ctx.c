@@ -161,6 +161,9 @@ int hmi_verr(struct hm_ctx *ctx, int err, const char *fmt, va_list ap)
 		snprintf(ctx->err + n, sizeof(ctx->err) - (size_t)n, "%s",
 			 err == EMFILE ? ": raise the descriptor limit (ulimit -n)"
 				       : ": the system's file table is full (fs.file-max)");
+	/* the malloc-style calls return NULL: errno is how their caller gets the
+	 * code, as from malloc(3); thread-local, so right with threads sharing CTX */
+	errno = err;
 	return -err;
 }
 

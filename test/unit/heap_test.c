@@ -351,20 +351,26 @@ static void api_errors(void)
 	char local[64];
 	void *p;
 
+	errno = 0;
 	ok(!hm_malloc(ctx, 64, 0), "no heap before hm_init: NULL");
+	is_int(errno, ENOENT, "... errno ENOENT (the malloc-style calls set errno)");
 	like(hm_errmsg(ctx), "hm_init", "the message says to init first");
 	is_int(hm_heap_check(ctx), -ENOENT, "no heap to check");
 	is_int(init_no_huge(16 * MiB), 0, "hm_init --no-huge -m 16");
 	ok(!hm_malloc(ctx, 0, 0), "size 0: NULL");
+	is_int(errno, EINVAL, "... errno EINVAL");
 	like(hm_errmsg(ctx), "size 0", "message names size 0");
 	ok(!hm_malloc(ctx, 64, 48), "alignment 48: NULL");
 	like(hm_errmsg(ctx), "power of two", "message names the alignment rule");
 	ok(!hm_malloc(ctx, 64, 8192), "alignment above the page size: NULL");
 	ok(!hm_malloc(ctx, 64 * MiB, 0), "more than the heap: NULL");
+	is_int(errno, ENOMEM, "... errno ENOMEM");
 	like(hm_errmsg(ctx), "largest free block", "message names the largest free block");
 	ok(!hm_malloc_socket(ctx, 64, 0, 3), "node 3 has no heap: NULL");
 	like(hm_errmsg(ctx), "no memory on node 3", "message names the node");
+	errno = 0;
 	ok(!hm_calloc(ctx, SIZE_MAX / 2, 4, 0), "calloc overflow: NULL");
+	is_int(errno, ENOMEM, "... errno ENOMEM");
 	like(hm_errmsg(ctx), "overflow", "message names the overflow");
 	hm_free(ctx, NULL);
 	hm_free(ctx, local);
@@ -381,7 +387,9 @@ static void api_errors(void)
 	is_int(hm_heap_check(ctx), 0, "the heap checks after them");
 	is_int(hm_heap_stats(ctx, 5, &st), -ENOENT, "stats of a node without heap: -ENOENT");
 	like(hm_errmsg(ctx), "node 0", "message names the nodes that exist");
+	errno = 0;
 	ok(!hm_realloc(ctx, local, 10, 0), "realloc of a stray pointer: NULL");
+	is_int(errno, EINVAL, "... errno EINVAL");
 	like(hm_errmsg(ctx), "not a block", "and says why");
 }
 
