@@ -14,6 +14,7 @@
 #include "hugedir/hugedir.h"
 #include "mem/mem.h"
 #include "base/platform.h"
+#include "sys/pagemap.h"
 #include "sys/sysinfo.h"
 
 #include <dirent.h>
@@ -272,30 +273,28 @@ static int map_all(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hmi
 /* --verify: fault the pages in and check each IOVA against pagemap. */
 static int verify_pages(struct hm_ctx *ctx, const struct hmi_shconf *sc)
 {
-	char path[HM_PATH_MAX];
-	int fd, rc = hmi_path(ctx, path, sizeof(path), "/proc/self/pagemap");
+	struct hmi_pagemap pm;
+	int rc;
 
-	if (rc < 0 || sc->iova_mode != HM_IOVA_PA)
-		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return hmi_err(ctx, errno, "--verify: cannot open %s: %s", path, strerror(errno));
+	if (sc->iova_mode != HM_IOVA_PA)
+		return 0;
+	hmi_pagemap_init(&pm);
+	rc = hmi_pagemap_open(ctx, &pm, 0);
 	for (size_t i = 0; rc == 0 && i < sc->n_pages; i++) {
 		const struct hmi_page *p = &sc->pages[i];
-		uint64_t entry = 0, pfn = 0;
+		uint64_t pa = 0;
 
 		madvise((void *)(uintptr_t)p->va, sc->page_size, MADV_POPULATE_WRITE);
-		if (pread(fd, &entry, 8, (off_t)(p->va / 4096 * 8)) != 8 ||
-		    !hm_pagemap_decode(entry, &pfn) || pfn * 4096 != p->iova)
+		if (hmi_pagemap_pa(ctx, &pm, p->va, &pa) <= 0 || pa != p->iova)
 			rc = hmi_err(
 			    ctx, EIO,
 			    "--verify: page at 0x%llx is at physical 0x%llx, the layout says "
 			    "0x%llx: the primary's pages moved (a 1 GiB reservation may "
 			    "have migrated them)",
-			    (unsigned long long)p->va, (unsigned long long)pfn * 4096,
+			    (unsigned long long)p->va, (unsigned long long)pa,
 			    (unsigned long long)p->iova);
 	}
-	close(fd);
+	hmi_pagemap_close(&pm);
 	return rc;
 }
 

@@ -74,7 +74,7 @@ void hmi_pageset_init(struct hmi_pageset *ps, enum hmi_backing_kind kind, uint64
 	ps->page_size = page_size;
 	ps->dir = dir;
 	ps->prefix = prefix;
-	ps->pagemap_fd = -1;
+	hmi_pagemap_init(&ps->pagemap);
 	ps->dir_fd = -1;
 	ps->record_fd = -1;
 }
@@ -749,9 +749,7 @@ int hmi_pageset_release(struct hm_ctx *ctx, struct hmi_pageset *ps)
 		keep_first(ctx, hmi_pages_release(ctx, ps, order, n), &first, msg);
 	free(order);
 	keep_first(ctx, hmi_backings_release(ctx, ps), &first, msg);
-	if (ps->pagemap_fd >= 0)
-		close(ps->pagemap_fd);
-	ps->pagemap_fd = -1;
+	hmi_pagemap_close(&ps->pagemap);
 	free(ps->pages);
 	ps->pages = NULL;
 	ps->n = ps->cap = 0;
@@ -769,9 +767,8 @@ void hmi_pageset_forget(struct hmi_pageset *ps)
 		free(ps->backings[i].path);
 	}
 	free(ps->backings);
-	if (ps->pagemap_fd >= 0)
-		close(ps->pagemap_fd);
+	hmi_pagemap_close(&ps->pagemap);
 	free(ps->pages);
 	memset(ps, 0, sizeof(*ps));
-	ps->pagemap_fd = -1;
+	hmi_pagemap_init(&ps->pagemap);
 }

@@ -13,6 +13,7 @@
 #define HM_PAGES_H
 
 #include "base/ctx.h"
+#include "sys/pagemap.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -56,7 +57,7 @@ struct hmi_pageset {
 	struct hmi_backing *backings;
 	size_t n_backings, cap_backings;
 	uint64_t next_file; /* next <n> of page files */
-	int pagemap_fd;	    /* one open descriptor for every lookup, -1 until needed */
+	struct hmi_pagemap pagemap; /* one open descriptor for every lookup, fd -1 until needed */
 	int pa_missing;	    /* pagemap gave PFN 0 for a present page: no CAP_SYS_ADMIN */
 	uint64_t hint_va;   /* where the next map call tries to go first (0: anywhere);
 			       each call that lands there moves it past its pages
