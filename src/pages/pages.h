@@ -92,6 +92,21 @@ void hmi_pageset_init(struct hmi_pageset *ps, enum hmi_backing_kind kind, uint64
  * file left) and the set is as before. */
 int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t count);
 
+/* Make the hugepages mapped at [BASE, BASE+LEN) the process's own before
+ * any of them faults in: MADV_DONTFORK (a child must not keep the pages or
+ * copy-on-write them away from their physical addresses), then mbind to NODE
+ * alone (-1: no binding; node 0 on a kernel without NUMA is no binding
+ * either). 0 or -errno with a message. hmi_pages_map and pool order use it. */
+int hmi_range_bind(struct hm_ctx *ctx, void *base, uint64_t len, int node);
+
+/* Fault in the COUNT pages of PAGE_SIZE at BASE with MADV_POPULATE_WRITE,
+ * split over THREADS threads (at most 64; 0 = 1), which zero in parallel:
+ * unlike touching the memory, a short pool, node or cgroup limit is an error
+ * (-EFAULT, -ENOMEM, -EHWPOISON), never SIGBUS, and -EINVAL means a kernel
+ * before 5.14. *GOT = pages faulted in. 0 or the first -errno, without a
+ * message: the caller knows what the pages are for. */
+int hmi_populate(char *base, size_t count, uint64_t page_size, size_t threads, size_t *got);
+
 /* Fill pages[from..n).iova from ROOT/proc/self/pagemap (one descriptor).
  * When a present page reads PFN 0 (no CAP_SYS_ADMIN), set ps->pa_missing
  * and use the VA as IOVA for every page; so does IOVA_AS_VA. */

@@ -60,6 +60,7 @@
 #include "base/ctx.h"
 #include "layout/layout.h"
 #include "base/platform.h"
+#include "pages/pages.h"
 #include "pool/pool.h"
 #include "sys/pagemap.h"
 
@@ -305,20 +306,17 @@ static void job_unmap(struct pool_job *job)
 	job->base = NULL;
 }
 
-/* Bind, keep from children and fault in the mapping at JOB->base. */
+/* Keep from children, bind and fault in the mapping at JOB->base (pages/'s
+ * own steps, as hmi_pages_map takes them). */
 static int job_prepare(struct hm_ctx *ctx, struct pool_job *job, size_t len)
 {
-	int rc;
+	size_t got = 0;
+	int rc = hmi_range_bind(ctx, job->base, len, job->node);
 
-	if (job->node >= 0 && (rc = hmi_mbind_node(job->base, len, MPOL_BIND, job->node)) < 0)
-		return hmi_err(ctx, -rc, "binding %zu hugepages to node %d (mbind) failed: %s",
-			       job->count, job->node, strerror(-rc));
-	if (madvise(job->base, len, MADV_DONTFORK) < 0)
-		return hmi_err(ctx, errno, "madvise(MADV_DONTFORK) on %zu hugepages failed: %s",
-			       job->count, strerror(errno));
-	if (madvise(job->base, len, MADV_POPULATE_WRITE) < 0)
-		return populate_failed(ctx, job, errno);
-	return 0;
+	if (rc < 0)
+		return rc;
+	rc = hmi_populate(job->base, job->count, job->page_size, 1, &got);
+	return rc < 0 ? populate_failed(ctx, job, -rc) : 0;
 }
 
 /* Map and fault in every free page; on failure nothing stays mapped. */
