@@ -79,6 +79,15 @@ int hmi_read_alloc(struct hm_ctx *ctx, const char *path, size_t max, char **buf,
  * fit, -errno with a message naming PATH. */
 int hmi_read_small(struct hm_ctx *ctx, const char *path, char *buf, size_t len);
 
+/* The one number scanner: the unsigned number in BASE (2..36: 8, 10 and 16
+ * in use; no sign, no "0x", no space) at TEXT, up to LIMIT (NULL: TEXT is
+ * NUL-terminated) or the first byte that is not a digit. 0 and *VALUE;
+ * -EINVAL when TEXT does not start with a digit, -ERANGE when the number
+ * passes 64 bits (*VALUE untouched). *STOP (when not NULL) is where the
+ * digits end, whatever the result, for the caller's own grammar around it. */
+int hmi_scan_u64(const char *text, const char *limit, unsigned base, uint64_t *value,
+		 const char **stop);
+
 /* Strict unsigned decimal: digits, then only white space. -EINVAL, -ERANGE. */
 int hmi_parse_u64(const char *text, uint64_t *value);
 

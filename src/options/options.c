@@ -206,49 +206,21 @@ static int is_space(char c)
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-/* Decimal digits at *P (before END) into *V, *P moved past them. -EINVAL
- * when there is no digit, -ERANGE past 64 bits. */
+/* The number in BASE at *P (before END) into *V, *P moved past it. -EINVAL
+ * when there is no digit, -ERANGE past 64 bits (*P not moved). */
+static int take_number(const char **p, const char *end, unsigned base, uint64_t *v)
+{
+	const char *stop;
+	int rc = hmi_scan_u64(*p, end, base, v, &stop);
+
+	if (rc == 0)
+		*p = stop;
+	return rc;
+}
+
 static int take_digits(const char **p, const char *end, uint64_t *v)
 {
-	const char *s = *p;
-
-	*v = 0;
-	for (; s < end && is_digit(*s); s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (*v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		*v = *v * 10 + d;
-	}
-	if (s == *p)
-		return -EINVAL;
-	*p = s;
-	return 0;
-}
-
-static int hex_value(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Like take_digits, in hex (no "0x": the caller strips it). */
-static int take_hex(const char **p, const char *end, uint64_t *v)
-{
-	const char *s = *p;
-
-	*v = 0;
-	for (; s < end && hex_value(*s) >= 0; s++) {
-		if (*v >> 60)
-			return -ERANGE;
-		*v = (*v << 4) | (uint64_t)hex_value(*s);
-	}
-	if (s == *p)
-		return -EINVAL;
-	*p = s;
-	return 0;
+	return take_number(p, end, 10, v);
 }
 
 /* The shift of the unit S[0..N): "" -> MiB (EAL's bare number), then K, M, G,
@@ -573,7 +545,7 @@ static int apply_address(struct parse *p, const struct opt_action *a, const char
 
 	(void)a;
 	s += hex ? 2 : 0;
-	rc = hex ? take_hex(&s, end, &v) : take_digits(&s, end, &v);
+	rc = take_number(&s, end, hex ? 16 : 10, &v);
 	if (rc == -ERANGE)
 		return hmi_err(p->ctx, EINVAL, "%s '%s' does not fit in 64 bits", p->shown,
 			       show(value).s);
