@@ -277,9 +277,9 @@ int hmi_read_small(struct hm_ctx *ctx, const char *path, char *buf, size_t len)
 /* The value of digit C in BASE, or BASE when C is not one. */
 static unsigned digit_value(char c, unsigned base)
 {
-	unsigned d = c >= '0' && c <= '9'		    ? (unsigned)(c - '0')
+	unsigned d = c >= '0' && c <= '9'		      ? (unsigned)(c - '0')
 		     : (c | 0x20) >= 'a' && (c | 0x20) <= 'z' ? (unsigned)((c | 0x20) - 'a' + 10)
-							    : base;
+							      : base;
 
 	return d < base ? d : base;
 }

@@ -14,6 +14,7 @@
 #include "hugedir/hugedir.h"
 #include "mem/mem.h"
 #include "base/platform.h"
+#include "parse/parse.h"
 #include "sys/pagemap.h"
 #include "sys/sysinfo.h"
 
@@ -85,18 +86,23 @@ static int hold_clients_lock(struct hm_ctx *ctx, struct hmi_mem *m)
 static void maps_in_way(struct hm_ctx *ctx, uint64_t base, uint64_t len, char *buf, size_t n)
 {
 	char path[HM_PATH_MAX], *text = NULL;
+	size_t size = 0;
 
 	snprintf(buf, n, "(unknown)");
 	if (hmi_path(ctx, path, sizeof(path), "/proc/self/maps") < 0 ||
-	    hmi_read_alloc(ctx, path, 64 << 20, &text, NULL) < 0)
+	    hmi_read_alloc(ctx, path, 64 << 20, &text, &size) < 0)
 		return;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-		unsigned long long lo, hi;
+	for (const char *line = text, *end = text + size; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t line_len = (size_t)((nl ? nl : end) - line);
+		struct hmi_maps_line m;
 
-		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && lo < base + len && hi > base) {
-			snprintf(buf, n, "%s", line);
+		if (hmi_parse_maps_line(line, line_len, &m) == 0 && m.start < base + len &&
+		    m.end > base) {
+			snprintf(buf, n, "%.*s", (int)line_len, line);
 			break;
 		}
+		line += line_len + 1;
 	}
 	free(text);
 }

@@ -8,11 +8,11 @@
  * offset (va / base page size) * 8; the entry of a hugepage's first base page
  * carries the PFN of its head, so one pread per page is all it takes (page
  * counts are small next to the zeroing that mapped them). The descriptor is
- * opened once per set and kept (ps->pagemap), read through sys/pagemap.c. Without CAP_SYS_ADMIN the kernel hides PFNs: a present
- * page reads PFN 0; then no page's physical address is known, so every page
- * of the set gets IOVA = VA and ps->pa_missing tells the caller, who says so
- * once. Anonymous (--no-huge) pages always use IOVA = VA: a 4 KiB page's
- * physical address can change under us (migration, compaction).
+ * opened once per set and kept (ps->pagemap), read through sys/pagemap.c. Without CAP_SYS_ADMIN the
+ * kernel hides PFNs: a present page reads PFN 0; then no page's physical address is known, so every
+ * page of the set gets IOVA = VA and ps->pa_missing tells the caller, who says so once. Anonymous
+ * (--no-huge) pages always use IOVA = VA: a 4 KiB page's physical address can change under us
+ * (migration, compaction).
  *
  * The node of every page comes from ONE move_pages call with a NULL node
  * list (a query: nothing moves), never from a numa_maps scan per page. Some

@@ -56,20 +56,20 @@ struct hmi_pageset {
 	size_t n, cap;
 	struct hmi_backing *backings;
 	size_t n_backings, cap_backings;
-	uint64_t next_file; /* next <n> of page files */
+	uint64_t next_file;	    /* next <n> of page files */
 	struct hmi_pagemap pagemap; /* one open descriptor for every lookup, fd -1 until needed */
-	int pa_missing;	    /* pagemap gave PFN 0 for a present page: no CAP_SYS_ADMIN */
-	uint64_t hint_va;   /* where the next map call tries to go first (0: anywhere);
-			       each call that lands there moves it past its pages
-			       and one guard page */
-	uint64_t hint_end;  /* the end of the last range mapped at the hint (0: none) */
-	int shared_out;	    /* secondaries map these pages: releasing a page of a single
-			       file or memfd only unmaps it (punching it out would take
-			       it from under them); the last mapping frees it */
-	int dir_fd;	    /* files: DIR, opened on first use; every file is created,
-			       checked and removed relative to it (-1 until then) */
-	int record_fd;	    /* files: the prefix's record of the files it creates
-			       (hugedir/hugedir.h, hmi_record_*), -1 for none; not owned */
+	int pa_missing;		    /* pagemap gave PFN 0 for a present page: no CAP_SYS_ADMIN */
+	uint64_t hint_va;	    /* where the next map call tries to go first (0: anywhere);
+				       each call that lands there moves it past its pages
+				       and one guard page */
+	uint64_t hint_end;	    /* the end of the last range mapped at the hint (0: none) */
+	int shared_out;		    /* secondaries map these pages: releasing a page of a single
+				       file or memfd only unmaps it (punching it out would take
+				       it from under them); the last mapping frees it */
+	int dir_fd;		    /* files: DIR, opened on first use; every file is created,
+				       checked and removed relative to it (-1 until then) */
+	int record_fd;		    /* files: the prefix's record of the files it creates
+				       (hugedir/hugedir.h, hmi_record_*), -1 for none; not owned */
 };
 
 /* flock(FD, LOCK_SH) without blocking: retried for up to 100 ms while a

@@ -58,8 +58,9 @@ int hmi_pagemap_entries(struct hm_ctx *ctx, const struct hmi_pagemap *pm, uint64
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
-			return hmi_err(ctx, errno, "cannot read the entry of VA 0x%" PRIx64 " in %s: %s",
-				       va, pm->path, strerror(errno));
+			return hmi_err(ctx, errno,
+				       "cannot read the entry of VA 0x%" PRIx64 " in %s: %s", va,
+				       pm->path, strerror(errno));
 		if (got == 0)
 			return hmi_err(ctx, EIO, "%s ends before the entry of VA 0x%" PRIx64,
 				       pm->path, va);
@@ -78,7 +79,8 @@ int hmi_pagemap_pa(struct hm_ctx *ctx, const struct hmi_pagemap *pm, uint64_t va
 		return rc;
 	present = hm_pagemap_decode(entry, &pfn);
 	if (pfn > UINT64_MAX / pm->base_page)
-		return hmi_err(ctx, EIO, "%s gives frame 0x%" PRIx64 ", beyond any physical address",
+		return hmi_err(ctx, EIO,
+			       "%s gives frame 0x%" PRIx64 ", beyond any physical address",
 			       pm->path, pfn);
 	*pa = pfn * pm->base_page;
 	return present;
