@@ -340,20 +340,32 @@ int hmi_read_u64(struct hm_ctx *ctx, const char *path, uint64_t *value)
 	return 0;
 }
 
-void hmi_format_size(uint64_t bytes, char *buf, size_t len)
+/* BYTES as a whole number of the largest of the N_UNITS binary UNITS that
+ * holds it whole (UNITS[0] is the byte), written with SEP between. */
+static void format_whole(uint64_t bytes, const char *const *units, unsigned n_units,
+			 const char *sep, char *buf, size_t len)
 {
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 	unsigned u = 0;
 
-	if (bytes == 0) {
-		snprintf(buf, len, "0 B");
-		return;
-	}
-	while (u + 1 < HMI_ARRAY_SIZE(units) && bytes % 1024 == 0) {
+	while (bytes && bytes % 1024 == 0 && u + 1 < n_units) {
 		bytes /= 1024;
 		u++;
 	}
-	snprintf(buf, len, "%" PRIu64 " %s", bytes, units[u]);
+	snprintf(buf, len, "%" PRIu64 "%s%s", bytes, sep, units[u]);
+}
+
+void hmi_format_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+
+	format_whole(bytes, units, HMI_ARRAY_SIZE(units), " ", buf, len);
+}
+
+void hmi_format_size_short(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = {"", "K", "M", "G", "T"};
+
+	format_whole(bytes, units, HMI_ARRAY_SIZE(units), "", buf, len);
 }
 
 const char *hm_size_str(uint64_t bytes, char *buf, size_t len)

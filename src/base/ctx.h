@@ -104,7 +104,12 @@ int hmi_array_reserve(struct hm_ctx *ctx, void **arr, size_t *cap, size_t need, 
 /* CLOCK_MONOTONIC in milliseconds, for the per-step timings. */
 double hmi_now_ms(void);
 
-/* "2 MiB", "1 GiB", "512 KiB", "3 B": binary units, exact when possible. */
+/* The one size formatter, in two spellings: BYTES as a whole number of the
+ * largest binary unit that holds it whole. hmi_format_size writes it for
+ * people, "2 MiB", "1536 KiB", "3 B", "0 B" (hm_size_str is it, public);
+ * hmi_format_size_short as options and file names spell it, "2M", "1G",
+ * "64K", "3", with the units the option parser knows (K..T). */
 void hmi_format_size(uint64_t bytes, char *buf, size_t len);
+void hmi_format_size_short(uint64_t bytes, char *buf, size_t len);
 
 #endif

@@ -244,17 +244,9 @@ static int unit_shift(const char *s, size_t n)
 /* "1536M" for BYTES when a unit K..T holds it whole, else "". */
 static void whole_size(uint64_t bytes, char *buf, size_t len)
 {
-	static const char units[] = "KMGT";
-
 	buf[0] = '\0';
-	for (int u = 3; u >= 0; u--) {
-		uint64_t unit = 1ULL << (10 * (u + 1));
-
-		if (bytes && bytes % unit == 0) {
-			snprintf(buf, len, "%" PRIu64 "%c", bytes / unit, units[u]);
-			return;
-		}
-	}
+	if (bytes && bytes % 1024 == 0)
+		hmi_format_size_short(bytes, buf, len);
 }
 
 /* "1.5G": say that fractions are refused, and what whole size to write
