@@ -258,8 +258,11 @@ static int fractional(struct hm_ctx *ctx, const char *s, size_t n, uint64_t whol
 	char hint[40] = "";
 	int shift;
 
-	for (; p < end && is_digit(*p) && den < 1000000; p++, den *= 10)
-		num = num * 10 + (uint64_t)(*p - '0');
+	/* at most six decimals: more and no hint is given */
+	if (take_number(&p, end - frac > 6 ? frac + 6 : end, 10, &num) < 0)
+		num = 0;
+	for (const char *d = frac; d < p; d++)
+		den *= 10;
 	shift = (p < end && is_digit(*p)) ? -1 : unit_shift(p, (size_t)(end - p));
 	if (shift >= 0 && p > frac && whole < (1ULL << (62 - shift)) && ((num << shift) % den) == 0)
 		whole_size((whole << shift) + (num << shift) / den, hint, sizeof(hint));
