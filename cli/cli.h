@@ -85,6 +85,10 @@ void json_limit(struct json *j, const char *key, uint64_t value);
  * that are not UTF-8 and '\\' as \\xNN (cut short to fit LEN). */
 size_t cli_utf8_len(const unsigned char *p);
 int cli_is_control(const unsigned char *p, size_t n);
+
+/* BYTES as options and file names spell a size, "64M", "1G", "4K", "3":
+ * hm_size_str's exact size ("64 MiB") without the space and "iB" (cli/text.c). */
+const char *cli_size_arg(uint64_t bytes, char *buf, size_t len);
 const char *cli_shown(const char *s, char *buf, size_t len);
 #define CLI_SHOWN_MAX 4200 /* a 1024-byte name or path, every byte escaped */
 

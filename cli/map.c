@@ -171,19 +171,14 @@ const char *map_approx(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-/* BYTES as an option value: "64M", "1536M", "4K" (whole units). */
+/* BYTES as an option value: "64M", "1536M", "4K" (whole units; a size that
+ * is not a whole number of KiB rounds up to one). */
 static void size_arg(uint64_t bytes, char *buf, size_t len)
 {
-	static const char units[] = "KMGT";
-	int u = 3;
-
-	while (u >= 0 && (bytes % (1ULL << (10 * (u + 1))) != 0))
-		u--;
-	if (u < 0 || bytes == 0)
+	if (bytes == 0 || bytes % 1024)
 		snprintf(buf, len, "%lluK", (unsigned long long)((bytes + 1023) / 1024));
 	else
-		snprintf(buf, len, "%llu%c", (unsigned long long)(bytes >> (10 * (u + 1))),
-			 units[u]);
+		cli_size_arg(bytes, buf, len);
 }
 
 void map_pieces_line(const struct map_view *v, int i, char *buf, size_t len)

@@ -305,17 +305,12 @@ static int lookup_owner(const struct cli_opts *o, uid_t *uid, gid_t *gid)
 /* DPDK's habit: /dev/hugepages for the default size, /dev/hugepages1G etc. */
 static void default_mount_dir(uint64_t page_size, char *dir, size_t len)
 {
-	static const char units[] = "KMGT";
-	uint64_t v = page_size >> 10;
-	int u = 0;
+	char size[32];
 
-	if (page_size == 0 || page_size == (2ULL << 20)) {
+	if (page_size == 0 || page_size == (2ULL << 20))
 		snprintf(dir, len, "/dev/hugepages");
-		return;
-	}
-	for (; v >= 1024 && v % 1024 == 0 && u < 3; u++)
-		v /= 1024;
-	snprintf(dir, len, "/dev/hugepages%llu%c", (unsigned long long)v, units[u]);
+	else
+		snprintf(dir, len, "/dev/hugepages%s", cli_size_arg(page_size, size, sizeof(size)));
 }
 
 int cmd_mount(struct hm_ctx *ctx, const struct cli_opts *o)

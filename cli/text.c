@@ -78,3 +78,17 @@ const char *cli_shown(const char *s, char *buf, size_t len)
 	buf[used] = '\0';
 	return buf;
 }
+
+const char *cli_size_arg(uint64_t bytes, char *buf, size_t len)
+{
+	char exact[32];
+	const char *unit;
+
+	hm_size_str(bytes, exact, sizeof(exact));
+	unit = strchr(exact, ' ');
+	if (unit && unit[1] != 'B')
+		snprintf(buf, len, "%.*s%c", (int)(unit - exact), exact, unit[1]);
+	else
+		snprintf(buf, len, "%.*s", unit ? (int)(unit - exact) : (int)strlen(exact), exact);
+	return buf;
+}

@@ -278,20 +278,47 @@ int hmi_read_small(struct hm_ctx *ctx, const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/* The value of digit C in BASE, or BASE when C is not one. */
+static unsigned digit_value(char c, unsigned base)
+{
+	unsigned d = c >= '0' && c <= '9'		      ? (unsigned)(c - '0')
+		     : (c | 0x20) >= 'a' && (c | 0x20) <= 'z' ? (unsigned)((c | 0x20) - 'a' + 10)
+							      : base;
+
+	return d < base ? d : base;
+}
+
+int hmi_scan_u64(const char *text, const char *limit, unsigned base, uint64_t *value,
+		 const char **stop)
+{
+	const char *p = text;
+	uint64_t v = 0;
+	int rc = 0;
+
+	for (; (!limit || p < limit) && digit_value(*p, base) < base; p++) {
+		unsigned d = digit_value(*p, base);
+
+		if (v > (UINT64_MAX - d) / base)
+			rc = -ERANGE;
+		v = v * base + d;
+	}
+	if (p == text)
+		rc = -EINVAL;
+	if (stop)
+		*stop = p;
+	if (rc == 0)
+		*value = v;
+	return rc;
+}
+
 int hmi_parse_u64(const char *text, uint64_t *value)
 {
-	uint64_t v = 0;
-	const char *p = text;
+	const char *p;
+	uint64_t v;
+	int rc = hmi_scan_u64(text, NULL, 10, &v, &p);
 
-	if (*p < '0' || *p > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned d = (unsigned)(*p - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
+	if (rc < 0)
+		return rc;
 	while (*p == ' ' || *p == '\t' || *p == '\n')
 		p++;
 	if (*p)
@@ -317,20 +344,32 @@ int hmi_read_u64(struct hm_ctx *ctx, const char *path, uint64_t *value)
 	return 0;
 }
 
-void hmi_format_size(uint64_t bytes, char *buf, size_t len)
+/* BYTES as a whole number of the largest of the N_UNITS binary UNITS that
+ * holds it whole (UNITS[0] is the byte), written with SEP between. */
+static void format_whole(uint64_t bytes, const char *const *units, unsigned n_units,
+			 const char *sep, char *buf, size_t len)
 {
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 	unsigned u = 0;
 
-	if (bytes == 0) {
-		snprintf(buf, len, "0 B");
-		return;
-	}
-	while (u + 1 < HMI_ARRAY_SIZE(units) && bytes % 1024 == 0) {
+	while (bytes && bytes % 1024 == 0 && u + 1 < n_units) {
 		bytes /= 1024;
 		u++;
 	}
-	snprintf(buf, len, "%" PRIu64 " %s", bytes, units[u]);
+	snprintf(buf, len, "%" PRIu64 "%s%s", bytes, sep, units[u]);
+}
+
+void hmi_format_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+
+	format_whole(bytes, units, HMI_ARRAY_SIZE(units), " ", buf, len);
+}
+
+void hmi_format_size_short(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = {"", "K", "M", "G", "T"};
+
+	format_whole(bytes, units, HMI_ARRAY_SIZE(units), "", buf, len);
 }
 
 const char *hm_size_str(uint64_t bytes, char *buf, size_t len)

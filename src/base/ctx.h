@@ -79,6 +79,15 @@ int hmi_read_alloc(struct hm_ctx *ctx, const char *path, size_t max, char **buf,
  * fit, -errno with a message naming PATH. */
 int hmi_read_small(struct hm_ctx *ctx, const char *path, char *buf, size_t len);
 
+/* The one number scanner: the unsigned number in BASE (2..36: 8, 10 and 16
+ * in use; no sign, no "0x", no space) at TEXT, up to LIMIT (NULL: TEXT is
+ * NUL-terminated) or the first byte that is not a digit. 0 and *VALUE;
+ * -EINVAL when TEXT does not start with a digit, -ERANGE when the number
+ * passes 64 bits (*VALUE untouched). *STOP (when not NULL) is where the
+ * digits end, whatever the result, for the caller's own grammar around it. */
+int hmi_scan_u64(const char *text, const char *limit, unsigned base, uint64_t *value,
+		 const char **stop);
+
 /* Strict unsigned decimal: digits, then only white space. -EINVAL, -ERANGE. */
 int hmi_parse_u64(const char *text, uint64_t *value);
 
@@ -95,7 +104,12 @@ int hmi_array_reserve(struct hm_ctx *ctx, void **arr, size_t *cap, size_t need, 
 /* CLOCK_MONOTONIC in milliseconds, for the per-step timings. */
 double hmi_now_ms(void);
 
-/* "2 MiB", "1 GiB", "512 KiB", "3 B": binary units, exact when possible. */
+/* The one size formatter, in two spellings: BYTES as a whole number of the
+ * largest binary unit that holds it whole. hmi_format_size writes it for
+ * people, "2 MiB", "1536 KiB", "3 B", "0 B" (hm_size_str is it, public);
+ * hmi_format_size_short as options and file names spell it, "2M", "1G",
+ * "64K", "3", with the units the option parser knows (K..T). */
 void hmi_format_size(uint64_t bytes, char *buf, size_t len);
+void hmi_format_size_short(uint64_t bytes, char *buf, size_t len);
 
 #endif

@@ -483,81 +483,22 @@ static void mark(const struct keys *ks, const struct key *want, pid_t pid, int m
 	}
 }
 
-static int parse_hex(const char **pp, const char *end, unsigned *v)
-{
-	const char *p = *pp;
-	unsigned x = 0;
-
-	for (; p < end; p++) {
-		char c = *p;
-		unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
-			     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
-			     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
-						    : 16u;
-
-		if (d == 16)
-			break;
-		if (x > 0x0fffffffu)
-			return -ERANGE;
-		x = x * 16 + d;
-	}
-	if (p == *pp)
-		return -EINVAL;
-	*pp = p;
-	*v = x;
-	return 0;
-}
-
-static int parse_dec(const char *p, const char *end, uint64_t *v)
-{
-	const char *start = p;
-	uint64_t x = 0;
-
-	for (; p < end && *p >= '0' && *p <= '9'; p++) {
-		unsigned d = (unsigned)(*p - '0');
-
-		if (x > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		x = x * 10 + d;
-	}
-	if (p == start || (p < end && *p != ' '))
-		return -EINVAL;
-	*v = x;
-	return 0;
-}
-
-static const char *next_field(const char *p, const char *end)
-{
-	while (p < end && *p != ' ')
-		p++;
-	while (p < end && *p == ' ')
-		p++;
-	return p;
-}
-
-/* "addr perms offset maj:min inode [path]" -> the key; -EINVAL otherwise. */
-static int maps_line(const char *p, const char *end, struct key *k)
-{
-	p = next_field(next_field(next_field(p, end), end), end);
-	if (parse_hex(&p, end, &k->maj) < 0 || p >= end || *p++ != ':')
-		return -EINVAL;
-	if (parse_hex(&p, end, &k->min) < 0 || p >= end || *p != ' ')
-		return -EINVAL;
-	while (p < end && *p == ' ')
-		p++;
-	return parse_dec(p, end, &k->ino);
-}
-
 static void maps_take_line(const struct keys *ks, const char *p, const char *end, pid_t pid)
 {
+	struct hmi_maps_line m;
 	struct key k = {0};
 
-	if (maps_line(p, end, &k) == 0 && k.ino != 0)
-		mark(ks, &k, pid, 1);
+	if (hmi_parse_maps_line(p, (size_t)(end - p), &m) < 0 || m.inode == 0)
+		return;
+	k.maj = m.maj;
+	k.min = m.min;
+	k.ino = m.inode;
+	mark(ks, &k, pid, 1);
 }
 
 /* Read FD (a maps file) through a fixed buffer; a line longer than the buffer
- * is judged by its head, which holds every field that matters. */
+ * is judged by its head, which holds every field that matters here (the
+ * device and inode come before the path, which is not looked at). */
 static void scan_maps(int fd, const struct keys *ks, pid_t pid)
 {
 	char buf[8192];

@@ -292,19 +292,6 @@ static void HMI_PRINTF(2, 3) put(struct line *l, const char *fmt, ...)
 		l->pos += (size_t)n < l->len - l->pos ? (size_t)n : l->len - 1 - l->pos;
 }
 
-/* A size as the command line takes it: 2M, 1G, 64K. */
-static void cli_size(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *const units[] = {"", "K", "M", "G", "T", "P", "E"};
-	unsigned u = 0;
-
-	while (bytes && bytes % 1024 == 0 && u + 1 < HMI_ARRAY_SIZE(units)) {
-		bytes /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%" PRIu64 "%s", bytes, units[u]);
-}
-
 static const char *pages_word(uint64_t n)
 {
 	return n == 1 ? "page" : "pages";
@@ -317,8 +304,8 @@ static enum hm_verdict say_no_pages(struct line *l, const struct hm_pool *p)
 
 	if (suggest < (1ULL << 30))
 		suggest = 1ULL << 30;
-	cli_size(suggest, amount, sizeof(amount));
-	cli_size(p->page_size, size, sizeof(size));
+	hmi_format_size_short(suggest, amount, sizeof(amount));
+	hmi_format_size_short(p->page_size, size, sizeof(size));
 	put(l, "no pages reserved: hugemem reserve %s --page-size %s", amount, size);
 	return HM_VERDICT_NO_PAGES;
 }
@@ -340,7 +327,7 @@ static void say_size_option(struct line *l, const struct hm_mount *m, const char
 
 	if (m->size_limit == 0)
 		return;
-	cli_size(m->size_limit, size, sizeof(size));
+	hmi_format_size_short(m->size_limit, size, sizeof(size));
 	put(l, "%ssize=%s%s", open, size, close);
 }
 
@@ -361,7 +348,7 @@ static enum hm_verdict say_no_mount(struct line *l, const struct hm_pool *p)
 {
 	char size[32];
 
-	cli_size(p->page_size, size, sizeof(size));
+	hmi_format_size_short(p->page_size, size, sizeof(size));
 	put(l,
 	    "%" PRIu64 " %s reserved but no hugetlbfs mount serves %s: "
 	    "hugemem mount --page-size %s (or use --in-memory)",
@@ -378,7 +365,7 @@ static enum hm_verdict say_read_only(struct line *l, const struct hm_pool *p,
 {
 	char size[32];
 
-	cli_size(p->page_size, size, sizeof(size));
+	hmi_format_size_short(p->page_size, size, sizeof(size));
 	put(l,
 	    "%" PRIu64 " %s reserved but the only hugetlbfs mount of this size, %s, is "
 	    "read-only: remount it rw, or hugemem mount --page-size %s (or use --in-memory)",

@@ -92,23 +92,20 @@ static int entry_cmp(const void *a, const void *b)
 /* One line "<dev> <ino> <name>" (name: no '/', no space); -EINVAL if not. */
 static int parse_line(const char *p, const char *end, struct hmi_record_entry *e)
 {
-	char buf[HM_PATH_MAX], *q;
-	size_t n = (size_t)(end - p);
-	unsigned long long dev, ino;
+	const char *q;
+	uint64_t dev, ino;
 
-	if (n == 0 || n >= sizeof(buf))
+	if (p >= end || (size_t)(end - p) >= HM_PATH_MAX)
 		return -EINVAL;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	if (buf[0] < '0' || buf[0] > '9')
+	if (hmi_scan_u64(p, end, 10, &dev, &q) < 0 || q >= end || *q++ != ' ')
 		return -EINVAL;
-	errno = 0;
-	dev = strtoull(buf, &q, 10);
-	if (errno || *q != ' ' || q[1] < '0' || q[1] > '9')
+	if (hmi_scan_u64(q, end, 10, &ino, &q) < 0 || q >= end || *q++ != ' ')
 		return -EINVAL;
-	ino = strtoull(q + 1, &q, 10);
-	if (errno || *q != ' ' || !q[1] || strpbrk(q + 1, "/ "))
+	if (q == end || *q == '\0')
 		return -EINVAL;
+	for (; q < end && *q; q++) /* the name ends at a NUL, if any */
+		if (*q == '/' || *q == ' ')
+			return -EINVAL;
 	e->dev = dev;
 	e->ino = ino;
 	return 0;

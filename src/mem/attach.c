@@ -15,6 +15,8 @@
 #include "mem/mem.h"
 #include "options/options.h"
 #include "base/platform.h"
+#include "parse/parse.h"
+#include "sys/pagemap.h"
 #include "sys/sysinfo.h"
 
 #include <dirent.h>
@@ -85,18 +87,23 @@ static int hold_clients_lock(struct hm_ctx *ctx, struct hmi_mem *m)
 static void maps_in_way(struct hm_ctx *ctx, uint64_t base, uint64_t len, char *buf, size_t n)
 {
 	char path[HM_PATH_MAX], *text = NULL;
+	size_t size = 0;
 
 	snprintf(buf, n, "(unknown)");
 	if (hmi_path(ctx, path, sizeof(path), "/proc/self/maps") < 0 ||
-	    hmi_read_alloc(ctx, path, 64 << 20, &text, NULL) < 0)
+	    hmi_read_alloc(ctx, path, 64 << 20, &text, &size) < 0)
 		return;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-		unsigned long long lo, hi;
+	for (const char *line = text, *end = text + size; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t line_len = (size_t)((nl ? nl : end) - line);
+		struct hmi_maps_line m;
 
-		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && lo < base + len && hi > base) {
-			snprintf(buf, n, "%s", line);
+		if (hmi_parse_maps_line(line, line_len, &m) == 0 && m.start < base + len &&
+		    m.end > base) {
+			snprintf(buf, n, "%.*s", (int)line_len, line);
 			break;
 		}
+		line += line_len + 1;
 	}
 	free(text);
 }
@@ -273,30 +280,28 @@ static int map_all(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hmi
 /* --verify: fault the pages in and check each IOVA against pagemap. */
 static int verify_pages(struct hm_ctx *ctx, const struct hmi_shconf *sc)
 {
-	char path[HM_PATH_MAX];
-	int fd, rc = hmi_path(ctx, path, sizeof(path), "/proc/self/pagemap");
+	struct hmi_pagemap pm;
+	int rc;
 
-	if (rc < 0 || sc->iova_mode != HM_IOVA_PA)
-		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return hmi_err(ctx, errno, "--verify: cannot open %s: %s", path, strerror(errno));
+	if (sc->iova_mode != HM_IOVA_PA)
+		return 0;
+	hmi_pagemap_init(&pm);
+	rc = hmi_pagemap_open(ctx, &pm, 0);
 	for (size_t i = 0; rc == 0 && i < sc->n_pages; i++) {
 		const struct hmi_page *p = &sc->pages[i];
-		uint64_t entry = 0, pfn = 0;
+		uint64_t pa = 0;
 
 		madvise((void *)(uintptr_t)p->va, sc->page_size, MADV_POPULATE_WRITE);
-		if (pread(fd, &entry, 8, (off_t)(p->va / 4096 * 8)) != 8 ||
-		    !hm_pagemap_decode(entry, &pfn) || pfn * 4096 != p->iova)
+		if (hmi_pagemap_pa(ctx, &pm, p->va, &pa) <= 0 || pa != p->iova)
 			rc = hmi_err(
 			    ctx, EIO,
 			    "--verify: page at 0x%llx is at physical 0x%llx, the layout says "
 			    "0x%llx: the primary's pages moved (a 1 GiB reservation may "
 			    "have migrated them)",
-			    (unsigned long long)p->va, (unsigned long long)pfn * 4096,
+			    (unsigned long long)p->va, (unsigned long long)pa,
 			    (unsigned long long)p->iova);
 	}
-	close(fd);
+	hmi_pagemap_close(&pm);
 	return rc;
 }
 

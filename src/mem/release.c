@@ -55,7 +55,7 @@ int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out)
 	m->secondary = secondary;
 	m->lock_fd = -1;
 	m->record_fd = -1;
-	m->ps.pagemap_fd = -1;
+	hmi_pagemap_init(&m->ps.pagemap);
 	m->ps.dir_fd = -1;
 	m->ps.record_fd = -1;
 	ctx->mem = m;

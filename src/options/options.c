@@ -204,49 +204,21 @@ static int is_space(char c)
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-/* Decimal digits at *P (before END) into *V, *P moved past them. -EINVAL
- * when there is no digit, -ERANGE past 64 bits. */
+/* The number in BASE at *P (before END) into *V, *P moved past it. -EINVAL
+ * when there is no digit, -ERANGE past 64 bits (*P not moved). */
+static int take_number(const char **p, const char *end, unsigned base, uint64_t *v)
+{
+	const char *stop;
+	int rc = hmi_scan_u64(*p, end, base, v, &stop);
+
+	if (rc == 0)
+		*p = stop;
+	return rc;
+}
+
 static int take_digits(const char **p, const char *end, uint64_t *v)
 {
-	const char *s = *p;
-
-	*v = 0;
-	for (; s < end && is_digit(*s); s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (*v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		*v = *v * 10 + d;
-	}
-	if (s == *p)
-		return -EINVAL;
-	*p = s;
-	return 0;
-}
-
-static int hex_value(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Like take_digits, in hex (no "0x": the caller strips it). */
-static int take_hex(const char **p, const char *end, uint64_t *v)
-{
-	const char *s = *p;
-
-	*v = 0;
-	for (; s < end && hex_value(*s) >= 0; s++) {
-		if (*v >> 60)
-			return -ERANGE;
-		*v = (*v << 4) | (uint64_t)hex_value(*s);
-	}
-	if (s == *p)
-		return -EINVAL;
-	*p = s;
-	return 0;
+	return take_number(p, end, 10, v);
 }
 
 /* The shift of the unit S[0..N): "" -> MiB (EAL's bare number), then K, M, G,
@@ -270,17 +242,9 @@ static int unit_shift(const char *s, size_t n)
 /* "1536M" for BYTES when a unit K..T holds it whole, else "". */
 static void whole_size(uint64_t bytes, char *buf, size_t len)
 {
-	static const char units[] = "KMGT";
-
 	buf[0] = '\0';
-	for (int u = 3; u >= 0; u--) {
-		uint64_t unit = 1ULL << (10 * (u + 1));
-
-		if (bytes && bytes % unit == 0) {
-			snprintf(buf, len, "%" PRIu64 "%c", bytes / unit, units[u]);
-			return;
-		}
-	}
+	if (bytes && bytes % 1024 == 0)
+		hmi_format_size_short(bytes, buf, len);
 }
 
 /* "1.5G": say that fractions are refused, and what whole size to write
@@ -292,8 +256,11 @@ static int fractional(struct hm_ctx *ctx, const char *s, size_t n, uint64_t whol
 	char hint[40] = "";
 	int shift;
 
-	for (; p < end && is_digit(*p) && den < 1000000; p++, den *= 10)
-		num = num * 10 + (uint64_t)(*p - '0');
+	/* at most six decimals: more and no hint is given */
+	if (take_number(&p, end - frac > 6 ? frac + 6 : end, 10, &num) < 0)
+		num = 0;
+	for (const char *d = frac; d < p; d++)
+		den *= 10;
 	shift = (p < end && is_digit(*p)) ? -1 : unit_shift(p, (size_t)(end - p));
 	if (shift >= 0 && p > frac && whole < (1ULL << (62 - shift)) && ((num << shift) % den) == 0)
 		whole_size((whole << shift) + (num << shift) / den, hint, sizeof(hint));
@@ -590,7 +557,7 @@ static int apply_address(struct parse *p, const struct opt_action *a, const char
 
 	(void)a;
 	s += hex ? 2 : 0;
-	rc = hex ? take_hex(&s, end, &v) : take_digits(&s, end, &v);
+	rc = take_number(&s, end, hex ? 16 : 10, &v);
 	if (rc == -ERANGE)
 		return hmi_err(p->ctx, EINVAL, "%s '%s' does not fit in 64 bits", p->shown,
 			       show(value).s);

@@ -359,24 +359,13 @@ static int node_object_find(const struct hmi_pageset *ps, int node)
 	return -1;
 }
 
-/* "2M", "1G", "64K": the size part of a single file's name. */
-static void size_name(uint64_t bytes, char *buf, size_t len)
-{
-	if (bytes % (1ULL << 30) == 0)
-		snprintf(buf, len, "%" PRIu64 "G", bytes >> 30);
-	else if (bytes % (1ULL << 20) == 0)
-		snprintf(buf, len, "%" PRIu64 "M", bytes >> 20);
-	else
-		snprintf(buf, len, "%" PRIu64 "K", bytes >> 10);
-}
-
 static int open_single_file(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, char *path,
 			    size_t len, struct hmi_backing *id)
 {
 	char size[32], node_name[16];
 	int n;
 
-	size_name(ps->page_size, size, sizeof(size));
+	hmi_format_size_short(ps->page_size, size, sizeof(size));
 	if (node >= 0)
 		snprintf(node_name, sizeof(node_name), "%d", node);
 	else

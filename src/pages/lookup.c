@@ -8,12 +8,11 @@
  * offset (va / base page size) * 8; the entry of a hugepage's first base page
  * carries the PFN of its head, so one pread per page is all it takes (page
  * counts are small next to the zeroing that mapped them). The descriptor is
- * opened once per set and kept (ps->pagemap_fd). Entries are decoded by
- * hm_pagemap_decode. Without CAP_SYS_ADMIN the kernel hides PFNs: a present
- * page reads PFN 0; then no page's physical address is known, so every page
- * of the set gets IOVA = VA and ps->pa_missing tells the caller, who says so
- * once. Anonymous (--no-huge) pages always use IOVA = VA: a 4 KiB page's
- * physical address can change under us (migration, compaction).
+ * opened once per set and kept (ps->pagemap), read through sys/pagemap.c. Without CAP_SYS_ADMIN the
+ * kernel hides PFNs: a present page reads PFN 0; then no page's physical address is known, so every
+ * page of the set gets IOVA = VA and ps->pa_missing tells the caller, who says so once. Anonymous
+ * (--no-huge) pages always use IOVA = VA: a 4 KiB page's physical address can change under us
+ * (migration, compaction).
  *
  * The node of every page comes from ONE move_pages call with a NULL node
  * list (a query: nothing moves), never from a numa_maps scan per page. Some
@@ -24,42 +23,13 @@
  */
 #include "pages/pages.h"
 #include "base/platform.h"
+#include "sys/pagemap.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int pagemap_open(struct hm_ctx *ctx, struct hmi_pageset *ps)
-{
-	char path[HM_PATH_MAX];
-	int rc;
-
-	if (ps->pagemap_fd >= 0)
-		return 0;
-	rc = hmi_path(ctx, path, sizeof(path), "/proc/self/pagemap");
-	if (rc < 0)
-		return rc;
-	ps->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (ps->pagemap_fd < 0)
-		return hmi_err(ctx, errno, "cannot open %s: %s", path, strerror(errno));
-	return 0;
-}
-
-static int pagemap_entry(struct hm_ctx *ctx, int fd, uint64_t va, uint64_t *entry)
-{
-	uint64_t base_page = (uint64_t)sysconf(_SC_PAGESIZE);
-	off_t at = (off_t)(va / base_page * sizeof(*entry));
-	ssize_t got = pread(fd, entry, sizeof(*entry), at);
-
-	if (got == (ssize_t)sizeof(*entry))
-		return 0;
-	if (got < 0)
-		return hmi_err(ctx, errno, "cannot read the pagemap entry of VA 0x%" PRIx64 ": %s",
-			       va, strerror(errno));
-	return hmi_err(ctx, EIO, "short read of the pagemap entry of VA 0x%" PRIx64, va);
-}
 
 static void iova_from_va(struct hmi_pageset *ps, size_t from)
 {
@@ -70,34 +40,33 @@ static void iova_from_va(struct hmi_pageset *ps, size_t from)
 			ps->pages[i].iova = ps->pages[i].va;
 }
 
-/* IOVA of pages[from..n) through R; on PFN 0 (no CAP_SYS_ADMIN), IOVA = VA
- * for the whole set, pages looked up earlier included, so no set mixes the
- * two. */
+/* IOVA of pages[from..n); on PFN 0 (no CAP_SYS_ADMIN), IOVA = VA for the
+ * whole set, pages looked up earlier included, so no set mixes the two. */
 static int lookup_pfns(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t from)
 {
-	uint64_t base_page = (uint64_t)sysconf(_SC_PAGESIZE), entry, pfn;
+	uint64_t pa = 0;
 	int rc = 0;
 
-	for (size_t i = from; rc == 0 && i < ps->n; i++) {
+	for (size_t i = from; rc >= 0 && i < ps->n; i++) {
 		struct hmi_page *p = &ps->pages[i];
 
 		if (p->va == 0)
 			continue;
-		rc = pagemap_entry(ctx, ps->pagemap_fd, p->va, &entry);
-		if (rc == 0 && !hm_pagemap_decode(entry, &pfn))
+		rc = hmi_pagemap_pa(ctx, &ps->pagemap, p->va, &pa);
+		if (rc == 0)
 			rc = hmi_err(ctx, EFAULT,
 				     "the page at VA 0x%" PRIx64
 				     " is not present in pagemap although it was faulted in",
 				     p->va);
-		if (rc == 0 && pfn == 0) {
+		if (rc > 0 && pa == 0) {
 			ps->pa_missing = 1;
 			iova_from_va(ps, 0);
 			return 0;
 		}
-		if (rc == 0)
-			p->iova = pfn * base_page;
+		if (rc > 0)
+			p->iova = pa;
 	}
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int hmi_pages_iova(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t from, int iova_as_va)
@@ -113,7 +82,7 @@ int hmi_pages_iova(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t from, int 
 	/* one 8-byte read a page: the kernel builds every entry of a range it
 	 * is asked for (512 per 2 MiB page), so reading ahead costs more (1 ms
 	 * against 0.1 ms for 32 pages, measured) than the system calls it saves */
-	rc = pagemap_open(ctx, ps);
+	rc = hmi_pagemap_open(ctx, &ps->pagemap, 0);
 	return rc < 0 ? rc : lookup_pfns(ctx, ps, from);
 }
 

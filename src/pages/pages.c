@@ -74,7 +74,7 @@ void hmi_pageset_init(struct hmi_pageset *ps, enum hmi_backing_kind kind, uint64
 	ps->page_size = page_size;
 	ps->dir = dir;
 	ps->prefix = prefix;
-	ps->pagemap_fd = -1;
+	hmi_pagemap_init(&ps->pagemap);
 	ps->dir_fd = -1;
 	ps->record_fd = -1;
 }
@@ -264,7 +264,7 @@ static int map_backing(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, cha
 	return rc;
 }
 
-static int bind_range(struct hm_ctx *ctx, char *base, uint64_t len, int node)
+int hmi_range_bind(struct hm_ctx *ctx, void *base, uint64_t len, int node)
 {
 	int rc;
 
@@ -382,21 +382,33 @@ static void populate_run(struct populate_job *jobs, size_t nt, char *base, size_
 	}
 }
 
+int hmi_populate(char *base, size_t count, uint64_t page_size, size_t threads, size_t *got)
+{
+	struct populate_job jobs[MAX_THREADS];
+	size_t nt = threads == 0 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+	int err = 0;
+
+	if (nt > count && count > 0)
+		nt = count;
+	populate_run(jobs, nt, base, count, page_size);
+	*got = 0;
+	for (size_t i = 0; i < nt; i++) {
+		*got += jobs[i].done;
+		if (!err)
+			err = jobs[i].err;
+	}
+	return -err;
+}
+
 /* Fault in COUNT pages at BASE; BEFORE pages of the call's TOTAL are in
  * already (for the message of a short pool). */
 static int populate(struct hm_ctx *ctx, const struct hmi_pageset *ps, int node, char *base,
 		    size_t count, size_t before, size_t total)
 {
-	struct populate_job jobs[MAX_THREADS];
-	size_t nt = populate_threads(ps, count), got = before, i;
-	int err = 0;
+	size_t got = 0;
+	int err = -hmi_populate(base, count, ps->page_size, populate_threads(ps, count), &got);
 
-	populate_run(jobs, nt, base, count, ps->page_size);
-	for (i = 0; i < nt; i++) {
-		got += jobs[i].done;
-		if (!err)
-			err = jobs[i].err;
-	}
+	got += before;
 	if (!err)
 		return 0;
 	if (err == EINVAL)
@@ -468,7 +480,7 @@ int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t c
 	old_size = node_object_size(ps, node);
 	rc = map_backing(ctx, ps, node, base, count, &grown);
 	if (rc == 0)
-		rc = bind_range(ctx, base, len, node);
+		rc = hmi_range_bind(ctx, base, len, node);
 	if (rc == 0)
 		rc = populate_all(ctx, ps, node, base, count);
 	if (rc < 0) {
@@ -749,9 +761,7 @@ int hmi_pageset_release(struct hm_ctx *ctx, struct hmi_pageset *ps)
 		keep_first(ctx, hmi_pages_release(ctx, ps, order, n), &first, msg);
 	free(order);
 	keep_first(ctx, hmi_backings_release(ctx, ps), &first, msg);
-	if (ps->pagemap_fd >= 0)
-		close(ps->pagemap_fd);
-	ps->pagemap_fd = -1;
+	hmi_pagemap_close(&ps->pagemap);
 	free(ps->pages);
 	ps->pages = NULL;
 	ps->n = ps->cap = 0;
@@ -769,9 +779,8 @@ void hmi_pageset_forget(struct hmi_pageset *ps)
 		free(ps->backings[i].path);
 	}
 	free(ps->backings);
-	if (ps->pagemap_fd >= 0)
-		close(ps->pagemap_fd);
+	hmi_pagemap_close(&ps->pagemap);
 	free(ps->pages);
 	memset(ps, 0, sizeof(*ps));
-	ps->pagemap_fd = -1;
+	hmi_pagemap_init(&ps->pagemap);
 }

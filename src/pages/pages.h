@@ -13,6 +13,7 @@
 #define HM_PAGES_H
 
 #include "base/ctx.h"
+#include "sys/pagemap.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -55,20 +56,20 @@ struct hmi_pageset {
 	size_t n, cap;
 	struct hmi_backing *backings;
 	size_t n_backings, cap_backings;
-	uint64_t next_file; /* next <n> of page files */
-	int pagemap_fd;	    /* one open descriptor for every lookup, -1 until needed */
-	int pa_missing;	    /* pagemap gave PFN 0 for a present page: no CAP_SYS_ADMIN */
-	uint64_t hint_va;   /* where the next map call tries to go first (0: anywhere);
-			       each call that lands there moves it past its pages
-			       and one guard page */
-	uint64_t hint_end;  /* the end of the last range mapped at the hint (0: none) */
-	int shared_out;	    /* secondaries map these pages: releasing a page of a single
-			       file or memfd only unmaps it (punching it out would take
-			       it from under them); the last mapping frees it */
-	int dir_fd;	    /* files: DIR, opened on first use; every file is created,
-			       checked and removed relative to it (-1 until then) */
-	int record_fd;	    /* files: the prefix's record of the files it creates
-			       (hugedir/hugedir.h, hmi_record_*), -1 for none; not owned */
+	uint64_t next_file;	    /* next <n> of page files */
+	struct hmi_pagemap pagemap; /* one open descriptor for every lookup, fd -1 until needed */
+	int pa_missing;		    /* pagemap gave PFN 0 for a present page: no CAP_SYS_ADMIN */
+	uint64_t hint_va;	    /* where the next map call tries to go first (0: anywhere);
+				       each call that lands there moves it past its pages
+				       and one guard page */
+	uint64_t hint_end;	    /* the end of the last range mapped at the hint (0: none) */
+	int shared_out;		    /* secondaries map these pages: releasing a page of a single
+				       file or memfd only unmaps it (punching it out would take
+				       it from under them); the last mapping frees it */
+	int dir_fd;		    /* files: DIR, opened on first use; every file is created,
+				       checked and removed relative to it (-1 until then) */
+	int record_fd;		    /* files: the prefix's record of the files it creates
+				       (hugedir/hugedir.h, hmi_record_*), -1 for none; not owned */
 };
 
 /* flock(FD, LOCK_SH) without blocking: retried for up to 100 ms while a
@@ -90,6 +91,21 @@ void hmi_pageset_init(struct hmi_pageset *ps, enum hmi_backing_kind kind, uint64
  * SIGBUS; on any failure the pages of THIS call are all given back (no
  * file left) and the set is as before. */
 int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t count);
+
+/* Make the hugepages mapped at [BASE, BASE+LEN) the process's own before
+ * any of them faults in: MADV_DONTFORK (a child must not keep the pages or
+ * copy-on-write them away from their physical addresses), then mbind to NODE
+ * alone (-1: no binding; node 0 on a kernel without NUMA is no binding
+ * either). 0 or -errno with a message. hmi_pages_map and pool order use it. */
+int hmi_range_bind(struct hm_ctx *ctx, void *base, uint64_t len, int node);
+
+/* Fault in the COUNT pages of PAGE_SIZE at BASE with MADV_POPULATE_WRITE,
+ * split over THREADS threads (at most 64; 0 = 1), which zero in parallel:
+ * unlike touching the memory, a short pool, node or cgroup limit is an error
+ * (-EFAULT, -ENOMEM, -EHWPOISON), never SIGBUS, and -EINVAL means a kernel
+ * before 5.14. *GOT = pages faulted in. 0 or the first -errno, without a
+ * message: the caller knows what the pages are for. */
+int hmi_populate(char *base, size_t count, uint64_t page_size, size_t threads, size_t *got);
 
 /* Fill pages[from..n).iova from ROOT/proc/self/pagemap (one descriptor).
  * When a present page reads PFN 0 (no CAP_SYS_ADMIN), set ps->pa_missing

@@ -67,4 +67,24 @@ int hmi_parse_proc_locks(const char *text, unsigned maj, unsigned min, uint64_t 
 int hmi_parse_proc_locks_all(const char *text, unsigned maj, unsigned min, uint64_t ino,
 			     pid_t *pids, int max);
 
+/* One line of /proc/PID/maps. PATH points into the parsed text (it is not
+ * NUL-terminated: PATH_LEN bytes, " (deleted)" left off and DELETED set when
+ * the line ended so); NULL and 0 for a mapping without one. */
+struct hmi_maps_line {
+	uint64_t start, end; /* [start, end), start < end */
+	char perms[5];	     /* "rw-p": r/w/x or '-', then p (private) or s (shared) */
+	uint64_t offset;     /* in the file */
+	unsigned maj, min;   /* the file's device */
+	uint64_t inode;	     /* 0 for anonymous memory */
+	const char *path;
+	size_t path_len;
+	int deleted;
+};
+
+/* The LEN bytes at LINE (one line, without its newline) -> *M. -EINVAL when
+ * the line is not of that form (a NUL or newline in it, a field missing or
+ * malformed, start >= end), -ERANGE when a number does not fit (addresses,
+ * offset, inode in 64 bits, device numbers in 32). *M is untouched then. */
+int hmi_parse_maps_line(const char *line, size_t len, struct hmi_maps_line *m);
+
 #endif

@@ -49,21 +49,12 @@ static bool is_space(char c)
 /* Decimal digits at *P (at least one), advancing *P past them. */
 static int take_digits(const char **p, uint64_t *value)
 {
-	const char *s = *p;
-	uint64_t v = 0;
+	const char *stop;
+	int rc = hmi_scan_u64(*p, NULL, 10, value, &stop);
 
-	if (!is_digit(*s))
-		return -EINVAL;
-	for (; is_digit(*s); s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	*p = s;
-	*value = v;
-	return 0;
+	if (rc == 0)
+		*p = stop;
+	return rc;
 }
 
 /* ------------------------------------------------------------------ names */
@@ -483,9 +474,10 @@ static int parse_id_or_mode(const char *text, bool octal, uint64_t *value)
 {
 	const char *p = text;
 	uint64_t v = 0;
+	int rc;
 
 	if (!octal) {
-		int rc = take_digits(&p, &v);
+		rc = take_digits(&p, &v);
 
 		if (rc == 0 && *p)
 			rc = -EINVAL;
@@ -496,15 +488,11 @@ static int parse_id_or_mode(const char *text, bool octal, uint64_t *value)
 		*value = v;
 		return 0;
 	}
-	if (!*p)
+	rc = hmi_scan_u64(p, NULL, 8, &v, &p);
+	if (rc == -ERANGE || (rc == 0 && v > 07777))
+		return -ERANGE;
+	if (rc < 0 || *p)
 		return -EINVAL;
-	for (; *p; p++) {
-		if (!is_odigit(*p))
-			return -EINVAL;
-		v = v * 8 + (uint64_t)(*p - '0');
-		if (v > 07777)
-			return -ERANGE;
-	}
 	*value = v;
 	return 0;
 }
@@ -763,26 +751,11 @@ static bool token_is(const char *tok, size_t len, const char *word)
 /* Hex (BASE 16) or decimal number in [*P, END), advancing *P. */
 static bool take_number(const char **p, const char *end, unsigned base, uint64_t *value)
 {
-	const char *s = *p;
-	uint64_t v = 0;
+	const char *stop;
 
-	for (; s < end; s++) {
-		char c = *s;
-		unsigned d = is_digit(c) ? (unsigned)(c - '0')
-			     : base == 16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f'
-				 ? (unsigned)((c | 0x20) - 'a' + 10)
-				 : base;
-
-		if (d >= base)
-			break;
-		if (v > (UINT64_MAX - d) / base)
-			return false;
-		v = v * base + d;
-	}
-	if (s == *p)
+	if (hmi_scan_u64(*p, end, base, value, &stop) < 0)
 		return false;
-	*p = s;
-	*value = v;
+	*p = stop;
 	return true;
 }
 

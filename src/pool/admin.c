@@ -35,6 +35,7 @@
  * a hugetlbfs mount point before calling umount2, so it never takes down another file system.
  */
 #include "base/ctx.h"
+#include "parse/parse.h"
 #include "pool/pool.h"
 #include "sys/sysinfo.h"
 
@@ -57,17 +58,9 @@
 /* "hugepages-2048kB" -> 2048 * 1024; 0 for any other name. */
 static uint64_t dirname_size(const char *name)
 {
-	const char *p = name + strlen("hugepages-");
-	uint64_t kb = 0;
+	uint64_t bytes = 0;
 
-	if (strncmp(name, "hugepages-", strlen("hugepages-")) != 0 || *p < '0' || *p > '9')
-		return 0;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (kb > ((UINT64_MAX >> 10) - 9) / 10)
-			return 0; /* kb << 10 would not fit */
-		kb = kb * 10 + (uint64_t)(*p - '0');
-	}
-	return strcmp(p, "kB") == 0 ? kb << 10 : 0;
+	return hmi_parse_hugepages_dirname(name, &bytes) == 0 ? bytes : 0;
 }
 
 /* The sizes offered (hugepages-<kB>kB directories) as text, "2 MiB, 1 GiB",

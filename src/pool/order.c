@@ -60,7 +60,9 @@
 #include "base/ctx.h"
 #include "layout/layout.h"
 #include "base/platform.h"
+#include "pages/pages.h"
 #include "pool/pool.h"
+#include "sys/pagemap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,8 +70,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#define PAGEMAP_ENTRY 8 /* bytes of one /proc/self/pagemap entry */
 
 /* ------------------------------------------------------------ the order */
 
@@ -167,9 +167,7 @@ struct pool_job {
 	size_t count;		/* free pages to map */
 	char *base;		/* the one mapping; NULL when nothing is mapped */
 	struct hmi_page *pages; /* count entries once mapped */
-	int pagemap_fd;		/* -1 until opened */
-	uint64_t base_page;	/* bytes a pagemap entry covers */
-	char pagemap[HM_PATH_MAX];
+	struct hmi_pagemap pagemap;
 };
 
 static int pool_missing(struct hm_ctx *ctx, uint64_t page_size)
@@ -308,20 +306,17 @@ static void job_unmap(struct pool_job *job)
 	job->base = NULL;
 }
 
-/* Bind, keep from children and fault in the mapping at JOB->base. */
+/* Keep from children, bind and fault in the mapping at JOB->base (pages/'s
+ * own steps, as hmi_pages_map takes them). */
 static int job_prepare(struct hm_ctx *ctx, struct pool_job *job, size_t len)
 {
-	int rc;
+	size_t got = 0;
+	int rc = hmi_range_bind(ctx, job->base, len, job->node);
 
-	if (job->node >= 0 && (rc = hmi_mbind_node(job->base, len, MPOL_BIND, job->node)) < 0)
-		return hmi_err(ctx, -rc, "binding %zu hugepages to node %d (mbind) failed: %s",
-			       job->count, job->node, strerror(-rc));
-	if (madvise(job->base, len, MADV_DONTFORK) < 0)
-		return hmi_err(ctx, errno, "madvise(MADV_DONTFORK) on %zu hugepages failed: %s",
-			       job->count, strerror(errno));
-	if (madvise(job->base, len, MADV_POPULATE_WRITE) < 0)
-		return populate_failed(ctx, job, errno);
-	return 0;
+	if (rc < 0)
+		return rc;
+	rc = hmi_populate(job->base, job->count, job->page_size, 1, &got);
+	return rc < 0 ? populate_failed(ctx, job, -rc) : 0;
 }
 
 /* Map and fault in every free page; on failure nothing stays mapped. */
@@ -343,21 +338,6 @@ static int job_map(struct hm_ctx *ctx, struct pool_job *job)
 	return rc;
 }
 
-/* The pagemap entry of VA: 1 and *PFN when present, 0 when not. */
-static int read_entry(struct hm_ctx *ctx, const struct pool_job *job, uint64_t va, uint64_t *pfn)
-{
-	uint64_t entry = 0;
-	off_t at = (off_t)(va / job->base_page * PAGEMAP_ENTRY);
-	ssize_t got = pread(job->pagemap_fd, &entry, sizeof(entry), at);
-
-	if (got < 0)
-		return hmi_err(ctx, errno, "reading %s: %s", job->pagemap, strerror(errno));
-	if (got != (ssize_t)sizeof(entry))
-		return hmi_err(ctx, EIO, "%s ends before the entry of address 0x%llx", job->pagemap,
-			       (unsigned long long)va);
-	return hm_pagemap_decode(entry, pfn);
-}
-
 static int needs_root(struct hm_ctx *ctx)
 {
 	return hmi_err(ctx, EPERM,
@@ -370,23 +350,17 @@ static int needs_root(struct hm_ctx *ctx)
 static int job_open_pagemap(struct hm_ctx *ctx, struct pool_job *job)
 {
 	volatile char probe = 1;
-	long sys_page = sysconf(_SC_PAGESIZE);
-	uint64_t pfn = 0;
-	int rc = hmi_path(ctx, job->pagemap, sizeof(job->pagemap), "/proc/self/pagemap");
+	uint64_t pa = 0;
+	int rc = hmi_pagemap_open(ctx, &job->pagemap, 0);
 
-	if (rc < 0)
-		return rc;
-	job->base_page = sys_page > 0 ? (uint64_t)sys_page : 4096;
-	job->pagemap_fd = open(job->pagemap, O_RDONLY | O_CLOEXEC);
-	if (job->pagemap_fd < 0 && (errno == EACCES || errno == EPERM))
+	if (rc == -EACCES || rc == -EPERM)
 		return hmi_err(ctx, EPERM,
 			       "ordering the pool needs root (physical addresses from %s, which "
 			       "this process may not open)",
-			       job->pagemap);
-	if (job->pagemap_fd < 0)
-		return hmi_err(ctx, errno, "opening %s: %s", job->pagemap, strerror(errno));
-	rc = read_entry(ctx, job, (uint64_t)(uintptr_t)&probe, &pfn);
-	if (rc == 1 && pfn == 0)
+			       job->pagemap.path);
+	if (rc == 0)
+		rc = hmi_pagemap_pa(ctx, &job->pagemap, (uint64_t)(uintptr_t)&probe, &pa);
+	if (rc == 1 && pa == 0)
 		return needs_root(ctx);
 	return rc < 0 ? rc : 0;
 }
@@ -394,8 +368,7 @@ static int job_open_pagemap(struct hm_ctx *ctx, struct pool_job *job)
 /* The physical address of the mapped page at VA. */
 static int read_iova(struct hm_ctx *ctx, const struct pool_job *job, uint64_t va, uint64_t *iova)
 {
-	uint64_t pfn = 0;
-	int rc = read_entry(ctx, job, va, &pfn);
+	int rc = hmi_pagemap_pa(ctx, &job->pagemap, va, iova);
 
 	if (rc < 0)
 		return rc;
@@ -403,14 +376,8 @@ static int read_iova(struct hm_ctx *ctx, const struct pool_job *job, uint64_t va
 		return hmi_err(ctx, EIO,
 			       "%s says the hugepage at 0x%llx is not in memory although it was "
 			       "just faulted in",
-			       job->pagemap, (unsigned long long)va);
-	if (pfn == 0)
-		return needs_root(ctx);
-	if (pfn > UINT64_MAX / job->base_page)
-		return hmi_err(ctx, EIO, "%s gives frame 0x%llx, beyond any physical address",
-			       job->pagemap, (unsigned long long)pfn);
-	*iova = pfn * job->base_page;
-	return 0;
+			       job->pagemap.path, (unsigned long long)va);
+	return *iova == 0 ? needs_root(ctx) : 0;
 }
 
 /* JOB->pages from the mapping: VA, physical address and node of each page. */
@@ -497,7 +464,7 @@ static int job_run(struct hm_ctx *ctx, struct pool_job *job, struct hm_order_res
 
 int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_order_result *res)
 {
-	struct pool_job job = {.node = node, .pagemap_fd = -1};
+	struct pool_job job = {.node = node};
 	int rc, lock;
 
 	hmi_err_clear(ctx);
@@ -508,6 +475,7 @@ int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_or
 		return hmi_err(ctx, EINVAL,
 			       "node %d is out of range: give -1 (every node) or 0..%d", node,
 			       HM_MAX_NODES - 1);
+	hmi_pagemap_init(&job.pagemap);
 	rc = job_plan(ctx, &job, page_size);
 	if (rc < 0 || job.count == 0)
 		return rc;
@@ -519,8 +487,7 @@ int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_or
 	if (rc == 0 && job.count > 0)
 		rc = job_run(ctx, &job, res);
 	close(lock);
-	if (job.pagemap_fd >= 0)
-		close(job.pagemap_fd);
+	hmi_pagemap_close(&job.pagemap);
 	free(job.pages);
 	if (rc < 0)
 		memset(res, 0, sizeof(*res));

@@ -36,6 +36,7 @@
  * free run.
  */
 #include "sys/kpage.h"
+#include "sys/pagemap.h"
 #include "layout/layout.h"
 #include "shconf/shconf.h"
 
@@ -284,27 +285,25 @@ static int add_owner(struct build *b, uint64_t pa, int prefix)
 	return 0;
 }
 
-/* The physical address of VA in PID's pagemap (FD); 0 when unknown. */
-static uint64_t pagemap_pa(const struct build *b, int fd, uint64_t va)
+/* The physical address of VA in PID's pagemap (PM); 0 when unknown. */
+static uint64_t pagemap_pa(const struct build *b, const struct hmi_pagemap *pm, uint64_t va)
 {
-	uint64_t entry = 0, pfn = 0;
+	uint64_t pa = 0;
 
-	if (fd < 0 || pread(fd, &entry, sizeof(entry), (off_t)(va / b->kp.base * 8)) != 8 ||
-	    !hm_pagemap_decode(entry, &pfn))
+	if (pm->fd < 0 || hmi_pagemap_pa(b->ctx, pm, va, &pa) <= 0) {
+		hmi_err_clear(b->ctx);
 		return 0;
-	return pfn * b->kp.base;
+	}
+	return pa;
 }
 
-static int open_pagemap(struct build *b, const struct hm_phys_prefix *p)
+/* PID's pagemap when its IOVAs are not physical addresses; an unreadable one
+ * only leaves those pages without an address. */
+static void open_pagemap(struct build *b, const struct hm_phys_prefix *p, struct hmi_pagemap *pm)
 {
-	char path[HM_PATH_MAX];
-
-	if (p->iova_mode == HM_IOVA_PA ||
-	    hmi_path(b->ctx, path, sizeof(path), "/proc/%d/pagemap", (int)p->pid) < 0) {
+	hmi_pagemap_init(pm);
+	if (p->iova_mode != HM_IOVA_PA && hmi_pagemap_open(b->ctx, pm, p->pid) < 0)
 		hmi_err_clear(b->ctx);
-		return -1;
-	}
-	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 /* Every page of prefix IDX, by physical address. */
@@ -312,22 +311,23 @@ static int prefix_owners(struct build *b, int idx)
 {
 	struct hm_phys_prefix *p = &b->map->prefixes[idx];
 	uint64_t ps = b->map->page_size, pages = 0, found = 0;
-	int fd = open_pagemap(b, p), rc = 0;
+	struct hmi_pagemap pm;
+	int rc = 0;
 
+	open_pagemap(b, p, &pm);
 	for (int s = 0; rc == 0 && s < p->n_segments; s++) {
 		const struct hm_segment *seg = &p->segments[s];
 
 		for (uint64_t off = 0; rc == 0 && off + ps <= seg->len; off += ps, pages++) {
 			uint64_t pa = p->iova_mode == HM_IOVA_PA
 					  ? seg->iova + off
-					  : pagemap_pa(b, fd, (uint64_t)(uintptr_t)seg->va + off);
+					  : pagemap_pa(b, &pm, (uint64_t)(uintptr_t)seg->va + off);
 
 			if (pa && ++found)
 				rc = add_owner(b, pa, idx);
 		}
 	}
-	if (fd >= 0)
-		close(fd);
+	hmi_pagemap_close(&pm);
 	if (rc == 0 && found < pages && !p->note[0])
 		snprintf(p->note, sizeof(p->note),
 			 "%llu of %llu pages without a physical address (IOVA = VA and no "

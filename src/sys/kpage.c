@@ -220,30 +220,15 @@ int hmi_kpage_scan(struct hm_ctx *ctx, struct hmi_kpage *kp, uint64_t *pfn, uint
 
 /* ------------------------------------------------------------------ memory blocks */
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* block_size_bytes: hex digits without 0x ("8000000\n"), then white space. */
 static int parse_hex(const char *text, uint64_t *value)
 {
-	uint64_t v = 0;
-	const char *p = text;
+	const char *p;
+	uint64_t v;
+	int rc = hmi_scan_u64(text, NULL, 16, &v, &p);
 
-	if (hex_digit(*p) < 0)
-		return -EINVAL;
-	for (; hex_digit(*p) >= 0; p++) {
-		if (v > UINT64_MAX >> 4)
-			return -ERANGE;
-		v = v << 4 | (uint64_t)hex_digit(*p);
-	}
+	if (rc < 0)
+		return rc;
 	while (*p == ' ' || *p == '\t' || *p == '\n')
 		p++;
 	if (*p)

@@ -289,6 +289,31 @@ def locks():
         put("locks", "l%02d" % i, text)
 
 
+# maps: one /proc/PID/maps line each (test/fuzz/maps_fuzz.c), as the kernel
+# writes them: page files, memfds, paths with spaces, deleted files, anonymous
+# memory, pseudo paths, numbers at their largest.
+MAPS = [
+    "7f2c40000000-7f2c40200000 rw-s 00000000 00:2d 408224                     "
+    "/dev/hugepages/hmmap_0",
+    "7f2c40200000-7f2c40400000 rw-s 00200000 00:01 3082                       "
+    "/memfd:hm_node0 (deleted)",
+    "7f0000000000-7f0000001000 r-xp 0001a000 fd:01 1234                       "
+    "/opt/my dir/lib x.so",
+    "7ffd1000-7ffd2000 rw-p 00000000 00:00 0 ",
+    "55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                          [heap]",
+    "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]",
+    "7f00c0000000-7f0100000000 rw-s 00000000 00:33 99 /dev/hugepages1G/a (deleted) (deleted)",
+    "0-ffffffffffffffff ---p ffffffffffffffff fff:fffff 18446744073709551615 /x",
+    "7f00-7f01 rw-p 0 00:00 18446744073709551616",
+    "7f2c40000000-7f2c40200000 rw-s 00000000 00:2d",
+]
+
+
+def maps():
+    for i, text in enumerate(MAPS):
+        put("maps", "m%02d" % i, text)
+
+
 # heap: a program of calls and scribbles (test/fuzz/heap_fuzz.c): a config
 # byte (bit 0: segment 1 on node 1; bit 1: a secondary opens the arena at
 # the end), then steps. Offsets in segment 0 of the one-node arena: the heap
@@ -348,7 +373,8 @@ def heap():
 
 
 def main():
-    for fn in (sizes, socket_mem, opts, mountinfo, meminfo, sysfs, cgroup, pagemap, locks, heap):
+    for fn in (sizes, socket_mem, opts, mountinfo, meminfo, sysfs, cgroup, pagemap, locks, maps,
+               heap):
         fn()
     return 0
 

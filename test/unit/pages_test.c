@@ -246,7 +246,7 @@ static void test_args(struct hm_ctx *ctx)
 	struct hmi_pageset ps;
 
 	hmi_pageset_init(&ps, HMI_BACK_ANON, PG, NULL, NULL);
-	is_int(ps.pagemap_fd, -1, "init: no pagemap descriptor yet");
+	is_int(ps.pagemap.fd, -1, "init: no pagemap descriptor yet");
 	is_int(ps.n + ps.n_backings + ps.next_file, 0, "init: empty set");
 	is_int(hmi_pages_map(ctx, &ps, -1, 0), 0, "map of 0 pages does nothing");
 	ok(ps.pages == NULL, "...and allocates nothing");
@@ -383,7 +383,7 @@ static void anon_release(struct hm_ctx *ctx, struct hmi_pageset *ps, uint64_t ol
 	}
 	is_int(good, 123, "compact keeps the order of the rest");
 	is_int(hmi_pageset_release(ctx, ps), 0, "pageset release");
-	ok(ps->n == 0 && ps->pages == NULL && ps->pagemap_fd == -1, "set emptied");
+	ok(ps->n == 0 && ps->pages == NULL && ps->pagemap.fd == -1, "set emptied");
 	ok(!maps_overlap(old_lo, old_hi), "no mapping left in the first range");
 	ok(!maps_overlap(WINDOW, WINDOW + 128 * PG), "no page left in the window");
 	munmap((void *)(uintptr_t)WINDOW, 129 * PG);
@@ -588,7 +588,7 @@ static void test_iova(struct hm_ctx *ctx)
 		is_u64(ps.pages[1].iova, ps.pages[1].va, "iova = va (PFNs hidden)");
 		is_int(ps.pa_missing, present, "iova: pa_missing set");
 	}
-	ok(ps.pagemap_fd >= 0, "iova: pagemap descriptor kept");
+	ok(ps.pagemap.fd >= 0, "iova: pagemap descriptor kept");
 	is_int(hmi_pages_iova(ctx, &ps, 0, 1), 0, "iova as va");
 	is_u64(ps.pages[0].iova, ps.pages[0].va, "...gives iova = va");
 	is_int(hmi_pageset_release(ctx, &ps), 0, "iova: released");
