@@ -43,6 +43,12 @@ struct hm_ctx {
 #define HMI_PRINTF(a, b)  __attribute__((format(printf, a, b)))
 #define HMI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A * B, or UINT64_MAX when that does not fit: sizes read from outside. */
+static inline uint64_t hmi_mul_sat(uint64_t a, uint64_t b)
+{
+	return a != 0 && b > UINT64_MAX / a ? UINT64_MAX : a * b;
+}
+
 /* The fork generation: how many forks (pthread_atfork child handlers) stand
  * between this process and the first one that loaded the library. Memory a
  * context holds records it when made (hmi_fork_watch); a process whose count
