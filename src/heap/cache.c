@@ -247,7 +247,7 @@ static void *heap_alloc(struct hm_ctx *ctx, const char *fn, size_t size, size_t 
 	struct hmi_tcache *c;
 	uint64_t b;
 
-	if (hmi_tab_inherited(ctx->tab)) { /* a forked child: the heap is not mapped here */
+	if (hmi_heap_inherited(ctx->heap)) { /* a forked child: the heap is not mapped here */
 		hmi_err_inherited(ctx, fn);
 		return NULL;
 	}
@@ -407,7 +407,7 @@ static inline void free_fast(struct hm_ctx *ctx, void *ptr)
 
 void hm_free(struct hm_ctx *ctx, void *ptr)
 {
-	if (hmi_tab_inherited(ctx->tab)) /* a forked child: the heap is not mapped here */
+	if (hmi_heap_inherited(ctx->heap)) /* a forked child: the heap is not mapped here */
 		hmi_err_inherited(ctx, "hm_free");
 	else
 		free_fast(ctx, ptr);
@@ -431,7 +431,7 @@ void *hm_realloc(struct hm_ctx *ctx, void *ptr, size_t size, size_t align)
 	uint64_t old = 0, b, bsize;
 	void *moved;
 
-	if (hmi_tab_inherited(ctx->tab)) {
+	if (hmi_heap_inherited(ctx->heap)) {
 		hmi_err_inherited(ctx, "hm_realloc");
 		return NULL;
 	}

@@ -408,8 +408,17 @@ int hmi_heap_repair(struct hmi_heap_view *v, char *msg, size_t len);
  * and ctx->heap. */
 struct hmi_heapslot {
 	struct hmi_arena *arena; /* NULL before hmi_arena_create/open */
+	unsigned long fork_gen;	 /* = ctx->tab->fork_gen, beside ARENA: hm_malloc and hm_free
+				    read both, one pointer and one cache line on the fast path */
 	char err[256];		 /* secondary: why the heap is unusable ("" when it is fine) */
 };
+
+/* hmi_tab_inherited for the heap's fast paths: is this a forked child's
+ * copy of the context (its heap is not mapped here)? */
+static inline int hmi_heap_inherited(const struct hmi_heapslot *hs)
+{
+	return hs && __builtin_expect(hs->fork_gen != hmi_fork_generation, 0);
+}
 
 /* Primary (end of hm_init, before publishing): carve the arena at the start
  * of segment 0 and format the heap and zone table. */

@@ -51,6 +51,7 @@ int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out)
 	if (!m)
 		return hmi_err(ctx, ENOMEM, "out of memory starting up");
 	m->tab.fork_gen = hmi_fork_watch();
+	m->heap.fork_gen = m->tab.fork_gen;
 	m->tab.pid = getpid();
 	m->secondary = secondary;
 	m->lock_fd = -1;
