@@ -9,14 +9,17 @@
 # written there too (nothing else is left anywhere).
 #
 #  1. What the guest needs, from Debian, installed as root when missing:
-#     qemu-system-x86, linux-image-amd64 (only its /boot/vmlinuz-* is used,
-#     as the guest's kernel: the host's running kernel is not touched),
-#     busybox-static, cpio, xz-utils. Without root, or when qemu cannot run,
-#     the check is skipped with the reason; HM_REQUIRE_NUMA_VM=1 (CI) turns
-#     a skip into a failure.
-#  2. The kernel: the vmlinux inside the bzImage is unpacked once (cached in
-#     DIR) and booted by PVH, about twice as fast under emulation as letting
-#     the bzImage decompress itself.
+#     qemu-system-x86, busybox-static, cpio, xz-utils. Without root, or when
+#     qemu cannot run, the check is skipped with the reason;
+#     HM_REQUIRE_NUMA_VM=1 (CI) turns a skip into a failure.
+#  2. The kernel: Debian's, never installed on the host (no /boot change, no
+#     update-initramfs): the package linux-image-amd64 depends on is fetched
+#     with `apt-get download` and only its boot/vmlinuz-* and boot/config-*
+#     are unpacked (dpkg-deb) into a cache outside the clone, keyed by package
+#     and version: HM_GUEST_KERNEL_CACHE (/var/cache/hugemem/guest-kernels),
+#     <package>_<version>/. The vmlinux inside the bzImage is unpacked once
+#     (cached in DIR) and booted by PVH, about twice as fast under emulation
+#     as letting the bzImage decompress itself.
 #  3. An initramfs (uncompressed cpio): static busybox, init.sh as /init,
 #     guest.sh, jflat.awk, hugemem, numa_probe. The guest's kernel has NUMA,
 #     hugetlbfs and migration built in: no modules.
@@ -75,19 +78,51 @@ skip() {
 static_busybox() {
 	[ -x $BUSYBOX ] && ! ldd $BUSYBOX >/dev/null 2>&1
 }
-# The vmlinuz of the installed linux-image-amd64 (its dependency names it).
+KCACHE=${HM_GUEST_KERNEL_CACHE:-/var/cache/hugemem/guest-kernels}
+
+# The kernel package Debian's linux-image-amd64 depends on now, and its
+# version: "linux-image-6.1.0-57-amd64 6.1.158-1".
+kernel_package() {
+	local pkg ver
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+	[ -n "$pkg" ] || return 1
+	ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
+	[ -n "$ver" ] && [ "$ver" != "(none)" ] && echo "$pkg $ver"
+}
+# The cached vmlinuz of that package, when it is there.
 debian_kernel() {
-	local dep
-	dep=$(dpkg-query -W -f='${Status} ${Depends}' linux-image-amd64 2>/dev/null) || return 1
-	case $dep in "install ok installed "*) ;; *) return 1 ;; esac
-	dep=${dep#install ok installed }
-	dep=${dep%% *}
-	[ -r "/boot/vmlinuz-${dep#linux-image-}" ] && echo "/boot/vmlinuz-${dep#linux-image-}"
+	local pv
+	pv=$(kernel_package) || return 1
+	set -- "$KCACHE/${pv/ /_}"/boot/vmlinuz-*
+	[ -r "$1" ] && echo "$1"
+}
+# Download the package (no root needed for that, nothing installed) and
+# unpack its kernel image and config into the cache; atomic by rename.
+fetch_kernel() {
+	local pv pkg ver dir tmp
+	pv=$(kernel_package) || skip "apt-cache names no kernel package for linux-image-amd64"
+	pkg=${pv% *}
+	ver=${pv#* }
+	dir=$KCACHE/${pkg}_$ver
+	tmp=$(mktemp -d "$KCACHE/.fetch.XXXXXX") || skip "cannot write the kernel cache $KCACHE"
+	say "fetching $pkg $ver into $dir (apt-get download + dpkg-deb; not installed)"
+	if ! (cd "$tmp" && apt-get download "$pkg=$ver" >"$OUT/apt.log" 2>&1); then
+		rm -rf "$tmp"
+		skip "apt-get download $pkg=$ver failed: $(tail -n 1 "$OUT/apt.log")"
+	fi
+	mkdir -p "$tmp/root"
+	dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp/root" --wildcards \
+		'./boot/vmlinuz-*' './boot/config-*' || {
+		rm -rf "$tmp"
+		skip "cannot unpack the kernel from $pkg's package"
+	}
+	rm -rf "$dir"
+	mv "$tmp/root" "$dir" && rm -rf "$tmp"
 }
 missing_packages() {
 	local need=""
 	command -v $QEMU >/dev/null || need="$need qemu-system-x86"
-	[ -n "${HM_NUMA_KERNEL:-}" ] || debian_kernel >/dev/null || need="$need linux-image-amd64"
 	static_busybox || need="$need busybox-static"
 	command -v cpio >/dev/null || need="$need cpio"
 	command -v xz >/dev/null || need="$need xz-utils"
@@ -106,6 +141,19 @@ install_packages() {
 		skip "apt-get install $need failed: $(tail -n 1 "$OUT/apt.log")"
 	need=$(missing_packages)
 	[ -z "$need" ] || skip "still missing after apt-get install: $need"
+}
+
+# The guest kernel: HM_NUMA_KERNEL, else Debian's from the cache (fetched
+# once per package version; the package lists are refreshed when apt knows
+# no kernel package yet, as on a fresh machine).
+ensure_kernel() {
+	[ -n "${HM_NUMA_KERNEL:-}" ] && return 0
+	debian_kernel >/dev/null && return 0
+	[ "$(id -u)" = 0 ] || skip "no guest kernel in $KCACHE (run as root to fetch it)"
+	mkdir -p "$KCACHE" || skip "cannot create the kernel cache $KCACHE"
+	kernel_package >/dev/null || apt-get update -qq >/dev/null 2>&1
+	fetch_kernel
+	debian_kernel >/dev/null || skip "no vmlinuz in the fetched package ($KCACHE)"
 }
 
 # qemu starts, takes TCG and quits: anything else is a host that cannot run it.
@@ -236,6 +284,7 @@ for f in hugemem numa_probe; do
 	[ -x "$OUT/$f" ] || { say "FAIL: $OUT/$f missing: run it through 'make check-numa'" >&2; exit 1; }
 done
 install_packages
+ensure_kernel
 qemu_runs
 t_prep=$(date +%s%N)
 guest_kernel
