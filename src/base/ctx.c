@@ -313,9 +313,14 @@ int hmi_scan_u64(const char *text, const char *limit, unsigned base, uint64_t *v
 
 int hmi_parse_u64(const char *text, uint64_t *value)
 {
+	return hmi_parse_u64_base(text, 10, value);
+}
+
+int hmi_parse_u64_base(const char *text, unsigned base, uint64_t *value)
+{
 	const char *p;
 	uint64_t v;
-	int rc = hmi_scan_u64(text, NULL, 10, &v, &p);
+	int rc = hmi_scan_u64(text, NULL, base, &v, &p);
 
 	if (rc < 0)
 		return rc;

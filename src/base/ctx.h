@@ -96,6 +96,8 @@ int hmi_scan_u64(const char *text, const char *limit, unsigned base, uint64_t *v
 
 /* Strict unsigned decimal: digits, then only white space. -EINVAL, -ERANGE. */
 int hmi_parse_u64(const char *text, uint64_t *value);
+/* The same in BASE (16: hex digits without 0x, as sysfs writes block_size_bytes). */
+int hmi_parse_u64_base(const char *text, unsigned base, uint64_t *value);
 
 /* Read one unsigned decimal from PATH (sysfs counter). Errors name the path
  * and what was found there. */

@@ -220,23 +220,6 @@ int hmi_kpage_scan(struct hm_ctx *ctx, struct hmi_kpage *kp, uint64_t *pfn, uint
 
 /* ------------------------------------------------------------------ memory blocks */
 
-/* block_size_bytes: hex digits without 0x ("8000000\n"), then white space. */
-static int parse_hex(const char *text, uint64_t *value)
-{
-	const char *p;
-	uint64_t v;
-	int rc = hmi_scan_u64(text, NULL, 16, &v, &p);
-
-	if (rc < 0)
-		return rc;
-	while (*p == ' ' || *p == '\t' || *p == '\n')
-		p++;
-	if (*p)
-		return -EINVAL;
-	*value = v;
-	return 0;
-}
-
 /* The memory block size in PFNs; 0 when the file is absent (or, with
  * HMI_KPAGE_ANY_USER, unreadable). */
 static int read_block_pfns(struct hm_ctx *ctx, uint64_t base, int flags, uint64_t *pfns)
@@ -254,7 +237,7 @@ static int read_block_pfns(struct hm_ctx *ctx, uint64_t base, int flags, uint64_
 	}
 	if (rc < 0)
 		return rc;
-	if (parse_hex(text, &bytes) < 0 || bytes < base || bytes % base ||
+	if (hmi_parse_u64_base(text, 16, &bytes) < 0 || bytes < base || bytes % base ||
 	    bytes / base >= HMI_KPAGE_MAX_PFN)
 		return hmi_err(ctx, EINVAL,
 			       "%s: expected a hex multiple of the %llu-byte page, found '%.*s'",
