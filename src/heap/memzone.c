@@ -215,7 +215,7 @@ int hm_memzone_reserve(struct hm_ctx *ctx, const char *name, uint64_t len, int s
 	uint64_t dirty = UINT64_MAX, va = 0;
 	int rc;
 
-	if (hmi_tab_inherited(ctx->tab)) /* a forked child: the heap is not mapped here */
+	if (hmi_heap_inherited(ctx->heap)) /* a forked child: the heap is not mapped here */
 		return hmi_err_inherited(ctx, "hm_memzone_reserve");
 	rc = t ? check_request(ctx, v, &q) : -ENOENT;
 	if (rc == 0)
@@ -248,7 +248,7 @@ static int locked_find(struct hm_ctx *ctx, const char *fn, const char *name,
 	struct hmi_zone_table *t = v ? hmi_arena_zones(ctx) : NULL;
 	int rc = t ? check_name(ctx, fn, name) : -ENOENT;
 
-	if (hmi_tab_inherited(ctx->tab)) /* a forked child: the heap is not mapped here */
+	if (hmi_heap_inherited(ctx->heap)) /* a forked child: the heap is not mapped here */
 		return hmi_err_inherited(ctx, fn);
 	if (rc == 0)
 		rc = hmi_heap_lock(ctx, v);
@@ -305,7 +305,7 @@ int hm_memzone_walk(struct hm_ctx *ctx, int (*fn)(const struct hm_memzone *, voi
 	size_t n = 0;
 	int locked;
 
-	if (hmi_tab_inherited(ctx->tab)) {
+	if (hmi_heap_inherited(ctx->heap)) {
 		free(copy);
 		return hmi_err_inherited(ctx, "hm_memzone_walk");
 	}

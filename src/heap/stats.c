@@ -18,7 +18,7 @@ int hm_heap_check(struct hm_ctx *ctx)
 	char msg[512];
 	int rc;
 
-	if (hmi_tab_inherited(ctx->tab)) /* a forked child: the heap is not mapped here */
+	if (hmi_heap_inherited(ctx->heap)) /* a forked child: the heap is not mapped here */
 		return hmi_err_inherited(ctx, "hm_heap_check");
 	if (!v)
 		return -ENOENT;
@@ -100,7 +100,7 @@ int hm_heap_stats(struct hm_ctx *ctx, int node, struct hm_heap_stats *st)
 	struct hmi_heap_view *v = hmi_arena_view(ctx);
 	int lo, hi, rc;
 
-	if (hmi_tab_inherited(ctx->tab))
+	if (hmi_heap_inherited(ctx->heap))
 		return hmi_err_inherited(ctx, "hm_heap_stats");
 	if (!v)
 		return -ENOENT;
