@@ -16,6 +16,7 @@
 #include "sys/pagemap.h"
 
 #include <stddef.h>
+#include <sched.h>
 #include <stdint.h>
 
 /* One mapped hugepage (all pages of one call share one page size). */
@@ -100,12 +101,21 @@ int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t c
 int hmi_range_bind(struct hm_ctx *ctx, void *base, uint64_t len, int node);
 
 /* Fault in the COUNT pages of PAGE_SIZE at BASE with MADV_POPULATE_WRITE,
- * split over THREADS threads (at most 64; 0 = 1), which zero in parallel:
+ * split over THREADS threads (at most 64; 0 = 1), which zero in parallel,
+ * each pinned to a CPU of the caller's affinity (hmi_worker_cpu) while the
+ * caller waits; one thread is the caller itself:
  * unlike touching the memory, a short pool, node or cgroup limit is an error
  * (-EFAULT, -ENOMEM, -EHWPOISON), never SIGBUS, and -EINVAL means a kernel
  * before 5.14. *GOT = pages faulted in. 0 or the first -errno, without a
  * message: the caller knows what the pages are for. */
 int hmi_populate(char *base, size_t count, uint64_t page_size, size_t threads, size_t *got);
+
+/* The CPU hmi_populate's worker NTH is pinned to: the NTH of ALLOWED (the
+ * calling thread's affinity) in CPU order from the one after CALLER_CPU (the
+ * caller's, -1 = none), wrapping round and modulo their number: the
+ * caller's own CPU comes last, free once the caller waits for the workers.
+ * -1 when ALLOWED is empty (then the worker is not pinned). */
+int hmi_worker_cpu(const cpu_set_t *allowed, int caller_cpu, size_t nth);
 
 /* Fill pages[from..n).iova from ROOT/proc/self/pagemap (one descriptor).
  * When a present page reads PFN 0 (no CAP_SYS_ADMIN), set ps->pa_missing

@@ -26,6 +26,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/file.h>
@@ -415,6 +416,55 @@ static void test_threads(struct hm_ctx *ctx)
 	is_int(present, 64, "threads: every chunk faulted in, to its last base page");
 	ok(ps.pages[0].va % FPS == 0, "threads: range aligned to the page size");
 	is_int(hmi_pageset_release(ctx, &ps), 0, "threads: released");
+}
+
+/* Workers are pinned one to a CPU of the caller's affinity, in CPU order,
+ * wrapping round; none when the set is empty. */
+static void test_worker_cpu(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	is_int(hmi_worker_cpu(&set, 0, 0), -1, "worker cpu: empty affinity: not pinned");
+	CPU_SET(1, &set);
+	CPU_SET(3, &set);
+	CPU_SET(70, &set);
+	is_int(hmi_worker_cpu(&set, -1, 0), 1, "worker cpu: worker 0 on the first allowed CPU");
+	is_int(hmi_worker_cpu(&set, -1, 1), 3, "worker cpu: worker 1 on the second");
+	is_int(hmi_worker_cpu(&set, -1, 2), 70, "worker cpu: worker 2 on the third (past 64)");
+	is_int(hmi_worker_cpu(&set, -1, 3), 1, "worker cpu: worker 3 wraps round to the first");
+	is_int(hmi_worker_cpu(&set, -1, 64), 3, "worker cpu: worker 64 = 64 mod 3 = the second");
+	is_int(hmi_worker_cpu(&set, 1, 0), 3, "worker cpu: caller on 1: worker 0 on the next, 3");
+	is_int(hmi_worker_cpu(&set, 1, 2), 1, "worker cpu: ...and the caller's CPU comes last");
+	is_int(hmi_worker_cpu(&set, 70, 0), 1,
+	       "worker cpu: caller on the last: wraps to the first");
+	is_int(hmi_worker_cpu(&set, 2, 0), 3, "worker cpu: caller on a CPU not allowed: the next");
+	is_int(hmi_worker_cpu(&set, CPU_SETSIZE - 1, 1), 3,
+	       "worker cpu: caller on the set's last CPU: from the start");
+}
+
+/* A caller allowed on one CPU: the four workers share it and still fault
+ * every page in; the caller's own affinity is left as it was. */
+static void test_threads_one_cpu(struct hm_ctx *ctx)
+{
+	cpu_set_t was, one, after;
+	struct hmi_pageset ps;
+	size_t i, present = 0;
+
+	sched_getaffinity(0, sizeof(was), &was);
+	CPU_ZERO(&one);
+	CPU_SET(hmi_worker_cpu(&was, -1, 0), &one);
+	is_int(sched_setaffinity(0, sizeof(one), &one), 0, "one cpu: caller pinned to one CPU");
+	hmi_pageset_init(&ps, HMI_BACK_ANON, FPS, NULL, NULL);
+	ps.threads = 4;
+	is_int(hmi_pages_map(ctx, &ps, 0, 64), 0, "one cpu: 64 pages over 4 workers");
+	for (i = 0; i < ps.n; i++)
+		present += (pagemap_raw(ps.pages[i].va + FPS - PG) >> 63) & 1;
+	is_int(present, 64, "one cpu: every chunk faulted in");
+	sched_getaffinity(0, sizeof(after), &after);
+	ok(CPU_EQUAL(&after, &one), "one cpu: the caller's affinity is untouched");
+	is_int(hmi_pageset_release(ctx, &ps), 0, "one cpu: released");
+	sched_setaffinity(0, sizeof(was), &was);
 }
 
 /* Page files in a plain directory: names, locks, bounded descriptors. */
@@ -906,6 +956,8 @@ int main(void)
 	test_window(ctx);
 	test_anon(ctx);
 	test_threads(ctx);
+	test_worker_cpu();
+	test_threads_one_cpu(ctx);
 	test_page_files(ctx);
 	test_unlink_files(ctx);
 	test_single_file(ctx);
