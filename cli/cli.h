@@ -44,7 +44,8 @@ struct cli_opts {
 	const char *group;    /* --group (mount) */
 	int n_args;	      /* positional words */
 	const char *args[CLI_MAX_ARGS];
-	struct hm_zone_spec zones[HM_MAX_ZONES]; /* lib.zones: --zone */
+	struct hm_zone_spec zones[HM_MAX_ZONES];       /* lib.zones: --zone */
+	const char *vfio_devices[HM_MAX_VFIO_DEVICES]; /* lib.vfio_devices: --vfio-device */
 };
 
 /* Defaults, LIB's too (its zones point at ZONES). */

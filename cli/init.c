@@ -48,6 +48,59 @@ static int json_segment(const struct hm_segment *s, void *arg)
 	return 0;
 }
 
+static const char *iova_mode_name(enum hm_iova_mode m, int upper)
+{
+	if (m == HM_IOVA_ALLOC)
+		return upper ? "allocated" : "alloc";
+	if (m == HM_IOVA_PA)
+		return upper ? "PA" : "pa";
+	return upper ? "VA" : "va";
+}
+
+/* "dma": the devices' domain, when hm_init opened one. */
+static void dma_json(struct hm_ctx *ctx, struct json *j)
+{
+	struct hm_dma_info d;
+	struct hm_dma_device dev;
+
+	if (hm_dma_info(ctx, &d) < 0)
+		return;
+	json_obj(j, "dma");
+	json_str(j, "backend", d.backend);
+	json_u64(j, "mappings", (uint64_t)d.n_mappings);
+	json_u64(j, "mapped_bytes", d.mapped_bytes);
+	json_u64(j, "iova_align_bytes", d.iova_align);
+	json_arr(j, "devices");
+	for (int i = 0; hm_dma_device_get(ctx, i, &dev) == 0; i++)
+		json_str(j, NULL, dev.bdf);
+	json_arr_end(j);
+	json_arr(j, "iova_ranges");
+	for (int i = 0; i < d.n_ranges; i++) {
+		json_obj(j, NULL);
+		json_hex(j, "start", d.ranges[i].start);
+		json_hex(j, "last", d.ranges[i].last);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+/* One line for the devices' domain, when there is one. */
+static void dma_text(struct hm_ctx *ctx)
+{
+	struct hm_dma_info d;
+	struct hm_dma_device dev;
+	char size[32];
+
+	if (hm_dma_info(ctx, &d) < 0)
+		return;
+	printf("devices (%s):", d.backend);
+	for (int i = 0; hm_dma_device_get(ctx, i, &dev) == 0; i++)
+		printf(" %s", dev.bdf);
+	printf("; %d mapping%s, %s pinned\n", d.n_mappings, d.n_mappings == 1 ? "" : "s",
+	       hm_size_str(d.mapped_bytes, size, sizeof(size)));
+}
+
 static void print_json(struct hm_ctx *ctx, const struct hm_layout_info *in)
 {
 	struct timing_row row[16];
@@ -58,7 +111,7 @@ static void print_json(struct hm_ctx *ctx, const struct hm_layout_info *in)
 	json_str(&j, "process", in->primary ? "primary" : "secondary");
 	json_i64(&j, "pid", in->pid);
 	json_str(&j, "file_prefix", in->file_prefix);
-	json_str(&j, "iova_mode", in->iova_mode == HM_IOVA_PA ? "pa" : "va");
+	json_str(&j, "iova_mode", iova_mode_name(in->iova_mode, 0));
 	json_bool(&j, "hugepages", in->hugepages);
 	json_u64(&j, "page_size", in->page_size);
 	json_u64(&j, "total_bytes", in->total_bytes);
@@ -70,6 +123,7 @@ static void print_json(struct hm_ctx *ctx, const struct hm_layout_info *in)
 	hm_segment_walk(ctx, json_segment, &j);
 	json_arr_end(&j);
 	cli_heap_json(ctx, &j);
+	dma_json(ctx, &j);
 	json_obj(&j, "timings_ms");
 	for (int i = 0; i < n; i++)
 		json_double(&j, row[i].name, row[i].ms);
@@ -94,7 +148,7 @@ static void print_text(struct hm_ctx *ctx, const struct hm_layout_info *in)
 	int i = 0;
 
 	printf("%s pid %d, prefix '%s', IOVA = %s, %s\n", in->primary ? "primary" : "secondary",
-	       (int)in->pid, in->file_prefix, in->iova_mode == HM_IOVA_PA ? "PA" : "VA",
+	       (int)in->pid, in->file_prefix, iova_mode_name(in->iova_mode, 1),
 	       in->hugepages ? hm_size_str(in->page_size, ps, sizeof(ps)) : "no hugepages");
 	printf("%s in %d segment%s; %llu pages %s",
 	       hm_size_str(in->total_bytes, total, sizeof(total)), in->n_segments,
@@ -106,6 +160,7 @@ static void print_text(struct hm_ctx *ctx, const struct hm_layout_info *in)
 	       "pages");
 	hm_segment_walk(ctx, text_segment, &i);
 	cli_heap_text(ctx);
+	dma_text(ctx);
 }
 
 static void print_trace(const struct hm_layout_info *in)

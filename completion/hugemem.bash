@@ -10,7 +10,7 @@
 _hugemem_options()
 {
 	case $1 in
-	init) echo "--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --no-huge --in-memory --huge-unlink --allow-unsafe-mount --no-shconf --single-file-segments --base-virtaddr --page-size --contig --verify --zone --map --json --hold --trace --help -h" ;;
+	init) echo "--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --no-huge --in-memory --huge-unlink --allow-unsafe-mount --no-shconf --single-file-segments --base-virtaddr --page-size --contig --verify --zone --vfio-device --iommu --dma-mask-bits --map --json --hold --trace --help -h" ;;
 	attach) echo "--file-prefix --verify --map --json --hold --trace --help -h" ;;
 	status) echo "--huge-dir --page-size --json --help -h" ;;
 	reserve) echo "--page-size --json --force --node --help -h" ;;
@@ -23,7 +23,7 @@ _hugemem_options()
 }
 
 # The options that take a value (the next word).
-_hugemem_valued="--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --base-virtaddr --page-size --contig --zone --node --for --svg --user --group"
+_hugemem_valued="--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --base-virtaddr --page-size --contig --zone --node --for --svg --user --group --vfio-device --iommu --dma-mask-bits"
 
 _hugemem_commands="init attach map status reserve reorder mount unmount clear"
 
@@ -64,7 +64,9 @@ _hugemem_value()
 	local prev=$1 cur=$2
 	case $prev in
 	--page-size) COMPREPLY=($(compgen -W "$(_hugemem_page_sizes)" -- "$cur")) ;;
-	--iova-mode) COMPREPLY=($(compgen -W "pa va" -- "$cur")) ;;
+	--iova-mode) COMPREPLY=($(compgen -W "pa va alloc" -- "$cur")) ;;
+	--iommu) COMPREPLY=($(compgen -W "auto iommufd type1 noiommu off" -- "$cur")) ;;
+	--vfio-device) COMPREPLY=($(compgen -W "$(ls /sys/bus/pci/drivers/vfio-pci 2>/dev/null | grep :)" -- "$cur")) ;;
 	--contig) COMPREPLY=($(compgen -W "fast best" -- "$cur")) ;;
 	--huge-dir) COMPREPLY=($(compgen -W "$(_hugemem_mounts)" -- "$cur")) ;;
 	--file-prefix) COMPREPLY=($(compgen -W "$(_hugemem_prefixes)" -- "$cur")) ;;

@@ -52,12 +52,13 @@ extern "C" {
 #define HM_VERSION_MINOR 2
 #define HM_VERSION_PATCH 0
 
-#define HM_MAX_NODES	  64 /* NUMA node ids 0 .. HM_MAX_NODES-1 */
-#define HM_MAX_PAGE_SIZES 8  /* hugepage sizes one system offers */
-#define HM_MAX_ZONES	  16 /* --zone options hugemem(1) takes on one command line */
-#define HM_ZONE_NAME_MAX  32 /* bytes, including the NUL */
-#define HM_PREFIX_MAX	  64 /* --file-prefix bytes, including the NUL */
-#define HM_PATH_MAX	  4096
+#define HM_MAX_NODES	    64 /* NUMA node ids 0 .. HM_MAX_NODES-1 */
+#define HM_MAX_PAGE_SIZES   8  /* hugepage sizes one system offers */
+#define HM_MAX_ZONES	    16 /* --zone options hugemem(1) takes on one command line */
+#define HM_MAX_VFIO_DEVICES 32 /* --vfio-device options hugemem(1) takes on one command line */
+#define HM_ZONE_NAME_MAX    32 /* bytes, including the NUL */
+#define HM_PREFIX_MAX	    64 /* --file-prefix bytes, including the NUL */
+#define HM_PATH_MAX	    4096
 
 #define HM_DEFAULT_PREFIX "hm"
 #define HM_DEFAULT_MEM                                                                             \
@@ -148,7 +149,21 @@ enum hm_command {
 	HM_CMD_REORDER = 1 << 8,
 };
 
-enum hm_iova_mode { HM_IOVA_DEFAULT = 0, HM_IOVA_PA, HM_IOVA_VA };
+/* --iova-mode. HM_IOVA_ALLOC (only with an IOMMU, --iommu): IO addresses
+ * allocated inside the IOMMU's usable ranges, for when VAs do not fit. */
+enum hm_iova_mode { HM_IOVA_DEFAULT = 0, HM_IOVA_PA, HM_IOVA_VA, HM_IOVA_ALLOC };
+
+/* --iommu: how devices reach the memory (docs/dma.md). DEFAULT: OFF, or
+ * AUTO when devices are given (hm_opts.vfio_devices). AUTO tries iommufd,
+ * then VFIO type1, never NOIOMMU (which lets devices reach all memory). */
+enum hm_iommu {
+	HM_IOMMU_DEFAULT = 0,
+	HM_IOMMU_OFF,
+	HM_IOMMU_AUTO,
+	HM_IOMMU_IOMMUFD,
+	HM_IOMMU_TYPE1,
+	HM_IOMMU_NOIOMMU
+};
 enum hm_contig { HM_CONTIG_FAST = 0, HM_CONTIG_BEST };
 
 /* Boolean options, bits of hm_opts.flags. The bits 6 to 12 are no longer
@@ -198,6 +213,16 @@ struct hm_opts {
 	int n_zones;
 	int max_zones;
 	struct hm_zone_spec *zones;
+	/* DMA through the IOMMU (docs/dma.md): --iommu; --vfio-device BDF
+	 * (repeatable: PCI addresses bound to vfio-pci; the array of pointers is
+	 * the caller's, hm_opts_parse appends argv words to it up to
+	 * max_vfio_devices); --dma-mask-bits (the devices' address width, 0 =
+	 * 64). */
+	enum hm_iommu iommu;
+	int n_vfio_devices;
+	int max_vfio_devices;
+	const char **vfio_devices;
+	unsigned dma_mask_bits;
 };
 
 /* One accepted option, for help text and completion: the parser's own table. */
@@ -665,6 +690,43 @@ const struct hm_layout_info *hm_layout(const struct hm_ctx *ctx);
 
 /* Segment I (0 .. n_segments-1), ascending VA. -ENOENT past the end. Errors: -ENOENT. */
 int hm_segment_get(const struct hm_ctx *ctx, int i, struct hm_segment *seg);
+
+/* ------------------------------------------------------------------ devices (docs/dma.md) */
+
+#define HM_DMA_MAX_RANGES 16
+
+/* The IOMMU side of hm_init's memory (hm_opts.iommu, vfio_devices). */
+struct hm_dma_info {
+	const char *backend; /* "iommufd", "type1" or "noiommu" */
+	int n_devices;
+	int n_mappings;	       /* one per segment (none for noiommu) */
+	uint64_t mapped_bytes; /* pinned for the devices */
+	uint64_t iova_align;   /* the smallest IOVA alignment the domain takes */
+	int n_ranges;	       /* the IOMMU's usable IOVA ranges, both ends inclusive */
+	struct {
+		uint64_t start, last;
+	} ranges[HM_DMA_MAX_RANGES];
+};
+
+/* One device of the domain. FD is the VFIO device descriptor (regions,
+ * BARs, interrupts: the application drives the device); it belongs to the
+ * context and is closed by hm_fini: dup() it to keep it. */
+struct hm_dma_device {
+	char bdf[16]; /* canonical PCI address, "0000:00:05.0" */
+	int fd;
+	int group; /* IOMMU group number, -1 with iommufd */
+};
+
+/* The domain hm_init mapped the memory in. -ENODEV: none (no --iommu or
+ * --vfio-device, or no hm_init). Errors: -ENODEV. */
+int hm_dma_info(struct hm_ctx *ctx, struct hm_dma_info *info);
+
+/* Device I (0 .. n_devices-1) of the domain. Errors: -ENODEV, -ERANGE. */
+int hm_dma_device_get(struct hm_ctx *ctx, int i, struct hm_dma_device *dev);
+
+/* The VFIO device descriptor of the device at PCI address BDF ("0000:00:05.0"
+ * or "00:05.0"), >= 0, or -errno. Errors: -ENODEV, -ENOENT. */
+int hm_dma_device_fd(struct hm_ctx *ctx, const char *bdf);
 
 /* Call FN for each segment in VA order until it returns non-zero (which is
  * returned).

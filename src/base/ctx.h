@@ -23,6 +23,7 @@
 struct hmi_mem;
 struct hmi_segtab;
 struct hmi_heapslot;
+struct hmi_dma;
 
 struct hm_ctx {
 	/* The memory this context holds, set by hm_init or hm_attach (mem/) and
@@ -32,6 +33,7 @@ struct hm_ctx {
 	struct hmi_mem *mem;
 	struct hmi_segtab *tab;
 	struct hmi_heapslot *heap;
+	struct hmi_dma *dma;	  /* the devices' domain (dma/), NULL when none */
 	char root[HM_PATH_MAX];	  /* "" means "/": paths are root + "/sys/..." */
 	char rundir[HM_PATH_MAX]; /* base of per-prefix runtime directories */
 	char err[HMI_ERR_MAX];	  /* last error message */

@@ -302,6 +302,111 @@ static void plan_best(struct hm_ctx *ctx, struct plan *pl, const struct hm_sysin
 	hm_poolmap_free(map);
 }
 
+/* ------------------------------------------------------------------ devices (dma/) */
+
+/* Are devices to reach the memory (--iommu, --vfio-device)? */
+static int dma_wanted(const struct hm_opts *o)
+{
+	return o->iommu == HM_IOMMU_DEFAULT ? o->n_vfio_devices > 0 : o->iommu != HM_IOMMU_OFF;
+}
+
+static enum hmi_dma_backend dma_backend(const struct hm_opts *o)
+{
+	switch (o->iommu) {
+	case HM_IOMMU_IOMMUFD:
+		return HMI_DMA_IOMMUFD;
+	case HM_IOMMU_TYPE1:
+		return HMI_DMA_TYPE1;
+	case HM_IOMMU_NOIOMMU:
+		return HMI_DMA_NOIOMMU;
+	default:
+		return HMI_DMA_NONE; /* auto: chosen when the domain opens */
+	}
+}
+
+/* The options of the device side that cannot work together, before anything
+ * is mapped. */
+static int check_dma_opts(struct hm_ctx *ctx, const struct hm_opts *o)
+{
+	if (!dma_wanted(o))
+		return o->iova_mode == HM_IOVA_ALLOC
+			   ? hmi_err(ctx, EINVAL,
+				     "--iova-mode alloc places IO addresses in an IOMMU's ranges: "
+				     "give the devices (--vfio-device BDF) or --iommu")
+			   : 0;
+	if (o->n_vfio_devices == 0)
+		return hmi_err(ctx, EINVAL,
+			       "--iommu %s: no device to map the memory for: give --vfio-device "
+			       "BDF (a device bound to vfio-pci)",
+			       hmi_dma_backend_name(dma_backend(o)));
+	if (dma_backend(o) == HMI_DMA_NOIOMMU && o->iova_mode != HM_IOVA_DEFAULT &&
+	    o->iova_mode != HM_IOVA_PA)
+		return hmi_err(ctx, EINVAL,
+			       "--iommu noiommu: without an IOMMU devices use physical addresses: "
+			       "drop --iova-mode or give --iova-mode pa");
+	if (o->flags & HM_OPT_NO_HUGE)
+		return hmi_err(
+		    ctx, EINVAL,
+		    "--no-huge with devices: ordinary pages are not mapped for DMA here; "
+		    "drop --no-huge");
+	return 0;
+}
+
+static struct hmi_dma_request dma_request(const struct hm_opts *o)
+{
+	struct hmi_dma_request req = {.backend = dma_backend(o),
+				      .bdfs = o->vfio_devices,
+				      .n_bdfs = (size_t)o->n_vfio_devices,
+				      .mask_bits = o->dma_mask_bits};
+
+	req.fixed = o->iova_mode == HM_IOVA_ALLOC ? NULL : o->iova_mode == HM_IOVA_PA ? "PA" : "VA";
+	return req;
+}
+
+/* Open the devices' domain before any page is mapped: a missing driver, a
+ * busy device or a non-viable group then costs nothing. */
+static int dma_open(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
+{
+	struct hmi_dma_request req = dma_request(o);
+	int rc;
+
+	if (!dma_wanted(o))
+		return 0;
+	rc = hmi_dma_open(ctx, &req, &pr->dma);
+	ctx->dma = pr->dma;
+	return rc;
+}
+
+/* Map every segment for the devices; their IOVAs become the devices'. */
+static int dma_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
+{
+	struct hmi_segtab *t = &pr->tab;
+	struct hmi_dma_request req = dma_request(o);
+	uint64_t *iovas;
+	int rc;
+
+	if (!pr->dma)
+		return 0;
+	if (pr->dma->backend == HMI_DMA_NOIOMMU && pr->ps.pa_missing)
+		return hmi_err(ctx, EPERM,
+			       "--iommu noiommu: devices use physical addresses, which "
+			       "/proc/self/pagemap gives only with CAP_SYS_ADMIN: run as root");
+	iovas = malloc((t->n_segs + 1) * sizeof(*iovas));
+	if (!iovas)
+		return hmi_err(ctx, ENOMEM, "out of memory planning IO addresses");
+	for (size_t i = 0; i < t->n_segs; i++)
+		iovas[i] = o->iova_mode == HM_IOVA_PA ? t->segs[i].iova : t->segs[i].va;
+	rc = hmi_dma_map_segments(ctx, pr->dma, &req, t->segs, t->n_segs, iovas);
+	for (size_t i = 0; rc == 0 && pr->dma->backend != HMI_DMA_NOIOMMU && i < t->n_segs; i++)
+		t->segs[i].iova = iovas[i];
+	free(iovas);
+	if (rc == 0) {
+		hmi_xlate_release(&t->xlate);
+		rc = hmi_xlate_init(ctx, &t->xlate, t->segs, t->n_segs);
+	}
+	return rc;
+}
+
 static int make_plan(struct hm_ctx *ctx, struct hmi_mem *pr, struct plan *pl,
 		     const struct hm_opts *o, const struct hm_sysinfo *si)
 {
@@ -311,7 +416,9 @@ static int make_plan(struct hm_ctx *ctx, struct hmi_mem *pr, struct plan *pl,
 
 	memset(pl, 0, sizeof(*pl));
 	pl->contig = o->contig;
-	pl->iova_as_va = o->iova_mode == HM_IOVA_VA;
+	pl->iova_as_va =
+	    o->iova_mode == HM_IOVA_VA || o->iova_mode == HM_IOVA_ALLOC ||
+	    (o->iova_mode == HM_IOVA_DEFAULT && dma_backend(o) != HMI_DMA_NOIOMMU && dma_wanted(o));
 	/* fast mode on the default base: fault in where the window will be, so
 	 * that pages an ordered pool hands out in order need no move (best mode
 	 * maps the whole pool and keeps a part of it: they would move anyway) */
@@ -799,7 +906,7 @@ static int verify_iova(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan
 
 /* ------------------------------------------------------------------ the call */
 
-static void fill_info(struct hmi_mem *pr, const struct plan *pl)
+static void fill_info(struct hmi_mem *pr, const struct plan *pl, const struct hm_opts *o)
 {
 	struct hm_layout_info *in = &pr->tab.info;
 
@@ -807,6 +914,8 @@ static void fill_info(struct hmi_mem *pr, const struct plan *pl)
 	in->pid = getpid();
 	in->file_prefix = pr->tab.prefix;
 	in->iova_mode = pl->iova_as_va || pr->ps.pa_missing ? HM_IOVA_VA : HM_IOVA_PA;
+	if (pr->dma && o->iova_mode == HM_IOVA_ALLOC)
+		in->iova_mode = HM_IOVA_ALLOC;
 	in->hugepages = !pl->no_huge;
 	in->page_size = pl->no_huge ? 4096 : pl->page_size;
 	in->total_bytes = pr->ps.n * pl->page_size;
@@ -870,6 +979,8 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	int rc = 0, cleared = 0;
 
 	rc = hmi_cancel_check(ctx); /* hm_ctx_cancel: between every step below */
+	if (rc == 0)
+		rc = check_dma_opts(ctx, o);
 	if (rc == 0 && (o->flags & HM_OPT_NO_HUGE))
 		plan_no_huge(&pl, o);
 	else if (rc == 0)
@@ -891,6 +1002,8 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 		rc = check_base(ctx, &pl, o);
 	pr->tab.info.t.discover = hmi_now_ms() - t;
 	if (rc == 0)
+		rc = dma_open(ctx, pr, o);
+	if (rc == 0)
 		rc = hmi_cancel_check(ctx);
 	if (rc == 0)
 		rc = choose_pages(ctx, pr, &pl);
@@ -903,7 +1016,9 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	if (rc == 0 && (o->flags & HM_OPT_VERIFY))
 		rc = verify_iova(ctx, pr, &pl);
 	if (rc == 0)
-		fill_info(pr, &pl);
+		rc = dma_map(ctx, pr, o);
+	if (rc == 0)
+		fill_info(pr, &pl, o);
 	if (rc == 0)
 		rc = hmi_cancel_check(ctx);
 	if (rc == 0)

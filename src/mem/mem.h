@@ -8,6 +8,7 @@
 #define HM_INIT_H
 
 #include "base/ctx.h"
+#include "dma/dma.h"
 #include "heap/heap.h"
 #include "layout/layout.h"
 #include "pages/pages.h"
@@ -26,6 +27,7 @@ struct hmi_mem {
 	int record_fd;		  /* primary with files: the record of the files it
 				     creates (hugedir/hugedir.h), -1 when none */
 	struct hmi_fdserver *fds; /* primary: descriptor server (memfd, single files) */
+	struct hmi_dma *dma;	  /* the IOMMU domain the segments are mapped in, or NULL */
 	uint64_t window_base, window_len;
 	char notes[HM_MAX_NOTES][256];
 };

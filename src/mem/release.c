@@ -162,7 +162,9 @@ static void forget_inherited(struct hm_ctx *ctx, struct hmi_mem *m)
 		hmi_view_forget(&m->heap.arena->view);
 		free(m->heap.arena);
 	}
-	hmi_fdserver_stop(m->fds); /* its thread is the parent's: it only closes */
+	hmi_fdserver_stop(m->fds);	  /* its thread is the parent's: it only closes */
+	hmi_dma_teardown(ctx, m->dma, 1); /* closes the copies; the parent's domain stays */
+	ctx->dma = NULL;
 	hmi_pageset_forget(&m->ps);
 	hmi_xlate_release(&m->tab.xlate);
 	free(m->tab.segs);
@@ -171,6 +173,7 @@ static void forget_inherited(struct hm_ctx *ctx, struct hmi_mem *m)
 	ctx->mem = NULL;
 	ctx->tab = NULL;
 	ctx->heap = NULL;
+	ctx->dma = NULL;
 }
 
 int hmi_mem_release(struct hm_ctx *ctx)
@@ -185,7 +188,16 @@ int hmi_mem_release(struct hm_ctx *ctx)
 		return 0;
 	}
 	hmi_arena_close(ctx); /* flush this process's heap cache while the pages are here */
-	rc = pr->secondary ? 0 : release_primary_pages(ctx, pr);
+	/* devices first: a mapping pins its pages, which must go back to the
+	 * pool with their files */
+	rc = hmi_dma_teardown(ctx, pr->dma, 0);
+	pr->dma = NULL;
+	ctx->dma = NULL;
+	if (!pr->secondary) {
+		int pages = release_primary_pages(ctx, pr);
+
+		rc = rc < 0 ? rc : pages;
+	}
 	if (pr->window_len) /* a secondary's pages go with its window */
 		munmap((void *)(uintptr_t)pr->window_base, pr->window_len);
 	hmi_xlate_release(&pr->tab.xlate);
@@ -197,6 +209,7 @@ int hmi_mem_release(struct hm_ctx *ctx)
 	ctx->mem = NULL;
 	ctx->tab = NULL;
 	ctx->heap = NULL;
+	ctx->dma = NULL;
 	return rc;
 }
 

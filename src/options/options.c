@@ -46,10 +46,12 @@
 
 #include "base/ctx.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define OPT_NAME_MAX 32 /* longest long option name we compare against */
 #define MIN_PAGE     ((uint64_t)4096)
@@ -73,6 +75,9 @@ enum opt_id {
 	OPT_ZONE,
 	OPT_NODE,
 	OPT_FOR,
+	OPT_IOMMU,
+	OPT_VFIO_DEVICE,
+	OPT_DMA_MASK_BITS,
 	OPT_COUNT
 };
 
@@ -87,8 +92,9 @@ static const struct hm_optdesc opt_table[] = {
 			 HM_CMD_INIT | HM_CMD_ATTACH | HM_CMD_CLEAR | HM_CMD_MAP,
 			 "name of this primary's files and runtime directory (default "
 			 "\"" HM_DEFAULT_PREFIX "\")"},
-    [OPT_IOVA_MODE] = {"iova-mode", 0, "pa|va", HM_CMD_INIT,
-		       "IO addresses: physical (pa) or virtual (va)"},
+    [OPT_IOVA_MODE] = {"iova-mode", 0, "pa|va|alloc", HM_CMD_INIT,
+		       "IO addresses: physical (pa), virtual (va), or allocated in the IOMMU's "
+		       "ranges (alloc, with --iommu)"},
     [OPT_NO_HUGE] = {"no-huge", 0, NULL, HM_CMD_INIT,
 		     "use ordinary 4 KiB pages instead of hugepages"},
     [OPT_IN_MEMORY] = {"in-memory", 0, NULL, HM_CMD_INIT, "create no page files (memfd backing)"},
@@ -114,10 +120,18 @@ static const struct hm_optdesc opt_table[] = {
     [OPT_NODE] = {"node", 0, "N", HM_CMD_RESERVE | HM_CMD_MAP | HM_CMD_REORDER, "NUMA node id"},
     [OPT_FOR] = {"for", 0, "SIZE", HM_CMD_MAP,
 		 "count the fewest pieces init --contig best could map SIZE in (default 64M)"},
+    [OPT_IOMMU] = {"iommu", 0, "auto|iommufd|type1|noiommu|off", HM_CMD_INIT,
+		   "map the memory for devices behind the IOMMU (default off; auto with "
+		   "--vfio-device)"},
+    [OPT_VFIO_DEVICE] = {"vfio-device", 0, "BDF", HM_CMD_INIT,
+			 "a PCI device bound to vfio-pci that must reach the memory (repeatable)"},
+    [OPT_DMA_MASK_BITS] = {"dma-mask-bits", 0, "N", HM_CMD_INIT,
+			   "the devices' DMA address width in bits (default 64)"},
 };
 
 _Static_assert(HMI_ARRAY_SIZE(opt_table) == OPT_COUNT, "one opt_table row per enum opt_id");
 _Static_assert(sizeof(enum hm_iova_mode) == sizeof(int), "apply_choice stores an int");
+_Static_assert(sizeof(enum hm_iommu) == sizeof(int), "apply_choice stores an int");
 _Static_assert(sizeof(enum hm_contig) == sizeof(int), "apply_choice stores an int");
 
 static const char *const command_names[] = {"init",    "attach", "status", "reserve", "mount",
@@ -548,6 +562,59 @@ static int apply_node(struct parse *p, const struct opt_action *a, const char *v
 	return 0;
 }
 
+/* Is TEXT a PCI address, "DDDD:BB:DD.F" or "BB:DD.F" in hex? */
+static int pci_address(const char *text)
+{
+	static const char full[] = "hhhh:hh:hh.h";
+	const char *form = strlen(text) == sizeof(full) - 1 ? full : full + 5;
+
+	if (strlen(text) != strlen(form))
+		return 0;
+	for (size_t i = 0; form[i]; i++)
+		if (form[i] == 'h' ? !isxdigit((unsigned char)text[i]) : text[i] != form[i])
+			return 0;
+	return 1;
+}
+
+/* --vfio-device BDF: the word itself is kept (argv outlives the options). */
+static int apply_vfio_device(struct parse *p, const struct opt_action *a, const char *value)
+{
+	struct hm_opts *o = p->o;
+
+	(void)a;
+	if (!pci_address(value))
+		return hmi_err(
+		    p->ctx, EINVAL,
+		    "%s '%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F as lspci "
+		    "-D prints it (e.g. 0000:00:05.0)",
+		    p->shown, show(value).s);
+	if (!o->vfio_devices || o->n_vfio_devices < 0 || o->n_vfio_devices >= o->max_vfio_devices)
+		return hmi_err(p->ctx, EINVAL, "%s '%s': room for %d devices only%s", p->shown,
+			       show(value).s, o->max_vfio_devices > 0 ? o->max_vfio_devices : 0,
+			       o->vfio_devices ? "" : " (point opts.vfio_devices at an array)");
+	for (int i = 0; i < o->n_vfio_devices; i++)
+		if (strcasecmp(o->vfio_devices[i], value) == 0)
+			return hmi_err(p->ctx, EINVAL, "%s '%s' is given twice", p->shown,
+				       show(value).s);
+	o->vfio_devices[o->n_vfio_devices++] = value;
+	return 0;
+}
+
+static int apply_dma_mask_bits(struct parse *p, const struct opt_action *a, const char *value)
+{
+	const char *s = value, *end = value + strlen(value);
+	uint64_t v;
+
+	(void)a;
+	if (take_digits(&s, end, &v) < 0 || s != end || v < 32 || v > 64)
+		return hmi_err(p->ctx, EINVAL,
+			       "%s '%s' is not a DMA address width: give the number of address "
+			       "bits the devices drive, 32 to 64",
+			       p->shown, show(value).s);
+	p->o->dma_mask_bits = (unsigned)v;
+	return 0;
+}
+
 static int apply_address(struct parse *p, const struct opt_action *a, const char *value)
 {
 	const char *s = value, *end = value + strlen(value);
@@ -648,7 +715,8 @@ static int apply_zone(struct parse *p, const struct opt_action *a, const char *v
 
 /* ------------------------------------------------------------------ what each option does */
 
-static const char *const iova_names[] = {"pa", "va", NULL};
+static const char *const iova_names[] = {"pa", "va", "alloc", NULL};
+static const char *const iommu_names[] = {"off", "auto", "iommufd", "type1", "noiommu", NULL};
 static const char *const contig_names[] = {"fast", "best", NULL};
 
 #define FLAG(bit)                                                                                  \
@@ -685,6 +753,12 @@ static const struct opt_action opt_actions[] = {
     [OPT_ZONE] = {.apply = apply_zone, .repeatable = 1},
     [OPT_NODE] = {.apply = apply_node},
     [OPT_FOR] = {.apply = apply_mem}, /* map's size X: o->mem, as -m is init's */
+    [OPT_IOMMU] = {.apply = apply_choice,
+		   .field = offsetof(struct hm_opts, iommu),
+		   .choices = iommu_names,
+		   .first_choice = HM_IOMMU_OFF},
+    [OPT_VFIO_DEVICE] = {.apply = apply_vfio_device, .repeatable = 1},
+    [OPT_DMA_MASK_BITS] = {.apply = apply_dma_mask_bits},
 };
 
 _Static_assert(HMI_ARRAY_SIZE(opt_actions) == OPT_COUNT, "one opt_actions row per enum opt_id");
@@ -1037,6 +1111,12 @@ int hmi_opts_take(struct hm_ctx *ctx, const struct hm_opts *o, struct hm_opts *o
 		    "%s: opts.n_zones is %d with no opts.zones array: give the array, or "
 		    "n_zones 0",
 		    fn, out->n_zones);
+	if (out->n_vfio_devices < 0 || (out->n_vfio_devices > 0 && !out->vfio_devices))
+		return hmi_err(
+		    ctx, EINVAL,
+		    "%s: opts.n_vfio_devices is %d with no opts.vfio_devices array: give "
+		    "the array, or n_vfio_devices 0",
+		    fn, out->n_vfio_devices);
 	return 0;
 }
 

@@ -285,8 +285,8 @@ static void test_choices(void)
 	is_int(o.lib.contig, HM_CONTIG_BEST, "best");
 	is_int(PARSE(&o, HM_CMD_INIT, "--contig=fast"), 0, "--contig=fast");
 	is_int(o.lib.contig, HM_CONTIG_FAST, "fast");
-	PARSE_FAILS(HM_CMD_INIT, "--iova-mode 'xx' is not accepted: give pa or va", "--iova-mode",
-		    "xx");
+	PARSE_FAILS(HM_CMD_INIT, "--iova-mode 'xx' is not accepted: give pa, va or alloc",
+		    "--iova-mode", "xx");
 	PARSE_FAILS(HM_CMD_INIT, "--iova-mode 'PA' is not accepted", "--iova-mode=PA");
 	PARSE_FAILS(HM_CMD_INIT, "--contig 'max' is not accepted: give fast or best", "--contig",
 		    "max");
@@ -607,6 +607,9 @@ static const char *sample_value(const char *name)
 	    {"svg", "f.svg"},
 	    {"user", "root"},
 	    {"group", "root"},
+	    {"iommu", "auto"},
+	    {"vfio-device", "0000:00:05.0"},
+	    {"dma-mask-bits", "48"},
 	};
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(samples); i++)

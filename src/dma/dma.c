@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dma/dma.c — setting a domain up and tearing it down, whatever the backend.
+ *
+ * Setup, in the order that leaves nothing behind on any failure:
+ *  1. hmi_dma_open, before any page is mapped (a missing driver or a busy
+ *     device costs nothing then): open the backend and attach every device
+ *     (auto: iommufd first, then type1 — libvfn's order; no-IOMMU only when
+ *     asked, since it lets the device reach all memory), read the usable
+ *     ranges;
+ *  2. hmi_dma_map_segments, once the segments are final: plan every
+ *     segment's IOVA (dma/iova.c): a plan that does not fit is refused
+ *     before anything is pinned;
+ *  3. check the budget the kernel states (type1's entries left);
+ *  4. map one segment a call, each written in the ledger first, so a failed
+ *     call unmaps exactly what was mapped.
+ * Teardown unmaps in the reverse order and checks each unmapped length
+ * against the ledger: a short unmap means the domain is not what hugemem
+ * mapped (SPDK issue 1142's silent corruption), and is reported.
+ */
+#include "dma/dma.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *hmi_dma_backend_name(enum hmi_dma_backend b)
+{
+	static const char *const names[] = {"off", "iommufd", "type1", "noiommu"};
+
+	return (unsigned)b < HMI_ARRAY_SIZE(names) ? names[b] : "?";
+}
+
+static const struct hmi_dma_ops *ops_of(enum hmi_dma_backend b)
+{
+	return b == HMI_DMA_IOMMUFD ? &hmi_dma_iommufd_ops
+	       : b == HMI_DMA_TYPE1 ? &hmi_dma_type1_ops
+				    : &hmi_dma_noiommu_ops;
+}
+
+/* BDF in the kernel's spelling: domain included, lower-case hex. */
+static int canonical_bdf(struct hm_ctx *ctx, const char *bdf, char out[HMI_BDF_MAX])
+{
+	size_t n = strlen(bdf);
+
+	if (n != 7 && n != 12)
+		return hmi_err(ctx, EINVAL, "'%s' is not a PCI address (e.g. 0000:00:05.0)", bdf);
+	memcpy(out, "0000:", n == 7 ? 5 : 0);
+	memcpy(out + (n == 7 ? 5 : 0), bdf, n + 1);
+	for (char *c = out; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return 0;
+}
+
+static int device_slot(struct hm_ctx *ctx, struct hmi_dma *d, const char *given)
+{
+	char bdf[HMI_BDF_MAX];
+	void *arr = d->devs;
+	int rc = canonical_bdf(ctx, given, bdf);
+
+	for (size_t i = 0; rc == 0 && i < d->n_devs; i++)
+		if (strcmp(d->devs[i].bdf, bdf) == 0)
+			return hmi_err(ctx, EINVAL, "device %s is given twice", bdf);
+	if (rc == 0)
+		rc = hmi_array_reserve(ctx, &arr, &d->cap_devs, d->n_devs + 1, sizeof(*d->devs), 4,
+				       "VFIO devices");
+	d->devs = arr;
+	if (rc < 0)
+		return rc;
+	d->devs[d->n_devs] = (struct hmi_dma_dev){.fd = -1, .group = -1};
+	memcpy(d->devs[d->n_devs].bdf, bdf, sizeof(bdf));
+	d->n_devs++;
+	return 0;
+}
+
+/* Close every descriptor of D and forget its devices and groups (the
+ * mappings die with the last descriptor of the domain). */
+static void close_all(struct hmi_dma *d)
+{
+	for (size_t i = 0; i < d->n_devs; i++)
+		if (d->devs[i].fd >= 0)
+			close(d->devs[i].fd);
+	for (size_t i = 0; i < d->n_groups; i++)
+		close(d->groups[i].fd);
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+	d->n_devs = d->n_groups = 0;
+}
+
+static int open_with(struct hm_ctx *ctx, struct hmi_dma *d, enum hmi_dma_backend b,
+		     const struct hmi_dma_request *req)
+{
+	const struct hmi_dma_ops *ops = ops_of(b);
+	int rc;
+
+	d->backend = b;
+	rc = ops->open(ctx, d);
+	for (size_t i = 0; rc == 0 && i < req->n_bdfs; i++) {
+		rc = device_slot(ctx, d, req->bdfs[i]);
+		if (rc == 0)
+			rc = ops->attach(ctx, d, d->devs[d->n_devs - 1].bdf);
+	}
+	if (rc == 0)
+		rc = ops->query(ctx, d);
+	if (rc < 0)
+		close_all(d);
+	return rc;
+}
+
+/* auto: iommufd, and type1 when this kernel or device has no iommufd path;
+ * a refusal of both names both causes. */
+static int open_domain(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_request *req)
+{
+	char first[HMI_ERR_MAX];
+	int rc;
+
+	if (req->backend != HMI_DMA_NONE)
+		return open_with(ctx, d, req->backend, req);
+	rc = open_with(ctx, d, HMI_DMA_IOMMUFD, req);
+	if (rc == 0 || (rc != -ENOENT && rc != -ENODEV))
+		return rc;
+	snprintf(first, sizeof(first), "%s", ctx->err);
+	rc = open_with(ctx, d, HMI_DMA_TYPE1, req);
+	if (rc < 0) {
+		char second[HMI_ERR_MAX];
+
+		snprintf(second, sizeof(second), "%s", ctx->err);
+		return hmi_err(ctx, -rc, "no IOMMU backend: iommufd: %.400s; type1: %.400s", first,
+			       second);
+	}
+	return 0;
+}
+
+static int check_entries(struct hm_ctx *ctx, const struct hmi_dma *d, size_t n_segs)
+{
+	if (d->backend != HMI_DMA_TYPE1 || d->dma_avail == 0 || n_segs <= d->dma_avail)
+		return 0;
+	return hmi_err(ctx, ENOSPC,
+		       "%zu segments need %zu DMA mappings, the VFIO container has %" PRIu32
+		       " left (vfio_iommu_type1's dma_entry_limit): raise it (modprobe "
+		       "vfio_iommu_type1 dma_entry_limit=N, or the same on the kernel command "
+		       "line), or map fewer pieces (--contig best)",
+		       n_segs, n_segs, d->dma_avail);
+}
+
+static int unmap_one(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_map *m)
+{
+	uint64_t unmapped = 0;
+	int rc = ops_of(d->backend)->unmap(ctx, d, m, &unmapped);
+
+	if (rc == 0 && unmapped != m->len)
+		rc = hmi_err(
+		    ctx, EIO,
+		    "unmapping IOVA 0x%" PRIx64 " unmapped %" PRIu64 " bytes, not the %" PRIu64
+		    " mapped: the domain is not what hugemem mapped (another holder of its "
+		    "descriptor changed it?)",
+		    m->iova, unmapped, m->len);
+	return rc;
+}
+
+/* Unmap every mapping, last first; the first failure is kept, the rest are
+ * still tried. */
+static int unmap_all(struct hm_ctx *ctx, struct hmi_dma *d)
+{
+	int rc = 0;
+
+	while (d->n_maps > 0) {
+		struct hmi_dma_map m = d->ledger[d->n_maps - 1];
+		int one = unmap_one(ctx, d, &m);
+
+		if (rc == 0)
+			rc = one;
+		hmi_ledger_remove(d, m.iova);
+	}
+	return rc;
+}
+
+static int map_all(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_seg *segs, size_t n,
+		   const uint64_t *iovas)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct hmi_dma_map m = {segs[i].va, iovas[i], segs[i].len};
+		int rc = hmi_ledger_add(ctx, d, &m);
+
+		if (rc == 0 && (rc = ops_of(d->backend)->map(ctx, d, &m)) < 0)
+			hmi_ledger_remove(d, m.iova);
+		if (rc < 0)
+			return rc;
+		if ((rc = hmi_cancel_check(ctx)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void dma_free(struct hmi_dma *d)
+{
+	free(d->devs);
+	free(d->groups);
+	free(d->ledger);
+	free(d);
+}
+
+/* Everything after the domain is open: plan, budget, map. */
+static int place_and_map(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_request *req,
+			 const struct hmi_seg *segs, size_t n, uint64_t *iovas)
+{
+	int rc;
+
+	if (d->backend == HMI_DMA_NOIOMMU) /* IO addresses are the physical ones */
+		return 0;
+	rc = hmi_iova_plan(ctx, segs, n, d->ranges, d->n_ranges, d->align, req->mask_bits,
+			   req->fixed, iovas);
+	if (rc == 0)
+		rc = check_entries(ctx, d, n);
+	if (rc == 0)
+		rc = map_all(ctx, d, segs, n, iovas);
+	return rc;
+}
+
+int hmi_dma_open(struct hm_ctx *ctx, const struct hmi_dma_request *req, struct hmi_dma **out)
+{
+	struct hmi_dma *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (!d)
+		return hmi_err(ctx, ENOMEM, "out of memory setting up DMA");
+	d->fd = -1;
+	rc = open_domain(ctx, d, req);
+	if (rc < 0) {
+		dma_free(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+int hmi_dma_map_segments(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_request *req,
+			 const struct hmi_seg *segs, size_t n_segs, uint64_t *iovas)
+{
+	char cause[HMI_ERR_MAX];
+	int rc = place_and_map(ctx, d, req, segs, n_segs, iovas);
+
+	if (rc < 0) {
+		snprintf(cause, sizeof(cause), "%s", ctx->err);
+		unmap_all(ctx, d);
+		return hmi_err(ctx, -rc, "%s", cause);
+	}
+	return 0;
+}
+
+int hmi_dma_teardown(struct hm_ctx *ctx, struct hmi_dma *d, int keep_mappings)
+{
+	int rc = 0;
+
+	if (!d)
+		return 0;
+	if (!keep_mappings && d->backend != HMI_DMA_NOIOMMU)
+		rc = unmap_all(ctx, d);
+	close_all(d);
+	dma_free(d);
+	return rc;
+}

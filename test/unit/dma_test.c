@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dma_test.c — the device side without a device (runs anywhere, also under
+ * ASan/UBSan): IOVA plans (IOVA = VA that fits and that does not, the
+ * devices' DMA mask, allocated IOVAs around the MSI hole and at superpage
+ * alignment, no room), the mapping ledger (overlap refused, removal,
+ * bytes), opening a domain on a root without /dev/iommu or VFIO (the
+ * message names the fix, and `auto` names both backends' causes; nothing is
+ * left open), the option words (--iommu, --vfio-device, --dma-mask-bits,
+ * --iova-mode alloc) and hm_init's refusals of device options that cannot
+ * work together, before anything is mapped. Real devices: test/vfio/.
+ */
+#include "base/ctx.h"
+#include "dma/dma.h"
+#include "tap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MB (1ULL << 20)
+
+/* Linux's ranges behind a 48-bit VT-d: all but the x86 MSI window. */
+static const struct hmi_iova_range vtd48[] = {{0, 0xfedfffffULL},
+					      {0xfef00000ULL, 0xffffffffffffULL}};
+static const struct hmi_iova_range vtd39[] = {{0, 0xfedfffffULL}, {0xfef00000ULL, 0x7fffffffffULL}};
+
+static struct hmi_seg seg(uint64_t va, uint64_t len, uint64_t page_size)
+{
+	return (struct hmi_seg){.va = va, .iova = 0, .len = len, .page_size = page_size};
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void test_fixed(struct hm_ctx *ctx)
+{
+	struct hmi_seg s[2] = {seg(0x200000000000ULL, 64 * MB, 2 * MB),
+			       seg(0x200040000000ULL, 8 * MB, 2 * MB)};
+	uint64_t iova[2] = {s[0].va, s[1].va};
+
+	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 0, "VA", iova), 0,
+	       "VA: a window under 2^47 fits a 48-bit IOMMU");
+	ok(iova[0] == s[0].va && iova[1] == s[1].va, "VA: the IOVAs are the VAs");
+	is_int(hmi_iova_plan(ctx, s, 2, vtd39, 2, 4096, 0, "VA", iova), -ERANGE,
+	       "VA: the same window on a 39-bit IOMMU is refused");
+	like(hm_errmsg(ctx), "segment 0", "...the message names the segment");
+	like(hm_errmsg(ctx), "[0xfef00000-0x7fffffffff]", "...and the usable ranges");
+	like(hm_errmsg(ctx), "--iova-mode alloc", "...and the fix");
+	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 32, "VA", iova), -ERANGE,
+	       "VA: above a 32-bit DMA mask is refused");
+	like(hm_errmsg(ctx), "32-bit DMA mask", "...the message names the mask");
+	iova[0] = 0x1000;
+	is_int(hmi_iova_plan(ctx, s, 1, vtd48, 2, 1ULL << 21, 0, "PA", iova), -ERANGE,
+	       "PA: an IOVA off the domain's alignment is refused");
+	like(hm_errmsg(ctx), "IOVA = PA", "...naming the mode");
+	iova[0] = 0xfee00000ULL;
+	is_int(hmi_iova_plan(ctx, s, 1, vtd48, 2, 4096, 0, "PA", iova), -ERANGE,
+	       "PA: a segment over the MSI window is refused");
+	is_int(hmi_iova_plan(ctx, s, 1, vtd48, 2, 3000, 0, "VA", iova), -EINVAL,
+	       "an alignment that is not a power of two is refused");
+}
+
+static void test_alloc(struct hm_ctx *ctx)
+{
+	struct hmi_seg s[3] = {seg(0x200000000000ULL, 4 * MB, 2 * MB),
+			       seg(0x200040000000ULL, 6 * MB, 2 * MB),
+			       seg(0x200080000000ULL, 1ULL << 30, 1ULL << 30)};
+	const struct hmi_iova_range small[] = {{0x1000, 0x3fffff}, {0x1000000, 0xfedfffffULL}};
+	uint64_t iova[3];
+
+	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 0, NULL, iova), 0, "alloc: two segments");
+	is_u64(iova[0], 2 * MB, "alloc: the first at its page size, never at 0");
+	is_u64(iova[1], 6 * MB, "alloc: the next right above it, page aligned");
+	is_int(hmi_iova_plan(ctx, s, 3, vtd48, 2, 4096, 0, NULL, iova), 0,
+	       "alloc: with a 1 GiB segment");
+	is_u64(iova[2], 1ULL << 30, "alloc: a 1 GiB segment at 1 GiB alignment");
+	is_int(hmi_iova_plan(ctx, s, 1, small, 2, 4096, 0, NULL, iova), 0,
+	       "alloc: a range too small is skipped");
+	is_u64(iova[0], 0x1000000, "alloc: ...the segment goes to the next range");
+	is_int(hmi_iova_plan(ctx, s, 3, vtd48, 2, 4096, 30, NULL, iova), -ENOSPC,
+	       "alloc: under a 30-bit mask the 1 GiB segment has no room");
+	like(hm_errmsg(ctx), "no room for segment 2", "...the message names the segment");
+	like(hm_errmsg(ctx), "0x3fffffff", "...and the mask");
+}
+
+static void test_ledger(struct hm_ctx *ctx)
+{
+	struct hmi_dma d = {.fd = -1};
+	struct hmi_dma_map a = {0x200000000000ULL, 0x200000, 4 * MB};
+	struct hmi_dma_map b = {0x200000400000ULL, 0x600000, 2 * MB};
+	struct hmi_dma_map over = {0x200000600000ULL, 0x500000, 2 * MB};
+
+	is_int(hmi_ledger_add(ctx, &d, &a), 0, "ledger: a mapping");
+	is_int(hmi_ledger_add(ctx, &d, &b), 0, "ledger: the next one");
+	is_int(hmi_ledger_add(ctx, &d, &over), -EEXIST, "ledger: an overlap is EEXIST");
+	like(hm_errmsg(ctx), "already mapped", "...saying so");
+	is_u64(d.mapped_bytes, 6 * MB, "ledger: bytes mapped");
+	ok(hmi_ledger_find(&d, 0x600000) && hmi_ledger_find(&d, 0x600000)->len == 2 * MB,
+	   "ledger: found by IOVA");
+	ok(!hmi_ledger_find(&d, 0x400000), "ledger: not inside a mapping");
+	hmi_ledger_remove(&d, 0x200000);
+	ok(d.n_maps == 1 && d.mapped_bytes == 2 * MB, "ledger: removed");
+	struct hmi_dma_map empty = {0, 0x800000, 0};
+	is_int(hmi_ledger_add(ctx, &d, &empty), -EINVAL, "ledger: an empty mapping is refused");
+	free(d.ledger);
+}
+
+/* A root with no /dev/iommu and no VFIO: each backend's refusal. */
+static void test_no_backend(struct hm_ctx *ctx)
+{
+	char root[] = "/tmp/hmdma.XXXXXX";
+	const char *bdfs[] = {"00:05.0"};
+	struct hmi_dma_request req = {.bdfs = bdfs, .n_bdfs = 1, .fixed = "VA"};
+	struct hmi_dma *d = NULL;
+	int fds = count_fds();
+
+	if (!mkdtemp(root) || hm_ctx_set_root(ctx, root) < 0) {
+		ok(0, "cannot make a fixture root %s", root);
+		return;
+	}
+	req.backend = HMI_DMA_IOMMUFD;
+	is_int(hmi_dma_open(ctx, &req, &d), -ENOENT, "iommufd: no /dev/iommu");
+	like(hm_errmsg(ctx), "/dev/iommu", "...the message names the node");
+	like(hm_errmsg(ctx), "--iommu type1", "...and the other backend");
+	req.backend = HMI_DMA_TYPE1;
+	is_int(hmi_dma_open(ctx, &req, &d), -ENOENT, "type1: no /dev/vfio/vfio");
+	like(hm_errmsg(ctx), "modprobe vfio-pci", "...the message says how to load VFIO");
+	req.backend = HMI_DMA_NONE;
+	is_int(hmi_dma_open(ctx, &req, &d), -ENOENT, "auto: neither backend");
+	like(hm_errmsg(ctx), "iommufd: cannot open", "...the message gives iommufd's cause");
+	like(hm_errmsg(ctx), "; type1: cannot open", "...and type1's");
+	ok(d == NULL, "no domain is returned");
+	is_int(count_fds(), fds, "no descriptor is left open");
+	hm_ctx_set_root(ctx, "/");
+	rmdir(root);
+}
+
+static void test_queries(struct hm_ctx *ctx)
+{
+	struct hm_dma_info info;
+	struct hm_dma_device dev;
+
+	is_int(hm_dma_info(ctx, &info), -ENODEV, "hm_dma_info without a domain: ENODEV");
+	like(hm_errmsg(ctx), "--vfio-device", "...the message says how to get one");
+	is_int(hm_dma_device_get(ctx, 0, &dev), -ENODEV, "hm_dma_device_get: ENODEV");
+	is_int(hm_dma_device_fd(ctx, "0000:00:05.0"), -ENODEV, "hm_dma_device_fd: ENODEV");
+	is_str(hmi_dma_backend_name(HMI_DMA_TYPE1), "type1", "backend names");
+}
+
+static int parse(struct hm_ctx *ctx, struct hm_opts *o, const char **devs, int argc,
+		 const char **argv)
+{
+	hm_opts_init(o);
+	o->vfio_devices = devs;
+	o->max_vfio_devices = 2;
+	return hm_opts_parse(ctx, o, HM_CMD_INIT, argc, (char *const *)argv);
+}
+
+static void test_options(struct hm_ctx *ctx)
+{
+	const char *devs[2];
+	struct hm_opts o;
+	const char *good[] = {
+	    "--iommu",	       "type1", "--vfio-device", "0000:00:05.0", "--vfio-device=03:00.1",
+	    "--dma-mask-bits", "48",	"--iova-mode",	 "alloc"};
+	const char *bad_bdf[] = {"--vfio-device", "0000:00:5.0"};
+	const char *twice[] = {"--vfio-device", "00:05.0", "--vfio-device", "00:05.0"};
+	const char *three[] = {"--vfio-device", "00:05.0",	 "--vfio-device",
+			       "00:06.0",	"--vfio-device", "00:07.0"};
+	const char *mask[] = {"--dma-mask-bits", "16"};
+	const char *iommu[] = {"--iommu", "vfio"};
+
+	is_int(parse(ctx, &o, devs, 9, good), 0, "options: --iommu, two devices, a mask, alloc");
+	ok(o.iommu == HM_IOMMU_TYPE1 && o.n_vfio_devices == 2 && o.dma_mask_bits == 48 &&
+	       o.iova_mode == HM_IOVA_ALLOC,
+	   "options: ...all taken");
+	is_str(o.vfio_devices[1], "03:00.1", "options: the device's word kept");
+	is_int(parse(ctx, &o, devs, 2, bad_bdf), -EINVAL, "options: a malformed PCI address");
+	like(hm_errmsg(ctx), "DDDD:BB:DD.F", "...the message shows the form");
+	is_int(parse(ctx, &o, devs, 4, twice), -EINVAL, "options: a device twice");
+	is_int(parse(ctx, &o, devs, 6, three), -EINVAL, "options: more devices than room");
+	like(hm_errmsg(ctx), "room for 2 devices", "...saying how many");
+	is_int(parse(ctx, &o, devs, 2, mask), -EINVAL, "options: a 16-bit mask is refused");
+	is_int(parse(ctx, &o, devs, 2, iommu), -EINVAL, "options: an unknown backend");
+	like(hm_errmsg(ctx), "noiommu", "...the message lists the backends");
+}
+
+static void refuse(struct hm_ctx *ctx, struct hm_opts *o, const char *want, const char *name)
+{
+	is_int(hm_init(ctx, o), -EINVAL, "hm_init refuses %s", name);
+	like(hm_errmsg(ctx), want, "...%s: the message says why", name);
+	ok(hm_layout(ctx) == NULL, "...%s: nothing held", name);
+}
+
+static void test_init_refusals(struct hm_ctx *ctx)
+{
+	const char *devs[] = {"0000:00:05.0"};
+	struct hm_opts o;
+
+	hm_opts_init(&o);
+	o.iova_mode = HM_IOVA_ALLOC;
+	refuse(ctx, &o, "--iova-mode alloc", "alloc without devices");
+	hm_opts_init(&o);
+	o.iommu = HM_IOMMU_TYPE1;
+	refuse(ctx, &o, "no device", "--iommu without devices");
+	hm_opts_init(&o);
+	o.iommu = HM_IOMMU_NOIOMMU;
+	o.vfio_devices = devs;
+	o.n_vfio_devices = 1;
+	o.iova_mode = HM_IOVA_VA;
+	refuse(ctx, &o, "physical addresses", "noiommu with IOVA = VA");
+	hm_opts_init(&o);
+	o.n_vfio_devices = 1;
+	is_int(hm_init(ctx, &o), -EINVAL, "hm_init refuses n_vfio_devices without the array");
+	like(hm_errmsg(ctx), "opts.vfio_devices", "...naming the field");
+}
+
+int main(void)
+{
+	struct hm_ctx *ctx;
+
+	if (hm_ctx_new(&ctx) < 0)
+		return 1;
+	test_fixed(ctx);
+	test_alloc(ctx);
+	test_ledger(ctx);
+	test_no_backend(ctx);
+	test_queries(ctx);
+	test_options(ctx);
+	test_init_refusals(ctx);
+	hm_ctx_free(ctx);
+	return done();
+}
