@@ -728,6 +728,16 @@ int hm_dma_device_get(struct hm_ctx *ctx, int i, struct hm_dma_device *dev);
  * or "00:05.0"), >= 0, or -errno. Errors: -ENODEV, -ENOENT. */
 int hm_dma_device_fd(struct hm_ctx *ctx, const char *bdf);
 
+/* A dma-buf over [ADDR, ADDR+LEN) of a primary started with --in-memory
+ * (memfd pages; 4 KiB aligned, inside the segments), for RDMA
+ * (ibv_reg_dmabuf_mr) or GPU drivers, through /dev/udmabuf: its descriptor
+ * (close-on-exec), the caller's to close. It pins its pages until its last
+ * descriptor and mapping are gone: close it before hm_fini, or those pages
+ * return to the pool only then. Errors: -E2BIG (udmabuf's size_limit_mb or
+ * list_limit), -EACCES, -EBADFD, -EINVAL, -ENODEV, -ENOENT (no /dev/udmabuf),
+ * -ENOMEM, -ENOTSUP (not memfd backing, or a secondary). */
+int hm_dmabuf_export(struct hm_ctx *ctx, const void *addr, uint64_t len);
+
 /* Call FN for each segment in VA order until it returns non-zero (which is
  * returned).
  * Errors: none. */

@@ -253,6 +253,48 @@ int hmi_dma_map_segments(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi
 	return 0;
 }
 
+int hmi_dma_adopt(struct hm_ctx *ctx, const struct hmi_dma_shared *sh, struct hmi_dma **out)
+{
+	struct hmi_dma *d = calloc(1, sizeof(*d));
+	size_t k = 1;
+	int rc = 0;
+
+	if (!d)
+		return hmi_err(ctx, ENOMEM, "out of memory adopting the DMA domain");
+	d->backend = sh->backend;
+	d->ioas = sh->ioas;
+	d->fd = sh->fds[0];
+	for (size_t i = 0; rc == 0 && i < sh->n_groups; i++) {
+		void *arr = d->groups;
+
+		rc = hmi_array_reserve(ctx, &arr, &d->cap_groups, i + 1, sizeof(*d->groups), 4,
+				       "VFIO groups");
+		d->groups = arr;
+		if (rc == 0)
+			d->groups[d->n_groups++] =
+			    (struct hmi_dma_group){sh->group_ids[i], sh->fds[k++]};
+	}
+	for (size_t i = 0; rc == 0 && i < sh->n_devs; i++) {
+		rc = device_slot(ctx, d, sh->bdfs[i]);
+		if (rc == 0) {
+			d->devs[i].fd = sh->fds[k++];
+			d->devs[i].group = sh->dev_groups[i];
+		}
+	}
+	if (rc == 0)
+		rc = ops_of(d->backend)->query(ctx, d);
+	if (rc < 0) {
+		/* the descriptors are ours from the start: close what was not placed */
+		for (size_t i = k; i < 1 + sh->n_groups + sh->n_devs; i++)
+			close(sh->fds[i]);
+		close_all(d);
+		dma_free(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
 int hmi_dma_teardown(struct hm_ctx *ctx, struct hmi_dma *d, int keep_mappings)
 {
 	int rc = 0;

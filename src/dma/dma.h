@@ -25,7 +25,8 @@
 enum hmi_dma_backend { HMI_DMA_NONE = 0, HMI_DMA_IOMMUFD, HMI_DMA_TYPE1, HMI_DMA_NOIOMMU };
 
 #define HMI_DMA_MAX_RANGES 16
-#define HMI_BDF_MAX	   16 /* "0000:00:05.0" and its NUL */
+#define HMI_BDF_MAX	   16  /* "0000:00:05.0" and its NUL */
+#define HMI_DMA_MAX_GROUPS 256 /* IOMMU groups one domain spans */
 
 /* One usable IOVA range of the domain, both ends inclusive. */
 struct hmi_iova_range {
@@ -128,11 +129,38 @@ int hmi_dma_open(struct hm_ctx *ctx, const struct hmi_dma_request *req, struct h
 int hmi_dma_map_segments(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_request *req,
 			 const struct hmi_seg *segs, size_t n_segs, uint64_t *iovas);
 
+/* A secondary's view of its primary's domain, from the layout and the
+ * descriptor server: FDS = the domain's descriptor, then one per group
+ * (GROUP_IDS order), then one per device (BDFS order). */
+struct hmi_dma_shared {
+	enum hmi_dma_backend backend;
+	uint32_t ioas;
+	const int *fds;
+	const int *group_ids;
+	size_t n_groups;
+	const char *const *bdfs;
+	const int *dev_groups;
+	size_t n_devs;
+};
+
+/* Take the primary's domain over its descriptors (which become D's, closed
+ * on failure too): the devices are usable from this process, the mappings
+ * are the primary's (the ledger stays empty: this process unmaps nothing). */
+int hmi_dma_adopt(struct hm_ctx *ctx, const struct hmi_dma_shared *sh, struct hmi_dma **out);
+
 /* Unmap every mapping of D (each unmap's length checked: the first
  * mismatch is the result, -EIO), close the devices and the domain, free D.
  * KEEP_MAPPINGS: other processes still hold the domain (they got its
  * descriptors): only close this process's descriptors. */
 int hmi_dma_teardown(struct hm_ctx *ctx, struct hmi_dma *d, int keep_mappings);
+
+/* dma/udmabuf.c — a dma-buf over N pieces of sealed memfds, in order:
+ * its descriptor (close-on-exec, the caller's), or -errno. */
+struct hmi_udmabuf_item {
+	int memfd;
+	uint64_t offset, len; /* page aligned */
+};
+int hmi_udmabuf_create(struct hm_ctx *ctx, const struct hmi_udmabuf_item *items, size_t n);
 
 /* The name of a backend: "iommufd", "type1", "noiommu", "off". */
 const char *hmi_dma_backend_name(enum hmi_dma_backend b);

@@ -251,26 +251,76 @@ static int map_pages(struct hm_ctx *ctx, const struct hmi_shconf *sc, int dfd, i
 	return rc;
 }
 
-static int map_all(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hmi_shconf *sc)
+/* The primary's DMA domain over the descriptors FDS (hmi_shconf_fd_count's
+ * order, after the memfds): ours from here on, closed by hm_fini. */
+static int adopt_dma(struct hm_ctx *ctx, struct hmi_mem *m, const struct hmi_shconf *sc, int *fds)
 {
-	int *fds = malloc((sc->n_backings + 1) * sizeof(*fds)), rc = 0, dfd = -1;
+	int groups[HMI_DMA_MAX_GROUPS], *dev_groups;
+	const char **bdfs;
+	struct hmi_dma_shared sh = {.backend = (enum hmi_dma_backend)sc->dma_backend,
+				    .ioas = sc->dma_ioas,
+				    .fds = fds,
+				    .group_ids = groups,
+				    .n_devs = sc->n_dma_devs};
+	size_t n_fds = hmi_shconf_fd_count(sc) - hmi_shconf_memfd_count(sc);
+	int rc;
+
+	sh.n_groups = hmi_shconf_dma_groups(sc, groups, HMI_DMA_MAX_GROUPS);
+	bdfs = calloc(sc->n_dma_devs + 1, sizeof(*bdfs));
+	dev_groups = calloc(sc->n_dma_devs + 1, sizeof(*dev_groups));
+	if (!bdfs || !dev_groups || sh.n_groups > HMI_DMA_MAX_GROUPS) {
+		free(bdfs);
+		free(dev_groups);
+		return hmi_err(ctx, ENOMEM, "adopting the primary's DMA domain: out of memory");
+	}
+	for (size_t i = 0; i < sc->n_dma_devs; i++) {
+		bdfs[i] = sc->dma_devs[i].bdf;
+		dev_groups[i] = sc->dma_devs[i].group;
+	}
+	sh.bdfs = bdfs;
+	sh.dev_groups = dev_groups;
+	rc = hmi_dma_adopt(ctx, &sh, &m->dma);
+	ctx->dma = m->dma;
+	for (size_t i = 0; i < n_fds; i++)
+		fds[i] = -1; /* the domain's now, or closed by the failed adoption */
+	free(bdfs);
+	free(dev_groups);
+	return rc;
+}
+
+/* The descriptors the primary serves (memfds, the DMA domain's) into FDS:
+ * memfds at their backing's index, the domain's after N_BACKINGS. */
+static int fetch_fds(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hmi_shconf *sc,
+		     int *fds)
+{
+	size_t n = hmi_shconf_fd_count(sc);
+	int *at = hmi_shconf_memfd_count(sc) ? fds : fds + sc->n_backings;
+
+	return n ? hmi_fdclient_fetch(ctx, m->rundir, at, n) : 0;
+}
+
+static int map_all(struct hm_ctx *ctx, struct hmi_mem *m, const struct hmi_shconf *sc)
+{
+	size_t n_all = sc->n_backings + hmi_shconf_fd_count(sc) + 1;
+	int *fds = malloc(n_all * sizeof(*fds)), rc = 0, dfd = -1;
 
 	if (!fds)
 		return hmi_err(ctx, ENOMEM, "out of memory attaching");
-	for (size_t b = 0; b < sc->n_backings; b++)
+	for (size_t b = 0; b < n_all; b++)
 		fds[b] = -1;
-	if (sc->kind == HMI_BACK_MEMFD)
-		rc = hmi_fdclient_fetch(ctx, m->rundir, fds, sc->n_backings);
-	else
+	rc = fetch_fds(ctx, m, sc, fds);
+	if (rc == 0 && sc->kind != HMI_BACK_MEMFD)
 		rc = open_mount_dir(ctx, sc, &dfd);
 	if (rc == 0)
 		rc = map_pages(ctx, sc, dfd, fds);
+	if (rc == 0 && sc->dma_backend)
+		rc = adopt_dma(ctx, m, sc, fds + sc->n_backings);
 	if (dfd >= 0)
 		close(dfd);
 	/* one call for the whole window: a child must not keep the pages */
 	if (rc == 0)
 		madvise((void *)(uintptr_t)sc->va_base, sc->va_len, MADV_DONTFORK);
-	for (size_t b = 0; b < sc->n_backings; b++)
+	for (size_t b = 0; b < n_all; b++)
 		if (fds[b] >= 0)
 			close(fds[b]);
 	free(fds);

@@ -377,6 +377,14 @@ static int dma_open(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	return rc;
 }
 
+/* Segment S and its pages at IOVA: the published layout says both. */
+static void set_seg_iova(struct hmi_mem *pr, struct hmi_seg *s, uint64_t iova)
+{
+	s->iova = iova;
+	for (size_t k = 0; k < s->n_pages; k++)
+		pr->ps.pages[s->first_page + k].iova = iova + k * s->page_size;
+}
+
 /* Map every segment for the devices; their IOVAs become the devices'. */
 static int dma_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
 {
@@ -398,7 +406,7 @@ static int dma_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts 
 		iovas[i] = o->iova_mode == HM_IOVA_PA ? t->segs[i].iova : t->segs[i].va;
 	rc = hmi_dma_map_segments(ctx, pr->dma, &req, t->segs, t->n_segs, iovas);
 	for (size_t i = 0; rc == 0 && pr->dma->backend != HMI_DMA_NOIOMMU && i < t->n_segs; i++)
-		t->segs[i].iova = iovas[i];
+		set_seg_iova(pr, &t->segs[i], iovas[i]);
 	free(iovas);
 	if (rc == 0) {
 		hmi_xlate_release(&t->xlate);
@@ -1015,6 +1023,8 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 		rc = place_pages(ctx, pr, &pl, o);
 	if (rc == 0 && (o->flags & HM_OPT_VERIFY))
 		rc = verify_iova(ctx, pr, &pl);
+	if (rc == 0)
+		rc = hmi_pageset_seal(ctx, &pr->ps); /* memfds: final size, dma-buf ready */
 	if (rc == 0)
 		rc = dma_map(ctx, pr, o);
 	if (rc == 0)

@@ -190,7 +190,10 @@ int hmi_mem_release(struct hm_ctx *ctx)
 	hmi_arena_close(ctx); /* flush this process's heap cache while the pages are here */
 	/* devices first: a mapping pins its pages, which must go back to the
 	 * pool with their files */
-	rc = hmi_dma_teardown(ctx, pr->dma, 0);
+	/* a domain other processes hold (secondaries got its descriptors)
+	 * keeps its mappings: only this process's descriptors close */
+	rc = hmi_dma_teardown(ctx, pr->dma,
+			      pr->dma && (pr->secondary || hmi_secondaries_alive(ctx, pr)));
 	pr->dma = NULL;
 	ctx->dma = NULL;
 	if (!pr->secondary) {

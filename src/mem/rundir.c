@@ -163,6 +163,23 @@ static void fill_backings(const struct hmi_mem *m, struct hmi_shconf_backing *ou
 	}
 }
 
+/* The DMA domain's part of the layout: its devices into DEVS (n_devs of them). */
+static void fill_dma(const struct hmi_mem *m, struct hmi_shconf *sc, struct hmi_shconf_dmadev *devs)
+{
+	const struct hmi_dma *d = m->dma;
+
+	if (!d)
+		return;
+	sc->dma_backend = (uint32_t)d->backend;
+	sc->dma_ioas = d->ioas;
+	for (size_t i = 0; i < d->n_devs; i++) {
+		memcpy(devs[i].bdf, d->devs[i].bdf, sizeof(devs[i].bdf));
+		devs[i].group = d->devs[i].group;
+	}
+	sc->dma_devs = devs;
+	sc->n_dma_devs = d->n_devs;
+}
+
 static void fill_shconf(const struct hmi_mem *m, struct hmi_shconf *sc,
 			struct hmi_shconf_backing *backings)
 {
@@ -186,20 +203,30 @@ static void fill_shconf(const struct hmi_mem *m, struct hmi_shconf *sc,
 	sc->n_segs = m->tab.n_segs;
 }
 
-/* memfds have no path: a thread of ours hands them to secondaries. */
-static int serve_fds(struct hm_ctx *ctx, struct hmi_mem *m)
+/* What has no path a secondary could open — the memfds, the DMA domain and
+ * its groups and devices — a thread of ours hands to secondaries, in the
+ * order hmi_shconf_fd_count gives. */
+static int serve_fds(struct hm_ctx *ctx, struct hmi_mem *m, const struct hmi_shconf *sc)
 {
-	int *fds;
-	int rc;
+	size_t n = hmi_shconf_fd_count(sc), k = 0;
+	const struct hmi_dma *d = m->dma;
+	int *fds, rc;
 
-	if (m->ps.kind != HMI_BACK_MEMFD)
+	if (n == 0)
 		return 0;
-	fds = malloc((m->ps.n_backings + 1) * sizeof(*fds));
+	fds = malloc(n * sizeof(*fds));
 	if (!fds)
 		return hmi_err(ctx, ENOMEM, "out of memory publishing the layout");
-	for (size_t i = 0; i < m->ps.n_backings; i++)
-		fds[i] = m->ps.backings[i].fd;
-	rc = hmi_fdserver_start(ctx, m->rundir, fds, m->ps.n_backings, &m->fds);
+	for (size_t i = 0; i < hmi_shconf_memfd_count(sc); i++)
+		fds[k++] = m->ps.backings[i].fd;
+	if (d)
+		fds[k++] = d->fd;
+	for (size_t i = 0; d && i < d->n_groups; i++)
+		fds[k++] = d->groups[i].fd;
+	for (size_t i = 0; d && i < d->n_devs; i++)
+		fds[k++] = d->devs[i].fd;
+	rc = k == n ? hmi_fdserver_start(ctx, m->rundir, fds, n, &m->fds)
+		    : hmi_err(ctx, EINVAL, "%zu descriptors to serve, the layout says %zu", k, n);
 	free(fds);
 	return rc;
 }
@@ -207,17 +234,25 @@ static int serve_fds(struct hm_ctx *ctx, struct hmi_mem *m)
 int hmi_publish(struct hm_ctx *ctx, struct hmi_mem *m)
 {
 	struct hmi_shconf_backing *backings = calloc(m->ps.n_backings + 1, sizeof(*backings));
+	size_t n_devs = m->dma ? m->dma->n_devs : 0;
+	struct hmi_shconf_dmadev *devs = calloc(n_devs + 1, sizeof(*devs));
 	struct hmi_shconf sc;
 	int rc;
 
-	if (!backings)
+	if (!backings || !devs) {
+		free(backings);
+		free(devs);
 		return hmi_err(ctx, ENOMEM, "out of memory publishing the layout");
+	}
 	fill_shconf(m, &sc, backings);
-	rc = serve_fds(ctx, m);
+	fill_dma(m, &sc, devs);
+	sc.n_fds = (uint32_t)hmi_shconf_fd_count(&sc);
+	rc = serve_fds(ctx, m, &sc);
 	if (rc == 0)
 		rc = hmi_shconf_write(ctx, m->rundir, &sc);
 	m->published = rc == 0;
 	free(backings);
+	free(devs);
 	return rc;
 }
 

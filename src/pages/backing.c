@@ -383,7 +383,10 @@ static int open_memfd(struct hm_ctx *ctx, const struct hmi_pageset *ps, int node
 	int fd;
 
 	snprintf(name, sizeof(name), "hugemem:%s:%d", prefix_of(ps), node);
-	fd = hmi_memfd_create(name, MFD_HUGETLB | MFD_CLOEXEC | (shift << MFD_HUGE_SHIFT));
+	/* sealable: a memfd becomes a dma-buf (/dev/udmabuf) only once sealed
+	 * against shrinking, which hmi_pageset_seal does when the size is final */
+	fd = hmi_memfd_create(name, MFD_HUGETLB | MFD_CLOEXEC | MFD_ALLOW_SEALING |
+					(shift << MFD_HUGE_SHIFT));
 	if (fd == -ENOSYS || fd == -EINVAL)
 		return hmi_err(ctx, -fd,
 			       "memfd_create(MFD_HUGETLB) of pages of %" PRIu64
@@ -595,4 +598,20 @@ int hmi_backings_release(struct hm_ctx *ctx, struct hmi_pageset *ps)
 		close(ps->dir_fd);
 	ps->dir_fd = -1;
 	return first;
+}
+
+int hmi_pageset_seal(struct hm_ctx *ctx, struct hmi_pageset *ps)
+{
+	for (size_t i = 0; i < ps->n_backings; i++) {
+		const struct hmi_backing *b = &ps->backings[i];
+
+		if (b->kind != HMI_BACK_MEMFD || b->fd < 0)
+			continue;
+		if (fcntl(b->fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
+			return hmi_err(ctx, errno,
+				       "cannot seal the memfd of node %d against shrinking "
+				       "(F_SEAL_SHRINK): %s",
+				       b->node, strerror(errno));
+	}
+	return 0;
 }

@@ -117,6 +117,12 @@ int hmi_populate(char *base, size_t count, uint64_t page_size, size_t threads, s
  * -1 when ALLOWED is empty (then the worker is not pinned). */
 int hmi_worker_cpu(const cpu_set_t *allowed, int caller_cpu, size_t nth);
 
+/* Seal every memfd of PS against shrinking (F_SEAL_SHRINK) once its size is
+ * final: /dev/udmabuf turns only such a memfd into a dma-buf. Growing stays
+ * allowed; a rollback by truncation is not, so call it when the set is
+ * complete. */
+int hmi_pageset_seal(struct hm_ctx *ctx, struct hmi_pageset *ps);
+
 /* Fill pages[from..n).iova from ROOT/proc/self/pagemap (one descriptor).
  * When a present page reads PFN 0 (no CAP_SYS_ADMIN), set ps->pa_missing
  * and use the VA as IOVA for every page; so does IOVA_AS_VA. */

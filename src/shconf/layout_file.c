@@ -6,19 +6,19 @@
  * The file is a fixed-width, little-endian binary format written field by
  * field with byte helpers (never a memcpy of a host struct, so padding,
  * endianness and enum widths of the compiler never leak into it). Format
- * version 2:
+ * version 3:
  *
- *   header (HDR_SIZE = 4272 bytes)
+ *   header (HDR_SIZE = 4288 bytes)
  *   offset size  field
  *        0    8  magic "HUGEMEM\0"
- *        8    4  format version (2)
- *       12    4  header size (4272)
+ *        8    4  format version (3)
+ *       12    4  header size (4288)
  *       16    8  total file size in bytes
  *       24    8  checksum: FNV-1a 64 of the whole file, these 8 bytes taken as 0
  *       32    4  primary pid (int32)
  *       36    4  backing kind (enum hmi_backing_kind: 0 page files, 1 single
  *                file, 2 memfd, 3 anonymous)
- *       40    4  IOVA mode (enum hm_iova_mode: 1 PA, 2 VA; resolved)
+ *       40    4  IOVA mode (enum hm_iova_mode: 1 PA, 2 VA, 3 allocated; resolved)
  *       44    4  hugepages (0 or 1)
  *       48    8  page size (a power of two, >= 4096)
  *       56    8  VA window base (page aligned)
@@ -30,6 +30,12 @@
  *      104    8  length of the names area (N bytes)
  *      112   64  file prefix, NUL-padded
  *      176 4096  hugetlbfs directory of the files, NUL-padded ("" for memfd)
+ *     4272    4  DMA backend (enum hmi_dma_backend: 0 none, 1 iommufd, 2 type1,
+ *                3 no-IOMMU)
+ *     4276    4  iommufd IOAS id (0 otherwise)
+ *     4280    4  number of DMA device records (D)
+ *     4284    4  descriptors the descriptor server hands out (memfds, then the
+ *                DMA domain's: hmi_shconf_fd_count)
  *
  *   backing records, B x 48 bytes, from offset 4272
  *        0    4  kind            4    4  node (int32, -1 = none)
@@ -50,6 +56,11 @@
  *       32    8  first page     40    8  number of pages
  *       48    4  node (int32)   52    4  reserved, 0
  *
+ *   DMA device records, D x 24 bytes, after the segments
+ *        0   16  PCI address, NUL-padded ("0000:00:05.0")
+ *       16    4  IOMMU group (int32, -1 with iommufd)
+ *       20    4  reserved, 0
+ *
  *   names area, N bytes, last: each backing's file name followed by a NUL.
  *
  * Backing names live in a names area rather than in fixed 256-byte fields
@@ -60,6 +71,9 @@
  * inode, owner): a secondary opens a backing by name, then proves on the
  * descriptor that it is the file the primary created before it maps it, so a
  * file renamed or planted in a mount others may write is refused.
+ *
+ * Format version 3 (issue 16) added the DMA domain: secondaries fetch its
+ * descriptors from the descriptor server and share the primary's mappings.
  *
  * Checksum: FNV-1a 64. It needs no table (no global, no per-call set-up) and
  * every step (xor a byte, multiply by an odd prime modulo 2^64) is a bijection
@@ -104,7 +118,8 @@
 
 #define SC_MAGIC	"HUGEMEM" /* 7 characters and the NUL: 8 bytes */
 #define SC_MAGIC_LEN	8
-#define SC_VERSION	2u
+#define SC_VERSION	3u
+#define SC_DMA_DEVS_MAX 4096u	     /* more device records is not a layout */
 #define SC_READ_MAX	(256u << 20) /* a file beyond this is not a layout */
 #define SC_NAME_MAX	256	     /* struct hmi_shconf_backing.name */
 #define SC_FNV_OFFSET	0xcbf29ce484222325ULL
@@ -132,7 +147,11 @@ enum {
 	HDR_NAMES_LEN = 104,
 	HDR_PREFIX = 112,
 	HDR_DIR = 176,
-	HDR_SIZE = 4272,
+	HDR_DMA_BACKEND = 4272,
+	HDR_DMA_IOAS = 4276,
+	HDR_N_DMA_DEVS = 4280,
+	HDR_N_FDS = 4284,
+	HDR_SIZE = 4288,
 };
 
 /* Record fields: offsets in a record. */
@@ -164,6 +183,11 @@ enum {
 	SREC_NODE = 48,
 	SREC_RESERVED = 52,
 	SREC_BYTES = 56,
+
+	DREC_BDF = 0,
+	DREC_GROUP = 16,
+	DREC_RESERVED = 20,
+	DREC_BYTES = 24,
 };
 
 #define SC_FIELD_SIZE(type, field) sizeof(((type *)0)->field)
@@ -183,7 +207,11 @@ _Static_assert(HDR_TOTAL == HDR_VA_LEN + 8 && HDR_N_BACKINGS == HDR_TOTAL + 8, "
 _Static_assert(HDR_N_PAGES == HDR_N_BACKINGS + 8 && HDR_N_SEGS == HDR_N_PAGES + 8, "counts");
 _Static_assert(HDR_NAMES_LEN == HDR_N_SEGS + 8 && HDR_PREFIX == HDR_NAMES_LEN + 8, "names");
 _Static_assert(HDR_DIR == HDR_PREFIX + SC_FIELD_SIZE(struct hmi_shconf, prefix), "prefix");
-_Static_assert(HDR_SIZE == HDR_DIR + SC_FIELD_SIZE(struct hmi_shconf, dir), "dir ends header");
+_Static_assert(HDR_DMA_BACKEND == HDR_DIR + SC_FIELD_SIZE(struct hmi_shconf, dir), "dma after dir");
+_Static_assert(HDR_DMA_IOAS == HDR_DMA_BACKEND + 4 && HDR_N_DMA_DEVS == HDR_DMA_IOAS + 4, "dma");
+_Static_assert(HDR_N_FDS == HDR_N_DMA_DEVS + 4 && HDR_SIZE == HDR_N_FDS + 4, "fds end header");
+_Static_assert(DREC_GROUP == DREC_BDF + SC_FIELD_SIZE(struct hmi_shconf_dmadev, bdf), "bdf");
+_Static_assert(DREC_RESERVED == DREC_GROUP + 4 && DREC_BYTES == DREC_RESERVED + 4, "24 bytes");
 _Static_assert(HDR_SIZE % 8 == 0, "records start 8-byte aligned");
 /* The header embeds these sizes: changing them is a new format version. */
 _Static_assert(HM_PREFIX_MAX == 64 && HM_PATH_MAX == 4096, "prefix and dir fields");
@@ -203,7 +231,7 @@ _Static_assert(SREC_RESERVED == SREC_NODE + 4 && SREC_BYTES == SREC_RESERVED + 4
 /* The file stores these enum values: renumbering them changes the format. */
 _Static_assert(HMI_BACK_PAGE_FILES == 0 && HMI_BACK_SINGLE_FILE == 1, "backing kind numbers");
 _Static_assert(HMI_BACK_MEMFD == 2 && HMI_BACK_ANON == 3, "backing kind numbers");
-_Static_assert(HM_IOVA_PA == 1 && HM_IOVA_VA == 2, "iova mode numbers");
+_Static_assert(HM_IOVA_PA == 1 && HM_IOVA_VA == 2 && HM_IOVA_ALLOC == 3, "iova mode numbers");
 _Static_assert(sizeof(pid_t) == 4 && sizeof(int) == 4, "pid and node are stored as int32");
 
 /* ------------------------------------------------------------ byte helpers */
@@ -280,9 +308,10 @@ static int header_ok(struct hm_ctx *ctx, const struct hmi_shconf *sc, int err, c
 		return hmi_err(ctx, err, "%s: primary pid %d is not a process id", what, sc->pid);
 	if ((unsigned)sc->kind > HMI_BACK_ANON)
 		return hmi_err(ctx, err, "%s: unknown backing kind %u", what, (unsigned)sc->kind);
-	if (sc->iova_mode != HM_IOVA_PA && sc->iova_mode != HM_IOVA_VA)
-		return hmi_err(ctx, err, "%s: IOVA mode %u is neither PA (1) nor VA (2)", what,
-			       (unsigned)sc->iova_mode);
+	if (sc->iova_mode != HM_IOVA_PA && sc->iova_mode != HM_IOVA_VA &&
+	    sc->iova_mode != HM_IOVA_ALLOC)
+		return hmi_err(ctx, err, "%s: IOVA mode %u is not PA (1), VA (2) or allocated (3)",
+			       what, (unsigned)sc->iova_mode);
 	if (sc->hugepages != 0 && sc->hugepages != 1)
 		return hmi_err(ctx, err, "%s: hugepages flag %d is not 0 or 1", what,
 			       sc->hugepages);
@@ -423,6 +452,73 @@ static int segs_ok(struct hm_ctx *ctx, const struct hmi_shconf *sc, int err, con
 	return 0;
 }
 
+size_t hmi_shconf_memfd_count(const struct hmi_shconf *sc)
+{
+	return sc->kind == HMI_BACK_MEMFD ? sc->n_backings : 0;
+}
+
+size_t hmi_shconf_dma_groups(const struct hmi_shconf *sc, int *ids, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sc->n_dma_devs; i++) {
+		int g = sc->dma_devs[i].group, seen = 0;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = sc->dma_devs[k].group == g;
+		if (g < 0 || seen)
+			continue;
+		if (ids && n < max)
+			ids[n] = g;
+		n++;
+	}
+	return n;
+}
+
+size_t hmi_shconf_fd_count(const struct hmi_shconf *sc)
+{
+	size_t n = hmi_shconf_memfd_count(sc);
+
+	if (sc->dma_backend)
+		n += 1 + hmi_shconf_dma_groups(sc, NULL, 0) + sc->n_dma_devs;
+	return n;
+}
+
+/* A PCI address as the kernel spells it: "0000:00:05.0", lower-case hex. */
+static int bdf_ok(const char *b, size_t size)
+{
+	static const char form[] = "hhhh:hh:hh.h";
+
+	if (strnlen(b, size) != sizeof(form) - 1)
+		return 0;
+	for (size_t i = 0; form[i]; i++)
+		if (form[i] == 'h' ? !strchr("0123456789abcdef", b[i]) || !b[i] : b[i] != form[i])
+			return 0;
+	return 1;
+}
+
+static int dma_ok(struct hm_ctx *ctx, const struct hmi_shconf *sc, int err, const char *what)
+{
+	if (sc->dma_backend > 3 || (sc->dma_backend == 0) != (sc->n_dma_devs == 0))
+		return hmi_err(ctx, err, "%s: DMA backend %" PRIu32 " with %zu devices", what,
+			       sc->dma_backend, sc->n_dma_devs);
+	for (size_t i = 0; i < sc->n_dma_devs; i++) {
+		const struct hmi_shconf_dmadev *d = &sc->dma_devs[i];
+
+		if (!bdf_ok(d->bdf, sizeof(d->bdf)) ||
+		    (sc->dma_backend == 1 ? d->group != -1 : d->group < 0))
+			return hmi_err(ctx, err,
+				       "%s: DMA device %zu ('%.16s', group %d) is not valid", what,
+				       i, d->bdf, d->group);
+	}
+	if (sc->n_fds != hmi_shconf_fd_count(sc))
+		return hmi_err(ctx, err,
+			       "%s: %" PRIu32
+			       " descriptors served, the backings and devices make %zu",
+			       what, sc->n_fds, hmi_shconf_fd_count(sc));
+	return 0;
+}
+
 /* Everything a secondary relies on. ERR/WHAT: -EBADMSG "corrupt layout" for
  * a file, -EINVAL for a layout about to be published. */
 static int shconf_valid(struct hm_ctx *ctx, const struct hmi_shconf *sc, int err, const char *what)
@@ -432,6 +528,8 @@ static int shconf_valid(struct hm_ctx *ctx, const struct hmi_shconf *sc, int err
 
 	if (rc == 0)
 		rc = backings_ok(ctx, sc, err, what);
+	if (rc == 0)
+		rc = dma_ok(ctx, sc, err, what);
 	for (size_t i = 0; rc == 0 && i < sc->n_pages; i++)
 		rc = page_ok(ctx, sc, i, err, what);
 	if (rc == 0)
@@ -463,10 +561,13 @@ static int names_length(struct hm_ctx *ctx, const struct hmi_shconf *sc, uint64_
 }
 
 /* The file size for these counts; 0 when it overflows. */
-static uint64_t file_size(uint64_t nb, uint64_t np, uint64_t ns, uint64_t names)
+static uint64_t file_size(uint64_t nb, uint64_t np, uint64_t ns, uint64_t nd, uint64_t names)
 {
 	uint64_t b, p, s, total;
 
+	if (nd > SC_DMA_DEVS_MAX)
+		return 0;
+	names += nd * DREC_BYTES; /* the device records (bounded just above) */
 	if (__builtin_mul_overflow(nb, (uint64_t)BREC_BYTES, &b) ||
 	    __builtin_mul_overflow(np, (uint64_t)PREC_BYTES, &p) ||
 	    __builtin_mul_overflow(ns, (uint64_t)SREC_BYTES, &s) ||
@@ -498,6 +599,10 @@ static void encode_header(uint8_t *f, const struct hmi_shconf *sc, uint64_t size
 	put_u64(f + HDR_NAMES_LEN, names_len);
 	memcpy(f + HDR_PREFIX, sc->prefix, strlen(sc->prefix)); /* the rest stays 0 */
 	memcpy(f + HDR_DIR, sc->dir, strlen(sc->dir));
+	put_u32(f + HDR_DMA_BACKEND, sc->dma_backend);
+	put_u32(f + HDR_DMA_IOAS, sc->dma_ioas);
+	put_u32(f + HDR_N_DMA_DEVS, (uint32_t)sc->n_dma_devs);
+	put_u32(f + HDR_N_FDS, sc->n_fds);
 }
 
 /* Backing records at R, their names into NAMES. */
@@ -552,6 +657,15 @@ static void encode_segs(uint8_t *r, const struct hmi_shconf *sc)
 	}
 }
 
+static void encode_dmadevs(uint8_t *r, const struct hmi_shconf *sc)
+{
+	for (size_t i = 0; i < sc->n_dma_devs; i++, r += DREC_BYTES) {
+		memcpy(r + DREC_BDF, sc->dma_devs[i].bdf, strlen(sc->dma_devs[i].bdf));
+		put_u32(r + DREC_GROUP, (uint32_t)sc->dma_devs[i].group);
+		put_u32(r + DREC_RESERVED, 0);
+	}
+}
+
 int hmi_shconf_encode(struct hm_ctx *ctx, const struct hmi_shconf *sc, void **bufp, size_t *lenp)
 {
 	uint64_t names_len = 0, size;
@@ -562,7 +676,7 @@ int hmi_shconf_encode(struct hm_ctx *ctx, const struct hmi_shconf *sc, void **bu
 		rc = names_length(ctx, sc, &names_len);
 	if (rc < 0)
 		return rc;
-	size = file_size(sc->n_backings, sc->n_pages, sc->n_segs, names_len);
+	size = file_size(sc->n_backings, sc->n_pages, sc->n_segs, sc->n_dma_devs, names_len);
 	if (size == 0 || size > SC_READ_MAX)
 		return hmi_err(ctx, EFBIG,
 			       "layout of %zu pages and %zu backings is larger than %u MiB",
@@ -575,6 +689,7 @@ int hmi_shconf_encode(struct hm_ctx *ctx, const struct hmi_shconf *sc, void **bu
 	encode_backings(f + HDR_SIZE, f + size - names_len, sc);
 	encode_pages(pages, sc);
 	encode_segs(pages + sc->n_pages * PREC_BYTES, sc);
+	encode_dmadevs(pages + sc->n_pages * PREC_BYTES + sc->n_segs * SREC_BYTES, sc);
 	put_u64(f + HDR_CHECKSUM, file_checksum(f, (size_t)size));
 	*bufp = f;
 	*lenp = (size_t)size;
@@ -625,16 +740,18 @@ static int check_counts(struct hm_ctx *ctx, const uint8_t *f, size_t len)
 	uint32_t hdr = get_u32(f + HDR_HDR_SIZE);
 	uint64_t nb = get_u64(f + HDR_N_BACKINGS), np = get_u64(f + HDR_N_PAGES);
 	uint64_t ns = get_u64(f + HDR_N_SEGS), names = get_u64(f + HDR_NAMES_LEN);
+	uint64_t nd = get_u32(f + HDR_N_DMA_DEVS);
 
 	if (hdr != HDR_SIZE)
 		return hmi_err(ctx, EBADMSG,
 			       "corrupt layout: header size %" PRIu32 ", format %u has %d", hdr,
 			       SC_VERSION, HDR_SIZE);
-	if (file_size(nb, np, ns, names) != len)
+	if (file_size(nb, np, ns, nd, names) != len)
 		return hmi_err(ctx, EBADMSG,
 			       "corrupt layout: %" PRIu64 " backings, %" PRIu64 " pages, %" PRIu64
-			       " segments and %" PRIu64 " name bytes do not make its %zu bytes",
-			       nb, np, ns, names, len);
+			       " segments, %" PRIu64 " devices and %" PRIu64
+			       " name bytes do not make its %zu bytes",
+			       nb, np, ns, nd, names, len);
 	return 0;
 }
 
@@ -651,6 +768,10 @@ static int decode_header(const uint8_t *f, struct hmi_shconf *sc)
 	sc->n_backings = (size_t)get_u64(f + HDR_N_BACKINGS); /* fit: check_counts */
 	sc->n_pages = (size_t)get_u64(f + HDR_N_PAGES);
 	sc->n_segs = (size_t)get_u64(f + HDR_N_SEGS);
+	sc->dma_backend = get_u32(f + HDR_DMA_BACKEND);
+	sc->dma_ioas = get_u32(f + HDR_DMA_IOAS);
+	sc->n_dma_devs = get_u32(f + HDR_N_DMA_DEVS); /* bounded: check_counts */
+	sc->n_fds = get_u32(f + HDR_N_FDS);
 	if (!memchr(f + HDR_PREFIX, 0, sizeof(sc->prefix)) ||
 	    !memchr(f + HDR_DIR, 0, sizeof(sc->dir)))
 		return -1;
@@ -664,7 +785,8 @@ static int alloc_arrays(struct hm_ctx *ctx, struct hmi_shconf *sc)
 	sc->backings = calloc(sc->n_backings ? sc->n_backings : 1, sizeof(*sc->backings));
 	sc->pages = hmi_calloc_populated(sc->n_pages ? sc->n_pages : 1, sizeof(*sc->pages));
 	sc->segs = hmi_calloc_populated(sc->n_segs ? sc->n_segs : 1, sizeof(*sc->segs));
-	if (!sc->backings || !sc->pages || !sc->segs)
+	sc->dma_devs = calloc(sc->n_dma_devs ? sc->n_dma_devs : 1, sizeof(*sc->dma_devs));
+	if (!sc->backings || !sc->pages || !sc->segs || !sc->dma_devs)
 		return hmi_err(
 		    ctx, ENOMEM,
 		    "out of memory for a layout of %zu backings, %zu pages, %zu segments",
@@ -742,6 +864,23 @@ static int decode_segs(struct hm_ctx *ctx, const uint8_t *r, struct hmi_shconf *
 	return 0;
 }
 
+static int decode_dmadevs(struct hm_ctx *ctx, const uint8_t *r, struct hmi_shconf *sc)
+{
+	for (size_t i = 0; i < sc->n_dma_devs; i++, r += DREC_BYTES) {
+		struct hmi_shconf_dmadev *d = &sc->dma_devs[i];
+
+		if (!memchr(r + DREC_BDF, 0, sizeof(d->bdf)) || get_u32(r + DREC_RESERVED) != 0)
+			return hmi_err(
+			    ctx, EBADMSG,
+			    "corrupt layout: DMA device %zu has no NUL in its address or "
+			    "its reserved field set",
+			    i);
+		memcpy(d->bdf, r + DREC_BDF, sizeof(d->bdf));
+		d->group = get_i32(r + DREC_GROUP);
+	}
+	return 0;
+}
+
 static int decode_body(struct hm_ctx *ctx, const uint8_t *f, size_t len, struct hmi_shconf *sc)
 {
 	uint64_t names_len = get_u64(f + HDR_NAMES_LEN);
@@ -759,6 +898,9 @@ static int decode_body(struct hm_ctx *ctx, const uint8_t *f, size_t len, struct 
 	pages = f + HDR_SIZE + sc->n_backings * BREC_BYTES;
 	decode_pages(pages, sc);
 	rc = decode_segs(ctx, pages + sc->n_pages * PREC_BYTES, sc);
+	if (rc == 0)
+		rc = decode_dmadevs(ctx, pages + sc->n_pages * PREC_BYTES + sc->n_segs * SREC_BYTES,
+				    sc);
 	if (rc < 0)
 		return rc;
 	return shconf_valid(ctx, sc, EBADMSG, "corrupt layout");
@@ -787,6 +929,7 @@ void hmi_shconf_free(struct hmi_shconf *sc)
 	free(sc->backings);
 	free(sc->pages);
 	free(sc->segs);
+	free(sc->dma_devs);
 	memset(sc, 0, sizeof(*sc));
 }
 

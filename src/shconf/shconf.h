@@ -30,6 +30,12 @@ struct hmi_shconf_backing {
 	uint32_t uid;	   /* files: its owner */
 };
 
+/* A device of the primary's DMA domain (dma/), as a secondary adopts it. */
+struct hmi_shconf_dmadev {
+	char bdf[16]; /* canonical PCI address */
+	int group;    /* IOMMU group (type1, noiommu), -1 with iommufd */
+};
+
 /* The published layout, in memory. */
 struct hmi_shconf {
 	pid_t pid; /* the primary */
@@ -47,7 +53,24 @@ struct hmi_shconf {
 	size_t n_pages;
 	struct hmi_seg *segs; /* the segment table, ascending VA */
 	size_t n_segs;
+	/* the DMA domain (format 3): backend (enum hmi_dma_backend, 0 = none),
+	 * iommufd's IOAS id, the devices; the descriptor server hands out
+	 * n_fds descriptors: the memfds (memfd backing), then the domain's
+	 * (hmi_shconf_fd_count says how many and in what order) */
+	uint32_t dma_backend;
+	uint32_t dma_ioas;
+	struct hmi_shconf_dmadev *dma_devs;
+	size_t n_dma_devs;
+	uint32_t n_fds;
 };
+
+/* The descriptors the primary of SC serves, in this order: its memfds (one
+ * per backing, memfd backing only), then with a DMA domain the domain's
+ * descriptor, each distinct IOMMU group's (in the order the devices name
+ * them; none with iommufd) and each device's. */
+size_t hmi_shconf_memfd_count(const struct hmi_shconf *sc);
+size_t hmi_shconf_dma_groups(const struct hmi_shconf *sc, int *ids, size_t max);
+size_t hmi_shconf_fd_count(const struct hmi_shconf *sc);
 
 /* Serialise SC (magic, format version, total size, checksum, fixed-width
  * little-endian fields) into a new buffer *BUF of *LEN bytes (free()). */

@@ -157,6 +157,8 @@ static void test_queries(struct hm_ctx *ctx)
 	is_int(hm_dma_device_get(ctx, 0, &dev), -ENODEV, "hm_dma_device_get: ENODEV");
 	is_int(hm_dma_device_fd(ctx, "0000:00:05.0"), -ENODEV, "hm_dma_device_fd: ENODEV");
 	is_str(hmi_dma_backend_name(HMI_DMA_TYPE1), "type1", "backend names");
+	is_int(hm_dmabuf_export(ctx, (void *)0x200000000000ULL, 4096), -ENODEV,
+	       "hm_dmabuf_export without memory: ENODEV");
 }
 
 static int parse(struct hm_ctx *ctx, struct hm_opts *o, const char **devs, int argc,

@@ -9,6 +9,7 @@
 #include "tap.h"
 
 #include "hugemem.h"
+#include "mem/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -183,6 +184,60 @@ static void test_progress(void)
 	hm_ctx_free(ctx);
 }
 
+/* hm_dmabuf_export's refusals before the kernel is asked (this host has no
+ * /dev/udmabuf: the export itself runs in test/vfio/'s guest). */
+static void test_dmabuf_refusals(struct hm_ctx *ctx)
+{
+	struct hm_segment seg;
+
+	if (!ok(hm_segment_get(ctx, 0, &seg) == 0, "dma-buf: a segment"))
+		return;
+	is_int(hm_dmabuf_export(ctx, (char *)seg.va + 100, 4096), -EINVAL,
+	       "dma-buf: an unaligned start is refused");
+	is_int(hm_dmabuf_export(ctx, seg.va, 0), -EINVAL, "dma-buf: an empty range is refused");
+	is_int(hm_dmabuf_export(ctx, (char *)seg.va + seg.len, 4096), -EINVAL,
+	       "dma-buf: a range past the memory is refused");
+	like(hm_errmsg(ctx), "not in hugemem's memory", "...saying so");
+	if (access("/dev/udmabuf", F_OK) != 0) {
+		is_int(hm_dmabuf_export(ctx, seg.va, 4096), -ENOENT,
+		       "dma-buf: no /dev/udmabuf on this kernel");
+		like(hm_errmsg(ctx), "CONFIG_UDMABUF", "...the message says what is missing");
+	}
+}
+
+/* --in-memory: each memfd is sealed against shrinking once its size is
+ * final, as /dev/udmabuf requires of a memfd it turns into a dma-buf; it
+ * still grows. */
+static void test_memfd_sealed(void)
+{
+	struct hm_ctx *ctx;
+	char line[96];
+	int sealed = 0, n = 0;
+
+	hm_ctx_new(&ctx);
+	snprintf(line, sizeof(line), "-m 8 --in-memory --file-prefix hmt%d", (int)getpid());
+	if (!ok(real_init_line(ctx, line) == 0, "sealed: an --in-memory primary (%s)",
+		hm_errmsg(ctx))) {
+		hm_ctx_free(ctx);
+		return;
+	}
+	for (size_t i = 0; i < ctx->mem->ps.n_backings; i++) {
+		const struct hmi_backing *b = &ctx->mem->ps.backings[i];
+
+		if (b->kind != HMI_BACK_MEMFD || b->fd < 0)
+			continue;
+		n++;
+		sealed += (fcntl(b->fd, F_GET_SEALS) & F_SEAL_SHRINK) != 0;
+		ok(ftruncate(b->fd, (off_t)(b->size - ctx->mem->ps.page_size)) < 0 &&
+		       errno == EPERM,
+		   "sealed: memfd %zu cannot shrink", i);
+	}
+	ok(n > 0 && sealed == n, "sealed: %d of %d memfds carry F_SEAL_SHRINK", sealed, n);
+	test_dmabuf_refusals(ctx);
+	hm_fini(ctx);
+	hm_ctx_free(ctx);
+}
+
 int main(void)
 {
 	char mnt[4096];
@@ -196,6 +251,7 @@ int main(void)
 	test_window();
 	test_refusals();
 	test_progress();
+	test_memfd_sealed();
 	close(pagemap);
 	return done();
 }

@@ -4,7 +4,7 @@
  * realistic layout (3 backings of different kinds, 100 pages in 4 segments)
  * survives encode + decode field by field and re-encodes to the same bytes;
  * 16k pages stay small; every truncation, every single-bit flip, a wrong
- * magic, version 2 and trailing bytes are refused with their own message;
+ * magic, version 3 and trailing bytes are refused with their own message;
  * inconsistent contents under a valid checksum (patched, then re-summed here
  * with an independent FNV-1a) are refused with -EBADMSG naming the fault; the
  * encoder refuses what the decoder would; the atomic write leaves no
@@ -28,7 +28,7 @@
 
 #define PS	 (2ULL << 20)
 #define BASE	 0x200000000000ULL
-#define HDR	 4272
+#define HDR	 4288
 #define BREC	 48
 #define PREC	 32
 #define SREC	 56
@@ -249,7 +249,7 @@ static void test_roundtrip(void)
 		return;
 	is_u64(len, FULL_LEN, "roundtrip: header + 3x48 + 100x32 + 4x56 + names");
 	ok(memcmp(buf, "HUGEMEM\0", 8) == 0, "roundtrip: magic at 0");
-	is_int(buf[8] | buf[9] << 8, 2, "roundtrip: version 2, little-endian, at 8");
+	is_int(buf[8] | buf[9] << 8, 3, "roundtrip: version 3, little-endian, at 8");
 	is_u64(get64(buf + 16), len, "roundtrip: size field at 16");
 	is_int(hmi_shconf_decode(ctx, buf, len, &back), 0, "roundtrip: decode");
 	compare(&back, &sc, "roundtrip");
@@ -304,7 +304,7 @@ static void test_truncated(void)
 		return;
 	for (size_t n = 0; n < len; n++) {
 		int rc = hmi_shconf_decode(ctx, buf, n, &back);
-		const char *want = n < HDR ? "header needs 4272" : "its header says";
+		const char *want = n < HDR ? "header needs 4288" : "its header says";
 
 		bad += rc != -EBADMSG;
 		bad_msg += strstr(hm_errmsg(ctx), "truncated layout") == NULL ||
@@ -315,7 +315,7 @@ static void test_truncated(void)
 	is_int(bad_msg, 0, "truncated: each says truncated and by how much");
 	is_int(not_zeroed, 0, "truncated: *sc left zeroed every time");
 	hmi_shconf_decode(ctx, buf, 100, &back);
-	like(hm_errmsg(ctx), "truncated layout (100 bytes, header needs 4272)",
+	like(hm_errmsg(ctx), "truncated layout (100 bytes, header needs 4288)",
 	     "truncated: message gives both lengths");
 	like(hm_errmsg(ctx), "start it again", "truncated: message gives the fix");
 	hmi_shconf_decode(ctx, buf, len - 1, &back);
@@ -343,20 +343,24 @@ static void test_magic_version(void)
 	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EBADMSG, "magic: wrong magic refused");
 	like(hm_errmsg(ctx), "not a hugemem layout file", "magic: message");
 	buf[0] = 'H';
-	put32(buf + 8, 3);
+	put32(buf + 8, 4);
 	fix_checksum(buf, len);
-	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO, "version 3: -EPROTO");
-	like(hm_errmsg(ctx), "layout format version 3, this hugemem reads 2",
-	     "version 3: both versions named");
-	like(hm_errmsg(ctx), "same hugemem for primary and secondaries", "version 3: the fix");
-	ok(is_zeroed(&back), "version 3: *sc zeroed");
+	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO, "version 4: -EPROTO");
+	like(hm_errmsg(ctx), "layout format version 4, this hugemem reads 3",
+	     "version 4: both versions named");
+	like(hm_errmsg(ctx), "same hugemem for primary and secondaries", "version 4: the fix");
+	ok(is_zeroed(&back), "version 4: *sc zeroed");
+	put32(buf + 8, 2);
+	fix_checksum(buf, len);
+	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO,
+	       "version 2 (no DMA domain): -EPROTO");
 	put32(buf + 8, 1);
 	fix_checksum(buf, len);
 	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO,
 	       "version 1 (no file inodes): -EPROTO");
-	put32(buf + 8, 2);
+	put32(buf + 8, 3);
 	fix_checksum(buf, len);
-	is_int(hmi_shconf_decode(ctx, buf, len, &back), 0, "version 2 again: accepted");
+	is_int(hmi_shconf_decode(ctx, buf, len, &back), 0, "version 3 again: accepted");
 	hmi_shconf_free(&back);
 	buf[HDR + 3 * BREC + 7] ^= 0x10;
 	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EBADMSG, "checksum: patched page refused");
@@ -457,10 +461,10 @@ static const struct patch patches[] = {
     {"segment count overflows", 96, 8, UINT64_MAX, "do not make its"},
     {"names length overflows", 104, 8, UINT64_MAX - 10, "do not make its"},
     {"one page too many", 88, 8, 101, "101 pages, 4 segments"},
-    {"header size", 12, 4, 4000, "header size 4000, format 2 has 4272"},
+    {"header size", 12, 4, 4000, "header size 4000, format 3 has 4288"},
     {"backing kind", 36, 4, 9, "unknown backing kind 9"},
-    {"iova mode 0", 40, 4, 0, "IOVA mode 0 is neither"},
-    {"iova mode 7", 40, 4, 7, "IOVA mode 7 is neither"},
+    {"iova mode 0", 40, 4, 0, "IOVA mode 0 is not PA"},
+    {"iova mode 7", 40, 4, 7, "IOVA mode 7 is not PA (1), VA (2) or allocated (3)"},
     {"hugepages flag", 44, 4, 2, "hugepages flag 2"},
     {"page size not a power of two", 48, 8, 3ULL << 20, "page size 3145728 is not"},
     {"page size 0", 48, 8, 0, "page size 0 is not"},
@@ -791,6 +795,76 @@ static void write_corpus(const char *dir)
 	hmi_shconf_free(&sc);
 }
 
+/* ------------------------------------------------------------ the DMA domain (format 3) */
+
+/* SC with a type1 domain of two devices in group 5 and one in group 9. */
+static void add_dma(struct hmi_shconf *sc, struct hmi_shconf_dmadev *devs)
+{
+	static const struct hmi_shconf_dmadev three[] = {
+	    {"0000:00:05.0", 5}, {"0000:00:05.1", 5}, {"0000:03:00.0", 9}};
+
+	memcpy(devs, three, sizeof(three));
+	sc->dma_backend = 2; /* type1 */
+	sc->dma_devs = devs;
+	sc->n_dma_devs = 3;
+	sc->n_fds = 1 + 2 + 3; /* the container, two groups, three devices */
+}
+
+static void dma_refused(struct hmi_shconf *sc, const char *what, const char *want)
+{
+	void *buf = NULL;
+	size_t len;
+
+	is_int(hmi_shconf_encode(ctx, sc, &buf, &len), -EINVAL, "dma: %s refused", what);
+	like(hm_errmsg(ctx), want, "dma: %s message", what);
+	free(buf);
+}
+
+static void test_dma(void)
+{
+	struct hmi_shconf sc, back;
+	struct hmi_shconf_dmadev devs[3];
+	int groups[4];
+	size_t len = 0;
+	uint8_t *buf;
+
+	build_realistic(&sc);
+	add_dma(&sc, devs);
+	is_int((int)hmi_shconf_fd_count(&sc), 6, "dma: descriptors: domain, 2 groups, 3 devices");
+	is_int((int)hmi_shconf_dma_groups(&sc, groups, 4), 2, "dma: two distinct groups");
+	ok(groups[0] == 5 && groups[1] == 9, "dma: in the order the devices name them");
+	buf = encode(&sc, &len);
+	if (ok(buf != NULL && len == FULL_LEN + 3 * 24, "dma: encode, 24 bytes a device")) {
+		ok(hmi_shconf_decode(ctx, buf, len, &back) == 0 && back.dma_backend == 2 &&
+		       back.n_dma_devs == 3 && back.n_fds == 6 &&
+		       strcmp(back.dma_devs[2].bdf, "0000:03:00.0") == 0 &&
+		       back.dma_devs[1].group == 5,
+		   "dma: round trip");
+		hmi_shconf_free(&back);
+	}
+	free(buf);
+	sc.n_fds = 5;
+	dma_refused(&sc, "a descriptor count off by one", "5 descriptors served, the backings");
+	sc.n_fds = 6;
+	strcpy(devs[1].bdf, "0000:00:05.A");
+	dma_refused(&sc, "an upper-case address", "DMA device 1 ('0000:00:05.A'");
+	strcpy(devs[1].bdf, "00:05.1");
+	dma_refused(&sc, "a short address", "DMA device 1");
+	strcpy(devs[1].bdf, "0000:00:05.1");
+	devs[0].group = -1;
+	dma_refused(&sc, "type1 without a group", "DMA device 0");
+	devs[0].group = 5;
+	sc.dma_backend = 1;
+	dma_refused(&sc, "iommufd with groups", "DMA device 0");
+	sc.dma_backend = 7;
+	dma_refused(&sc, "an unknown backend", "DMA backend 7 with 3 devices");
+	sc.dma_backend = 0;
+	dma_refused(&sc, "devices without a backend", "DMA backend 0 with 3 devices");
+	sc.dma_devs = NULL; /* on the stack */
+	sc.n_dma_devs = 0;
+	hmi_shconf_free(&sc);
+}
+
 int main(void)
 {
 	const char *corpus = getenv("HM_SHCONF_CORPUS");
@@ -808,6 +882,7 @@ int main(void)
 	test_magic_version();
 	test_bitflips();
 	test_contents();
+	test_dma();
 	test_encode_refuses();
 	test_write_read(dir);
 	test_read_refuses(dir);
