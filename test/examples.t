@@ -16,6 +16,7 @@ rc=$?
 t_is $rc 0 "make examples: installs into a DESTDIR tree and builds against it"
 [ $rc -eq 0 ] || sed 's/^/# /' "$tmp/log"
 t_ok "$([ -x "$tmp/bin/dma_zone" ] && echo 0 || echo 1)" "examples/dma_zone built"
+t_ok "$([ -x "$tmp/bin/edu_driver" ] && echo 0 || echo 1)" "examples/edu_driver built"
 cflags=$(PKG_CONFIG_PATH="$tmp/root/usr/local/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
 	pkg-config --cflags hugemem | sed 's/ *$//')
 t_is "$cflags" "-I$tmp/root/usr/local/include" "pkg-config points into the DESTDIR tree"

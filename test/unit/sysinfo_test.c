@@ -10,6 +10,7 @@
  * check` runs from the repo top).
  */
 #include "sys/sysinfo.h"
+#include "real.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -645,7 +646,9 @@ static void test_real_root(struct hm_ctx *ctx)
 		return;
 	}
 	hm_ctx_set_root(ctx, "/");
-	/* other tests may change the pool meanwhile: retry a few times */
+	/* the tests that change the pool hold the machine-wide lock while they
+	 * do; other programs may still, hence a few tries */
+	real_lock();
 	for (int attempt = 0; attempt < 5 && !same; attempt++) {
 		if (attempt)
 			hmi_sysinfo_release(&si);
@@ -657,6 +660,7 @@ static void test_real_root(struct hm_ctx *ctx)
 	is_int(rc, 0, "the real root parses");
 	if (rc < 0)
 		diag("%s", hm_errmsg(ctx));
+	real_unlock();
 	ok(same, "real pools (%d) agree with /sys read directly", si.n_pools);
 	ok(si.n_pools > 0, "the real root has at least one hugepage size");
 	for (int i = 1; i < si.n_pools; i++)
