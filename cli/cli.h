@@ -69,7 +69,8 @@ void json_obj(struct json *j, const char *key);
 void json_obj_end(struct json *j);
 void json_arr(struct json *j, const char *key);
 void json_arr_end(struct json *j);
-void json_str(struct json *j, const char *key, const char *value); /* NULL -> null */
+/* NULL -> null; not valid UTF-8 -> readable, and the bytes in KEY_base64. */
+void json_str(struct json *j, const char *key, const char *value);
 void json_u64(struct json *j, const char *key, uint64_t value);
 void json_i64(struct json *j, const char *key, int64_t value);
 void json_bool(struct json *j, const char *key, int value);

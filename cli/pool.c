@@ -424,11 +424,17 @@ static void clear_json(const struct hm_file_list *removed, const struct hm_file_
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
-	json_arr(&j, "not_proved"); /* stale, but not proved hugemem's or DPDK's: left */
-	for (int i = 0; kept && i < kept->n; i++)
-		if (kept->files[i].state == HM_FILE_STALE &&
-		    kept->files[i].owner == HM_OWNER_UNKNOWN)
-			json_str(&j, NULL, kept->files[i].path);
+	/* Stale, but not proved hugemem's or DPDK's: left. Objects, not bare
+	 * strings, so a name that is not UTF-8 has its path_base64 beside it. */
+	json_arr(&j, "not_proved");
+	for (int i = 0; kept && i < kept->n; i++) {
+		if (kept->files[i].state != HM_FILE_STALE ||
+		    kept->files[i].owner != HM_OWNER_UNKNOWN)
+			continue;
+		json_obj(&j, NULL);
+		json_str(&j, "path", kept->files[i].path);
+		json_obj_end(&j);
+	}
 	json_arr_end(&j);
 	json_end(&j);
 }
