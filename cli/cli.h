@@ -56,7 +56,10 @@ int cli_opts_parse(struct hm_ctx *ctx, struct cli_opts *o, unsigned command, int
 /* The CLI's own options (the library's are hm_opts_table): *LIST, count. */
 int cli_opts_table(const struct hm_optdesc **list);
 
-/* A minimal streaming JSON writer: keys NULL inside arrays. */
+/* A minimal streaming JSON writer: keys NULL inside arrays. json_begin
+ * writes the schema_version first: bump it when a key is renamed or removed
+ * or its type or meaning changes (docs/json.md, docs/schema/). */
+#define CLI_JSON_SCHEMA_VERSION 2
 struct json {
 	FILE *out;
 	int depth;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * json.c — streaming JSON for --json output, the one writer of JSON: strings
- * are valid UTF-8 whatever the bytes given, addresses are hex strings and
- * lengths integers (docs/json.md: JSON numbers lose 64-bit precision).
+ * json.c — streaming JSON for --json output, the one writer of JSON: every
+ * document starts with its schema_version, strings are valid UTF-8 whatever
+ * the bytes given, addresses are hex strings and lengths integers
+ * (docs/json.md: JSON numbers lose 64-bit precision).
  */
 #include "cli.h"
 
@@ -15,6 +16,7 @@ void json_begin(struct json *j, FILE *out)
 	j->depth = 0;
 	j->count[0] = 0;
 	fputc('{', out);
+	json_i64(j, "schema_version", CLI_JSON_SCHEMA_VERSION);
 }
 
 void json_end(struct json *j)

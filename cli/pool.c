@@ -96,11 +96,11 @@ static void reserve_report(const struct cli_opts *o, uint64_t page_size, uint64_
 
 	if (o->flags & CLI_OPT_JSON) {
 		json_begin(&j, stdout);
-		json_u64(&j, "page_size", page_size);
+		json_u64(&j, "page_size_bytes", page_size);
 		json_i64(&j, "node", o->lib.node);
 		json_u64(&j, "asked_pages", asked);
 		json_u64(&j, "pages", now);
-		json_u64(&j, "pages_after_write", got);
+		json_u64(&j, "after_write_pages", got);
 		json_bool(&j, "changed_meanwhile", now != got);
 		json_end(&j);
 		return;
@@ -148,7 +148,7 @@ static void order_report(const struct cli_opts *o, uint64_t page_size,
 
 	if (o->flags & CLI_OPT_JSON) {
 		json_begin(&j, stdout);
-		json_u64(&j, "page_size", page_size);
+		json_u64(&j, "page_size_bytes", page_size);
 		json_i64(&j, "node", o->lib.node);
 		json_u64(&j, "pages", r->pages);
 		json_u64(&j, "runs", r->runs);
@@ -330,7 +330,7 @@ int cmd_mount(struct hm_ctx *ctx, const struct cli_opts *o)
 	if (o->flags & CLI_OPT_JSON) {
 		json_begin(&j, stdout);
 		json_str(&j, "mounted", o->n_args ? o->args[0] : dir);
-		json_u64(&j, "page_size", o->lib.page_size);
+		json_u64(&j, "page_size_bytes", o->lib.page_size);
 		json_end(&j);
 	} else {
 		printf("mounted hugetlbfs at %s\n", o->n_args ? o->args[0] : dir);

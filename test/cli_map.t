@@ -35,7 +35,7 @@ m = json.load(open(sys.argv[1]))
 n = {x["node"]: x for x in m["nodes"]}
 def kinds(x, k): return [e for e in x["extents"] if e["kind"] == k]
 out = [
-    m["page_size"] == 2 << 20 and m["placed"] and m["exact"] and m["missing"] is None,
+    m["page_size_bytes"] == 2 << 20 and m["placed"] and m["exact"] and m["missing"] is None,
     sorted(n) == [0, 1],
     n[0]["free_runs"] == 4 and n[0]["largest_run_pages"] == 32 and n[0]["largest_run_pa"] == hex(100 << 21),
     n[1]["free_runs"] == 3 and n[1]["largest_run_pages"] == 64,
@@ -47,7 +47,7 @@ out = [
     all(int(a["pa"], 16) + a["len"] == int(b["pa"], 16) for x in n.values() for a, b in zip(x["extents"], x["extents"][1:])),
     n[0]["best_pieces"] == 1 and n[1]["best_pieces"] == 1 and m["for_bytes"] == 64 << 20,
     [h["runs"] for h in n[0]["histogram"]] == [1, 2, 0, 0, 0, 1],
-    n[0]["pool"] == {"total": 52, "free": 38},
+    n[0]["pool"] == {"total_pages": 52, "free_pages": 38},
 ]
 print(" ".join("1" if x else "0" for x in out))
 EOF
@@ -193,7 +193,7 @@ import json, sys
 m = json.load(sys.stdin)
 p = [x for x in m['prefixes'] if x['prefix'] == '$prefix']
 n = sum(x['prefix_pages'] for x in m['nodes'])
-print(len(p), p[0]['pages_placed'] if p else -1, n >= 4)")
+print(len(p), p[0]['placed_pages'] if p else -1, n >= 4)")
 	t_is "$got" "1 4 True" "a live prefix: found, its 4 pages placed on the map"
 	text=$("$HUGEMEM" map)
 	t_like "$text" "'$prefix' pid $hold_pid" "text names the prefix and its pid"
