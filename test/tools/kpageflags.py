@@ -2,7 +2,8 @@
 """kpageflags.py ROOT: write ROOT/proc/kpageflags and ROOT/proc/kpagecount, sparse,
 from ROOT/pages (test/fixtures/map-two-nodes/pages says the format: one line
 per stretch of 2 MiB hugepages, FIRST_SLOT COUNT MAPCOUNT). Binary files are
-not kept in git; test/cli_map.t writes them into a copy of the tree."""
+not kept in git; test/cli_map.t and test/json_schema.t write them into a copy
+of the tree."""
 import os
 import struct
 import sys
