@@ -146,7 +146,7 @@ class Bench:
             segs = j["segments"]
             r["pieces"] = len(segs)
             r["largest_mb"] = max(s["len"] for s in segs) >> 20 if segs else 0
-            r["pages_mapped"] = j.get("pages_mapped")
+            r["pages_mapped"] = j.get("mapped_pages")
             r["best_pieces"] = j.get("best_pieces")
             r["inproc_ms"] = j["timings_ms"]["total"]
             r["steps"] = j["timings_ms"]
@@ -193,7 +193,7 @@ class Bench:
         _, _, so, _ = self.run([self.a.hm, "status", "--json"], check=False)
         try:
             pm = json.loads(so)["pools"]
-            pm = [p for p in pm if p["page_size"] == 2 << 20][0]["pool_map"]
+            pm = [p for p in pm if p["page_size_bytes"] == 2 << 20][0]["pool_map"]
             d["status_map"] = {"exact": pm["exact"],
                                "free_runs": sum(n["free_runs"] for n in pm["nodes"]),
                                "largest_run_pages": max(n["largest_run_pages"]

@@ -57,7 +57,10 @@ int cli_opts_parse(struct hm_ctx *ctx, struct cli_opts *o, unsigned command, int
 /* The CLI's own options (the library's are hm_opts_table): *LIST, count. */
 int cli_opts_table(const struct hm_optdesc **list);
 
-/* A minimal streaming JSON writer: keys NULL inside arrays. */
+/* A minimal streaming JSON writer: keys NULL inside arrays. json_begin
+ * writes the schema_version first: bump it when a key is renamed or removed
+ * or its type or meaning changes (docs/json.md, docs/schema/). */
+#define CLI_JSON_SCHEMA_VERSION 2
 struct json {
 	FILE *out;
 	int depth;
@@ -70,7 +73,8 @@ void json_obj(struct json *j, const char *key);
 void json_obj_end(struct json *j);
 void json_arr(struct json *j, const char *key);
 void json_arr_end(struct json *j);
-void json_str(struct json *j, const char *key, const char *value); /* NULL -> null */
+/* NULL -> null; not valid UTF-8 -> readable, and the bytes in KEY_base64. */
+void json_str(struct json *j, const char *key, const char *value);
 void json_u64(struct json *j, const char *key, uint64_t value);
 void json_i64(struct json *j, const char *key, int64_t value);
 void json_bool(struct json *j, const char *key, int value);

@@ -41,8 +41,8 @@ static int json_segment(const struct hm_segment *s, void *arg)
 	json_hex(j, "va", (uint64_t)(uintptr_t)s->va);
 	json_hex(j, "iova", s->iova);
 	json_u64(j, "len", s->len);
-	json_u64(j, "page_size", s->page_size);
-	json_i64(j, "socket", s->node);
+	json_u64(j, "page_size_bytes", s->page_size);
+	json_i64(j, "node", s->node);
 	json_u64(j, "pages", s->n_pages);
 	json_obj_end(j);
 	return 0;
@@ -113,12 +113,12 @@ static void print_json(struct hm_ctx *ctx, const struct hm_layout_info *in)
 	json_str(&j, "file_prefix", in->file_prefix);
 	json_str(&j, "iova_mode", iova_mode_name(in->iova_mode, 0));
 	json_bool(&j, "hugepages", in->hugepages);
-	json_u64(&j, "page_size", in->page_size);
+	json_u64(&j, "page_size_bytes", in->page_size);
 	json_u64(&j, "total_bytes", in->total_bytes);
-	json_u64(&j, "pages_mapped", in->pages_mapped);
+	json_u64(&j, "mapped_pages", in->pages_mapped);
 	json_u64(&j, "best_pieces", in->best_pieces);
 	json_hex(&j, "va_base", in->va_base);
-	json_u64(&j, "va_len", in->va_len);
+	json_u64(&j, "va_len_bytes", in->va_len);
 	json_arr(&j, "segments");
 	hm_segment_walk(ctx, json_segment, &j);
 	json_arr_end(&j);
@@ -285,7 +285,7 @@ static int json_zone(const struct hm_memzone *z, void *arg)
 	json_hex(j, "va", (uint64_t)(uintptr_t)z->va);
 	json_hex(j, "iova", z->iova);
 	json_u64(j, "len", z->len);
-	json_i64(j, "socket", z->socket);
+	json_i64(j, "node", z->socket);
 	json_bool(j, "contig", (z->flags & HM_MZ_IOVA_CONTIG) != 0);
 	json_obj_end(j);
 	return 0;
@@ -305,10 +305,10 @@ static void json_heap_node(struct json *j, const struct hm_heap_stats *st)
 {
 	json_obj(j, NULL);
 	json_i64(j, "node", st->node);
-	json_u64(j, "total", st->total);
-	json_u64(j, "free", st->free);
-	json_u64(j, "used", st->used);
-	json_u64(j, "largest_free", st->largest_free);
+	json_u64(j, "total_bytes", st->total);
+	json_u64(j, "free_bytes", st->free);
+	json_u64(j, "used_bytes", st->used);
+	json_u64(j, "largest_free_bytes", st->largest_free);
 	json_u64(j, "free_blocks", st->free_blocks);
 	json_u64(j, "used_blocks", st->used_blocks);
 	json_u64(j, "zones", st->zones);

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * json.c — streaming JSON for --json output. Addresses are hex strings and
- * lengths integers (docs/json.md: JSON numbers lose 64-bit precision).
+ * json.c — streaming JSON for --json output, the one writer of JSON: every
+ * document starts with its schema_version, strings are valid UTF-8 whatever
+ * the bytes given, addresses are hex strings and lengths integers
+ * (docs/json.md: JSON numbers lose 64-bit precision).
  */
 #include "cli.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 void json_begin(struct json *j, FILE *out)
 {
@@ -13,6 +16,7 @@ void json_begin(struct json *j, FILE *out)
 	j->depth = 0;
 	j->count[0] = 0;
 	fputc('{', out);
+	json_i64(j, "schema_version", CLI_JSON_SCHEMA_VERSION);
 }
 
 void json_end(struct json *j)
@@ -21,8 +25,19 @@ void json_end(struct json *j)
 	fflush(j->out);
 }
 
-/* S as a JSON string: valid UTF-8 as it is, control characters as \\u00NN,
- * each byte that is not UTF-8 as \\u00NN of its Latin-1 reading (text.c). */
+/* 1 when S is valid UTF-8 from end to end. */
+static int utf8_valid(const unsigned char *p)
+{
+	for (size_t n; *p; p += n)
+		if (!(n = cli_utf8_len(p)))
+			return 0;
+	return 1;
+}
+
+/* S as a JSON string (docs/json.md, "Strings"): valid UTF-8 as it is but '"'
+ * and '\\' escaped and control characters (C0, DEL, C1) written \\u00NN;
+ * each byte that does not start a valid sequence written \\ufffd, the
+ * replacement character (the exact bytes go in the key's _base64 twin). */
 static void put_string(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -37,9 +52,33 @@ static void put_string(FILE *out, const char *s)
 			fwrite(p, 1, n, out);
 		else if (n == 2) /* a C1 control: U+0080..U+009F */
 			fprintf(out, "\\u%04x", (unsigned)(p[1] & 0x3f) | 0x80u);
-		else
+		else if (n == 1)
 			fprintf(out, "\\u%04x", *p);
+		else
+			fputs("\\ufffd", out);
 		p += n ? n : 1;
+	}
+	fputc('"', out);
+}
+
+/* The bytes of S in base64 (RFC 4648, with padding), quoted. */
+static void put_base64(FILE *out, const char *s)
+{
+	static const char digits[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s);
+
+	fputc('"', out);
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned long v = (unsigned long)p[i] << 16;
+		size_t left = len - i;
+
+		v |= (left > 1 ? (unsigned long)p[i + 1] << 8 : 0) | (left > 2 ? p[i + 2] : 0);
+		fputc(digits[v >> 18 & 63], out);
+		fputc(digits[v >> 12 & 63], out);
+		fputc(left > 1 ? digits[v >> 6 & 63] : '=', out);
+		fputc(left > 2 ? digits[v & 63] : '=', out);
 	}
 	fputc('"', out);
 }
@@ -86,13 +125,25 @@ void json_arr_end(struct json *j)
 	j->depth--;
 }
 
+/* A value that is not valid UTF-8 (a file name is any bytes) cannot be a JSON
+ * string as it is: KEY gets it with \\ufffd for each stray byte, readable,
+ * and KEY_base64 its exact bytes, so a script can still name the file. An
+ * array element has no twin: no array holds such strings (docs/json.md). */
 void json_str(struct json *j, const char *key, const char *value)
 {
+	char twin[64];
+
 	member(j, key);
-	if (value)
-		put_string(j->out, value);
-	else
+	if (!value) {
 		fputs("null", j->out);
+		return;
+	}
+	put_string(j->out, value);
+	if (!key || utf8_valid((const unsigned char *)value))
+		return;
+	snprintf(twin, sizeof(twin), "%s_base64", key);
+	member(j, twin);
+	put_base64(j->out, value);
 }
 
 void json_u64(struct json *j, const char *key, uint64_t value)

@@ -721,9 +721,9 @@ static void json_prefix(struct json *j, const struct hm_physmap *m, int i)
 	json_i64(j, "pid", p->pid);
 	json_bool(j, "self", p->self);
 	json_str(j, "iova_mode", p->iova_mode == HM_IOVA_PA ? "pa" : "va");
-	json_u64(j, "page_size", p->page_size);
+	json_u64(j, "page_size_bytes", p->page_size);
 	json_u64(j, "total_bytes", p->total_bytes);
-	json_u64(j, "pages_placed", p->pages_placed);
+	json_u64(j, "placed_pages", p->pages_placed);
 	json_str(j, "note", p->note[0] ? p->note : NULL);
 	json_arr(j, "segments");
 	for (int s = 0; s < p->n_segments; s++) {
@@ -731,7 +731,7 @@ static void json_prefix(struct json *j, const struct hm_physmap *m, int i)
 		json_hex(j, "va", (uint64_t)(uintptr_t)p->segments[s].va);
 		json_hex(j, "iova", p->segments[s].iova);
 		json_u64(j, "len", p->segments[s].len);
-		json_i64(j, "socket", p->segments[s].node);
+		json_i64(j, "node", p->segments[s].node);
 		json_u64(j, "pages", p->segments[s].n_pages);
 		json_obj_end(j);
 	}
@@ -782,8 +782,8 @@ static void json_pool_counts(struct json *j, const struct map_view *v, int node)
 		if (p->nodes[k].node != node)
 			continue;
 		json_obj(j, "pool");
-		json_u64(j, "total", p->nodes[k].nr);
-		json_u64(j, "free", p->nodes[k].free);
+		json_u64(j, "total_pages", p->nodes[k].nr);
+		json_u64(j, "free_pages", p->nodes[k].free);
 		json_obj_end(j);
 		return;
 	}
@@ -802,7 +802,7 @@ static void json_node(struct json *j, const struct map_view *v, int i)
 	json_hex(j, "end", n->end);
 	json_u64(j, "memory_bytes", n->memory);
 	json_pool_counts(j, v, n->node);
-	json_u64(j, "hugepages", n->hugepages);
+	json_u64(j, "total_pages", n->hugepages);
 	json_u64(j, "free_pages", n->free_pages);
 	json_u64(j, "used_pages", n->used_pages);
 	json_u64(j, "prefix_pages", n->prefix_pages);
@@ -827,7 +827,7 @@ static void print_json(const struct map_view *v)
 	struct json j;
 
 	json_begin(&j, stdout);
-	json_u64(&j, "page_size", m->page_size);
+	json_u64(&j, "page_size_bytes", m->page_size);
 	json_bool(&j, "placed", m->placed);
 	json_bool(&j, "exact", m->exact);
 	json_str(&j, "missing", m->missing[0] ? m->missing : NULL);

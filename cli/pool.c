@@ -96,11 +96,11 @@ static void reserve_report(const struct cli_opts *o, uint64_t page_size, uint64_
 
 	if (o->flags & CLI_OPT_JSON) {
 		json_begin(&j, stdout);
-		json_u64(&j, "page_size", page_size);
+		json_u64(&j, "page_size_bytes", page_size);
 		json_i64(&j, "node", o->lib.node);
 		json_u64(&j, "asked_pages", asked);
 		json_u64(&j, "pages", now);
-		json_u64(&j, "pages_after_write", got);
+		json_u64(&j, "after_write_pages", got);
 		json_bool(&j, "changed_meanwhile", now != got);
 		json_end(&j);
 		return;
@@ -148,7 +148,7 @@ static void order_report(const struct cli_opts *o, uint64_t page_size,
 
 	if (o->flags & CLI_OPT_JSON) {
 		json_begin(&j, stdout);
-		json_u64(&j, "page_size", page_size);
+		json_u64(&j, "page_size_bytes", page_size);
 		json_i64(&j, "node", o->lib.node);
 		json_u64(&j, "pages", r->pages);
 		json_u64(&j, "runs", r->runs);
@@ -330,7 +330,7 @@ int cmd_mount(struct hm_ctx *ctx, const struct cli_opts *o)
 	if (o->flags & CLI_OPT_JSON) {
 		json_begin(&j, stdout);
 		json_str(&j, "mounted", o->n_args ? o->args[0] : dir);
-		json_u64(&j, "page_size", o->lib.page_size);
+		json_u64(&j, "page_size_bytes", o->lib.page_size);
 		json_end(&j);
 	} else {
 		printf("mounted hugetlbfs at %s\n", o->n_args ? o->args[0] : dir);
@@ -424,11 +424,17 @@ static void clear_json(const struct hm_file_list *removed, const struct hm_file_
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
-	json_arr(&j, "not_proved"); /* stale, but not proved hugemem's or DPDK's: left */
-	for (int i = 0; kept && i < kept->n; i++)
-		if (kept->files[i].state == HM_FILE_STALE &&
-		    kept->files[i].owner == HM_OWNER_UNKNOWN)
-			json_str(&j, NULL, kept->files[i].path);
+	/* Stale, but not proved hugemem's or DPDK's: left. Objects, not bare
+	 * strings, so a name that is not UTF-8 has its path_base64 beside it. */
+	json_arr(&j, "not_proved");
+	for (int i = 0; kept && i < kept->n; i++) {
+		if (kept->files[i].state != HM_FILE_STALE ||
+		    kept->files[i].owner != HM_OWNER_UNKNOWN)
+			continue;
+		json_obj(&j, NULL);
+		json_str(&j, "path", kept->files[i].path);
+		json_obj_end(&j);
+	}
 	json_arr_end(&j);
 	json_end(&j);
 }

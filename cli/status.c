@@ -292,10 +292,10 @@ static void json_mounts(struct json *j, const struct hm_sysinfo *si)
 		snprintf(mode, sizeof(mode), "%04o", (unsigned)m->mode & 07777);
 		json_obj(j, NULL);
 		json_str(j, "path", m->path);
-		json_u64(j, "page_size", m->page_size);
-		json_limit(j, "size_limit", m->size_limit ? m->size_limit : UINT64_MAX);
-		json_limit(j, "room", m->room);
-		json_limit(j, "inodes_free", m->inodes_free);
+		json_u64(j, "page_size_bytes", m->page_size);
+		json_limit(j, "size_limit_bytes", m->size_limit ? m->size_limit : UINT64_MAX);
+		json_limit(j, "room_bytes", m->room);
+		json_limit(j, "free_inodes", m->inodes_free);
 		json_i64(j, "uid", (int64_t)(int)m->uid);
 		json_i64(j, "gid", (int64_t)(int)m->gid);
 		json_str(j, "mode", mode);
@@ -316,10 +316,10 @@ static void json_cgroup(struct json *j, const struct hm_cgroup_limit *c)
 	json_obj(j, "cgroup_limit");
 	json_i64(j, "version", c->version);
 	json_str(j, "path", c->path);
-	json_limit(j, "max", c->max);
-	json_limit(j, "rsvd_max", c->rsvd_max);
-	json_u64(j, "usage", c->usage);
-	json_u64(j, "rsvd_usage", c->rsvd_usage);
+	json_limit(j, "max_bytes", c->max);
+	json_limit(j, "rsvd_max_bytes", c->rsvd_max);
+	json_u64(j, "usage_bytes", c->usage);
+	json_u64(j, "rsvd_usage_bytes", c->rsvd_usage);
 	json_obj_end(j);
 }
 
@@ -338,7 +338,7 @@ static void json_map(struct json *j, const struct status *st, int i)
 	for (int n = 0; n < m->n_nodes; n++) {
 		json_obj(j, NULL);
 		json_i64(j, "node", m->nodes[n].node);
-		json_u64(j, "hugepages", m->nodes[n].heads);
+		json_u64(j, "total_pages", m->nodes[n].heads);
 		json_u64(j, "free_pages", m->nodes[n].free_pages);
 		json_u64(j, "free_runs", m->nodes[n].n_runs);
 		json_u64(j, "largest_run_pages", m->nodes[n].largest);
@@ -354,10 +354,10 @@ static void json_pool_nodes(struct json *j, const struct hm_pool *p)
 	for (int n = 0; n < p->n_nodes; n++) {
 		json_obj(j, NULL);
 		json_i64(j, "node", p->nodes[n].node);
-		json_u64(j, "total", p->nodes[n].nr);
-		json_u64(j, "free", p->nodes[n].free);
-		json_u64(j, "surplus", p->nodes[n].surplus);
-		json_u64(j, "budget", p->node_budget[n]);
+		json_u64(j, "total_pages", p->nodes[n].nr);
+		json_u64(j, "free_pages", p->nodes[n].free);
+		json_u64(j, "surplus_pages", p->nodes[n].surplus);
+		json_u64(j, "budget_pages", p->node_budget[n]);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -370,17 +370,17 @@ static void json_pool(struct json *j, const struct status *st, int i)
 	enum hm_verdict v = hm_pool_verdict(st->si, p, line, sizeof(line));
 
 	json_obj(j, NULL);
-	json_u64(j, "page_size", p->page_size);
+	json_u64(j, "page_size_bytes", p->page_size);
 	json_bool(j, "default", p->is_default);
-	json_u64(j, "total", p->nr);
-	json_u64(j, "free", p->free);
-	json_u64(j, "reserved", p->resv);
-	json_u64(j, "surplus", p->surplus);
-	json_u64(j, "overcommit", p->overcommit);
+	json_u64(j, "total_pages", p->nr);
+	json_u64(j, "free_pages", p->free);
+	json_u64(j, "reserved_pages", p->resv);
+	json_u64(j, "surplus_pages", p->surplus);
+	json_u64(j, "overcommit_pages", p->overcommit);
 	json_pool_nodes(j, p);
 	json_str(j, "mount", p->mount >= 0 ? st->si->mounts[p->mount].path : NULL);
 	json_cgroup(j, &p->cgroup);
-	json_u64(j, "budget", p->budget);
+	json_u64(j, "budget_pages", p->budget);
 	json_str(j, "budget_cap", p->budget_cap ? cap_names[p->budget_cap] : "pool");
 	json_bool(j, "node_budget_estimated", 1);
 	json_map(j, st, i);
@@ -434,7 +434,7 @@ static void print_json(const struct status *st, const struct hm_ctx *ctx, int ex
 
 	json_begin(&j, stdout);
 	json_str(&j, "root", hm_ctx_root(ctx));
-	json_u64(&j, "default_page_size", st->si->default_page_size);
+	json_u64(&j, "default_page_size_bytes", st->si->default_page_size);
 	json_arr(&j, "nodes");
 	for (int n = 0; n < st->si->n_nodes; n++)
 		json_i64(&j, NULL, st->si->node_ids[n]);

@@ -10,9 +10,9 @@
  *     valid UTF-8, and the backslash itself are written \xNN (so the
  *     rendering is unambiguous);
  *   - JSON (json.c): '"' and '\' escaped, control characters written
- *     \u00NN, and each byte that is not part of valid UTF-8 written as the
- *     character of the same number, \u00NN (its Latin-1 reading): names stay
- *     distinct, the output is valid UTF-8 and strict JSON.
+ *     \u00NN, each byte that is not part of valid UTF-8 written U+FFFD, and
+ *     then the exact bytes beside it in base64 (KEY_base64): the output is
+ *     valid UTF-8 and strict JSON, and a script still gets every name back.
  */
 #include "cli.h"
 

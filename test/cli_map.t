@@ -17,31 +17,10 @@ cleanup() {
 trap cleanup EXIT
 command -v python3 >/dev/null || t_skip_all "python3 missing (apt-get install python3)"
 
-t_skip() { t_n=$((t_n + 1)); echo "ok $t_n # SKIP $1"; }
-
 # ---------------------------------------------------------------- the fixture
 root=$tmp/root
 cp -r "$FIXTURES/map-two-nodes" "$root"
-python3 - "$root" <<'EOF'
-import os, struct, sys
-root = sys.argv[1]
-stride = (2 << 20) // os.sysconf("SC_PAGE_SIZE")
-head = struct.pack("<Q", (1 << 17) | (1 << 15))
-tail = struct.pack("<Q", (1 << 17) | (1 << 16))
-with open(root + "/proc/kpageflags", "wb") as flags, open(root + "/proc/kpagecount", "wb") as count:
-    for line in open(root + "/pages"):
-        words = line.split("#")[0].split()
-        if not words:
-            continue
-        first, n, mapcount = map(int, words)
-        for slot in range(first, first + n):
-            flags.seek(slot * stride * 8)
-            flags.write(head + tail * (stride - 1))
-            count.seek(slot * stride * 8)
-            count.write(struct.pack("<Q", mapcount))
-    flags.truncate(1024 * stride * 8)
-    count.truncate(1024 * stride * 8)
-EOF
+python3 "$HM_TOP/test/tools/kpageflags.py" "$root"
 t_ok $? "fixture pool written (sparse kpageflags, kpagecount)"
 export HUGEMEM_ROOT="$root" HUGEMEM_RUNTIME_DIR="$tmp/run"
 mkdir -p "$tmp/run"
@@ -56,7 +35,7 @@ m = json.load(open(sys.argv[1]))
 n = {x["node"]: x for x in m["nodes"]}
 def kinds(x, k): return [e for e in x["extents"] if e["kind"] == k]
 out = [
-    m["page_size"] == 2 << 20 and m["placed"] and m["exact"] and m["missing"] is None,
+    m["page_size_bytes"] == 2 << 20 and m["placed"] and m["exact"] and m["missing"] is None,
     sorted(n) == [0, 1],
     n[0]["free_runs"] == 4 and n[0]["largest_run_pages"] == 32 and n[0]["largest_run_pa"] == hex(100 << 21),
     n[1]["free_runs"] == 3 and n[1]["largest_run_pages"] == 64,
@@ -68,7 +47,7 @@ out = [
     all(int(a["pa"], 16) + a["len"] == int(b["pa"], 16) for x in n.values() for a, b in zip(x["extents"], x["extents"][1:])),
     n[0]["best_pieces"] == 1 and n[1]["best_pieces"] == 1 and m["for_bytes"] == 64 << 20,
     [h["runs"] for h in n[0]["histogram"]] == [1, 2, 0, 0, 0, 1],
-    n[0]["pool"] == {"total": 52, "free": 38},
+    n[0]["pool"] == {"total_pages": 52, "free_pages": 38},
 ]
 print(" ".join("1" if x else "0" for x in out))
 EOF
@@ -198,17 +177,10 @@ t_like "$(cat "$tmp/err")" "$tmp/no/such/dir/x.svg" "names the file"
 
 # ---------------------------------------------------------------- real hugepages
 unset HUGEMEM_ROOT HUGEMEM_RUNTIME_DIR
-real_skip() {
-	if [ "${HM_REQUIRE_HUGEPAGES:-0}" = 1 ]; then t_ok 1 "required but skipped: $1"; else t_skip "$1"; fi
-}
-mnt=$(awk '$3 == "hugetlbfs" && $4 !~ /pagesize=1/ { print $2; exit }' /proc/mounts)
-if [ "$(id -u)" != 0 ]; then
-	real_skip "real part needs root"
-elif ! hm_test_lock 900; then
-	real_skip "machine-wide test lock busy"
-elif [ "$(cat $HP2M/free_hugepages)" -lt 8 ] || [ -z "$mnt" ]; then
-	real_skip "needs 8 free 2 MiB hugepages and a hugetlbfs mount"
+if ! t_have_hugepages 8; then
+	t_skip_real "$t_why"
 else
+	mnt=$HM_MNT
 	before=$(t_pool)
 	prefix=hmtestmap$$
 	mkfifo "$tmp/in"
@@ -221,7 +193,7 @@ import json, sys
 m = json.load(sys.stdin)
 p = [x for x in m['prefixes'] if x['prefix'] == '$prefix']
 n = sum(x['prefix_pages'] for x in m['nodes'])
-print(len(p), p[0]['pages_placed'] if p else -1, n >= 4)")
+print(len(p), p[0]['placed_pages'] if p else -1, n >= 4)")
 	t_is "$got" "1 4 True" "a live prefix: found, its 4 pages placed on the map"
 	text=$("$HUGEMEM" map)
 	t_like "$text" "'$prefix' pid $hold_pid" "text names the prefix and its pid"

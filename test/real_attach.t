@@ -104,7 +104,7 @@ python3 -c '
 import json, sys
 def pages(f):
     l = json.load(open(f))
-    return {int(s["iova"], 16) + i * s["page_size"] for s in l["segments"] for i in range(s["pages"])}
+    return {int(s["iova"], 16) + i * s["page_size_bytes"] for s in l["segments"] for i in range(s["pages"])}
 a, b = pages(sys.argv[1]), pages(sys.argv[2])
 assert len(a) == 16 and len(b) == 16 and not a & b, (len(a), len(b), a & b)' "$tmp/init.out" "$tmp/other.out"
 t_ok $? "two prefixes side by side: 16 pages each, none shared"

@@ -26,11 +26,11 @@ t_is $rc 0 "status inside the child cgroup exits 0 (8 pages usable)"
 python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-p = [p for p in s["pools"] if p["page_size"] == 2097152][0]
-assert p["budget"] == 8, p
+p = [p for p in s["pools"] if p["page_size_bytes"] == 2097152][0]
+assert p["budget_pages"] == 8, p
 assert p["budget_cap"] == "cgroup", p
 assert p["cgroup_limit"]["path"] == "/hmtest" + sys.argv[2], p["cgroup_limit"]
-assert p["cgroup_limit"]["max"] == 16777216, p["cgroup_limit"]
+assert p["cgroup_limit"]["max_bytes"] == 16777216, p["cgroup_limit"]
 assert s["cgroup"]["path"] == "/hmtest" + sys.argv[2] + "/job", s["cgroup"]
 ' "$tmp/s.json" "$$"
 t_ok $? "budget is 8 pages, capped by the parent cgroup /hmtest$$"

@@ -153,11 +153,11 @@ p, s = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 z = {x["name"]: x for x in p["zones"]}
 assert z["rx"]["len"] == 1 << 20 and z["rx"]["contig"] is True, z
 assert z["tiny"]["len"] == 4096 and z["tiny"]["contig"] is False, z
-for k in ("va", "iova", "socket"):
+for k in ("va", "iova", "node"):
     assert k in z["rx"], k
 assert s["zones"] == p["zones"], (s["zones"], p["zones"])
 h = s["heap"]
-assert len(h) >= 1 and all(n["free"] + n["used"] == n["total"] for n in h), h
+assert len(h) >= 1 and all(n["free_bytes"] + n["used_bytes"] == n["total_bytes"] for n in h), h
 assert sum(n["zones"] for n in h) == 2 and sum(n["zone_bytes"] for n in h) == (1 << 20) + 4096, h
 EOF
 t_is $? 0 "zones in init's JSON; attach lists the same zones and heap statistics per node"

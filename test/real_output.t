@@ -13,7 +13,8 @@
 #   5. A mount with nr_inodes=4 is refused at planning for 10 page files,
 #      naming nr_inodes and the fixes; nothing is left in it.
 #   6. Files named with ESC[31m and with a \xff byte: status, clear and their
-#      --json print no raw ESC or \xff, and the JSON is strict and UTF-8.
+#      --json print no raw ESC or \xff, and the JSON is strict and UTF-8, the
+#      \xff name in path_base64 byte for byte (test/json_schema.t does more).
 #   7. Two reserves at once: the one that ends last prints the pool's count.
 #   8. As nobody under `ulimit -u 1`, the thread init needs names RLIMIT_NPROC.
 . "$(dirname "$0")/lib.sh"
@@ -142,7 +143,13 @@ print("ok")' "$tmp/$cmd.json" 2>&1)
 	t_is "$(raw "$tmp/$cmd.json")" 0 "$cmd --json: no raw ESC or \\xff byte"
 done
 t_like "$(cat "$tmp/clear.json")" 'hmo\u001b[31m' "the ESC is \\u001b in JSON"
-t_like "$(cat "$tmp/clear.json")" 'hmo\u00ffmap_1' "the \\xff byte is U+00FF in JSON"
+t_like "$(cat "$tmp/clear.json")" 'hmo\ufffdmap_1' "the \\xff byte is U+FFFD in JSON"
+python3 -c '
+import base64, json, os, sys
+c = json.load(open(sys.argv[1]))
+raw = [base64.b64decode(p["path_base64"]) for p in c["not_proved"] if "path_base64" in p]
+assert os.fsencode(sys.argv[2]) in raw, raw' "$tmp/clear.json" "$mnt/$bad"
+t_ok $? "and its exact name is in path_base64"
 rm -f "$mnt/$esc" "$mnt/$bad"
 
 # ---------------------------------------------------------------- 7. two reserves at once

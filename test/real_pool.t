@@ -34,7 +34,7 @@ t_like "$(cat "$tmp/err")" "$mnt" "the error names the directory"
 python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-p = [p for p in s["pools"] if p["page_size"] == 2097152][0]
+p = [p for p in s["pools"] if p["page_size_bytes"] == 2097152][0]
 assert p["mount"] == sys.argv[2], p["mount"]' "$tmp/s.json" "$mnt"
 t_ok $? "status --huge-dir picks that mount"
 out=$("$HUGEMEM" unmount "$mnt")
@@ -66,7 +66,7 @@ python3 -c '
 import json, sys
 l = json.load(open(sys.argv[1]))
 assert len(l["segments"]) == 1, l["segments"]
-assert l["pages_mapped"] == int(sys.argv[2]), l["pages_mapped"]' "$tmp/o.json" "$ask"
+assert l["mapped_pages"] == int(sys.argv[2]), l["mapped_pages"]' "$tmp/o.json" "$ask"
 t_ok $? "after reorder, init -m $((ask * 2))M gets one piece without mapping more"
 out=$("$HUGEMEM" reserve $(((orig_nr + 2) * 2))M --page-size 2M)
 t_like "$out" "ordered" "growing the pool orders it"

@@ -12,8 +12,8 @@ sysfs=$(t_pool)
 json=$(python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-p = [p for p in s["pools"] if p["page_size"] == 2097152][0]
-print(p["total"], p["free"], p["reserved"], p["surplus"])' "$tmp/s.json")
+p = [p for p in s["pools"] if p["page_size_bytes"] == 2097152][0]
+print(p["total_pages"], p["free_pages"], p["reserved_pages"], p["surplus_pages"])' "$tmp/s.json")
 t_is "$json" "$sysfs" "2 MiB counters match sysfs (nr free resv surplus)"
 python3 -c '
 import json, sys
@@ -23,13 +23,13 @@ t_ok $? "the 2 MiB mount $HM_MNT is listed"
 python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-p = [p for p in s["pools"] if p["page_size"] == 2097152][0]
+p = [p for p in s["pools"] if p["page_size_bytes"] == 2097152][0]
 m = p["pool_map"]
 free = sum(n["free_pages"] for n in m["nodes"])
-assert free >= p["free"] - p["reserved"], (free, p)
+assert free >= p["free_pages"] - p["reserved_pages"], (free, p)
 if m["exact"]:
-    assert free == p["free"], (free, p)
-assert p["budget"] <= p["free"] - p["reserved"], p
+    assert free == p["free_pages"], (free, p)
+assert p["budget_pages"] <= p["free_pages"] - p["reserved_pages"], p
 ' "$tmp/s.json"
 t_ok $? "pool map covers the free pages (exact when it says so); budget within free-resv"
 text=$("$HUGEMEM" status)

@@ -98,14 +98,14 @@ jv() { # FILE.json KEY... -> the values, one space apart
 	echo "$out"
 }
 pool_of() { # FILE.json PAGE_SIZE -> index in pools[]
-	awk -F= -v ps="$2" '/^pools\.[0-9]+\.page_size=/ && $2 == ps { split($1, a, "."); print a[2] }' \
+	awk -F= -v ps="$2" '/^pools\.[0-9]+\.page_size_bytes=/ && $2 == ps { split($1, a, "."); print a[2] }' \
 		"$1.flat"
 }
 seg_lines() { # FILE.json -> "seg VA IOVA LEN PAGE_SIZE NODE PAGES" per segment
 	awk -F= '/^segments\.[0-9]+\.[a-z_]+=/ { split($1, a, "."); v[a[2], a[3]] = $2
 			if (a[2] + 1 > m) m = a[2] + 1 }
 		END { for (i = 0; i < m; i++) print "seg", v[i, "va"], v[i, "iova"], v[i, "len"],
-			v[i, "page_size"], v[i, "socket"], v[i, "pages"] }' "$1.flat"
+			v[i, "page_size_bytes"], v[i, "node"], v[i, "pages"] }' "$1.flat"
 }
 seg_pages() { # FILE.json NODE -> pages its segments put on NODE
 	seg_lines "$1" | awk -v node="$2" '$6 == node { t += $7 } END { print t + 0 }'
@@ -129,7 +129,7 @@ held_maps() { # NAME -> "N0 N1": hugepages numa_maps counts on each node in held
 	local pid base len
 	pid=$(cat $T/$1.pid)
 	base=$(jget $T/$1.json va_base)
-	len=$(jget $T/$1.json va_len)
+	len=$(jget $T/$1.json va_len_bytes)
 	echo "$(maps_pages "$pid" 0 "$base" "$len") $(maps_pages "$pid" 1 "$base" "$len")"
 }
 maps_pages() { # PID NODE VA_BASE VA_LEN -> hugepages numa_maps counts on NODE in the window
@@ -279,25 +279,25 @@ p=$(pool_of $f 2097152)
 g=$(pool_of $f 1073741824)
 t_is "$(jv $f nodes# nodes.0 nodes.1)" "2 0 1" "status: nodes [0, 1]"
 for nd in 0 1; do
-	t_is "$(jv $f pools.$p.nodes.$nd.node pools.$p.nodes.$nd.total)" \
+	t_is "$(jv $f pools.$p.nodes.$nd.node pools.$p.nodes.$nd.total_pages)" \
 		"$nd $SMALL" "status: 2 MiB pool, node $nd has $SMALL pages"
-	t_is "$(jv $f pools.$p.nodes.$nd.free pools.$p.nodes.$nd.budget)" \
+	t_is "$(jv $f pools.$p.nodes.$nd.free_pages pools.$p.nodes.$nd.budget_pages)" \
 		"$SMALL $SMALL" "status: 2 MiB pool, node $nd: all free, budget $SMALL"
-	t_is "$(jv $f pools.$g.nodes.$nd.total pools.$g.nodes.$nd.budget)" \
+	t_is "$(jv $f pools.$g.nodes.$nd.total_pages pools.$g.nodes.$nd.budget_pages)" \
 		"$GB $GB" "status: 1 GiB pool, node $nd: $GB pages, budget $GB"
 done
-t_is "$(jv $f pools.$p.budget pools.$p.budget_cap)" "$((SMALL * 2)) pool" \
+t_is "$(jv $f pools.$p.budget_pages pools.$p.budget_cap)" "$((SMALL * 2)) pool" \
 	"status: 2 MiB budget is both nodes' pages, set by the pool"
 t_is "$(jv $f pools.$g.mount pools.$g.verdict)" "null no-mount" \
 	"status: 1 GiB pool has no mount yet (verdict no-mount)"
 for sz in $p $g; do
 	t_is "$(jget $f pools.$sz.pool_map.nodes#)" 2 \
-		"pool map of $(jget $f pools.$sz.page_size)-byte pages: two strips"
+		"pool map of $(jget $f pools.$sz.page_size_bytes)-byte pages: two strips"
 	want=$SMALL
 	[ $sz = $g ] && want=$GB
 	for nd in 0 1; do
 		pm=pools.$sz.pool_map.nodes.$nd
-		t_is "$(jv $f $pm.node $pm.hugepages $pm.free_pages)" \
+		t_is "$(jv $f $pm.node $pm.total_pages $pm.free_pages)" \
 			"$nd $want $want" "pool map strip $nd: node $nd, $want pages, all free"
 	done
 done
@@ -415,7 +415,7 @@ t_is "$(seg_lines $T/odd.json | awk '{ t[$6] += $7 }
 $HM init --contig best -m 64 --json --file-prefix best >$T/best.json 2>$T/best.err
 t_is $? 0 "init --contig best -m 64"
 flat $T/best.json
-t_is "$(seg_pages $T/best.json 0) $(seg_pages $T/best.json 1) $(jget $T/best.json pages_mapped)" \
+t_is "$(seg_pages $T/best.json 0) $(seg_pages $T/best.json 1) $(jget $T/best.json mapped_pages)" \
 	"16 16 $((SMALL * 2))" "--contig best -m 64: 16 pages on each node, chosen from both whole pools"
 t_is "$(jget $T/best.json segments#)" "$(jget $T/best.json best_pieces)" \
 	"--contig best: as few segments as both nodes' pool maps allow"
@@ -464,7 +464,7 @@ t_is $? 0 "status --page-size 1G exits 0 now"
 if hold big --page-size 1G -m 2G --file-prefix big; then
 	f=$T/big.json
 	pid=$(cat $T/big.pid)
-	t_is "$(jget $f page_size) $(seg_pages $f 0) $(seg_pages $f 1)" "1073741824 1 1" \
+	t_is "$(jget $f page_size_bytes) $(seg_pages $f 0) $(seg_pages $f 1)" "1073741824 1 1" \
 		"--page-size 1G -m 2G: one 1 GiB page on each node"
 	t_is "$(frees $KB1)" "$((GB - 1)) $((GB - 1))" "--page-size 1G -m 2G: sysfs agrees"
 	t_is "$(held_maps big)" \
@@ -474,11 +474,11 @@ if hold big --page-size 1G -m 2G --file-prefix big; then
 	$HM init -m 64 --json --file-prefix small >$T/small.json 2>$T/small.err
 	t_is $? 0 "2 MiB init -m 64 while the 1 GiB primary holds (both sizes in use)"
 	flat $T/small.json
-	t_is "$(jget $T/small.json page_size) $(seg_pages $T/small.json 0) $(seg_pages $T/small.json 1)" \
+	t_is "$(jget $T/small.json page_size_bytes) $(seg_pages $T/small.json 0) $(seg_pages $T/small.json 1)" \
 		"2097152 16 16" "the 2 MiB primary: default size, 16 pages on each node"
 	$HM status --json >$T/st4.json 2>/dev/null
 	flat $T/st4.json
-	t_is "$(jv $T/st4.json pools.$g.nodes.0.free pools.$g.nodes.1.free pools.$g.budget)" \
+	t_is "$(jv $T/st4.json pools.$g.nodes.0.free_pages pools.$g.nodes.1.free_pages pools.$g.budget_pages)" \
 		"$((GB - 1)) $((GB - 1)) $((2 * GB - 2))" "status: 1 GiB pool per node and budget while it holds"
 	pm=pools.$g.pool_map.nodes
 	t_is "$(jv $T/st4.json $pm.0.free_pages $pm.1.free_pages)" \
@@ -502,7 +502,7 @@ mount -t hugetlbfs -o pagesize=1G,size=1G none $MNT1S
 t_is $? 0 "a 1 GiB hugetlbfs mount with size=1G at $MNT1S"
 $HM status --json --page-size 1G --huge-dir $MNT1S >$T/st5.json 2>/dev/null
 flat $T/st5.json
-t_is "$(jv $T/st5.json pools.0.page_size pools.0.budget pools.0.budget_cap)" \
+t_is "$(jv $T/st5.json pools.0.page_size_bytes pools.0.budget_pages pools.0.budget_cap)" \
 	"1073741824 1 mount" "status --huge-dir $MNT1S: budget 1 page, set by the mount"
 $HM init --page-size 1G --huge-dir $MNT1S -m 2G >$T/o5.out 2>$T/o5.err
 fails_cleanly $? "init --page-size 1G -m 2G on the size=1G mount"
@@ -510,7 +510,7 @@ t_like $T/o5.err "mount $MNT1S has room for 1" "the refusal names the mount and 
 $HM init --page-size 1G --huge-dir $MNT1S -m 1G --json >$T/g1.json 2>$T/g1.err
 t_is $? 0 "init --page-size 1G -m 1G on the size=1G mount"
 flat $T/g1.json
-t_is "$(jv $T/g1.json total_bytes segments.0.page_size)" \
+t_is "$(jv $T/g1.json total_bytes segments.0.page_size_bytes)" \
 	"1073741824 1073741824" "it got one 1 GiB page"
 umount $MNT1S
 t_is "$(pools)" "$before" "after the mount-budget cases: every page back"

@@ -2,8 +2,8 @@
 # that the guest's busybox shell can read hugemem's --json output without
 # python or jq:
 #
-#   {"nodes":[0,1],"pools":[{"page_size":2097152,"mount":null}]}
-#   -> nodes#=2  nodes.0=0  nodes.1=1  pools#=1  pools.0.page_size=2097152
+#   {"nodes":[0,1],"pools":[{"page_size_bytes":2097152,"mount":null}]}
+#   -> nodes#=2  nodes.0=0  nodes.1=1  pools#=1  pools.0.page_size_bytes=2097152
 #      pools.0.mount=null
 #
 # Arrays also give "PATH#=COUNT". Strings lose their quotes; escapes are kept

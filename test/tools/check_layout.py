@@ -39,7 +39,7 @@ def numa_nodes(pid):
 
 def check_segment(seg, pagemap, mode, nodes, fail):
     va, iova = int(seg["va"], 16), int(seg["iova"], 16)
-    size, count = seg["page_size"], seg["pages"]
+    size, count = seg["page_size_bytes"], seg["pages"]
     if seg["len"] != size * count:
         fail(f"segment {seg['va']}: len {seg['len']} != {count} pages of {size}")
     for i in range(count):
@@ -49,8 +49,8 @@ def check_segment(seg, pagemap, mode, nodes, fail):
         elif mode == "pa" and pfn * 4096 != iova + i * size:
             fail(f"page {hex(va + i * size)}: physical {hex(pfn * 4096)}, claimed {hex(iova + i * size)}")
     mapped = [n for start, n in nodes.items() if va <= start < va + seg["len"]]
-    if mode == "pa" and mapped and any(seg["socket"] not in n for n in mapped if n):
-        fail(f"segment {seg['va']}: numa_maps puts it on {mapped}, layout says {seg['socket']}")
+    if mode == "pa" and mapped and any(seg["node"] not in n for n in mapped if n):
+        fail(f"segment {seg['va']}: numa_maps puts it on {mapped}, layout says {seg['node']}")
 
 
 def main():
@@ -65,7 +65,7 @@ def main():
             check_segment(seg, pagemap, layout["iova_mode"], nodes, fail)
     for a, b in zip(segs, segs[1:]):
         if (int(a["va"], 16) + a["len"] == int(b["va"], 16) and int(a["iova"], 16) + a["len"] ==
-                int(b["iova"], 16) and a["socket"] == b["socket"]):
+                int(b["iova"], 16) and a["node"] == b["node"]):
             fail(f"segments {a['va']} and {b['va']} could merge: the table is not maximal")
     total = sum(s["len"] for s in segs)
     if total != layout["total_bytes"]:
