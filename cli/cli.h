@@ -67,6 +67,9 @@ struct json {
 	int count[32]; /* members written at each depth, for commas */
 };
 
+/* "pa", "va", "alloc" (UPPER: "PA", "VA", "allocated"): how IO addresses were made. */
+const char *cli_iova_mode_name(enum hm_iova_mode m, int upper);
+
 void json_begin(struct json *j, FILE *out);
 void json_end(struct json *j);
 void json_obj(struct json *j, const char *key);

@@ -48,7 +48,7 @@ static int json_segment(const struct hm_segment *s, void *arg)
 	return 0;
 }
 
-static const char *iova_mode_name(enum hm_iova_mode m, int upper)
+const char *cli_iova_mode_name(enum hm_iova_mode m, int upper)
 {
 	if (m == HM_IOVA_ALLOC)
 		return upper ? "allocated" : "alloc";
@@ -111,7 +111,7 @@ static void print_json(struct hm_ctx *ctx, const struct hm_layout_info *in)
 	json_str(&j, "process", in->primary ? "primary" : "secondary");
 	json_i64(&j, "pid", in->pid);
 	json_str(&j, "file_prefix", in->file_prefix);
-	json_str(&j, "iova_mode", iova_mode_name(in->iova_mode, 0));
+	json_str(&j, "iova_mode", cli_iova_mode_name(in->iova_mode, 0));
 	json_bool(&j, "hugepages", in->hugepages);
 	json_u64(&j, "page_size_bytes", in->page_size);
 	json_u64(&j, "total_bytes", in->total_bytes);
@@ -148,7 +148,7 @@ static void print_text(struct hm_ctx *ctx, const struct hm_layout_info *in)
 	int i = 0;
 
 	printf("%s pid %d, prefix '%s', IOVA = %s, %s\n", in->primary ? "primary" : "secondary",
-	       (int)in->pid, in->file_prefix, iova_mode_name(in->iova_mode, 1),
+	       (int)in->pid, in->file_prefix, cli_iova_mode_name(in->iova_mode, 1),
 	       in->hugepages ? hm_size_str(in->page_size, ps, sizeof(ps)) : "no hugepages");
 	printf("%s in %d segment%s; %llu pages %s",
 	       hm_size_str(in->total_bytes, total, sizeof(total)), in->n_segments,

@@ -666,7 +666,7 @@ static int draw_prefixes(const struct map_view *v, const struct term *t)
 		map_prefix_name(m, i, name, sizeof(name));
 		say(t, 0, "%s: %s in %d segment%s, IOVA = %s%s", name,
 		    map_approx(p->total_bytes, total, sizeof(total)), p->n_segments,
-		    p->n_segments == 1 ? "" : "s", p->iova_mode == HM_IOVA_PA ? "PA" : "VA",
+		    p->n_segments == 1 ? "" : "s", cli_iova_mode_name(p->iova_mode, 1),
 		    m->placed ? "" : ", in IOVA order:");
 		if (p->note[0])
 			say(t, 2, "%s", p->note);
@@ -720,7 +720,7 @@ static void json_prefix(struct json *j, const struct hm_physmap *m, int i)
 	json_str(j, "prefix", p->name);
 	json_i64(j, "pid", p->pid);
 	json_bool(j, "self", p->self);
-	json_str(j, "iova_mode", p->iova_mode == HM_IOVA_PA ? "pa" : "va");
+	json_str(j, "iova_mode", cli_iova_mode_name(p->iova_mode, 0));
 	json_u64(j, "page_size_bytes", p->page_size);
 	json_u64(j, "total_bytes", p->total_bytes);
 	json_u64(j, "placed_pages", p->pages_placed);

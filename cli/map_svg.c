@@ -319,7 +319,7 @@ static void prefixes(struct svg *s)
 		map_prefix_name(m, i, name, sizeof(name));
 		snprintf(line, sizeof(line), "%s: %s in %d segment%s, IOVA = %s%s%s", name,
 			 map_approx(p->total_bytes, total, sizeof(total)), p->n_segments,
-			 p->n_segments == 1 ? "" : "s", p->iova_mode == HM_IOVA_PA ? "PA" : "VA",
+			 p->n_segments == 1 ? "" : "s", cli_iova_mode_name(p->iova_mode, 1),
 			 p->note[0] ? ": " : "", p->note);
 		text_line(s, "label", line);
 		if (!m->placed)
