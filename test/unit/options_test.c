@@ -543,6 +543,28 @@ static void test_commands(void)
 	       0, "clear takes its four options");
 }
 
+/* hm_nearest_name: the hint rule of options, for a program's own words. */
+static void test_nearest_name(void)
+{
+	static const char *const names[] = {"init", "status", "reserve",  "help",
+					    "map",  NULL,     "--version"};
+	const int n = (int)(sizeof(names) / sizeof(names[0]));
+
+	is_int(hm_nearest_name("stauts", names, n), 1, "stauts: status (a transposition)");
+	is_int(hm_nearest_name("resrve", names, n), 2, "resrve: reserve (a deletion)");
+	is_int(hm_nearest_name("status", names, n), 1, "an exact name is its own nearest");
+	is_int(hm_nearest_name("--verison", names, n), 6, "--verison: --version, past a NULL");
+	is_int(hm_nearest_name("mop", names, n), 4, "mop: map");
+	is_int(hm_nearest_name("xyzzy", names, n), -1, "xyzzy: nothing within 2");
+	is_int(hm_nearest_name("statusxyz", names, n), -1, "3 away is too far");
+	is_int(hm_nearest_name("hel", names, n), 3, "hel: help");
+	is_int(hm_nearest_name("ma", names, 4), -1, "only the N names given count");
+	is_int(hm_nearest_name(NULL, names, n), -1, "a NULL word: -1");
+	is_int(hm_nearest_name("init", NULL, 3), -1, "NULL names: -1");
+	is_int(hm_nearest_name("abcdefghijklmnopqrstuvwxyz0123456789", names, n), -1,
+	       "a word longer than 32 bytes is never near");
+}
+
 static void test_conflicts(void)
 {
 	struct cli_opts o;
@@ -882,6 +904,7 @@ int main(void)
 	test_positionals();
 	test_help();
 	test_unknown();
+	test_nearest_name();
 	test_commands();
 	test_conflicts();
 	test_untouched();
