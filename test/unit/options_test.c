@@ -33,7 +33,7 @@ static int parse_list(struct cli_opts *o, unsigned cmd, ...)
 	while ((w = va_arg(ap, const char *)) != NULL && argc < MAX_WORDS)
 		argv[argc++] = (char *)w;
 	va_end(ap);
-	return cli_opts_parse(ctx, o, cmd, argc, argv);
+	return cli_opts_parse(ctx, o, cmd, CLI_MAX_ARGS, argc, argv);
 }
 
 #define PARSE(o, cmd, ...) parse_list(o, cmd, __VA_ARGS__, (const char *)NULL)
@@ -242,7 +242,7 @@ static void test_strings(void)
 	is_int(PARSE(&o, HM_CMD_INIT, "--huge-dir", "/mnt/huge"), 0, "--huge-dir DIR");
 	is_str(o.lib.huge_dir, "/mnt/huge", "huge_dir");
 	cli_opts_init(&o);
-	is_int(cli_opts_parse(ctx, &o, HM_CMD_STATUS, 1, argv), 0, "--huge-dir=DIR");
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_STATUS, 0, 1, argv), 0, "--huge-dir=DIR");
 	ok(o.lib.huge_dir == dir + strlen("--huge-dir="), "points into argv");
 	is_int(PARSE(&o, HM_CMD_ATTACH, "--file-prefix", "app1"), 0, "--file-prefix P");
 	is_str(o.lib.file_prefix, "app1", "file_prefix");
@@ -412,10 +412,10 @@ static void test_zones(void)
 		argv[2 * i + 1] = words[i];
 	}
 	cli_opts_init(&o);
-	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, 2 * HM_MAX_ZONES, argv), 0, "16 zones fit");
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, 0, 2 * HM_MAX_ZONES, argv), 0, "16 zones fit");
 	is_int(o.lib.n_zones, HM_MAX_ZONES, "all 16 kept");
 	cli_opts_init(&o);
-	rc = cli_opts_parse(ctx, &o, HM_CMD_INIT, 2 * (HM_MAX_ZONES + 1), argv);
+	rc = cli_opts_parse(ctx, &o, HM_CMD_INIT, 0, 2 * (HM_MAX_ZONES + 1), argv);
 	failed(rc, -EINVAL, "--zone 'z16:1M': more than 16 zones", "17 zones");
 
 	PARSE_FAILS(HM_CMD_INIT, "--zone 'rx': give NAME:SIZE[:contig]", "--zone", "rx");
@@ -508,8 +508,8 @@ static void test_unknown(void)
 
 	failed(PARSE(&o, 0, "-m", "1"), -EINVAL, "are not one hugemem command", "command 0");
 	failed(PARSE(&o, HM_CMD_INIT | HM_CMD_MAP, "-m", "1"), -EINVAL, "0x81", "two command bits");
-	failed(cli_opts_parse(ctx, &o, HM_CMD_INIT, 1, NULL), -EINVAL, "no argument vector",
-	       "NULL argv");
+	failed(cli_opts_parse(ctx, &o, HM_CMD_INIT, CLI_MAX_ARGS, 1, NULL), -EINVAL,
+	       "no argument vector", "NULL argv");
 }
 
 static void test_commands(void)
@@ -599,11 +599,13 @@ static void test_untouched(void)
 	cli_opts_init(&o);
 	o.lib.node = 3;
 	before = o;
-	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, 7, argv), -EINVAL, "fails at the last word");
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, CLI_MAX_ARGS, 7, argv), -EINVAL,
+	       "fails at the last word");
 	/* the library's part; the CLI's own (--json, "pos") is taken as words are read */
 	ok(memcmp(&o.lib, &before.lib, sizeof(o.lib)) == 0, "options untouched after a failure");
 	o.n_args = 0; /* the CLI's own part is dropped after a failure (hm_opts_ext.take) */
-	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, 6, argv), 0, "succeeds without it");
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, CLI_MAX_ARGS, 6, argv), 0,
+	       "succeeds without it");
 	ok(o.lib.mem == 64 * MiB && o.lib.n_zones == 1 && o.n_args == 1 && o.lib.node == 3,
 	   "success keeps what the caller set and adds the words");
 	is_str(hm_errmsg(ctx), "", "no message after success");
@@ -874,7 +876,7 @@ static void test_random(void)
 		}
 		word[len] = '\0';
 		cli_opts_init(&o);
-		rc = cli_opts_parse(ctx, &o, HM_CMD_INIT, 1, argv);
+		rc = cli_opts_parse(ctx, &o, HM_CMD_INIT, CLI_MAX_ARGS, 1, argv);
 		bad_msgs += rc < 0 && (!hm_errmsg(ctx)[0] || strchr(hm_errmsg(ctx), '\n'));
 		rc = hm_parse_size(ctx, word, &v);
 		bad_msgs += rc < 0 && (!hm_errmsg(ctx)[0] || strchr(hm_errmsg(ctx), '\n'));
