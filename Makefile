@@ -103,13 +103,19 @@ $(BUILD)/test-tools/%: test/tools/%.c $(STATIC)
 demo: deps all
 	@tools/demo.sh $(CLI)
 
+# The suites run through test/setup.sh: as root it reserves the 2 MiB pages the
+# real-hugepage tests need and mounts hugetlbfs when none is, for the length of
+# the run only, and then makes a real test that skips for want of them fail
+# (HM_REQUIRE_HUGEPAGES=1); without root it changes nothing. HM_CHECK_SETUP=0: never.
+TEST_SETUP := test/setup.sh
+
 # Unit tests (C, TAP) and shell tests (test/*.t, TAP) under prove.
 check: deps all
-	HM_BUILD=$(abspath $(BUILD)) prove -v -f $(UNIT_BIN) $(sort $(wildcard test/*.t))
+	HM_BUILD=$(abspath $(BUILD)) $(TEST_SETUP) prove -v -f $(UNIT_BIN) $(sort $(wildcard test/*.t))
 	$(if $(strip $(CHECK_EXTRA)),$(MAKE) $(CHECK_EXTRA))
 
 check-unit: all
-	HM_BUILD=$(abspath $(BUILD)) prove -v -f $(UNIT_BIN)
+	HM_BUILD=$(abspath $(BUILD)) $(TEST_SETUP) prove -v -f $(UNIT_BIN)
 
 # The unit tests once more under AddressSanitizer + UndefinedBehaviorSanitizer.
 check-asan:

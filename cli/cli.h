@@ -51,8 +51,9 @@ struct cli_opts {
 /* Defaults, LIB's too (its zones point at ZONES). */
 void cli_opts_init(struct cli_opts *o);
 /* The words after the command name: hm_opts_parse_ext with the CLI's own
- * table. -h/--help before "--" sets CLI_OPT_HELP and parses nothing else. */
-int cli_opts_parse(struct hm_ctx *ctx, struct cli_opts *o, unsigned command, int argc,
+ * table, at most MAX_ARGS positional words (a word more is refused, named).
+ * -h/--help before "--" sets CLI_OPT_HELP and parses nothing else. */
+int cli_opts_parse(struct hm_ctx *ctx, struct cli_opts *o, unsigned command, int max_args, int argc,
 		   char *const argv[]);
 /* The CLI's own options (the library's are hm_opts_table): *LIST, count. */
 int cli_opts_table(const struct hm_optdesc **list);
@@ -108,6 +109,21 @@ const char *cli_shown(const char *s, char *buf, size_t len);
  * The first signal caught (0: none), and the set of them. */
 int cli_signal_caught(void);
 void cli_signal_set(sigset_t *set);
+
+/* One command of hugemem (the table is in cli/main.c). */
+struct cli_command {
+	const char *name;
+	unsigned bit;	  /* HM_CMD_*: the options it takes; 0 for help */
+	const char *args; /* its positional words in the usage line ("SIZE", "[DIR]"), or NULL */
+	int max_args;	  /* how many it takes at most (<= CLI_MAX_ARGS); a word more is refused */
+	const char *summary;
+	int (*run)(struct hm_ctx *ctx, const struct cli_opts *o);
+};
+
+/* Help (cli/help.c), made from the option tables: the usage line, the
+ * summary and the options of C; the list of commands CMDS[0..N). */
+void cli_help_command(FILE *out, const struct cli_command *c);
+void cli_help_all(FILE *out, const struct cli_command *cmds, size_t n);
 
 /* Print "hugemem CMD: MESSAGE" on stderr (MESSAGE through cli_shown). */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

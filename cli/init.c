@@ -243,11 +243,6 @@ int cmd_init(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	int rc;
 
-	if (o->n_args) {
-		cli_error("init", "takes no argument ('%s'): give sizes with -m or --socket-mem",
-			  o->args[0]);
-		return EXIT_USAGE;
-	}
 	rc = hm_init(ctx, &o->lib); /* --zone too: hm_init reserves the zones */
 	if (rc == -ECANCELED && cli_signal_caught()) {
 		cli_error("init", "stopped by %s: nothing is left", strsignal(cli_signal_caught()));
@@ -262,11 +257,6 @@ int cmd_init(struct hm_ctx *ctx, const struct cli_opts *o)
 
 int cmd_attach(struct hm_ctx *ctx, const struct cli_opts *o)
 {
-	if (o->n_args) {
-		cli_error("attach", "takes no argument ('%s'): name the primary with --file-prefix",
-			  o->args[0]);
-		return EXIT_USAGE;
-	}
 	if (hm_attach(ctx, &o->lib) < 0) {
 		cli_error("attach", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;

@@ -13,33 +13,27 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-struct subcommand {
-	const char *name;
-	unsigned bit;
-	const char *usage;
-	const char *summary;
-	int (*run)(struct hm_ctx *ctx, const struct cli_opts *o);
+/* The commands, in the order --help lists them. ARGS and MAX_ARGS are the
+ * positional words; the options come from the parser's tables (cli/help.c). */
+static const struct cli_command commands[] = {
+    {"status", HM_CMD_STATUS, NULL, 0,
+     "pools per size and node, mounts, budgets, page files, verdict", cmd_status},
+    {"reserve", HM_CMD_RESERVE, "SIZE", 1, "set the hugepage pool to SIZE (root)", cmd_reserve},
+    {"mount", HM_CMD_MOUNT, "[DIR]", 1, "mount hugetlbfs (root)", cmd_mount},
+    {"unmount", HM_CMD_UNMOUNT, "DIR", 1, "unmount a hugetlbfs mount (root)", cmd_unmount},
+    {"clear", HM_CMD_CLEAR, NULL, 0, "remove stale page files (never a live one)", cmd_clear},
+    {"init", HM_CMD_INIT, NULL, 0, "primary: map hugepages as asked and print the layout",
+     cmd_init},
+    {"reorder", HM_CMD_REORDER, NULL, 0,
+     "order the free pool so the longest run is handed out first (root)", cmd_reorder},
+    {"attach", HM_CMD_ATTACH, NULL, 0,
+     "secondary: map a live primary's memory at the same addresses", cmd_attach},
+    {"map", HM_CMD_MAP, NULL, 0,
+     "picture of physical memory: free runs, prefixes, who uses the rest", cmd_map},
+    {"help", 0, "[COMMAND]", 1, "the commands, or the usage and options of COMMAND", NULL},
 };
 
-static const struct subcommand subcommands[] = {
-    {"status", HM_CMD_STATUS, "status [--json]",
-     "pools per size and node, mounts, budgets, page files, verdict", cmd_status},
-    {"reserve", HM_CMD_RESERVE, "reserve SIZE [--page-size SZ] [--node N] [--force]",
-     "set the hugepage pool to SIZE (root)", cmd_reserve},
-    {"mount", HM_CMD_MOUNT, "mount [DIR] [--page-size SZ] [--user U] [--group G]",
-     "mount hugetlbfs (root)", cmd_mount},
-    {"unmount", HM_CMD_UNMOUNT, "unmount DIR", "unmount a hugetlbfs mount (root)", cmd_unmount},
-    {"clear", HM_CMD_CLEAR, "clear [--file-prefix P] [--dry-run]",
-     "remove stale page files (never a live one)", cmd_clear},
-    {"init", HM_CMD_INIT, "init [options] [--json] [--hold] [--trace]",
-     "primary: map hugepages as asked and print the layout", cmd_init},
-    {"reorder", HM_CMD_REORDER, "reorder [--page-size SZ] [--node N]",
-     "order the free pool so the longest run is handed out first (root)", cmd_reorder},
-    {"attach", HM_CMD_ATTACH, "attach [--file-prefix P] [--json] [--hold] [--verify]",
-     "secondary: map a live primary's memory at the same addresses", cmd_attach},
-    {"map", HM_CMD_MAP, "map [--node N] [--page-size SZ] [--for SIZE] [--svg FILE] [--json]",
-     "picture of physical memory: free runs, prefixes, who uses the rest", cmd_map},
-};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 /* ------------------------------------------------------------------ signals */
 
@@ -120,65 +114,78 @@ void cli_error(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "hugemem %s: %s\n", cmd, cli_shown(text, shown, sizeof(shown)));
 }
 
-static void usage_all(FILE *out)
+static const struct cli_command *find_command(const char *name)
 {
-	fprintf(out, "usage: hugemem COMMAND [options]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(out, "  %-9s %s\n", subcommands[i].name, subcommands[i].summary);
-	fprintf(
-	    out,
-	    "\n'hugemem COMMAND --help' lists a command's options; man hugemem has the rest.\n");
-}
-
-/* The options of TABLE[0..N) that SC takes, one line each. */
-static void usage_options(const struct subcommand *sc, const struct hm_optdesc *opt, int n)
-{
-	for (int i = 0; i < n; i++) {
-		char left[64];
-
-		if (!(opt[i].commands & sc->bit))
-			continue;
-		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", opt[i].short_name ? "-" : "",
-			 opt[i].short_name ? opt[i].short_name : ' ',
-			 opt[i].short_name ? ", " : "  ", opt[i].long_name, opt[i].arg ? " " : "",
-			 opt[i].arg ? opt[i].arg : "");
-		printf("  %-30s %s\n", opt[i].short_name ? left : left + 2, opt[i].help);
-	}
-}
-
-/* The library's options, then the command line's own. */
-static void usage_command(const struct subcommand *sc)
-{
-	const struct hm_optdesc *opt;
-	int n = hm_opts_table(&opt);
-
-	printf("usage: hugemem %s\n  %s\n\noptions:\n", sc->usage, sc->summary);
-	usage_options(sc, opt, n);
-	n = cli_opts_table(&opt);
-	usage_options(sc, opt, n);
-}
-
-static const struct subcommand *find_subcommand(const char *name)
-{
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		if (strcmp(subcommands[i].name, name) == 0)
-			return &subcommands[i];
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
 	return NULL;
 }
 
-static int run(struct hm_ctx *ctx, const struct subcommand *sc, int argc, char **argv)
+/* WORD is no command: say so, with the nearest command or top-level option
+ * by the rule of the parser's hints for options (hm_nearest_name). CMD is
+ * "help" when WORD came after it, else NULL. */
+static int unknown_command(const char *cmd, const char *word)
+{
+	const char *names[N_COMMANDS + 4];
+	char shown[CLI_SHOWN_MAX], hint[64] = "";
+	int n = 0, near;
+
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		names[n++] = commands[i].name;
+	if (!cmd) {
+		names[n++] = "--help";
+		names[n++] = "--version";
+	}
+	near = hm_nearest_name(word, names, n);
+	if (near >= 0)
+		snprintf(hint, sizeof(hint), "; did you mean '%s'?", names[near]);
+	fprintf(stderr, "hugemem%s%s: unknown command '%s': see 'hugemem --help'%s\n",
+		cmd ? " " : "", cmd ? cmd : "", cli_shown(word, shown, sizeof(shown)), hint);
+	return EXIT_USAGE;
+}
+
+/* A word after one that takes none (--version) or one (help COMMAND). */
+static int stray_word(const char *cmd, const char *word)
+{
+	char shown[CLI_SHOWN_MAX];
+
+	fprintf(stderr, "hugemem %s: unexpected argument '%s': see 'hugemem --help'\n", cmd,
+		cli_shown(word, shown, sizeof(shown)));
+	return EXIT_USAGE;
+}
+
+/* hugemem help [COMMAND] (and -h, --help): on stdout, exit 0. */
+static int help(int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	if (argc > 1)
+		return stray_word("help", argv[1]);
+	if (argc == 0) {
+		cli_help_all(stdout, commands, N_COMMANDS);
+		return EXIT_OK;
+	}
+	c = find_command(argv[0]);
+	if (!c)
+		return unknown_command("help", argv[0]);
+	cli_help_command(stdout, c);
+	return EXIT_OK;
+}
+
+static int run(struct hm_ctx *ctx, const struct cli_command *sc, int argc, char **argv)
 {
 	struct cli_progress progress;
 	struct cli_opts o;
 	int rc;
 
 	cli_opts_init(&o);
-	if (cli_opts_parse(ctx, &o, sc->bit, argc, argv) < 0) {
+	if (cli_opts_parse(ctx, &o, sc->bit, sc->max_args, argc, argv) < 0) {
 		cli_error(sc->name, "%s", hm_errmsg(ctx));
 		return EXIT_USAGE;
 	}
 	if (o.flags & CLI_OPT_HELP) {
-		usage_command(sc);
+		cli_help_command(stdout, sc);
 		return EXIT_OK;
 	}
 	if (!sc->run) {
@@ -208,25 +215,32 @@ static int configure(struct hm_ctx *ctx, const char *cmd)
 	return 0;
 }
 
+static int is_word(const char *arg, const char *a, const char *b, const char *c)
+{
+	return strcmp(arg, a) == 0 || strcmp(arg, b) == 0 || (c && strcmp(arg, c) == 0);
+}
+
 int main(int argc, char **argv)
 {
-	const struct subcommand *sc;
+	const struct cli_command *sc;
 	struct hm_ctx *ctx;
 	int rc;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage_all(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	if (argc < 2) {
+		cli_help_all(stderr, commands, N_COMMANDS);
+		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
+	if (is_word(argv[1], "help", "--help", "-h"))
+		return help(argc - 2, argv + 2);
+	if (is_word(argv[1], "--version", "-V", NULL)) {
+		if (argc > 2)
+			return stray_word(argv[1], argv[2]);
 		printf("hugemem %s\n", HM_VERSION);
 		return EXIT_OK;
 	}
-	sc = find_subcommand(argv[1]);
-	if (!sc) {
-		fprintf(stderr, "hugemem: unknown command '%s': see 'hugemem --help'\n", argv[1]);
-		return EXIT_USAGE;
-	}
+	sc = find_command(argv[1]);
+	if (!sc)
+		return unknown_command(NULL, argv[1]);
 	if (hm_ctx_new(&ctx) < 0) {
 		cli_error(sc->name, "out of memory");
 		return EXIT_FAIL;

@@ -19,7 +19,8 @@
  * hole. With colour (standard output a terminal, NO_COLOR not set) the class
  * is the colour and the glyph a bar as high as the cell's share of
  * hugepages (a scattered pool shows low bars); without colour each class has
- * its own glyph (Unicode blocks, letters for prefixes). When the hugepages
+ * its own glyph (Unicode blocks, letters for prefixes). Blocks and bars need
+ * a UTF-8 locale: under any other (LANG=C) they are ASCII. When the hugepages
  * sit in less than half the span, a second strip zooms on them. Every line,
  * text included, is wrapped to the width: nothing is ever wider.
  *
@@ -29,6 +30,8 @@
 #include "map.h"
 
 #include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,8 @@ struct term {
 	FILE *out;
 	int width;
 	int colour;
+	const char *const *glyphs; /* one per class: Unicode or ASCII, as the locale allows */
+	const char *const *bars;   /* the 8 heights of a bar, likewise */
 };
 
 struct cell {
@@ -57,19 +62,31 @@ struct tally {
 	int prefix;
 };
 
-/* Glyph and colour of each class; prefixes pick theirs from the palettes. */
-static const char *const glyphs[MC_COUNT] = {
-    [MC_HOLE] = " ",	       [MC_OTHER] = "\u2591",
-    [MC_FREE_LONG] = "\u2588", [MC_FREE_SHORT] = "\u2593",
-    [MC_USED] = "\u2592",      [MC_PREFIX] = "\u2588",
+/* Glyph and colour of each class; prefixes pick theirs from the palettes.
+ * Unicode blocks under a UTF-8 locale ([1]), else ASCII ([0]). */
+static const char *const glyphs[2][MC_COUNT] = {
+    {[MC_HOLE] = " ",
+     [MC_OTHER] = ".",
+     [MC_FREE_LONG] = "#",
+     [MC_FREE_SHORT] = "+",
+     [MC_USED] = "x",
+     [MC_PREFIX] = "#"},
+    {[MC_HOLE] = " ",
+     [MC_OTHER] = "\u2591",
+     [MC_FREE_LONG] = "\u2588",
+     [MC_FREE_SHORT] = "\u2593",
+     [MC_USED] = "\u2592",
+     [MC_PREFIX] = "\u2588"},
 };
 static const char *const colours[MC_COUNT] = {
     [MC_HOLE] = "0",	    [MC_OTHER] = "90", [MC_FREE_LONG] = "32",
     [MC_FREE_SHORT] = "33", [MC_USED] = "31",  [MC_PREFIX] = "34",
 };
 /* With colour, a hugepage cell is a bar as high as its share of hugepages. */
-static const char *const bars[8] = {"\u2581", "\u2582", "\u2583", "\u2584",
-				    "\u2585", "\u2586", "\u2587", "\u2588"};
+static const char *const bars[2][8] = {
+    {"_", "_", ".", ".", "-", "=", "=", "#"},
+    {"\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"},
+};
 static const char *const prefix_colours[] = {"34", "35", "94", "95", "36", "96"};
 static const char *const kind_names[] = {[HM_PHYS_HOLE] = "hole",
 					 [HM_PHYS_OTHER] = "other",
@@ -214,10 +231,28 @@ static int env_width(void)
 	return n > MAX_WIDTH ? MAX_WIDTH : (int)n;
 }
 
+/* Whether the user's locale (LC_ALL, else LC_CTYPE, else LANG) encodes
+ * UTF-8: what setlocale(LC_CTYPE, "") and nl_langinfo(CODESET) would say,
+ * read without changing the process's own locale, so nothing else printed
+ * (numbers in JSON, messages) follows the user's locale. A locale that is
+ * not installed is C, as setlocale would make it. */
+static int locale_utf8(void)
+{
+	locale_t loc = newlocale(LC_CTYPE_MASK, "", (locale_t)0);
+	int utf8;
+
+	if (loc == (locale_t)0)
+		return 0;
+	utf8 = strcmp(nl_langinfo_l(CODESET, loc), "UTF-8") == 0;
+	freelocale(loc);
+	return utf8;
+}
+
 static void term_init(struct term *t, FILE *out)
 {
 	struct winsize ws;
 	const char *no_colour = getenv("NO_COLOR");
+	int utf8 = locale_utf8();
 
 	t->out = out;
 	t->width = env_width();
@@ -226,6 +261,8 @@ static void term_init(struct term *t, FILE *out)
 	if (!t->width)
 		t->width = DEFAULT_WIDTH;
 	t->colour = isatty(fileno(out)) && !(no_colour && *no_colour);
+	t->glyphs = glyphs[utf8];
+	t->bars = bars[utf8];
 }
 
 /* Bytes of the UTF-8 character at P. */
@@ -413,9 +450,9 @@ static void put_glyph(const struct term *t, const struct hm_physmap *m, struct c
 	if (c.cls == MC_PREFIX && !t->colour)
 		fputc(prefix_letter(m, c.prefix), t->out);
 	else if (t->colour && c.cls >= MC_FREE_LONG)
-		fputs(bars[c.eighths - 1], t->out);
+		fputs(t->bars[c.eighths - 1], t->out);
 	else
-		fputs(glyphs[c.cls], t->out);
+		fputs(t->glyphs[c.cls], t->out);
 }
 
 static void put_cells(const struct term *t, const struct hm_physmap *m, const struct cell *cells,
@@ -500,16 +537,16 @@ static void put_legend(const struct map_view *v, const struct term *t, int place
 	if (placed) {
 		hm_size_str(v->want, size, sizeof(size));
 		snprintf(text, sizeof(text), "free run >= %s", size);
-		legend_item(&l, colours[MC_FREE_LONG], glyphs[MC_FREE_LONG], 0, text);
-		legend_item(&l, colours[MC_FREE_SHORT], glyphs[MC_FREE_SHORT], 0,
+		legend_item(&l, colours[MC_FREE_LONG], t->glyphs[MC_FREE_LONG], 0, text);
+		legend_item(&l, colours[MC_FREE_SHORT], t->glyphs[MC_FREE_SHORT], 0,
 			    "shorter free run");
-		legend_item(&l, colours[MC_USED], glyphs[MC_USED], 0, "used by others");
-		legend_item(&l, colours[MC_OTHER], glyphs[MC_OTHER], 0, "not hugepages");
+		legend_item(&l, colours[MC_USED], t->glyphs[MC_USED], 0, "used by others");
+		legend_item(&l, colours[MC_OTHER], t->glyphs[MC_OTHER], 0, "not hugepages");
 		legend_item(&l, NULL, NULL, 0, "blank: no memory");
 	}
 	for (int i = 0; i < v->map->n_prefixes; i++) {
 		map_prefix_name(v->map, i, text, sizeof(text));
-		legend_item(&l, prefix_colour(v->map, i), glyphs[MC_PREFIX],
+		legend_item(&l, prefix_colour(v->map, i), t->glyphs[MC_PREFIX],
 			    prefix_letter(v->map, i), text);
 	}
 	if (l.cols)
@@ -555,7 +592,7 @@ static void put_histogram(const struct map_view *v, const struct term *t,
 		if (t->colour)
 			fprintf(t->out, "\033[%sm", colours[map_bucket_class(v, b)]);
 		for (int i = 0; i < bar; i++)
-			fputs(glyphs[MC_FREE_LONG], t->out);
+			fputs(t->glyphs[MC_FREE_LONG], t->out);
 		fputs(t->colour ? "\033[0m\n" : "\n", t->out);
 	}
 }
@@ -894,10 +931,6 @@ int cmd_map(struct hm_ctx *ctx, const struct cli_opts *o)
 	struct map_view v = {.node = o->lib.node, .want = o->lib.mem ? o->lib.mem : HM_DEFAULT_MEM};
 	int rc;
 
-	if (o->n_args) {
-		cli_error("map", "takes no argument ('%s'): name the size with --for", o->args[0]);
-		return EXIT_USAGE;
-	}
 	rc = gather(ctx, o, "map", o->lib.page_size, o->lib.file_prefix, &si, &map);
 	if (rc == 0) {
 		v.si = si;

@@ -80,7 +80,7 @@ int cli_opts_table(const struct hm_optdesc **list)
 }
 
 /* hm_opts_ext.take: the parser found one of cli_table's options (INDEX), or
- * a positional word (INDEX -1; the parser keeps to CLI_MAX_ARGS). */
+ * a positional word (INDEX -1; the parser keeps to max_args <= CLI_MAX_ARGS). */
 static void take(void *arg, int index, const char *value)
 {
 	struct cli_opts *o = arg;
@@ -113,11 +113,15 @@ void cli_opts_init(struct cli_opts *o)
 	o->lib.max_vfio_devices = HM_MAX_VFIO_DEVICES;
 }
 
-int cli_opts_parse(struct hm_ctx *ctx, struct cli_opts *o, unsigned command, int argc,
+int cli_opts_parse(struct hm_ctx *ctx, struct cli_opts *o, unsigned command, int max_args, int argc,
 		   char *const argv[])
 {
-	const struct hm_opts_ext ext = {
-	    .table = cli_table, .n = COPT_COUNT, .max_args = CLI_MAX_ARGS, .take = take, .arg = o};
+	const struct hm_opts_ext ext = {.table = cli_table,
+					.n = COPT_COUNT,
+					.max_args =
+					    max_args < CLI_MAX_ARGS ? max_args : CLI_MAX_ARGS,
+					.take = take,
+					.arg = o};
 
 	if (wants_help(argc, argv)) {
 		o->flags |= CLI_OPT_HELP;

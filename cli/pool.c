@@ -13,13 +13,10 @@
 
 #define MAX_LIVE 64
 
+/* The parser took at most the one word CMD takes (cli/main.c); say which
+ * when it is REQUIRED and missing. */
 static int one_arg(const char *cmd, const struct cli_opts *o, const char *what, int required)
 {
-	if (o->n_args > 1) {
-		cli_error(cmd, "one %s only, got '%s' too: see 'hugemem %s --help'", what,
-			  o->args[1], cmd);
-		return -1;
-	}
 	if (required && o->n_args == 0) {
 		cli_error(cmd, "which %s? e.g. 'hugemem %s %s'", what, cmd,
 			  strcmp(cmd, "reserve") == 0 ? "1G" : "/dev/hugepages");
@@ -179,10 +176,6 @@ int cmd_reorder(struct hm_ctx *ctx, const struct cli_opts *o)
 {
 	struct hm_order_result r;
 
-	if (o->n_args) {
-		cli_error("reorder", "takes no argument ('%s')", o->args[0]);
-		return EXIT_USAGE;
-	}
 	if (hm_pool_order(ctx, o->lib.page_size, o->lib.node, &r) < 0) {
 		cli_error("reorder", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
@@ -445,11 +438,6 @@ int cmd_clear(struct hm_ctx *ctx, const struct cli_opts *o)
 	struct hm_sysinfo *si;
 	int dry_run = !!(o->flags & CLI_OPT_DRY_RUN), rc;
 
-	if (o->n_args) {
-		cli_error("clear", "takes no argument ('%s'): name a prefix with --file-prefix",
-			  o->args[0]);
-		return EXIT_USAGE;
-	}
 	rc = read_sysinfo(ctx, "clear", o, &si);
 	if (rc != EXIT_OK)
 		return rc;

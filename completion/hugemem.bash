@@ -25,6 +25,7 @@ _hugemem_options()
 # The options that take a value (the next word).
 _hugemem_valued="--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --base-virtaddr --page-size --contig --zone --node --for --svg --user --group --vfio-device --iommu --dma-mask-bits"
 
+# The commands that take options (help, which takes none, is offered beside them).
 _hugemem_commands="init attach map status reserve reorder mount unmount clear"
 
 # Page sizes this kernel offers, as option values: 2M 1G.
@@ -83,7 +84,11 @@ _hugemem()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} cmd=${COMP_WORDS[1]}
 	COMPREPLY=()
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "$_hugemem_commands --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "$_hugemem_commands help --help --version -h -V" -- "$cur"))
+		return
+	fi
+	if [ "$cmd" = help ]; then # help COMMAND: one command name, nothing after it
+		[ "$COMP_CWORD" -eq 2 ] && COMPREPLY=($(compgen -W "$_hugemem_commands" -- "$cur"))
 		return
 	fi
 	case " $_hugemem_valued " in

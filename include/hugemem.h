@@ -248,6 +248,14 @@ static inline void hm_opts_init(struct hm_opts *o)
 /* The command named NAME ("init", "status", ...), or 0 when there is none. Errors: none. */
 unsigned hm_command_from_name(const char *name);
 
+/* The index in NAMES[0..N) of the name nearest WORD, by the rule of the
+ * parser's "did you mean" hints for options (optimal string alignment
+ * distance at most 2; the first of equally near names), so that a program's
+ * own words (hugemem(1)'s commands) get the same hints; -1 when no name is
+ * that near, or WORD or NAMES is NULL. Words and names longer than 32 bytes
+ * are never near. Errors: none. */
+int hm_nearest_name(const char *word, const char *const names[], int n);
+
 /* Parse ARGV[0..ARGC) (the words after the subcommand) for COMMAND, EAL style:
  * "--opt value", "--opt=value", "-m 64", "-m64". Unknown options, options the
  * command does not take, positional words, bad values and conflicts (-m with

@@ -10,7 +10,8 @@
 #
 # Neither is part of `make check` (CHECK_EXTRA): CI calls them from .ci/run. Both take the
 # real-hugepage tests' rules (root, the machine lock, a free pool; skipped otherwise, failed
-# under HM_REQUIRE_HUGEPAGES=1).
+# under HM_REQUIRE_HUGEPAGES=1), and run through test/setup.sh as `make check` does (as
+# root: the pool and a mount for the run, then put back).
 #
 # check-asan-all, what "clean" means: a sanitizer report fails the run even when the test
 # that ran the program ignores its exit status or its standard error (`hugemem clear
@@ -60,7 +61,7 @@ check-asan-all: deps asan-all-build
 	HM_TORTURE_KILLS=$(SAN_TORTURE_KILLS) \
 	ASAN_OPTIONS=log_path=$$logs/asan:exitcode=86:detect_leaks=1 \
 	UBSAN_OPTIONS=log_path=$$logs/ubsan:print_stacktrace=1:exitcode=87 \
-		prove -f $(ASAN_UNIT_BIN) $(SAN_TESTS); rc=$$?; \
+		$(TEST_SETUP) prove -f $(ASAN_UNIT_BIN) $(SAN_TESTS); rc=$$?; \
 	echo "check-asan-all: $$(($$(date +%s) - start)) s"; \
 	if [ -n "$$(ls -A $$logs)" ]; then \
 		for f in $$logs/*; do echo "== $$f"; cat "$$f"; done; \
@@ -104,6 +105,8 @@ export VALGRIND_ROUNDTRIP VALGRIND_CMD
 check-valgrind: deps all
 	@tools/sanitize-deps.sh valgrind
 	@start=$$(date +%s); \
-	HM_BUILD=$(abspath $(BUILD)) HM_VALGRIND=1 prove -f -e '$(VALGRIND_CMD)' $(UNIT_BIN); rc=$$?; \
-	HM_BUILD=$(abspath $(BUILD)) bash -c "$$VALGRIND_ROUNDTRIP" test/valgrind-roundtrip || rc=1; \
+	HM_BUILD=$(abspath $(BUILD)) HM_VALGRIND=1 $(TEST_SETUP) prove -f -e '$(VALGRIND_CMD)' \
+		$(UNIT_BIN); rc=$$?; \
+	HM_BUILD=$(abspath $(BUILD)) $(TEST_SETUP) bash -c "$$VALGRIND_ROUNDTRIP" \
+		test/valgrind-roundtrip || rc=1; \
 	echo "check-valgrind: $$(($$(date +%s) - start)) s"; exit $$rc

@@ -75,6 +75,20 @@ while read -r cmd opts; do
 		$1 ~ /^-[a-z],$/ { sub(",", "", $1); print $1, $2; next }
 		$1 ~ /^--/ { print $1 }' | words)
 	t_is "$listed" "$want" "hugemem $cmd --help lists exactly the parser's options"
+	# the usage line (and its continuation lines) is made from the same tables: each
+	# option but -h/--help, by its short name when it has one
+	want_usage=$(printf '%s\n' "$opts" | awk '{ for (i = 1; i <= NF; i++)
+		if ($i ~ /^-[^-]/) last = $i; else { if (last != "") print last; last = $i } }
+		END { if (last != "") print last }' | grep -v -x -e -h | words)
+	usage=$(printf '%s\n' "$help" | awk '/^usage:/ { on = 1; print; next } on && /^ +\[/ { print; next } { on = 0 }')
+	t_is "$(printf '%s\n' "$usage" | grep -o -- '-\(-[a-z-]*\|[a-zA-Z]\)' | words)" "$want_usage" \
+		"hugemem $cmd --help: the usage line names exactly the parser's options"
+	t_unlike "$(printf '%s\n' "$usage" | awk 'length > 79')" "[" "hugemem $cmd --help: usage lines fit 79 columns"
+	# the synopsis of hugemem(1) names the same options
+	synopsis=$(sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$MAN1" |
+		sed -n "/^\\.B hugemem $cmd\$/,/^\\.br/p" | sed 's/\\-/-/g')
+	t_is "$(printf '%s\n' "$synopsis" | grep -o -- '-\(-[a-z-]*\|[a-zA-Z]\)' | words)" "$want_usage" \
+		"hugemem(1) SYNOPSIS of $cmd names exactly the parser's options"
 	for opt in $opts; do
 		esc=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
 		grep -q -- "$esc\\b" "$MAN1"
@@ -104,6 +118,9 @@ t_is "$(complete_line hugemem ma)" "map" "completes a command"
 t_is "$(complete_line hugemem map --s)" "--svg" "completes an option of the command"
 t_is "$(complete_line hugemem init --contig '')" "fast best" "completes a choice"
 t_is "$(complete_line hugemem status --sv)" "" "offers no option of another command"
+t_is "$(complete_line hugemem he)" "help" "completes help"
+t_is "$(complete_line hugemem help st)" "status" "completes the command after help"
+t_is "$(complete_line hugemem -)" "--help --version -h -V" "completes the options before a command"
 
 # ---------------------------------------------------------------- pages render
 if command -v groff >/dev/null; then

@@ -127,9 +127,28 @@ for cols in 12 20 33 40 60 80 100 132 250; do
 	[ "$w" -le "$cols" ]
 	t_ok $? "COLUMNS=$cols: no line wider (widest $w)"
 done
+# block characters need a UTF-8 locale; the tests run under C.UTF-8 unless told otherwise
+utf8=C.UTF-8
+[ "$(LC_ALL=$utf8 locale charmap 2>/dev/null)" = UTF-8 ] || utf8=""
+export LC_ALL=${utf8:-C}
 text=$(COLUMNS=80 "$HUGEMEM" map)
 t_like "$text" "node 1: 768 MiB of memory, 0x40000000-0x80000000" "text: node span"
-t_like "$text" "$(printf '\342\226\210')" "text: Unicode blocks"
+if [ -n "$utf8" ]; then
+	t_like "$text" "$(printf '\342\226\210')" "text: Unicode blocks under a UTF-8 locale"
+else
+	t_skip "no C.UTF-8 locale here: the Unicode picture is not checked"
+fi
+# not UTF-8 (LANG=C, POSIX, Latin-1): the picture in ASCII, colour or not
+nonascii() { LC_ALL=C grep -c "$(printf '[\200-\377]')"; }
+for loc in C POSIX; do
+	ascii=$(LC_ALL=$loc COLUMNS=80 "$HUGEMEM" map)
+	t_is "$(printf '%s\n' "$ascii" | nonascii)" 0 "LC_ALL=$loc: not one byte outside ASCII"
+	t_like "$ascii" "# free run >= 64 MiB" "LC_ALL=$loc: the legend gives the ASCII glyphs"
+done
+ascii=$(env -u LC_ALL LANG=C COLUMNS=80 "$HUGEMEM" map)
+t_is "$(printf '%s\n' "$ascii" | nonascii)" 0 "LANG=C: ASCII too"
+ascii=$(LC_ALL=C.UTF-8 LC_CTYPE=C COLUMNS=80 "$HUGEMEM" map)
+[ -n "$utf8" ] && t_like "$ascii" "$(printf '\342\226\210')" "LC_ALL wins over LC_CTYPE"
 t_like "$text" "largest free run: 64 pages (128 MiB) at 0x64000000" "text: largest free run"
 t_like "$text" "fewest pieces for 64 MiB (init --contig best -m 64M, on this node): 1" \
 	"text: fewest pieces"
@@ -145,6 +164,8 @@ if command -v script >/dev/null; then
 	tty_out=$(NO_COLOR=1 COLUMNS=70 script -qec "$HUGEMEM map" /dev/null)
 	case "$tty_out" in *"$(printf '\033')"*) esc=1 ;; *) esc=0 ;; esac
 	t_is "$esc" 0 "NO_COLOR: not one escape byte on a terminal"
+	tty_out=$(LC_ALL=C COLUMNS=70 script -qec "$HUGEMEM map" /dev/null)
+	t_is "$(printf '%s\n' "$tty_out" | nonascii)" 0 "LC_ALL=C: colour bars in ASCII too"
 else
 	t_skip "script(1) missing: no pseudo-terminal for the colour checks"
 fi

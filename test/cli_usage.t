@@ -55,4 +55,45 @@ for cmd in status reserve reorder mount unmount clear init attach map; do
 done
 "$HUGEMEM" --help | grep -q "status"
 t_ok $? "hugemem --help lists the commands"
+
+# ---------------------------------------------------------------- conventions (issue 19, item 7)
+# a mistyped command gets the nearest one, as a mistyped option does
+bad "did you mean 'status'?" stauts
+bad "did you mean 'reserve'?" resrve
+bad "did you mean 'help'?" hlep
+bad "did you mean '--version'?" --verison
+bad "unknown command 'xyzzy'" xyzzy
+t_unlike "$("$HUGEMEM" xyzzy 2>&1)" "did you mean" "no hint when no command is near"
+
+# every command refuses a word it does not take, naming it; nothing runs
+for cmd in status clear init attach map reorder; do
+	bad "'extra'" $cmd extra
+done
+bad "'extra'" reserve 1G extra
+bad "'extra'" mount /nonexistent/hm extra
+bad "'extra'" unmount /nonexistent/hm extra
+bad "'extra'" help status extra
+bad "'extra'" --version extra
+
+# help [CMD], -h, --help: the same text, on stdout, exit 0
+out=$("$HUGEMEM" help 2>"$tmp/err")
+t_is "$?|$(cat "$tmp/err")" "0|" "hugemem help exits 0, nothing on stderr"
+t_is "$out" "$("$HUGEMEM" --help)" "hugemem help = hugemem --help"
+t_is "$out" "$("$HUGEMEM" -h)" "hugemem help = hugemem -h"
+for cmd in status reserve reorder mount unmount clear init attach map; do
+	out=$("$HUGEMEM" help $cmd)
+	t_is "$?" 0 "hugemem help $cmd exits 0"
+	t_is "$out" "$("$HUGEMEM" $cmd --help)" "hugemem help $cmd = hugemem $cmd --help"
+done
+t_like "$("$HUGEMEM" help help)" "usage: hugemem help [COMMAND]" "hugemem help help"
+bad "did you mean 'status'?" help stauts
+top=$("$HUGEMEM" --help)
+t_like "$top" "  help " "hugemem --help lists help"
+t_like "$top" "-V, --version" "hugemem --help lists -V, --version"
+t_like "$top" "-h, --help" "hugemem --help lists -h, --help"
+
+# -V = --version: one line, the Makefile's version
+want=$(sed -n 's/^VERSION *:= *//p' "$HM_TOP/Makefile")
+t_is "$("$HUGEMEM" -V)" "hugemem $want" "hugemem -V prints the version"
+t_is "$("$HUGEMEM" --version)" "hugemem $want" "hugemem --version prints the version"
 t_done

@@ -1128,6 +1128,23 @@ unsigned hm_command_from_name(const char *name)
 	return 0;
 }
 
+/* The same distance and reach as the hints of unknown options (nearest_option),
+ * for the words a program checks itself: hugemem(1)'s command names. */
+int hm_nearest_name(const char *word, const char *const names[], int n)
+{
+	int best = -1, best_dist = 3;
+
+	for (int i = 0; word && names && i < n; i++) {
+		int dist = names[i] ? edit_distance(word, strlen(word), names[i]) : 99;
+
+		if (dist < best_dist) {
+			best = i;
+			best_dist = dist;
+		}
+	}
+	return best;
+}
+
 int hm_opts_table(const struct hm_optdesc **list)
 {
 	*list = opt_table;

@@ -33,7 +33,7 @@ static int parse_list(struct cli_opts *o, unsigned cmd, ...)
 	while ((w = va_arg(ap, const char *)) != NULL && argc < MAX_WORDS)
 		argv[argc++] = (char *)w;
 	va_end(ap);
-	return cli_opts_parse(ctx, o, cmd, argc, argv);
+	return cli_opts_parse(ctx, o, cmd, CLI_MAX_ARGS, argc, argv);
 }
 
 #define PARSE(o, cmd, ...) parse_list(o, cmd, __VA_ARGS__, (const char *)NULL)
@@ -242,7 +242,7 @@ static void test_strings(void)
 	is_int(PARSE(&o, HM_CMD_INIT, "--huge-dir", "/mnt/huge"), 0, "--huge-dir DIR");
 	is_str(o.lib.huge_dir, "/mnt/huge", "huge_dir");
 	cli_opts_init(&o);
-	is_int(cli_opts_parse(ctx, &o, HM_CMD_STATUS, 1, argv), 0, "--huge-dir=DIR");
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_STATUS, 0, 1, argv), 0, "--huge-dir=DIR");
 	ok(o.lib.huge_dir == dir + strlen("--huge-dir="), "points into argv");
 	is_int(PARSE(&o, HM_CMD_ATTACH, "--file-prefix", "app1"), 0, "--file-prefix P");
 	is_str(o.lib.file_prefix, "app1", "file_prefix");
@@ -412,10 +412,10 @@ static void test_zones(void)
 		argv[2 * i + 1] = words[i];
 	}
 	cli_opts_init(&o);
-	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, 2 * HM_MAX_ZONES, argv), 0, "16 zones fit");
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, 0, 2 * HM_MAX_ZONES, argv), 0, "16 zones fit");
 	is_int(o.lib.n_zones, HM_MAX_ZONES, "all 16 kept");
 	cli_opts_init(&o);
-	rc = cli_opts_parse(ctx, &o, HM_CMD_INIT, 2 * (HM_MAX_ZONES + 1), argv);
+	rc = cli_opts_parse(ctx, &o, HM_CMD_INIT, 0, 2 * (HM_MAX_ZONES + 1), argv);
 	failed(rc, -EINVAL, "--zone 'z16:1M': more than 16 zones", "17 zones");
 
 	PARSE_FAILS(HM_CMD_INIT, "--zone 'rx': give NAME:SIZE[:contig]", "--zone", "rx");
@@ -508,8 +508,8 @@ static void test_unknown(void)
 
 	failed(PARSE(&o, 0, "-m", "1"), -EINVAL, "are not one hugemem command", "command 0");
 	failed(PARSE(&o, HM_CMD_INIT | HM_CMD_MAP, "-m", "1"), -EINVAL, "0x81", "two command bits");
-	failed(cli_opts_parse(ctx, &o, HM_CMD_INIT, 1, NULL), -EINVAL, "no argument vector",
-	       "NULL argv");
+	failed(cli_opts_parse(ctx, &o, HM_CMD_INIT, CLI_MAX_ARGS, 1, NULL), -EINVAL,
+	       "no argument vector", "NULL argv");
 }
 
 static void test_commands(void)
@@ -541,6 +541,28 @@ static void test_commands(void)
 	is_int(PARSE(&o, HM_CMD_CLEAR, "--file-prefix", "p", "--dry-run", "--huge-dir", "/h",
 		     "--json"),
 	       0, "clear takes its four options");
+}
+
+/* hm_nearest_name: the hint rule of options, for a program's own words. */
+static void test_nearest_name(void)
+{
+	static const char *const names[] = {"init", "status", "reserve",  "help",
+					    "map",  NULL,     "--version"};
+	const int n = (int)(sizeof(names) / sizeof(names[0]));
+
+	is_int(hm_nearest_name("stauts", names, n), 1, "stauts: status (a transposition)");
+	is_int(hm_nearest_name("resrve", names, n), 2, "resrve: reserve (a deletion)");
+	is_int(hm_nearest_name("status", names, n), 1, "an exact name is its own nearest");
+	is_int(hm_nearest_name("--verison", names, n), 6, "--verison: --version, past a NULL");
+	is_int(hm_nearest_name("mop", names, n), 4, "mop: map");
+	is_int(hm_nearest_name("xyzzy", names, n), -1, "xyzzy: nothing within 2");
+	is_int(hm_nearest_name("statusxyz", names, n), -1, "3 away is too far");
+	is_int(hm_nearest_name("hel", names, n), 3, "hel: help");
+	is_int(hm_nearest_name("ma", names, 4), -1, "only the N names given count");
+	is_int(hm_nearest_name(NULL, names, n), -1, "a NULL word: -1");
+	is_int(hm_nearest_name("init", NULL, 3), -1, "NULL names: -1");
+	is_int(hm_nearest_name("abcdefghijklmnopqrstuvwxyz0123456789", names, n), -1,
+	       "a word longer than 32 bytes is never near");
 }
 
 static void test_conflicts(void)
@@ -577,11 +599,13 @@ static void test_untouched(void)
 	cli_opts_init(&o);
 	o.lib.node = 3;
 	before = o;
-	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, 7, argv), -EINVAL, "fails at the last word");
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, CLI_MAX_ARGS, 7, argv), -EINVAL,
+	       "fails at the last word");
 	/* the library's part; the CLI's own (--json, "pos") is taken as words are read */
 	ok(memcmp(&o.lib, &before.lib, sizeof(o.lib)) == 0, "options untouched after a failure");
 	o.n_args = 0; /* the CLI's own part is dropped after a failure (hm_opts_ext.take) */
-	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, 6, argv), 0, "succeeds without it");
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_INIT, CLI_MAX_ARGS, 6, argv), 0,
+	       "succeeds without it");
 	ok(o.lib.mem == 64 * MiB && o.lib.n_zones == 1 && o.n_args == 1 && o.lib.node == 3,
 	   "success keeps what the caller set and adds the words");
 	is_str(hm_errmsg(ctx), "", "no message after success");
@@ -855,7 +879,7 @@ static void test_random(void)
 		}
 		word[len] = '\0';
 		cli_opts_init(&o);
-		rc = cli_opts_parse(ctx, &o, HM_CMD_INIT, 1, argv);
+		rc = cli_opts_parse(ctx, &o, HM_CMD_INIT, CLI_MAX_ARGS, 1, argv);
 		bad_msgs += rc < 0 && (!hm_errmsg(ctx)[0] || strchr(hm_errmsg(ctx), '\n'));
 		rc = hm_parse_size(ctx, word, &v);
 		bad_msgs += rc < 0 && (!hm_errmsg(ctx)[0] || strchr(hm_errmsg(ctx), '\n'));
@@ -885,6 +909,7 @@ int main(void)
 	test_positionals();
 	test_help();
 	test_unknown();
+	test_nearest_name();
 	test_commands();
 	test_conflicts();
 	test_untouched();
