@@ -58,6 +58,7 @@ extern "C" {
 #define HM_ZONE_NAME_MAX  32 /* bytes, including the NUL */
 #define HM_PREFIX_MAX	  64 /* --file-prefix bytes, including the NUL */
 #define HM_PATH_MAX	  4096
+#define HM_PCI_ADDR_MAX	  20 /* a PCI address, "0000:03:00.0" (up to 8 domain digits), its NUL */
 
 #define HM_DEFAULT_PREFIX "hm"
 #define HM_DEFAULT_MEM                                                                             \
