@@ -44,10 +44,11 @@ struct cli_opts {
 	const char *group;    /* --group (mount) */
 	int n_args;	      /* positional words */
 	const char *args[CLI_MAX_ARGS];
-	struct hm_zone_spec zones[HM_MAX_ZONES]; /* lib.zones: --zone */
+	struct hm_zone_spec zones[HM_MAX_ZONES];		 /* lib.zones: --zone */
+	char vfio_devices[HM_MAX_VFIO_DEVICES][HM_PCI_ADDR_MAX]; /* lib.vfio_devices */
 };
 
-/* Defaults, LIB's too (its zones point at ZONES). */
+/* Defaults, LIB's too (its zones and vfio_devices point at ours). */
 void cli_opts_init(struct cli_opts *o);
 /* The words after the command name: hm_opts_parse_ext with the CLI's own
  * table. -h/--help before "--" sets CLI_OPT_HELP and parses nothing else. */

@@ -109,6 +109,8 @@ void cli_opts_init(struct cli_opts *o)
 	hm_opts_init(&o->lib);
 	o->lib.zones = o->zones;
 	o->lib.max_zones = HM_MAX_ZONES;
+	o->lib.vfio_devices = o->vfio_devices;
+	o->lib.max_vfio_devices = HM_MAX_VFIO_DEVICES;
 }
 
 int cli_opts_parse(struct hm_ctx *ctx, struct cli_opts *o, unsigned command, int argc,

@@ -52,13 +52,14 @@ extern "C" {
 #define HM_VERSION_MINOR 2
 #define HM_VERSION_PATCH 0
 
-#define HM_MAX_NODES	  64 /* NUMA node ids 0 .. HM_MAX_NODES-1 */
-#define HM_MAX_PAGE_SIZES 8  /* hugepage sizes one system offers */
-#define HM_MAX_ZONES	  16 /* --zone options hugemem(1) takes on one command line */
-#define HM_ZONE_NAME_MAX  32 /* bytes, including the NUL */
-#define HM_PREFIX_MAX	  64 /* --file-prefix bytes, including the NUL */
-#define HM_PATH_MAX	  4096
-#define HM_PCI_ADDR_MAX	  20 /* a PCI address, "0000:03:00.0" (up to 8 domain digits), its NUL */
+#define HM_MAX_NODES	    64 /* NUMA node ids 0 .. HM_MAX_NODES-1 */
+#define HM_MAX_PAGE_SIZES   8  /* hugepage sizes one system offers */
+#define HM_MAX_ZONES	    16 /* --zone options hugemem(1) takes on one command line */
+#define HM_MAX_VFIO_DEVICES 16 /* --vfio-device options hugemem(1) takes on one command line */
+#define HM_ZONE_NAME_MAX    32 /* bytes, including the NUL */
+#define HM_PREFIX_MAX	    64 /* --file-prefix bytes, including the NUL */
+#define HM_PATH_MAX	    4096
+#define HM_PCI_ADDR_MAX	    20 /* a PCI address, "0000:03:00.0" (up to 8 domain digits), its NUL */
 
 #define HM_DEFAULT_PREFIX "hm"
 #define HM_DEFAULT_MEM                                                                             \
@@ -199,6 +200,13 @@ struct hm_opts {
 	int n_zones;
 	int max_zones;
 	struct hm_zone_spec *zones;
+	/* Appended in hugemem 0.3 (read only when SIZE covers them). --vfio-device
+	 * BDF (repeatable): PCI devices, each in its canonical form
+	 * ("0000:03:00.0"), in the caller's array (as zones): hm_opts_parse
+	 * appends up to max_vfio_devices of them. */
+	int n_vfio_devices;
+	int max_vfio_devices;
+	char (*vfio_devices)[HM_PCI_ADDR_MAX];
 };
 
 /* One accepted option, for help text and completion: the parser's own table. */

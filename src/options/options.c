@@ -45,6 +45,7 @@
 #include "options/options.h"
 
 #include "base/ctx.h"
+#include "parse/parse.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -73,6 +74,7 @@ enum opt_id {
 	OPT_ZONE,
 	OPT_NODE,
 	OPT_FOR,
+	OPT_VFIO_DEVICE,
 	OPT_COUNT
 };
 
@@ -114,6 +116,8 @@ static const struct hm_optdesc opt_table[] = {
     [OPT_NODE] = {"node", 0, "N", HM_CMD_RESERVE | HM_CMD_MAP | HM_CMD_REORDER, "NUMA node id"},
     [OPT_FOR] = {"for", 0, "SIZE", HM_CMD_MAP,
 		 "count the fewest pieces init --contig best could map SIZE in (default 64M)"},
+    [OPT_VFIO_DEVICE] = {"vfio-device", 0, "BDF", HM_CMD_STATUS,
+			 "say whether VFIO can hand PCI device BDF to this process (repeatable)"},
 };
 
 _Static_assert(HMI_ARRAY_SIZE(opt_table) == OPT_COUNT, "one opt_table row per enum opt_id");
@@ -646,6 +650,32 @@ static int apply_zone(struct parse *p, const struct opt_action *a, const char *v
 	return 0;
 }
 
+/* --vfio-device BDF: the canonical address, once, in the caller's array. */
+static int apply_vfio_device(struct parse *p, const struct opt_action *a, const char *value)
+{
+	char name[HM_PCI_ADDR_MAX];
+	struct hm_opts *o = p->o;
+
+	(void)a;
+	if (!o->vfio_devices || o->max_vfio_devices <= 0)
+		return hmi_err(p->ctx, EINVAL,
+			       "%s '%s': no room for devices: point opts.vfio_devices at an array "
+			       "and set opts.max_vfio_devices to its length",
+			       p->shown, show(value).s);
+	if (o->n_vfio_devices < 0 || o->n_vfio_devices >= o->max_vfio_devices)
+		return hmi_err(p->ctx, EINVAL, "%s '%s': more than %d devices: give at most %d",
+			       p->shown, show(value).s, o->max_vfio_devices, o->max_vfio_devices);
+	if (hmi_pci_addr_canonical(p->ctx, value, name, sizeof(name)) < 0)
+		return err_within(p->ctx, -EINVAL, p->shown);
+	for (int i = 0; i < o->n_vfio_devices; i++)
+		if (strcmp(o->vfio_devices[i], name) == 0)
+			return hmi_err(p->ctx, EINVAL,
+				       "%s '%s': device %s is given twice: give each device once",
+				       p->shown, show(value).s, name);
+	memcpy(o->vfio_devices[o->n_vfio_devices++], name, sizeof(name));
+	return 0;
+}
+
 /* ------------------------------------------------------------------ what each option does */
 
 static const char *const iova_names[] = {"pa", "va", NULL};
@@ -685,6 +715,7 @@ static const struct opt_action opt_actions[] = {
     [OPT_ZONE] = {.apply = apply_zone, .repeatable = 1},
     [OPT_NODE] = {.apply = apply_node},
     [OPT_FOR] = {.apply = apply_mem}, /* map's size X: o->mem, as -m is init's */
+    [OPT_VFIO_DEVICE] = {.apply = apply_vfio_device, .repeatable = 1},
 };
 
 _Static_assert(HMI_ARRAY_SIZE(opt_actions) == OPT_COUNT, "one opt_actions row per enum opt_id");
@@ -1037,6 +1068,12 @@ int hmi_opts_take(struct hm_ctx *ctx, const struct hm_opts *o, struct hm_opts *o
 		    "%s: opts.n_zones is %d with no opts.zones array: give the array, or "
 		    "n_zones 0",
 		    fn, out->n_zones);
+	if (out->n_vfio_devices < 0 || (out->n_vfio_devices > 0 && !out->vfio_devices))
+		return hmi_err(
+		    ctx, EINVAL,
+		    "%s: opts.n_vfio_devices is %d with no opts.vfio_devices array: give "
+		    "the array, or n_vfio_devices 0",
+		    fn, out->n_vfio_devices);
 	return 0;
 }
 

@@ -84,6 +84,8 @@ LINES = [
     ["reorder", "--page-size", "2M", "--node", "0"],
     ["status", "-m", "64"],
     ["init", "--base-virtaddr", "4097"],
+    ["status", "--vfio-device", "03:00.0", "--vfio-device=0000:03:00.1", "--json"],
+    ["status", "--vfio-device", "03:00.0", "--vfio-device", "0000:03:00.0"],
 ]
 
 
