@@ -363,7 +363,7 @@ static int node_access(struct hm_ctx *ctx, const char *path, enum hm_node_access
 /* Is group GROUP one of vfio's no-IOMMU groups? 1, 0, -errno. */
 static int noiommu_group(struct hm_ctx *ctx, int group)
 {
-	char dir[HM_PATH_MAX], name[64];
+	char dir[HM_PATH_MAX], name[64] = "";
 	int rc = hmi_path(ctx, dir, sizeof(dir), IOMMU_GROUPS "/%d", group);
 
 	if (rc == 0)
