@@ -12,11 +12,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Exit codes of every subcommand (status adds its verdicts 3..6). */
+/* Exit codes of every subcommand (status adds its verdicts 3..6, and 7). */
 enum cli_exit {
 	EXIT_OK = 0,
-	EXIT_FAIL = 1,	/* the system said no: the message says why */
-	EXIT_USAGE = 2, /* bad command line: nothing was touched */
+	EXIT_FAIL = 1,	 /* the system said no: the message says why */
+	EXIT_USAGE = 2,	 /* bad command line: nothing was touched */
+	EXIT_DEVICE = 7, /* status: the pool is usable, a --vfio-device is not */
 };
 
 /* The command line's own switches, bits of cli_opts.flags (the library's
@@ -44,11 +45,11 @@ struct cli_opts {
 	const char *group;    /* --group (mount) */
 	int n_args;	      /* positional words */
 	const char *args[CLI_MAX_ARGS];
-	struct hm_zone_spec zones[HM_MAX_ZONES];       /* lib.zones: --zone */
-	const char *vfio_devices[HM_MAX_VFIO_DEVICES]; /* lib.vfio_devices: --vfio-device */
+	struct hm_zone_spec zones[HM_MAX_ZONES];		 /* lib.zones: --zone */
+	char vfio_devices[HM_MAX_VFIO_DEVICES][HM_PCI_ADDR_MAX]; /* lib.vfio_devices */
 };
 
-/* Defaults, LIB's too (its zones point at ZONES). */
+/* Defaults, LIB's too (its zones and vfio_devices point at ours). */
 void cli_opts_init(struct cli_opts *o);
 /* The words after the command name: hm_opts_parse_ext with the CLI's own
  * table, at most MAX_ARGS positional words (a word more is refused, named).
@@ -153,6 +154,28 @@ struct cli_progress {
 void cli_progress_start(struct cli_progress *p, struct hm_ctx *ctx, unsigned command,
 			const struct cli_opts *o);
 void cli_progress_stop(struct cli_progress *p, struct hm_ctx *ctx);
+
+/* status: the IOMMU side (cli/status_iommu.c). One device of --vfio-device:
+ * what was read, its verdict and line (KNOWN 0: it or the system could not be
+ * read, the line says why). */
+struct cli_vfio_check {
+	char name[HM_PCI_ADDR_MAX];
+	struct hm_vfio_device *dev;
+	enum hm_vfio_verdict verdict;
+	int known, usable;
+	char line[1024];
+};
+struct cli_iommu {
+	struct hm_iommu_info *info; /* NULL: not read, INFO_ERR says why */
+	char info_err[256];
+	int n, unusable; /* devices asked about; of them, not usable */
+	struct cli_vfio_check checks[HM_MAX_VFIO_DEVICES];
+};
+void cli_iommu_gather(struct hm_ctx *ctx, const struct cli_opts *o, struct cli_iommu *io);
+void cli_iommu_text(const struct cli_iommu *io);		 /* the "IOMMU and VFIO" section */
+void cli_iommu_verdicts_text(const struct cli_iommu *io);	 /* one verdict line per device */
+void cli_iommu_json(struct json *j, const struct cli_iommu *io); /* "iommu": {...} */
+void cli_iommu_release(struct cli_iommu *io);
 
 /* init/attach: the zones and the heap of the prefix (end of cli/init.c):
  * print zones and heap statistics per node. */

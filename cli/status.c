@@ -2,9 +2,11 @@
 /*
  * status.c — `hugemem status`: one look that says why this process can or
  * cannot get hugepage memory. Gathers sysinfo (pools, nodes, mounts, cgroup,
- * budgets), page files with their owners, live prefixes and, as root, the
- * free pool's physical runs; prints them as text or JSON; exits with the
- * verdict of the default page size (docs/usage.md: "Exit status").
+ * budgets), page files with their owners, live prefixes, as root the free
+ * pool's physical runs, and the IOMMU side with a verdict per --vfio-device
+ * (cli/status_iommu.c); prints them as text or JSON; exits with the verdict
+ * of the default page size, or 7 when that is usable and a device is not
+ * (docs/usage.md: "Exit status").
  */
 #include "cli.h"
 
@@ -25,6 +27,7 @@ struct status {
 	char live[MAX_LIVE][HM_PREFIX_MAX];
 	pid_t live_pid[MAX_LIVE];
 	int n_live;
+	struct cli_iommu iommu;
 };
 
 /* One group of page files: same directory, same prefix. */
@@ -70,7 +73,7 @@ static void gather_maps(struct hm_ctx *ctx, struct status *st)
 	}
 }
 
-static void gather(struct hm_ctx *ctx, struct status *st)
+static void gather(struct hm_ctx *ctx, const struct cli_opts *o, struct status *st)
 {
 	if (hm_files_scan(ctx, st->si, NULL, &st->files) < 0)
 		snprintf(st->files_err, sizeof(st->files_err), "%s", hm_errmsg(ctx));
@@ -78,6 +81,7 @@ static void gather(struct hm_ctx *ctx, struct status *st)
 	if (st->n_live < 0)
 		st->n_live = 0;
 	gather_maps(ctx, st);
+	cli_iommu_gather(ctx, o, &st->iommu);
 }
 
 static void release(struct status *st)
@@ -86,6 +90,7 @@ static void release(struct status *st)
 		hm_poolmap_free(st->maps[i]);
 	hm_file_list_free(st->files);
 	hm_sysinfo_free(st->si);
+	cli_iommu_release(&st->iommu);
 }
 
 static size_t dir_len(const char *path)
@@ -270,6 +275,7 @@ static void print_text(const struct status *st)
 			text_pool(st, i);
 	text_unsafe(st->si);
 	text_files(st);
+	cli_iommu_text(&st->iommu);
 	printf("verdict\n");
 	for (int i = 0; i < st->si->n_pools; i++) {
 		if (!shown(st, &st->si->pools[i]))
@@ -277,6 +283,7 @@ static void print_text(const struct status *st)
 		hm_pool_verdict(st->si, &st->si->pools[i], line, sizeof(line));
 		printf("  %s\n", line);
 	}
+	cli_iommu_verdicts_text(&st->iommu);
 }
 
 /* ------------------------------------------------------------------ JSON */
@@ -451,19 +458,23 @@ static void print_json(const struct status *st, const struct hm_ctx *ctx, int ex
 	json_mounts(&j, st->si);
 	json_files(&j, st);
 	json_live(&j, st);
+	cli_iommu_json(&j, &st->iommu);
 	json_i64(&j, "exit_status", exit_code);
 	json_end(&j);
 }
 
-/* The exit status: the verdict of the size init would use. */
+/* The exit status: the verdict of the size init would use; when that is
+ * usable, EXIT_DEVICE when a --vfio-device is not. */
 static int status_exit(const struct status *st)
 {
 	const struct hm_pool *p = hm_sysinfo_pool(st->si, st->only_size);
 	char line[256];
+	int code;
 
 	if (!p)
 		return HM_VERDICT_NO_PAGES;
-	return (int)hm_pool_verdict(st->si, p, line, sizeof(line));
+	code = (int)hm_pool_verdict(st->si, p, line, sizeof(line));
+	return code == HM_VERDICT_USABLE && st->iommu.unusable ? EXIT_DEVICE : code;
 }
 
 int cmd_status(struct hm_ctx *ctx, const struct cli_opts *o)
@@ -482,7 +493,7 @@ int cmd_status(struct hm_ctx *ctx, const struct cli_opts *o)
 		release(&st);
 		return EXIT_USAGE;
 	}
-	gather(ctx, &st);
+	gather(ctx, o, &st);
 	if (st.files && st.files->n > 0) /* qsort(NULL, 0) is undefined */
 		qsort(st.files->files, (size_t)st.files->n, sizeof(st.files->files[0]),
 		      by_dir_prefix);

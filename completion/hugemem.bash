@@ -12,7 +12,7 @@ _hugemem_options()
 	case $1 in
 	init) echo "--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --no-huge --in-memory --huge-unlink --allow-unsafe-mount --no-shconf --single-file-segments --base-virtaddr --page-size --contig --verify --zone --vfio-device --iommu --dma-mask-bits --map --json --hold --trace --help -h" ;;
 	attach) echo "--file-prefix --verify --map --json --hold --trace --help -h" ;;
-	status) echo "--huge-dir --page-size --json --help -h" ;;
+	status) echo "--huge-dir --page-size --vfio-device --json --help -h" ;;
 	reserve) echo "--page-size --json --force --node --help -h" ;;
 	mount) echo "--page-size --json --user --group --help -h" ;;
 	unmount) echo "--json --help -h" ;;
@@ -73,6 +73,7 @@ _hugemem_value()
 	--file-prefix) COMPREPLY=($(compgen -W "$(_hugemem_prefixes)" -- "$cur")) ;;
 	--node) COMPREPLY=($(compgen -W "$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | sed 's/.*node//')" -- "$cur")) ;;
 	--svg) COMPREPLY=($(compgen -f -- "$cur")) ;;
+	--vfio-device) COMPREPLY=($(compgen -W "$(ls /sys/bus/pci/devices 2>/dev/null)" -- "$cur")) ;;
 	--user) COMPREPLY=($(compgen -u -- "$cur")) ;;
 	--group) COMPREPLY=($(compgen -g -- "$cur")) ;;
 	*) COMPREPLY=() ;; # sizes, addresses, zones: nothing to offer

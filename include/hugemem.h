@@ -55,10 +55,11 @@ extern "C" {
 #define HM_MAX_NODES	    64 /* NUMA node ids 0 .. HM_MAX_NODES-1 */
 #define HM_MAX_PAGE_SIZES   8  /* hugepage sizes one system offers */
 #define HM_MAX_ZONES	    16 /* --zone options hugemem(1) takes on one command line */
-#define HM_MAX_VFIO_DEVICES 32 /* --vfio-device options hugemem(1) takes on one command line */
+#define HM_MAX_VFIO_DEVICES 16 /* --vfio-device options hugemem(1) takes on one command line */
 #define HM_ZONE_NAME_MAX    32 /* bytes, including the NUL */
 #define HM_PREFIX_MAX	    64 /* --file-prefix bytes, including the NUL */
 #define HM_PATH_MAX	    4096
+#define HM_PCI_ADDR_MAX	    20 /* a PCI address, "0000:03:00.0" (up to 8 domain digits), its NUL */
 
 #define HM_DEFAULT_PREFIX "hm"
 #define HM_DEFAULT_MEM                                                                             \
@@ -213,15 +214,16 @@ struct hm_opts {
 	int n_zones;
 	int max_zones;
 	struct hm_zone_spec *zones;
-	/* DMA through the IOMMU (docs/dma.md): --iommu; --vfio-device BDF
-	 * (repeatable: PCI addresses bound to vfio-pci; the array of pointers is
-	 * the caller's, hm_opts_parse appends argv words to it up to
-	 * max_vfio_devices); --dma-mask-bits (the devices' address width, 0 =
-	 * 64). */
-	enum hm_iommu iommu;
+	/* Appended in hugemem 0.3 (read only when SIZE covers them). --vfio-device
+	 * BDF (repeatable): PCI devices, each in its canonical form
+	 * ("0000:03:00.0"), in the caller's array (as zones): hm_opts_parse
+	 * appends up to max_vfio_devices of them. init maps the memory for them
+	 * (docs/dma.md); status gives a verdict for each. --iommu: how devices
+	 * reach the memory; --dma-mask-bits: their address width (0 = 64). */
 	int n_vfio_devices;
 	int max_vfio_devices;
-	const char **vfio_devices;
+	char (*vfio_devices)[HM_PCI_ADDR_MAX];
+	enum hm_iommu iommu;
 	unsigned dma_mask_bits;
 };
 
@@ -405,6 +407,112 @@ enum hm_verdict hm_pool_verdict(const struct hm_sysinfo *si, const struct hm_poo
 
 /* Decode one /proc/self/pagemap entry: 1 and *PFN if present, else 0. Errors: none. */
 int hm_pagemap_decode(uint64_t entry, uint64_t *pfn);
+
+/* ------------------------------------------------------------------ IOMMU and VFIO */
+
+/*
+ * What the system offers for handing memory to a device (docs/usage.md,
+ * "IOMMU and VFIO"): the IOMMU and its groups, VFIO's device nodes, the
+ * limits on pinned memory, and one device's state by its PCI address. Read
+ * below the context's root like everything else (sysfs and /dev); the
+ * memlock limit and the capabilities are this process's own.
+ */
+
+#define HM_DEV_NAME_MAX 64 /* a device's or driver's sysfs name, with its NUL */
+
+/* A device as sysfs shows it: one bound to a VFIO driver, one asked about,
+ * or a member of an IOMMU group. */
+struct hm_pci_dev {
+	char name[HM_DEV_NAME_MAX];   /* "0000:03:00.0"; a device of another bus: its name */
+	int pci;		      /* 1: a PCI device: ids and class are read */
+	uint16_t vendor, device;      /* PCI ids */
+	uint32_t class_code;	      /* class, subclass, interface: 0x020000 Ethernet */
+	char driver[HM_DEV_NAME_MAX]; /* the bound driver; "" = none */
+	int group;		      /* IOMMU group number; -1 = none */
+	int node;		      /* NUMA node; -1 = none given */
+	int vfio_cdev;		      /* N of /dev/vfio/devices/vfioN; -1 = none */
+	int dma_owned;		      /* its driver leaves its DMA alone: none, a VFIO driver,
+					 pci-stub or pcieport (the kernel's rule for a group
+					 VFIO may take, drivers/vfio/group.c) */
+};
+
+/* A device node's state for this process. */
+enum hm_node_access {
+	HM_NODE_MISSING = -1, /* no such file */
+	HM_NODE_DENIED = 0,   /* it exists, this process may not open it read-write */
+	HM_NODE_OPEN = 1      /* this process may open it read-write */
+};
+
+struct hm_iommu_info {
+	int iommu;		     /* 1: an IOMMU translates DMA (units in /sys/class/iommu,
+					or IOMMU groups) */
+	int n_groups;		     /* IOMMU groups (vfio's no-IOMMU groups left out) */
+	enum hm_node_access iommufd; /* /dev/iommu */
+	enum hm_node_access vfio_container; /* /dev/vfio/vfio (the group API) */
+	int vfio;			    /* the vfio module is loaded */
+	int vfio_pci;			    /* the vfio-pci driver is loaded */
+	int noiommu;			    /* vfio's enable_unsafe_noiommu_mode is Y */
+	int type1;			    /* vfio_iommu_type1 is loaded */
+	uint64_t dma_entry_limit;	    /* type1's mappings per container */
+	int dma_entry_limit_default;	    /* 1: not read (module not loaded, or without
+					       the parameter): the kernel's default, 65535 */
+	uint64_t memlock_bytes;		    /* RLIMIT_MEMLOCK; UINT64_MAX = unlimited */
+	int cap_ipc_lock;		    /* CAP_IPC_LOCK: pinning is not limited */
+	int cap_sys_rawio;		    /* CAP_SYS_RAWIO: no-IOMMU groups may be opened */
+	int n_vfio_devices;
+	struct hm_pci_dev *vfio_devices; /* PCI devices bound to a VFIO driver, by name */
+};
+
+/* Read the IOMMU, VFIO's modules and nodes, type1's entry limit, this
+ * process's memlock limit and capabilities, and the devices bound to a VFIO
+ * driver. Returns 0 and *OUT (free with hm_iommu_free): a machine without
+ * IOMMU or VFIO is an answer, not an error.
+ * Errors: -EACCES, -EFBIG, -EINVAL, -ENAMETOOLONG, -ENOMEM. */
+int hm_iommu_read(struct hm_ctx *ctx, struct hm_iommu_info **out);
+/* Free what hm_iommu_read returned; NULL is accepted. Errors: none. */
+void hm_iommu_free(struct hm_iommu_info *info);
+
+/* One device, as VFIO would take it. */
+struct hm_vfio_device {
+	struct hm_pci_dev dev;		/* dev.name: the canonical address */
+	int exists;			/* /sys/bus/pci/devices/<name> exists */
+	int noiommu_group;		/* its group is one of vfio's no-IOMMU groups */
+	char group_path[32];		/* "/dev/vfio/7", "/dev/vfio/noiommu-0"; "" = no group */
+	char cdev_path[40];		/* "/dev/vfio/devices/vfio0"; "" = none */
+	enum hm_node_access group_node; /* group_path's state */
+	enum hm_node_access cdev_node;	/* cdev_path's state */
+	int n_peers;
+	struct hm_pci_dev *peers; /* the other devices of its IOMMU group, by name */
+	int viable;		  /* every peer is dma_owned: VFIO may take the group */
+};
+
+/* Read the PCI device at ADDR ("0000:03:00.0" or "03:00.0"): whether it
+ * exists, its ids, driver, IOMMU group and the other devices there, its VFIO
+ * nodes. A device that does not exist is an answer (exists 0), not an error.
+ * Returns 0 and *OUT (free with hm_vfio_device_free); -EINVAL for an
+ * address that is not one.
+ * Errors: -EACCES, -EFBIG, -EINVAL, -ENAMETOOLONG, -ENOMEM. */
+int hm_vfio_device_read(struct hm_ctx *ctx, const char *addr, struct hm_vfio_device **out);
+/* Free what hm_vfio_device_read returned; NULL is accepted. Errors: none. */
+void hm_vfio_device_free(struct hm_vfio_device *dev);
+
+/* Whether VFIO can hand a device to this process. */
+enum hm_vfio_verdict {
+	HM_VFIO_USABLE = 0,	/* through iommufd, type1 or (when its group is one) no-IOMMU */
+	HM_VFIO_NO_DEVICE = 1,	/* no PCI device at that address */
+	HM_VFIO_NO_IOMMU = 2,	/* in no IOMMU group, and no-IOMMU mode is off */
+	HM_VFIO_DRIVER = 3,	/* bound to another driver than VFIO's, or to none */
+	HM_VFIO_NOT_VIABLE = 4, /* another device of its group is bound to a driver that
+				   does DMA */
+	HM_VFIO_NO_NODE = 5,	/* the device nodes to open it by do not exist */
+	HM_VFIO_NO_ACCESS = 6,	/* they exist, but this process may not open them */
+};
+
+/* One line for DEV into BUF, naming the fix when it is not usable ("0000:03:00.0
+ * is bound to e1000e: rebind it to vfio-pci: echo ..."), and its verdict.
+ * Errors: none. */
+enum hm_vfio_verdict hm_vfio_verdict(const struct hm_iommu_info *info,
+				     const struct hm_vfio_device *dev, char *buf, size_t len);
 
 /* ------------------------------------------------------------------ page files */
 

@@ -241,3 +241,21 @@ int hmi_memfd_create(const char *name, unsigned flags)
 	return -ENOSYS;
 }
 #endif
+
+/* ------------------------------------------------------------------ capabilities
+ * capget(2) without libcap: version 3 takes two 32-bit words per set, which
+ * hold every capability number up to 63. */
+#include <linux/capability.h>
+
+int hmi_cap_effective(int cap)
+{
+	struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (cap < 0 || cap >= 32 * _LINUX_CAPABILITY_U32S_3)
+		return -EINVAL;
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &head, data) < 0)
+		return -errno;
+	return (data[cap / 32].effective >> (cap % 32)) & 1u;
+}

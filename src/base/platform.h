@@ -145,4 +145,17 @@ int hmi_page_node(void *addr, int *node);
 /* memfd_create(2): a descriptor, or -errno (-ENOSYS before Linux 3.17). */
 int hmi_memfd_create(const char *name, unsigned flags);
 
+/* ------------------------------------------------------------------ capabilities */
+
+#ifndef CAP_IPC_LOCK
+#define CAP_IPC_LOCK 14 /* pin memory past RLIMIT_MEMLOCK */
+#endif
+#ifndef CAP_SYS_RAWIO
+#define CAP_SYS_RAWIO 17 /* open a VFIO no-IOMMU group */
+#endif
+
+/* Is capability CAP in this thread's effective set (capget(2))? 1 or 0;
+ * -EINVAL for a number past 63, -errno when capget fails. */
+int hmi_cap_effective(int cap);
+
 #endif

@@ -19,6 +19,7 @@
  * mapped (SPDK issue 1142's silent corruption), and is reported.
  */
 #include "dma/dma.h"
+#include "sys/iommu.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -112,8 +113,8 @@ static int open_with(struct hm_ctx *ctx, struct hmi_dma *d, enum hmi_dma_backend
 	return rc;
 }
 
-/* auto: iommufd, and type1 when this kernel or device has no iommufd path;
- * a refusal of both names both causes. */
+/* auto: iommufd, and type1 when iommufd cannot be had (no /dev/iommu, no
+ * cdev, a refusal); a refusal of both names both causes. */
 static int open_domain(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_request *req)
 {
 	char first[HMI_ERR_MAX];
@@ -122,8 +123,8 @@ static int open_domain(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_d
 	if (req->backend != HMI_DMA_NONE)
 		return open_with(ctx, d, req->backend, req);
 	rc = open_with(ctx, d, HMI_DMA_IOMMUFD, req);
-	if (rc == 0 || (rc != -ENOENT && rc != -ENODEV))
-		return rc;
+	if (rc == 0)
+		return 0;
 	snprintf(first, sizeof(first), "%s", ctx->err);
 	rc = open_with(ctx, d, HMI_DMA_TYPE1, req);
 	if (rc < 0) {
@@ -146,6 +147,20 @@ static int check_entries(struct hm_ctx *ctx, const struct hmi_dma *d, size_t n_s
 		       "vfio_iommu_type1 dma_entry_limit=N, or the same on the kernel command "
 		       "line), or map fewer pieces (--contig best)",
 		       n_segs, n_segs, d->dma_avail);
+}
+
+/* Mappings pin their pages, charged to RLIMIT_MEMLOCK unless the process
+ * has CAP_IPC_LOCK: refuse before the first pin rather than midway. */
+static int check_memlock(struct hm_ctx *ctx, const struct hmi_dma *d, const struct hmi_seg *segs,
+			 size_t n)
+{
+	struct hm_iommu_info info = {.memlock_bytes = d->memlock_bytes,
+				     .cap_ipc_lock = d->cap_ipc_lock};
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < n; i++)
+		bytes += segs[i].len;
+	return hmi_iommu_check_memlock(ctx, &info, bytes);
 }
 
 static int unmap_one(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_map *m)
@@ -218,19 +233,49 @@ static int place_and_map(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi
 	if (rc == 0)
 		rc = check_entries(ctx, d, n);
 	if (rc == 0)
+		rc = check_memlock(ctx, d, segs, n);
+	if (rc == 0)
 		rc = map_all(ctx, d, segs, n, iovas);
+	return rc;
+}
+
+/* Before any descriptor is opened: each device exists, is bound to
+ * vfio-pci, its group is viable and its nodes can be opened
+ * (sys/iommu.c's verdict, which names the fix). */
+static int check_devices(struct hm_ctx *ctx, const struct hmi_dma_request *req,
+			 const struct hm_iommu_info *info)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < req->n_bdfs; i++) {
+		struct hm_vfio_device dev;
+
+		rc = hmi_vfio_device_read(ctx, req->bdfs[i], &dev);
+		if (rc == 0)
+			rc = hmi_vfio_device_check(ctx, info, &dev);
+		hmi_vfio_device_release(&dev);
+	}
 	return rc;
 }
 
 int hmi_dma_open(struct hm_ctx *ctx, const struct hmi_dma_request *req, struct hmi_dma **out)
 {
 	struct hmi_dma *d = calloc(1, sizeof(*d));
+	struct hm_iommu_info info;
 	int rc;
 
 	if (!d)
 		return hmi_err(ctx, ENOMEM, "out of memory setting up DMA");
 	d->fd = -1;
-	rc = open_domain(ctx, d, req);
+	rc = hmi_iommu_read(ctx, &info);
+	if (rc == 0) {
+		rc = check_devices(ctx, req, &info);
+		d->memlock_bytes = info.memlock_bytes;
+		d->cap_ipc_lock = info.cap_ipc_lock;
+		hmi_iommu_release(&info);
+	}
+	if (rc == 0)
+		rc = open_domain(ctx, d, req);
 	if (rc < 0) {
 		dma_free(d);
 		return rc;

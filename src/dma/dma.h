@@ -52,11 +52,13 @@ struct hmi_dma_map {
 
 struct hmi_dma {
 	enum hmi_dma_backend backend;
-	int fd;		    /* /dev/iommu or the VFIO container; -1 when closed */
-	uint32_t ioas;	    /* iommufd: the IOAS id */
-	uint64_t align;	    /* smallest IOVA alignment the domain accepts */
-	uint64_t pgsize;    /* type1: the IOMMU page sizes (bit mask), 0 = unknown */
-	uint32_t dma_avail; /* type1: entries the container may still map, 0 = unknown */
+	int fd;			/* /dev/iommu or the VFIO container; -1 when closed */
+	uint32_t ioas;		/* iommufd: the IOAS id */
+	uint64_t align;		/* smallest IOVA alignment the domain accepts */
+	uint64_t pgsize;	/* type1: the IOMMU page sizes (bit mask), 0 = unknown */
+	uint32_t dma_avail;	/* type1: entries the container may still map, 0 = unknown */
+	uint64_t memlock_bytes; /* RLIMIT_MEMLOCK when the domain opened (UINT64_MAX: none) */
+	int cap_ipc_lock;	/* ...and whether pinning is exempt from it */
 	struct hmi_dma_dev *devs;
 	size_t n_devs, cap_devs;
 	struct hmi_dma_group *groups;

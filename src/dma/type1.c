@@ -40,8 +40,12 @@ static int container_open(struct hm_ctx *ctx, struct hmi_dma *d, unsigned long m
 		return hmi_err(ctx, errno, "cannot open %s: %s (%s)", path, strerror(errno),
 			       errno == ENOENT ? "VFIO is not loaded: modprobe vfio-pci"
 					       : "run as root, or give this user the device");
-	if (ioctl(d->fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
-		return hmi_err(ctx, EINVAL, "%s speaks another VFIO API version than %d", path,
+	rc = ioctl(d->fd, VFIO_GET_API_VERSION);
+	if (rc < 0)
+		return hmi_err(ctx, errno, "VFIO_GET_API_VERSION on %s: %s (not a VFIO container?)",
+			       path, strerror(errno));
+	if (rc != VFIO_API_VERSION)
+		return hmi_err(ctx, EINVAL, "%s speaks VFIO API version %d, not %d", path, rc,
 			       VFIO_API_VERSION);
 	if (ioctl(d->fd, VFIO_CHECK_EXTENSION, model) <= 0)
 		return hmi_err(ctx, ENODEV, "%s: %s", path,

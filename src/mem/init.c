@@ -352,13 +352,18 @@ static int check_dma_opts(struct hm_ctx *ctx, const struct hm_opts *o)
 	return 0;
 }
 
-static struct hmi_dma_request dma_request(const struct hm_opts *o)
+/* The request for the devices of O; BDFS (room for every device, or NULL
+ * when the devices are not needed) gets pointers into O's array of
+ * canonical addresses. */
+static struct hmi_dma_request dma_request(const struct hm_opts *o, const char **bdfs)
 {
 	struct hmi_dma_request req = {.backend = dma_backend(o),
-				      .bdfs = o->vfio_devices,
-				      .n_bdfs = (size_t)o->n_vfio_devices,
+				      .bdfs = bdfs,
+				      .n_bdfs = bdfs ? (size_t)o->n_vfio_devices : 0,
 				      .mask_bits = o->dma_mask_bits};
 
+	for (int i = 0; bdfs && i < o->n_vfio_devices; i++)
+		bdfs[i] = o->vfio_devices[i];
 	req.fixed = o->iova_mode == HM_IOVA_ALLOC ? NULL : o->iova_mode == HM_IOVA_PA ? "PA" : "VA";
 	return req;
 }
@@ -367,12 +372,18 @@ static struct hmi_dma_request dma_request(const struct hm_opts *o)
  * busy device or a non-viable group then costs nothing. */
 static int dma_open(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
 {
-	struct hmi_dma_request req = dma_request(o);
+	const char **bdfs;
+	struct hmi_dma_request req;
 	int rc;
 
 	if (!dma_wanted(o))
 		return 0;
+	bdfs = calloc((size_t)o->n_vfio_devices + 1, sizeof(*bdfs));
+	if (!bdfs)
+		return hmi_err(ctx, ENOMEM, "out of memory opening the devices' domain");
+	req = dma_request(o, bdfs);
 	rc = hmi_dma_open(ctx, &req, &pr->dma);
+	free(bdfs);
 	ctx->dma = pr->dma;
 	return rc;
 }
@@ -389,7 +400,7 @@ static void set_seg_iova(struct hmi_mem *pr, struct hmi_seg *s, uint64_t iova)
 static int dma_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
 {
 	struct hmi_segtab *t = &pr->tab;
-	struct hmi_dma_request req = dma_request(o);
+	struct hmi_dma_request req = dma_request(o, NULL);
 	uint64_t *iovas;
 	int rc;
 

@@ -45,6 +45,7 @@
 #include "options/options.h"
 
 #include "base/ctx.h"
+#include "parse/parse.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -123,8 +124,9 @@ static const struct hm_optdesc opt_table[] = {
     [OPT_IOMMU] = {"iommu", 0, "auto|iommufd|type1|noiommu|off", HM_CMD_INIT,
 		   "map the memory for devices behind the IOMMU (default off; auto with "
 		   "--vfio-device)"},
-    [OPT_VFIO_DEVICE] = {"vfio-device", 0, "BDF", HM_CMD_INIT,
-			 "a PCI device bound to vfio-pci that must reach the memory (repeatable)"},
+    [OPT_VFIO_DEVICE] = {"vfio-device", 0, "BDF", HM_CMD_INIT | HM_CMD_STATUS,
+			 "a PCI device bound to vfio-pci: init maps the memory for it, status says "
+			 "whether VFIO can hand it to this process (repeatable)"},
     [OPT_DMA_MASK_BITS] = {"dma-mask-bits", 0, "N", HM_CMD_INIT,
 			   "the devices' DMA address width in bits (default 64)"},
 };
@@ -562,44 +564,6 @@ static int apply_node(struct parse *p, const struct opt_action *a, const char *v
 	return 0;
 }
 
-/* Is TEXT a PCI address, "DDDD:BB:DD.F" or "BB:DD.F" in hex? */
-static int pci_address(const char *text)
-{
-	static const char full[] = "hhhh:hh:hh.h";
-	const char *form = strlen(text) == sizeof(full) - 1 ? full : full + 5;
-
-	if (strlen(text) != strlen(form))
-		return 0;
-	for (size_t i = 0; form[i]; i++)
-		if (form[i] == 'h' ? !isxdigit((unsigned char)text[i]) : text[i] != form[i])
-			return 0;
-	return 1;
-}
-
-/* --vfio-device BDF: the word itself is kept (argv outlives the options). */
-static int apply_vfio_device(struct parse *p, const struct opt_action *a, const char *value)
-{
-	struct hm_opts *o = p->o;
-
-	(void)a;
-	if (!pci_address(value))
-		return hmi_err(
-		    p->ctx, EINVAL,
-		    "%s '%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F as lspci "
-		    "-D prints it (e.g. 0000:00:05.0)",
-		    p->shown, show(value).s);
-	if (!o->vfio_devices || o->n_vfio_devices < 0 || o->n_vfio_devices >= o->max_vfio_devices)
-		return hmi_err(p->ctx, EINVAL, "%s '%s': room for %d devices only%s", p->shown,
-			       show(value).s, o->max_vfio_devices > 0 ? o->max_vfio_devices : 0,
-			       o->vfio_devices ? "" : " (point opts.vfio_devices at an array)");
-	for (int i = 0; i < o->n_vfio_devices; i++)
-		if (strcasecmp(o->vfio_devices[i], value) == 0)
-			return hmi_err(p->ctx, EINVAL, "%s '%s' is given twice", p->shown,
-				       show(value).s);
-	o->vfio_devices[o->n_vfio_devices++] = value;
-	return 0;
-}
-
 static int apply_dma_mask_bits(struct parse *p, const struct opt_action *a, const char *value)
 {
 	const char *s = value, *end = value + strlen(value);
@@ -710,6 +674,32 @@ static int apply_zone(struct parse *p, const struct opt_action *a, const char *v
 			       where, show(flag + 1).s);
 	z.contig = flag != NULL;
 	p->o->zones[p->o->n_zones++] = z;
+	return 0;
+}
+
+/* --vfio-device BDF: the canonical address, once, in the caller's array. */
+static int apply_vfio_device(struct parse *p, const struct opt_action *a, const char *value)
+{
+	char name[HM_PCI_ADDR_MAX];
+	struct hm_opts *o = p->o;
+
+	(void)a;
+	if (!o->vfio_devices || o->max_vfio_devices <= 0)
+		return hmi_err(p->ctx, EINVAL,
+			       "%s '%s': no room for devices: point opts.vfio_devices at an array "
+			       "and set opts.max_vfio_devices to its length",
+			       p->shown, show(value).s);
+	if (o->n_vfio_devices < 0 || o->n_vfio_devices >= o->max_vfio_devices)
+		return hmi_err(p->ctx, EINVAL, "%s '%s': more than %d devices: give at most %d",
+			       p->shown, show(value).s, o->max_vfio_devices, o->max_vfio_devices);
+	if (hmi_pci_addr_canonical(p->ctx, value, name, sizeof(name)) < 0)
+		return err_within(p->ctx, -EINVAL, p->shown);
+	for (int i = 0; i < o->n_vfio_devices; i++)
+		if (strcmp(o->vfio_devices[i], name) == 0)
+			return hmi_err(p->ctx, EINVAL,
+				       "%s '%s': device %s is given twice: give each device once",
+				       p->shown, show(value).s, name);
+	memcpy(o->vfio_devices[o->n_vfio_devices++], name, sizeof(name));
 	return 0;
 }
 

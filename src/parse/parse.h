@@ -87,4 +87,25 @@ struct hmi_maps_line {
  * offset, inode in 64 bits, device numbers in 32). *M is untouched then. */
 int hmi_parse_maps_line(const char *line, size_t len, struct hmi_maps_line *m);
 
+/* A PCI device's address: the name sysfs gives it, in fields. */
+struct hmi_pci_addr {
+	uint32_t domain;
+	uint8_t bus, dev, fn;
+};
+
+/* "DDDD:BB:DD.F" or "BB:DD.F" (domain 0) -> *ADDR: hex digits of either
+ * case, the domain 4 to 8 of them, bus and device 2, function 1; device at
+ * most 1f, function at most 7; nothing else before or after. -EINVAL
+ * otherwise, with a message naming TEXT and the form when CTX is given;
+ * *ADDR untouched then. */
+int hmi_parse_pci_addr(struct hm_ctx *ctx, const char *text, struct hmi_pci_addr *addr);
+
+/* ADDR as sysfs names the device, "0000:03:00.0", into BUF (HM_PCI_ADDR_MAX
+ * bytes hold every address). */
+void hmi_pci_addr_format(const struct hmi_pci_addr *addr, char *buf, size_t len);
+
+/* TEXT parsed and written back in that form: 0, or -EINVAL as
+ * hmi_parse_pci_addr (BUF untouched). */
+int hmi_pci_addr_canonical(struct hm_ctx *ctx, const char *text, char *buf, size_t len);
+
 #endif

@@ -22,11 +22,13 @@
  *    the commands that take one, a page size that is a power of two of
  *    at least 4 KiB, a page-aligned base address, a node id in range, a
  *    file prefix that is a plain file name, zone names of the allowed
- *    characters and distinct, string fields that point into argv, only
+ *    characters and distinct, PCI devices in canonical form and distinct,
+ *    string fields that point into argv, only
  *    known flag bits, and only options that this command takes (checked
  *    against the parser's own table, hm_opts_table).
  */
 #include "fuzz.h"
+#include "parse/parse.h"
 
 #define MAX_WORDS 256
 #define KNOWN_FLAGS                                                                                \
@@ -105,12 +107,34 @@ static void check_numbers(const struct hm_opts *o, unsigned cmd)
 	FUZZ_CHECK((o->flags & ~(unsigned)KNOWN_FLAGS) == 0, "flags 0x%x", o->flags);
 }
 
+/* --vfio-device: within the array, only for the commands that take it, each
+ * in its own canonical form, distinct. */
+static void check_vfio_devices(const struct hm_opts *o, unsigned cmd)
+{
+	char again[HM_PCI_ADDR_MAX];
+
+	FUZZ_CHECK(o->n_vfio_devices >= 0 && o->n_vfio_devices <= o->max_vfio_devices,
+		   "%d devices", o->n_vfio_devices);
+	FUZZ_CHECK(o->n_vfio_devices == 0 || (takers("vfio-device") & cmd),
+		   "devices for command 0x%x", cmd);
+	for (int i = 0; i < o->n_vfio_devices; i++) {
+		FUZZ_CHECK(hmi_pci_addr_canonical(fuzz_ctx(), o->vfio_devices[i], again,
+						  sizeof(again)) == 0 &&
+			       strcmp(again, o->vfio_devices[i]) == 0,
+			   "device '%s' is not canonical", o->vfio_devices[i]);
+		for (int j = 0; j < i; j++)
+			FUZZ_CHECK(strcmp(o->vfio_devices[j], o->vfio_devices[i]) != 0,
+				   "device '%s' twice", o->vfio_devices[i]);
+	}
+}
+
 static void check_success(const struct line *l, const struct hm_opts *o, unsigned cmd)
 {
 	const char *prefix = o->file_prefix;
 
 	check_numbers(o, cmd);
 	check_zones(o, cmd);
+	check_vfio_devices(o, cmd);
 	check_string(l, o->huge_dir, "huge-dir", cmd);
 	check_string(l, prefix, "file-prefix", cmd);
 	FUZZ_CHECK(!prefix || (strlen(prefix) < HM_PREFIX_MAX && !strchr(prefix, '/') &&
@@ -189,12 +213,15 @@ static void parse_ext(struct hm_ctx *ctx, const struct line *l, unsigned cmd)
 	struct taken t = {.l = l, .cmd = cmd};
 	const struct hm_opts_ext ext = {own_table, 3, 2, take, &t};
 	struct hm_zone_spec zones[HM_MAX_ZONES];
+	char devices[HM_MAX_VFIO_DEVICES][HM_PCI_ADDR_MAX];
 	struct hm_opts o;
 	int rc;
 
 	hm_opts_init(&o);
 	o.zones = zones;
 	o.max_zones = HM_MAX_ZONES;
+	o.vfio_devices = devices;
+	o.max_vfio_devices = HM_MAX_VFIO_DEVICES;
 	rc = hm_opts_parse_ext(ctx, &o, cmd, l->n - 1, l->words + 1, &ext);
 	FUZZ_CHECK(rc == 0 || rc == -EINVAL, "hm_opts_parse_ext returned %d", rc);
 	fuzz_failed(ctx, rc, "hm_opts_parse_ext");
@@ -205,6 +232,7 @@ static void parse_ext(struct hm_ctx *ctx, const struct line *l, unsigned cmd)
 static void run_line(struct hm_ctx *ctx, struct line *l)
 {
 	struct hm_zone_spec zones[HM_MAX_ZONES];
+	char devices[HM_MAX_VFIO_DEVICES][HM_PCI_ADDR_MAX];
 	struct hm_opts o;
 	unsigned cmd;
 
@@ -212,8 +240,10 @@ static void run_line(struct hm_ctx *ctx, struct line *l)
 		return;
 	cmd = command_of(l->words[0]);
 	hm_opts_init(&o);
-	o.zones = zones; /* the caller's array, as hugemem(1) gives it */
+	o.zones = zones; /* the caller's arrays, as hugemem(1) gives them */
 	o.max_zones = HM_MAX_ZONES;
+	o.vfio_devices = devices;
+	o.max_vfio_devices = HM_MAX_VFIO_DEVICES;
 	parse_into(ctx, l, cmd, &o);
 	parse_into(ctx, l, cmd, &o);
 	parse_ext(ctx, l, cmd);

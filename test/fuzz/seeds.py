@@ -84,6 +84,8 @@ LINES = [
     ["reorder", "--page-size", "2M", "--node", "0"],
     ["status", "-m", "64"],
     ["init", "--base-virtaddr", "4097"],
+    ["status", "--vfio-device", "03:00.0", "--vfio-device=0000:03:00.1", "--json"],
+    ["status", "--vfio-device", "03:00.0", "--vfio-device", "0000:03:00.0"],
 ]
 
 
@@ -372,9 +374,20 @@ def heap():
     put("heap", "arena-header", bytes([2]) + busy + h_scribble_small(40, 99) + h_malloc(100))
 
 
+# ------------------------------------------------------------------ PCI addresses
+PCI = ["0000:00:05.0", "00:05.0", "0000:03:00.1", "ABCD:EF:1F.7", "10000:e1:00.0",
+       "ffffffff:ff:1f.7", "0000:00:20.0", "0000:00:05.8", "000:00:05.0", "0000:00:5.0",
+       "0000:00:05.0\n", " 00:05.0", "0x00:05.0", "0000:00:00:05.0", "05.0", ""]
+
+
+def pci():
+    for i, s in enumerate(PCI):
+        put("pci", "p%02d" % i, s)
+
+
 def main():
     for fn in (sizes, socket_mem, opts, mountinfo, meminfo, sysfs, cgroup, pagemap, locks, maps,
-               heap):
+               heap, pci):
         fn()
     return 0
 

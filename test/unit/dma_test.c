@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -117,34 +118,50 @@ static void test_ledger(struct hm_ctx *ctx)
 	free(d.ledger);
 }
 
-/* A root with no /dev/iommu and no VFIO: each backend's refusal. */
-static void test_no_backend(struct hm_ctx *ctx)
+/* Open a domain for BDF on ROOT: the result, and nothing left open. */
+static int open_on(struct hm_ctx *ctx, const char *root, const char *bdf,
+		   enum hmi_dma_backend backend)
 {
-	char root[] = "/tmp/hmdma.XXXXXX";
-	const char *bdfs[] = {"00:05.0"};
-	struct hmi_dma_request req = {.bdfs = bdfs, .n_bdfs = 1, .fixed = "VA"};
+	const char *bdfs[] = {bdf};
+	struct hmi_dma_request req = {.backend = backend, .bdfs = bdfs, .n_bdfs = 1, .fixed = "VA"};
 	struct hmi_dma *d = NULL;
-	int fds = count_fds();
+	int fds = count_fds(), rc;
 
-	if (!mkdtemp(root) || hm_ctx_set_root(ctx, root) < 0) {
-		ok(0, "cannot make a fixture root %s", root);
+	hm_ctx_set_root(ctx, root);
+	rc = hmi_dma_open(ctx, &req, &d);
+	ok(d == NULL && count_fds() == fds, "open %s on %s: nothing returned, nothing left open",
+	   bdf, strrchr(root, '/'));
+	hm_ctx_set_root(ctx, "/");
+	return rc;
+}
+
+/* The device checks come before any descriptor (test/fixtures/iommu-vfio:
+ * every node there is a plain file, so the kernel calls fail past them). */
+static void test_refusals(struct hm_ctx *ctx)
+{
+	char root[PATH_MAX], empty[] = "/tmp/hmdma.XXXXXX";
+
+	if (!realpath("test/fixtures/iommu-vfio", root) || !mkdtemp(empty)) {
+		ok(0, "the fixture tree test/fixtures/iommu-vfio (run from the top)");
 		return;
 	}
-	req.backend = HMI_DMA_IOMMUFD;
-	is_int(hmi_dma_open(ctx, &req, &d), -ENOENT, "iommufd: no /dev/iommu");
-	like(hm_errmsg(ctx), "/dev/iommu", "...the message names the node");
-	like(hm_errmsg(ctx), "--iommu type1", "...and the other backend");
-	req.backend = HMI_DMA_TYPE1;
-	is_int(hmi_dma_open(ctx, &req, &d), -ENOENT, "type1: no /dev/vfio/vfio");
-	like(hm_errmsg(ctx), "modprobe vfio-pci", "...the message says how to load VFIO");
-	req.backend = HMI_DMA_NONE;
-	is_int(hmi_dma_open(ctx, &req, &d), -ENOENT, "auto: neither backend");
-	like(hm_errmsg(ctx), "iommufd: cannot open", "...the message gives iommufd's cause");
-	like(hm_errmsg(ctx), "; type1: cannot open", "...and type1's");
-	ok(d == NULL, "no domain is returned");
-	is_int(count_fds(), fds, "no descriptor is left open");
-	hm_ctx_set_root(ctx, "/");
-	rmdir(root);
+	is_int(open_on(ctx, empty, "0000:00:05.0", HMI_DMA_NONE), -ENODEV, "no such device");
+	like(hm_errmsg(ctx), "no such PCI device 0000:00:05.0", "...named");
+	is_int(open_on(ctx, root, "0000:00:03.0", HMI_DMA_NONE), -EBUSY,
+	       "a device bound to another driver");
+	like(hm_errmsg(ctx), "e1000e", "...the message names the driver");
+	is_int(open_on(ctx, root, "0000:01:00.0", HMI_DMA_TYPE1), -EBUSY, "a group not viable");
+	like(hm_errmsg(ctx), "0000:01:00.1", "...the message names the device in the way");
+	is_int(open_on(ctx, root, "0000:00:05.0", HMI_DMA_IOMMUFD), -ENOTTY,
+	       "iommufd: a /dev/iommu that is not one (past the checks)");
+	like(hm_errmsg(ctx), "IOMMU_IOAS_ALLOC", "...the message names the call");
+	is_int(open_on(ctx, root, "0000:00:05.0", HMI_DMA_TYPE1), -ENOTTY,
+	       "type1: a container that is not one");
+	like(hm_errmsg(ctx), "not a VFIO container", "...saying so");
+	is_int(open_on(ctx, root, "0000:00:05.0", HMI_DMA_NONE), -ENOTTY, "auto: neither");
+	like(hm_errmsg(ctx), "iommufd: IOMMU_IOAS_ALLOC", "...the message gives iommufd's cause");
+	like(hm_errmsg(ctx), "; type1: VFIO_GET_API_VERSION", "...and type1's");
+	rmdir(empty);
 }
 
 static void test_queries(struct hm_ctx *ctx)
@@ -161,7 +178,7 @@ static void test_queries(struct hm_ctx *ctx)
 	       "hm_dmabuf_export without memory: ENODEV");
 }
 
-static int parse(struct hm_ctx *ctx, struct hm_opts *o, const char **devs, int argc,
+static int parse(struct hm_ctx *ctx, struct hm_opts *o, char (*devs)[HM_PCI_ADDR_MAX], int argc,
 		 const char **argv)
 {
 	hm_opts_init(o);
@@ -172,7 +189,7 @@ static int parse(struct hm_ctx *ctx, struct hm_opts *o, const char **devs, int a
 
 static void test_options(struct hm_ctx *ctx)
 {
-	const char *devs[2];
+	char devs[2][HM_PCI_ADDR_MAX];
 	struct hm_opts o;
 	const char *good[] = {
 	    "--iommu",	       "type1", "--vfio-device", "0000:00:05.0", "--vfio-device=03:00.1",
@@ -188,12 +205,12 @@ static void test_options(struct hm_ctx *ctx)
 	ok(o.iommu == HM_IOMMU_TYPE1 && o.n_vfio_devices == 2 && o.dma_mask_bits == 48 &&
 	       o.iova_mode == HM_IOVA_ALLOC,
 	   "options: ...all taken");
-	is_str(o.vfio_devices[1], "03:00.1", "options: the device's word kept");
+	is_str(o.vfio_devices[1], "0000:03:00.1", "options: the device in its canonical form");
 	is_int(parse(ctx, &o, devs, 2, bad_bdf), -EINVAL, "options: a malformed PCI address");
-	like(hm_errmsg(ctx), "DDDD:BB:DD.F", "...the message shows the form");
+	like(hm_errmsg(ctx), "0000:00:5.0", "...the message names it");
 	is_int(parse(ctx, &o, devs, 4, twice), -EINVAL, "options: a device twice");
 	is_int(parse(ctx, &o, devs, 6, three), -EINVAL, "options: more devices than room");
-	like(hm_errmsg(ctx), "room for 2 devices", "...saying how many");
+	like(hm_errmsg(ctx), "give at most 2", "...saying how many");
 	is_int(parse(ctx, &o, devs, 2, mask), -EINVAL, "options: a 16-bit mask is refused");
 	is_int(parse(ctx, &o, devs, 2, iommu), -EINVAL, "options: an unknown backend");
 	like(hm_errmsg(ctx), "noiommu", "...the message lists the backends");
@@ -208,7 +225,7 @@ static void refuse(struct hm_ctx *ctx, struct hm_opts *o, const char *want, cons
 
 static void test_init_refusals(struct hm_ctx *ctx)
 {
-	const char *devs[] = {"0000:00:05.0"};
+	char devs[1][HM_PCI_ADDR_MAX] = {"0000:00:05.0"};
 	struct hm_opts o;
 
 	hm_opts_init(&o);
@@ -238,7 +255,7 @@ int main(void)
 	test_fixed(ctx);
 	test_alloc(ctx);
 	test_ledger(ctx);
-	test_no_backend(ctx);
+	test_refusals(ctx);
 	test_queries(ctx);
 	test_options(ctx);
 	test_init_refusals(ctx);

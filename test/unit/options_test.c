@@ -697,6 +697,44 @@ static void test_table(void)
 	ok(flags_refuse_values, "every flag refuses a value");
 }
 
+static void test_vfio_devices(void)
+{
+	char words[HM_MAX_VFIO_DEVICES + 1][16];
+	char *argv[2 * (HM_MAX_VFIO_DEVICES + 1)];
+	struct cli_opts o;
+	int rc;
+
+	is_int(PARSE(&o, HM_CMD_STATUS, "--vfio-device", "03:00.0", "--vfio-device=ABCD:EF:1f.7"),
+	       0, "two devices");
+	ok(o.lib.n_vfio_devices == 2 && !strcmp(o.lib.vfio_devices[0], "0000:03:00.0") &&
+	       !strcmp(o.lib.vfio_devices[1], "abcd:ef:1f.7"),
+	   "each kept in the canonical form");
+	PARSE_FAILS(HM_CMD_STATUS,
+		    "--vfio-device: PCI address '0000:00:5.0' is not of that form: give "
+		    "DDDD:BB:DD.F or BB:DD.F (hex), e.g. 0000:03:00.0",
+		    "--vfio-device", "0000:00:5.0");
+	PARSE_FAILS(HM_CMD_STATUS, "PCI address '00:20.0' has device 20, past 1f", "--vfio-device",
+		    "00:20.0");
+	PARSE_FAILS(HM_CMD_STATUS,
+		    "--vfio-device '0000:03:00.0': device 0000:03:00.0 is given twice: give each "
+		    "device once",
+		    "--vfio-device", "03:00.0", "--vfio-device", "0000:03:00.0");
+	PARSE_FAILS(HM_CMD_ATTACH,
+		    "--vfio-device is not an option of 'attach' (it belongs to: init, status)",
+		    "--vfio-device", "03:00.0");
+	for (int i = 0; i <= HM_MAX_VFIO_DEVICES; i++) {
+		snprintf(words[i], sizeof(words[i]), "00:%02x.0", i);
+		argv[2 * i] = (char *)"--vfio-device";
+		argv[2 * i + 1] = words[i];
+	}
+	cli_opts_init(&o);
+	is_int(cli_opts_parse(ctx, &o, HM_CMD_STATUS, 0, 2 * HM_MAX_VFIO_DEVICES, argv), 0,
+	       "16 devices fit");
+	cli_opts_init(&o);
+	rc = cli_opts_parse(ctx, &o, HM_CMD_STATUS, 0, 2 * (HM_MAX_VFIO_DEVICES + 1), argv);
+	failed(rc, -EINVAL, "--vfio-device '00:10.0': more than 16 devices", "17 devices");
+}
+
 /* ------------------------------------------------------------------ the library alone */
 
 /* hm_opts_parse as an application calls it: the library's options only. */
@@ -705,6 +743,8 @@ static void test_library_parser(void)
 	char *json[] = {(char *)"-m", (char *)"64", (char *)"--json"};
 	char *word[] = {(char *)"-m", (char *)"64", (char *)"extra"};
 	char *zones[] = {(char *)"--zone", (char *)"a:1", (char *)"--zone", (char *)"b:1"};
+	char *devices[] = {(char *)"--vfio-device", (char *)"00:05.0"};
+	char device_room[1][HM_PCI_ADDR_MAX];
 	struct hm_zone_spec room[1];
 	struct hm_opts o;
 
@@ -723,6 +763,20 @@ static void test_library_parser(void)
 	o.n_zones = 0;
 	failed(hm_opts_parse(ctx, &o, HM_CMD_INIT, 4, zones), -EINVAL, "more than 1 zones",
 	       "max_zones is the limit");
+	failed(hm_opts_parse(ctx, &o, HM_CMD_STATUS, 2, devices), -EINVAL,
+	       "no room for devices: point opts.vfio_devices at an array",
+	       "--vfio-device without an array");
+	o.vfio_devices = device_room;
+	o.max_vfio_devices = 1;
+	is_int(hm_opts_parse(ctx, &o, HM_CMD_STATUS, 2, devices), 0,
+	       "--vfio-device into the caller's array");
+	ok(o.n_vfio_devices == 1 && !strcmp(device_room[0], "0000:00:05.0"),
+	   "one device, in the caller's array");
+	o.n_vfio_devices = 1;
+	o.vfio_devices = NULL;
+	failed(hm_opts_check(ctx, &o, NULL), -EINVAL,
+	       "opts.n_vfio_devices is 1 with no opts.vfio_devices array",
+	       "devices counted, no array");
 }
 
 /* The size field: the caller's version of struct hm_opts. */
@@ -906,6 +960,7 @@ int main(void)
 	test_address();
 	test_page_size_node();
 	test_zones();
+	test_vfio_devices();
 	test_positionals();
 	test_help();
 	test_unknown();
