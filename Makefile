@@ -30,7 +30,9 @@ SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC -fvisibility=hidden
 ALL_LDFLAGS  = $(LDFLAGS) $(SANFLAGS)
-ALL_CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE -DHM_VERSION='"$(VERSION)"' -MMD -MP $(CPPFLAGS)
+# -Iuapi: the Linux 6.12 <linux/vfio.h> and <linux/iommufd.h> (uapi/README.md), before the
+# system's older ones.
+ALL_CPPFLAGS = -Iinclude -Isrc -Iuapi -D_GNU_SOURCE -DHM_VERSION='"$(VERSION)"' -MMD -MP $(CPPFLAGS)
 LIBS         = -lpthread
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
@@ -162,8 +164,8 @@ lint: lib abi-check
 	@tools/deps.sh lint
 	tools/layers.py $(BUILD)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude -Isrc src cli
-	clang-tidy --quiet $(LIB_SRC) $(CLI_SRC) -- -std=gnu11 -D_GNU_SOURCE -DHM_VERSION='"$(VERSION)"' -Iinclude -Isrc
+		--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude -Isrc -Iuapi src cli
+	clang-tidy --quiet $(LIB_SRC) $(CLI_SRC) -- -std=gnu11 -D_GNU_SOURCE -DHM_VERSION='"$(VERSION)"' -Iinclude -Isrc -Iuapi
 
 # ---------------------------------------------------------------- ABI
 # abi/libhugemem.abi is the ABI of this release, HUGEMEM_0 (abidw from the built

@@ -16,7 +16,7 @@ NUMA_OBJ      := $(NUMA_SRC:%.c=$(NUMA_DIR)/obj/%.o)
 NUMA_LIB_OBJ  := $(LIB_SRC:%.c=$(NUMA_DIR)/obj/%.o)
 NUMA_CLI_OBJ  := $(CLI_SRC:%.c=$(NUMA_DIR)/obj/%.o)
 NUMA_CFLAGS   := -std=gnu11 $(WARN) -O2 -fvisibility=hidden
-NUMA_CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE -DHM_VERSION='"$(VERSION)"' -MMD -MP
+NUMA_CPPFLAGS := -Iinclude -Isrc -Iuapi -D_GNU_SOURCE -DHM_VERSION='"$(VERSION)"' -MMD -MP
 NUMA_BINS     := $(NUMA_DIR)/hugemem $(NUMA_DIR)/numa_probe
 
 CHECK_EXTRA += check-numa
