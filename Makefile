@@ -152,7 +152,7 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hugemem
 
 # ---------------------------------------------------------------- habits
-FORMAT_FILES = $(wildcard include/*.h src/*/*.[ch] cli/*.[ch] test/unit/*.[ch] test/*.h)
+FORMAT_FILES = $(wildcard include/*.h src/*/*.[ch] cli/*.[ch] test/unit/*.[ch] test/*.h test/vfio/*.[ch])
 
 format:
 	@tools/deps.sh lint

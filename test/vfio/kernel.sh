@@ -136,6 +136,15 @@ check_config() { # CONFIG
 	return $bad
 }
 
+# tinyconfig, the fragments on top, olddefconfig. ARCH=x86_64 on every call:
+# with ARCH=x86, tinyconfig turns 64BIT off.
+configure() { # SRC LOG
+	make -C "$1" ARCH=x86_64 tinyconfig >"$2" 2>&1 || return 1
+	# shellcheck disable=SC2086
+	(cd "$1" && scripts/kconfig/merge_config.sh -m .config $FRAGMENTS) >>"$2" 2>&1 || return 1
+	make -C "$1" ARCH=x86_64 olddefconfig >>"$2" 2>&1
+}
+
 build() {
 	local ver dir tar src t0
 	ver=$(source_version)
@@ -168,12 +177,7 @@ build() {
 	tar -C "$scratch" -xJf "$tar" || die "cannot unpack $tar"
 	src=$scratch/$SRCPKG
 	[ -d "$src" ] || die "no $SRCPKG/ in $tar"
-	# ARCH=x86_64 on every call: with ARCH=x86, tinyconfig turns 64BIT off
-	make -C "$src" ARCH=x86_64 tinyconfig >"$scratch/build.log" 2>&1 &&
-		# shellcheck disable=SC2086
-		(cd "$src" && scripts/kconfig/merge_config.sh -m .config $FRAGMENTS) \
-			>>"$scratch/build.log" 2>&1 &&
-		make -C "$src" ARCH=x86_64 olddefconfig >>"$scratch/build.log" 2>&1 ||
+	configure "$src" "$scratch/build.log" ||
 		die "configuring failed: $(tail -n 3 "$scratch/build.log")"
 	check_config "$src/.config" || die "the fragments ask for options this kernel cannot have"
 	say "building $SRCPKG $ver ($(grep -c '^CONFIG_' "$src/.config") options)" \
