@@ -35,9 +35,13 @@ JOBS=${HM_KERNEL_JOBS:-2}
 SRCPKG=linux-source-6.12
 FRAGMENTS="$HERE/tiny-base.config $HERE/iofd.config $HERE/hugemem.config"
 
-say() {
-	echo "vfio-kernel: $*" >&2
-}
+# shellcheck disable=SC2034 # read by vm.sh
+VM_NAME=vfio-kernel
+# shellcheck disable=SC2034 # read by vm.sh
+OUT=${TMPDIR:-/tmp} # apt-get's log while it installs (vm_install)
+# say, vm_install
+. "$HERE/../vm.sh"
+
 die() {
 	say "FAIL: $*"
 	exit 1
@@ -75,31 +79,10 @@ cached_vmlinux() {
 
 # ------------------------------------------------------------------ build
 
-missing_tools() {
-	local need=""
-	command -v make >/dev/null || need="$need make"
-	command -v gcc >/dev/null || need="$need gcc"
-	command -v bison >/dev/null || need="$need bison"
-	command -v flex >/dev/null || need="$need flex"
-	command -v bc >/dev/null || need="$need bc"
-	command -v xz >/dev/null || need="$need xz-utils"
-	command -v flock >/dev/null || need="$need util-linux"
-	[ -r /usr/include/gelf.h ] || need="$need libelf-dev" # objtool
-	echo $need
-}
+# libelf-dev: objtool
 install_tools() {
-	local need
-	need=$(missing_tools)
-	[ -z "$need" ] && return 0
-	[ "$(id -u)" = 0 ] || die "missing $need (as root: apt-get install $need)"
-	say "installing $need (apt-get, once)"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null 2>&1
-	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $need >/dev/null 2>&1 ||
-		die "apt-get install $need failed"
-	need=$(missing_tools)
-	[ -z "$need" ] || die "still missing after apt-get install: $need"
+	vm_install make=make gcc=gcc bison=bison flex=flex bc=bc xz=xz-utils flock=util-linux \
+		/usr/include/gelf.h=libelf-dev || die "$VM_WHY"
 }
 
 # The source tarball of VERSION, from the cache or downloaded into it.

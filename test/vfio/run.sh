@@ -78,21 +78,12 @@ BUSYBOX=/bin/busybox
 QEMU=qemu-system-x86_64
 t_start=$(date +%s%N)
 
-say() {
-	echo "check-vfio: $*"
-}
-seconds_since() {
-	local ns=$(($(date +%s%N) - $1))
-	printf '%d.%02d' $((ns / 1000000000)) $((ns / 10000000 % 100))
-}
-skip() {
-	if [ "${HM_REQUIRE_VFIO_VM:-0}" = 1 ]; then
-		say "FAIL: cannot run, and HM_REQUIRE_VFIO_VM=1 requires it: $*" >&2
-		exit 1
-	fi
-	say "SKIP: $*"
-	exit 0
-}
+# shellcheck disable=SC2034 # read by vm.sh
+VM_NAME=check-vfio
+# shellcheck disable=SC2034 # read by vm.sh
+VM_REQUIRE=HM_REQUIRE_VFIO_VM
+# say, skip, seconds_since, vm_install, qemu_runs, prove_tap
+. "$HERE/../vm.sh"
 
 # The programs tests.txt lists, one "NAME MODE..." a line.
 test_list() {
@@ -101,37 +92,8 @@ test_list() {
 
 # ------------------------------------------------------------------ 1. packages
 
-static_busybox() {
-	[ -x $BUSYBOX ] && ! ldd $BUSYBOX >/dev/null 2>&1
-}
-missing_packages() {
-	local need=""
-	command -v $QEMU >/dev/null || need="$need qemu-system-x86"
-	static_busybox || need="$need busybox-static"
-	command -v cpio >/dev/null || need="$need cpio"
-	echo $need
-}
 install_packages() {
-	local need
-	need=$(missing_packages)
-	[ -z "$need" ] && return 0
-	[ "$(id -u)" = 0 ] || skip "missing $need (run as root to install them: apt-get install $need)"
-	say "installing $need (apt-get, once)"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null 2>&1
-	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $need >"$OUT/apt.log" 2>&1 ||
-		skip "apt-get install $need failed: $(tail -n 1 "$OUT/apt.log")"
-	need=$(missing_packages)
-	[ -z "$need" ] || skip "still missing after apt-get install: $need"
-}
-
-# qemu starts, takes the accelerator and quits: anything else is a host that cannot run it.
-qemu_runs() {
-	local err=$OUT/qemu-probe.err
-	echo quit | timeout 60 $QEMU -machine none -accel "$ACCEL" -nodefaults -display none \
-		-monitor stdio >/dev/null 2>"$err" && return 0
-	skip "$QEMU cannot run here (-accel $ACCEL): $(head -n 1 "$err")"
+	vm_install $QEMU=qemu-system-x86 static-busybox=busybox-static cpio=cpio || skip "$VM_WHY"
 }
 
 # ------------------------------------------------------------------ 2. kernel
@@ -254,28 +216,6 @@ mode_tap() { # MODE START QEMU_RC
 		}' "$OUT/guest-$1.out"
 }
 
-# Without prove: a plan that matches, no "not ok" but TODOs.
-check_tap() {
-	awk '/^1\.\.[0-9]+$/ { plan = substr($0, 4) + 0; next }
-		/^not ok / && !/# *TODO/ { bad++ }
-		/^(not )?ok / { run++ }
-		END {
-			if (plan == "" || plan != run) { print "plan " plan ", ran " run; exit 1 }
-			if (bad) { print bad " failed"; exit 1 }
-			print run " passed, 0 failed"
-		}' "$1"
-}
-
-verdict() {
-	local tap=$OUT/vfio.tap
-	if command -v prove >/dev/null; then
-		prove -v --exec cat "$tap"
-	else
-		cat "$tap"
-		check_tap "$tap"
-	fi
-}
-
 cleanup() {
 	[ -n "${QEMU_PID:-}" ] && kill "$QEMU_PID" 2>/dev/null
 	rm -rf "$OUT/initramfs.d"
@@ -293,7 +233,7 @@ for f in hugemem $(test_list | awk '{ print $1 }'); do
 	[ -x "$OUT/$f" ] || { say "FAIL: $OUT/$f missing: run it through 'make check-vfio'" >&2; exit 1; }
 done
 install_packages
-qemu_runs
+qemu_runs $QEMU "$ACCEL"
 guest_kernel
 pack_initramfs || { say "FAIL: could not pack the initramfs" >&2; exit 1; }
 say "kernel $KIMG, initramfs $(($(stat -c %s "$OUT/initramfs.cpio") >> 10)) KiB;" \
@@ -319,7 +259,7 @@ done
 	echo "1..$n"
 } >"$OUT/vfio.tap"
 rm -f "$OUT/vfio.tap.tmp"
-verdict
+prove_tap "$OUT/vfio.tap"
 rc=$?
 say "$([ $rc = 0 ] && echo PASS || echo FAIL) in $(seconds_since "$t_start") s" \
 	"(packages, kernel, initramfs, $(echo "$MODES" | wc -w) boots; the static build is make's)"
