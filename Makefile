@@ -30,6 +30,8 @@ SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 ALL_CFLAGS   = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC -fvisibility=hidden
 ALL_LDFLAGS  = $(LDFLAGS) $(SANFLAGS)
+# -Iuapi: the Linux 6.12 <linux/vfio.h> and <linux/iommufd.h> (uapi/README.md), before the
+# system's older ones.
 ALL_CPPFLAGS = -Iinclude -Isrc -Iuapi -D_GNU_SOURCE -DHM_VERSION='"$(VERSION)"' -MMD -MP $(CPPFLAGS)
 LIBS         = -lpthread
 
@@ -156,7 +158,7 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hugemem
 
 # ---------------------------------------------------------------- habits
-FORMAT_FILES = $(wildcard include/*.h src/*/*.[ch] cli/*.[ch] test/unit/*.[ch] test/*.h)
+FORMAT_FILES = $(wildcard include/*.h src/*/*.[ch] cli/*.[ch] test/unit/*.[ch] test/*.h test/vfio/*.[ch])
 
 format:
 	@tools/deps.sh lint

@@ -56,28 +56,15 @@ ACCEL=${HM_NUMA_ACCEL:-tcg}
 BUSYBOX=/bin/busybox
 QEMU=qemu-system-x86_64
 t_start=$(date +%s%N)
-
-say() {
-	echo "check-numa: $*"
-}
-seconds_since() {
-	local ns=$(($(date +%s%N) - $1))
-	printf '%d.%02d' $((ns / 1000000000)) $((ns / 10000000 % 100))
-}
-skip() {
-	if [ "${HM_REQUIRE_NUMA_VM:-0}" = 1 ]; then
-		say "FAIL: cannot run, and HM_REQUIRE_NUMA_VM=1 requires it: $*" >&2
-		exit 1
-	fi
-	say "SKIP: $*"
-	exit 0
-}
+# shellcheck disable=SC2034 # read by vm.sh
+VM_NAME=check-numa
+# shellcheck disable=SC2034 # read by vm.sh
+VM_REQUIRE=HM_REQUIRE_NUMA_VM
+# say, skip, seconds_since, vm_install, qemu_runs, prove_tap
+. "$HERE/../vm.sh"
 
 # ------------------------------------------------------------------ 1. packages
 
-static_busybox() {
-	[ -x $BUSYBOX ] && ! ldd $BUSYBOX >/dev/null 2>&1
-}
 KCACHE=${HM_GUEST_KERNEL_CACHE:-/var/cache/hugemem/guest-kernels}
 
 # The kernel package Debian's linux-image-amd64 depends on now, and its
@@ -120,27 +107,9 @@ fetch_kernel() {
 	rm -rf "$dir"
 	mv "$tmp/root" "$dir" && rm -rf "$tmp"
 }
-missing_packages() {
-	local need=""
-	command -v $QEMU >/dev/null || need="$need qemu-system-x86"
-	static_busybox || need="$need busybox-static"
-	command -v cpio >/dev/null || need="$need cpio"
-	command -v xz >/dev/null || need="$need xz-utils"
-	echo $need
-}
 install_packages() {
-	local need
-	need=$(missing_packages)
-	[ -z "$need" ] && return 0
-	[ "$(id -u)" = 0 ] || skip "missing $need (run as root to install them: apt-get install $need)"
-	say "installing $need (apt-get, once)"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null 2>&1
-	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $need >"$OUT/apt.log" 2>&1 ||
-		skip "apt-get install $need failed: $(tail -n 1 "$OUT/apt.log")"
-	need=$(missing_packages)
-	[ -z "$need" ] || skip "still missing after apt-get install: $need"
+	vm_install $QEMU=qemu-system-x86 static-busybox=busybox-static cpio=cpio xz=xz-utils ||
+		skip "$VM_WHY"
 }
 
 # The guest kernel: HM_NUMA_KERNEL, else Debian's from the cache (fetched
@@ -154,14 +123,6 @@ ensure_kernel() {
 	kernel_package >/dev/null || apt-get update -qq >/dev/null 2>&1
 	fetch_kernel
 	debian_kernel >/dev/null || skip "no vmlinuz in the fetched package ($KCACHE)"
-}
-
-# qemu starts, takes TCG and quits: anything else is a host that cannot run it.
-qemu_runs() {
-	local err=$OUT/qemu-probe.err
-	echo quit | timeout 60 $QEMU -machine none -accel "$ACCEL" -nodefaults -display none \
-		-monitor stdio >/dev/null 2>"$err" && return 0
-	skip "$QEMU cannot run here (-accel $ACCEL): $(head -n 1 "$err")"
 }
 
 # ------------------------------------------------------------------ 2. kernel
@@ -241,18 +202,6 @@ boot() {
 
 # ------------------------------------------------------------------ 5. verdict
 
-# Without prove: every line "ok"/"not ok" numbered in order, a plan that
-# matches, no "not ok" but TODOs.
-check_tap() {
-	awk '/^1\.\.[0-9]+$/ { plan = substr($0, 4) + 0; next }
-		/^not ok / && !/# *TODO/ { bad++ }
-		/^(not )?ok / { run++ }
-		END {
-			if (plan == "" || plan != run) { print "plan " plan ", ran " run; exit 1 }
-			if (bad) { print bad " failed"; exit 1 }
-			print run " passed, 0 failed"
-		}' "$1"
-}
 verdict() {
 	local tap=$OUT/guest.tap rc=0
 	sed -i 's/\r$//' "$tap" 2>/dev/null
@@ -264,12 +213,7 @@ verdict() {
 		tail -n 30 "$OUT/console.log" | tr -d '\r' | sed 's/^/  | /'
 		rc=1
 	fi
-	if command -v prove >/dev/null; then
-		prove -v --exec cat "$tap" || rc=1
-	else
-		cat "$tap"
-		check_tap "$tap" || rc=1
-	fi
+	prove_tap "$tap" || rc=1
 	return $rc
 }
 
@@ -285,7 +229,7 @@ for f in hugemem numa_probe; do
 done
 install_packages
 ensure_kernel
-qemu_runs
+qemu_runs $QEMU "$ACCEL"
 t_prep=$(date +%s%N)
 guest_kernel
 pack_initramfs || { say "FAIL: could not pack the initramfs" >&2; exit 1; }
