@@ -48,10 +48,11 @@ static const struct vg_args *args;
 static int primary(struct hm_ctx **ctx, enum hm_iommu iommu, enum hm_iova_mode mode,
 		   uint64_t page_size, const char *dir, unsigned flags)
 {
-	const char *devs[1] = {args->bdf};
+	char devs[1][HM_PCI_ADDR_MAX];
 	struct hm_opts o;
 	int rc;
 
+	snprintf(devs[0], sizeof(devs[0]), "%s", args->bdf);
 	hm_ctx_new(ctx);
 	hm_opts_init(&o);
 	o.mem = page_size > MEM ? page_size : MEM;
@@ -153,8 +154,8 @@ static int dmar_faults(void)
  * the old address keeps its bytes, and the IOMMU logs a fault. */
 static void after_fini(const char *be, uint64_t iova, void *va, int dev)
 {
-	void *p = mmap(va, ZLEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-		       -1, 0);
+	void *p = mmap(va, ZLEN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	int before = dmar_faults();
 	struct edu e;
 
@@ -184,7 +185,9 @@ static void backend_case(enum hm_iommu iommu, const char *be, enum hm_iova_mode 
 		hm_ctx_free(ctx);
 		return;
 	}
-	ok(hm_dma_info(ctx, &info) == 0 && strcmp(info.backend, be) == 0 &&
+	memset(&info, 0, sizeof(info));
+	hm_dma_info(ctx, &info);
+	ok(info.backend && strcmp(info.backend, be) == 0 &&
 	       info.n_mappings == hm_layout(ctx)->n_segments &&
 	       info.mapped_bytes == hm_layout(ctx)->total_bytes,
 	   "%s: one mapping per segment (%d), every byte mapped", be, info.n_mappings);
@@ -195,11 +198,13 @@ static void backend_case(enum hm_iommu iommu, const char *be, enum hm_iova_mode 
 		   (unsigned long long)z.iova);
 	else
 		ok(z.iova == (uint64_t)(uintptr_t)z.va, "%s: the zone's IOVA is its VA", be);
-	is_int(round_trip(ctx, &z, 1), 0, "%s: edu: primary: DMA out of and into the zone (%s)",
-	       be, how);
+	is_int(round_trip(ctx, &z, 1), 0, "%s: edu: primary: DMA out of and into the zone (%s)", be,
+	       how);
 	if (mode == HM_IOVA_VA) {
-		is_int(secondary_writes(&z, 2), 0, "%s: edu: secondary: DMA through the adopted "
-						    "descriptor", be);
+		is_int(secondary_writes(&z, 2), 0,
+		       "%s: edu: secondary: DMA through the adopted "
+		       "descriptor",
+		       be);
 		ok(memcmp(z.va, (char *)z.va + HALF, EDU_MAX_LEN) == 0,
 		   "%s: edu: secondary: the primary sees what the secondary's DMA wrote", be);
 		dev = dup(hm_dma_device_fd(ctx, args->bdf));
