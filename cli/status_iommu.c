@@ -27,6 +27,15 @@ static const char *access_name(enum hm_node_access a)
 	return access_names[(int)a + 1];
 }
 
+/* "BDF: unknown: WHY" into C's line; WHY may lie in the same structure as C. */
+static void unknown_line(struct cli_vfio_check *c, const char *name, const char *why)
+{
+	char copy[sizeof(((struct cli_iommu *)0)->info_err)];
+
+	snprintf(copy, sizeof(copy), "%s", why);
+	snprintf(c->line, sizeof(c->line), "%s: unknown: %s", name, copy);
+}
+
 void cli_iommu_gather(struct hm_ctx *ctx, const struct cli_opts *o, struct cli_iommu *io)
 {
 	memset(io, 0, sizeof(*io));
@@ -36,13 +45,13 @@ void cli_iommu_gather(struct hm_ctx *ctx, const struct cli_opts *o, struct cli_i
 	for (int i = 0; i < io->n; i++) {
 		struct cli_vfio_check *c = &io->checks[i];
 
-		snprintf(c->name, sizeof(c->name), "%s", o->lib.vfio_devices[i]);
-		if (hm_vfio_device_read(ctx, c->name, &c->dev) < 0)
-			snprintf(c->line, sizeof(c->line), "%s: unknown: %s", c->name,
-				 hm_errmsg(ctx));
+		const char *name = o->lib.vfio_devices[i]; /* not inside IO: no overlap */
+
+		snprintf(c->name, sizeof(c->name), "%s", name);
+		if (hm_vfio_device_read(ctx, name, &c->dev) < 0)
+			snprintf(c->line, sizeof(c->line), "%s: unknown: %s", name, hm_errmsg(ctx));
 		else if (!io->info)
-			snprintf(c->line, sizeof(c->line), "%s: unknown: %s", c->name,
-				 io->info_err);
+			unknown_line(c, name, io->info_err);
 		else
 			c->verdict = hm_vfio_verdict(io->info, c->dev, c->line, sizeof(c->line));
 		c->known = c->dev && io->info;
