@@ -136,18 +136,18 @@ static int run(struct hm_ctx *ctx, const char *bdf)
 
 int main(int argc, char **argv)
 {
-	const char *devices[1];
+	char devices[1][HM_PCI_ADDR_MAX];
 	struct hm_opts o;
 	struct hm_ctx *ctx;
 	int rc;
 
 	if (argc < 2)
-		return fprintf(stderr, "usage: edu_driver BDF [iommufd|type1|noiommu]\n"), 2;
+		return fprintf(stderr, "usage: edu_driver DDDD:BB:DD.F [iommufd|type1|noiommu]\n"), 2;
 	if (hm_ctx_new(&ctx) < 0)
 		return 1;
 	hm_opts_init(&o);
 	o.mem = 8 << 20;
-	devices[0] = argv[1];
+	snprintf(devices[0], sizeof(devices[0]), "%s", argv[1]); /* hm_init wants it canonical */
 	o.vfio_devices = devices;
 	o.n_vfio_devices = 1;
 	o.iommu = backend(argc > 2 ? argv[2] : NULL);

@@ -20,14 +20,14 @@ VFIO_DIR      := $(BUILD)/vfio
 VFIO_TESTS    := $(shell sed 's/\#.*//' test/vfio/tests.txt | awk 'NF { print $$1 }')
 VFIO_PROG_SRC := $(VFIO_TESTS:%=test/vfio/%.c)
 VFIO_HELP_SRC := $(filter-out $(VFIO_PROG_SRC),$(sort $(wildcard test/vfio/*.c)))
-VFIO_SRC      := $(LIB_SRC) $(CLI_SRC) $(VFIO_HELP_SRC) $(VFIO_PROG_SRC)
+VFIO_SRC      := $(LIB_SRC) $(CLI_SRC) $(VFIO_HELP_SRC) $(VFIO_PROG_SRC) examples/edu_driver.c
 VFIO_OBJ      := $(VFIO_SRC:%.c=$(VFIO_DIR)/obj/%.o)
 VFIO_LIB_OBJ  := $(LIB_SRC:%.c=$(VFIO_DIR)/obj/%.o)
 VFIO_CLI_OBJ  := $(CLI_SRC:%.c=$(VFIO_DIR)/obj/%.o)
 VFIO_HELP_OBJ := $(VFIO_HELP_SRC:%.c=$(VFIO_DIR)/obj/%.o)
 VFIO_CFLAGS   := -std=gnu11 $(WARN) -O2 -fvisibility=hidden
 VFIO_CPPFLAGS := -Iinclude -Isrc -Iuapi -Itest -D_GNU_SOURCE -DHM_VERSION='"$(VERSION)"' -MMD -MP
-VFIO_BINS     := $(VFIO_DIR)/hugemem $(VFIO_TESTS:%=$(VFIO_DIR)/%)
+VFIO_BINS     := $(VFIO_DIR)/hugemem $(VFIO_DIR)/edu_driver $(VFIO_TESTS:%=$(VFIO_DIR)/%)
 
 CHECK_EXTRA += check-vfio
 
@@ -42,6 +42,10 @@ $(VFIO_DIR)/obj/%.o: %.c
 # getpwnam/getgrnam (mount --user/--group) make glibc's linker warn about
 # static NSS; the guest has no users to look up.
 $(VFIO_DIR)/hugemem: $(VFIO_CLI_OBJ) $(VFIO_LIB_OBJ)
+	$(CC) -static -o $@ $^ -lpthread
+
+# examples/edu_driver.c, the driver a user copies, run in the guest by cli_dma
+$(VFIO_DIR)/edu_driver: $(VFIO_DIR)/obj/examples/edu_driver.o $(VFIO_LIB_OBJ)
 	$(CC) -static -o $@ $^ -lpthread
 
 $(VFIO_TESTS:%=$(VFIO_DIR)/%): $(VFIO_DIR)/%: $(VFIO_DIR)/obj/test/vfio/%.o $(VFIO_HELP_OBJ) $(VFIO_LIB_OBJ)

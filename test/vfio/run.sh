@@ -121,6 +121,7 @@ pack_initramfs() {
 	mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,mnt,test}
 	cp $BUSYBOX "$root/bin/busybox"
 	cp "$OUT/hugemem" "$root/bin/"
+	cp "$OUT/edu_driver" "$root/bin/" # examples/edu_driver.c, run by cli_dma
 	cp "$HERE/init.sh" "$root/init"
 	cp "$HERE/tests.txt" "$root/test/"
 	for name in $(test_list | awk '{ print $1 }'); do
