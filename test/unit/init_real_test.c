@@ -12,8 +12,11 @@
 #include "mem/mem.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MiB (1ULL << 20)
@@ -184,6 +187,42 @@ static void test_progress(void)
 	hm_ctx_free(ctx);
 }
 
+/* udmabuf's limits are read before /dev/udmabuf is opened: a root whose
+ * module parameters say 1 MiB and 1 piece refuses 2 MiB, naming them. */
+static void dmabuf_limits(struct hm_ctx *ctx, const struct hm_segment *seg)
+{
+	char root[] = "/tmp/hmudma.XXXXXX", path[256];
+	FILE *f;
+
+	if (!mkdtemp(root))
+		return;
+	snprintf(path, sizeof(path), "%s/sys/module/udmabuf/parameters", root);
+	for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	mkdir(path, 0755);
+	strcat(path, "/size_limit_mb");
+	f = fopen(path, "w");
+	if (f) {
+		fputs("1\n", f);
+		fclose(f);
+	}
+	hm_ctx_set_root(ctx, root);
+	is_int(hm_dmabuf_export(ctx, seg->va, 2 << 20), -E2BIG,
+	       "dma-buf: 2 MiB past a size_limit_mb of 1 is refused");
+	like(hm_errmsg(ctx), "size_limit_mb of 1", "...naming the limit");
+	like(hm_errmsg(ctx), "udmabuf.size_limit_mb=N", "...and how to raise it");
+	hm_ctx_set_root(ctx, "/");
+	unlink(path);
+	for (int i = 0; i < 4; i++) {
+		*strrchr(path, '/') = '\0';
+		rmdir(path);
+	}
+	rmdir(root);
+}
+
 /* hm_dmabuf_export's refusals before the kernel is asked (this host has no
  * /dev/udmabuf: the export itself runs in test/vfio/'s guest). */
 static void test_dmabuf_refusals(struct hm_ctx *ctx)
@@ -198,6 +237,7 @@ static void test_dmabuf_refusals(struct hm_ctx *ctx)
 	is_int(hm_dmabuf_export(ctx, (char *)seg.va + seg.len, 4096), -EINVAL,
 	       "dma-buf: a range past the memory is refused");
 	like(hm_errmsg(ctx), "not in hugemem's memory", "...saying so");
+	dmabuf_limits(ctx, &seg);
 	if (access("/dev/udmabuf", F_OK) != 0) {
 		is_int(hm_dmabuf_export(ctx, seg.va, 4096), -ENOENT,
 		       "dma-buf: no /dev/udmabuf on this kernel");

@@ -12,7 +12,9 @@
  *           driver, against the library) DMAs out and back through iommufd
  *           and type1; a process without CAP_IPC_LOCK whose memlock limit is
  *           below the memory is refused before anything is pinned, naming
- *           ulimit -l.
+ *           ulimit -l; an edu whose group (behind one PCI bridge) holds a
+ *           device bound to pci-pf-stub: status exit 7 and init exit 1, both
+ *           naming the device in the way.
  *  iommu39  `hugemem init --vfio-device BDF` exits 1 naming --iova-mode
  *           alloc; with it, it maps.
  *  noiommu  `hugemem init --vfio-device BDF --iommu noiommu`: IOVA = PA; the
@@ -109,6 +111,25 @@ static void memlock(void)
 	       "iommufd: no CAP_IPC_LOCK, memlock 1 MiB: init refused, naming ulimit -l");
 }
 
+/* The edu at 01:01.0 shares its group (one PCI bridge) with one bound to
+ * pci-pf-stub (the guest's init): status and init refuse it, naming the other. */
+static void not_viable(void)
+{
+	char out[8192];
+
+	is_int(run("/bin/hugemem status --vfio-device 0000:01:01.0", out, sizeof(out)), 7,
+	       "type1: status of an edu in a group that is not viable: exit 7");
+	ok(strstr(out, "not viable") && strstr(out, "0000:01:02.0") && strstr(out, "pci-pf-stub"),
+	   "type1: ...naming the device in the way and its driver");
+	snprintf(out, sizeof(out),
+		 "/bin/hugemem init -m 8 --huge-dir %s --file-prefix clidma "
+		 "--vfio-device 0000:01:01.0",
+		 args->huge_dir);
+	is_int(run(out, out, sizeof(out)), 1,
+	       "type1: init with it: exit 1, before anything is pinned");
+	ok(strstr(out, "0000:01:02.0") != NULL, "type1: ...naming 0000:01:02.0");
+}
+
 static void iommu(void)
 {
 	char out[8192], cmd[256];
@@ -129,6 +150,7 @@ static void iommu(void)
 	example("iommufd");
 	example("type1");
 	memlock();
+	not_viable();
 }
 
 int main(int argc, char **argv)

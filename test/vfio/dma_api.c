@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/dma-buf.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,7 @@ static int secondary_writes(const struct hm_memzone *z, uint32_t seed)
 		struct hm_ctx *c;
 		struct hm_memzone mz;
 		struct edu e;
+		void *blk;
 		int dev, rc;
 
 		hm_ctx_new(&c);
@@ -119,9 +121,16 @@ static int secondary_writes(const struct hm_memzone *z, uint32_t seed)
 			rc = edu_dma_to_device(&e, mz.iova, EDU_MAX_LEN, EDU_TIMEOUT_MS);
 		if (rc == 0)
 			rc = edu_dma_to_ram(&e, mz.iova + HALF, EDU_MAX_LEN, EDU_TIMEOUT_MS);
+		/* a heap block this secondary allocates is reachable too */
+		blk = hm_zmalloc(c, 4096, 4096);
+		if (rc == 0 && blk)
+			rc = edu_dma_to_ram(&e, hm_virt2iova(c, blk), EDU_MAX_LEN, EDU_TIMEOUT_MS);
+		if (rc == 0 && (!blk || memcmp(blk, mz.va, EDU_MAX_LEN) != 0))
+			rc = -EIO;
 		edu_close(&e);
+		hm_free(c, blk);
 		hm_fini(c);
-		_exit(rc == 0 ? 0 : 11);
+		_exit(rc == 0 ? 0 : rc == -EIO ? 12 : 11);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return -ECHILD;
@@ -215,6 +224,62 @@ static void backend_case(enum hm_iommu iommu, const char *be, enum hm_iova_mode 
 		after_fini(be, z.iova, z.va, dev);
 		close(dev);
 	}
+}
+
+/* The domain lives until the last process holding it exits: a secondary
+ * whose primary ran hm_fini first still has the edu DMA into the zone. */
+static void primary_leaves_first(void)
+{
+	int ready[2], go[2], status = -1;
+	struct hm_memzone z;
+	struct hm_ctx *ctx;
+	char c = 0;
+	pid_t pid;
+
+	if (!ok(primary(&ctx, HM_IOMMU_IOMMUFD, HM_IOVA_VA, 0, args->huge_dir, 0) == 0 &&
+		    zone(ctx, &z) == 0 && pipe(ready) == 0 && pipe(go) == 0,
+		"iommufd: a primary, a zone, for a secondary that outlives it")) {
+		hm_ctx_free(ctx);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct hm_opts o;
+		struct hm_ctx *sec;
+		struct hm_memzone mz;
+		struct edu e;
+		int dev, rc;
+
+		hm_ctx_new(&sec);
+		hm_opts_init(&o);
+		o.file_prefix = PREFIX;
+		rc = hm_attach(sec, &o) == 0 && hm_memzone_lookup(sec, "edu", &mz) == 0 &&
+			     (dev = hm_dma_device_fd(sec, args->bdf)) >= 0
+			 ? 0
+			 : 30;
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1 || rc)
+			_exit(rc ? rc : 31);
+		edu_fill(mz.va, EDU_MAX_LEN, 9);
+		memset((char *)mz.va + HALF, 0, EDU_MAX_LEN);
+		rc = edu_open(&e, dev);
+		if (rc == 0)
+			rc = edu_dma_to_device(&e, mz.iova, EDU_MAX_LEN, EDU_TIMEOUT_MS);
+		if (rc == 0)
+			rc = edu_dma_to_ram(&e, mz.iova + HALF, EDU_MAX_LEN, EDU_TIMEOUT_MS);
+		edu_close(&e);
+		rc = rc ? 32 : memcmp(mz.va, (char *)mz.va + HALF, EDU_MAX_LEN) ? 33 : 0;
+		hm_fini(sec);
+		_exit(rc);
+	}
+	if (pid > 0 && read(ready[0], &c, 1) == 1) {
+		is_int(hm_fini(ctx), 0, "iommufd: the primary's hm_fini while its secondary lives");
+		if (write(go[1], "g", 1) != 1)
+			kill(pid, SIGKILL);
+	}
+	waitpid(pid, &status, 0);
+	is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0,
+	       "iommufd: edu: secondary: the domain outlives the primary: DMA still lands");
+	hm_ctx_free(ctx);
 }
 
 static void huge_1g(void)
@@ -325,6 +390,7 @@ int main(int argc, char **argv)
 		backend_case(HM_IOMMU_IOMMUFD, "iommufd", HM_IOVA_ALLOC);
 		backend_case(HM_IOMMU_TYPE1, "type1", HM_IOVA_ALLOC);
 		auto_picks("iommufd");
+		primary_leaves_first();
 		huge_1g();
 		dmabuf();
 	} else if (strcmp(a.mode, "iommu39") == 0) {

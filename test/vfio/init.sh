@@ -59,8 +59,10 @@ bind_edu() {
 	local d drv
 	bdf=
 	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x11e8 ] && bdf=${d##*/}
+		[ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x11e8 ] && [ -z "$bdf" ] && bdf=${d##*/}
 	done
+	# run.sh puts the tests' edu at 00:05.0 (more may sit behind a bridge)
+	[ -e /sys/bus/pci/devices/0000:00:05.0 ] && bdf=0000:00:05.0
 	[ -n "$bdf" ]
 	check $? "qemu's edu (1234:11e8) is on the PCI bus${bdf:+ at $bdf}"
 	[ -n "$bdf" ] || return 1
@@ -69,6 +71,21 @@ bind_edu() {
 	drv=$(readlink /sys/bus/pci/devices/$bdf/driver)
 	[ "${drv##*/}" = vfio-pci ]
 	check $? "edu bound to vfio-pci (driver: ${drv##*/})"
+}
+
+# iommu mode: the two edus behind the bridge, one bound to vfio-pci and the
+# other to pci-pf-stub, a driver that is not VFIO's: their group is not viable.
+bind_bridge_pair() {
+	local a=0000:01:01.0 b=0000:01:02.0 da db
+	[ -e /sys/bus/pci/devices/$a ] || return 0
+	echo vfio-pci >/sys/bus/pci/devices/$a/driver_override
+	echo $a >/sys/bus/pci/drivers_probe
+	echo pci-pf-stub >/sys/bus/pci/devices/$b/driver_override
+	echo $b >/sys/bus/pci/drivers_probe
+	da=$(readlink /sys/bus/pci/devices/$a/driver)
+	db=$(readlink /sys/bus/pci/devices/$b/driver)
+	[ "${da##*/}" = vfio-pci ] && [ "${db##*/}" = pci-pf-stub ]
+	check $? "behind the bridge: $a on ${da##*/}, $b on ${db##*/} (one group, not viable)"
 }
 
 # The IOMMU the mode asked for: present with its address width (qemu's
@@ -105,7 +122,7 @@ memory_checks() {
 
 setup() {
 	echo "## test setup"
-	bind_edu && iommu_checks
+	bind_edu && iommu_checks && bind_bridge_pair
 	memory_checks
 	echo "1..$n"
 	echo "## exit setup 0"

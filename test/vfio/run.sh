@@ -32,7 +32,10 @@
 #     free), and physical addresses are above 4G. The host touches only what
 #     the guest uses. The modes:
 #       iommu     -device intel-iommu,intremap=on,aw-bits=48 (legacy mode),
-#                 intel_iommu=on iommu=pt: IOVA = VA fits (user VAs < 2^47)
+#                 intel_iommu=on iommu=pt: IOVA = VA fits (user VAs < 2^47);
+#                 two more edus behind a pci-bridge at 01:01.0 and 01:02.0
+#                 (one IOMMU group), which init binds to vfio-pci and to
+#                 pci-pf-stub: a group that is not viable
 #       iommu39   the same with aw-bits=39, for the "IOVA = VA does not fit"
 #                 cases (hugemem's VAs start at 2^45)
 #       noiommu   no IOMMU, vfio.enable_unsafe_noiommu_mode=1: DMA to
@@ -137,7 +140,7 @@ pack_initramfs() {
 # ------------------------------------------------------------------ 4. boot
 
 boot() { # MODE
-	local cpu="-accel tcg -cpu max" machine=q35,max-ram-below-4g=1G iommu="" cmdline
+	local cpu="-accel tcg -cpu max" machine=q35,max-ram-below-4g=1G iommu="" bridge="" cmdline
 	# no_timer_check: on a busy host the emulated timer can miss the kernel's
 	# boot-time check of the interrupt-remapped IO-APIC, a panic ("timer doesn't
 	# work through Interrupt-remapped IO-APIC"); virtual machines skip the check
@@ -146,7 +149,15 @@ boot() { # MODE
 	# kernel-irqchip=split: interrupt remapping under KVM (untested: no usable KVM here)
 	[ "$ACCEL" = kvm ] && cpu="-accel kvm -cpu host" && machine=$machine,kernel-irqchip=split
 	case $1 in
-	iommu) iommu="-device intel-iommu,intremap=on,aw-bits=48" ;;
+	iommu)
+		iommu="-device intel-iommu,intremap=on,aw-bits=48"
+		# two more edus behind a conventional PCI bridge share one IOMMU group:
+		# init binds one to vfio-pci and the other to pci-pf-stub, so that
+		# group is not viable (cli_dma's refusal)
+		bridge="-device pci-bridge,id=br1,chassis_nr=1,addr=06.0"
+		bridge="$bridge -device edu,bus=br1,addr=01.0,dma_mask=0xffffffffffffffff"
+		bridge="$bridge -device edu,bus=br1,addr=02.0,dma_mask=0xffffffffffffffff"
+		;;
 	iommu39) iommu="-device intel-iommu,intremap=on,aw-bits=39" ;;
 	esac
 	if [ -n "$iommu" ]; then
@@ -159,7 +170,7 @@ boot() { # MODE
 	# shellcheck disable=SC2086
 	timeout -k 10 "$TIMEOUT" $QEMU $cpu -machine $machine -nodefaults -display none \
 		-monitor none -m "$MEM" -smp 2 $iommu \
-		-device edu,addr=05.0,dma_mask=0xffffffffffffffff \
+		-device edu,addr=05.0,dma_mask=0xffffffffffffffff $bridge \
 		-kernel "$KIMG" -initrd "$OUT/initramfs.cpio" -append "$cmdline" \
 		-serial "file:$OUT/console-$1.log" -serial "file:$OUT/guest-$1.out" \
 		-nic none -no-reboot </dev/null >"$OUT/qemu-$1.log" 2>&1 &
