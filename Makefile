@@ -128,11 +128,13 @@ deps:
 
 # Benchmarks against the kernel floor and DPDK (root, minutes; not a test):
 # init (bench/RESULTS.md), secondary attach (bench/ATTACH.md), the heap and
-# translation (bench/HEAP.md).
+# translation (bench/HEAP.md), DMA mapping per segment against per page in
+# the VFIO guest (bench/dma.sh, figures in bench/DMA.md).
 bench: all
 	bench/run.sh
 	bench/attach.sh > bench/ATTACH.md
 	BUILD=$(abspath $(BUILD)) bench/heap.sh > bench/HEAP.md
+	bench/dma.sh
 
 # ---------------------------------------------------------------- install
 # Written at install time: PREFIX and LIBDIR may differ from one install to the next.
