@@ -131,8 +131,12 @@ static int open_domain(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_d
 		char second[HMI_ERR_MAX];
 
 		snprintf(second, sizeof(second), "%s", ctx->err);
-		return hmi_err(ctx, -rc, "no IOMMU backend: iommufd: %.400s; type1: %.400s", first,
-			       second);
+		return hmi_err(ctx, -rc, "no IOMMU backend: iommufd: %.400s; type1: %.400s%s",
+			       first, second,
+			       d->noiommu_only ? " (this machine has no IOMMU, and VFIO's no-IOMMU "
+						 "mode is on: --iommu noiommu, unsafe: the device "
+						 "reaches all memory)"
+					       : "");
 	}
 	return 0;
 }
@@ -272,6 +276,7 @@ int hmi_dma_open(struct hm_ctx *ctx, const struct hmi_dma_request *req, struct h
 		rc = check_devices(ctx, req, &info);
 		d->memlock_bytes = info.memlock_bytes;
 		d->cap_ipc_lock = info.cap_ipc_lock;
+		d->noiommu_only = !info.iommu && info.noiommu;
 		hmi_iommu_release(&info);
 	}
 	if (rc == 0)

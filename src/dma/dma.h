@@ -59,6 +59,7 @@ struct hmi_dma {
 	uint32_t dma_avail;	/* type1: entries the container may still map, 0 = unknown */
 	uint64_t memlock_bytes; /* RLIMIT_MEMLOCK when the domain opened (UINT64_MAX: none) */
 	int cap_ipc_lock;	/* ...and whether pinning is exempt from it */
+	int noiommu_only;	/* no IOMMU, VFIO's no-IOMMU mode on: what auto suggests */
 	struct hmi_dma_dev *devs;
 	size_t n_devs, cap_devs;
 	struct hmi_dma_group *groups;
