@@ -21,7 +21,6 @@
 #include "dma/dma.h"
 #include "sys/iommu.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,37 +42,26 @@ static const struct hmi_dma_ops *ops_of(enum hmi_dma_backend b)
 				    : &hmi_dma_noiommu_ops;
 }
 
-/* BDF in the kernel's spelling: domain included, lower-case hex. */
-static int canonical_bdf(struct hm_ctx *ctx, const char *bdf, char out[HMI_BDF_MAX])
+/* A slot for the device named BDF (canonical: as sys/iommu.c names it, or as
+ * the published layout holds it, which is checked for that form). */
+static int device_slot(struct hm_ctx *ctx, struct hmi_dma *d, const char *bdf)
 {
-	size_t n = strlen(bdf);
-
-	if (n != 7 && n != 12)
-		return hmi_err(ctx, EINVAL, "'%s' is not a PCI address (e.g. 0000:00:05.0)", bdf);
-	memcpy(out, "0000:", n == 7 ? 5 : 0);
-	memcpy(out + (n == 7 ? 5 : 0), bdf, n + 1);
-	for (char *c = out; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
-	return 0;
-}
-
-static int device_slot(struct hm_ctx *ctx, struct hmi_dma *d, const char *given)
-{
-	char bdf[HMI_BDF_MAX];
 	void *arr = d->devs;
-	int rc = canonical_bdf(ctx, given, bdf);
+	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < d->n_devs; i++)
+	if (strlen(bdf) >= HMI_BDF_MAX)
+		return hmi_err(ctx, EINVAL,
+			       "device %s: PCI domains above ffff are not supported for DMA", bdf);
+	for (size_t i = 0; i < d->n_devs; i++)
 		if (strcmp(d->devs[i].bdf, bdf) == 0)
 			return hmi_err(ctx, EINVAL, "device %s is given twice", bdf);
-	if (rc == 0)
-		rc = hmi_array_reserve(ctx, &arr, &d->cap_devs, d->n_devs + 1, sizeof(*d->devs), 4,
-				       "VFIO devices");
+	rc = hmi_array_reserve(ctx, &arr, &d->cap_devs, d->n_devs + 1, sizeof(*d->devs), 4,
+			       "VFIO devices");
 	d->devs = arr;
 	if (rc < 0)
 		return rc;
 	d->devs[d->n_devs] = (struct hmi_dma_dev){.fd = -1, .group = -1};
-	memcpy(d->devs[d->n_devs].bdf, bdf, sizeof(bdf));
+	strcpy(d->devs[d->n_devs].bdf, bdf); /* fits: checked above */
 	d->n_devs++;
 	return 0;
 }
@@ -93,8 +81,9 @@ static void close_all(struct hmi_dma *d)
 	d->n_devs = d->n_groups = 0;
 }
 
+/* The devices of REQ, as the device check read them (VDS, in REQ's order). */
 static int open_with(struct hm_ctx *ctx, struct hmi_dma *d, enum hmi_dma_backend b,
-		     const struct hmi_dma_request *req)
+		     const struct hmi_dma_request *req, const struct hm_vfio_device *vds)
 {
 	const struct hmi_dma_ops *ops = ops_of(b);
 	int rc;
@@ -102,9 +91,9 @@ static int open_with(struct hm_ctx *ctx, struct hmi_dma *d, enum hmi_dma_backend
 	d->backend = b;
 	rc = ops->open(ctx, d);
 	for (size_t i = 0; rc == 0 && i < req->n_bdfs; i++) {
-		rc = device_slot(ctx, d, req->bdfs[i]);
+		rc = device_slot(ctx, d, vds[i].dev.name);
 		if (rc == 0)
-			rc = ops->attach(ctx, d, d->devs[d->n_devs - 1].bdf);
+			rc = ops->attach(ctx, d, &vds[i]);
 	}
 	if (rc == 0)
 		rc = ops->query(ctx, d);
@@ -115,18 +104,19 @@ static int open_with(struct hm_ctx *ctx, struct hmi_dma *d, enum hmi_dma_backend
 
 /* auto: iommufd, and type1 when iommufd cannot be had (no /dev/iommu, no
  * cdev, a refusal); a refusal of both names both causes. */
-static int open_domain(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_request *req)
+static int open_domain(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_request *req,
+		       const struct hm_vfio_device *vds)
 {
 	char first[HMI_ERR_MAX];
 	int rc;
 
 	if (req->backend != HMI_DMA_NONE)
-		return open_with(ctx, d, req->backend, req);
-	rc = open_with(ctx, d, HMI_DMA_IOMMUFD, req);
+		return open_with(ctx, d, req->backend, req, vds);
+	rc = open_with(ctx, d, HMI_DMA_IOMMUFD, req, vds);
 	if (rc == 0)
 		return 0;
 	snprintf(first, sizeof(first), "%s", ctx->err);
-	rc = open_with(ctx, d, HMI_DMA_TYPE1, req);
+	rc = open_with(ctx, d, HMI_DMA_TYPE1, req, vds);
 	if (rc < 0) {
 		char second[HMI_ERR_MAX];
 
@@ -141,16 +131,16 @@ static int open_domain(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_d
 	return 0;
 }
 
+/* type1 counts each mapping against dma_entry_limit: the container's own
+ * count of what is left (a new container's is the whole limit) through
+ * sys/iommu.c's check, which names the parameter and how to raise it. */
 static int check_entries(struct hm_ctx *ctx, const struct hmi_dma *d, size_t n_segs)
 {
-	if (d->backend != HMI_DMA_TYPE1 || d->dma_avail == 0 || n_segs <= d->dma_avail)
+	struct hm_iommu_info info = {.dma_entry_limit = d->dma_avail};
+
+	if (d->backend != HMI_DMA_TYPE1 || d->dma_avail == 0)
 		return 0;
-	return hmi_err(ctx, ENOSPC,
-		       "%zu segments need %zu DMA mappings, the VFIO container has %" PRIu32
-		       " left (vfio_iommu_type1's dma_entry_limit): raise it (modprobe "
-		       "vfio_iommu_type1 dma_entry_limit=N, or the same on the kernel command "
-		       "line), or map fewer pieces (--contig best)",
-		       n_segs, n_segs, d->dma_avail);
+	return hmi_iommu_check_entries(ctx, &info, n_segs);
 }
 
 /* Mappings pin their pages, charged to RLIMIT_MEMLOCK unless the process
@@ -245,42 +235,59 @@ static int place_and_map(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi
 
 /* Before any descriptor is opened: each device exists, is bound to
  * vfio-pci, its group is viable and its nodes can be opened
- * (sys/iommu.c's verdict, which names the fix). */
+ * (sys/iommu.c's verdict, which names the fix). VDS keeps what was read
+ * (name, group, cdev) for the attach; *N_READ of them to release. */
 static int check_devices(struct hm_ctx *ctx, const struct hmi_dma_request *req,
-			 const struct hm_iommu_info *info)
+			 const struct hm_iommu_info *info, struct hm_vfio_device *vds,
+			 size_t *n_read)
 {
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < req->n_bdfs; i++) {
-		struct hm_vfio_device dev;
-
-		rc = hmi_vfio_device_read(ctx, req->bdfs[i], &dev);
-		if (rc == 0)
-			rc = hmi_vfio_device_check(ctx, info, &dev);
-		hmi_vfio_device_release(&dev);
+		rc = hmi_vfio_device_read(ctx, req->bdfs[i], &vds[i]);
+		if (rc < 0)
+			break;
+		*n_read = i + 1;
+		rc = hmi_vfio_device_check(ctx, info, &vds[i]);
 	}
 	return rc;
 }
 
-int hmi_dma_open(struct hm_ctx *ctx, const struct hmi_dma_request *req, struct hmi_dma **out)
+/* Read the system, check the devices, open the domain on them. */
+static int open_checked(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_request *req)
 {
-	struct hmi_dma *d = calloc(1, sizeof(*d));
+	struct hm_vfio_device *vds = calloc(req->n_bdfs + 1, sizeof(*vds));
 	struct hm_iommu_info info;
+	size_t n_read = 0;
 	int rc;
 
-	if (!d)
+	if (!vds)
 		return hmi_err(ctx, ENOMEM, "out of memory setting up DMA");
-	d->fd = -1;
 	rc = hmi_iommu_read(ctx, &info);
 	if (rc == 0) {
-		rc = check_devices(ctx, req, &info);
+		rc = check_devices(ctx, req, &info, vds, &n_read);
 		d->memlock_bytes = info.memlock_bytes;
 		d->cap_ipc_lock = info.cap_ipc_lock;
 		d->noiommu_only = !info.iommu && info.noiommu;
 		hmi_iommu_release(&info);
 	}
 	if (rc == 0)
-		rc = open_domain(ctx, d, req);
+		rc = open_domain(ctx, d, req, vds);
+	for (size_t i = 0; i < n_read; i++)
+		hmi_vfio_device_release(&vds[i]);
+	free(vds);
+	return rc;
+}
+
+int hmi_dma_open(struct hm_ctx *ctx, const struct hmi_dma_request *req, struct hmi_dma **out)
+{
+	struct hmi_dma *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (!d)
+		return hmi_err(ctx, ENOMEM, "out of memory setting up DMA");
+	d->fd = -1;
+	rc = open_checked(ctx, d, req);
 	if (rc < 0) {
 		dma_free(d);
 		return rc;
@@ -303,42 +310,58 @@ int hmi_dma_map_segments(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi
 	return 0;
 }
 
-int hmi_dma_adopt(struct hm_ctx *ctx, const struct hmi_dma_shared *sh, struct hmi_dma **out)
+/* D's groups and devices over FDS (after the domain's, in SC's order);
+ * the index of the first descriptor not placed. */
+static size_t adopt_fds(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_shconf *sc,
+			const int *ids, size_t n_groups, const int *fds, int *rc)
 {
-	struct hmi_dma *d = calloc(1, sizeof(*d));
 	size_t k = 1;
-	int rc = 0;
 
-	if (!d)
-		return hmi_err(ctx, ENOMEM, "out of memory adopting the DMA domain");
-	d->backend = sh->backend;
-	d->ioas = sh->ioas;
-	d->fd = sh->fds[0];
-	for (size_t i = 0; rc == 0 && i < sh->n_groups; i++) {
+	for (size_t i = 0; *rc == 0 && i < n_groups; i++) {
 		void *arr = d->groups;
 
-		rc = hmi_array_reserve(ctx, &arr, &d->cap_groups, i + 1, sizeof(*d->groups), 4,
-				       "VFIO groups");
+		*rc = hmi_array_reserve(ctx, &arr, &d->cap_groups, i + 1, sizeof(*d->groups), 4,
+					"VFIO groups");
 		d->groups = arr;
-		if (rc == 0)
-			d->groups[d->n_groups++] =
-			    (struct hmi_dma_group){sh->group_ids[i], sh->fds[k++]};
+		if (*rc == 0)
+			d->groups[d->n_groups++] = (struct hmi_dma_group){ids[i], fds[k++]};
 	}
-	for (size_t i = 0; rc == 0 && i < sh->n_devs; i++) {
-		rc = device_slot(ctx, d, sh->bdfs[i]);
-		if (rc == 0) {
-			d->devs[i].fd = sh->fds[k++];
-			d->devs[i].group = sh->dev_groups[i];
+	for (size_t i = 0; *rc == 0 && i < sc->n_dma_devs; i++) {
+		*rc = device_slot(ctx, d, sc->dma_devs[i].bdf);
+		if (*rc == 0) {
+			d->devs[i].fd = fds[k++];
+			d->devs[i].group = sc->dma_devs[i].group;
 		}
+	}
+	return k;
+}
+
+int hmi_dma_adopt(struct hm_ctx *ctx, const struct hmi_shconf *sc, const int *fds,
+		  struct hmi_dma **out)
+{
+	int ids[HMI_DMA_MAX_GROUPS], rc = 0;
+	size_t n_groups = hmi_shconf_dma_groups(sc, ids, HMI_DMA_MAX_GROUPS), k = 0;
+	size_t n_fds = 1 + n_groups + sc->n_dma_devs;
+	struct hmi_dma *d = calloc(1, sizeof(*d));
+
+	if (!d || n_groups > HMI_DMA_MAX_GROUPS)
+		rc = hmi_err(ctx, ENOMEM, "adopting the primary's DMA domain: out of memory");
+	if (rc == 0) {
+		d->backend = (enum hmi_dma_backend)sc->dma_backend;
+		d->ioas = sc->dma_ioas;
+		d->fd = fds[0];
+		k = adopt_fds(ctx, d, sc, ids, n_groups, fds, &rc);
 	}
 	if (rc == 0)
 		rc = ops_of(d->backend)->query(ctx, d);
 	if (rc < 0) {
 		/* the descriptors are ours from the start: close what was not placed */
-		for (size_t i = k; i < 1 + sh->n_groups + sh->n_devs; i++)
-			close(sh->fds[i]);
-		close_all(d);
-		dma_free(d);
+		for (size_t i = k; i < n_fds; i++)
+			close(fds[i]);
+		if (d) {
+			close_all(d);
+			dma_free(d);
+		}
 		return rc;
 	}
 	*out = d;

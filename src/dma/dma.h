@@ -19,6 +19,7 @@
 
 #include "base/ctx.h"
 #include "layout/layout.h"
+#include "shconf/shconf.h"
 
 #include <stdint.h>
 
@@ -74,9 +75,10 @@ struct hmi_dma {
 /* The backend's system calls (dma/iommufd.c, dma/type1.c). */
 struct hmi_dma_ops {
 	const char *name;
-	/* Open the domain; attach the device of PCI address BDF to it. */
+	/* Open the domain; attach the device VD (as the device check read it:
+	 * its name, group and cdev) to it, in the slot last added to D. */
 	int (*open)(struct hm_ctx *ctx, struct hmi_dma *d);
-	int (*attach)(struct hm_ctx *ctx, struct hmi_dma *d, const char *bdf);
+	int (*attach)(struct hm_ctx *ctx, struct hmi_dma *d, const struct hm_vfio_device *vd);
 	/* Once every device is attached: d->ranges, d->align (and type1's
 	 * page sizes and entries left). */
 	int (*query)(struct hm_ctx *ctx, struct hmi_dma *d);
@@ -132,24 +134,13 @@ int hmi_dma_open(struct hm_ctx *ctx, const struct hmi_dma_request *req, struct h
 int hmi_dma_map_segments(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_request *req,
 			 const struct hmi_seg *segs, size_t n_segs, uint64_t *iovas);
 
-/* A secondary's view of its primary's domain, from the layout and the
- * descriptor server: FDS = the domain's descriptor, then one per group
- * (GROUP_IDS order), then one per device (BDFS order). */
-struct hmi_dma_shared {
-	enum hmi_dma_backend backend;
-	uint32_t ioas;
-	const int *fds;
-	const int *group_ids;
-	size_t n_groups;
-	const char *const *bdfs;
-	const int *dev_groups;
-	size_t n_devs;
-};
-
-/* Take the primary's domain over its descriptors (which become D's, closed
- * on failure too): the devices are usable from this process, the mappings
- * are the primary's (the ledger stays empty: this process unmaps nothing). */
-int hmi_dma_adopt(struct hm_ctx *ctx, const struct hmi_dma_shared *sh, struct hmi_dma **out);
+/* Take the primary's domain that the published layout SC describes, over
+ * its descriptors FDS (hmi_shconf_fd_count's order, after the memfds: the
+ * domain's, each group's, each device's), which become D's (closed on
+ * failure too): the devices are usable from this process, the mappings are
+ * the primary's (the ledger stays empty: this process unmaps nothing). */
+int hmi_dma_adopt(struct hm_ctx *ctx, const struct hmi_shconf *sc, const int *fds,
+		  struct hmi_dma **out);
 
 /* Unmap every mapping of D (each unmap's length checked: the first
  * mismatch is the result, -EIO), close the devices and the domain, free D.

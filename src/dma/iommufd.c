@@ -2,16 +2,14 @@
 /*
  * dma/iommufd.c — the iommufd backend (Linux 6.6+ with VFIO_DEVICE_CDEV):
  * /dev/iommu holds one IO address space (IOAS); each device is opened by its
- * VFIO cdev (/dev/vfio/devices/vfioN, named in sysfs under the device's
- * vfio-dev/), bound to the iommufd and attached to the IOAS, which the kernel
- * backs with a hardware page table of its choosing. Mappings are made with
- * fixed IOVAs (hugemem decides where segments sit: dma/iova.c) and are
- * readable and writable by the device. The usable ranges are read after the
- * devices are attached: an empty IOAS reports the whole 64-bit space, and
- * each device narrows it (libvfn's order, and the kernel documentation's).
+ * VFIO cdev (/dev/vfio/devices/vfioN, as sys/iommu.c read it under the
+ * device's vfio-dev/ for the device check), bound to the iommufd and attached to the IOAS, which
+ * the kernel backs with a hardware page table of its choosing. Mappings are made with fixed IOVAs
+ * (hugemem decides where segments sit: dma/iova.c) and are readable and writable by the device. The
+ * usable ranges are read after the devices are attached: an empty IOAS reports the whole 64-bit
+ * space, and each device narrows it (libvfn's order, and the kernel documentation's).
  */
 #include "dma/dma.h"
-#include "base/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,36 +40,6 @@ static int iommufd_open(struct hm_ctx *ctx, struct hmi_dma *d)
 	return 0;
 }
 
-static int name_vfio(const char *name, uint64_t ino, void *arg)
-{
-	(void)ino;
-	if (strncmp(name, "vfio", 4) != 0 || !name[4])
-		return 0;
-	snprintf(arg, 32, "%s", name);
-	return 1;
-}
-
-/* "vfioN", the device's VFIO cdev, from its sysfs directory. */
-static int cdev_name(struct hm_ctx *ctx, const char *bdf, char name[32])
-{
-	char path[HM_PATH_MAX];
-	int rc = hmi_path(ctx, path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	int fd;
-
-	if (rc < 0)
-		return rc;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	rc = fd < 0 ? -errno : hmi_dir_each(fd, name_vfio, name);
-	if (fd >= 0)
-		close(fd);
-	if (rc == 1)
-		return 0;
-	return hmi_err(ctx, ENODEV,
-		       "%s has no VFIO device cdev (%s): bind it to vfio-pci, on a kernel with "
-		       "CONFIG_VFIO_DEVICE_CDEV, or use --iommu type1",
-		       bdf, path);
-}
-
 static int bind_failed(struct hm_ctx *ctx, const char *bdf, const char *what, int err)
 {
 	const char *hint = err == EPERM	  ? ": the IOMMU has no interrupt remapping (or boot "
@@ -82,16 +50,23 @@ static int bind_failed(struct hm_ctx *ctx, const char *bdf, const char *what, in
 	return hmi_err(ctx, err, "%s of %s: %s%s", what, bdf, strerror(err), hint);
 }
 
-static int iommufd_attach(struct hm_ctx *ctx, struct hmi_dma *d, const char *bdf)
+static int iommufd_attach(struct hm_ctx *ctx, struct hmi_dma *d, const struct hm_vfio_device *vd)
 {
 	struct vfio_device_bind_iommufd bind = {.argsz = sizeof(bind), .iommufd = d->fd};
 	struct vfio_device_attach_iommufd_pt at = {.argsz = sizeof(at), .pt_id = d->ioas};
 	struct hmi_dma_dev *dev = &d->devs[d->n_devs - 1];
-	char name[32], path[HM_PATH_MAX];
-	int rc = cdev_name(ctx, bdf, name);
+	const char *bdf = vd->dev.name;
+	char path[HM_PATH_MAX];
+	int rc;
 
-	if (rc == 0)
-		rc = hmi_path(ctx, path, sizeof(path), "/dev/vfio/devices/%s", name);
+	if (!vd->cdev_path[0])
+		return hmi_err(
+		    ctx, ENODEV,
+		    "%s has no VFIO device cdev (/sys/bus/pci/devices/%s/vfio-dev): bind "
+		    "it to vfio-pci, on a kernel with CONFIG_VFIO_DEVICE_CDEV, or use "
+		    "--iommu type1",
+		    bdf, bdf);
+	rc = hmi_path(ctx, path, sizeof(path), "%s", vd->cdev_path);
 	if (rc < 0)
 		return rc;
 	dev->fd = open(path, O_RDWR | O_CLOEXEC);

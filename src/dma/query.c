@@ -5,10 +5,10 @@
  * drives the devices with (hm_dma_device_get, hm_dma_device_fd).
  */
 #include "dma/dma.h"
+#include "parse/parse.h"
 
 #include <errno.h>
 #include <string.h>
-#include <strings.h>
 
 static int no_domain(struct hm_ctx *ctx, const char *fn)
 {
@@ -56,18 +56,15 @@ int hm_dma_device_get(struct hm_ctx *ctx, int i, struct hm_dma_device *dev)
 int hm_dma_device_fd(struct hm_ctx *ctx, const char *bdf)
 {
 	const struct hmi_dma *d = ctx->dma;
+	char name[HM_PCI_ADDR_MAX];
 
 	if (!d)
 		return no_domain(ctx, "hm_dma_device_fd");
-	for (size_t i = 0; bdf && i < d->n_devs; i++) {
-		const char *mine = d->devs[i].bdf;
-
-		/* "00:05.0" names the device "0000:00:05.0" */
-		if (strcasecmp(mine, bdf) == 0 ||
-		    (strlen(bdf) == 7 && strncmp(mine, "0000:", 5) == 0 &&
-		     strcasecmp(mine + 5, bdf) == 0))
-			return d->devs[i].fd;
-	}
+	/* "00:05.0" names the device "0000:00:05.0", in either case */
+	if (bdf && hmi_pci_addr_canonical(NULL, bdf, name, sizeof(name)) == 0)
+		for (size_t i = 0; i < d->n_devs; i++)
+			if (strcmp(d->devs[i].bdf, name) == 0)
+				return d->devs[i].fd;
 	return hmi_err(ctx, ENOENT, "hm_dma_device_fd: %s is not a device of the domain",
 		       bdf ? bdf : "(null)");
 }

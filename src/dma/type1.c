@@ -3,7 +3,8 @@
  * dma/type1.c — the VFIO group API: the type1 IOMMU backend, and no-IOMMU.
  *
  * type1: a container (/dev/vfio/vfio) holds the IOMMU domain; each device's
- * group (/dev/vfio/N, N from the device's iommu_group link) must be viable —
+ * group (/dev/vfio/N, N from the device's iommu_group link, as sys/iommu.c
+ * read it) must be viable —
  * every device in it bound to vfio-pci or to no driver — and is added to the
  * container; the IOMMU model (TYPE1v2) is set once the first group is in;
  * each device's descriptor comes from its group. The usable ranges, the
@@ -20,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <linux/vfio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,32 +65,6 @@ static int type1_open(struct hm_ctx *ctx, struct hmi_dma *d)
 static int noiommu_open(struct hm_ctx *ctx, struct hmi_dma *d)
 {
 	return container_open(ctx, d, VFIO_NOIOMMU_IOMMU);
-}
-
-/* The number of BDF's IOMMU group, from its iommu_group link. */
-static int group_of(struct hm_ctx *ctx, const char *bdf, int *group)
-{
-	char path[HM_PATH_MAX], target[HM_PATH_MAX];
-	const char *base;
-	uint64_t id;
-	ssize_t n;
-	int rc = hmi_path(ctx, path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
-
-	if (rc < 0)
-		return rc;
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return hmi_err(ctx, ENODEV,
-			       "%s has no IOMMU group (%s: %s): is the IOMMU on, or for no-IOMMU "
-			       "is the device bound to vfio-pci?",
-			       bdf, path, strerror(errno));
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (hmi_parse_u64(base, &id) < 0 || id > INT_MAX)
-		return hmi_err(ctx, EINVAL, "%s: IOMMU group '%s' is not a number", path, base);
-	*group = (int)id;
-	return 0;
 }
 
 static int group_fd(const struct hmi_dma *d, int id)
@@ -156,14 +130,23 @@ static int group_add(struct hm_ctx *ctx, struct hmi_dma *d, int id, const char *
 	return 0;
 }
 
-static int group_attach(struct hm_ctx *ctx, struct hmi_dma *d, const char *bdf, int noiommu)
+/* DEV's group (its number as sys/iommu.c read it for the device check),
+ * opened and added to the container once, then the device from it. */
+static int group_attach(struct hm_ctx *ctx, struct hmi_dma *d, const struct hm_vfio_device *vd,
+			int noiommu)
 {
 	struct hmi_dma_dev *dev = &d->devs[d->n_devs - 1];
+	const char *bdf = vd->dev.name;
 	char node[32];
-	int rc = group_of(ctx, bdf, &dev->group), gfd;
+	int rc = 0, gfd;
 
-	if (rc < 0)
-		return rc;
+	if (vd->dev.group < 0)
+		return hmi_err(
+		    ctx, ENODEV,
+		    "%s has no IOMMU group (/sys/bus/pci/devices/%s/iommu_group): is the "
+		    "IOMMU on, or for no-IOMMU is the device bound to vfio-pci?",
+		    bdf, bdf);
+	dev->group = vd->dev.group;
 	snprintf(node, sizeof(node), noiommu ? "noiommu-%d" : "%d", dev->group);
 	if (group_fd(d, dev->group) < 0)
 		rc = group_add(ctx, d, dev->group, node,
@@ -179,14 +162,14 @@ static int group_attach(struct hm_ctx *ctx, struct hmi_dma *d, const char *bdf, 
 	return 0;
 }
 
-static int type1_attach(struct hm_ctx *ctx, struct hmi_dma *d, const char *bdf)
+static int type1_attach(struct hm_ctx *ctx, struct hmi_dma *d, const struct hm_vfio_device *vd)
 {
-	return group_attach(ctx, d, bdf, 0);
+	return group_attach(ctx, d, vd, 0);
 }
 
-static int noiommu_attach(struct hm_ctx *ctx, struct hmi_dma *d, const char *bdf)
+static int noiommu_attach(struct hm_ctx *ctx, struct hmi_dma *d, const struct hm_vfio_device *vd)
 {
-	return group_attach(ctx, d, bdf, 1);
+	return group_attach(ctx, d, vd, 1);
 }
 
 /* Walk the info's capability chain (offsets inside BUF of LEN bytes, each

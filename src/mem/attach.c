@@ -255,36 +255,12 @@ static int map_pages(struct hm_ctx *ctx, const struct hmi_shconf *sc, int dfd, i
  * order, after the memfds): ours from here on, closed by hm_fini. */
 static int adopt_dma(struct hm_ctx *ctx, struct hmi_mem *m, const struct hmi_shconf *sc, int *fds)
 {
-	int groups[HMI_DMA_MAX_GROUPS], *dev_groups;
-	const char **bdfs;
-	struct hmi_dma_shared sh = {.backend = (enum hmi_dma_backend)sc->dma_backend,
-				    .ioas = sc->dma_ioas,
-				    .fds = fds,
-				    .group_ids = groups,
-				    .n_devs = sc->n_dma_devs};
 	size_t n_fds = hmi_shconf_fd_count(sc) - hmi_shconf_memfd_count(sc);
-	int rc;
+	int rc = hmi_dma_adopt(ctx, sc, fds, &m->dma);
 
-	sh.n_groups = hmi_shconf_dma_groups(sc, groups, HMI_DMA_MAX_GROUPS);
-	bdfs = calloc(sc->n_dma_devs + 1, sizeof(*bdfs));
-	dev_groups = calloc(sc->n_dma_devs + 1, sizeof(*dev_groups));
-	if (!bdfs || !dev_groups || sh.n_groups > HMI_DMA_MAX_GROUPS) {
-		free(bdfs);
-		free(dev_groups);
-		return hmi_err(ctx, ENOMEM, "adopting the primary's DMA domain: out of memory");
-	}
-	for (size_t i = 0; i < sc->n_dma_devs; i++) {
-		bdfs[i] = sc->dma_devs[i].bdf;
-		dev_groups[i] = sc->dma_devs[i].group;
-	}
-	sh.bdfs = bdfs;
-	sh.dev_groups = dev_groups;
-	rc = hmi_dma_adopt(ctx, &sh, &m->dma);
 	ctx->dma = m->dma;
 	for (size_t i = 0; i < n_fds; i++)
 		fds[i] = -1; /* the domain's now, or closed by the failed adoption */
-	free(bdfs);
-	free(dev_groups);
 	return rc;
 }
 
