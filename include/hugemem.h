@@ -225,6 +225,15 @@ struct hm_opts {
 	char (*vfio_devices)[HM_PCI_ADDR_MAX];
 	enum hm_iommu iommu;
 	unsigned dma_mask_bits;
+	/* Appended in hugemem 0.4. --max-mem SIZE: the memory may grow to SIZE
+	 * while the application runs (docs/growth.md): hm_init reserves a window
+	 * that large and maps -m (or --socket-mem) of it at start; the heap and
+	 * zones map more when they cannot be served. 0 = no growth.
+	 * --socket-max-mem A,B,...: the same per node id (growth on a node not
+	 * given is refused). */
+	uint64_t max_mem;
+	uint64_t socket_max_mem[HM_MAX_NODES];
+	int socket_max_mem_count;
 };
 
 /* One accepted option, for help text and completion: the parser's own table. */
@@ -1028,6 +1037,65 @@ int hm_memzone_free(struct hm_ctx *ctx, const char *name);
  * returns non-zero (returned). FN may call any heap or zone function.
  * Errors: -ECHILD, -ENOENT, -ENOMEM, -ENOTRECOVERABLE. */
 int hm_memzone_walk(struct hm_ctx *ctx, int (*fn)(const struct hm_memzone *, void *), void *arg);
+
+/* ------------------------------------------------------------------ growth, events, external
+ * memory */
+
+/* docs/growth.md. With --max-mem (hm_opts.max_mem) the memory grows while
+ * the application runs: when the heap or a zone cannot be served, more
+ * pages are mapped into the window's growth area. */
+
+enum hm_mem_event { HM_MEM_EVENT_ALLOC, HM_MEM_EVENT_FREE };
+
+/* A memory-event callback: EV over [VA, VA+LEN). ALLOC: the memory is
+ * mapped and translated (hm_virt2iova answers for it) and nothing has been
+ * handed out of it yet; FREE: it is about to be unmapped. Called in the
+ * process that changes the memory, with no hugemem lock held: it may walk
+ * segments, translate, allocate what needs no growth. A non-zero return
+ * from ALLOC refuses the memory: the growth (or registration) fails and the
+ * callbacks that had accepted it get FREE. A FREE's refusal keeps the
+ * memory (a trim leaves that unit). */
+typedef int hm_mem_event_fn(enum hm_mem_event ev, const void *va, size_t len, void *arg);
+
+#define HM_EVENT_NAME_MAX 32 /* a callback's name, NUL included */
+#define HM_EVENT_MAX	  32 /* callbacks per context */
+
+/* Call FN(ev, va, len, ARG) for every change of CTX's memory from now on,
+ * under NAME (1..31 bytes, unique in CTX; names starting "hugemem:" are the
+ * library's). Any time, before hm_init too; registrations outlive hm_fini
+ * and end with hm_ctx_free. The name taken, a bad name or FN, out of memory,
+ * HM_EVENT_MAX callbacks already:
+ * Errors: -EEXIST, -EINVAL, -ENOMEM, -ENOSPC. */
+int hm_mem_event_register(struct hm_ctx *ctx, const char *name, hm_mem_event_fn *fn, void *arg);
+/* Stop calling the callback NAME (a call running in another thread ends as
+ * it would).
+ * Errors: -EINVAL, -ENOENT. */
+int hm_mem_event_unregister(struct hm_ctx *ctx, const char *name);
+
+/* Make [VA, VA+LEN), memory hugemem did not map (anonymous memory, a device
+ * BAR, another allocator's hugepages), known to translation and to the
+ * callbacks (which may map it for devices), in this process. N_PAGES pages
+ * of PAGE_SIZE (a power of two of at least 4 KiB; VA and LEN aligned to it,
+ * LEN = N_PAGES * PAGE_SIZE), IOVA[i] the IO address of page i (copied), or
+ * IOVA NULL for IOVA = VA. Refused: a range overlapping hugemem's window or
+ * a registered one, misaligned or mis-sized, not mapped, 64 ranges already,
+ * no memory held; a callback's refusal returns its errno (-ECANCELED when
+ * it returned a positive value).
+ * Errors: -ECANCELED, -ECHILD, -EEXIST, -EFAULT, -EINVAL, -ENOENT, -ENOMEM, -ENOSPC. */
+int hm_extmem_register(struct hm_ctx *ctx, void *va, size_t len, const uint64_t *iova,
+		       unsigned int n_pages, size_t page_size);
+/* Remove the range registered as exactly [VA, VA+LEN) (FREE callbacks first;
+ * their refusal does not keep it).
+ * Errors: -ECHILD, -EINVAL, -ENOENT, -ENOMEM. */
+int hm_extmem_unregister(struct hm_ctx *ctx, void *va, size_t len);
+
+/* Give every grown unit that is wholly free back to the pool (FREE
+ * callbacks first; a unit a zone, a block or a refusing callback holds
+ * stays). *FREED_BYTES (may be NULL): what went back. The number of units
+ * given back (0 for memory that does not grow), or -errno: called from a
+ * callback, no heap, out of memory, a broken heap.
+ * Errors: -ECHILD, -EDEADLK, -ENOENT, -ENOMEM, -ENOTRECOVERABLE. */
+int hm_mem_trim(struct hm_ctx *ctx, uint64_t *freed_bytes);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,8 @@ struct hmi_mem;
 struct hmi_segtab;
 struct hmi_heapslot;
 struct hmi_dma;
+struct hmi_grow;
+struct hmi_events;
 
 struct hm_ctx {
 	/* The memory this context holds, set by hm_init or hm_attach (mem/) and
@@ -33,11 +35,13 @@ struct hm_ctx {
 	struct hmi_mem *mem;
 	struct hmi_segtab *tab;
 	struct hmi_heapslot *heap;
-	struct hmi_dma *dma;	  /* the devices' domain (dma/), NULL when none */
-	char root[HM_PATH_MAX];	  /* "" means "/": paths are root + "/sys/..." */
-	char rundir[HM_PATH_MAX]; /* base of per-prefix runtime directories */
-	char err[HMI_ERR_MAX];	  /* last error message */
-	hm_progress_fn *progress; /* hm_ctx_set_progress, NULL = none */
+	struct hmi_dma *dma;	   /* the devices' domain (dma/), NULL when none */
+	struct hmi_grow *grow;	   /* growth at run time (grow/), NULL when none */
+	struct hmi_events *events; /* memory-event callbacks (grow/events.c), NULL when none */
+	char root[HM_PATH_MAX];	   /* "" means "/": paths are root + "/sys/..." */
+	char rundir[HM_PATH_MAX];  /* base of per-prefix runtime directories */
+	char err[HMI_ERR_MAX];	   /* last error message */
+	hm_progress_fn *progress;  /* hm_ctx_set_progress, NULL = none */
 	void *progress_arg;
 	atomic_int cancel; /* hm_ctx_cancel: set from any thread or signal handler */
 };

@@ -287,6 +287,7 @@ int hmi_dma_open(struct hm_ctx *ctx, const struct hmi_dma_request *req, struct h
 	if (!d)
 		return hmi_err(ctx, ENOMEM, "out of memory setting up DMA");
 	d->fd = -1;
+	d->mask_bits = req->mask_bits;
 	rc = open_checked(ctx, d, req);
 	if (rc < 0) {
 		dma_free(d);
@@ -294,6 +295,46 @@ int hmi_dma_open(struct hm_ctx *ctx, const struct hmi_dma_request *req, struct h
 	}
 	*out = d;
 	return 0;
+}
+
+int hmi_dma_map_range(struct hm_ctx *ctx, struct hmi_dma *d, uint64_t va, uint64_t iova,
+		      uint64_t len, uint64_t page_size)
+{
+	struct hmi_seg seg = {.va = va, .iova = iova, .len = len, .page_size = page_size};
+	struct hm_iommu_info info = {.memlock_bytes = d->memlock_bytes,
+				     .cap_ipc_lock = d->cap_ipc_lock};
+	uint64_t at = iova;
+	int rc;
+
+	if (d->backend == HMI_DMA_NOIOMMU)
+		return 0;
+	rc = hmi_iova_plan(ctx, &seg, 1, d->ranges, d->n_ranges, d->align, d->mask_bits, "VA", &at);
+	if (rc == 0)
+		rc = check_entries(ctx, d, d->n_maps + 1);
+	if (rc == 0)
+		rc = hmi_iommu_check_memlock(ctx, &info, d->mapped_bytes + len);
+	if (rc == 0)
+		rc = map_all(ctx, d, &seg, 1, &at);
+	return rc;
+}
+
+int hmi_dma_unmap_range(struct hm_ctx *ctx, struct hmi_dma *d, uint64_t iova, uint64_t len)
+{
+	const struct hmi_dma_map *m = hmi_ledger_find(d, iova);
+	struct hmi_dma_map copy;
+	int rc;
+
+	if (d->backend == HMI_DMA_NOIOMMU)
+		return 0;
+	if (!m || m->len != len)
+		return hmi_err(ctx, EINVAL,
+			       "no mapping of exactly %" PRIu64 " bytes at IOVA 0x%" PRIx64
+			       " in the domain: a mapping is only ever unmapped whole",
+			       len, iova);
+	copy = *m;
+	rc = unmap_one(ctx, d, &copy);
+	hmi_ledger_remove(d, iova); /* gone or not, the kernel no longer maps it as hugemem did */
+	return rc;
 }
 
 int hmi_dma_map_segments(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_request *req,

@@ -70,6 +70,7 @@ struct hmi_dma {
 	struct hmi_dma_map *ledger;
 	size_t n_maps, cap_maps;
 	uint64_t mapped_bytes;
+	unsigned mask_bits; /* the devices' DMA mask width, 0 = 64 (hmi_dma_request's) */
 };
 
 /* The backend's system calls (dma/iommufd.c, dma/type1.c). */
@@ -133,6 +134,16 @@ int hmi_dma_open(struct hm_ctx *ctx, const struct hmi_dma_request *req, struct h
  * or pinned (D stays open). */
 int hmi_dma_map_segments(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_request *req,
 			 const struct hmi_seg *segs, size_t n_segs, uint64_t *iovas);
+
+/* Map one more range (a growth unit, external memory: grow/) at IOVA, as
+ * one mapping, checked as the segments are (usable ranges, the DMA mask,
+ * type1's entry limit, RLIMIT_MEMLOCK) and written in the ledger. Nothing
+ * to map in no-IOMMU mode. */
+int hmi_dma_map_range(struct hm_ctx *ctx, struct hmi_dma *d, uint64_t va, uint64_t iova,
+		      uint64_t len, uint64_t page_size);
+/* Unmap the mapping at IOVA, which must be exactly LEN long (a mapping is
+ * never split): -EINVAL naming it otherwise; the unmapped length checked. */
+int hmi_dma_unmap_range(struct hm_ctx *ctx, struct hmi_dma *d, uint64_t iova, uint64_t len);
 
 /* Take the primary's domain that the published layout SC describes, over
  * its descriptors FDS (hmi_shconf_fd_count's order, after the memfds: the

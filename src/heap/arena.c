@@ -16,12 +16,14 @@
  */
 #include "heap/heap.h"
 
+#include "grow/grow.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ARENA_MAGIC   0x414e455241204d48ULL /* "HM ARENA" */
-#define ARENA_VERSION 1
+#define ARENA_VERSION 2			    /* 2: room for grown regions (grow_regions) */
 
 struct hmi_arena_hdr {
 	uint64_t magic;
@@ -31,6 +33,8 @@ struct hmi_arena_hdr {
 	uint64_t self;	   /* its address (segment 0's) */
 	uint64_t n_segs;
 	uint64_t zones_off, heap_off;
+	uint64_t grow_regions; /* regions growth may add (0: the memory does not grow) */
+	uint64_t grow_nodes;   /* node ids that may grow, a bit per id */
 };
 
 static uint64_t round64(uint64_t x)
@@ -38,11 +42,14 @@ static uint64_t round64(uint64_t x)
 	return (x + 63) & ~63ULL;
 }
 
-static size_t count_nodes(const struct hmi_segtab *m)
+static size_t count_nodes(const struct hmi_segtab *m, uint64_t grow_nodes)
 {
 	int seen[HM_MAX_NODES] = {0};
 	size_t n = 0;
 
+	for (int node = 0; node < HM_MAX_NODES && node < 64; node++)
+		if ((grow_nodes >> node) & 1)
+			seen[node] = 1, n++;
 	for (size_t i = 0; i < m->n_segs; i++)
 		if (m->segs[i].node >= 0 && m->segs[i].node < HM_MAX_NODES &&
 		    !seen[m->segs[i].node]++)
@@ -50,8 +57,10 @@ static size_t count_nodes(const struct hmi_segtab *m)
 	return n;
 }
 
-/* Header, zone table and heap, each 64-byte aligned. */
-static void plan_arena(const struct hmi_segtab *m, struct hmi_arena_hdr *hdr)
+/* Header, zone table and heap, each 64-byte aligned; the heap with room for
+ * what growth may add (grow/). */
+static void plan_arena(const struct hm_ctx *ctx, const struct hmi_segtab *m,
+		       struct hmi_arena_hdr *hdr)
 {
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->magic = ARENA_MAGIC;
@@ -61,7 +70,20 @@ static void plan_arena(const struct hmi_segtab *m, struct hmi_arena_hdr *hdr)
 	hdr->n_segs = m->n_segs;
 	hdr->zones_off = round64(sizeof(*hdr));
 	hdr->heap_off = hdr->zones_off + round64(sizeof(struct hmi_zone_table));
-	hdr->size = round64(hdr->heap_off + hmi_heap_size(count_nodes(m), m->n_segs));
+	hdr->grow_regions = hmi_grow_max_units(ctx);
+	hdr->grow_nodes = hdr->grow_regions ? hmi_grow_nodes(ctx) : 0;
+	hdr->size = round64(hdr->heap_off + hmi_heap_size(count_nodes(m, hdr->grow_nodes),
+							  m->n_segs + hdr->grow_regions));
+}
+
+/* The room HDR planned, for the heap and the view. */
+static struct hmi_heap_room room_of(const struct hmi_segtab *m, const struct hmi_arena_hdr *hdr)
+{
+	return (struct hmi_heap_room){
+	    .max_regions = hdr->grow_regions,
+	    .nodes = hdr->grow_nodes,
+	    .end = hdr->grow_regions ? m->grow.base + ((uint64_t)m->grow.n_pages << m->grow.shift)
+				     : 0};
 }
 
 /* HDR: this process's checked copy of the header (never the shared one). */
@@ -69,7 +91,8 @@ static int view_open(struct hm_ctx *ctx, const struct hmi_segtab *m, struct hmi_
 		     const struct hmi_arena_hdr *hdr, struct hmi_region *r, size_t n)
 {
 	struct hmi_heap *h = (struct hmi_heap *)(uintptr_t)(hdr->self + hdr->heap_off);
-	int rc = hmi_view_init(ctx, &a->view, h, r, n, m->segs[0].page_size);
+	struct hmi_heap_room room = room_of(m, hdr);
+	int rc = hmi_view_init(ctx, &a->view, h, r, n, m->segs[0].page_size, &room);
 
 	if (rc < 0) {
 		free(r);
@@ -91,7 +114,7 @@ int hmi_arena_create(struct hm_ctx *ctx)
 
 	if (m->n_segs == 0)
 		return hmi_err(ctx, EINVAL, "no segment to put the heap in");
-	plan_arena(m, &plan);
+	plan_arena(ctx, m, &plan);
 	if (plan.size + 4 * HMI_BLK_ALIGN > m->segs[0].len)
 		return hmi_err(ctx, ENOMEM,
 			       "the first segment (%llu bytes) cannot hold the heap's arena (%llu "
@@ -102,10 +125,12 @@ int hmi_arena_create(struct hm_ctx *ctx)
 	rc = a ? hmi_regions_from_segs(ctx, m->segs, m->n_segs, plan.size, &r, &n)
 	       : hmi_err(ctx, ENOMEM, "out of memory creating the heap");
 	if (rc == 0) {
+		struct hmi_heap_room room = room_of(m, &plan);
+
 		a->hdr = (struct hmi_arena_hdr *)(uintptr_t)m->segs[0].va;
 		memset(a->hdr, 0, plan.size);
 		rc = hmi_heap_format(ctx, (struct hmi_heap *)(uintptr_t)(plan.self + plan.heap_off),
-				     r, n, 1);
+				     r, n, 1, &room);
 	}
 	if (rc == 0) {
 		*a->hdr = plan; /* last: a valid magic means a whole arena */
@@ -137,13 +162,18 @@ static int check_header(struct hm_ctx *ctx, const struct hmi_segtab *m,
 	    hdr->zones_off < round64(sizeof(*hdr)) || hdr->zones_off % 64 || hdr->heap_off % 64 ||
 	    hdr->heap_off < hdr->zones_off + sizeof(struct hmi_zone_table) ||
 	    hdr->heap_off > hdr->size ||
-	    hdr->size - hdr->heap_off < hmi_heap_size(count_nodes(m), m->n_segs))
+	    hdr->size - hdr->heap_off < hmi_heap_size(count_nodes(m, 0), m->n_segs))
 		return hmi_err(ctx, EBADMSG,
 			       "the primary's heap arena does not match its layout (at 0x%llx, "
 			       "%llu bytes, %llu segments; layout: 0x%llx, %zu segments)",
 			       (unsigned long long)hdr->self, (unsigned long long)hdr->size,
 			       (unsigned long long)hdr->n_segs, (unsigned long long)m->segs[0].va,
 			       m->n_segs);
+	if (hdr->grow_regions)
+		return hmi_err(ctx, EOPNOTSUPP,
+			       "the primary was started with --max-mem: its memory grows, and "
+			       "secondaries that follow growth are not in this version yet "
+			       "(docs/growth.md); start the primary without --max-mem to share it");
 	return 0;
 }
 

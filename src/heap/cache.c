@@ -24,6 +24,8 @@
  */
 #include "heap/heap.h"
 
+#include "grow/grow.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +227,10 @@ static void *alloc_slow(struct hm_ctx *ctx, const char *fn, size_t size, size_t 
 			*dirty = b + bsize;
 	}
 	if (!b && !hmi_heap_is_damaged(v))
+		b = shared_take(ctx, v, c, fn, size, align, slot, socket == HM_SOCKET_ANY, dirty);
+	/* no room: grow the memory (--max-mem) on the node asked, then once more */
+	if (!b && !hmi_heap_is_damaged(v) && hmi_grow_possible(ctx) &&
+	    hmi_heap_grow(ctx, v, fn, hmi_slot_node(v, slot), bsize, align) == 0)
 		b = shared_take(ctx, v, c, fn, size, align, slot, socket == HM_SOCKET_ANY, dirty);
 	return b ? (void *)(uintptr_t)(b + HMI_BLK_HDR) : NULL;
 }

@@ -242,7 +242,8 @@ int hmi_heap_check_locked(const struct hmi_heap_view *v, struct hmi_walk *walk, 
 	    HMI_READ(v->h->n_regions) != v->n_regions)
 		return fault(msg, len, "the heap's header is overwritten");
 	for (size_t i = 0; rc == 0 && i < v->n_regions; i++)
-		rc = walk_region(&v->regions[i], &w[v->regions[i].slot], msg, len);
+		if (v->regions[i].first) /* 0: a grown unit given back */
+			rc = walk_region(&v->regions[i], &w[v->regions[i].slot], msg, len);
 	for (uint32_t s = 0; rc == 0 && s < n_nodes; s++)
 		rc = check_lists(v, (int)s, &w[s], msg, len);
 	for (uint32_t s = 0; rc == 0 && s < n_nodes; s++)
@@ -328,7 +329,8 @@ int hmi_heap_repair(struct hmi_heap_view *v, char *msg, size_t len)
 	    HMI_READ(h->n_regions) != v->n_regions)
 		return fault(msg, len, "the heap's header is overwritten");
 	for (size_t i = 0; rc == 0 && i < v->n_regions; i++)
-		rc = relink_region(&v->regions[i], msg, len);
+		if (v->regions[i].first)
+			rc = relink_region(&v->regions[i], msg, len);
 	if (rc < 0)
 		return rc;
 	for (uint32_t s = 0; s < v->n_nodes; s++) {
@@ -340,7 +342,8 @@ int hmi_heap_repair(struct hmi_heap_view *v, char *msg, size_t len)
 		hn->total = hn->free_bytes = hn->free_blocks = hn->used_bytes = hn->used_blocks = 0;
 	}
 	for (size_t i = 0; rc == 0 && i < v->n_regions; i++)
-		rc = relist_region(v, &v->regions[i], msg, len);
+		if (v->regions[i].first)
+			rc = relist_region(v, &v->regions[i], msg, len);
 	if (rc == 0 && hmi_heap_is_damaged(v))
 		rc = fault(msg, len, "%s", v->damage);
 	return rc;

@@ -347,7 +347,7 @@ static uint64_t find_free(struct hmi_heap_view *v, int slot, uint64_t bsize, uin
 
 const struct hmi_region *hmi_region_search(const struct hmi_heap_view *v, uint64_t addr)
 {
-	size_t lo = 0, hi = v->n_regions;
+	size_t lo = 0, hi = v->n_sorted; /* growth needs the page map: added ones are in it */
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -673,13 +673,16 @@ static int lock_init(struct hm_ctx *ctx, pthread_mutex_t *m)
 	return 0;
 }
 
-/* Node slots in ascending node id order. */
-static void assign_slots(struct hmi_heap *h, struct hmi_region *r, size_t n)
+/* Node slots in ascending node id order: the regions' nodes and those that
+ * may grow (NODES, a bit per id). */
+static void assign_slots(struct hmi_heap *h, struct hmi_region *r, size_t n, uint64_t nodes)
 {
 	int present[HM_MAX_NODES] = {0};
 
 	for (size_t i = 0; i < n; i++)
 		present[r[i].node] = 1;
+	for (int node = 0; node < HM_MAX_NODES && node < 64; node++)
+		present[node] |= (nodes >> node) & 1;
 	h->n_nodes = 0;
 	for (int node = 0; node < HM_MAX_NODES; node++)
 		h->slot[node] = present[node] ? (int16_t)h->n_nodes++ : -1;
@@ -709,8 +712,9 @@ static void region_format(struct hmi_heap *h, const struct hmi_region *r)
 }
 
 int hmi_heap_format(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *r, size_t n,
-		    int zeroed)
+		    int zeroed, const struct hmi_heap_room *room)
 {
+	size_t max = n + (room ? room->max_regions : 0);
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
@@ -718,9 +722,10 @@ int hmi_heap_format(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *r
 			return hmi_err(ctx, EINVAL, "segment at 0x%llx is on node %d: out of range",
 				       (unsigned long long)r[i].first, r[i].node);
 	memset(h, 0, sizeof(*h));
-	assign_slots(h, r, n);
+	assign_slots(h, r, n, room ? room->nodes : 0);
 	h->n_regions = (uint32_t)n;
-	memset(h->nodes, 0, hmi_heap_size(h->n_nodes, n) - sizeof(*h));
+	h->max_regions = (uint32_t)max;
+	memset(h->nodes, 0, hmi_heap_size(h->n_nodes, max) - sizeof(*h));
 	for (int node = 0; node < HM_MAX_NODES; node++)
 		if (h->slot[node] >= 0)
 			h->nodes[h->slot[node]].node = node;
@@ -754,4 +759,77 @@ int hmi_heap_adopt(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *r,
 			       "%d): restart the primary",
 			       (unsigned long long)r[0].first, r[0].node);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ regions growth adds */
+
+/* Point the page map's entries over R at index AT + 1 (0: none). */
+static void rmap_set(struct hmi_heap_view *v, const struct hmi_region *r, uint32_t at)
+{
+	uint64_t lo = (r->first - v->rmap_base) >> v->rmap_shift;
+	uint64_t hi = (r->end - v->rmap_base) >> v->rmap_shift;
+
+	for (uint64_t p = lo; p <= hi && p < v->rmap_n; p++)
+		__atomic_store_n(&v->rmap[p], at, __ATOMIC_RELEASE);
+}
+
+/* A slot for a new region: a given-back one, else the next. */
+static size_t free_slot(const struct hmi_heap_view *v)
+{
+	for (size_t i = v->n_sorted; i < v->n_regions; i++)
+		if (v->regions[i].first == 0)
+			return i;
+	return v->n_regions;
+}
+
+int hmi_heap_add_region(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t first, uint64_t end,
+			int node)
+{
+	size_t i = free_slot(v);
+	int slot = hmi_slot(v, node);
+	struct hmi_region *r;
+
+	if (slot < 0)
+		return hmi_err(ctx, ENOENT, "grown memory on node %d, which has no heap", node);
+	if (i >= v->cap_regions || i >= HMI_READ(v->h->max_regions) || !v->rmap ||
+	    end < first + HMI_BLK_MIN || first < v->rmap_base)
+		return hmi_err(ctx, ENOSPC,
+			       "the heap has no room for another region (%zu of %zu in use)",
+			       v->n_regions, v->cap_regions);
+	r = &v->regions[i];
+	*r = (struct hmi_region){.first = first, .end = end, .node = node, .slot = slot};
+	region_format(v->h, r);
+	hmi_high_water(v->h, v->n_nodes)[i] = first; /* as the kernel zeroed it */
+	v->max_blocks += (end - first) / HMI_BLK_MIN;
+	if (i == v->n_regions) {
+		v->n_regions++;
+		v->h->n_regions = (uint32_t)v->n_regions;
+	}
+	rmap_set(v, r, (uint32_t)i + 1); /* last: from now on hm_free knows it */
+	return 0;
+}
+
+int hmi_heap_take_region(struct hmi_heap_view *v, uint64_t first)
+{
+	struct hmi_region *r = NULL;
+	struct hmi_heap_node *hn;
+	uint64_t size;
+
+	for (size_t i = v->n_sorted; i < v->n_regions && !r; i++)
+		if (v->regions[i].first == first && first)
+			r = &v->regions[i];
+	if (!r)
+		return 0;
+	size = HMI_READ(hmi_blk_at(first)->size);
+	if (size != r->end - r->first || HMI_READ(hmi_blk_at(first)->cached) ||
+	    list_remove(v, r->slot, first, size) < 0)
+		return 0; /* in use (or damaged: list_remove said so) */
+	hn = &v->h->nodes[r->slot];
+	hn->total -= size;
+	hn->free_bytes -= size;
+	hn->free_blocks--;
+	v->max_blocks -= size / HMI_BLK_MIN;
+	rmap_set(v, r, 0); /* first: a lookup racing this finds nothing */
+	r->first = r->end = 0;
+	return 1;
 }

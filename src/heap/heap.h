@@ -122,6 +122,7 @@ struct hmi_heap {
 	pthread_mutex_t lock; /* process-shared, robust */
 	uint32_t broken;      /* 1: a dead holder left it beyond repair */
 	uint32_t n_nodes, n_regions;
+	uint32_t max_regions;	      /* high-water marks there is room for (growth adds regions) */
 	int16_t slot[HM_MAX_NODES];   /* node id -> nodes[] index, -1 = none */
 	_Atomic uint64_t bad_frees;   /* hm_free calls ignored, every process */
 	uint64_t recoveries;	      /* times a caller found the holder dead */
@@ -136,8 +137,11 @@ static inline uint64_t *hmi_high_water(struct hmi_heap *h, uint32_t n_nodes)
 	return (uint64_t *)(void *)&h->nodes[n_nodes];
 }
 
-/* A region: one segment's blocks, [first, end); END holds a 32-byte
- * sentinel header (size 0, in use). Private, sorted by address. */
+/* A region: one segment's (or one growth unit's) blocks, [first, end); END
+ * holds a 32-byte sentinel header (size 0, in use). Private: the regions of
+ * hm_init's segments sorted by address, then those growth added, in the
+ * order they came (a given-back one has FIRST == END == 0 until its slot is
+ * reused). A region's index is also its high-water mark's. */
 struct hmi_region {
 	uint64_t first, end;
 	int node;
@@ -186,7 +190,9 @@ struct hmi_tcache {
 struct hmi_heap_view {
 	struct hmi_heap *h;
 	struct hmi_region *regions;
-	size_t n_regions;
+	size_t n_regions; /* slots in use (given-back ones included) */
+	size_t n_sorted;  /* the first ones, hm_init's, sorted: binary search */
+	size_t cap_regions;
 	/* Private copies, derived from the regions and checked against the shared
 	 * header once: what indexes anything is never read from shared memory. */
 	uint32_t n_nodes;
@@ -229,6 +235,14 @@ static inline void hmi_count(_Atomic uint64_t *c, int64_t delta)
 /* Bytes of shared state for N_NODES node heaps and N_REGIONS regions. */
 size_t hmi_heap_size(size_t n_nodes, size_t n_regions);
 
+/* Room for regions growth adds while the application runs (grow/); NULL or
+ * zeroed: none. */
+struct hmi_heap_room {
+	size_t max_regions; /* regions that may be added */
+	uint64_t nodes;	    /* node ids (bit per id) that may grow, with memory now or not */
+	uint64_t end;	    /* the end of the highest address an added region may reach */
+};
+
 /* Regions from SEGS: segment I's range, minus the first SKIP bytes of
  * segment 0 (the arena), trimmed to block alignment; segments too small for
  * a block are left out. *OUT malloc'd, *N set. */
@@ -239,7 +253,7 @@ int hmi_regions_from_segs(struct hm_ctx *ctx, const struct hmi_seg *segs, size_t
  * assigned here): one free block per region, lock initialised. ZEROED: the
  * regions' memory is known to be zero. */
 int hmi_heap_format(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *regions, size_t n,
-		    int zeroed);
+		    int zeroed, const struct hmi_heap_room *room);
 
 /* Check H's header against REGIONS (secondary side) and assign their slots. */
 int hmi_heap_adopt(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *regions, size_t n);
@@ -247,7 +261,24 @@ int hmi_heap_adopt(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *re
 /* Set up V over H and REGIONS (V keeps REGIONS: it frees them in release);
  * MAX_ALIGN: largest alignment accepted (the page size). */
 int hmi_view_init(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_heap *h,
-		  struct hmi_region *regions, size_t n, uint64_t max_align);
+		  struct hmi_region *regions, size_t n, uint64_t max_align,
+		  const struct hmi_heap_room *room);
+
+/* With the lock held: add [FIRST, END) on NODE (a growth unit, block-aligned
+ * as hmi_regions_from_segs makes them) as a region of one free block, clean.
+ * -ENOSPC / -ENOENT (no room in the table, no heap for NODE) with a message. */
+int hmi_heap_add_region(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t first, uint64_t end,
+			int node);
+/* heap/growth.c, without the lock: the heap has no room for BYTES (a block
+ * size) at ALIGN on NODE: grow the memory by a unit that holds them and add
+ * it as a region; the caller tries again. -errno with a message that says
+ * FN found no room and why growing failed (the cap). */
+int hmi_heap_grow(struct hm_ctx *ctx, struct hmi_heap_view *v, const char *fn, int node,
+		  uint64_t bytes, uint64_t align);
+
+/* With the lock held: take the region that starts at FIRST out of the heap
+ * when it is one free block (1), else leave it (0). */
+int hmi_heap_take_region(struct hmi_heap_view *v, uint64_t first);
 /* Flush the cache to the shared heap and free the private parts. */
 void hmi_view_release(struct hmi_heap_view *v);
 /* A forked child's copy of V: free the private parts, touching neither the
@@ -317,13 +348,17 @@ static inline const struct hmi_region *hmi_region_find(const struct hmi_heap_vie
 {
 	const struct hmi_region *r;
 	uint64_t page;
+	uint32_t at;
 
 	if (!v->rmap)
 		return hmi_region_search(v, addr);
 	page = (addr - v->rmap_base) >> v->rmap_shift;
-	if (addr < v->rmap_base || page >= v->rmap_n || !v->rmap[page])
+	if (addr < v->rmap_base || page >= v->rmap_n)
 		return NULL;
-	r = &v->regions[v->rmap[page] - 1];
+	at = __atomic_load_n(&v->rmap[page], __ATOMIC_ACQUIRE); /* growth writes it */
+	if (!at)
+		return NULL;
+	r = &v->regions[at - 1];
 	return addr >= r->first && addr < r->end ? r : NULL;
 }
 

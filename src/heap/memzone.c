@@ -14,6 +14,8 @@
  */
 #include "heap/heap.h"
 
+#include "grow/grow.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,7 +197,7 @@ static int take_zone(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_zon
 	memcpy(e->name, q->name, strlen(q->name) + 1);
 	*va = b + HMI_BLK_HDR;
 	e->va = *va;
-	e->iova = hmi_virt2iova(&ctx->tab->xlate, *va, NULL);
+	e->iova = hm_virt2iova(ctx, (void *)(uintptr_t)*va); /* grown memory too */
 	e->len = q->len;
 	e->socket = hmi_region_find(v, b)->node;
 	e->flags = q->flags | ZONE_PENDING;
@@ -224,6 +226,16 @@ int hm_memzone_reserve(struct hm_ctx *ctx, const char *name, uint64_t len, int s
 		return rc;
 	rc = take_zone(ctx, v, t, &q, &z, &va, &dirty);
 	hmi_heap_unlock(v);
+	if (rc == -ENOMEM && hmi_grow_possible(ctx)) { /* --max-mem: grow, then once more */
+		rc = hmi_heap_grow(ctx, v, "hm_memzone_reserve", hmi_slot_node(v, q.slot), q.bsize,
+				   q.align);
+		if (rc == 0)
+			rc = hmi_heap_lock(ctx, v);
+		if (rc == 0) {
+			rc = take_zone(ctx, v, t, &q, &z, &va, &dirty);
+			hmi_heap_unlock(v);
+		}
+	}
 	if (rc < 0)
 		return rc;
 	if (dirty > va) /* what a process may have written: clear it, without the lock */

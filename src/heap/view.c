@@ -140,7 +140,7 @@ static void map_regions(struct hmi_heap_view *v)
 	if (v->n_regions == 0)
 		return;
 	base = v->regions[0].first >> shift << shift;
-	n = ((v->regions[v->n_regions - 1].end - base) >> shift) + 1;
+	n = ((v->hi - base) >> shift) + 1; /* to the end of the growth area, when there is one */
 	if (n > MAX_MAP || !(v->rmap = calloc(n, sizeof(*v->rmap))))
 		return;
 	for (size_t i = 0; i < v->n_regions; i++)
@@ -156,11 +156,13 @@ static void map_regions(struct hmi_heap_view *v)
  * node ids), made here from this process's own regions and compared with
  * the shared header once: from then on only the view's copy is used. */
 static int derive_slots(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_heap *h,
-			struct hmi_region *regions, size_t n)
+			struct hmi_region *regions, size_t n, uint64_t nodes)
 {
 	int present[HM_MAX_NODES] = {0};
 	uint32_t n_nodes = 0;
 
+	for (int node = 0; node < HM_MAX_NODES && node < 64; node++)
+		present[node] = (nodes >> node) & 1;
 	for (size_t i = 0; i < n; i++) {
 		if (regions[i].node < 0 || regions[i].node >= HM_MAX_NODES)
 			return hmi_err(ctx, EPROTO, "a segment is on node %d: out of range",
@@ -187,33 +189,59 @@ static int derive_slots(struct hm_ctx *ctx, struct hmi_heap_view *v, const struc
 	return 0;
 }
 
-int hmi_view_init(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_heap *h,
-		  struct hmi_region *regions, size_t n, uint64_t max_align)
+/* A copy of REGIONS (N of them) with room for ROOM's added ones, zeroed:
+ * *BIGGER (NULL when there is no room to make). The caller's REGIONS stay
+ * its own until hmi_view_init succeeds. */
+static int make_room(struct hm_ctx *ctx, const struct hmi_region *regions, size_t n,
+		     const struct hmi_heap_room *room, struct hmi_region **bigger)
 {
+	size_t cap = n + (room ? room->max_regions : 0);
+
+	*bigger = NULL;
+	if (cap == n)
+		return 0;
+	*bigger = calloc(cap, sizeof(**bigger));
+	if (!*bigger)
+		return hmi_err(ctx, ENOMEM, "out of memory for the heap's region table");
+	memcpy(*bigger, regions, n * sizeof(*regions));
+	return 0;
+}
+
+int hmi_view_init(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_heap *h,
+		  struct hmi_region *regions, size_t n, uint64_t max_align,
+		  const struct hmi_heap_room *room)
+{
+	struct hmi_region *bigger = NULL;
+	size_t extra = room ? room->max_regions : 0;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	rc = derive_slots(ctx, v, h, regions, n);
+	rc = derive_slots(ctx, v, h, regions, n, room ? room->nodes : 0);
+	if (rc == 0)
+		rc = make_room(ctx, regions, n, room, &bigger);
 	if (rc < 0)
 		return rc;
 	v->gone = calloc(v->n_nodes + 1, sizeof(*v->gone));
-	if (!v->gone)
-		return hmi_err(ctx, ENOMEM, "out of memory for the heap's caches");
-	rc = pthread_key_create(&v->key, tcache_exit);
+	rc = v->gone ? pthread_key_create(&v->key, tcache_exit) : ENOMEM;
 	if (rc != 0) {
 		free(v->gone);
-		return hmi_err(ctx, rc, "cannot make a thread key for the heap's caches: %s",
-			       strerror(rc));
+		free(bigger);
+		return hmi_err(ctx, rc, "cannot make the heap's caches: %s", strerror(rc));
 	}
 	v->has_key = 1;
 	v->fork_gen = hmi_fork_watch();
 	pthread_mutex_init(&v->reg_lock, NULL);
 	v->h = h;
-	v->regions = regions;
-	v->n_regions = n;
+	v->regions = bigger ? bigger : regions;
+	if (bigger)
+		free(regions);
+	v->cap_regions = n + (bigger ? extra : 0);
+	v->n_regions = v->n_sorted = n;
 	v->max_align = max_align;
-	v->lo = n ? regions[0].first + HMI_BLK_HDR : 1;
-	v->hi = n ? regions[n - 1].end : 0;
+	v->lo = n ? v->regions[0].first + HMI_BLK_HDR : 1;
+	v->hi = n ? v->regions[n - 1].end : 0;
+	if (room && room->end > v->hi)
+		v->hi = room->end;
 	map_regions(v);
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "pages/pages.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,13 +79,81 @@ uint64_t hmi_virt2iova(const struct hmi_xlate *x, uint64_t va, uint64_t *contig)
 /* VA of IOVA, or 0 when IOVA is in no segment. */
 uint64_t hmi_iova2virt(const struct hmi_xlate *x, uint64_t iova);
 
+/* ------------------------------------------------------------------ memory added later */
+
+/* Memory that joins after hm_init (layout/added.c): pages grown into the
+ * window's growth area (grow/, docs/growth.md) and ranges the application
+ * registered (hm_extmem_register). Translation reads both without a lock
+ * while another thread adds or removes: every entry is one atomic word or
+ * guarded by its own sequence count, and nothing a reader may still hold is
+ * freed before hm_fini. */
+#define HMI_NO_IOVA UINT64_MAX
+
+/* The growth area [base, base + n_pages * page_size): per page its IOVA
+ * (HMI_NO_IOVA: not mapped). Allocated once, as large as --max-mem allows. */
+struct hmi_growmap {
+	uint64_t base, page_size;
+	int shift; /* log2(page_size) */
+	size_t n_pages;
+	_Atomic uint64_t *iova;
+};
+
+#define HMI_EXT_MAX 64 /* registrations per context (DPDK's extmem has 128 chunk slots in all) */
+
+/* One external range; SEQ is odd while it is being written. IOVA: per page,
+ * or NULL when the IOVA is the VA. */
+struct hmi_extent {
+	_Atomic uint32_t seq;
+	uint64_t va, len, page_size;
+	uint64_t *iova;
+};
+
+struct hmi_extmap {
+	atomic_flag writing; /* writers take turns (hmi_extmap_lock); readers never wait */
+	_Atomic uint32_t n;  /* entries in use or freed, never shrinks */
+	struct hmi_extent e[HMI_EXT_MAX];
+	uint64_t **retired; /* IOVA tables of removed ranges, freed at release */
+	size_t n_retired, cap_retired;
+};
+
+/* Set up G over [BASE, BASE + N_PAGES * PAGE_SIZE): every page unmapped. */
+int hmi_growmap_init(struct hm_ctx *ctx, struct hmi_growmap *g, uint64_t base, size_t n_pages,
+		     uint64_t page_size);
+void hmi_growmap_release(struct hmi_growmap *g);
+/* Pages [VA, VA + N * page_size) get IOVAs IOVA[0..N), or lose theirs (IOVA NULL). */
+void hmi_growmap_set(struct hmi_growmap *g, uint64_t va, const uint64_t *iova, size_t n);
+/* IOVA of VA in grown memory (HMI_NO_IOVA when not); *CONTIG as hmi_virt2iova. */
+uint64_t hmi_growmap_virt2iova(const struct hmi_growmap *g, uint64_t va, uint64_t *contig);
+/* VA of IOVA in grown memory, 0 when none: a scan of the area's pages. */
+uint64_t hmi_growmap_iova2virt(const struct hmi_growmap *g, uint64_t iova);
+
+/* Add [VA, VA+LEN) of PAGE_SIZE pages with IOVA[] (taken over; NULL: IOVA =
+ * VA) to X. -ENOSPC when the table is full. The caller checked overlaps. */
+int hmi_extmap_add(struct hm_ctx *ctx, struct hmi_extmap *x, uint64_t va, uint64_t len,
+		   uint64_t page_size, uint64_t *iova);
+/* Remove the range that starts at VA and is LEN long: 0, -ENOENT (no
+ * message), or -ENOMEM. */
+int hmi_extmap_remove(struct hm_ctx *ctx, struct hmi_extmap *x, uint64_t va, uint64_t len);
+/* Writers (add, remove) take turns: a spin on a flag, as registration is rare. */
+void hmi_extmap_lock(struct hmi_extmap *x);
+void hmi_extmap_unlock(struct hmi_extmap *x);
+/* Is exactly [VA, VA+LEN) registered? */
+int hmi_extmap_has(const struct hmi_extmap *x, uint64_t va, uint64_t len);
+/* Index of the range overlapping [VA, VA+LEN), or -1. */
+int hmi_extmap_overlap(const struct hmi_extmap *x, uint64_t va, uint64_t len);
+uint64_t hmi_extmap_virt2iova(const struct hmi_extmap *x, uint64_t va, uint64_t *contig);
+uint64_t hmi_extmap_iova2virt(const struct hmi_extmap *x, uint64_t iova);
+void hmi_extmap_release(struct hmi_extmap *x);
+
 /* One context's finished memory as the layers from here up read it: the
  * segment table, translation and summary, and who holds it. mem/ owns it (in
  * struct hmi_mem) and points ctx->tab at it while the memory is held. */
 struct hmi_segtab {
 	struct hmi_seg *segs; /* ascending VA */
 	size_t n_segs;
-	struct hmi_xlate xlate; /* O(log n) translation over segs */
+	struct hmi_xlate xlate;	 /* O(log n) translation over segs */
+	struct hmi_growmap grow; /* pages grown since hm_init (n_pages 0: no growth) */
+	struct hmi_extmap ext;	 /* hm_extmem_register's ranges */
 	struct hm_layout_info info;
 	char prefix[HM_PREFIX_MAX];
 	unsigned long fork_gen; /* hmi_fork_generation in PID (the heap's fast paths read it:

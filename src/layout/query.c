@@ -56,26 +56,44 @@ int hm_segment_walk(const struct hm_ctx *ctx, int (*fn)(const struct hm_segment 
 	return rc;
 }
 
+/* The segments first (what hm_init mapped), then grown memory, then the
+ * application's external ranges: each answers HMI_NO_IOVA for what is not
+ * its own (HM_BAD_IOVA is the same value). */
+static uint64_t translate(const struct hmi_segtab *t, uint64_t va, uint64_t *contig)
+{
+	uint64_t iova = hmi_virt2iova(&t->xlate, va, contig);
+
+	if (iova == HMI_NO_IOVA && t->grow.n_pages)
+		iova = hmi_growmap_virt2iova(&t->grow, va, contig);
+	if (iova == HMI_NO_IOVA)
+		iova = hmi_extmap_virt2iova(&t->ext, va, contig);
+	return iova;
+}
+
 uint64_t hm_virt2iova(const struct hm_ctx *ctx, const void *va)
 {
 	if (!mapped_here(ctx))
 		return HM_BAD_IOVA;
-	return hmi_virt2iova(&ctx->tab->xlate, (uint64_t)(uintptr_t)va, NULL);
+	return translate(ctx->tab, (uint64_t)(uintptr_t)va, NULL);
 }
 
 void *hm_iova2virt(const struct hm_ctx *ctx, uint64_t iova)
 {
-	if (!mapped_here(ctx))
-		return NULL;
-	return (void *)(uintptr_t)hmi_iova2virt(&ctx->tab->xlate, iova);
+	const struct hmi_segtab *t = mapped_here(ctx);
+	uint64_t va = t ? hmi_iova2virt(&t->xlate, iova) : 0;
+
+	if (!va && t && t->grow.n_pages)
+		va = hmi_growmap_iova2virt(&t->grow, iova);
+	if (!va && t)
+		va = hmi_extmap_iova2virt(&t->ext, iova);
+	return (void *)(uintptr_t)va;
 }
 
 uint64_t hm_iova_contig_len(const struct hm_ctx *ctx, const void *va)
 {
 	uint64_t len = 0;
 
-	if (!mapped_here(ctx) ||
-	    hmi_virt2iova(&ctx->tab->xlate, (uint64_t)(uintptr_t)va, &len) == HM_BAD_IOVA)
+	if (!mapped_here(ctx) || translate(ctx->tab, (uint64_t)(uintptr_t)va, &len) == HM_BAD_IOVA)
 		return 0;
 	return len;
 }

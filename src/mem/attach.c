@@ -34,12 +34,15 @@
  * without them (an application may write over the arena, or the primary
  * may not be a hugemem primary of this version): the attach succeeds and
  * every heap or zone call then says why there is none. */
-static void open_arena(struct hm_ctx *ctx, struct hmi_mem *m)
+static int open_arena(struct hm_ctx *ctx, struct hmi_mem *m)
 {
-	if (hmi_arena_open(ctx) == 0)
-		return;
+	int rc = hmi_arena_open(ctx);
+
+	if (rc == 0 || rc == -EOPNOTSUPP) /* a growing primary's: refused outright */
+		return rc;
 	snprintf(m->heap.err, sizeof(m->heap.err), "%s", hm_errmsg(ctx));
 	hmi_err_clear(ctx);
+	return 0;
 }
 /* ------------------------------------------------------------------ secondary: attach */
 
@@ -379,7 +382,7 @@ static int attach_flow(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_op
 	if (rc == 0)
 		rc = take_segments(ctx, m, sc);
 	if (rc == 0)
-		open_arena(ctx, m);
+		rc = open_arena(ctx, m);
 	if (rc == 0)
 		fill_secondary_info(m, sc);
 	return rc;

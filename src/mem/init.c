@@ -1038,6 +1038,8 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 		rc = hmi_pageset_seal(ctx, &pr->ps); /* memfds: final size, dma-buf ready */
 	if (rc == 0)
 		rc = dma_map(ctx, pr, o);
+	if (rc == 0 && !pl.no_huge) /* --max-mem: the growth area after the window */
+		rc = hmi_mem_growth_setup(ctx, pr, o, si, pl.iova_as_va);
 	if (rc == 0)
 		fill_info(pr, &pl, o);
 	if (rc == 0)

@@ -79,6 +79,13 @@ int hmi_rundir_file(struct hm_ctx *ctx, const struct hmi_mem *m, const char *nam
  * the secondaries still mapping the prefix's pages. Count, or -errno. */
 int hmi_clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids, int max);
 
+/* growth.c: --max-mem / --socket-max-mem, once the start memory is placed:
+ * reserve the growth area after the window, set growth up, register the
+ * DMA layer's memory-event callback. 0 when the options ask for no growth.
+ * SI (may be NULL) for a note when the pool holds less. */
+int hmi_mem_growth_setup(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_opts *o,
+			 const struct hm_sysinfo *si, int iova_as_va);
+
 #define HMI_CLIENTS_FILE "clients" /* secondaries hold a read lock on it */
 
 #endif

@@ -14,6 +14,7 @@
 #include "heap/heap.h"
 #include "hugedir/hugedir.h"
 #include "mem/mem.h"
+#include "grow/grow.h"
 #include "base/platform.h"
 #include "pool/pool.h"
 #include "sys/sysinfo.h"
@@ -166,6 +167,8 @@ static void forget_inherited(struct hm_ctx *ctx, struct hmi_mem *m)
 	hmi_dma_teardown(ctx, m->dma, 1); /* closes the copies; the parent's domain stays */
 	ctx->dma = NULL;
 	hmi_pageset_forget(&m->ps);
+	hmi_grow_release(ctx);
+	hmi_extmap_release(&m->tab.ext);
 	hmi_xlate_release(&m->tab.xlate);
 	free(m->tab.segs);
 	close_inherited_lock_fd(ctx, m->lock_fd);
@@ -203,6 +206,8 @@ int hmi_mem_release(struct hm_ctx *ctx)
 	}
 	if (pr->window_len) /* a secondary's pages go with its window */
 		munmap((void *)(uintptr_t)pr->window_base, pr->window_len);
+	hmi_grow_release(ctx);
+	hmi_extmap_release(&pr->tab.ext);
 	hmi_xlate_release(&pr->tab.xlate);
 	free(pr->tab.segs);
 	hmi_rundir_leave(ctx, pr); /* the last one out leaves no runtime directory */
@@ -229,5 +234,6 @@ void hm_ctx_free(struct hm_ctx *ctx)
 		return;
 	if (ctx->mem)
 		hmi_mem_release(ctx);
+	hmi_events_release(ctx);
 	free(ctx);
 }

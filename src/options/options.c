@@ -79,6 +79,8 @@ enum opt_id {
 	OPT_IOMMU,
 	OPT_VFIO_DEVICE,
 	OPT_DMA_MASK_BITS,
+	OPT_MAX_MEM,
+	OPT_SOCKET_MAX_MEM,
 	OPT_COUNT
 };
 
@@ -129,6 +131,11 @@ static const struct hm_optdesc opt_table[] = {
 			 "whether VFIO can hand it to this process (repeatable)"},
     [OPT_DMA_MASK_BITS] = {"dma-mask-bits", 0, "N", HM_CMD_INIT,
 			   "the devices' DMA address width in bits (default 64)"},
+    [OPT_MAX_MEM] = {"max-mem", 0, "SIZE", HM_CMD_INIT,
+		     "let the memory grow to SIZE while the application runs (-m is mapped "
+		     "at start)"},
+    [OPT_SOCKET_MAX_MEM] = {"socket-max-mem", 0, "A,B,...", HM_CMD_INIT,
+			    "the most each NUMA node's memory may grow to, position = node id"},
 };
 
 _Static_assert(HMI_ARRAY_SIZE(opt_table) == OPT_COUNT, "one opt_table row per enum opt_id");
@@ -476,6 +483,30 @@ static int apply_socket_mem(struct parse *p, const struct opt_action *a, const c
 	return hm_parse_socket_mem(p->ctx, value, p->o->socket_mem, &p->o->socket_mem_count);
 }
 
+static int apply_max_mem(struct parse *p, const struct opt_action *a, const char *value)
+{
+	uint64_t bytes = 0;
+	int rc = hm_parse_size(p->ctx, value, &bytes);
+
+	(void)a;
+	if (rc < 0)
+		return err_within(p->ctx, rc, p->shown);
+	if (bytes == 0)
+		return hmi_err(p->ctx, EINVAL,
+			       "%s 0 lets nothing grow: give the most the memory may reach, e.g. "
+			       "%s 1G, or leave it out",
+			       p->shown, p->shown);
+	p->o->max_mem = bytes;
+	return 0;
+}
+
+static int apply_socket_max_mem(struct parse *p, const struct opt_action *a, const char *value)
+{
+	(void)a;
+	return hm_parse_socket_mem(p->ctx, value, p->o->socket_max_mem,
+				   &p->o->socket_max_mem_count);
+}
+
 /* A string value: not empty, shorter than a path. */
 static int check_string(struct parse *p, const char *value)
 {
@@ -749,6 +780,8 @@ static const struct opt_action opt_actions[] = {
 		   .first_choice = HM_IOMMU_OFF},
     [OPT_VFIO_DEVICE] = {.apply = apply_vfio_device, .repeatable = 1},
     [OPT_DMA_MASK_BITS] = {.apply = apply_dma_mask_bits},
+    [OPT_MAX_MEM] = {.apply = apply_max_mem},
+    [OPT_SOCKET_MAX_MEM] = {.apply = apply_socket_max_mem},
 };
 
 _Static_assert(HMI_ARRAY_SIZE(opt_actions) == OPT_COUNT, "one opt_actions row per enum opt_id");
@@ -759,6 +792,9 @@ static const struct conflict {
 	const char *fix;
 } conflicts[] = {
     {OPT_MEM, OPT_SOCKET_MEM, "give one"},
+    {OPT_MAX_MEM, OPT_SOCKET_MAX_MEM, "give one"},
+    {OPT_NO_HUGE, OPT_MAX_MEM, "ordinary pages do not grow; drop --max-mem"},
+    {OPT_NO_HUGE, OPT_SOCKET_MAX_MEM, "ordinary pages do not grow; drop --socket-max-mem"},
     {OPT_NO_HUGE, OPT_SOCKET_MEM,
      "ordinary pages are not placed per node; give -m instead of --socket-mem"},
     {OPT_NO_HUGE, OPT_HUGE_DIR, "ordinary pages need no hugetlbfs; drop --huge-dir"},

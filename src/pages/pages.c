@@ -707,9 +707,20 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* munmap [VA, VA+LEN), recording the first failure in *FIRST. */
-static void unmap_range(struct hm_ctx *ctx, uint64_t va, uint64_t len, int *first)
+/* Unmap [VA, VA+LEN), or with RESERVE replace it by an inaccessible
+ * reservation in one call (the range never becomes a hole another thread's
+ * mmap could land in: how grown memory leaves its window, grow/). */
+static void unmap_range(struct hm_ctx *ctx, uint64_t va, uint64_t len, int reserve, int *first)
 {
-	if (munmap((void *)(uintptr_t)va, len) == 0 || *first)
+	void *p = (void *)(uintptr_t)va;
+	int ok = reserve ? mmap(p, len, PROT_NONE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+				0) != MAP_FAILED
+			 : munmap(p, len) == 0;
+
+	if (ok && reserve) /* as the rest of the window: a forked child holds none of it */
+		madvise(p, len, MADV_DONTFORK);
+	if (ok || *first)
 		return;
 	*first = hmi_err(ctx, errno, "cannot unmap 0x%" PRIx64 "-0x%" PRIx64 ": %s", va, va + len,
 			 strerror(errno));
@@ -719,7 +730,7 @@ static void unmap_range(struct hm_ctx *ctx, uint64_t va, uint64_t len, int *firs
  * munmap flushes the TLB once, which on a VM is most of a page's release
  * (25 us a call here). Without memory for the sort, one call a page. */
 static int unmap_pages(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t *order,
-		       size_t count)
+		       size_t count, int reserve)
 {
 	uint64_t *va = malloc((count + 1) * sizeof(*va)), size = ps->page_size, start;
 	int first = 0;
@@ -729,7 +740,7 @@ static int unmap_pages(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t 
 		if (va)
 			va[k] = ps->pages[order[k]].va;
 		else
-			unmap_range(ctx, ps->pages[order[k]].va, size, &first);
+			unmap_range(ctx, ps->pages[order[k]].va, size, reserve, &first);
 		ps->pages[order[k]].va = 0;
 	}
 	if (!va)
@@ -739,7 +750,7 @@ static int unmap_pages(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t 
 		start = va[k];
 		for (run = 1; k + run < count && va[k + run] == start + run * size; run++)
 			;
-		unmap_range(ctx, start, run * size, &first);
+		unmap_range(ctx, start, run * size, reserve, &first);
 	}
 	free(va);
 	return first;
@@ -771,7 +782,8 @@ static int check_order(struct hm_ctx *ctx, const struct hmi_pageset *ps, const s
 	return rc;
 }
 
-int hmi_pages_release(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t *order, size_t count)
+static int release_pages(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t *order,
+			 size_t count, int reserve)
 {
 	int rc = check_order(ctx, ps, order, count), first = 0;
 	size_t k;
@@ -781,13 +793,24 @@ int hmi_pages_release(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t *
 	/* every mapping first, then the objects in ORDER: a page goes back to
 	 * the pool when the last of its mapping and its file (or file range) goes,
 	 * so the drops alone decide the order the pool gets the pages in */
-	first = unmap_pages(ctx, ps, order, count);
+	first = unmap_pages(ctx, ps, order, count, reserve);
 	for (k = 0; k < count; k++) {
 		rc = hmi_backing_drop_page(ctx, ps, order[k]);
 		if (rc < 0 && first == 0)
 			first = rc;
 	}
 	return first;
+}
+
+int hmi_pages_release(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t *order, size_t count)
+{
+	return release_pages(ctx, ps, order, count, 0);
+}
+
+int hmi_pages_release_in_window(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t *order,
+				size_t count)
+{
+	return release_pages(ctx, ps, order, count, 1);
 }
 
 void hmi_pageset_compact(struct hmi_pageset *ps)

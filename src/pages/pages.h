@@ -158,6 +158,13 @@ int hmi_pages_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t 
 int hmi_pages_release(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t *order,
 		      size_t count);
 
+/* As hmi_pages_release, for pages inside a reserved window: each page's
+ * range becomes an inaccessible reservation again in the same call that
+ * drops the mapping, so the window never has a hole (grown memory given
+ * back, grow/). */
+int hmi_pages_release_in_window(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t *order,
+				size_t count);
+
 /* Drop released pages (va == 0) from ps->pages, keeping the order of the
  * rest. */
 void hmi_pageset_compact(struct hmi_pageset *ps);

@@ -63,9 +63,9 @@ static void core_setup(struct core *c)
 	ok(r[0].first >= c->segs[0].va + 4096 && (r[0].first + HMI_BLK_HDR) % 64 == 0,
 	   "region 0 starts after the skipped arena, payloads 64-aligned");
 	c->h = malloc(hmi_heap_size(2, n));
-	is_int(hmi_heap_format(ctx, c->h, r, n, 0), 0, "format");
+	is_int(hmi_heap_format(ctx, c->h, r, n, 0, NULL), 0, "format");
 	is_int(c->h->n_nodes, 2, "two node heaps");
-	is_int(hmi_view_init(ctx, &c->v, c->h, r, n, 4096), 0, "view");
+	is_int(hmi_view_init(ctx, &c->v, c->h, r, n, 4096, NULL), 0, "view");
 }
 
 static void core_teardown(struct core *c)
@@ -593,7 +593,7 @@ static void api_fini_flushes(void)
 	v = hmi_arena_view(ctx);
 	r = malloc(v->n_regions * sizeof(*r));
 	memcpy(r, v->regions, v->n_regions * sizeof(*r));
-	is_int(hmi_view_init(ctx, &mine, v->h, r, v->n_regions, 4096), 0, "a second view");
+	is_int(hmi_view_init(ctx, &mine, v->h, r, v->n_regions, 4096, NULL), 0, "a second view");
 	hmi_arena_close(ctx); /* what hm_fini does first */
 	is_int(mine.h->nodes[0].used_bytes, 0, "after the flush nothing is in use");
 	is_int(hmi_heap_check_locked(&mine, NULL, msg, sizeof(msg)), 0, "and the heap checks");

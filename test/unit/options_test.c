@@ -634,6 +634,8 @@ static const char *sample_value(const char *name)
 	    {"iommu", "auto"},
 	    {"vfio-device", "0000:00:05.0"},
 	    {"dma-mask-bits", "48"},
+	    {"max-mem", "1G"},
+	    {"socket-max-mem", "64,0"},
 	};
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(samples); i++)

@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grow/grow.c — growth units: memory mapped into the window while the
+ * application runs, and given back.
+ *
+ * The window hm_init reserves with --max-mem is the start memory followed by
+ * a growth area as large as the growth --max-mem allows, reserved
+ * PROT_NONE: nothing in it is ever reachable until a unit is mapped there,
+ * so a stray touch faults instead of allocating a page (a file mapping over
+ * the whole area would let the kernel fill any hole on a touch).
+ *
+ * A unit is the pages one growth maps: as many as the request needs, on
+ * the node asked for, faulted with MADV_POPULATE_WRITE (a short pool or a
+ * cgroup cap is an error, never SIGBUS), read for their IOVAs, checked
+ * IOVA-contiguous (IOVA = PA: an ordered pool hands pages out in ascending
+ * order, docs/design.md), and moved to the lowest free place of the area
+ * that holds them. It is the unit of everything that follows: one heap
+ * region, one DMA mapping (neither type1 nor iommufd unmaps part of one),
+ * one trim. Units are placed first-fit in the area, so a trimmed unit's
+ * place is reused and VA-adjacent units of one node can merge into longer
+ * IOVA-contiguous stretches under IOVA = VA.
+ *
+ * Order of a growth: map and translate under the growth lock; run the ALLOC
+ * callbacks with no lock held (the unit is marked "adding", nothing hands
+ * it out yet); the heap then adds it. A trim is the reverse: the heap takes
+ * the region out, the FREE callbacks run, the pages are dropped in
+ * descending physical order (the kernel's free list is LIFO: the next
+ * growth gets them back ascending).
+ */
+#include "grow/grow.h"
+
+#include "sys/sysinfo.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_UNITS 4096 /* units alive at once (each is a heap region and a DMA mapping) */
+
+enum unit_state { UNIT_ADDING = 1, UNIT_LIVE };
+
+struct unit {
+	uint64_t va, len;
+	int node;
+	int state;
+	uint32_t pins;
+};
+
+struct hmi_grow {
+	pthread_mutex_t lock; /* units, bytes, the page set */
+	struct hmi_grow_config cfg;
+	pid_t pid;
+	uint64_t bytes[HM_MAX_NODES]; /* mapped per node id, start included */
+	uint64_t total;
+	struct unit *units;
+	size_t n_units, cap_units;
+};
+
+static uint64_t node_bit(int node)
+{
+	return node >= 0 && node < 64 ? 1ULL << node : 0;
+}
+
+int hmi_grow_setup(struct hm_ctx *ctx, const struct hmi_grow_config *cfg)
+{
+	struct hmi_grow *g = calloc(1, sizeof(*g));
+	int rc;
+
+	if (!g)
+		return hmi_err(ctx, ENOMEM, "out of memory setting growth up");
+	rc = hmi_growmap_init(ctx, &ctx->tab->grow, cfg->base, cfg->len / cfg->ps->page_size,
+			      cfg->ps->page_size);
+	if (rc < 0) {
+		free(g);
+		return rc;
+	}
+	pthread_mutex_init(&g->lock, NULL);
+	g->cfg = *cfg;
+	g->pid = getpid();
+	for (int node = 0; node < HM_MAX_NODES; node++) {
+		g->bytes[node] = cfg->start_bytes[node];
+		g->total += cfg->start_bytes[node];
+	}
+	ctx->grow = g;
+	return 0;
+}
+
+void hmi_grow_release(struct hm_ctx *ctx)
+{
+	struct hmi_grow *g = ctx->grow;
+
+	if (!g)
+		return;
+	if (ctx->tab)
+		hmi_growmap_release(&ctx->tab->grow);
+	pthread_mutex_destroy(&g->lock);
+	free(g->units);
+	free(g);
+	ctx->grow = NULL;
+}
+
+int hmi_grow_possible(const struct hm_ctx *ctx)
+{
+	return ctx->grow && ctx->grow->pid == getpid();
+}
+
+uint64_t hmi_grow_nodes(const struct hm_ctx *ctx)
+{
+	const struct hmi_grow *g = ctx->grow;
+	uint64_t mask = 0;
+
+	for (int node = 0; g && node < HM_MAX_NODES; node++)
+		if (g->cfg.per_node ? g->cfg.node_max[node] != 0 : g->cfg.start_bytes[node] != 0)
+			mask |= node_bit(node);
+	return mask;
+}
+
+size_t hmi_grow_max_units(const struct hm_ctx *ctx)
+{
+	size_t pages = ctx->grow && ctx->tab ? ctx->tab->grow.n_pages : 0;
+
+	return pages < MAX_UNITS ? pages : MAX_UNITS;
+}
+
+/* ------------------------------------------------------------------ limits */
+
+/* The cap that stops N more bytes on NODE, named; 0 when none does. */
+static int check_caps(struct hm_ctx *ctx, const struct hmi_grow *g, int node, uint64_t n)
+{
+	char a[32], b[32];
+
+	if (!(hmi_grow_nodes(ctx) & node_bit(node)))
+		return hmi_err(ctx, ENOMEM, "node %d may not grow: %s", node,
+			       g->cfg.per_node ? "--socket-max-mem gives it nothing"
+					       : "it had no memory at start (give it some with "
+						 "--socket-mem, or use --socket-max-mem)");
+	if (g->cfg.per_node && g->bytes[node] + n > g->cfg.node_max[node]) {
+		hmi_format_size(g->cfg.node_max[node], a, sizeof(a));
+		hmi_format_size(g->bytes[node], b, sizeof(b));
+		return hmi_err(ctx, ENOMEM,
+			       "node %d holds %s of its --socket-max-mem %s: growing by %llu bytes "
+			       "would pass it (raise --socket-max-mem, or free memory)",
+			       node, b, a, (unsigned long long)n);
+	}
+	if (!g->cfg.per_node && g->total + n > g->cfg.max_bytes) {
+		hmi_format_size(g->cfg.max_bytes, a, sizeof(a));
+		hmi_format_size(g->total, b, sizeof(b));
+		return hmi_err(ctx, ENOMEM,
+			       "the memory holds %s of its --max-mem %s: growing by %llu bytes "
+			       "would pass it (raise --max-mem, or free memory and hm_mem_trim)",
+			       b, a, (unsigned long long)n);
+	}
+	if (g->n_units >= MAX_UNITS)
+		return hmi_err(ctx, ENOMEM,
+			       "%d growth units are alive, the most: free memory and hm_mem_trim, "
+			       "or start with more (-m)",
+			       MAX_UNITS);
+	return 0;
+}
+
+/* The lowest VA of the growth area where N_PAGES pages fit between units:
+ * first fit over the translation table, which under the lock is the truth
+ * (a unit's pages get their IOVAs before the lock is dropped, and lose them
+ * before its pages go). 0 when none. */
+static uint64_t find_place(const struct hm_ctx *ctx, size_t n_pages)
+{
+	const struct hmi_growmap *m = &ctx->tab->grow;
+	size_t run = 0;
+
+	for (size_t p = 0; p < m->n_pages; p++) {
+		run = atomic_load(&m->iova[p]) != HMI_NO_IOVA ? 0 : run + 1;
+		if (run == n_pages)
+			return m->base + ((uint64_t)(p + 1 - n_pages) << m->shift);
+	}
+	return 0;
+}
+
+/* Name what refused pages: the pool's free count and the cgroup's limit. */
+static void name_refusal(struct hm_ctx *ctx, const struct hmi_grow *g, int node, size_t n)
+{
+	char msg[HMI_ERR_MAX], size[32], lim[32] = "none";
+	struct hm_sysinfo *si = NULL;
+	const struct hm_pool *p;
+
+	memcpy(msg, hm_errmsg(ctx), sizeof(msg));
+	hmi_format_size(g->cfg.ps->page_size, size, sizeof(size));
+	if (hm_sysinfo_read(ctx, NULL, &si) < 0 ||
+	    !(p = hm_sysinfo_pool(si, g->cfg.ps->page_size))) {
+		hmi_err(ctx, ENOMEM, "growing node %d by %zu pages of %s: %s", node, n, size, msg);
+	} else {
+		if (p->cgroup.version && p->cgroup.max != UINT64_MAX)
+			hmi_format_size(p->cgroup.max, lim, sizeof(lim));
+		hmi_err(ctx, ENOMEM,
+			"growing node %d by %zu pages of %s: %s (now: %llu pages free in the pool, "
+			"hugetlb cgroup limit %s%s%s)",
+			node, n, size, msg, (unsigned long long)p->free, lim,
+			p->cgroup.path ? " in " : "", p->cgroup.path ? p->cgroup.path : "");
+	}
+	hm_sysinfo_free(si);
+}
+
+/* ------------------------------------------------------------------ mapping a unit */
+
+/* Move pages [FROM, FROM+N) to VA.. in IOVA order, stretches of pages that
+ * are one mapping already in one call. */
+static int move_in(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t from, size_t n, uint64_t va)
+{
+	int rc = 0;
+
+	for (size_t k = 0, run; rc == 0 && k < n; k += run) {
+		for (run = 1;
+		     k + run < n &&
+		     ps->pages[from + k + run].va == ps->pages[from + k].va + run * ps->page_size &&
+		     ps->pages[from + k + run].backing == ps->pages[from + k].backing &&
+		     ps->pages[from + k + run].offset ==
+			 ps->pages[from + k].offset + run * ps->page_size;
+		     run++)
+			;
+		rc = hmi_pages_move(ctx, ps, from + k, run, va + k * ps->page_size);
+	}
+	return rc;
+}
+
+/* Give back the pages of the set in [VA, VA+LEN), highest IOVA first. */
+static int drop_range(struct hm_ctx *ctx, struct hmi_pageset *ps, uint64_t va, uint64_t len)
+{
+	size_t *order = malloc((len / ps->page_size + 1) * sizeof(*order)), n = 0;
+	int rc;
+
+	if (!order)
+		return hmi_err(ctx, ENOMEM, "out of memory giving grown pages back");
+	for (size_t i = ps->n; i-- > 0;)
+		if (ps->pages[i].va >= va && ps->pages[i].va < va + len)
+			order[n++] = i;
+	for (size_t a = 1; a < n; a++) /* insertion sort, descending IOVA: a unit is short */
+		for (size_t b = a; b > 0 && ps->pages[order[b]].iova > ps->pages[order[b - 1]].iova;
+		     b--) {
+			size_t t = order[b];
+
+			order[b] = order[b - 1];
+			order[b - 1] = t;
+		}
+	rc = hmi_pages_release_in_window(ctx, ps, order, n);
+	hmi_pageset_compact(ps);
+	free(order);
+	return rc;
+}
+
+/* Give back the pages of the set from FROM on (a failed growth): those
+ * moved into the growth area in it, the others plainly. */
+static void undo_new(struct hm_ctx *ctx, struct hmi_grow *g, size_t from)
+{
+	struct hmi_pageset *ps = g->cfg.ps;
+	const struct hmi_growmap *m = &ctx->tab->grow;
+	uint64_t end = m->base + ((uint64_t)m->n_pages << m->shift);
+	char msg[HMI_ERR_MAX];
+
+	memcpy(msg, hm_errmsg(ctx), sizeof(msg)); /* the cause, not the clean-up */
+	for (size_t i = from; i < ps->n; i++) {
+		if (!ps->pages[i].va)
+			continue;
+		if (ps->pages[i].va >= m->base && ps->pages[i].va < end)
+			hmi_pages_release_in_window(ctx, ps, &i, 1);
+		else
+			hmi_pages_release(ctx, ps, &i, 1);
+	}
+	hmi_pageset_compact(ps);
+	snprintf(ctx->err, sizeof(ctx->err), "%s", msg);
+}
+
+/* Pages [FROM, ps->n), sorted by (node, IOVA): the index of the first run
+ * of N IOVA-contiguous pages of one node, or SIZE_MAX. */
+static size_t find_run(const struct hmi_pageset *ps, size_t from, size_t n)
+{
+	size_t start = from;
+
+	for (size_t i = from; i < ps->n; i++) {
+		if (i > from && (ps->pages[i].node != ps->pages[i - 1].node ||
+				 ps->pages[i].iova != ps->pages[i - 1].iova + ps->page_size))
+			start = i;
+		if (i + 1 - start >= n)
+			return start;
+	}
+	return SIZE_MAX;
+}
+
+/* Give back the pages [FROM, ps->n) but the run [AT, AT+N), highest IOVA
+ * first (the next growth gets them back in ascending order); the run is then
+ * [FROM, FROM+N). */
+static int release_others(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t from, size_t at,
+			  size_t n)
+{
+	size_t *order = malloc((ps->n - from + 1) * sizeof(*order)), k = 0;
+	int rc;
+
+	if (!order)
+		return hmi_err(ctx, ENOMEM, "out of memory giving pages back");
+	for (size_t i = ps->n; i-- > from;)
+		if (i < at || i >= at + n)
+			order[k++] = i;
+	rc = hmi_pages_release(ctx, ps, order, k);
+	hmi_pageset_compact(ps);
+	free(order);
+	return rc;
+}
+
+/* One more batch of N pages on NODE, translated, the new part of the set
+ * from FROM sorted again. */
+static int map_batch(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, size_t from)
+{
+	struct hmi_pageset *ps = g->cfg.ps;
+	size_t first = ps->n;
+	int rc = hmi_pages_map(ctx, ps, node, n);
+
+	if (rc == 0)
+		rc = hmi_pages_iova(ctx, ps, first, g->cfg.iova_as_va);
+	if (rc == 0)
+		rc = hmi_pages_numa(ctx, ps, first);
+	if (rc == 0)
+		hmi_pages_sort(ps->pages + from, ps->n - from);
+	return rc;
+}
+
+/* Map pages on NODE until N IOVA-contiguous ones are among them (IOVA = VA:
+ * the first N), at most SEARCH_FACTOR times N: a pool the kernel hands out
+ * scattered still gives a run when it holds one. The others go back. */
+#define SEARCH_FACTOR 4
+
+static int map_contiguous(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, size_t from)
+{
+	struct hmi_pageset *ps = g->cfg.ps;
+	int any = g->cfg.iova_as_va || ps->pa_missing, rc = 0;
+	size_t at = SIZE_MAX;
+
+	for (size_t round = 0; rc == 0 && at == SIZE_MAX && round < SEARCH_FACTOR; round++) {
+		rc = map_batch(ctx, g, node, n, from);
+		if (rc == -ENOMEM && round == 0)
+			name_refusal(ctx, g, node, n);
+		if (rc == 0)
+			at = any ? from : find_run(ps, from, n);
+		if (rc == -ENOMEM && round > 0) /* the pool gave what it had */
+			rc = 0, round = SEARCH_FACTOR;
+		if (rc == 0 && at == SIZE_MAX && hmi_cancel_check(ctx) < 0)
+			rc = -ECANCELED;
+	}
+	if (rc == 0 && at == SIZE_MAX)
+		rc = hmi_err(ctx, ENOMEM,
+			     "growing node %d by %zu IOVA-contiguous pages: the pool gave none "
+			     "in %zu tried: order it (hugemem reorder), or use IOVA = VA "
+			     "(--iova-mode va)",
+			     node, n, ps->n - from);
+	if (rc == 0 && ps->n - from > n)
+		rc = release_others(ctx, ps, from, at, n);
+	return rc;
+}
+
+/* Map a unit of N IOVA-contiguous pages on NODE and move it to VA: then
+ * pages [from, from+N) of the set sit at VA, VA + page size, ... and their
+ * IOVAs are in the growth area's translation. */
+static int map_unit(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, uint64_t va)
+{
+	struct hmi_pageset *ps = g->cfg.ps;
+	size_t from = ps->n;
+	int rc = map_contiguous(ctx, g, node, n, from);
+
+	if (rc == 0)
+		rc = move_in(ctx, ps, from, n, va);
+	if (rc < 0) {
+		undo_new(ctx, g, from);
+		return rc;
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (g->cfg.iova_as_va || ps->pa_missing)
+			ps->pages[from + k].iova = ps->pages[from + k].va;
+		hmi_growmap_set(&ctx->tab->grow, va + k * ps->page_size, &ps->pages[from + k].iova,
+				1);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ units */
+
+static struct unit *unit_at(struct hmi_grow *g, uint64_t va)
+{
+	for (size_t u = 0; u < g->n_units; u++)
+		if (g->units[u].va == va)
+			return &g->units[u];
+	return NULL;
+}
+
+static void forget_unit(struct hmi_grow *g, struct unit *u)
+{
+	*u = g->units[--g->n_units];
+}
+
+/* Under the lock: place, map and record a unit of N pages on NODE. */
+static int add_unit(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, uint64_t *va)
+{
+	uint64_t len = (uint64_t)n * g->cfg.ps->page_size;
+	int rc = check_caps(ctx, g, node, len);
+
+	if (rc == 0)
+		rc = hmi_array_reserve(ctx, (void **)&g->units, &g->cap_units, g->n_units + 1,
+				       sizeof(*g->units), 16, "the growth units");
+	if (rc == 0 && !(*va = find_place(ctx, n)))
+		rc = hmi_err(ctx, ENOMEM,
+			     "no room for %zu more pages in the window's growth area (it holds "
+			     "%zu pages): free memory and hm_mem_trim",
+			     n, ctx->tab->grow.n_pages);
+	if (rc == 0)
+		rc = map_unit(ctx, g, node, n, *va);
+	if (rc < 0)
+		return rc;
+	g->units[g->n_units++] =
+	    (struct unit){.va = *va, .len = len, .node = node, .state = UNIT_ADDING};
+	g->bytes[node] += len;
+	g->total += len;
+	ctx->tab->info.total_bytes += len;
+	return 0;
+}
+
+/* Under the lock: unmap the unit at VA and give its pages back. */
+static int remove_unit(struct hm_ctx *ctx, struct hmi_grow *g, struct unit *u)
+{
+	size_t n = (size_t)(u->len / g->cfg.ps->page_size);
+	int rc;
+
+	hmi_growmap_set(&ctx->tab->grow, u->va, NULL, n); /* translation first */
+	rc = drop_range(ctx, g->cfg.ps, u->va, u->len);
+	g->bytes[u->node] -= u->len;
+	g->total -= u->len;
+	ctx->tab->info.total_bytes -= u->len;
+	forget_unit(g, u);
+	return rc;
+}
+
+int hmi_grow_unit(struct hm_ctx *ctx, int node, uint64_t bytes, struct hmi_unit_info *info)
+{
+	struct hmi_grow *g = ctx->grow;
+	uint64_t page = g ? g->cfg.ps->page_size : 0, va = 0;
+	size_t n = page ? (size_t)((bytes + page - 1) / page) : 0;
+	int rc = hmi_events_refuse_nested(ctx, "growing the memory");
+
+	if (rc < 0)
+		return rc;
+	if (!hmi_grow_possible(ctx))
+		return hmi_err(ctx, ENOMEM, "this memory cannot grow (started without --max-mem)");
+	pthread_mutex_lock(&g->lock);
+	rc = add_unit(ctx, g, node, n, &va);
+	pthread_mutex_unlock(&g->lock);
+	if (rc < 0)
+		return rc;
+	rc = hmi_events_run(ctx, HM_MEM_EVENT_ALLOC, va, (uint64_t)n * page);
+	pthread_mutex_lock(&g->lock);
+	if (rc < 0)
+		remove_unit(ctx, g, unit_at(g, va));
+	else
+		unit_at(g, va)->state = UNIT_LIVE;
+	pthread_mutex_unlock(&g->lock);
+	if (rc == 0)
+		*info = (struct hmi_unit_info){.va = va, .len = (uint64_t)n * page, .node = node};
+	return rc;
+}
+
+int hmi_grow_give_back(struct hm_ctx *ctx, uint64_t va)
+{
+	struct hmi_grow *g = ctx->grow;
+	struct unit *u;
+	uint64_t len = 0;
+	int rc;
+
+	pthread_mutex_lock(&g->lock);
+	u = unit_at(g, va);
+	if (u && u->state == UNIT_LIVE && !u->pins) {
+		u->state = UNIT_ADDING; /* no second trim of it meanwhile */
+		len = u->len;
+	}
+	pthread_mutex_unlock(&g->lock);
+	if (!len)
+		return hmi_err(ctx, EBUSY, "the unit at 0x%llx is held", (unsigned long long)va);
+	rc = hmi_events_run(ctx, HM_MEM_EVENT_FREE, va, len);
+	pthread_mutex_lock(&g->lock);
+	u = unit_at(g, va);
+	if (rc < 0)
+		u->state = UNIT_LIVE;
+	else
+		rc = remove_unit(ctx, g, u);
+	pthread_mutex_unlock(&g->lock);
+	return rc;
+}
+
+size_t hmi_grow_units(struct hm_ctx *ctx, struct hmi_unit_info *out, size_t max)
+{
+	struct hmi_grow *g = ctx->grow;
+	size_t n = 0;
+
+	if (!g)
+		return 0;
+	pthread_mutex_lock(&g->lock);
+	for (size_t u = 0; u < g->n_units && n < max; u++)
+		if (g->units[u].state == UNIT_LIVE && !g->units[u].pins)
+			out[n++] = (struct hmi_unit_info){
+			    .va = g->units[u].va, .len = g->units[u].len, .node = g->units[u].node};
+	pthread_mutex_unlock(&g->lock);
+	return n;
+}
+
+int hmi_grow_pin(struct hm_ctx *ctx, uint64_t va, uint64_t len, int pin)
+{
+	struct hmi_grow *g = ctx->grow;
+	int found = 0;
+
+	if (!g)
+		return -ENOENT;
+	pthread_mutex_lock(&g->lock);
+	for (size_t u = 0; u < g->n_units; u++) {
+		struct unit *x = &g->units[u];
+
+		if (va >= x->va + x->len || x->va >= va + len)
+			continue;
+		found = 1;
+		if (pin)
+			x->pins++;
+		else if (x->pins)
+			x->pins--;
+	}
+	pthread_mutex_unlock(&g->lock);
+	return found ? 0 : -ENOENT;
+}

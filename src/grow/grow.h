@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grow/grow.h — memory that joins or leaves while the application runs
+ * (docs/growth.md): growth units mapped into the window's growth area when
+ * the heap or a zone cannot be served, handed back by a trim; the
+ * memory-event callbacks told of both; external memory the application
+ * registers. Below the heap, which asks for a unit and adds it as a region.
+ */
+#ifndef HM_GROW_H
+#define HM_GROW_H
+
+#include "base/ctx.h"
+#include "layout/layout.h"
+#include "pages/pages.h"
+
+#include <pthread.h>
+
+/* What hm_init sets growth up with (mem/init.c). */
+struct hmi_grow_config {
+	struct hmi_pageset *ps;		 /* the primary's page set: grown pages join it */
+	uint64_t base, len;		 /* the growth area of the window */
+	uint64_t max_bytes;		 /* --max-mem: all memory, start included (0: per node) */
+	uint64_t node_max[HM_MAX_NODES]; /* --socket-max-mem: per node id (0: none there) */
+	int per_node;
+	uint64_t start_bytes[HM_MAX_NODES]; /* mapped at start, per node id */
+	int iova_as_va;
+};
+
+/* A unit, as the heap sees it. */
+struct hmi_unit_info {
+	uint64_t va, len;
+	int node;
+};
+
+/* Set growth up in CTX (ctx->grow, and the growth area's translation in
+ * ctx->tab). */
+int hmi_grow_setup(struct hm_ctx *ctx, const struct hmi_grow_config *cfg);
+/* Free the private state (the pages are the page set's, released with it). */
+void hmi_grow_release(struct hm_ctx *ctx);
+
+/* May CTX's memory grow (a growth area, and this process the one that set it up)? */
+int hmi_grow_possible(const struct hm_ctx *ctx);
+/* Node ids growth may use (bit per id): the heap gives each a node heap. */
+uint64_t hmi_grow_nodes(const struct hm_ctx *ctx);
+/* Regions growth may add at most: the heap's table is made that large. */
+size_t hmi_grow_max_units(const struct hm_ctx *ctx);
+
+/* Map a unit that holds at least BYTES on NODE, IOVA-contiguous, into the
+ * growth area; its IOVAs join translation and the ALLOC callbacks have run
+ * (none failed) when it returns 0. -ENOMEM naming the cap (--max-mem, the
+ * node's, the pool, a cgroup), -EDEADLK from inside a callback; nothing
+ * left mapped on failure. */
+int hmi_grow_unit(struct hm_ctx *ctx, int node, uint64_t bytes, struct hmi_unit_info *u);
+
+/* The unit at VA (its start) is free in the heap and out of it: the FREE
+ * callbacks run, then its pages go back to the pool (highest physical
+ * address first, so the next growth gets them in ascending order). A
+ * callback's refusal: -errno, the unit stays (the caller puts its region
+ * back). */
+int hmi_grow_give_back(struct hm_ctx *ctx, uint64_t va);
+
+/* The units, for trim: up to MAX of them in *OUT; the count. Units a
+ * dma-buf export or a keep flag holds are left out. */
+size_t hmi_grow_units(struct hm_ctx *ctx, struct hmi_unit_info *out, size_t max);
+
+/* Hold (PIN 1) or release (0) the units under [VA, VA+LEN): a pinned unit is
+ * never given back. 0, or -ENOENT when the range is not grown memory. */
+int hmi_grow_pin(struct hm_ctx *ctx, uint64_t va, uint64_t len, int pin);
+
+/* grow/events.c — the memory-event callbacks. Run them for EV over [VA,
+ * VA+LEN) with no lock held, in registration order (FREE: reverse order);
+ * an ALLOC refused by one undoes it (FREE to the ones before) and returns
+ * its -errno with a message naming it. */
+int hmi_events_run(struct hm_ctx *ctx, enum hm_mem_event ev, uint64_t va, uint64_t len);
+/* The library's own callback NAME ("hugemem:..."), called before every
+ * other for ALLOC and after every other for FREE. */
+int hmi_events_add_first(struct hm_ctx *ctx, const char *name, hm_mem_event_fn *fn, void *arg);
+/* -EDEADLK with a message naming FN when this thread is inside a callback. */
+int hmi_events_refuse_nested(struct hm_ctx *ctx, const char *fn);
+void hmi_events_release(struct hm_ctx *ctx);
+
+#endif

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mem/growth.c — what hm_init does for --max-mem, and hm_mem_trim.
+ *
+ * hm_init, once the start memory sits in its window: reserve the growth
+ * area right after the window (PROT_NONE, so a touch of memory not grown
+ * faults and allocates nothing), set growth up (grow/), and, when devices
+ * use the memory, register the DMA layer's callback first of all: a unit is
+ * mapped for the devices before any other callback or allocation sees it,
+ * and unmapped after every other callback let it go.
+ *
+ * hm_mem_trim: every grown unit that is one free block of the heap is taken
+ * out of the heap under its lock, then given back (FREE callbacks, then its
+ * pages, outside the lock); a unit a callback refuses to let go goes back
+ * into the heap.
+ */
+#include "mem/mem.h"
+
+#include "grow/grow.h"
+#include "heap/heap.h"
+#include "sys/sysinfo.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define DMA_EVENTS "hugemem:dma" /* the DMA layer's callback */
+
+/* ------------------------------------------------------------------ set-up */
+
+static uint64_t round_up(uint64_t x, uint64_t to)
+{
+	return (x + to - 1) / to * to;
+}
+
+/* The growth allowed, in bytes, from CFG and the options; -errno when an
+ * option asks for less than the start. */
+static int growth_room(struct hm_ctx *ctx, const struct hm_opts *o, struct hmi_grow_config *cfg,
+		       uint64_t *room)
+{
+	uint64_t start = 0, page = cfg->ps->page_size;
+	char a[32], b[32];
+
+	for (int node = 0; node < HM_MAX_NODES; node++)
+		start += cfg->start_bytes[node];
+	*room = 0;
+	for (int node = 0; cfg->per_node && node < HM_MAX_NODES; node++) {
+		cfg->node_max[node] = o->socket_max_mem[node] / page * page;
+		if (cfg->node_max[node] && cfg->node_max[node] < cfg->start_bytes[node]) {
+			hmi_format_size(o->socket_max_mem[node], a, sizeof(a));
+			hmi_format_size(cfg->start_bytes[node], b, sizeof(b));
+			return hmi_err(ctx, EINVAL,
+				       "--socket-max-mem gives node %d %s, less than the %s it "
+				       "holds at start: give at least that",
+				       node, a, b);
+		}
+		*room += cfg->node_max[node] ? cfg->node_max[node] - cfg->start_bytes[node] : 0;
+	}
+	cfg->max_bytes = round_up(o->max_mem, page);
+	if (!cfg->per_node && cfg->max_bytes <= start) {
+		hmi_format_size(o->max_mem, a, sizeof(a));
+		hmi_format_size(start, b, sizeof(b));
+		return hmi_err(ctx, EINVAL,
+			       "--max-mem %s is not more than the %s mapped at start: give more "
+			       "(or leave it out: the memory then does not grow)",
+			       a, b);
+	}
+	if (!cfg->per_node)
+		*room = cfg->max_bytes - start;
+	return *room ? 0 : hmi_err(ctx, EINVAL, "--socket-max-mem lets no node grow");
+}
+
+/* A note when the pool holds less than the growth may ask for. */
+static void note_pool(struct hmi_mem *m, const struct hm_sysinfo *si, uint64_t page, uint64_t room)
+{
+	const struct hm_pool *p = si ? hm_sysinfo_pool(si, page) : NULL;
+	char a[32], b[32];
+
+	if (!p || p->free * page >= room)
+		return;
+	for (int i = 0; i < HM_MAX_NOTES; i++) {
+		if (m->notes[i][0])
+			continue;
+		hmi_format_size(room, a, sizeof(a));
+		hmi_format_size(p->free * page, b, sizeof(b));
+		snprintf(m->notes[i], sizeof(m->notes[i]),
+			 "--max-mem lets the memory grow by %s, the pool has %s free now: growth "
+			 "past what it holds then will fail",
+			 a, b);
+		return;
+	}
+}
+
+static int dma_events(enum hm_mem_event ev, const void *va, size_t len, void *arg)
+{
+	struct hm_ctx *ctx = arg;
+	uint64_t iova = hm_virt2iova(ctx, va);
+
+	if (!ctx->dma)
+		return 0;
+	if (ev == HM_MEM_EVENT_ALLOC)
+		return hmi_dma_map_range(ctx, ctx->dma, (uint64_t)(uintptr_t)va, iova, len,
+					 ctx->tab->info.page_size);
+	return hmi_dma_unmap_range(ctx, ctx->dma, iova, len);
+}
+
+static int check_growth_opts(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hm_opts *o)
+{
+	if (m->dma && o->iova_mode == HM_IOVA_ALLOC)
+		return hmi_err(ctx, EOPNOTSUPP,
+			       "--max-mem with --iova-mode alloc: grown memory is mapped at its VA "
+			       "or physical address only in this version; use --iova-mode va");
+	return 0;
+}
+
+int hmi_mem_growth_setup(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_opts *o,
+			 const struct hm_sysinfo *si, int iova_as_va)
+{
+	struct hmi_grow_config cfg = {.ps = &m->ps, .iova_as_va = iova_as_va || m->ps.pa_missing};
+	uint64_t room = 0, base = m->window_base + m->window_len;
+	int rc;
+
+	if (!o->max_mem && !o->socket_max_mem_count)
+		return 0;
+	cfg.per_node = o->socket_max_mem_count > 0;
+	for (size_t i = 0; i < m->ps.n; i++)
+		cfg.start_bytes[m->ps.pages[i].node] += m->ps.page_size;
+	rc = check_growth_opts(ctx, m, o);
+	if (rc == 0)
+		rc = growth_room(ctx, o, &cfg, &room);
+	if (rc == 0)
+		rc = hmi_window_reserve(ctx, base, room);
+	if (rc < 0)
+		return rc == -EEXIST ? hmi_err(ctx, EEXIST,
+					       "the addresses after the window (0x%llx, %llu bytes "
+					       "for --max-mem) are taken: choose another "
+					       "--base-virtaddr",
+					       (unsigned long long)base, (unsigned long long)room)
+				     : rc;
+	madvise((void *)(uintptr_t)base, room, MADV_DONTFORK);
+	m->window_len += room; /* released with the window */
+	cfg.base = base;
+	cfg.len = room;
+	rc = hmi_grow_setup(ctx, &cfg);
+	if (rc == 0 && m->dma)
+		rc = hmi_events_add_first(ctx, DMA_EVENTS, dma_events, ctx);
+	if (rc == 0)
+		note_pool(m, si, m->ps.page_size, room);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ trim */
+
+/* Take the unit U out of the heap, give it back; a refusal puts it back. 1
+ * when given back, 0 when kept, -errno when the heap is broken. */
+static int trim_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_unit_info *u)
+{
+	struct hmi_seg seg = {.va = u->va, .len = u->len, .node = u->node};
+	struct hmi_region *r = NULL;
+	size_t n = 0;
+	int rc = hmi_regions_from_segs(ctx, &seg, 1, 0, &r, &n), taken = 0;
+
+	if (rc == 0 && n == 1 && (rc = hmi_heap_lock(ctx, v)) == 0) {
+		taken = hmi_heap_take_region(v, r->first);
+		rc = hmi_heap_unlock_check(ctx, v);
+	}
+	if (rc == 0 && taken && hmi_grow_give_back(ctx, u->va) < 0) {
+		taken = 0; /* a callback keeps it: back into the heap */
+		rc = hmi_heap_lock(ctx, v);
+		if (rc == 0) {
+			rc = hmi_heap_add_region(ctx, v, r->first, r->end, u->node);
+			hmi_heap_unlock(v);
+		}
+	}
+	free(r);
+	return rc < 0 ? rc : taken;
+}
+
+int hm_mem_trim(struct hm_ctx *ctx, uint64_t *freed_bytes)
+{
+	struct hmi_heap_view *v = hmi_arena_view(ctx);
+	struct hmi_unit_info *units;
+	size_t n;
+	int rc, given = 0;
+
+	if (freed_bytes)
+		*freed_bytes = 0;
+	if (!v)
+		return -ENOENT;
+	if (hmi_tab_inherited(ctx->tab))
+		return hmi_err_inherited(ctx, "hm_mem_trim");
+	rc = hmi_events_refuse_nested(ctx, "hm_mem_trim");
+	if (rc < 0 || !hmi_grow_possible(ctx))
+		return rc;
+	units = malloc((hmi_grow_max_units(ctx) + 1) * sizeof(*units));
+	if (!units)
+		return hmi_err(ctx, ENOMEM, "hm_mem_trim: out of memory");
+	n = hmi_grow_units(ctx, units, hmi_grow_max_units(ctx));
+	for (size_t i = n; rc >= 0 && i-- > 0;) { /* the latest first */
+		rc = trim_unit(ctx, v, &units[i]);
+		if (rc > 0 && freed_bytes)
+			*freed_bytes += units[i].len;
+		given += rc > 0;
+	}
+	free(units);
+	return rc < 0 ? rc : given;
+}

@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grow_real_test — growth at run time (issue 17, docs/growth.md) on real 2 MiB
+ * hugepages, for each backing (page files, single files, memfds):
+ *
+ *   - hm_init -m 4 --max-mem 32M maps 4 MiB; a heap that is full grows: the
+ *     pool loses exactly the unit's pages, total_bytes follows, the new
+ *     block translates, its IOVA is its physical address (pagemap, read
+ *     here with our own code), a 4 MiB block is IOVA-contiguous;
+ *   - the ALLOC callback runs before hm_malloc returns the memory, with the
+ *     unit's range, and may translate and walk (no lock held); a callback
+ *     that refuses fails the allocation (NULL, its name in the message) and
+ *     the pool gets the pages back; a callback that allocates (needing
+ *     growth) or trims from inside gets -EDEADLK, without deadlock;
+ *   - past --max-mem: NULL naming --max-mem, the pool whole;
+ *   - a touch of the growth area where nothing grew, or where a unit was
+ *     trimmed, faults in a child (SIGSEGV) and allocates no page;
+ *   - hm_mem_trim gives back every unit that is wholly free (FREE callbacks
+ *     first), never one a zone holds; translation forgets trimmed memory;
+ *   - a secondary of a growing primary is refused (EOPNOTSUPP: not yet);
+ *   - hm_extmem_register / unregister: translation, callbacks, refusals
+ *     (unaligned, unmapped, overlapping, the window, twice), IOVA tables.
+ * The pool must be as found at the end. Needs root, 40 free 2 MiB pages
+ * and a 2 MiB mount.
+ */
+#include "real.h"
+#include "tap.h"
+
+#include "hugemem.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#define MB (1ULL << 20)
+
+static char mnt[4096];
+
+static const char *const backings[] = {"page files", "single files", "memfds"};
+static const char *const backing_opt[] = {"", "--single-file-segments", "--in-memory"};
+
+struct seen {
+	int allocs, frees;
+	uint64_t va, len; /* the last event's */
+	int translated;	  /* hm_virt2iova answered inside the ALLOC callback */
+	int walked;	  /* hm_segment_walk ran inside it */
+	int refuse;	  /* return this from ALLOC */
+	int nested_rc;	  /* what a nested growth / trim got */
+	int nested;	  /* 1: allocate 8 MiB inside, 2: trim inside */
+	struct hm_ctx *ctx;
+};
+
+static int count_seg(const struct hm_segment *s, void *arg)
+{
+	(void)s;
+	++*(int *)arg;
+	return 0;
+}
+
+static int on_event(enum hm_mem_event ev, const void *va, size_t len, void *arg)
+{
+	struct seen *s = arg;
+	int n = 0;
+
+	s->va = (uint64_t)(uintptr_t)va;
+	s->len = len;
+	if (ev == HM_MEM_EVENT_FREE) {
+		s->frees++;
+		return 0;
+	}
+	s->allocs++;
+	s->translated = hm_virt2iova(s->ctx, va) != HM_BAD_IOVA;
+	s->walked = hm_segment_walk(s->ctx, count_seg, &n) == 0 && n > 0;
+	if (s->nested == 1) {
+		void *p = hm_malloc(s->ctx, 8 * MB, 0);
+
+		s->nested_rc = p ? 0 : -EDEADLK;
+		if (p || !strstr(hm_errmsg(s->ctx), "callback"))
+			s->nested_rc = -1;
+		hm_free(s->ctx, p);
+	}
+	if (s->nested == 2)
+		s->nested_rc = hm_mem_trim(s->ctx, NULL);
+	return s->refuse;
+}
+
+static uint64_t phys(const void *va)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t entry = 0, pfn = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &entry, 8, (off_t)((uintptr_t)va / 4096 * 8)) != 8 ||
+	    hm_pagemap_decode(entry, &pfn) < 0)
+		pfn = 0;
+	close(fd);
+	return pfn * 4096 + (uintptr_t)va % 4096;
+}
+
+/* Fill the heap with 64 KiB blocks until the next would need growth: the
+ * count taken (each kept in BLK, at most MAX). */
+static int fill(struct hm_ctx *ctx, void **blk, int max)
+{
+	struct hm_heap_stats st;
+	int n = 0;
+
+	while (n < max && hm_heap_stats(ctx, HM_SOCKET_ANY, &st) == 0 &&
+	       st.largest_free >= 64 * 1024 + 64)
+		blk[n++] = hm_malloc(ctx, 64 * 1024, 0);
+	return n;
+}
+
+/* Touch ADDR in a child: 1 when the child died of SIGSEGV or SIGBUS. */
+static int touch_faults(void *addr)
+{
+	pid_t pid = fork();
+	int st = 0;
+
+	if (pid == 0) {
+		*(volatile char *)addr = 1;
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	return WIFSIGNALED(st) && (WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGBUS);
+}
+
+static void check_growth(struct hm_ctx *ctx, const char *b, struct seen *s)
+{
+	const struct hm_layout_info *in = hm_layout(ctx);
+	uint64_t start = in->total_bytes, free0, iova;
+	void *blk[256], *p, *big;
+	int n = fill(ctx, blk, 256);
+
+	free0 = real_counter("free_hugepages");
+	p = hm_malloc(ctx, 64 * 1024, 0);
+	ok(p != NULL, "%s: a full heap grows for a 64 KiB block (%s)", b, p ? "" : hm_errmsg(ctx));
+	is_u64(real_counter("free_hugepages"), free0 - 1, "%s: it took one page from the pool", b);
+	is_u64(in->total_bytes, start + 2 * MB, "%s: total_bytes follows", b);
+	is_int(s->allocs, 1, "%s: the ALLOC callback ran once", b);
+	ok(p && (uint64_t)(uintptr_t)p >= s->va && (uint64_t)(uintptr_t)p < s->va + s->len,
+	   "%s: the block lies in the range the callback was given", b);
+	ok(s->translated && s->walked, "%s: the callback translated and walked (no lock held)", b);
+	iova = hm_virt2iova(ctx, p);
+	ok(iova != HM_BAD_IOVA && iova == phys(p),
+	   "%s: the grown block's IOVA is its physical "
+	   "address (0x%llx)",
+	   b, (unsigned long long)iova);
+	big = hm_malloc(ctx, 4 * MB, 0);
+	ok(big && hm_iova_contig_len(ctx, big) >= 4 * MB,
+	   "%s: a 4 MiB block grows a unit and is IOVA-contiguous (%s)", b,
+	   big ? "" : hm_errmsg(ctx));
+	ok(big && phys((char *)big + 4 * MB - 1) == hm_virt2iova(ctx, (char *)big + 4 * MB - 1),
+	   "%s: its last byte translates to its physical address", b);
+	hm_free(ctx, big);
+	hm_free(ctx, p);
+	for (int i = 0; i < n; i++)
+		hm_free(ctx, blk[i]);
+}
+
+static void check_limits(struct hm_ctx *ctx, const char *b)
+{
+	uint64_t free0 = real_counter("free_hugepages");
+	void *p = hm_malloc(ctx, 40 * MB, 0);
+
+	ok(!p, "%s: a block past --max-mem is refused", b);
+	like(hm_errmsg(ctx), "--max-mem", "%s: the message names --max-mem", b);
+	is_u64(real_counter("free_hugepages"), free0, "%s: and the pool is untouched", b);
+}
+
+static void check_refusals(struct hm_ctx *ctx, const char *b, struct seen *s)
+{
+	void *blk[256], *p;
+	int n = fill(ctx, blk, 256);
+	uint64_t free0 = real_counter("free_hugepages");
+
+	s->refuse = -EPERM;
+	p = hm_malloc(ctx, MB, 0);
+	ok(!p, "%s: a refusing callback fails the growth", b);
+	like(hm_errmsg(ctx), "\"t\" refused", "%s: the message names the callback", b);
+	is_u64(real_counter("free_hugepages"), free0, "%s: the pool got the pages back", b);
+	s->refuse = 0;
+	s->nested = 1;
+	p = hm_malloc(ctx, MB, 0);
+	ok(p != NULL, "%s: the growth goes on after the nested one failed (%s)", b,
+	   p ? "" : hm_errmsg(ctx));
+	is_int(s->nested_rc, -EDEADLK, "%s: growth from inside a callback is refused", b);
+	s->nested = 2;
+	hm_free(ctx, p);
+	hm_mem_trim(ctx, NULL); /* the next growth calls the callback again */
+	p = hm_malloc(ctx, MB, 0);
+	is_int(s->nested_rc, -EDEADLK, "%s: a trim from inside a callback is refused", b);
+	s->nested = 0;
+	hm_free(ctx, p);
+	for (int i = 0; i < n; i++)
+		hm_free(ctx, blk[i]);
+}
+
+static void check_trim(struct hm_ctx *ctx, const char *b, struct seen *s, uint64_t pool0)
+{
+	struct hm_memzone z;
+	uint64_t freed = 0, free0;
+	void *blk[256];
+	int n = fill(ctx, blk, 256), frees = s->frees, units;
+	void *va_zone;
+
+	ok(hm_memzone_reserve(ctx, "grown", 3 * MB, HM_SOCKET_ANY, 0, 0, &z) == 0,
+	   "%s: a zone grows the memory (%s)", b, hm_errmsg(ctx));
+	va_zone = z.va;
+	for (int i = 0; i < n; i++)
+		hm_free(ctx, blk[i]);
+	free0 = real_counter("free_hugepages");
+	units = hm_mem_trim(ctx, &freed);
+	ok(units >= 1 && freed >= 2 * MB, "%s: hm_mem_trim gave back %d units, %llu bytes", b,
+	   units, (unsigned long long)freed);
+	is_u64(real_counter("free_hugepages"), free0 + freed / (2 * MB),
+	       "%s: the pool has them back", b);
+	is_int(s->frees - frees, units, "%s: one FREE callback per unit", b);
+	ok(hm_virt2iova(ctx, va_zone) != HM_BAD_IOVA, "%s: the zone's unit stayed", b);
+	ok(hm_virt2iova(ctx, (void *)(uintptr_t)s->va) == HM_BAD_IOVA ||
+	       (uint64_t)(uintptr_t)va_zone - s->va < s->len,
+	   "%s: trimmed memory no longer translates", b);
+	free0 = real_counter("free_hugepages");
+	ok(touch_faults(
+	       (void *)(uintptr_t)(hm_layout(ctx)->va_base + hm_layout(ctx)->va_len - 2 * MB)),
+	   "%s: a touch of the growth area where nothing grew faults", b);
+	is_u64(real_counter("free_hugepages"), free0, "%s: and allocates no page", b);
+	hm_memzone_free(ctx, "grown");
+	hm_mem_trim(ctx, NULL);
+	is_u64(real_counter("free_hugepages") + real_counter("resv_hugepages") * 0, pool0 - 2,
+	       "%s: with the zone gone, a trim leaves the start memory only", b);
+}
+
+/* hm_attach PFX in a child: -(its result) as the exit status. */
+static int attach_in_child(const char *pfx)
+{
+	pid_t pid = fork();
+	int st = 0;
+
+	if (pid == 0) {
+		struct hm_ctx *sec = NULL;
+		struct hm_opts o;
+		int rc;
+
+		hm_ctx_new(&sec);
+		hm_opts_init(&o);
+		o.file_prefix = pfx;
+		rc = hm_attach(sec, &o);
+		hm_ctx_free(sec);
+		_exit(-rc);
+	}
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void one_backing(int k, uint64_t pool0)
+{
+	struct hm_ctx *ctx = NULL;
+	struct hm_order_result order;
+	struct seen s = {0};
+	char line[256], pfx[64];
+	int rc;
+
+	snprintf(pfx, sizeof(pfx), "hmgrow%d_%d", (int)getpid(), k);
+	if (k == 2) /* memfds: no mount */
+		snprintf(line, sizeof(line), "-m 4 --max-mem 32M --file-prefix %s %s", pfx,
+			 backing_opt[k]);
+	else
+		snprintf(line, sizeof(line),
+			 "-m 4 --max-mem 32M --file-prefix %s --huge-dir %.120s %s", pfx, mnt,
+			 backing_opt[k]);
+	hm_ctx_new(&ctx);
+	s.ctx = ctx;
+	/* in order, so that growth finds physically contiguous runs (a pool
+	 * other tests left scattered may have none of 3 pages) */
+	is_int(hm_pool_order(ctx, 2 * MB, -1, &order), 0, "%s: the pool is put in order (%s)",
+	       backings[k], hm_errmsg(ctx));
+	is_int(hm_mem_event_register(ctx, "t", on_event, &s), 0, "%s: register before init",
+	       backings[k]);
+	rc = real_init_line(ctx, line);
+	is_int(rc, 0, "%s: hm_init %s (%s)", backings[k], line, hm_errmsg(ctx));
+	if (rc == 0) {
+		check_growth(ctx, backings[k], &s);
+		check_limits(ctx, backings[k]);
+		check_refusals(ctx, backings[k], &s);
+		is_int(attach_in_child(pfx), EOPNOTSUPP, "%s: a secondary is refused (not yet)",
+		       backings[k]);
+		check_trim(ctx, backings[k], &s, pool0);
+	}
+	hm_ctx_free(ctx);
+	is_u64(real_counter("free_hugepages"), pool0, "%s: the pool is whole after hm_ctx_free",
+	       backings[k]);
+}
+
+static void check_extmem(void)
+{
+	struct hm_ctx *ctx = NULL;
+	struct seen s = {0};
+	uint64_t iova[4] = {0x100000000ULL, 0x100001000ULL, 0x200000000ULL, 0x200001000ULL};
+	char *anon =
+	    mmap(NULL, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a = (char *)(((uintptr_t)anon + 4095) & ~4095UL), line[160];
+	const struct hm_layout_info *in;
+
+	hm_ctx_new(&ctx);
+	s.ctx = ctx;
+	snprintf(line, sizeof(line), "-m 2 --in-memory --file-prefix hmgrowx%d", (int)getpid());
+	is_int(real_init_line(ctx, line), 0, "extmem: hm_init");
+	in = hm_layout(ctx);
+	hm_mem_event_register(ctx, "t", on_event, &s);
+	is_int(hm_extmem_register(ctx, a, 4 * 4096, NULL, 4, 4096), 0,
+	       "extmem: register, IOVA = VA");
+	is_int(s.allocs, 1, "extmem: the ALLOC callback ran");
+	ok(hm_virt2iova(ctx, a + 5) == (uint64_t)(uintptr_t)(a + 5),
+	   "extmem: it translates to its VA");
+	is_int(hm_extmem_register(ctx, a + 4096, 4096, NULL, 1, 4096), -EEXIST,
+	       "extmem: an overlapping range is refused");
+	is_int(hm_extmem_register(ctx, a + 1, 4096, NULL, 1, 4096), -EINVAL,
+	       "extmem: an unaligned range is refused");
+	is_int(hm_extmem_register(ctx, a, 4096, NULL, 2, 4096), -EINVAL,
+	       "extmem: a page count that is not the length's is refused");
+	is_int(hm_extmem_register(ctx, (void *)(uintptr_t)in->va_base, 4096, NULL, 1, 4096),
+	       -EEXIST, "extmem: hugemem's own window is refused");
+	is_int(hm_extmem_unregister(ctx, a, 4 * 4096), 0, "extmem: unregister");
+	is_int(s.frees, 1, "extmem: the FREE callback ran");
+	ok(hm_virt2iova(ctx, a) == HM_BAD_IOVA, "extmem: it no longer translates");
+	is_int(hm_extmem_unregister(ctx, a, 4 * 4096), -ENOENT,
+	       "extmem: unregister twice: -ENOENT");
+	is_int(hm_extmem_register(ctx, a, 4 * 4096, iova, 4, 4096), 0,
+	       "extmem: with an IOVA table");
+	ok(hm_virt2iova(ctx, a + 4096 + 7) == 0x100001007ULL,
+	   "extmem: page 1 translates by the table");
+	is_u64(hm_iova_contig_len(ctx, a), 2 * 4096, "extmem: contiguous as the table says");
+	ok(hm_iova2virt(ctx, 0x200000010ULL) == a + 2 * 4096 + 0x10, "extmem: IOVA to VA");
+	munmap(anon, 8 * 4096);
+	is_int(hm_extmem_register(ctx, a + 4 * 4096, 4096, NULL, 1, 4096), -EFAULT,
+	       "extmem: memory that is not mapped is refused");
+	is_int(hm_extmem_unregister(ctx, a, 4 * 4096), 0,
+	       "extmem: unregister after the memory was unmapped");
+	hm_ctx_free(ctx);
+}
+
+int main(void)
+{
+	const char *why = real_require(40, mnt, sizeof(mnt));
+	struct real_counts before;
+	uint64_t pool0;
+
+	if (why)
+		return plan_skip_all(why);
+	real_snapshot(&before);
+	pool0 = real_counter("free_hugepages");
+	for (int k = 0; k < 3; k++)
+		one_backing(k, pool0);
+	check_extmem();
+	real_ok_counts(&before, "the pool is as found");
+	return done();
+}
