@@ -46,7 +46,12 @@ struct hm_ctx {
 	atomic_int cancel; /* hm_ctx_cancel: set from any thread or signal handler */
 };
 
-#define HMI_PRINTF(a, b)  __attribute__((format(printf, a, b)))
+#define HMI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* One read of a word of shared memory: another process, or a stray write by
+ * the application, may change it at any moment, so a value is read once into
+ * a local, checked, and only the local is used. */
+#define HMI_READ(x)	  __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define HMI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A * B, or UINT64_MAX when that does not fit: sizes read from outside. */

@@ -28,6 +28,7 @@
  * growth gets them back ascending).
  */
 #include "grow/grow.h"
+#include "grow/state.h"
 
 #include "sys/sysinfo.h"
 
@@ -37,27 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define MAX_UNITS 4096 /* units alive at once (each is a heap region and a DMA mapping) */
-
-enum unit_state { UNIT_ADDING = 1, UNIT_LIVE };
-
-struct unit {
-	uint64_t va, len;
-	int node;
-	int state;
-	uint32_t pins;
-};
-
-struct hmi_grow {
-	pthread_mutex_t lock; /* units, bytes, the page set */
-	struct hmi_grow_config cfg;
-	pid_t pid;
-	uint64_t bytes[HM_MAX_NODES]; /* mapped per node id, start included */
-	uint64_t total;
-	struct unit *units;
-	size_t n_units, cap_units;
-};
 
 static uint64_t node_bit(int node)
 {
@@ -78,6 +58,7 @@ int hmi_grow_setup(struct hm_ctx *ctx, const struct hmi_grow_config *cfg)
 		return rc;
 	}
 	pthread_mutex_init(&g->lock, NULL);
+	g->follow.dir_fd = -1;
 	g->cfg = *cfg;
 	g->pid = getpid();
 	for (int node = 0; node < HM_MAX_NODES; node++) {
@@ -96,6 +77,12 @@ void hmi_grow_release(struct hm_ctx *ctx)
 		return;
 	if (ctx->tab)
 		hmi_growmap_release(&ctx->tab->grow);
+	for (size_t i = 0; i < g->follow.n_fds; i++)
+		if (g->follow.fds[i] >= 0)
+			close(g->follow.fds[i]);
+	if (g->follow.dir_fd >= 0)
+		close(g->follow.dir_fd);
+	free(g->follow.fds);
 	pthread_mutex_destroy(&g->lock);
 	free(g->units);
 	free(g);
@@ -104,7 +91,7 @@ void hmi_grow_release(struct hm_ctx *ctx)
 
 int hmi_grow_possible(const struct hm_ctx *ctx)
 {
-	return ctx->grow && ctx->grow->pid == getpid();
+	return ctx->grow && ctx->grow->cfg.ps && ctx->grow->pid == getpid();
 }
 
 uint64_t hmi_grow_nodes(const struct hm_ctx *ctx)
@@ -378,6 +365,7 @@ static int map_unit(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, 
 		hmi_growmap_set(&ctx->tab->grow, va + k * ps->page_size, &ps->pages[from + k].iova,
 				1);
 	}
+	hmi_grow_record_pages(ctx, g, va, from, n);
 	return 0;
 }
 

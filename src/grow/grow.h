@@ -67,6 +67,52 @@ size_t hmi_grow_units(struct hm_ctx *ctx, struct hmi_unit_info *out, size_t max)
  * never given back. 0, or -ENOENT when the range is not grown memory. */
 int hmi_grow_pin(struct hm_ctx *ctx, uint64_t va, uint64_t len, int pin);
 
+/* ------------------------------------------------------------------ sharing (grow/share.c) */
+
+/* Bytes of the shared table of the growth area (0: no growth), placed in
+ * the arena by the heap (heap/arena.c). */
+size_t hmi_grow_shared_size(const struct hm_ctx *ctx);
+/* Primary: format the shared table at AT; from now on every unit that goes
+ * live is written there for the secondaries. */
+void hmi_grow_share(struct hm_ctx *ctx, void *at);
+/* Primary, with the heap lock held: the unit at VA is in the heap as region
+ * REGION (or, LIVE 0, out of it): write it in the shared table and bump the
+ * generation. */
+void hmi_grow_publish(struct hm_ctx *ctx, uint64_t va, uint32_t region, int live);
+/* The shared generation (0 without a shared table). */
+uint64_t hmi_grow_generation(const struct hm_ctx *ctx);
+
+/* What a secondary keeps to follow growth (mem/attach.c): the primary's
+ * backing descriptors by published index (memfds, single files; -1 none;
+ * taken over), the mount (page files: opened by name and proved by inode),
+ * the prefix. */
+struct hmi_grow_follower {
+	int *fds;
+	size_t n_fds;
+	int dir_fd; /* -1: memfd backing */
+	enum hmi_backing_kind kind;
+	char prefix[HM_PREFIX_MAX];
+	uint32_t uid; /* the owner page files must have */
+};
+/* Secondary, before the arena opens: keep F (its descriptors are CTX's from
+ * here on, closed by hmi_grow_release). */
+int hmi_grow_follow_prepare(struct hm_ctx *ctx, const struct hmi_grow_follower *f);
+/* Secondary, when the arena holds a shared table at AT of SIZE bytes:
+ * check it against the published window [WBASE, WBASE+WLEN) and set up the
+ * growth area's translation. -EPROTO naming what does not fit. */
+int hmi_grow_follow(struct hm_ctx *ctx, const void *at, uint64_t size, uint64_t wbase,
+		    uint64_t wlen);
+/* Secondary: map what went live since the last call (and make inaccessible
+ * what left), translation included. 1 when something changed, 0 when not,
+ * -errno with a message when a page cannot be mapped. Any thread. */
+int hmi_grow_sync(struct hm_ctx *ctx);
+/* The live units of the shared table with their heap regions, up to MAX:
+ * the count. REGIONS[i] the region index of OUT[i]. */
+size_t hmi_grow_live_units(const struct hm_ctx *ctx, struct hmi_unit_info *out, uint32_t *regions,
+			   size_t max);
+/* Is CTX a secondary following a growing primary? */
+int hmi_grow_following(const struct hm_ctx *ctx);
+
 /* grow/events.c — the memory-event callbacks. Run them for EV over [VA,
  * VA+LEN) with no lock held, in registration order (FREE: reverse order);
  * an ALLOC refused by one undoes it (FREE to the ones before) and returns

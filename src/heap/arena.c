@@ -33,8 +33,9 @@ struct hmi_arena_hdr {
 	uint64_t self;	   /* its address (segment 0's) */
 	uint64_t n_segs;
 	uint64_t zones_off, heap_off;
-	uint64_t grow_regions; /* regions growth may add (0: the memory does not grow) */
-	uint64_t grow_nodes;   /* node ids that may grow, a bit per id */
+	uint64_t grow_regions;	      /* regions growth may add (0: the memory does not grow) */
+	uint64_t grow_nodes;	      /* node ids that may grow, a bit per id */
+	uint64_t grow_off, grow_size; /* the growth area's shared table (grow/share.c) */
 };
 
 static uint64_t round64(uint64_t x)
@@ -72,8 +73,10 @@ static void plan_arena(const struct hm_ctx *ctx, const struct hmi_segtab *m,
 	hdr->heap_off = hdr->zones_off + round64(sizeof(struct hmi_zone_table));
 	hdr->grow_regions = hmi_grow_max_units(ctx);
 	hdr->grow_nodes = hdr->grow_regions ? hmi_grow_nodes(ctx) : 0;
-	hdr->size = round64(hdr->heap_off + hmi_heap_size(count_nodes(m, hdr->grow_nodes),
-							  m->n_segs + hdr->grow_regions));
+	hdr->grow_off = round64(hdr->heap_off + hmi_heap_size(count_nodes(m, hdr->grow_nodes),
+							      m->n_segs + hdr->grow_regions));
+	hdr->grow_size = hmi_grow_shared_size(ctx);
+	hdr->size = round64(hdr->grow_off + hdr->grow_size);
 }
 
 /* The room HDR planned, for the heap and the view. */
@@ -99,6 +102,8 @@ static int view_open(struct hm_ctx *ctx, const struct hmi_segtab *m, struct hmi_
 		return rc;
 	}
 	a->zones = (struct hmi_zone_table *)(uintptr_t)(hdr->self + hdr->zones_off);
+	if (hmi_grow_following(ctx)) /* the first follow happens at the first lock */
+		a->view.follow = ctx;
 	ctx->heap->arena = a;
 	return 0;
 }
@@ -131,6 +136,8 @@ int hmi_arena_create(struct hm_ctx *ctx)
 		memset(a->hdr, 0, plan.size);
 		rc = hmi_heap_format(ctx, (struct hmi_heap *)(uintptr_t)(plan.self + plan.heap_off),
 				     r, n, 1, &room);
+		if (rc == 0 && plan.grow_size)
+			hmi_grow_share(ctx, (void *)(uintptr_t)(plan.self + plan.grow_off));
 	}
 	if (rc == 0) {
 		*a->hdr = plan; /* last: a valid magic means a whole arena */
@@ -169,12 +176,36 @@ static int check_header(struct hm_ctx *ctx, const struct hmi_segtab *m,
 			       (unsigned long long)hdr->self, (unsigned long long)hdr->size,
 			       (unsigned long long)hdr->n_segs, (unsigned long long)m->segs[0].va,
 			       m->n_segs);
-	if (hdr->grow_regions)
-		return hmi_err(ctx, EOPNOTSUPP,
-			       "the primary was started with --max-mem: its memory grows, and "
-			       "secondaries that follow growth are not in this version yet "
-			       "(docs/growth.md); start the primary without --max-mem to share it");
+	if (hdr->grow_regions &&
+	    (hdr->grow_off < hdr->heap_off || hdr->grow_off % 64 || hdr->grow_off > hdr->size ||
+	     hdr->size - hdr->grow_off < hdr->grow_size))
+		return hmi_err(ctx, EBADMSG,
+			       "the primary's heap arena places its table of grown memory outside "
+			       "itself: restart the primary");
 	return 0;
+}
+
+/* A growing primary's: follow it (grow/share.c), before the view is made
+ * with room for its regions; a primary that does not grow: let go of what
+ * was kept to follow one. */
+static int follow_growth(struct hm_ctx *ctx, const struct hmi_arena_hdr *hdr)
+{
+	const struct hm_layout_info *in = &ctx->tab->info;
+
+	int rc;
+
+	if (!hdr->grow_regions) {
+		hmi_grow_release(ctx);
+		return 0;
+	}
+	rc = hmi_grow_follow(ctx, (const void *)(uintptr_t)(hdr->self + hdr->grow_off),
+			     hdr->grow_size, in->va_base, in->va_len);
+	if (rc == 0 && hdr->grow_regions > ctx->tab->grow.n_pages)
+		rc = hmi_err(ctx, EBADMSG,
+			     "the primary's heap arena has room for %llu grown regions, more than "
+			     "its growth area's %zu pages: restart the primary",
+			     (unsigned long long)hdr->grow_regions, ctx->tab->grow.n_pages);
+	return rc;
 }
 
 int hmi_arena_open(struct hm_ctx *ctx)
@@ -190,6 +221,8 @@ int hmi_arena_open(struct hm_ctx *ctx)
 		return hmi_err(ctx, EPROTO, "the primary published no segment");
 	memcpy(&copy, (const void *)(uintptr_t)m->segs[0].va, sizeof(copy));
 	rc = check_header(ctx, m, hdr);
+	if (rc == 0)
+		rc = follow_growth(ctx, hdr);
 	if (rc < 0)
 		return rc;
 	rc = hmi_regions_from_segs(ctx, m->segs, m->n_segs, hdr->size, &r, &n);
@@ -199,7 +232,7 @@ int hmi_arena_open(struct hm_ctx *ctx)
 	if (rc == 0) {
 		a->hdr = (struct hmi_arena_hdr *)(uintptr_t)m->segs[0].va;
 		rc = hmi_heap_adopt(ctx, (struct hmi_heap *)(uintptr_t)(hdr->self + hdr->heap_off),
-				    r, n);
+				    r, n, hdr->grow_regions);
 	}
 	if (rc == 0) {
 		rc = view_open(ctx, m, a, hdr, r, n); /* frees R when it fails */

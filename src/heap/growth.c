@@ -31,6 +31,9 @@ static int add_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hm
 		rc = hmi_heap_lock(ctx, v);
 	if (rc == 0) {
 		rc = hmi_heap_add_region(ctx, v, r->first, r->end, u->node);
+		if (rc >= 0) /* secondaries learn of it before they next read a free list */
+			hmi_grow_publish(ctx, u->va, (uint32_t)rc, 1);
+		rc = rc < 0 ? rc : 0;
 		if (hmi_heap_unlock_check(ctx, v) < 0 && rc == 0)
 			rc = -ENOTRECOVERABLE;
 	}

@@ -740,11 +740,13 @@ int hmi_heap_format(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *r
 	return 0;
 }
 
-int hmi_heap_adopt(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *r, size_t n)
+int hmi_heap_adopt(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *r, size_t n,
+		   size_t grown_max)
 {
 	uint32_t n_regions = HMI_READ(h->n_regions);
 
-	if (HMI_READ(h->magic) != HMI_HEAP_MAGIC || n_regions != n)
+	/* a growing primary may have added regions since: the view follows them */
+	if (HMI_READ(h->magic) != HMI_HEAP_MAGIC || n_regions < n || n_regions - n > grown_max)
 		return hmi_err(ctx, EPROTO,
 			       "the primary's heap does not match this layout (%u regions, this "
 			       "process sees %zu): restart the primary",
@@ -806,7 +808,27 @@ int hmi_heap_add_region(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t fi
 		v->h->n_regions = (uint32_t)v->n_regions;
 	}
 	rmap_set(v, r, (uint32_t)i + 1); /* last: from now on hm_free knows it */
-	return 0;
+	return (int)i;
+}
+
+/* A secondary's view: region I is [FIRST, END) on NODE (the primary formatted
+ * it; nothing shared is written), or, FIRST 0, no region. */
+void hmi_view_set_region(struct hmi_heap_view *v, size_t i, uint64_t first, uint64_t end, int node)
+{
+	struct hmi_region *r = &v->regions[i];
+
+	if (r->first == first && r->end == end)
+		return;
+	if (r->first) {
+		rmap_set(v, r, 0);
+		v->max_blocks -= (r->end - r->first) / HMI_BLK_MIN;
+	}
+	*r = (struct hmi_region){
+	    .first = first, .end = end, .node = node, .slot = first ? hmi_slot(v, node) : -1};
+	if (!first)
+		return;
+	v->max_blocks += (end - first) / HMI_BLK_MIN;
+	rmap_set(v, r, (uint32_t)i + 1);
 }
 
 int hmi_heap_take_region(struct hmi_heap_view *v, uint64_t first)

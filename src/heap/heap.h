@@ -60,11 +60,6 @@ struct hmi_links {
 	uint64_t next, prev;
 };
 
-/* One read of a word of shared memory: another process, or a stray write by
- * the application, may change it at any moment, so a value is read once into
- * a local, checked, and only the local is used. */
-#define HMI_READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-
 static inline struct hmi_links *hmi_heap_links(uint64_t b)
 {
 	return (struct hmi_links *)(uintptr_t)(b + HMI_BLK_HDR);
@@ -216,6 +211,9 @@ struct hmi_heap_view {
 	struct hmi_counters *gone; /* per slot: what exited threads counted */
 	unsigned long fork_gen;	   /* hmi_fork_generation when made: a forked
 				      child's thread exit leaves the heap alone */
+	struct hm_ctx *follow;	   /* a secondary of a growing primary: its context, whose
+				      grown units the view follows (heap/growth.c); NULL: none */
+	uint64_t grow_gen;	   /* the growth generation the regions match */
 };
 
 /* This thread's cache of V (made on first use); NULL when out of memory:
@@ -255,8 +253,10 @@ int hmi_regions_from_segs(struct hm_ctx *ctx, const struct hmi_seg *segs, size_t
 int hmi_heap_format(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *regions, size_t n,
 		    int zeroed, const struct hmi_heap_room *room);
 
-/* Check H's header against REGIONS (secondary side) and assign their slots. */
-int hmi_heap_adopt(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *regions, size_t n);
+/* Check H's header against REGIONS (secondary side), allowing up to
+ * GROWN_MAX regions growth added. */
+int hmi_heap_adopt(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *regions, size_t n,
+		   size_t grown_max);
 
 /* Set up V over H and REGIONS (V keeps REGIONS: it frees them in release);
  * MAX_ALIGN: largest alignment accepted (the page size). */
@@ -265,10 +265,18 @@ int hmi_view_init(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_heap *
 		  const struct hmi_heap_room *room);
 
 /* With the lock held: add [FIRST, END) on NODE (a growth unit, block-aligned
- * as hmi_regions_from_segs makes them) as a region of one free block, clean.
- * -ENOSPC / -ENOENT (no room in the table, no heap for NODE) with a message. */
+ * as hmi_regions_from_segs makes them) as a region of one free block, clean:
+ * its index, or -ENOSPC / -ENOENT (no room in the table, no heap for NODE)
+ * with a message. */
 int hmi_heap_add_region(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t first, uint64_t end,
 			int node);
+/* A secondary's view: region I is [FIRST, END) on NODE, or (FIRST 0) none;
+ * nothing shared is written (the primary formatted the region). */
+void hmi_view_set_region(struct hmi_heap_view *v, size_t i, uint64_t first, uint64_t end, int node);
+/* A secondary, with the lock held: make the view's grown regions those of
+ * the shared table (grow/share.c) when its generation moved: pages mapped
+ * first, then regions tracked or dropped. 0 or -errno with a message. */
+int hmi_heap_follow(struct hm_ctx *ctx, struct hmi_heap_view *v);
 /* heap/growth.c, without the lock: the heap has no room for BYTES (a block
  * size) at ALIGN on NODE: grow the memory by a unit that holds them and add
  * it as a region; the caller tries again. -errno with a message that says

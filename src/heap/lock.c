@@ -76,7 +76,11 @@ static int lock_until(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct 
 		hmi_heap_damage(v, "it is marked broken (another process found it damaged)");
 		return hmi_heap_broken(ctx, v);
 	}
-	return 0;
+	/* a secondary of a growing primary: the free lists may hold blocks of
+	 * units grown since; map them and know their regions before any is read */
+	if (v->follow && (rc = hmi_heap_follow(ctx, v)) < 0)
+		pthread_mutex_unlock(&v->h->lock);
+	return rc < 0 ? rc : 0;
 }
 
 int hmi_heap_lock(struct hm_ctx *ctx, struct hmi_heap_view *v)

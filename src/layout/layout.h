@@ -153,7 +153,11 @@ struct hmi_segtab {
 	size_t n_segs;
 	struct hmi_xlate xlate;	 /* O(log n) translation over segs */
 	struct hmi_growmap grow; /* pages grown since hm_init (n_pages 0: no growth) */
-	struct hmi_extmap ext;	 /* hm_extmem_register's ranges */
+	/* a secondary of a growing primary: map what grew since (grow/share.c),
+	 * called when a translation misses inside the growth area; NULL: none */
+	int (*follow)(struct hm_ctx *ctx);
+	struct hm_ctx *follow_ctx;
+	struct hmi_extmap ext; /* hm_extmem_register's ranges */
 	struct hm_layout_info info;
 	char prefix[HM_PREFIX_MAX];
 	unsigned long fork_gen; /* hmi_fork_generation in PID (the heap's fast paths read it:

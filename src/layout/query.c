@@ -65,6 +65,10 @@ static uint64_t translate(const struct hmi_segtab *t, uint64_t va, uint64_t *con
 
 	if (iova == HMI_NO_IOVA && t->grow.n_pages)
 		iova = hmi_growmap_virt2iova(&t->grow, va, contig);
+	/* a secondary: the primary may have grown since; learn it (no IPC) */
+	if (iova == HMI_NO_IOVA && t->follow &&
+	    va - t->grow.base < (t->grow.n_pages << t->grow.shift) && t->follow(t->follow_ctx) > 0)
+		iova = hmi_growmap_virt2iova(&t->grow, va, contig);
 	if (iova == HMI_NO_IOVA)
 		iova = hmi_extmap_virt2iova(&t->ext, va, contig);
 	return iova;

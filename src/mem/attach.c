@@ -13,6 +13,7 @@
 #include "heap/heap.h"
 #include "hugedir/hugedir.h"
 #include "mem/mem.h"
+#include "grow/grow.h"
 #include "options/options.h"
 #include "base/platform.h"
 #include "parse/parse.h"
@@ -278,6 +279,30 @@ static int fetch_fds(struct hm_ctx *ctx, const struct hmi_mem *m, const struct h
 	return n ? hmi_fdclient_fetch(ctx, m->rundir, at, n) : 0;
 }
 
+/* What a secondary keeps to follow a primary that grows (grow/share.c):
+ * the backings' descriptors (memfds, single files: taken from FDS) or the
+ * mount (page files). A primary that does not grow: let go when the arena
+ * says so (heap/arena.c). */
+static int keep_for_growth(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hmi_shconf *sc,
+			   int *fds, int dfd)
+{
+	struct hmi_grow_follower f = {.dir_fd = -1, .kind = sc->kind};
+	int per_page = sc->kind == HMI_BACK_PAGE_FILES;
+
+	f.uid = sc->n_backings ? sc->backings[0].uid : 0;
+	snprintf(f.prefix, sizeof(f.prefix), "%s", m->tab.prefix);
+	if (per_page && (f.dir_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return hmi_err(ctx, errno, "cannot keep the primary's mount open: %s",
+			       strerror(errno));
+	if (!per_page && !(f.fds = malloc((sc->n_backings + 1) * sizeof(*f.fds))))
+		return hmi_err(ctx, ENOMEM, "out of memory attaching");
+	for (size_t b = 0; !per_page && b < sc->n_backings; b++) {
+		f.fds[f.n_fds++] = fds[b];
+		fds[b] = -1; /* the follower's now */
+	}
+	return hmi_grow_follow_prepare(ctx, &f); /* takes them, even when it fails */
+}
+
 static int map_all(struct hm_ctx *ctx, struct hmi_mem *m, const struct hmi_shconf *sc)
 {
 	size_t n_all = sc->n_backings + hmi_shconf_fd_count(sc) + 1;
@@ -294,6 +319,8 @@ static int map_all(struct hm_ctx *ctx, struct hmi_mem *m, const struct hmi_shcon
 		rc = map_pages(ctx, sc, dfd, fds);
 	if (rc == 0 && sc->dma_backend)
 		rc = adopt_dma(ctx, m, sc, fds + sc->n_backings);
+	if (rc == 0 && sc->hugepages)
+		rc = keep_for_growth(ctx, m, sc, fds, dfd);
 	if (dfd >= 0)
 		close(dfd);
 	/* one call for the whole window: a child must not keep the pages */
@@ -382,9 +409,10 @@ static int attach_flow(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_op
 	if (rc == 0)
 		rc = take_segments(ctx, m, sc);
 	if (rc == 0)
-		rc = open_arena(ctx, m);
+		fill_secondary_info(m,
+				    sc); /* before the arena: following growth reads the window */
 	if (rc == 0)
-		fill_secondary_info(m, sc);
+		rc = open_arena(ctx, m);
 	return rc;
 }
 

@@ -164,6 +164,8 @@ static int trim_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct h
 
 	if (rc == 0 && n == 1 && (rc = hmi_heap_lock(ctx, v)) == 0) {
 		taken = hmi_heap_take_region(v, r->first);
+		if (taken)
+			hmi_grow_publish(ctx, u->va, 0, 0);
 		rc = hmi_heap_unlock_check(ctx, v);
 	}
 	if (rc == 0 && taken && hmi_grow_give_back(ctx, u->va) < 0) {
@@ -171,6 +173,9 @@ static int trim_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct h
 		rc = hmi_heap_lock(ctx, v);
 		if (rc == 0) {
 			rc = hmi_heap_add_region(ctx, v, r->first, r->end, u->node);
+			if (rc >= 0)
+				hmi_grow_publish(ctx, u->va, (uint32_t)rc, 1);
+			rc = rc < 0 ? rc : 0;
 			hmi_heap_unlock(v);
 		}
 	}
@@ -194,6 +199,12 @@ int hm_mem_trim(struct hm_ctx *ctx, uint64_t *freed_bytes)
 	rc = hmi_events_refuse_nested(ctx, "hm_mem_trim");
 	if (rc < 0 || !hmi_grow_possible(ctx))
 		return rc;
+	/* a secondary maps the units too: a page punched from under it would be
+	 * filled again by its next touch, a new page, not ours to count */
+	if (hmi_secondaries_alive(ctx, ctx->mem))
+		return hmi_err(ctx, EBUSY,
+			       "hm_mem_trim: secondaries map the memory: a trim waits until they "
+			       "are gone (hm_fini in each)");
 	units = malloc((hmi_grow_max_units(ctx) + 1) * sizeof(*units));
 	if (!units)
 		return hmi_err(ctx, ENOMEM, "hm_mem_trim: out of memory");

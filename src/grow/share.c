@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grow/share.c — secondaries see growth without asking anyone.
+ *
+ * The arena holds a table of the growth area, one entry per page: where
+ * the page is (the node's memfd or single file and the offset there, or
+ * the page file's number and inode), its IOVA, and LIVE. The primary fills
+ * an entry when it maps the page and sets LIVE, with the heap lock held,
+ * once the unit is a region of the heap; then it bumps the generation.
+ *
+ * A secondary compares the generation with the one it last saw when it
+ * takes the heap lock (heap/lock.c: before it reads any free list, which
+ * may now hold blocks of the new unit) and when a translation misses inside
+ * the window (layout/query.c) — no socket, no round trip, no timeout (SPDK
+ * issues 1773 and 2645: a 10 ms spdk_dma_malloc behind DPDK's IPC). It then
+ * maps each page that went live from the descriptors it kept at attach
+ * (memfds, single files) or by name (page files, proved by inode as at
+ * attach), never by touching the window: a page not live stays PROT_NONE.
+ * Every field read from the table is checked first: the table is shared
+ * memory any process of the prefix, or a stray write, may change.
+ */
+#include "grow/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ the primary's side */
+
+size_t hmi_grow_shared_size(const struct hm_ctx *ctx)
+{
+	size_t pages = ctx->grow && ctx->tab ? ctx->tab->grow.n_pages : 0;
+
+	return pages ? sizeof(struct hmi_gshared) + pages * sizeof(struct hmi_gpage) : 0;
+}
+
+void hmi_grow_share(struct hm_ctx *ctx, void *at)
+{
+	const struct hmi_growmap *m = &ctx->tab->grow;
+	struct hmi_gshared *t = at;
+
+	memset(t, 0, hmi_grow_shared_size(ctx));
+	t->base = m->base;
+	t->n_pages = m->n_pages;
+	t->page_size = m->page_size;
+	t->magic = HMI_GSHARED_MAGIC;
+	ctx->grow->shared = t;
+}
+
+/* The N of a page file's path ".../<prefix>map_N"; 0 when it has none. */
+static uint64_t file_number(const char *path)
+{
+	const char *u = path ? strrchr(path, '_') : NULL;
+	uint64_t n = 0;
+
+	return u && hmi_parse_u64(u + 1, &n) == 0 ? n : 0;
+}
+
+void hmi_grow_record_pages(struct hm_ctx *ctx, struct hmi_grow *g, uint64_t va, size_t from,
+			   size_t n)
+{
+	const struct hmi_pageset *ps = g->cfg.ps;
+	size_t first = (size_t)((va - ctx->tab->grow.base) >> ctx->tab->grow.shift);
+
+	for (size_t k = 0; g->shared && k < n; k++) {
+		const struct hmi_page *p = &ps->pages[from + k];
+		const struct hmi_backing *b = &ps->backings[p->backing];
+		struct hmi_gpage *e = &g->shared->page[first + k];
+
+		atomic_store_explicit(&e->live, 0, memory_order_relaxed);
+		e->node = p->node;
+		e->backing = p->backing;
+		e->iova = p->iova;
+		e->offset = p->offset;
+		e->file_no = b->kind == HMI_BACK_PAGE_FILES ? file_number(b->path) : 0;
+		e->dev = b->dev;
+		e->ino = b->ino;
+		e->region = 0;
+		e->unit_len = k == 0 ? (uint64_t)n * ps->page_size : 0;
+	}
+}
+
+void hmi_grow_publish(struct hm_ctx *ctx, uint64_t va, uint32_t region, int live)
+{
+	struct hmi_grow *g = ctx->grow;
+	const struct hmi_growmap *m = &ctx->tab->grow;
+	size_t first = (size_t)((va - m->base) >> m->shift), n;
+
+	if (!g || !g->shared)
+		return;
+	n = (size_t)(g->shared->page[first].unit_len >> m->shift);
+	g->shared->page[first].region = live ? region + 1 : 0;
+	for (size_t k = 0; k < n && first + k < m->n_pages; k++)
+		atomic_store_explicit(&g->shared->page[first + k].live, (uint32_t)live,
+				      memory_order_release);
+	atomic_fetch_add_explicit(&g->shared->gen, 1, memory_order_release);
+}
+
+uint64_t hmi_grow_generation(const struct hm_ctx *ctx)
+{
+	const struct hmi_grow *g = ctx->grow;
+
+	return g && g->shared ? atomic_load_explicit(&g->shared->gen, memory_order_acquire) : 0;
+}
+
+/* ------------------------------------------------------------------ a secondary's side */
+
+int hmi_grow_follow_prepare(struct hm_ctx *ctx, const struct hmi_grow_follower *f)
+{
+	struct hmi_grow *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return hmi_err(ctx, ENOMEM, "out of memory following growth");
+	pthread_mutex_init(&g->lock, NULL);
+	g->pid = getpid();
+	g->follow = *f;
+	ctx->grow = g;
+	return 0;
+}
+
+int hmi_grow_following(const struct hm_ctx *ctx)
+{
+	return ctx->grow && ctx->grow->following;
+}
+
+int hmi_grow_follow(struct hm_ctx *ctx, const void *at, uint64_t size, uint64_t wbase,
+		    uint64_t wlen)
+{
+	const struct hmi_gshared *t = at;
+	struct hmi_grow *g = ctx->grow;
+	uint64_t n = HMI_READ(t->n_pages), ps = HMI_READ(t->page_size), base = HMI_READ(t->base);
+	int rc;
+
+	if (!g)
+		return hmi_err(ctx, EPROTO,
+			       "a growing primary, and this process kept nothing to "
+			       "follow it with");
+	if (HMI_READ(t->magic) != HMI_GSHARED_MAGIC || !ps || (ps & (ps - 1)) ||
+	    n > (size - sizeof(*t)) / sizeof(t->page[0]) || base < wbase || base % ps ||
+	    hmi_mul_sat(n, ps) > wlen || base - wbase > wlen - n * ps)
+		return hmi_err(ctx, EPROTO,
+			       "the primary's table of grown memory does not fit its window "
+			       "(0x%" PRIx64 ", %" PRIu64 " pages of %" PRIu64
+			       "): restart the primary",
+			       base, n, ps);
+	rc = hmi_growmap_init(ctx, &ctx->tab->grow, base, (size_t)n, ps);
+	if (rc < 0)
+		return rc;
+	g->shared = (struct hmi_gshared *)(uintptr_t)at;
+	g->following = 1;
+	ctx->tab->follow = hmi_grow_sync; /* a translation miss in the area asks */
+	ctx->tab->follow_ctx = ctx;
+	return 0;
+}
+
+/* Open page file N in the primary's mount and prove it is the one the table
+ * names (inode, owner) before it is mapped. */
+static int open_page_file(struct hm_ctx *ctx, const struct hmi_grow *g, const struct hmi_gpage *e,
+			  uint64_t file_no, int *fd)
+{
+	char name[HM_PREFIX_MAX + 32];
+	struct stat st;
+
+	snprintf(name, sizeof(name), "%smap_%" PRIu64, g->follow.prefix, file_no);
+	*fd = openat(g->follow.dir_fd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (*fd < 0)
+		return hmi_err(ctx, errno, "cannot open the grown page file %s: %s", name,
+			       strerror(errno));
+	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_dev != HMI_READ(e->dev) || (uint64_t)st.st_ino != HMI_READ(e->ino) ||
+	    st.st_uid != g->follow.uid) {
+		close(*fd);
+		*fd = -1;
+		return hmi_err(ctx, EPERM,
+			       "%s is not the page file the primary grew (another inode or owner): "
+			       "refusing it",
+			       name);
+	}
+	flock(*fd, LOCK_SH | LOCK_NB); /* as a live page file is held (a cleaner skips it) */
+	return 0;
+}
+
+/* Map page P of the area (entry E, checked here) at its address. */
+static int map_page(struct hm_ctx *ctx, struct hmi_grow *g, size_t p, const struct hmi_gpage *e)
+{
+	const struct hmi_growmap *m = &ctx->tab->grow;
+	uint64_t va = m->base + ((uint64_t)p << m->shift), off = HMI_READ(e->offset);
+	uint32_t b = HMI_READ(e->backing);
+	int fd = -1, rc = 0, own = 0;
+	struct stat st;
+
+	if (g->follow.kind == HMI_BACK_PAGE_FILES) {
+		rc = open_page_file(ctx, g, e, HMI_READ(e->file_no), &fd);
+		own = 1;
+		off = 0;
+	} else if (b >= g->follow.n_fds || (fd = g->follow.fds[b]) < 0) {
+		rc =
+		    hmi_err(ctx, EPROTO,
+			    "grown memory at 0x%" PRIx64 " is in the primary's file %u, which this "
+			    "secondary does not hold (a node without memory at start?)",
+			    va, b);
+	}
+	if (rc == 0 &&
+	    (off % m->page_size || fstat(fd, &st) < 0 || off + m->page_size > (uint64_t)st.st_size))
+		rc = hmi_err(ctx, EPROTO,
+			     "grown page at 0x%" PRIx64 ": offset %" PRIu64
+			     " is not a page of its file",
+			     va, off);
+	if (rc == 0 && mmap((void *)(uintptr_t)va, m->page_size, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_FIXED, fd, (off_t)off) == MAP_FAILED)
+		rc = hmi_err(ctx, errno, "cannot map grown memory at 0x%" PRIx64 ": %s", va,
+			     strerror(errno));
+	if (rc == 0)
+		madvise((void *)(uintptr_t)va, m->page_size, MADV_DONTFORK);
+	if (own && fd >= 0)
+		close(fd); /* the mapping keeps the file and its lock */
+	return rc;
+}
+
+/* Page P left: inaccessible again, in one call (no hole in the window). */
+static void unmap_page(const struct hmi_growmap *m, size_t p)
+{
+	void *va = (void *)(uintptr_t)(m->base + ((uint64_t)p << m->shift));
+
+	/* a failure leaves the old mapping: the page stays readable, nothing more */
+	if (mmap(va, m->page_size, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED)
+		madvise(va, m->page_size, MADV_DONTFORK);
+}
+
+static int sync_page(struct hm_ctx *ctx, struct hmi_grow *g, size_t p, int *changed)
+{
+	struct hmi_growmap *m = &ctx->tab->grow;
+	const struct hmi_gpage *e = &g->shared->page[p];
+	int live = atomic_load_explicit(&e->live, memory_order_acquire) == 1, rc;
+	uint64_t here = atomic_load_explicit(&m->iova[p], memory_order_relaxed), iova;
+
+	if (live == (here != HMI_NO_IOVA))
+		return 0;
+	*changed = 1;
+	if (!live) {
+		hmi_growmap_set(m, m->base + ((uint64_t)p << m->shift), NULL, 1);
+		unmap_page(m, p);
+		return 0;
+	}
+	iova = HMI_READ(e->iova);
+	if (iova == HMI_NO_IOVA || iova % m->page_size)
+		return hmi_err(ctx, EPROTO, "grown page %zu has IO address 0x%" PRIx64, p, iova);
+	rc = map_page(ctx, g, p, e);
+	if (rc == 0)
+		hmi_growmap_set(m, m->base + ((uint64_t)p << m->shift), &iova, 1);
+	return rc;
+}
+
+int hmi_grow_sync(struct hm_ctx *ctx)
+{
+	struct hmi_grow *g = ctx->grow;
+	uint64_t gen;
+	int rc = 0, changed = 0;
+
+	if (!g || !g->following)
+		return 0;
+	gen = atomic_load_explicit(&g->shared->gen, memory_order_acquire);
+	if (gen == __atomic_load_n(&g->seen_gen, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&g->lock);
+	for (size_t p = 0; rc == 0 && p < ctx->tab->grow.n_pages; p++)
+		rc = sync_page(ctx, g, p, &changed);
+	if (rc == 0)
+		__atomic_store_n(&g->seen_gen, gen, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&g->lock);
+	return rc < 0 ? rc : changed;
+}
+
+size_t hmi_grow_live_units(const struct hm_ctx *ctx, struct hmi_unit_info *out, uint32_t *regions,
+			   size_t max)
+{
+	const struct hmi_grow *g = ctx->grow;
+	const struct hmi_growmap *m = &ctx->tab->grow;
+	size_t n = 0;
+
+	for (size_t p = 0; g && g->shared && p < m->n_pages && n < max; p++) {
+		const struct hmi_gpage *e = &g->shared->page[p];
+		uint64_t len = HMI_READ(e->unit_len);
+		uint32_t region = HMI_READ(e->region);
+
+		if (!region || !len || len % m->page_size || (len >> m->shift) > m->n_pages - p ||
+		    atomic_load_explicit(&e->live, memory_order_acquire) != 1)
+			continue;
+		out[n] = (struct hmi_unit_info){.va = m->base + ((uint64_t)p << m->shift),
+						.len = len,
+						.node = HMI_READ(e->node)};
+		regions[n++] = region - 1;
+	}
+	return n;
+}

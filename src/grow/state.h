@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grow/state.h — between the files of grow/ only: a context's growth state
+ * and the table of the growth area that secondaries read (in the arena).
+ */
+#ifndef HM_GROW_STATE_H
+#define HM_GROW_STATE_H
+
+#include "grow/grow.h"
+
+#include <stdatomic.h>
+
+#define MAX_UNITS 4096 /* units alive at once (each is a heap region and a DMA mapping) */
+
+enum unit_state { UNIT_ADDING = 1, UNIT_LIVE };
+
+struct unit {
+	uint64_t va, len;
+	int node;
+	int state;
+	uint32_t pins;
+};
+
+struct hmi_grow {
+	pthread_mutex_t lock;	    /* units, bytes, the page set; a follower's sync */
+	struct hmi_grow_config cfg; /* the primary's (cfg.ps NULL in a follower) */
+	pid_t pid;
+	uint64_t bytes[HM_MAX_NODES]; /* mapped per node id, start included */
+	uint64_t total;
+	struct unit *units;
+	size_t n_units, cap_units;
+	struct hmi_gshared *shared; /* the table in the arena, NULL before the arena */
+	/* a secondary's: what it maps grown pages from, and the generation it saw */
+	struct hmi_grow_follower follow;
+	int following;
+	uint64_t seen_gen;
+};
+
+/* One page of the growth area as every process of the prefix sees it, in
+ * the arena. Written by the primary; LIVE last (release), when the unit is
+ * in the heap. Read by secondaries, every field checked before use. */
+struct hmi_gpage {
+	_Atomic uint32_t live; /* 1: mapped and in the heap */
+	int32_t node;
+	uint32_t backing;  /* memfds, single files: the published backing's index */
+	uint32_t region;   /* the unit's first page: its heap region's index + 1; else 0 */
+	uint64_t unit_len; /* the unit's first page: its length; else 0 */
+	uint64_t iova;
+	uint64_t offset;   /* in the backing (memfds, single files) */
+	uint64_t file_no;  /* page files: the N of <prefix>map_N */
+	uint64_t dev, ino; /* page files: the file the primary made */
+};
+
+#define HMI_GSHARED_MAGIC 0x48574f524720484dULL /* "HM GROWH" */
+
+struct hmi_gshared {
+	uint64_t magic;
+	_Atomic uint64_t gen; /* bumped after every change of LIVE */
+	uint64_t base, n_pages, page_size;
+	struct hmi_gpage page[];
+};
+
+/* share.c: the primary writes pages [FROM, FROM+N) of its set, now at VA..,
+ * into the shared table (not live yet). */
+void hmi_grow_record_pages(struct hm_ctx *ctx, struct hmi_grow *g, uint64_t va, size_t from,
+			   size_t n);
+
+#endif
