@@ -344,17 +344,45 @@ static int map_contiguous(struct hm_ctx *ctx, struct hmi_grow *g, int node, size
 	return rc;
 }
 
-/* Map a unit of N IOVA-contiguous pages on NODE and move it to VA: then
- * pages [from, from+N) of the set sit at VA, VA + page size, ... and their
- * IOVAs are in the growth area's translation. */
+/* The common case first: the pages faulted straight into their place, no
+ * move. 1 when they make the unit there (IOVA = VA, or ascending physical
+ * addresses: an ordered pool); 0 when not (they went back, the place is
+ * inaccessible again); -errno. */
+static int map_in_place(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, uint64_t va)
+{
+	struct hmi_pageset *ps = g->cfg.ps;
+	size_t from = ps->n, k;
+	int rc = hmi_pages_map_in_window(ctx, ps, node, n, va);
+
+	if (rc == -ENOMEM)
+		name_refusal(ctx, g, node, n);
+	if (rc == 0)
+		rc = hmi_pages_iova(ctx, ps, from, g->cfg.iova_as_va);
+	if (rc == 0)
+		rc = hmi_pages_numa(ctx, ps, from);
+	for (k = 1; rc == 0 && k < n && !g->cfg.iova_as_va && !ps->pa_missing; k++)
+		if (ps->pages[from + k].iova != ps->pages[from].iova + k * ps->page_size)
+			break;
+	if (rc == 0 && k >= n)
+		return 1;
+	undo_new(ctx, g, from); /* scattered (or failed): the slow path, or the error */
+	return rc;
+}
+
+/* Map a unit of N IOVA-contiguous pages on NODE at VA: then pages [from,
+ * from+N) of the set sit at VA, VA + page size, ... and their IOVAs are in
+ * the growth area's translation. */
 static int map_unit(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, uint64_t va)
 {
 	struct hmi_pageset *ps = g->cfg.ps;
 	size_t from = ps->n;
-	int rc = map_contiguous(ctx, g, node, n, from);
+	int rc = map_in_place(ctx, g, node, n, va);
 
 	if (rc == 0)
+		rc = map_contiguous(ctx, g, node, n, from);
+	if (rc == 0)
 		rc = move_in(ctx, ps, from, n, va);
+	rc = rc > 0 ? 0 : rc;
 	if (rc < 0) {
 		undo_new(ctx, g, from);
 		return rc;

@@ -524,11 +524,36 @@ static uint64_t node_object_size(const struct hmi_pageset *ps, int node)
 	return 0;
 }
 
-int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t count)
+/* Map COUNT pages at BASE: the range hmi_pages_map reserved (IN_WINDOW 0:
+ * unmapped on failure), or the caller's own inaccessible range (1: made
+ * inaccessible again on failure, never a hole). */
+static int map_at(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t count, char *base,
+		  int in_window)
 {
 	size_t old_backings = ps->n_backings;
-	uint64_t old_next = ps->next_file, old_size, len;
+	uint64_t old_next = ps->next_file, old_size = node_object_size(ps, node);
+	uint64_t len = (uint64_t)count * ps->page_size;
 	uint32_t grown = NO_BACKING;
+	int rc = map_backing(ctx, ps, node, base, count, &grown);
+
+	if (rc == 0)
+		rc = hmi_range_bind(ctx, base, len, node);
+	if (rc == 0)
+		rc = populate_all(ctx, ps, node, base, count);
+	if (rc < 0) {
+		if (!in_window || mmap(base, len, PROT_NONE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+				       0) == MAP_FAILED)
+			munmap(base, len);
+		hmi_backings_undo(ps, old_backings, old_next, grown, old_size);
+		return rc;
+	}
+	ps->n += count;
+	return 0;
+}
+
+int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t count)
+{
 	char *base = NULL;
 	int rc;
 
@@ -537,24 +562,24 @@ int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t c
 	rc = check_map_args(ctx, ps, node, count);
 	if (rc == 0)
 		rc = pages_room(ctx, ps, count);
-	len = (uint64_t)count * ps->page_size;
 	if (rc == 0)
-		rc = reserve_for_call(ctx, ps, len, &base);
-	if (rc < 0)
-		return rc;
-	old_size = node_object_size(ps, node);
-	rc = map_backing(ctx, ps, node, base, count, &grown);
+		rc = reserve_for_call(ctx, ps, (uint64_t)count * ps->page_size, &base);
+	return rc < 0 ? rc : map_at(ctx, ps, node, count, base, 0);
+}
+
+int hmi_pages_map_in_window(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t count,
+			    uint64_t va)
+{
+	int rc;
+
+	if (count == 0)
+		return 0;
+	rc = check_map_args(ctx, ps, node, count);
 	if (rc == 0)
-		rc = hmi_range_bind(ctx, base, len, node);
-	if (rc == 0)
-		rc = populate_all(ctx, ps, node, base, count);
-	if (rc < 0) {
-		munmap(base, len);
-		hmi_backings_undo(ps, old_backings, old_next, grown, old_size);
-		return rc;
-	}
-	ps->n += count;
-	return 0;
+		rc = pages_room(ctx, ps, count);
+	if (rc == 0 && va % ps->page_size)
+		rc = hmi_err(ctx, EINVAL, "0x%" PRIx64 " is not aligned to the page size", va);
+	return rc < 0 ? rc : map_at(ctx, ps, node, count, (char *)(uintptr_t)va, 1);
 }
 
 int hmi_window_reserve(struct hm_ctx *ctx, uint64_t base, uint64_t len)

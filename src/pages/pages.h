@@ -93,6 +93,14 @@ void hmi_pageset_init(struct hmi_pageset *ps, enum hmi_backing_kind kind, uint64
  * file left) and the set is as before. */
 int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t count);
 
+/* As hmi_pages_map, at VA: a range of the caller's own reserved window
+ * (inaccessible), which the pages replace with MAP_FIXED; on failure the
+ * range is made inaccessible again (no hole). The pages then sit at VA,
+ * VA + page size, ... in the order they were faulted: where grown memory
+ * goes (grow/), with no move when they come physically contiguous. */
+int hmi_pages_map_in_window(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t count,
+			    uint64_t va);
+
 /* Make the hugepages mapped at [BASE, BASE+LEN) the process's own before
  * any of them faults in: MADV_DONTFORK (a child must not keep the pages or
  * copy-on-write them away from their physical addresses), then mbind to NODE
