@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# bench/growth.sh — growth at run time (issue 17, item 7), in one run on one pool: every
+# figure is a percentile or a median of this run, every ratio between two figures of it.
+#   floor     the kernel's part of one growth: a fresh memfd (MFD_HUGETLB) of 1 or 3 pages of
+#             2 MiB, ftruncate, mmap, MADV_POPULATE_WRITE (closed and unmapped between, untimed)
+#   hugemem   hm_malloc of 64 KiB and of 4 MiB when the heap is full (hm_init -m 2 --max-mem):
+#             only the calls during which hm_heap_stats' total grew are kept
+#   DPDK      rte_malloc of the same sizes in DPDK 22.11's default dynamic memory mode (no -m,
+#             no --legacy-mem; --no-pci, its own prefix on this script's hugetlbfs mount): only
+#             the calls during which heap_totalsz_bytes grew are kept
+# Each round runs every contender once, in an order rotated from one round to the next, as a
+# process of its own that collects BATCH growths (its first growth is a warm-up, not kept); so
+# each figure is over ROUNDS x BATCH growths, and the machine's load of the moment falls on
+# all alike. Then translation after STEPS growth steps (hm_virt2iova against
+# rte_mem_virt2iova and rte_malloc_virt2iova, random addresses in every block, per second of
+# the thread's CPU time), and a secondary's first call touching memory the primary grew
+# (hm_attach; no IPC: it must notice by itself). The hugemem parts need growth in the library
+# (hm_opts.max_mem): built without it, they print that they were not measured.
+#
+# As root. Takes the machine-wide lock (test/lock.sh), adds STEPS + 128 pages of 2 MiB to the
+# pool and mounts its own hugetlbfs; on every exit path removes its page files, its runtime
+# directories and its mount, and puts the pool's size back. Every contender must give back
+# every page it took (free_hugepages is compared after each one). Prints bench/GROWTH.md.
+#
+# usage: [BUILD=dir] bench/growth.sh [--rounds R] [--batch N] [--steps S] [--secs SEC]
+#   --rounds R   rounds (default 10)
+#   --batch N    growths kept per contender and round (default 20)
+#   --steps S    growth steps before translation is timed (default 1000)
+#   --secs SEC   CPU seconds per translation round (default 0.2; 7 rounds)
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+OUT=$BUILD/bench/growth
+HP=/sys/kernel/mm/hugepages/hugepages-2048kB
+ROUNDS=10 BATCH=20 STEPS=1000 SECS=0.2 XROUNDS=7 SECOND=30 INVOKED="bench/growth.sh $*"
+PREFIX=hbench$$ DPREFIX=hbench$$d
+
+die() { echo "bench/growth.sh: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--rounds) ROUNDS=${2:?--rounds R}; shift ;;
+	--batch) BATCH=${2:?--batch N}; shift ;;
+	--steps) STEPS=${2:?--steps S}; shift ;;
+	--secs) SECS=${2:?--secs SEC}; shift ;;
+	-h|--help) sed -n '3,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown argument '$1' (see bench/growth.sh --help)" ;;
+	esac
+	shift
+done
+[ "$(id -u)" = 0 ] || die "must run as root: it mounts hugetlbfs and resizes the pool"
+[ -d $HP ] || die "this kernel has no 2 MiB hugepages ($HP is missing)"
+[ -f "$BUILD/libhugemem.a" ] || die "run make first ($BUILD/libhugemem.a is missing)"
+command -v python3 >/dev/null || die "needs python3 (for the percentiles)"
+pkg-config --exists libdpdk || die "needs DPDK (Debian's libdpdk-dev: tools/deps.sh)"
+
+# ---------------------------------------------------------------- builds
+mkdir -p "$OUT"
+growth=() # the hugemem parts, when the library has growth
+grep -q 'max_mem;' "$TOP/include/hugemem.h" && growth=(-DHM_BENCH_GROWTH)
+cc -O2 -std=gnu11 -Wall -Wextra -D_GNU_SOURCE "${growth[@]}" -I"$TOP/include" \
+	-o "$OUT/growth_bench" "$TOP/bench/growth_bench.c" "$BUILD/libhugemem.a" -lpthread
+# shellcheck disable=SC2046 # pkg-config's words
+cc -O2 -o "$OUT/dpdk_grow_probe" "$TOP/bench/probes/dpdk_grow_probe.c" \
+	$(pkg-config --cflags --libs libdpdk)
+
+# ---------------------------------------------------------------- the lock, the pool, the mount
+# shellcheck source=test/lock.sh
+. "$TOP/test/lock.sh" # held by a keeper process: no program started here inherits it
+hm_test_lock 86400 || die "cannot take $HM_TEST_LOCK"
+orig=$(cat $HP/nr_hugepages)
+need=$((STEPS + 128))
+MNT=$OUT/huge
+export HUGEMEM_RUNTIME_DIR=$OUT/run
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	rm -f "$MNT/$PREFIX"* "$MNT/$DPREFIX"* 2>/dev/null || true
+	umount "$MNT" 2>/dev/null || true
+	rm -rf "$HUGEMEM_RUNTIME_DIR" "/var/run/dpdk/$DPREFIX"
+	echo "$orig" >$HP/nr_hugepages
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+echo $((orig + need)) >$HP/nr_hugepages
+free0=$(cat $HP/free_hugepages)
+[ "$free0" -ge "$need" ] || die "the pool has $free0 free pages of 2 MiB; this run needs $need"
+mkdir -p "$MNT"
+mountpoint -q "$MNT" || mount -t hugetlbfs -o pagesize=2M nodev "$MNT"
+# DPDK's default mode keeps a descriptor per page
+[ "$(ulimit -n)" -ge $((STEPS + 1024)) ] || ulimit -n $((STEPS + 1024))
+
+# ---------------------------------------------------------------- the contenders
+GB=("$OUT/growth_bench")
+EAL=(-l 0 --no-pci --huge-dir "$MNT" --file-prefix "$DPREFIX" --log-level=1)
+argv_of() {
+	case "$1" in
+	floor1) echo "taskset -c 0 ${GB[*]} floor 1 $BATCH" ;;
+	floor3) echo "taskset -c 0 ${GB[*]} floor 3 $BATCH" ;;
+	hm64k) echo "taskset -c 0 ${GB[*]} grow $PREFIX $MNT 65536 $BATCH 1024" ;;
+	hm4m) echo "taskset -c 0 ${GB[*]} grow $PREFIX $MNT 4194304 $BATCH 1024" ;;
+	dpdk64k) echo "$OUT/dpdk_grow_probe ${EAL[*]} -- grow 65536 $BATCH" ;;
+	dpdk4m) echo "$OUT/dpdk_grow_probe ${EAL[*]} -- grow 4194304 $BATCH" ;;
+	hmxlate) echo "taskset -c 0 ${GB[*]} xlate $PREFIX $MNT $STEPS $XROUNDS $SECS $((STEPS * 2 + 256))" ;;
+	dpdkxlate) echo "$OUT/dpdk_grow_probe ${EAL[*]} -- xlate $STEPS $XROUNDS $SECS" ;;
+	second) echo "taskset -c 0 ${GB[*]} second $PREFIX $MNT $SECOND 1024" ;;
+	esac
+}
+RAW=$OUT/raw.txt
+: >"$RAW"
+# run WHO: one contender, its lines tagged with its name in RAW; the pool whole after it
+run() {
+	local who=$1 argv
+	read -ra argv <<<"$(argv_of "$who")" # words without spaces
+	"${argv[@]}" >"$OUT/$who.out" 2>"$OUT/$who.err" ||
+		die "$who failed: $(tail -3 "$OUT/$who.err")"
+	sed "s/^/$who /" "$OUT/$who.out" >>"$RAW"
+	rm -f "$MNT/$DPREFIX"* # DPDK leaves its page files for secondaries to come
+	rm -rf "/var/run/dpdk/$DPREFIX"
+	[ "$(cat $HP/free_hugepages)" = "$free0" ] ||
+		die "$who did not give every page back: $(cat $HP/free_hugepages) free, $free0 before"
+}
+names=(floor1 floor3 hm64k hm4m dpdk64k dpdk4m)
+for ((r = 0; r < ROUNDS; r++)); do
+	k=$((r % ${#names[@]}))
+	for who in "${names[@]:k}" "${names[@]:0:k}"; do run "$who"; done
+done
+run hmxlate
+run dpdkxlate
+run second
+
+# ---------------------------------------------------------------- the figures
+python3 - "$RAW" "$INVOKED" "$ROUNDS" "$BATCH" "$STEPS" "$XROUNDS" "$SECS" \
+	"$(pkg-config --modversion libdpdk)" "$(nproc)" "$(uname -r)" <<'EOF'
+import statistics, sys, time
+raw, cmd, rounds, batch, steps, xrounds, secs, dpdk, ncpu, kernel = sys.argv[1:]
+lines = {}
+for line in open(raw):
+    who, *words = line.split()
+    lines.setdefault(who, []).append(words)
+
+def samples(who, kind, col):
+    return [float(w[col]) for w in lines.get(who, []) if w[0] == kind]
+
+def pct(v, p):  # nearest rank
+    v = sorted(v)
+    return v[max(0, min(len(v) - 1, int(-(-p * len(v) // 100)) - 1))]
+
+def skip(who):
+    return next((" ".join(w[1:]) for w in lines.get(who, []) if w[0] == "skip"), None)
+
+us = lambda ns: "%.0f" % (ns / 1e3) if ns >= 1e5 else "%.1f" % (ns / 1e3)
+ratio = lambda a, b: "%.2f×" % (a / b) if a and b else "—"
+iova = next((w[1] for w in lines.get("dpdk64k", []) if w[0] == "iova"), "?")
+
+print("# Growth at run time: hugemem against the kernel floor and DPDK %s\n" % dpdk)
+print("Issue 17, item 7. Made by `%s` (`make bench` runs it) on %s, %s cores, Linux %s."
+      % (cmd.strip(), time.strftime("%Y-%m-%d", time.gmtime()), ncpu, kernel))
+print("""One run on one pool of 2 MiB pages: %s rounds, each running every contender once as a
+process of its own in an order rotated from one round to the next; each process keeps %s
+growths (its first one is a warm-up, not kept), so each figure is over %d growths. Times are
+wall time of the one call, in µs, on CPU 0.
+
+- **floor**: what the kernel needs for the memory one growth maps: a fresh memfd
+  (`MFD_HUGETLB`), `ftruncate`, `mmap`, `MADV_POPULATE_WRITE` of 1 page (what a 64 KiB block
+  needs) or 3 pages (a 4 MiB block and its header), unmapped and closed between (untimed).
+- **hugemem**: `hm_malloc` when the heap is full (`hm_init -m 2 --max-mem 1G`, filled by the
+  calls before): only the calls during which `hm_heap_stats`' total grew are kept.
+- **DPDK**: `rte_malloc` in the default dynamic memory mode (no `-m`, no `--legacy-mem`;
+  `--no-pci`, a page file each in hugetlbfs, IOVA as %s): only the calls during which
+  `heap_totalsz_bytes` grew are kept.
+""" % (rounds, batch, int(rounds) * int(batch), iova))
+
+floor = {1: samples("floor1", "floor", 2), 3: samples("floor3", "floor", 2)}
+pop = {1: samples("floor1", "floor", 3), 3: samples("floor3", "floor", 3)}
+print("| one growth, µs | p50 | p99 | MiB added (median) | p50 ÷ floor | p50 ÷ DPDK |")
+print("| --- | --- | --- | --- | --- | --- |")
+for pages in (1, 3):
+    f = floor[pages]
+    print("| floor, %d page%s (the populate alone: p50 %s) | %s | %s | %d | 1 | |"
+          % (pages, "s" if pages > 1 else "", us(pct(pop[pages], 50)), us(pct(f, 50)),
+             us(pct(f, 99)), pages * 2))
+todo = []
+for size, pages, hm, dp in ((64 << 10, 1, "hm64k", "dpdk64k"), (4 << 20, 3, "hm4m", "dpdk4m")):
+    name = "64 KiB" if pages == 1 else "4 MiB"
+    h, d = samples(hm, "grow", 2), samples(dp, "grow", 2)
+    fl = pct(floor[pages], 50)
+    for label, v, grew, other in (("hugemem `hm_malloc`", h, samples(hm, "grow", 3), d),
+                                  ("DPDK `rte_malloc`", d, samples(dp, "grow", 3), None)):
+        if not v:
+            print("| %s %s | to be measured when growth lands | | | | |" % (label, name))
+            todo.append(skip(hm) or "no samples")
+            continue
+        print("| %s %s | %s | %s | %.0f | %s | %s |"
+              % (label, name, us(pct(v, 50)), us(pct(v, 99)), statistics.median(grew) / 2**20,
+                 ratio(pct(v, 50), fl), ratio(pct(v, 50), pct(other, 50)) if other else ""))
+print("\nTargets: hugemem ≤ 1.5× the floor; the ratio to DPDK is reported.")
+if todo:
+    print("hugemem's rows were not measured: %s." % todo[0])
+
+print("\n## Translation after %s growth steps\n" % steps)
+print("""Each side grows %s times through 64 KiB allocations (the heap filled between growths:
+%s units of 2 MiB), then translates 4096 random addresses of the blocks it allocated, over and
+over for %s s of the thread's CPU time, %s times; medians, ns per call.
+""" % (steps, steps, secs, xrounds))
+hx = samples("hmxlate", "xlate", 1)
+dx, dm = samples("dpdkxlate", "xlate", 1), samples("dpdkxlate", "xlate", 2)
+lay = lambda who: next((w[1:] for w in lines.get(who, []) if w[0] == "layout"), None)
+med = lambda v: statistics.median(v) if v else 0
+print("| translation, ns per call | median | segments (memsegs) | heap MiB | hugemem is faster by |")
+print("| --- | --- | --- | --- | --- |")
+if hx:
+    l = lay("hmxlate")
+    print("| hugemem `hm_virt2iova` | %.1f | %s | %.0f | |" % (med(hx), l[0], int(l[1]) / 2**20))
+else:
+    print("| hugemem `hm_virt2iova` | to be measured when growth lands | | | |")
+l = lay("dpdkxlate")
+print("| DPDK `rte_mem_virt2iova` (IOVA as %s) | %.1f | %s | %.0f | %s |"
+      % (iova, med(dx), l[0], int(l[1]) / 2**20, ratio(med(dx), med(hx))))
+print("| DPDK `rte_malloc_virt2iova` | %.1f | | | %s |" % (med(dm), ratio(med(dm), med(hx))))
+print("\nTarget: `hm_virt2iova` ≥ 100× faster than `rte_mem_virt2iova`.")
+
+print("\n## A secondary's first access to grown memory\n")
+print("""A secondary (a forked child, `hm_attach`) is attached; the primary grows the heap by one
+64 KiB `hm_malloc` and hands the block's address over a pipe; the secondary's first call that
+touches the grown unit — in turn `hm_virt2iova` of the block, `hm_free` of it, `hm_malloc`
+of 64 KiB (served from the grown unit: the rest of the heap is full) — is timed, then the same
+call once more ("later"). No IPC: the secondary must notice the growth by itself. µs, medians.
+""")
+s = skip("second")
+if s or "second" not in lines:
+    print("Not measured: %s.\n" % (s or "the run did not get that far"))
+else:
+    print("| secondary's call | first, p50 | first, max | later, p50 |")
+    print("| --- | --- | --- | --- |")
+    for op in ("hm_virt2iova", "hm_free", "hm_malloc"):
+        f = [float(w[2]) for w in lines["second"] if w[0] == "second" and w[1] == op]
+        l = [float(w[3]) for w in lines["second"] if w[0] == "second" and w[1] == op]
+        print("| `%s` | %.2f | %.2f | %.2f |" % (op, pct(f, 50) / 1e3, max(f) / 1e3,
+                                                pct(l, 50) / 1e3))
+EOF
