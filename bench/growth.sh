@@ -230,7 +230,8 @@ print("""A secondary (a forked child, `hm_attach`) is attached; the primary grow
 64 KiB `hm_malloc` and hands the block's address over a pipe; the secondary's first call that
 touches the grown unit — in turn `hm_virt2iova` of the block, `hm_free` of it, `hm_malloc`
 of 64 KiB (served from the grown unit: the rest of the heap is full) — is timed, then the same
-call once more ("later"). No IPC: the secondary must notice the growth by itself. µs, medians.
+call once more ("later"). No IPC: the secondary must notice the growth by itself, and the
+first call carries all it does for that (and its own first fault on the unit's page). µs.
 """)
 s = skip("second")
 if s or "second" not in lines:
