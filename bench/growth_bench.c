@@ -25,8 +25,9 @@
  *       grows the heap by a 64 KiB hm_malloc and the secondary makes its
  *       first call touching the grown unit, in turn hm_virt2iova, hm_free
  *       and hm_malloc, then the same call once more. One line each:
- *       "second OP FIRST_NS LATER_NS". When the secondary does not see the
- *       grown memory: "skip REASON".
+ *       "second OP FIRST_NS LATER_NS GROW_NS GREW_BYTES" (GROW_NS: the
+ *       primary's hm_malloc that grew, the secondary attached). When the secondary
+ *       does not see the grown memory: "skip REASON".
  *
  * The hugemem modes need growth (hm_opts.max_mem): bench/growth.sh builds
  * with -DHM_BENCH_GROWTH when include/hugemem.h has it; without it they print
@@ -47,10 +48,11 @@
 #ifndef MFD_HUGE_2MB /* <linux/memfd.h>'s, which glibc's <sys/mman.h> may lack */
 #define MFD_HUGE_2MB (21u << 26)
 #endif
-#define PAGE_2M	 (2ull << 20)
-#define KIB64	 65536
-#define MAX_CALL 4000000L /* calls of one fill before giving up (1 TiB of 64 KiB blocks... never)  \
-			   */
+#define PAGE_2M (2ull << 20)
+#define KIB64	65536
+#define MAX_CALL                                                                                   \
+	4000000L /* calls of one fill before giving up (1 TiB of 64 KiB blocks... never)           \
+		  */
 
 static uint64_t now_ns(void)
 {
@@ -437,8 +439,9 @@ static int secondary(const char *prefix, int in, int out)
 }
 
 /* One round: grow, hand the grown block (and the next one, in the same unit)
- * to the secondary, print its answer. 1 to go on, 0 after a skip, -1 on error. */
-static int second_round(struct hm_ctx *ctx, struct blocks *b, int op, int to, int from)
+ * to the secondary, print its answer (not for the WARM_UP round). 1 to go on,
+ * 0 after a skip, -1 on error. */
+static int second_round(struct hm_ctx *ctx, struct blocks *b, int op, int to, int from, int warm_up)
 {
 	static const char *const name[] = {"hm_virt2iova", "hm_free", "hm_malloc"};
 	struct order ord = {.op = op};
@@ -460,8 +463,10 @@ static int second_round(struct hm_ctx *ctx, struct blocks *b, int op, int to, in
 		printf("skip %s\n", a.why);
 		return 0;
 	}
-	printf("second %s %llu %llu\n", name[op], (unsigned long long)a.first_ns,
-	       (unsigned long long)a.later_ns);
+	if (!warm_up)
+		printf("second %s %llu %llu %llu %llu\n", name[op], (unsigned long long)a.first_ns,
+		       (unsigned long long)a.later_ns, (unsigned long long)ns,
+		       (unsigned long long)grew);
 	return 1;
 }
 
@@ -475,8 +480,8 @@ static int second_rounds(struct hm_ctx *ctx, int n, int to, int from)
 		fprintf(stderr, "growth_bench: the secondary did not attach: %s\n", a.why);
 		return -1;
 	}
-	for (int i = 0; i < n && rc > 0; i++)
-		rc = second_round(ctx, &b, i % 3, to, from);
+	for (int i = -1; i < n && rc > 0; i++) /* -1: a warm-up (hm_virt2iova) */
+		rc = second_round(ctx, &b, i < 0 ? 0 : i % 3, to, from, i < 0);
 	free(b.v); /* blocks the secondary freed are not ours to free again */
 	return rc;
 }

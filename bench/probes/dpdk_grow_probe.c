@@ -3,11 +3,13 @@
  * the memory mode: bench/growth.sh gives the default dynamic mode (no -m, no --legacy-mem),
  * in which rte_malloc maps more pages when the heap cannot serve it.
  *
- *   dpdk_grow_probe [EAL args...] -- grow SIZE N
+ *   dpdk_grow_probe [EAL args...] -- grow SIZE N [wait]
  *       rte_malloc(SIZE) until N calls have grown the heap (the sum over sockets of
  *       rte_malloc_get_socket_stats' heap_totalsz_bytes larger after the call than before).
  *       Every call is timed; the N that grew are printed, one line each:
  *       "grow SIZE NS GREW_BYTES". The first call that grows is a warm-up (not printed).
+ *       With "wait": print "ready" and wait for a line on standard input first (so that a
+ *       secondary can attach: the primary's growth then waits for it to map the pages).
  *   dpdk_grow_probe [EAL args...] -- xlate STEPS ROUNDS SECONDS
  *       grow STEPS times through rte_malloc(64 KiB), then ROUNDS times rte_mem_virt2iova and
  *       rte_malloc_virt2iova of 4096 random addresses in every block allocated, for SECONDS
@@ -190,9 +192,17 @@ int main(int argc, char **argv)
 	argc -= n;
 	argv += n;
 	printf("iova %s\n", rte_eal_iova_mode() == RTE_IOVA_VA ? "VA" : "PA");
-	if (argc >= 4 && strcmp(argv[1], "grow") == 0)
+	if (argc >= 4 && strcmp(argv[1], "grow") == 0) {
+		char line[16];
+
+		if (argc >= 5 && strcmp(argv[4], "wait") == 0) {
+			printf("ready\n");
+			fflush(stdout);
+			if (!fgets(line, sizeof(line), stdin))
+				return 1;
+		}
 		rc = run_grow(strtoull(argv[2], NULL, 10), atoi(argv[3])) < 0;
-	else if (argc >= 5 && strcmp(argv[1], "xlate") == 0)
+	} else if (argc >= 5 && strcmp(argv[1], "xlate") == 0)
 		rc = run_xlate(atoi(argv[2]), atoi(argv[3]), atof(argv[4])) < 0;
 	else
 		fprintf(stderr,
