@@ -49,7 +49,7 @@ while [ $# -gt 0 ]; do
 	--batch) BATCH=${2:?--batch N}; shift ;;
 	--steps) STEPS=${2:?--steps S}; shift ;;
 	--secs) SECS=${2:?--secs SEC}; shift ;;
-	-h|--help) sed -n '3,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see bench/growth.sh --help)" ;;
 	esac
 	shift
