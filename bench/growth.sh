@@ -62,6 +62,8 @@ pkg-config --exists libdpdk || die "needs DPDK (Debian's libdpdk-dev: tools/deps
 
 # ---------------------------------------------------------------- builds
 mkdir -p "$OUT"
+REORDER="" # the CLI, for `hugemem reorder` (a copy: a rebuild during the run must not change it)
+if [ -x "$BUILD/hugemem" ]; then cp "$BUILD/hugemem" "$OUT/hugemem" && REORDER=$OUT/hugemem; fi
 growth=() # the hugemem parts, when the library has growth
 grep -q 'max_mem;' "$TOP/include/hugemem.h" && growth=(-DHM_BENCH_GROWTH)
 cc -O2 -std=gnu11 -Wall -Wextra -D_GNU_SOURCE "${growth[@]}" -I"$TOP/include" \
@@ -107,8 +109,12 @@ argv_of() {
 	case "$1" in
 	floor1) echo "taskset -c 0 ${GB[*]} floor 1 $BATCH" ;;
 	floor3) echo "taskset -c 0 ${GB[*]} floor 3 $BATCH" ;;
+	floor1k) echo "taskset -c 0 ${GB[*]} floor 1 $BATCH keep" ;;
+	floor3k) echo "taskset -c 0 ${GB[*]} floor 3 $BATCH keep" ;;
 	hm64k) echo "taskset -c 0 ${GB[*]} grow $PREFIX $MNT 65536 $BATCH 1024" ;;
 	hm4m) echo "taskset -c 0 ${GB[*]} grow $PREFIX $MNT 4194304 $BATCH 1024" ;;
+	hm64kva) echo "taskset -c 0 ${GB[*]} grow $PREFIX $MNT 65536 $BATCH 1024 va" ;;
+	hm4mva) echo "taskset -c 0 ${GB[*]} grow $PREFIX $MNT 4194304 $BATCH 1024 va" ;;
 	dpdk64k) echo "$OUT/dpdk_grow_probe ${EAL[*]} -- grow 65536 $BATCH" ;;
 	dpdk4m) echo "$OUT/dpdk_grow_probe ${EAL[*]} -- grow 4194304 $BATCH" ;;
 	hm64ks) echo "taskset -c 0 ${GB[*]} second $PREFIX $MNT $BATCH 1024" ;;
@@ -149,6 +155,11 @@ with_secondary() {
 run() {
 	local who=$1 argv
 	read -ra argv <<<"$(argv_of "$who")" # words without spaces
+	# IOVA = PA: a 4 MiB block needs 3 IOVA-contiguous pages; the others' runs leave the free
+	# list in any order, so it is put in order first (untimed), as the library's message says
+	if [ "$who" = hm4m ] && [ -n "$REORDER" ]; then
+		"$REORDER" reorder >/dev/null 2>&1 || die "hugemem reorder failed"
+	fi
 	if [ "$who" = dpdk64ks ]; then
 		with_secondary "${argv[@]}" || die "$who failed: $(tail -3 "$OUT/$who.err")"
 	else
@@ -161,7 +172,7 @@ run() {
 	[ "$(cat $HP/free_hugepages)" = "$free0" ] ||
 		die "$who did not give every page back: $(cat $HP/free_hugepages) free, $free0 before"
 }
-names=(floor1 floor3 hm64k hm4m dpdk64k dpdk4m hm64ks dpdk64ks)
+names=(floor1 floor3 floor1k floor3k hm64k hm4m hm64kva hm4mva dpdk64k dpdk4m hm64ks dpdk64ks)
 for ((r = 0; r < ROUNDS; r++)); do
 	k=$((r % ${#names[@]}))
 	for who in "${names[@]:k}" "${names[@]:0:k}"; do run "$who"; done
@@ -203,9 +214,17 @@ wall time of the one call, in µs, on CPU 0.
 
 - **floor**: what the kernel needs for the memory one growth maps: a fresh memfd
   (`MFD_HUGETLB`), `ftruncate`, `mmap`, `MADV_POPULATE_WRITE` of 1 page (what a 64 KiB block
-  needs) or 3 pages (a 4 MiB block and its header), unmapped and closed between (untimed).
+  needs) or 3 pages (a 4 MiB block and its header), unmapped and closed between (untimed):
+  the kernel then hands the page just freed out again, still in the CPU's caches. "Pages not
+  just freed": each memfd kept open until the process ends, so every fault gets other pages,
+  as a growth does (which takes pages no one freed a moment ago); the ratios are against the
+  first, the issue's floor.
 - **hugemem**: `hm_malloc` when the heap is full (`hm_init -m 2 --max-mem 1G`, filled by the
-  calls before): only the calls during which `hm_heap_stats`' total grew are kept.
+  calls before): only the calls during which `hm_heap_stats`' total grew are kept. IOVA as PA
+  (the default as root) and as VA (`--iova-mode va`): with PA a block is IOVA-contiguous, so
+  a 4 MiB growth needs 3 physically contiguous pages; the pool is put in order
+  (`hugemem reorder`, untimed) before each such process, the others' runs having left the
+  kernel's free list in any order.
 - **DPDK**: `rte_malloc` in the default dynamic memory mode (no `-m`, no `--legacy-mem`;
   `--no-pci`, a page file each in hugetlbfs, IOVA as %s): only the calls during which
   `heap_totalsz_bytes` grew are kept.
@@ -213,36 +232,56 @@ wall time of the one call, in µs, on CPU 0.
 
 floor = {1: samples("floor1", "floor", 2), 3: samples("floor3", "floor", 2)}
 pop = {1: samples("floor1", "floor", 3), 3: samples("floor3", "floor", 3)}
-print("| one growth, µs | p50 | p99 | MiB added (median) | p50 ÷ floor | p50 ÷ DPDK |")
-print("| --- | --- | --- | --- | --- | --- |")
+fresh = {1: samples("floor1k", "floor", 2), 3: samples("floor3k", "floor", 2)}
+print("| one growth, µs | p50 | p99 | MiB added (median) | p50 ÷ floor | p50 ÷ DPDK |"
+      " p50 ÷ floor of pages not just freed |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
 for pages in (1, 3):
     f = floor[pages]
-    print("| floor, %d page%s (the populate alone: p50 %s) | %s | %s | %d | 1 | |"
+    print("| floor, %d page%s (the populate alone: p50 %s) | %s | %s | %d | 1 | | |"
           % (pages, "s" if pages > 1 else "", us(pct(pop[pages], 50)), us(pct(f, 50)),
              us(pct(f, 99)), pages * 2))
-todo = []
+    print("| floor, %d page%s, pages not just freed | %s | %s | %d | %s | | 1 |"
+          % (pages, "s" if pages > 1 else "", us(pct(fresh[pages], 50)),
+             us(pct(fresh[pages], 99)), pages * 2, ratio(pct(fresh[pages], 50),
+                                                          pct(f, 50))))
+todo, fails = [], []
 two = ", a secondary attached"
-for name, pages, hm, dp in (("64 KiB", 1, "hm64k", "dpdk64k"), ("4 MiB", 3, "hm4m", "dpdk4m"),
-                            ("64 KiB" + two, 1, "hm64ks", "dpdk64ks")):
-    h, d = samples(hm, "grow", 2), samples(dp, "grow", 2)
-    hgrew = samples(hm, "grow", 3)
-    if hm == "hm64ks":  # the primary's growth, measured beside the secondary's first calls
-        h, hgrew = samples(hm, "second", 4), samples(hm, "second", 5)
-    fl = pct(floor[pages], 50)
-    for label, v, grew, other in (("hugemem `hm_malloc`", h, hgrew, d),
-                                  ("DPDK `rte_malloc`", d, samples(dp, "grow", 3), None)):
-        if not v:
-            print("| %s %s | to be measured when growth lands | | | | |" % (label, name))
-            todo.append(skip(hm) or "no samples")
+groups = ((1, "dpdk64k", "64 KiB", (("hm64k", ""), ("hm64kva", ", IOVA as VA"))),
+          (3, "dpdk4m", "4 MiB", (("hm4m", " (pool ordered before)"), ("hm4mva", ", IOVA as VA"))),
+          (1, "dpdk64ks", "64 KiB" + two, (("hm64ks", ""),)))
+row = lambda label, v, grew, fl, other, fr: print(
+    "| %s | %s | %s | %.0f | %s | %s | %s |"
+    % (label, us(pct(v, 50)), us(pct(v, 99)), statistics.median(grew) / 2**20,
+       ratio(pct(v, 50), fl), ratio(pct(v, 50), pct(other, 50)) if other else "",
+       ratio(pct(v, 50), fr)))
+for pages, dp, name, hms in groups:
+    d, fl, fr = samples(dp, "grow", 2), pct(floor[pages], 50), pct(fresh[pages], 50)
+    for hm, note in hms:
+        col, gcol, kind = (4, 5, "second") if hm == "hm64ks" else (2, 3, "grow")
+        h, label = samples(hm, kind, col), "hugemem `hm_malloc` %s%s" % (name, note)
+        failed = [w for w in lines.get(hm, []) if w[0] == "fail"]
+        if failed:
+            label += " — %d calls failed" % len(failed)
+            fails.append("%s: %s" % (label, " ".join(failed[0][3:])))
+        if not h:
+            why = skip(hm) or "no call grew"
+            print("| %s | %s | | | | | |" % (label, "to be measured when growth lands"
+                                         if "no growth" in why else "not measured (below)"))
+            todo.append((label, why))
             continue
-        print("| %s %s | %s | %s | %.0f | %s | %s |"
-              % (label, name, us(pct(v, 50)), us(pct(v, 99)), statistics.median(grew) / 2**20,
-                 ratio(pct(v, 50), fl), ratio(pct(v, 50), pct(other, 50)) if other else ""))
+        row(label, h, samples(hm, kind, gcol), fl, d, fr)
+    row("DPDK `rte_malloc` %s" % name, d, samples(dp, "grow", 3), fl, None, fr)
 print("\nTargets: hugemem ≤ 1.5× the floor; the ratio to DPDK is reported. With a secondary"
       " attached (rows \"a secondary attached\"), hugemem's primary does not wait for it;"
       " DPDK's primary syncs it over IPC before `rte_malloc` returns.")
-if todo:
-    print("hugemem's rows were not measured: %s." % todo[0])
+why_rows = {}
+for label, why in todo:
+    why_rows.setdefault(why, []).append(label)
+for why, labels in why_rows.items():
+    print("\nNot measured: %s. Why: %s" % ("; ".join(labels), why))
+for f in fails:
+    print("\n%s (the first message)." % f)
 
 print("\n## Translation after %s growth steps\n" % steps)
 print("""Each side grows %s times through 64 KiB allocations (the heap filled between growths:

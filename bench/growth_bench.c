@@ -9,12 +9,19 @@
  *       PAGES 2 MiB pages, mmap, madvise(MADV_POPULATE_WRITE); munmap and close
  *       between (untimed). The first is a warm-up; then one line each: "floor
  *       PAGES TOTAL_NS POPULATE_NS" (POPULATE_NS: the madvise alone).
- *   growth_bench grow PREFIX HUGE_DIR SIZE N MAX_MB
- *       hm_init -m 2 --max-mem MAX_MB, then hm_malloc(SIZE) until N calls
- *       have grown the heap (hm_heap_stats' total larger after the call than
- *       before). Every call is timed; the N that grew are printed, one line
- *       each: "grow SIZE NS GREW_BYTES". The first call that grows is a
- *       warm-up (not printed). Blocks are never freed: the heap stays full.
+ *   growth_bench floor PAGES N keep
+ *       the same, each memfd kept open (its pages taken) until the end: every
+ *       rep faults pages not just freed, as a growth does (closed between,
+ *       the kernel hands the same, cache-warm page out again).
+ *   growth_bench grow PREFIX HUGE_DIR SIZE N MAX_MB [va]
+ *       hm_init -m 2 --max-mem MAX_MB (va: --iova-mode va), then
+ *       hm_malloc(SIZE) until N calls have grown the heap (hm_heap_stats'
+ *       total larger after the call than before). Every call is timed; the N
+ *       that grew are printed, one line each: "grow SIZE NS GREW_BYTES". The
+ *       first call that grows is a warm-up (not printed). Blocks are never
+ *       freed: the heap stays full. A call that fails (growth refused: with
+ *       IOVA = PA a block needs IOVA-contiguous pages) is "fail SIZE NS
+ *       MESSAGE"; after N of them the run stops.
  *   growth_bench xlate PREFIX HUGE_DIR STEPS ROUNDS SECONDS MAX_MB
  *       grow STEPS times through hm_malloc(64 KiB) (the heap filled between
  *       growths), then ROUNDS times hm_virt2iova of 4096 random addresses in
@@ -73,7 +80,7 @@ static double cpu_s(void)
 /* ---------------------------------------------------------------- the floor */
 
 /* One fresh memfd of PAGES 2 MiB pages, faulted: the kernel's part of a growth. */
-static int floor_once(unsigned pages, uint64_t *total, uint64_t *populate)
+static int floor_once(unsigned pages, int *keep_fd, uint64_t *total, uint64_t *populate)
 {
 	size_t len = pages * PAGE_2M;
 	uint64_t t0 = now_ns(), t1;
@@ -97,7 +104,9 @@ out:
 		fprintf(stderr, "growth_bench: floor: %s\n", strerror(errno));
 	if (p != MAP_FAILED)
 		munmap(p, len);
-	if (fd >= 0)
+	if (fd >= 0 && rc == 0 && keep_fd)
+		*keep_fd = fd; /* its pages stay taken: the next rep gets other ones */
+	else if (fd >= 0)
 		close(fd);
 	return rc;
 }
@@ -105,19 +114,27 @@ out:
 static int run_floor(int argc, char **argv)
 {
 	unsigned pages = argc > 2 ? (unsigned)atoi(argv[2]) : 0;
-	int n = argc > 3 ? atoi(argv[3]) : 0;
-	uint64_t total, pop;
+	int n = argc > 3 ? atoi(argv[3]) : 0, keep = argc > 4 && strcmp(argv[4], "keep") == 0;
+	int *fds = calloc((size_t)n + 1, sizeof(*fds)), rc = 0;
+	uint64_t total = 0, pop = 0;
 
-	if (pages == 0 || n <= 0)
+	if (pages == 0 || n <= 0 || !fds) {
+		free(fds);
 		return 2;
-	for (int i = 0; i <= n; i++) {
-		if (floor_once(pages, &total, &pop) < 0)
-			return 1;
-		if (i > 0) /* the first is a warm-up, as the first growth of the others */
+	}
+	for (int i = 0; i <= n && rc == 0; i++) {
+		fds[i] = -1;
+		rc = floor_once(pages, keep ? &fds[i] : NULL, &total, &pop) < 0;
+		if (rc == 0 &&
+		    i > 0) /* the first is a warm-up, as the first growth of the others */
 			printf("floor %u %llu %llu\n", pages, (unsigned long long)total,
 			       (unsigned long long)pop);
 	}
-	return 0;
+	for (int i = 0; keep && i <= n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- hugemem */
@@ -141,7 +158,8 @@ static int set_max_mem(struct hm_opts *o, uint64_t bytes)
 
 /* A primary of PREFIX on HUGE_DIR, -m 2 --max-mem MAX_MB in *OUT: 0; 1 when
  * this hugemem cannot grow (said as a skip), -1 after saying why. */
-static int primary(const char *prefix, const char *huge_dir, uint64_t max_mb, struct hm_ctx **out)
+static int primary(const char *prefix, const char *huge_dir, uint64_t max_mb, int va,
+		   struct hm_ctx **out)
 {
 	struct hm_ctx *ctx = NULL;
 	struct hm_opts o;
@@ -152,6 +170,8 @@ static int primary(const char *prefix, const char *huge_dir, uint64_t max_mb, st
 	o.file_prefix = prefix;
 	o.huge_dir = huge_dir;
 	o.mem = PAGE_2M;
+	if (va)
+		o.iova_mode = HM_IOVA_VA;
 	if (set_max_mem(&o, max_mb << 20) < 0) {
 		printf("skip this hugemem has no growth (hm_opts.max_mem): to be measured when "
 		       "growth lands\n");
@@ -202,7 +222,8 @@ static int keep(struct blocks *b, void *p)
 }
 
 /* hm_malloc(SIZE) until one call grows the heap: that call's time in *NS, the
- * growth in *GREW, its block in *GROWN. -1 when an allocation fails. */
+ * growth in *GREW, its block in *GROWN. -2 when an allocation fails (its time
+ * in *NS; hm_errmsg says why), -1 on another error. */
 static int grow_once(struct hm_ctx *ctx, struct blocks *b, size_t size, uint64_t *ns,
 		     uint64_t *grew, void **grown)
 {
@@ -214,11 +235,13 @@ static int grow_once(struct hm_ctx *ctx, struct blocks *b, size_t size, uint64_t
 		t0 = now_ns();
 		p = hm_malloc(ctx, size, 64);
 		t1 = now_ns();
-		if (!p || keep(b, p) < 0) {
-			fprintf(stderr, "growth_bench: hm_malloc(%zu): %s\n", size,
-				p ? "out of memory for the list" : hm_errmsg(ctx));
-			return -1;
+		if (!p) {
+			fprintf(stderr, "growth_bench: hm_malloc(%zu): %s\n", size, hm_errmsg(ctx));
+			*ns = t1 - t0;
+			return -2;
 		}
+		if (keep(b, p) < 0)
+			return -1;
 		*(volatile char *)p = 1;
 		after = heap_total(ctx);
 		if (after > before) {
@@ -238,26 +261,29 @@ static int run_grow(int argc, char **argv)
 	struct blocks b = {0};
 	struct hm_ctx *ctx = NULL;
 	uint64_t ns, grew;
+	int n, kept = -1, failed = 0, rc;
 	size_t size;
 	void *p;
-	int n, rc = 0;
 
 	if (argc < 7)
 		return 2;
 	size = strtoull(argv[4], NULL, 10);
 	n = atoi(argv[5]);
-	rc = primary(argv[2], argv[3], strtoull(argv[6], NULL, 10), &ctx);
+	rc = primary(argv[2], argv[3], strtoull(argv[6], NULL, 10),
+		     argc > 7 && strcmp(argv[7], "va") == 0, &ctx);
 	if (rc != 0)
 		return rc < 0;
-	for (int i = 0; i <= n && rc == 0; i++) {
+	while (kept < n && failed < n && rc != -1) {
 		rc = grow_once(ctx, &b, size, &ns, &grew, &p);
-		if (rc == 0 && i > 0) /* the first growth is the warm-up */
+		if (rc == -2 && ++failed)
+			printf("fail %zu %llu %s\n", size, (unsigned long long)ns, hm_errmsg(ctx));
+		else if (rc == 0 && ++kept > 0) /* the first growth is the warm-up */
 			printf("grow %zu %llu %llu\n", size, (unsigned long long)ns,
 			       (unsigned long long)grew);
 	}
 	done(ctx);
 	free(b.v);
-	return rc < 0;
+	return rc == -1;
 }
 
 /* ---------------------------------------------------------------- translation */
@@ -321,7 +347,7 @@ static int run_xlate(int argc, char **argv)
 	if (argc < 8)
 		return 2;
 	steps = atoi(argv[4]);
-	rc = primary(argv[2], argv[3], strtoull(argv[7], NULL, 10), &ctx);
+	rc = primary(argv[2], argv[3], strtoull(argv[7], NULL, 10), 0, &ctx);
 	if (rc != 0)
 		return rc < 0;
 	for (int i = 0; i < steps && rc == 0; i++)
@@ -344,7 +370,7 @@ struct order {
 struct answer {
 	int ok;
 	uint64_t first_ns, later_ns;
-	char why[160];
+	char why[512];
 };
 
 static int answer_virt2iova(struct hm_ctx *sc, const struct order *o, struct answer *a)
@@ -477,8 +503,9 @@ static int second_rounds(struct hm_ctx *ctx, int n, int to, int from)
 	int rc = 1;
 
 	if (read(from, &a, sizeof(a)) != sizeof(a) || !a.ok) {
-		fprintf(stderr, "growth_bench: the secondary did not attach: %s\n", a.why);
-		return -1;
+		/* a hugemem whose secondaries do not follow growth refuses them */
+		printf("skip the secondary did not attach: %s\n", a.why);
+		return 0;
 	}
 	for (int i = -1; i < n && rc > 0; i++) /* -1: a warm-up (hm_virt2iova) */
 		rc = second_round(ctx, &b, i < 0 ? 0 : i % 3, to, from, i < 0);
@@ -495,7 +522,7 @@ static int run_second(int argc, char **argv)
 
 	if (argc < 6)
 		return 2;
-	rc = primary(argv[2], argv[3], strtoull(argv[5], NULL, 10), &ctx);
+	rc = primary(argv[2], argv[3], strtoull(argv[5], NULL, 10), 0, &ctx);
 	if (rc != 0)
 		return rc < 0;
 	if (pipe(down) < 0 || pipe(up) < 0 || (pid = fork()) < 0) {
@@ -511,8 +538,8 @@ static int run_second(int argc, char **argv)
 	close(down[0]);
 	close(up[1]);
 	rc = second_rounds(ctx, atoi(argv[4]), down[1], up[0]);
-	if (write(down[1], &stop, sizeof(stop)) < 0)
-		rc = -1;
+	if (write(down[1], &stop, sizeof(stop)) < 0 && rc > 0)
+		rc = -1; /* after a skip the secondary may be gone already */
 	close(down[1]);
 	waitpid(pid, &status, 0);
 	if (WIFSIGNALED(status))
@@ -537,7 +564,7 @@ int main(int argc, char **argv)
 		rc = run_second(argc, argv);
 	if (rc == 2)
 		fprintf(stderr,
-			"usage: growth_bench floor PAGES N | grow PREFIX HUGE_DIR SIZE N "
+			"usage: growth_bench floor PAGES N [keep] | grow PREFIX HUGE_DIR SIZE N "
 			"MAX_MB | xlate PREFIX HUGE_DIR STEPS ROUNDS SECONDS MAX_MB | second "
 			"PREFIX HUGE_DIR N MAX_MB\n");
 	return rc;
