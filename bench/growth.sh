@@ -19,7 +19,9 @@
 # the primary grows by 64 KiB blocks: in hugemem (a forked hm_attach) the secondary then
 # times its first call touching the grown unit (no IPC: it must notice by itself); in DPDK
 # (bench/probes/dpdk_hold.c, --proc-type=secondary) the primary's rte_malloc includes the
-# secondary's sync over DPDK's IPC. The hugemem parts need growth in the library
+# secondary's sync over DPDK's IPC. Last, the hugemem growth modes run once more under
+# `perf trace` (strace -T when perf cannot trace here): the system calls of each growth,
+# counted and timed from outside the library. The hugemem parts need growth in the library
 # (hm_opts.max_mem): built without it, they print that they were not measured.
 #
 # As root. Takes the machine-wide lock (test/lock.sh), adds STEPS + 128 pages of 2 MiB to the
@@ -49,7 +51,7 @@ while [ $# -gt 0 ]; do
 	--batch) BATCH=${2:?--batch N}; shift ;;
 	--steps) STEPS=${2:?--steps S}; shift ;;
 	--secs) SECS=${2:?--secs SEC}; shift ;;
-	-h|--help) sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see bench/growth.sh --help)" ;;
 	esac
 	shift
@@ -99,6 +101,11 @@ free0=$(cat $HP/free_hugepages)
 [ "$free0" -ge "$need" ] || die "the pool has $free0 free pages of 2 MiB; this run needs $need"
 mkdir -p "$MNT"
 mountpoint -q "$MNT" || mount -t hugetlbfs -o pagesize=2M nodev "$MNT"
+# Touch every page of the run once (untimed): in a VM the first write to guest memory the
+# host has not backed yet costs a host fault per 4 KiB (here up to 5 ms a 2 MiB page, 20x a
+# later fault); untouched, whichever contender first drew fresh pages paid for it.
+taskset -c 0 "$OUT/growth_bench" floor "$need" 1 >/dev/null ||
+	die "could not fault the $need pages of the run once"
 # DPDK's default mode keeps a descriptor per page
 [ "$(ulimit -n)" -ge $((STEPS + 1024)) ] || ulimit -n $((STEPS + 1024))
 
@@ -180,11 +187,33 @@ done
 run hmxlate
 run dpdkxlate
 
+# ---------------------------------------------------------------- where a growth's time goes
+# The hugemem growth modes once more, traced from outside the library: growth_bench marks
+# each growth with a getppid() (HM_BENCH_MARK), the system calls between two marks are one
+# growth's. perf trace (tracepoints) when it works here, else strace -T (ptrace: slower).
+TRACER=none
+if perf trace -o /dev/null -- true >/dev/null 2>&1; then TRACER=perf
+elif command -v strace >/dev/null; then TRACER=strace
+fi
+traced() {
+	local who=$1 argv
+	read -ra argv <<<"$(argv_of "$who")"
+	if [ "$who" = hm4m ] && [ -n "$REORDER" ]; then
+		"$REORDER" reorder >/dev/null 2>&1 || die "hugemem reorder failed"
+	fi
+	case $TRACER in
+	perf) HM_BENCH_MARK=1 perf trace -o "$OUT/$who.trace" -- "${argv[@]}" ;;
+	strace) HM_BENCH_MARK=1 strace -f -T -o "$OUT/$who.trace" "${argv[@]}" ;;
+	esac >"$OUT/$who.tout" 2>"$OUT/$who.err" || die "$who (traced) failed: $(tail -3 "$OUT/$who.err")"
+	[ "$(cat $HP/free_hugepages)" = "$free0" ] || die "$who (traced) did not give every page back"
+}
+if [ $TRACER != none ]; then for who in hm64k hm64kva hm4m hm4mva; do traced "$who"; done; fi
+
 # ---------------------------------------------------------------- the figures
 python3 - "$RAW" "$INVOKED" "$ROUNDS" "$BATCH" "$STEPS" "$XROUNDS" "$SECS" \
-	"$(pkg-config --modversion libdpdk)" "$(nproc)" "$(uname -r)" <<'EOF'
-import statistics, sys, time
-raw, cmd, rounds, batch, steps, xrounds, secs, dpdk, ncpu, kernel = sys.argv[1:]
+	"$(pkg-config --modversion libdpdk)" "$(nproc)" "$(uname -r)" "$TRACER" "$OUT" <<'EOF'
+import re, statistics, sys, time
+raw, cmd, rounds, batch, steps, xrounds, secs, dpdk, ncpu, kernel, tracer, out = sys.argv[1:]
 lines = {}
 for line in open(raw):
     who, *words = line.split()
@@ -215,10 +244,15 @@ wall time of the one call, in µs, on CPU 0.
 - **floor**: what the kernel needs for the memory one growth maps: a fresh memfd
   (`MFD_HUGETLB`), `ftruncate`, `mmap`, `MADV_POPULATE_WRITE` of 1 page (what a 64 KiB block
   needs) or 3 pages (a 4 MiB block and its header), unmapped and closed between (untimed):
-  the kernel then hands the page just freed out again, still in the CPU's caches. "Pages not
-  just freed": each memfd kept open until the process ends, so every fault gets other pages,
-  as a growth does (which takes pages no one freed a moment ago); the ratios are against the
-  first, the issue's floor.
+  the kernel then hands the page just freed out again, still in the CPU's caches (the
+  issue's floor: "p50 ÷ floor"). "Pages not just freed": each memfd kept open until the
+  process ends, so every fault gets other pages ("p50 ÷ floor of pages not just freed").
+  **The second is the fair floor for a growth**: a heap that grows keeps the pages it has,
+  so each growth takes pages from the pool that no one wrote a moment ago, exactly what the
+  kept-memfd floor faults; the recycled floor measures a case a growth never meets (a page
+  freed microseconds before, its 2 MiB partly still in cache, so the zeroing is cheaper).
+  Every page of the run is faulted once before the rounds (untimed): in a VM the first
+  write to a guest page the host has not backed yet costs a host fault per 4 KiB.
 - **hugemem**: `hm_malloc` when the heap is full (`hm_init -m 2 --max-mem 1G`, filled by the
   calls before): only the calls during which `hm_heap_stats`' total grew are kept. IOVA as PA
   (the default as root) and as VA (`--iova-mode va`): with PA a block is IOVA-contiguous, so
@@ -272,6 +306,16 @@ for pages, dp, name, hms in groups:
             continue
         row(label, h, samples(hm, kind, gcol), fl, d, fr)
     row("DPDK `rte_malloc` %s" % name, d, samples(dp, "grow", 3), fl, None, fr)
+print("\nThe issue's target, hugemem ≤ 1.5× the floor, against each floor (p50):\n")
+print("| hugemem row | ÷ floor (recycled page) | ≤ 1.5×? | ÷ fair floor (pages not just freed) | ≤ 1.5×? |")
+print("| --- | --- | --- | --- | --- |")
+for pages, hm, name in ((1, "hm64k", "64 KiB, IOVA as PA"), (1, "hm64kva", "64 KiB, IOVA as VA"),
+                        (3, "hm4m", "4 MiB, IOVA as PA"), (3, "hm4mva", "4 MiB, IOVA as VA")):
+    h = samples(hm, "grow", 2)
+    if h:
+        a, b = pct(h, 50) / pct(floor[pages], 50), pct(h, 50) / pct(fresh[pages], 50)
+        print("| %s | %.2f× | %s | %.2f× | %s |" % (name, a, "met" if a <= 1.5 else "**not met**",
+                                                   b, "met" if b <= 1.5 else "**not met**"))
 print("\nTargets: hugemem ≤ 1.5× the floor; the ratio to DPDK is reported. With a secondary"
       " attached (rows \"a secondary attached\"), hugemem's primary does not wait for it;"
       " DPDK's primary syncs it over IPC before `rte_malloc` returns.")
@@ -327,4 +371,103 @@ else:
     print("\nDPDK's secondaries learn of growth the other way: the primary's `rte_malloc` that"
           " grows waits for every secondary to map the pages over DPDK's IPC (the rows \"a"
           " secondary attached\" in the first table).")
+
+print("\n## Where a growth's time goes\n")
+# one system call of a trace: (name, seconds); perf trace: "T ( D ms): comm/tid name(...",
+# strace -T: "pid name(...) = r <D>"
+PERF = re.compile(r"^\s*[\d.]+ \(\s*([\d.]+) ms\): \S+ (\w+)\(")
+STRACE = re.compile(r"^\d+\s+(\w+)\(.*<([\d.]+)>$")
+def calls(path):
+    for line in open(path):
+        m = PERF.match(line)
+        if m:
+            yield m.group(2), float(m.group(1)) / 1e3
+            continue
+        m = STRACE.match(line)
+        if m:
+            yield m.group(1), float(m.group(2))
+def growths(path):  # the calls between two marks; the first growth is the warm-up
+    segs, cur, marks = [], None, []
+    for name, sec in calls(path):
+        if name == "getppid":
+            marks.append(sec)
+            if cur is not None:
+                segs.append(cur)
+            cur = []
+        elif cur is not None:
+            cur.append((name, sec))
+    return segs[1:], marks
+why = {
+    "openat": "page file: created (O_TMPFILE)", "newfstatat": "page file: its inode",
+    "write": "page file: recorded in the run directory", "flock": "page file: locked (in use)",
+    "linkat": "page file: named in hugetlbfs", "ftruncate": "page file: sized",
+    "close": "page file: descriptor closed", "mmap": "a scratch place, the page mapped there",
+    "munmap": "the scratch place trimmed to alignment", "madvise": "MADV_DONTFORK; "
+    "MADV_POPULATE_WRITE (the fault and zeroing: the floor's part)", "mbind": "bound to the node",
+    "sched_getaffinity": "the calling thread's node", "rt_sigprocmask": "signals blocked "
+    "around the populate", "pread64": "pagemap: the page's physical address",
+    "move_pages": "the node the page landed on", "mremap": "the page moved into the growth area",
+    "getpid": "pid checks", "unlinkat": "page files of pages given back (not contiguous)",
+}
+runs = (("hm64k", "64 KiB, PA"), ("hm64kva", "64 KiB, VA"), ("hm4m", "4 MiB, PA"),
+        ("hm4mva", "4 MiB, VA"))
+data = {}
+for who, _ in runs:
+    try:
+        segs, marks = growths("%s/%s.trace" % (out, who))
+    except OSError:
+        segs, marks = [], []
+    if segs:
+        grown = [float(l.split()[2]) for l in open("%s/%s.tout" % (out, who))
+                 if l.startswith("grow ")]
+        data[who] = (segs, statistics.median(marks), grown)
+if not data:
+    print("Not measured: %s." % ("neither perf nor strace is installed" if tracer == "none"
+                                 else "the traces hold no growth"))
+else:
+    floor_call = statistics.median(v[1] for v in data.values())
+    print("""The hugemem growth modes once more (after the rounds, not in the figures above), under
+`%s`: `growth_bench` makes a `getppid()` (a call the library never makes) before the
+first growth and after each one, and the calls between two of them are one growth's. %d
+growths each (the warm-up left out): calls per growth are means, times per growth medians
+(the machine was shared: a few growths took 10 ms or more). The tracer slows every call: the
+marker itself, which does nothing, takes %.1f µs traced, so each call's time below is its
+traced time less %.1f µs (\"net\"); the counts are exact. The untraced p50 is the first
+table's. The floor's own calls (`memfd_create`, `ftruncate`, `mmap`, `MADV_POPULATE_WRITE`)
+are 4 per growth; everything else below is what hugemem adds.
+""" % ("perf trace" if tracer == "perf" else "strace -f -T", len(next(iter(data.values()))[0]),
+       floor_call * 1e6, floor_call * 1e6))
+    names = sorted({n for segs, _, _ in data.values() for s in segs for n, _ in s},
+                   key=lambda n: -max(sum(max(0, d - floor_call) for m, d in s if m == n)
+                                      for segs, _, _ in data.values() for s in segs))
+    hdr = " | ".join("%s: calls | net µs" % label for who, label in runs if who in data)
+    print("| system call | what hugemem does with it | %s |" % hdr)
+    print("| --- | --- |%s" % (" --- | --- |" * len(data)))
+    per = lambda segs, f: sum(f(s) for s in segs) / len(segs)  # counts: the mean
+    mid = lambda segs, f: statistics.median(f(s) for s in segs)  # times: the median
+    for n in names:
+        cells = []
+        for who, _ in runs:
+            if who in data:
+                segs = data[who][0]
+                cells.append("%.1f | %.1f" % (per(segs, lambda s: sum(m == n for m, _ in s)),
+                             mid(segs, lambda s: sum(max(0, d - floor_call) * 1e6
+                                                     for m, d in s if m == n))))
+        print("| `%s` | %s | %s |" % (n, why.get(n, ""), " | ".join(cells)))
+    tot, plain = [], []
+    for who, _ in runs:
+        if who in data:
+            segs = data[who][0]
+            tot.append("**%.1f** | **%.1f**" % (per(segs, len), mid(segs, lambda s: sum(
+                max(0, d - floor_call) * 1e6 for _, d in s))))
+            h = samples(who, "grow", 2)
+            plain.append(" | %s" % us(pct(h, 50)) if h else " | ")
+    print("| all system calls | | %s |" % " | ".join(tot))
+    print("| the growth, untraced (p50, µs; first table) | | %s |" % " | ".join(plain))
+    fails = {who: sum(1 for l in open("%s/%s.tout" % (out, who)) if l.startswith("fail "))
+             for who in data}
+    if any(fails.values()):
+        print("\nGrowths that failed in the traced runs (their calls are in the means: a "
+              "failed growth maps pages, finds no contiguous run, gives them back): %s."
+              % ", ".join("%s %d" % (l, fails[w]) for w, l in runs if fails.get(w)))
 EOF

@@ -256,12 +256,22 @@ static int grow_once(struct hm_ctx *ctx, struct blocks *b, size_t size, uint64_t
 	return -1;
 }
 
+/* With HM_BENCH_MARK set, a getppid() (a system call the library never makes)
+ * before the first growth and after each one: bench/growth.sh traces the run
+ * (perf trace or strace) and counts the system calls between two marks, those
+ * of one growth. */
+static void mark(int on)
+{
+	if (on)
+		(void)getppid();
+}
+
 static int run_grow(int argc, char **argv)
 {
 	struct blocks b = {0};
 	struct hm_ctx *ctx = NULL;
 	uint64_t ns, grew;
-	int n, kept = -1, failed = 0, rc;
+	int n, kept = -1, failed = 0, rc, marks = getenv("HM_BENCH_MARK") != NULL;
 	size_t size;
 	void *p;
 
@@ -273,8 +283,10 @@ static int run_grow(int argc, char **argv)
 		     argc > 7 && strcmp(argv[7], "va") == 0, &ctx);
 	if (rc != 0)
 		return rc < 0;
+	mark(marks);
 	while (kept < n && failed < n && rc != -1) {
 		rc = grow_once(ctx, &b, size, &ns, &grew, &p);
+		mark(marks);
 		if (rc == -2 && ++failed)
 			printf("fail %zu %llu %s\n", size, (unsigned long long)ns, hm_errmsg(ctx));
 		else if (rc == 0 && ++kept > 0) /* the first growth is the warm-up */
