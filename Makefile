@@ -129,12 +129,14 @@ deps:
 # Benchmarks against the kernel floor and DPDK (root, minutes; not a test):
 # init (bench/RESULTS.md), secondary attach (bench/ATTACH.md), the heap and
 # translation (bench/HEAP.md), DMA mapping per segment against per page in
-# the VFIO guest (bench/dma.sh, figures in bench/DMA.md).
+# the VFIO guest (bench/dma.sh, figures in bench/DMA.md), growth at run time
+# against the kernel's floor and DPDK's dynamic mode (bench/GROWTH.md).
 bench: all
 	bench/run.sh
 	bench/attach.sh > bench/ATTACH.md
 	BUILD=$(abspath $(BUILD)) bench/heap.sh > bench/HEAP.md
 	bench/dma.sh
+	BUILD=$(abspath $(BUILD)) bench/growth.sh > bench/GROWTH.md
 
 # ---------------------------------------------------------------- install
 # Written at install time: PREFIX and LIBDIR may differ from one install to the next.
