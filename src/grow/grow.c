@@ -360,8 +360,9 @@ static int map_in_place(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t
 		rc = hmi_pages_iova(ctx, ps, from, g->cfg.iova_as_va);
 	if (rc == 0)
 		rc = hmi_pages_numa(ctx, ps, from);
-	for (k = 1; rc == 0 && k < n && !g->cfg.iova_as_va && !ps->pa_missing; k++)
-		if (ps->pages[from + k].iova != ps->pages[from].iova + k * ps->page_size)
+	for (k = 1; rc == 0 && k < n; k++) /* IOVA = VA: contiguous whatever the pages */
+		if (!g->cfg.iova_as_va && !ps->pa_missing &&
+		    ps->pages[from + k].iova != ps->pages[from].iova + k * ps->page_size)
 			break;
 	if (rc == 0 && k >= n)
 		return 1;

@@ -80,17 +80,12 @@ static void note_pool(struct hmi_mem *m, const struct hm_sysinfo *si, uint64_t p
 
 	if (!p || p->free * page >= room)
 		return;
-	for (int i = 0; i < HM_MAX_NOTES; i++) {
-		if (m->notes[i][0])
-			continue;
-		hmi_format_size(room, a, sizeof(a));
-		hmi_format_size(p->free * page, b, sizeof(b));
-		snprintf(m->notes[i], sizeof(m->notes[i]),
-			 "--max-mem lets the memory grow by %s, the pool has %s free now: growth "
-			 "past what it holds then will fail",
-			 a, b);
-		return;
-	}
+	hmi_format_size(room, a, sizeof(a));
+	hmi_format_size(p->free * page, b, sizeof(b));
+	hmi_mem_note(m,
+		     "--max-mem lets the memory grow by %s, the pool has %s free now: growth past "
+		     "what it holds then will fail",
+		     a, b);
 }
 
 static int dma_events(enum hm_mem_event ev, const void *va, size_t len, void *arg)

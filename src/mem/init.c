@@ -66,8 +66,7 @@ struct plan {
 	uint64_t temp_base; /* fault pages in here first, if free (0: anywhere) */
 };
 
-static void note(struct hmi_mem *pr, const char *fmt, ...) HMI_PRINTF(2, 3);
-static void note(struct hmi_mem *pr, const char *fmt, ...)
+void hmi_mem_note(struct hmi_mem *pr, const char *fmt, ...)
 {
 	va_list ap;
 	int i = pr->tab.info.n_notes;
@@ -156,9 +155,10 @@ static void plan_want(struct hmi_mem *pr, struct plan *pl, const struct hm_opts 
 	for (int node = 0; node < HM_MAX_NODES; node++)
 		pl->total += pl->want[node];
 	if (!o->socket_mem_count && mem % pl->page_size)
-		note(pr, "%s is not a multiple of %s pages: rounded up to %llu pages",
-		     hm_size_str(mem, a, sizeof(a)), hm_size_str(pl->page_size, b, sizeof(b)),
-		     (unsigned long long)pl->total);
+		hmi_mem_note(pr, "%s is not a multiple of %s pages: rounded up to %llu pages",
+			     hm_size_str(mem, a, sizeof(a)),
+			     hm_size_str(pl->page_size, b, sizeof(b)),
+			     (unsigned long long)pl->total);
 }
 
 static int refuse_total(struct hm_ctx *ctx, const struct plan *pl, const struct hm_pool *p,
@@ -945,7 +945,7 @@ static void fill_info(struct hmi_mem *pr, const struct plan *pl, const struct hm
 	in->va_base = pr->window_base;
 	in->va_len = pr->window_len;
 	if (pr->ps.pa_missing && !pl->iova_as_va)
-		note(pr, "no physical addresses (needs CAP_SYS_ADMIN): IOVA = VA");
+		hmi_mem_note(pr, "no physical addresses (needs CAP_SYS_ADMIN): IOVA = VA");
 }
 
 static int check_iova_mode(struct hm_ctx *ctx, const struct hmi_mem *pr, const struct hm_opts *o)

@@ -79,6 +79,9 @@ int hmi_rundir_file(struct hm_ctx *ctx, const struct hmi_mem *m, const char *nam
  * the secondaries still mapping the prefix's pages. Count, or -errno. */
 int hmi_clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids, int max);
 
+/* A thing hm_init says once (hm_layout_info's notes): at most HM_MAX_NOTES. */
+void hmi_mem_note(struct hmi_mem *m, const char *fmt, ...) HMI_PRINTF(2, 3);
+
 /* growth.c: --max-mem / --socket-max-mem, once the start memory is placed:
  * reserve the growth area after the window, set growth up, register the
  * DMA layer's memory-event callback. 0 when the options ask for no growth.

@@ -436,6 +436,69 @@ static void check_extmem(void)
 	hm_ctx_free(ctx);
 }
 
+/* A primary SIGKILLed while it grows: a new primary of the prefix cleans
+ * what it left (page files of grown units included) and the pool is whole. */
+static void check_killed(int k, uint64_t pool0)
+{
+	char line[256], pfx[64];
+	struct hm_ctx *ctx = NULL;
+	pid_t pid;
+	int st = 0, rc;
+
+	snprintf(pfx, sizeof(pfx), "hmgrowk%d_%d", (int)getpid(), k);
+	snprintf(line, sizeof(line), "-m 4 --max-mem 256M --file-prefix %s %s", pfx,
+		 backing_opt[k]);
+	pid = fork();
+	if (pid == 0) {
+		hm_ctx_new(&ctx);
+		if (real_init_line(ctx, line) != 0)
+			_exit(1);
+		for (;;) /* grow until killed (a trim now and then: units come and go) */
+			if (!hm_malloc(ctx, MB, 0))
+				hm_mem_trim(ctx, NULL);
+	}
+	usleep(30000 + (useconds_t)(getpid() % 7) * 20000);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	ok(WIFSIGNALED(st), "%s: a primary killed while growing", backings[k]);
+	hm_ctx_new(&ctx);
+	rc = real_init_line(ctx, line);
+	is_int(rc, 0, "%s: a new primary of its prefix starts (%s)", backings[k], hm_errmsg(ctx));
+	hm_ctx_free(ctx);
+	is_u64(real_counter("free_hugepages"), pool0, "%s: and the pool is whole after it",
+	       backings[k]);
+}
+
+/* --max-mem refused below the start, more than the pool with a note, and a
+ * growth past the pool a clear refusal with the pool whole. */
+static void check_pool_cap(uint64_t pool0)
+{
+	struct hm_ctx *ctx = NULL;
+	const struct hm_layout_info *in;
+	char line[160];
+	int noted = 0;
+	void *p;
+
+	hm_ctx_new(&ctx);
+	snprintf(line, sizeof(line), "-m 8 --max-mem 8M --in-memory --file-prefix hmgrowp%d",
+		 (int)getpid());
+	is_int(real_init_line(ctx, line), -EINVAL, "--max-mem not above -m is refused");
+	like(hm_errmsg(ctx), "--max-mem", "the message names --max-mem");
+	snprintf(line, sizeof(line), "-m 4 --max-mem 16G --in-memory --file-prefix hmgrowp%d",
+		 (int)getpid());
+	is_int(real_init_line(ctx, line), 0, "--max-mem larger than the pool starts (%s)",
+	       hm_errmsg(ctx));
+	in = hm_layout(ctx);
+	for (int i = 0; in && i < in->n_notes; i++)
+		noted |= strstr(in->notes[i], "--max-mem") != NULL;
+	ok(noted, "with a note that growth past the pool will fail");
+	p = hm_malloc(ctx, (size_t)(pool0 + 8) * 2 * MB, 0);
+	ok(!p, "a growth past the pool is refused");
+	like(hm_errmsg(ctx), "free in the pool", "the message names the pool");
+	hm_ctx_free(ctx);
+	is_u64(real_counter("free_hugepages"), pool0, "the pool is whole");
+}
+
 int main(void)
 {
 	const char *why = real_require(40, mnt, sizeof(mnt));
@@ -448,6 +511,9 @@ int main(void)
 	pool0 = real_counter("free_hugepages");
 	for (int k = 0; k < 3; k++)
 		one_backing(k, pool0);
+	for (int k = 0; k < 3; k++)
+		check_killed(k, pool0);
+	check_pool_cap(pool0);
 	check_extmem();
 	real_ok_counts(&before, "the pool is as found");
 	return done();
