@@ -66,20 +66,6 @@ struct plan {
 	uint64_t temp_base; /* fault pages in here first, if free (0: anywhere) */
 };
 
-void hmi_mem_note(struct hmi_mem *pr, const char *fmt, ...)
-{
-	va_list ap;
-	int i = pr->tab.info.n_notes;
-
-	if (i >= HM_MAX_NOTES)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(pr->notes[i], sizeof(pr->notes[i]), fmt, ap);
-	va_end(ap);
-	pr->tab.info.notes[i] = pr->notes[i];
-	pr->tab.info.n_notes++;
-}
-
 /* ------------------------------------------------------------------ plan */
 
 static uint64_t pages_for(uint64_t bytes, uint64_t page_size)
