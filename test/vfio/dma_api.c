@@ -27,7 +27,6 @@
 #include "vfio_guest.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/dma-buf.h>
 #include <signal.h>
 #include <stdio.h>
@@ -143,41 +142,27 @@ static int zone(struct hm_ctx *ctx, struct hm_memzone *z)
 	return hm_memzone_reserve(ctx, "edu", ZLEN, HM_SOCKET_ANY, HM_MZ_IOVA_CONTIG, 4096, z);
 }
 
-/* Lines of the kernel log that name a DMAR fault, counted. */
-static int dmar_faults(void)
-{
-	char buf[4096];
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK), n = 0;
-	ssize_t k;
-
-	while (fd >= 0 && (k = read(fd, buf, sizeof(buf) - 1)) > 0) {
-		buf[k] = '\0';
-		n += strstr(buf, "DMAR") && strstr(buf, "fault") ? 1 : 0;
-	}
-	if (fd >= 0)
-		close(fd);
-	return n;
-}
-
 /* After hm_fini the device cannot reach the old IOVA: anonymous memory put at
  * the old address keeps its bytes, and the IOMMU logs a fault. */
 static void after_fini(const char *be, uint64_t iova, void *va, int dev)
 {
 	void *p = mmap(va, ZLEN, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	int before = dmar_faults();
 	struct edu e;
+	int before;
 
 	if (!ok(p == va, "%s: edu: after hm_fini: memory at the old address", be))
 		return;
 	memset(p, 0x5a, ZLEN);
+	vg_dmar_room();
+	before = vg_dmar_faults();
 	if (ok(edu_open(&e, dev) == 0, "%s: edu: the device still answers after hm_fini", be)) {
 		edu_dma_to_ram(&e, iova, EDU_MAX_LEN, EDU_TIMEOUT_MS);
 		edu_close(&e);
 	}
 	ok(((unsigned char *)p)[0] == 0x5a && ((unsigned char *)p)[EDU_MAX_LEN - 1] == 0x5a,
 	   "%s: edu: a DMA to the unmapped IOVA leaves memory alone", be);
-	ok(dmar_faults() > before, "%s: edu: ...and the IOMMU faults it (DMAR)", be);
+	ok(vg_dmar_faults() > before, "%s: edu: ...and the IOMMU faults it (DMAR)", be);
 	munmap(p, ZLEN);
 }
 

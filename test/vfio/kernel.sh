@@ -89,7 +89,8 @@ install_tools() {
 source_tarball() { # VERSION SCRATCH
 	local tar=$KCACHE/${SRCPKG}_$1.tar.xz
 	if [ ! -r "$tar" ]; then
-		say "fetching $SRCPKG $1 (apt-get download + dpkg-deb; not installed)"
+		# stderr: stdout is the tarball's path, which the caller captures
+		say "fetching $SRCPKG $1 (apt-get download + dpkg-deb; not installed)" >&2
 		(cd "$2" && apt-get download "$SRCPKG=$1" >"$2/apt.log" 2>&1) ||
 			die "apt-get download $SRCPKG=$1 failed: $(tail -n 1 "$2/apt.log")"
 		dpkg-deb --fsys-tarfile "$2"/${SRCPKG}_*.deb |

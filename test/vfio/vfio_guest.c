@@ -6,10 +6,18 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+/* dmar_fault()'s rate limit: DEFAULT_RATELIMIT_BURST lines in
+ * DEFAULT_RATELIMIT_INTERVAL, a second of margin added to the interval (the
+ * log's clock and CLOCK_MONOTONIC need not agree to the millisecond). */
+#define DMAR_BURST     10
+#define DMAR_WINDOW_US 6000000ULL
 
 int vg_args_parse(int argc, char **argv, struct vg_args *a)
 {
@@ -94,4 +102,44 @@ int vg_primary_end(struct hm_ctx *ctx)
 
 	hm_ctx_free(ctx);
 	return r;
+}
+
+/* DMAR fault lines of the kernel log stamped at SINCE_US (its clock, from
+ * boot) or later. */
+static int dmar_lines_since(unsigned long long since_us)
+{
+	char buf[4096];
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK), n = 0;
+	unsigned long long ts;
+	ssize_t k;
+
+	while (fd >= 0 && (k = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[k] = '\0';
+		if (sscanf(buf, "%*u,%*u,%llu", &ts) != 1 || ts < since_us)
+			continue;
+		n += strstr(buf, "DMAR") && strstr(buf, "fault") ? 1 : 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+int vg_dmar_faults(void)
+{
+	return dmar_lines_since(0);
+}
+
+/* The limit's window starts at a logged line: at most BURST - 2 lines in
+ * the last window's length leave room for the two of one more fault. */
+void vg_dmar_room(void)
+{
+	struct timespec t;
+
+	for (int i = 0; i < 40; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (dmar_lines_since((unsigned long long)t.tv_sec * 1000000 + t.tv_nsec / 1000 -
+				     DMAR_WINDOW_US) <= DMAR_BURST - 2)
+			return;
+		usleep(250000);
+	}
 }

@@ -47,4 +47,13 @@ int vg_primary(struct hm_ctx **ctx, const char *huge_dir, const char *prefix, ui
 /* hm_fini + hm_ctx_free; 0 or hm_fini's -errno. */
 int vg_primary_end(struct hm_ctx *ctx);
 
+/* Lines of the kernel log (/dev/kmsg) that name a DMAR fault, counted: a DMA
+ * the IOMMU blocked shows as one more. */
+int vg_dmar_faults(void);
+
+/* Wait (up to 10 s) until the next DMAR fault will be logged. The kernel logs
+ * them through one rate limit (10 lines in 5 s, two lines a fault, every
+ * program of the boot together): a fault past it leaves no line. */
+void vg_dmar_room(void);
+
 #endif
