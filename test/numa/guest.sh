@@ -23,6 +23,11 @@
 #              before a page is touched; a node emptied while init runs
 #              (numa_probe race) is an error, never SIGBUS, and every page
 #              goes back, for page files, a single file and memfds;
+#   growth     --socket-mem 4,4 --socket-max-mem 32,16 (page files, memfds,
+#              single files) and --max-mem 24M (numa_probe grow): a full
+#              heap grows on the node asked (move_pages, per-node counts),
+#              each node up to exactly its cap, refused past it naming the
+#              option and the node; hm_mem_trim gives back per node;
 #   1 GiB      init --page-size 1G with a memfd (no mount) and with a 1 GiB
 #              hugetlbfs mount, both sizes in use at once, a 1 GiB secondary,
 #              a node short of 1 GiB pages, and a mount whose size= sets the
@@ -443,6 +448,21 @@ probe "node 1 emptied during init (memfd)" race 1 --socket-mem 32,32 --in-memory
 probe "node 1 emptied during init (single file)" race 1 --socket-mem 32,32 --single-file-segments \
 	--file-prefix race
 t_is "$(pools)" "$before" "after the emptied-node cases: every page back, no file left"
+
+# ------------------------------------------------------------------ growth
+
+section "growth"
+
+# docs/growth.md: a heap that is full grows on the node asked, within that
+# node's --socket-max-mem (or the total --max-mem); a trim gives back per node
+before=$(pools)
+probe "--socket-max-mem 32,16" grow --socket-mem 4,4 --socket-max-mem 32,16 --file-prefix hnumag
+probe "--socket-max-mem 32,16, memfds" grow --socket-mem 4,4 --socket-max-mem 32,16 --in-memory \
+	--file-prefix hnumag
+probe "--socket-max-mem 32,16, single files" grow --socket-mem 4,4 --socket-max-mem 32,16 \
+	--single-file-segments --file-prefix hnumag
+probe "--max-mem 24M" grow --socket-mem 4,4 --max-mem 24M --file-prefix hnumag
+t_is "$(pools)" "$before" "after the growth cases: every page back, no file left"
 
 # ------------------------------------------------------------------ 1 GiB
 

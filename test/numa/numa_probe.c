@@ -26,6 +26,17 @@
  *        and only faulting in finds NODE empty: hm_init must fail with
  *        -ENOMEM naming the node — not die of SIGBUS — and give back every
  *        page it had.
+ *   grow [init options with --socket-max-mem or --max-mem, --socket-mem A,B]
+ *        growth at run time per node (docs/growth.md), each step checked
+ *        against the per-node sysfs counts and move_pages: node 1's heap
+ *        filled, hm_malloc_socket(.., 1) and a zone on node 1 grow on node 1
+ *        (their pages on node 1, IOVA = physical address, node 0's count
+ *        unchanged); with --socket-max-mem node 1 then grows to exactly its
+ *        cap and is refused past it, naming the option and node 1; node 0
+ *        grows to exactly its own (--max-mem: the total to exactly the cap,
+ *        the refusal naming --max-mem), node 1 unchanged; hm_mem_trim after
+ *        node 1's blocks are freed gives back node 1's units only, then
+ *        node 0's; after hm_fini every node's pool is as before hm_init.
  *
  * Output, read by guest.sh: "ok - ..." / "not ok - ..." lines (it numbers
  * them into its TAP stream), "# ..." diagnostics, and data lines
@@ -462,6 +473,242 @@ static int run_race(int argc, char **argv)
 	return failures ? 1 : 0;
 }
 
+/* ------------------------------------------------------------------ grow */
+
+#define MIB	    (1ULL << 20)
+#define GROW_BLOCKS 256 /* blocks kept per node */
+
+struct grower {
+	struct hm_ctx *ctx;
+	const struct hm_opts *o;
+	uint64_t page_size;
+	int iova_pa;
+	int pagemap_fd;
+	int64_t before[2]; /* free pages on nodes 0 and 1 before hm_init */
+	int64_t start[2];  /* ... once hm_init holds the start memory */
+	void *blk[2][GROW_BLOCKS];
+	size_t len[2][GROW_BLOCKS];
+	int n[2];
+};
+
+static void frees2(const struct grower *g, int64_t *now)
+{
+	for (int n = 0; n < 2; n++)
+		now[n] = node_count(n, g->page_size, "free_hugepages");
+}
+
+/* Pages NODE's pool lost since before hm_init: what the prefix holds there. */
+static int64_t held(const struct grower *g, int node)
+{
+	return g->before[node] - node_count(node, g->page_size, "free_hugepages");
+}
+
+/* The node move_pages (query mode) says the page holding VA is on, or -errno. */
+static int page_node(const void *va)
+{
+	void *page = (void *)((uintptr_t)va & ~(uintptr_t)4095);
+	int status = -1;
+
+	if (syscall(SYS_move_pages, 0, 1UL, &page, NULL, &status, 0) < 0)
+		return -errno;
+	return status;
+}
+
+/* 1 when the first and last byte of [P, P+LEN) are on NODE and translate to
+ * their physical address (IOVA = PA) or VA. */
+static int block_ok(const struct grower *g, const void *p, size_t len, int node)
+{
+	const char *ends[2] = {p, (const char *)p + len - 1};
+	struct probe pr = {.pagemap_fd = g->pagemap_fd};
+
+	for (int e = 0; e < 2; e++) {
+		uint64_t va = (uint64_t)(uintptr_t)ends[e];
+		uint64_t want = g->iova_pa ? phys_addr(&pr, va) : va;
+
+		if (page_node(ends[e]) != node || hm_virt2iova(g->ctx, ends[e]) != want) {
+			printf("# %p: node %d (want %d), IOVA 0x%" PRIx64 " (want 0x%" PRIx64 ")\n",
+			       (const void *)ends[e], page_node(ends[e]), node,
+			       hm_virt2iova(g->ctx, ends[e]), want);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void *keep(struct grower *g, int node, size_t len)
+{
+	void *p = g->n[node] < GROW_BLOCKS ? hm_malloc_socket(g->ctx, len, 0, node) : NULL;
+
+	if (p) {
+		memset(p, 0x5a, len); /* the memory is there: no fault, no SIGBUS */
+		g->blk[node][g->n[node]] = p;
+		g->len[node][g->n[node]++] = len;
+	}
+	return p;
+}
+
+/* Take 64 KiB blocks on NODE until its heap has no room for one more. */
+static void fill_node(struct grower *g, int node)
+{
+	struct hm_heap_stats st;
+
+	while (hm_heap_stats(g->ctx, node, &st) == 0 && st.largest_free >= 64 * 1024 + 64 &&
+	       keep(g, node, 64 * 1024))
+		;
+	check(hm_heap_stats(g->ctx, node, &st) == 0 && st.largest_free < 64 * 1024 + 64,
+	      "node %d's heap filled with %d blocks of 64 KiB (largest free %" PRIu64 ")", node,
+	      g->n[node], st.largest_free);
+}
+
+static void grow_block_on(struct grower *g, int node)
+{
+	int64_t was[2], now[2];
+	void *p;
+
+	frees2(g, was);
+	p = keep(g, node, MIB);
+	frees2(g, now);
+	check(p != NULL, "hm_malloc_socket(1 MiB, node %d) on a full heap grows%s%s", node,
+	      p ? "" : ": ", p ? "" : hm_errmsg(g->ctx));
+	check(now[node] == was[node] - 1,
+	      "it took one page from node %d's pool (%" PRId64 " -> %" PRId64 ")", node, was[node],
+	      now[node]);
+	check(now[!node] == was[!node], "node %d's pool unchanged (%" PRId64 " -> %" PRId64 ")",
+	      !node, was[!node], now[!node]);
+	check(p && block_ok(g, p, MIB, node),
+	      "the grown block is on node %d (move_pages) and translates to its %s", node,
+	      g->iova_pa ? "physical address (pagemap)" : "VA");
+}
+
+static void grow_zone_on(struct grower *g, int node)
+{
+	struct hm_memzone z = {0};
+	int64_t was[2], now[2];
+	int rc;
+
+	frees2(g, was);
+	rc = hm_memzone_reserve(g->ctx, "hnumag_zone", 3 * MIB, node, 0, 0, &z);
+	frees2(g, now);
+	check(rc == 0, "hm_memzone_reserve(3 MiB, node %d) grows%s%s", node, rc ? ": " : "",
+	      rc ? hm_errmsg(g->ctx) : "");
+	check(rc == 0 && z.socket == node && block_ok(g, z.va, z.len, node),
+	      "the zone says node %d, and its pages are there", node);
+	check(now[node] == was[node] - 2 && now[!node] == was[!node],
+	      "it took 2 pages from node %d's pool, none from node %d's (%" PRId64 " %" PRId64
+	      " -> %" PRId64 " %" PRId64 ")",
+	      node, !node, was[0], was[1], now[0], now[1]);
+}
+
+/* 1 MiB blocks on NODE until refused: each needs a page of its own. */
+static void grow_to_cap(struct grower *g, int node)
+{
+	const char *opt = g->o->socket_max_mem_count ? "--socket-max-mem" : "--max-mem";
+	uint64_t cap = g->o->socket_max_mem_count ? g->o->socket_max_mem[node] : g->o->max_mem;
+	int64_t other = held(g, !node), pages;
+	int from = g->n[node], wrong = 0, err;
+	char word[32];
+
+	while (keep(g, node, MIB))
+		;
+	err = errno;
+	for (int i = from; i < g->n[node]; i++)
+		wrong += !block_ok(g, g->blk[node][i], MIB, node);
+	pages = g->o->socket_max_mem_count ? held(g, node) : held(g, node) + held(g, !node);
+	check(g->n[node] > from && wrong == 0, "%d more blocks of 1 MiB on node %d, all on it",
+	      g->n[node] - from, node);
+	check((uint64_t)pages * g->page_size == cap,
+	      "%s then holds %" PRId64 " pages, exactly its %s %" PRIu64 " MiB",
+	      g->o->socket_max_mem_count ? "the node" : "the prefix", pages, opt, cap >> 20);
+	check(held(g, !node) == other, "node %d's pool unchanged meanwhile", !node);
+	check(err == ENOMEM && strstr(hm_errmsg(g->ctx), opt),
+	      "the refusal is ENOMEM naming %s: %s", opt, hm_errmsg(g->ctx));
+	snprintf(word, sizeof(word), "node %d", node);
+	if (g->o->socket_max_mem_count)
+		check(strstr(hm_errmsg(g->ctx), word) != NULL, "the refusal names %s", word);
+}
+
+/* Free NODE's blocks (and its zone), trim: NODE's pool back to the start,
+ * the other node's unchanged. */
+static void trim_node(struct grower *g, int node)
+{
+	int64_t was[2], now[2];
+	uint64_t freed = 0;
+	int units;
+
+	for (int i = 0; i < g->n[node]; i++)
+		hm_free(g->ctx, g->blk[node][i]);
+	g->n[node] = 0;
+	hm_memzone_free(g->ctx, "hnumag_zone"); /* -ENOENT once freed */
+	frees2(g, was);
+	units = hm_mem_trim(g->ctx, &freed);
+	frees2(g, now);
+	check(units > 0,
+	      "hm_mem_trim after node %d's blocks are freed gives back %d units (%" PRIu64
+	      " bytes)",
+	      node, units, freed);
+	check(now[node] == g->start[node] &&
+		  (uint64_t)(now[node] - was[node]) * g->page_size == freed,
+	      "node %d's pool has them back: %" PRId64 " free, as after hm_init", node, now[node]);
+	check(now[!node] == was[!node], "node %d's pool unchanged by the trim", !node);
+}
+
+static void grow_checks(struct grower *g)
+{
+	int rc;
+
+	fill_node(g, 1);
+	grow_block_on(g, 1);
+	grow_zone_on(g, 1);
+	if (g->o->socket_max_mem_count)
+		grow_to_cap(g, 1);
+	grow_to_cap(g, 0);
+	rc = hm_heap_check(g->ctx);
+	check(rc == 0, "hm_heap_check after the growth%s%s", rc ? ": " : "",
+	      rc ? hm_errmsg(g->ctx) : "");
+	trim_node(g, 1);
+	trim_node(g, 0);
+}
+
+static int run_grow(int argc, char **argv)
+{
+	struct grower g = {0};
+	struct hm_opts o;
+	int64_t end[2];
+	int rc;
+
+	if (hm_ctx_new(&g.ctx) < 0)
+		return 1;
+	if (parse_opts(g.ctx, &o, HM_CMD_INIT, argc, argv) < 0 ||
+	    (!o.max_mem && !o.socket_max_mem_count)) {
+		fprintf(stderr,
+			"usage: numa_probe grow --socket-mem A,B --socket-max-mem C,D|--max-mem "
+			"SIZE [init options]\n");
+		hm_ctx_free(g.ctx);
+		return 2;
+	}
+	g.o = &o;
+	g.page_size = o.page_size ? o.page_size : default_page_size(g.ctx);
+	g.pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	frees2(&g, g.before);
+	rc = hm_init(g.ctx, &o);
+	check(rc == 0, "hm_init succeeds%s%s", rc ? ": " : "", rc ? hm_errmsg(g.ctx) : "");
+	if (rc == 0) {
+		g.iova_pa = hm_layout(g.ctx)->iova_mode == HM_IOVA_PA;
+		frees2(&g, g.start);
+		grow_checks(&g);
+		rc = hm_fini(g.ctx);
+		check(rc == 0, "hm_fini succeeds%s%s", rc ? ": " : "", rc ? hm_errmsg(g.ctx) : "");
+	}
+	frees2(&g, end);
+	check(end[0] == g.before[0] && end[1] == g.before[1],
+	      "every node's pool whole at the end (%" PRId64 " %" PRId64 ", before %" PRId64
+	      " %" PRId64 ")",
+	      end[0], end[1], g.before[0], g.before[1]);
+	close(g.pagemap_fd);
+	hm_ctx_free(g.ctx);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -473,6 +720,8 @@ int main(int argc, char **argv)
 		return run_layout(argc - 2, argv + 2, HM_CMD_ATTACH);
 	if (argc >= 2 && strcmp(argv[1], "race") == 0)
 		return run_race(argc - 2, argv + 2);
-	fprintf(stderr, "usage: numa_probe outside|init|attach|race ...\n");
+	if (argc >= 2 && strcmp(argv[1], "grow") == 0)
+		return run_grow(argc - 2, argv + 2);
+	fprintf(stderr, "usage: numa_probe outside|init|attach|race|grow ...\n");
 	return 2;
 }
