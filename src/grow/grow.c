@@ -165,27 +165,48 @@ static uint64_t find_place(const struct hm_ctx *ctx, size_t n_pages)
 	return 0;
 }
 
-/* Name what refused pages: the pool's free count and the cgroup's limit. */
+/* Which cap refused N more pages, in words: a hugetlb cgroup limit that the
+ * pages would pass (with its cgroup and what is charged), else the pool's
+ * free pages, else both as they are now. */
+static void which_cap(const struct hm_pool *p, uint64_t page, size_t n, char *buf, size_t len)
+{
+	char lim[32], used[32];
+
+	if (p->cgroup.version && p->cgroup.max != UINT64_MAX) {
+		hmi_format_size(p->cgroup.max, lim, sizeof(lim));
+		hmi_format_size(p->cgroup.usage, used, sizeof(used));
+	}
+	if (p->cgroup.version && p->cgroup.max != UINT64_MAX &&
+	    p->cgroup.usage + n * page > p->cgroup.max)
+		snprintf(buf, len,
+			 "the hugetlb cgroup limit %s in %s is reached (%s charged): raise it, or "
+			 "free memory and hm_mem_trim",
+			 lim, p->cgroup.path ? p->cgroup.path : "?", used);
+	else if (p->free < n)
+		snprintf(buf, len, "the pool has %llu free pages: reserve more (hugemem reserve)",
+			 (unsigned long long)p->free);
+	else
+		snprintf(buf, len, "now: %llu pages free in the pool, hugetlb cgroup limit %s",
+			 (unsigned long long)p->free,
+			 p->cgroup.version && p->cgroup.max != UINT64_MAX ? lim : "none");
+}
+
+/* Name what refused pages: the cgroup's limit or the pool. */
 static void name_refusal(struct hm_ctx *ctx, const struct hmi_grow *g, int node, size_t n)
 {
-	char msg[HMI_ERR_MAX], size[32], lim[32] = "none";
+	char msg[HMI_ERR_MAX], size[32], cap[256] = "";
+	uint64_t page = g->cfg.ps->page_size;
 	struct hm_sysinfo *si = NULL;
 	const struct hm_pool *p;
 
 	memcpy(msg, hm_errmsg(ctx), sizeof(msg));
-	hmi_format_size(g->cfg.ps->page_size, size, sizeof(size));
-	if (hm_sysinfo_read(ctx, NULL, &si) < 0 ||
-	    !(p = hm_sysinfo_pool(si, g->cfg.ps->page_size))) {
-		hmi_err(ctx, ENOMEM, "growing node %d by %zu pages of %s: %s", node, n, size, msg);
-	} else {
-		if (p->cgroup.version && p->cgroup.max != UINT64_MAX)
-			hmi_format_size(p->cgroup.max, lim, sizeof(lim));
-		hmi_err(ctx, ENOMEM,
-			"growing node %d by %zu pages of %s: %s (now: %llu pages free in the pool, "
-			"hugetlb cgroup limit %s%s%s)",
-			node, n, size, msg, (unsigned long long)p->free, lim,
-			p->cgroup.path ? " in " : "", p->cgroup.path ? p->cgroup.path : "");
-	}
+	hmi_format_size(page, size, sizeof(size));
+	if (hm_sysinfo_read(ctx, NULL, &si) == 0 && (p = hm_sysinfo_pool(si, page)))
+		which_cap(p, page, n, cap, sizeof(cap));
+	hmi_err(ctx, ENOMEM, "growing node %d by %zu page%s of %s: %s%s%s", node, n,
+		n == 1 ? "" : "s", size, cap[0] ? cap : msg, cap[0] ? " (" : "", cap[0] ? msg : "");
+	if (cap[0]) /* close the parenthesis around the mapping's own words */
+		snprintf(ctx->err + strlen(ctx->err), sizeof(ctx->err) - strlen(ctx->err), ")");
 	hm_sysinfo_free(si);
 }
 

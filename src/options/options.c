@@ -445,19 +445,27 @@ static int apply_flag(struct parse *p, const struct opt_action *a, const char *v
 	return 0;
 }
 
-static int apply_mem(struct parse *p, const struct opt_action *a, const char *value)
+/* A size that may not be 0 into *BYTES; 0 is refused saying what it would
+ * mean (ZERO, e.g. "asks for no memory") and how to say more (FIX). */
+static int positive_size(struct parse *p, const char *value, const char *zero, const char *fix,
+			 uint64_t *bytes)
 {
-	uint64_t bytes = 0;
-	int rc = hm_parse_size(p->ctx, value, &bytes);
+	int rc = hm_parse_size(p->ctx, value, bytes);
 
-	(void)a;
 	if (rc < 0)
 		return err_within(p->ctx, rc, p->shown);
-	if (bytes == 0)
-		return hmi_err(p->ctx, EINVAL, "%s 0 asks for no memory: give a size, e.g. %s 64M",
-			       p->shown, p->shown);
-	p->o->mem = bytes;
+	if (*bytes == 0)
+		return hmi_err(p->ctx, EINVAL, "%s 0 %s: %s", p->shown, zero, fix);
 	return 0;
+}
+
+static int apply_mem(struct parse *p, const struct opt_action *a, const char *value)
+{
+	char fix[64];
+
+	(void)a;
+	snprintf(fix, sizeof(fix), "give a size, e.g. %s 64M", p->shown);
+	return positive_size(p, value, "asks for no memory", fix, &p->o->mem);
 }
 
 static int apply_page_size(struct parse *p, const struct opt_action *a, const char *value)
@@ -485,19 +493,12 @@ static int apply_socket_mem(struct parse *p, const struct opt_action *a, const c
 
 static int apply_max_mem(struct parse *p, const struct opt_action *a, const char *value)
 {
-	uint64_t bytes = 0;
-	int rc = hm_parse_size(p->ctx, value, &bytes);
+	char fix[96];
 
 	(void)a;
-	if (rc < 0)
-		return err_within(p->ctx, rc, p->shown);
-	if (bytes == 0)
-		return hmi_err(p->ctx, EINVAL,
-			       "%s 0 lets nothing grow: give the most the memory may reach, e.g. "
-			       "%s 1G, or leave it out",
-			       p->shown, p->shown);
-	p->o->max_mem = bytes;
-	return 0;
+	snprintf(fix, sizeof(fix),
+		 "give the most the memory may reach, e.g. %s 1G, or leave it out", p->shown);
+	return positive_size(p, value, "lets nothing grow", fix, &p->o->max_mem);
 }
 
 static int apply_socket_max_mem(struct parse *p, const struct opt_action *a, const char *value)

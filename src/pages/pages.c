@@ -552,6 +552,14 @@ static int map_at(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t c
 	return 0;
 }
 
+/* The arguments of a map call, and room for COUNT more records. */
+static int map_checks(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t count)
+{
+	int rc = check_map_args(ctx, ps, node, count);
+
+	return rc < 0 ? rc : pages_room(ctx, ps, count);
+}
+
 int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t count)
 {
 	char *base = NULL;
@@ -559,9 +567,7 @@ int hmi_pages_map(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, size_t c
 
 	if (count == 0)
 		return 0;
-	rc = check_map_args(ctx, ps, node, count);
-	if (rc == 0)
-		rc = pages_room(ctx, ps, count);
+	rc = map_checks(ctx, ps, node, count);
 	if (rc == 0)
 		rc = reserve_for_call(ctx, ps, (uint64_t)count * ps->page_size, &base);
 	return rc < 0 ? rc : map_at(ctx, ps, node, count, base, 0);
@@ -574,11 +580,9 @@ int hmi_pages_map_in_window(struct hm_ctx *ctx, struct hmi_pageset *ps, int node
 
 	if (count == 0)
 		return 0;
-	rc = check_map_args(ctx, ps, node, count);
-	if (rc == 0)
-		rc = pages_room(ctx, ps, count);
-	if (rc == 0 && va % ps->page_size)
-		rc = hmi_err(ctx, EINVAL, "0x%" PRIx64 " is not aligned to the page size", va);
+	if (va % ps->page_size)
+		return hmi_err(ctx, EINVAL, "0x%" PRIx64 " is not aligned to the page size", va);
+	rc = map_checks(ctx, ps, node, count);
 	return rc < 0 ? rc : map_at(ctx, ps, node, count, (char *)(uintptr_t)va, 1);
 }
 
