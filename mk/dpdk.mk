@@ -53,3 +53,12 @@ else
 dpdk:
 	@echo "dpdk: pkg-config finds no libdpdk (apt-get install libdpdk-dev): adapter not built"
 endif
+
+# The adapter, its test program and the example under cppcheck too (make lint); it needs
+# no DPDK headers for that.
+.PHONY: lint-dpdk
+lint: lint-dpdk
+lint-dpdk:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--suppress=missingIncludeSystem -D_GNU_SOURCE -Iinclude -I$(HMD_DIR) \
+		$(HMD_DIR) examples/dpdk_heap.c
