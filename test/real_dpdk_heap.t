@@ -85,4 +85,21 @@ t_is "$(ls "$HM_MNT" | grep -c "^${pfx}map_")" 0 "no hugemem page file left"
 # cleans them): removed here, as test/real_dpdk.t does, before the pool is compared.
 rm -f "$HM_MNT/${dpfx}"map_*
 t_is "$(t_pool)" "$before" "pool whole"
+
+# Growth: hugemem -m 8 --max-mem 64; a 24 MiB chunk makes hugemem map more.
+out=$(timeout 120 "$HT" --grow "$pfx" -l 0 --no-pci --huge-dir "$HM_MNT" --file-prefix "$dpfx" \
+	--log-level=1 2>&1)
+t_is $? 0 "heap_test --grow runs"
+t_diag "$out"
+l=$(line grow rc=)
+t_is "$(val " $l" rc)" 0 "a 24 MiB chunk on an 8 MiB prefix with --max-mem 64M"
+t_ok "$([ "$(val "$l" grown)" -ge $((16 << 20)) ] && echo 0 || echo 1)" \
+	"hugemem grew for it: $(val "$l" grown) bytes in ALLOC events"
+l=$(line grow mbufs=)
+t_is "$(val "$l" iova_hugemem)" 511 "grown memory: buf_iova == hm_virt2iova for every mbuf"
+t_is "$(val "$l" iova_pagemap)" 511 "grown memory: buf_iova == pagemap's physical address"
+t_like "$(line grow destroy=)" "destroy=0" "destroy 0"
+t_like "$(line grow done)" "hm_fini=0" "hm_fini 0"
+rm -f "$HM_MNT/${dpfx}"map_*
+t_is "$(t_pool)" "$before" "pool whole after growth"
 t_done

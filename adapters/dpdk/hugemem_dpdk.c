@@ -37,6 +37,9 @@ struct hmd_heap {
 	int n_chunks;
 	unsigned next_n; /* the number the next chunk's zone gets */
 	struct hmd_chunk chunks[HMD_MAX_CHUNKS];
+	char ev_name[HMD_NAME_MAX + 8]; /* the hugemem event callback's, "" = none */
+	uint64_t grown;			/* bytes hugemem mapped (ALLOC events) under grow */
+	int growing;			/* 1 while hmd_heap_grow runs */
 	char msg[512];
 };
 
@@ -305,6 +308,60 @@ static int take_new_chunks(struct hmd_heap *h)
 	return rc < 0 ? rc : i;
 }
 
+/* ---------------------------------------------------------------- hugemem's memory events */
+
+static int overlaps_chunk(const struct hmd_heap *h, const char *va, size_t len)
+{
+	int i;
+
+	for (i = 0; i < h->n_chunks; i++) {
+		const char *c = h->chunks[i].va;
+		if (va < c + h->chunks[i].len && c < va + len)
+			return 1;
+	}
+	return 0;
+}
+
+/* Called by hugemem with no lock held. ALLOC while hmd_heap_grow runs: the
+ * pages hugemem mapped for the zone (counted). FREE of a chunk's pages:
+ * refused — DPDK's heap holds them — so hugemem keeps them mapped. */
+static int on_mem_event(enum hm_mem_event ev, const void *va, size_t len, void *arg)
+{
+	struct hmd_heap *h = arg;
+
+	if (ev == HM_MEM_EVENT_ALLOC && h->growing)
+		h->grown += len;
+	if (ev == HM_MEM_EVENT_FREE && overlaps_chunk(h, va, len))
+		return -EBUSY;
+	return 0;
+}
+
+static int events_on(struct hmd_heap *h)
+{
+	int rc;
+
+	snprintf(h->ev_name, sizeof(h->ev_name), "hmd.%s", h->name);
+	rc = hm_mem_event_register(h->hm, h->ev_name, on_mem_event, h);
+	if (rc < 0) {
+		h->ev_name[0] = '\0';
+		return hmd_err(h, rc, "hm_mem_event_register(\"hmd.%s\"): %s", h->name,
+			       hm_errmsg(h->hm));
+	}
+	return 0;
+}
+
+static void events_off(struct hmd_heap *h)
+{
+	if (h->ev_name[0])
+		hm_mem_event_unregister(h->hm, h->ev_name);
+	h->ev_name[0] = '\0';
+}
+
+uint64_t hmd_heap_grown(const struct hmd_heap *h)
+{
+	return h ? h->grown : 0;
+}
+
 /* ---------------------------------------------------------------- create, attach */
 
 int hmd_heap_create(struct hmd_heap *h, const char *name)
@@ -317,7 +374,9 @@ int hmd_heap_create(struct hmd_heap *h, const char *name)
 		return hmd_err(h, -rte_errno, "rte_malloc_heap_create(\"%s\"): %s", name,
 			       rte_strerror(rte_errno));
 	h->role = HMD_OWNER;
-	rc = take_new_chunks(h);
+	rc = events_on(h);
+	if (rc == 0)
+		rc = take_new_chunks(h);
 	if (rc < 0) {
 		hmd_heap_destroy(h);
 		return rc;
@@ -364,7 +423,9 @@ static int grow_chunk(struct hmd_heap *h, uint64_t len, int socket)
 	if (rc < 0)
 		return rc;
 	zone_name(h, c.n, zn, sizeof(zn));
+	h->growing = 1;
 	rc = hm_memzone_reserve(h->hm, zn, len, socket, HM_MZ_IOVA_CONTIG, page_size(h), &mz);
+	h->growing = 0;
 	if (rc < 0)
 		return hmd_err(h, rc, "hugemem zone %s of %llu bytes: %s", zn,
 			       (unsigned long long)len, hm_errmsg(h->hm));
@@ -513,6 +574,7 @@ int hmd_heap_destroy(struct hmd_heap *h)
 	if (h->role == HMD_OWNER && rte_malloc_heap_destroy(h->name) < 0)
 		return hmd_err(h, -rte_errno, "rte_malloc_heap_destroy(\"%s\"): %s", h->name,
 			       rte_strerror(rte_errno));
+	events_off(h);
 	h->role = HMD_NONE;
 	return 0;
 }

@@ -68,6 +68,13 @@ int hmd_heap_grow(struct hmd_heap *h, uint64_t bytes, int socket);
  * hmd_heap_grow; *ADDED (may be NULL) gets its length. Errors: as hmd_heap_grow. */
 int hmd_heap_grow_max(struct hmd_heap *h, int socket, uint64_t *added);
 
+/* Owner: bytes hugemem mapped (its HM_MEM_EVENT_ALLOC events) while
+ * hmd_heap_grow reserved zones — 0 when its heap had room, or without
+ * --max-mem. The owner registers a hugemem event callback "hmd.<name>" from
+ * hmd_heap_create to hmd_heap_destroy: it counts those, and refuses
+ * HM_MEM_EVENT_FREE of a chunk's pages (DPDK's heap holds them). */
+uint64_t hmd_heap_grown(const struct hmd_heap *h);
+
 /* The DPDK socket id of the heap (for rte_mempool_create, rte_malloc_socket),
  * or -ENOENT before create or attach. */
 int hmd_heap_socket(const struct hmd_heap *h);

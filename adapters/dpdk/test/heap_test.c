@@ -14,7 +14,8 @@
  * secondary (--proc-type=secondary, hm_attach), which attaches the heap,
  * looks the pool up, checks the same and sends a burst of its own. Last:
  * memseg lists filled until the adapter refuses a chunk (-ENOSPC, no zone
- * left behind), and everything torn down. Test code: prints, exits 1 on the
+ * left behind), and everything torn down. "heap_test --grow PREFIX EAL-ARGS"
+ * instead: a chunk hugemem must grow for (--max-mem). Test code: prints, exits 1 on the
  * first failure.
  */
 #include "hugemem_dpdk.h"
@@ -326,6 +327,44 @@ static int count_zones(struct hm_ctx *hm)
 	return n;
 }
 
+/* Growth (hugemem --max-mem): -m 8 mapped, a 24 MiB chunk asked for, so
+ * hugemem must map more for the zone; the mbufs on it checked as above. */
+static int grow_run(const char *prefix, int argc, char **argv)
+{
+	struct rte_mempool *mp;
+	struct hmd_heap *h;
+	struct hm_ctx *hm;
+	struct hm_opts o;
+	int rc;
+
+	who = "grow";
+	if (hm_ctx_new(&hm) < 0)
+		die("hm_ctx_new", "no memory");
+	hm_opts_init(&o);
+	o.file_prefix = prefix;
+	o.mem = 8ULL << 20;
+	o.max_mem = 64ULL << 20;
+	if (hm_init(hm, &o) < 0)
+		die("hm_init --max-mem", hm_errmsg(hm));
+	eal_up(argc, argv);
+	if (hmd_heap_new(hm, &h) < 0 || hmd_heap_create(h, HEAP) < 0)
+		die("hmd_heap_create", hmd_errmsg(h));
+	rc = hmd_heap_grow(h, 24 << 20, HM_SOCKET_ANY);
+	printf("grow: rc=%d grown=%" PRIu64 " %s\n", rc, hmd_heap_grown(h), hmd_errmsg(h));
+	mp = rte_pktmbuf_pool_create(POOL, NBUF, 32, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				     hmd_heap_socket(h));
+	if (!mp)
+		die("rte_pktmbuf_pool_create", rte_strerror(rte_errno));
+	check_pool(hm, mp);
+	rte_mempool_free(mp);
+	printf("grow: destroy=%d\n", hmd_heap_destroy(h));
+	hmd_heap_free(h);
+	rte_eal_cleanup();
+	printf("grow: done hm_fini=%d\n", hm_fini(hm));
+	hm_ctx_free(hm);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct rte_mempool *mp;
@@ -336,6 +375,8 @@ int main(int argc, char **argv)
 
 	if (argc > 2 && strcmp(argv[1], "--secondary") == 0)
 		return secondary(argv[2], argc - 2, argv + 2);
+	if (argc > 2 && strcmp(argv[1], "--grow") == 0)
+		return grow_run(argv[2], argc - 2, argv + 2);
 	if (argc < 2)
 		die("usage", "heap_test PREFIX EAL-ARGS...");
 	hm = hugemem_up(argv[1], 0);
