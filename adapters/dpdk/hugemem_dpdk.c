@@ -9,6 +9,7 @@
 #include <hugemem.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,9 +38,14 @@ struct hmd_heap {
 	int n_chunks;
 	unsigned next_n; /* the number the next chunk's zone gets */
 	struct hmd_chunk chunks[HMD_MAX_CHUNKS];
+	/* The owner's thread changes the table; hugemem's event callback reads
+	 * it in whichever thread trims, so changes and that read take the lock. */
+	pthread_mutex_t lock;
 	char ev_name[HMD_NAME_MAX + 8]; /* the hugemem event callback's, "" = none */
 	uint64_t grown;			/* bytes hugemem mapped (ALLOC events) under grow */
-	int growing;			/* 1 while hmd_heap_grow runs */
+	int growing;			/* 1 while hmd_heap_grow reserves (atomic) */
+	pthread_t grow_thread;		/* the thread that does, set before growing */
+	unsigned long refused;		/* FREE events refused (atomic) */
 	char msg[512];
 };
 
@@ -65,12 +71,20 @@ int hmd_heap_new(struct hm_ctx *hm, struct hmd_heap **out)
 	if (!h)
 		return -ENOMEM;
 	h->hm = hm;
+	pthread_mutex_init(&h->lock, NULL);
 	*out = h;
 	return 0;
 }
 
+static void events_off(struct hmd_heap *h);
+
 void hmd_heap_free(struct hmd_heap *h)
 {
+	if (!h)
+		return;
+	/* Freed without hmd_heap_destroy: hugemem must not call into freed memory. */
+	events_off(h);
+	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
 
@@ -207,9 +221,21 @@ static int scan_new_zones(struct hmd_heap *h, struct zone_scan *s)
 
 static void chunk_add(struct hmd_heap *h, const struct hmd_chunk *c)
 {
+	pthread_mutex_lock(&h->lock);
 	h->chunks[h->n_chunks++] = *c;
+	pthread_mutex_unlock(&h->lock);
 	if (c->n >= h->next_n)
 		h->next_n = c->n + 1;
+}
+
+/* Chunk I out of the table (the others keep their order). */
+static void chunk_drop(struct hmd_heap *h, int i)
+{
+	pthread_mutex_lock(&h->lock);
+	memmove(&h->chunks[i], &h->chunks[i + 1],
+		(size_t)(h->n_chunks - i - 1) * sizeof(h->chunks[0]));
+	h->n_chunks--;
+	pthread_mutex_unlock(&h->lock);
 }
 
 static uint64_t page_size(const struct hmd_heap *h)
@@ -310,29 +336,37 @@ static int take_new_chunks(struct hmd_heap *h)
 
 /* ---------------------------------------------------------------- hugemem's memory events */
 
-static int overlaps_chunk(const struct hmd_heap *h, const char *va, size_t len)
+static int overlaps_chunk(struct hmd_heap *h, const char *va, size_t len)
 {
-	int i;
+	int i, hit = 0;
 
-	for (i = 0; i < h->n_chunks; i++) {
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < h->n_chunks && !hit; i++) {
 		const char *c = h->chunks[i].va;
-		if (va < c + h->chunks[i].len && c < va + len)
-			return 1;
+		hit = va < c + h->chunks[i].len && c < va + len;
 	}
-	return 0;
+	pthread_mutex_unlock(&h->lock);
+	return hit;
 }
 
-/* Called by hugemem with no lock held. ALLOC while hmd_heap_grow runs: the
- * pages hugemem mapped for the zone (counted). FREE of a chunk's pages:
- * refused — DPDK's heap holds them — so hugemem keeps them mapped. */
+/* Called by hugemem with no lock of its held, in the thread that changes the
+ * memory. ALLOC in the thread inside hmd_heap_grow's zone reservation: pages
+ * hugemem mapped for that zone (counted; another thread's growth at the same
+ * time is not). FREE of a chunk's pages: refused, so hugemem keeps them
+ * mapped — DPDK's heap holds them. hugemem never offers a unit a zone holds,
+ * so this refusal only acts when a chunk's zone was freed behind the
+ * adapter's back (hm_memzone_free of "dpdk.<heap>.<n>"): belt and braces. */
 static int on_mem_event(enum hm_mem_event ev, const void *va, size_t len, void *arg)
 {
 	struct hmd_heap *h = arg;
 
-	if (ev == HM_MEM_EVENT_ALLOC && h->growing)
+	if (ev == HM_MEM_EVENT_ALLOC && __atomic_load_n(&h->growing, __ATOMIC_ACQUIRE) &&
+	    pthread_equal(h->grow_thread, pthread_self()))
 		h->grown += len;
-	if (ev == HM_MEM_EVENT_FREE && overlaps_chunk(h, va, len))
+	if (ev == HM_MEM_EVENT_FREE && overlaps_chunk(h, va, len)) {
+		__atomic_fetch_add(&h->refused, 1, __ATOMIC_RELAXED);
 		return -EBUSY;
+	}
 	return 0;
 }
 
@@ -360,6 +394,11 @@ static void events_off(struct hmd_heap *h)
 uint64_t hmd_heap_grown(const struct hmd_heap *h)
 {
 	return h ? h->grown : 0;
+}
+
+unsigned long hmd_heap_refused(const struct hmd_heap *h)
+{
+	return h ? __atomic_load_n(&h->refused, __ATOMIC_RELAXED) : 0;
 }
 
 /* ---------------------------------------------------------------- create, attach */
@@ -423,9 +462,10 @@ static int grow_chunk(struct hmd_heap *h, uint64_t len, int socket)
 	if (rc < 0)
 		return rc;
 	zone_name(h, c.n, zn, sizeof(zn));
-	h->growing = 1;
+	h->grow_thread = pthread_self();
+	__atomic_store_n(&h->growing, 1, __ATOMIC_RELEASE);
 	rc = hm_memzone_reserve(h->hm, zn, len, socket, HM_MZ_IOVA_CONTIG, page_size(h), &mz);
-	h->growing = 0;
+	__atomic_store_n(&h->growing, 0, __ATOMIC_RELEASE);
 	if (rc < 0)
 		return hmd_err(h, rc, "hugemem zone %s of %llu bytes: %s", zn,
 			       (unsigned long long)len, hm_errmsg(h->hm));
@@ -532,25 +572,57 @@ static int heap_in_use(struct hmd_heap *h)
 	return st.alloc_count > 0 ? (int)st.alloc_count : 0;
 }
 
-/* Owner: out of DPDK's heap, then the zone back to hugemem's heap. */
-static int remove_chunk(struct hmd_heap *h, const struct hmd_chunk *c)
+/* Owner: chunk I out of DPDK's heap and the table, then its zone back to
+ * hugemem's heap. 1: DPDK has an allocation in it, nothing done. A chunk
+ * DPDK does not know (ENOENT) is dropped all the same. */
+static int chunk_remove(struct hmd_heap *h, int i)
 {
+	struct hmd_chunk c = h->chunks[i];
 	char zn[HM_ZONE_NAME_MAX];
 
-	if (rte_malloc_heap_memory_remove(h->name, c->va, c->len) < 0 && rte_errno != ENOENT)
-		return hmd_err(h, -rte_errno, "rte_malloc_heap_memory_remove(\"%s\", %p): %s",
-			       h->name, c->va, rte_strerror(rte_errno));
-	zone_name(h, c->n, zn, sizeof(zn));
+	if (rte_malloc_heap_memory_remove(h->name, c.va, c.len) < 0) {
+		if (rte_errno == EBUSY)
+			return 1;
+		if (rte_errno != ENOENT)
+			return hmd_err(h, -rte_errno,
+				       "rte_malloc_heap_memory_remove(\"%s\", %p): %s", h->name,
+				       c.va, rte_strerror(rte_errno));
+	}
+	/* Out of the table before the zone is freed: from then on the event
+	 * callback lets a trim take the unit. */
+	chunk_drop(h, i);
+	zone_name(h, c.n, zn, sizeof(zn));
 	hm_memzone_free(h->hm, zn);
 	return 0;
 }
 
-static int detach_chunk(struct hmd_heap *h, const struct hmd_chunk *c)
+static int chunk_detach(struct hmd_heap *h, int i)
 {
+	const struct hmd_chunk *c = &h->chunks[i];
+
 	if (rte_malloc_heap_memory_detach(h->name, c->va, c->len) < 0 && rte_errno != ENOENT)
 		return hmd_err(h, -rte_errno, "rte_malloc_heap_memory_detach(\"%s\", %p): %s",
 			       h->name, c->va, rte_strerror(rte_errno));
+	chunk_drop(h, i);
 	return 0;
+}
+
+int hmd_heap_shrink(struct hmd_heap *h, uint64_t *bytes)
+{
+	uint64_t sum = 0, len;
+	int i, n = 0, rc = owner_check(h);
+
+	for (i = h->n_chunks - 1; rc >= 0 && i >= 0; i--) {
+		len = h->chunks[i].len;
+		rc = chunk_remove(h, i);
+		if (rc == 0) {
+			sum += len;
+			n++;
+		}
+	}
+	if (bytes)
+		*bytes = sum;
+	return rc < 0 ? rc : n;
 }
 
 int hmd_heap_destroy(struct hmd_heap *h)
@@ -564,11 +636,12 @@ int hmd_heap_destroy(struct hmd_heap *h)
 			       "and buffers first",
 			       h->name, busy);
 	while (rc == 0 && h->n_chunks > 0) {
-		const struct hmd_chunk *c = &h->chunks[h->n_chunks - 1];
-		rc = h->role == HMD_OWNER ? remove_chunk(h, c) : detach_chunk(h, c);
-		if (rc == 0)
-			h->n_chunks--;
+		int i = h->n_chunks - 1;
+		rc = h->role == HMD_OWNER ? chunk_remove(h, i) : chunk_detach(h, i);
 	}
+	if (rc == 1) /* an allocation DPDK's statistics did not count */
+		return hmd_err(h, -EBUSY, "a chunk of heap \"%s\" still holds DPDK allocations",
+			       h->name);
 	if (rc < 0)
 		return rc;
 	if (h->role == HMD_OWNER && rte_malloc_heap_destroy(h->name) < 0)

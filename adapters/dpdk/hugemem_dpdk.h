@@ -12,6 +12,9 @@
  * rte_malloc_heap_memory_add. DPDK writes its element headers there; hugemem
  * writes nothing into a zone. Secondaries find the chunks by those names.
  *
+ * With hugemem's --max-mem, a chunk hugemem's heap has no room for makes
+ * hugemem grow; hmd_heap_shrink and hm_mem_trim give such memory back.
+ *
  * Each addition takes one of DPDK's RTE_MAX_MEMSEG_LISTS (128) memseg lists,
  * DPDK's own included: hmd_heap_grow refuses with -ENOSPC before DPDK does,
  * and hmd_heap_slots_left says how many remain.
@@ -68,12 +71,25 @@ int hmd_heap_grow(struct hmd_heap *h, uint64_t bytes, int socket);
  * hmd_heap_grow; *ADDED (may be NULL) gets its length. Errors: as hmd_heap_grow. */
 int hmd_heap_grow_max(struct hmd_heap *h, int socket, uint64_t *added);
 
-/* Owner: bytes hugemem mapped (its HM_MEM_EVENT_ALLOC events) while
- * hmd_heap_grow reserved zones — 0 when its heap had room, or without
- * --max-mem. The owner registers a hugemem event callback "hmd.<name>" from
- * hmd_heap_create to hmd_heap_destroy: it counts those, and refuses
- * HM_MEM_EVENT_FREE of a chunk's pages (DPDK's heap holds them). */
+/* Primary: take every chunk DPDK has no allocation in out of DPDK's heap
+ * and give its zone back to hugemem's heap (free the mempools and rings on
+ * it first); chunks in use stay. hm_mem_trim can then give grown memory back
+ * to the pool. Secondaries must not use a removed chunk (hmd_heap_sync does
+ * not detach it): shrink when they are gone or never used it. Returns the
+ * number removed, *BYTES (may be NULL) their length.
+ * Errors: -EINVAL, -EPERM (a secondary's handle), -EIO. */
+int hmd_heap_shrink(struct hmd_heap *h, uint64_t *bytes);
+
+/* The owner registers a hugemem memory-event callback "hmd.<name>" from
+ * hmd_heap_create to hmd_heap_destroy (or hmd_heap_free).
+ * hmd_heap_grown: bytes hugemem mapped (HM_MEM_EVENT_ALLOC) in the thread
+ * inside hmd_heap_grow while it reserved zones — 0 when hugemem's heap had
+ * room, or without --max-mem. hmd_heap_refused: HM_MEM_EVENT_FREE events
+ * refused because the memory holds a chunk still in DPDK's heap (hugemem
+ * never offers a unit a zone holds: only a chunk whose zone was freed behind
+ * the adapter's back is ever refused). 0 for a secondary's handle. */
 uint64_t hmd_heap_grown(const struct hmd_heap *h);
+unsigned long hmd_heap_refused(const struct hmd_heap *h);
 
 /* The DPDK socket id of the heap (for rte_mempool_create, rte_malloc_socket),
  * or -ENOENT before create or attach. */
