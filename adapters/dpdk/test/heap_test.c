@@ -14,9 +14,14 @@
  * secondary (--proc-type=secondary, hm_attach), which attaches the heap,
  * looks the pool up, checks the same and sends a burst of its own. Last:
  * memseg lists filled until the adapter refuses a chunk (-ENOSPC, no zone
- * left behind), and everything torn down. "heap_test --grow PREFIX EAL-ARGS"
- * instead: a chunk hugemem must grow for (--max-mem). Test code: prints, exits 1 on the
- * first failure.
+ * left behind), and everything torn down.
+ *
+ *   heap_test --grow PREFIX EAL-ARGS...
+ *
+ * instead: a primary on hugemem -m 8 --max-mem 64M, a chunk hugemem must
+ * grow for, the same pool, port and checks on it, then what trims do while
+ * DPDK holds the chunk and after hmd_heap_shrink took it out (grow_run).
+ * Test code: prints, exits 1 on the first failure.
  */
 #include "hugemem_dpdk.h"
 
@@ -327,36 +332,122 @@ static int count_zones(struct hm_ctx *hm)
 	return n;
 }
 
-/* Growth (hugemem --max-mem): -m 8 mapped, a 24 MiB chunk asked for, so
- * hugemem must map more for the zone; the mbufs on it checked as above. */
-static int grow_run(const char *prefix, int argc, char **argv)
+/* Free pages of hugemem's page size in the kernel's pool (-1: unreadable). */
+static long pool_free(struct hm_ctx *hm)
 {
-	struct rte_mempool *mp;
-	struct hmd_heap *h;
+	char path[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB/free_hugepages",
+		 (unsigned long long)(hm_layout(hm)->page_size >> 10));
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* hm_mem_trim, printed as LABEL: units, bytes freed, pages the pool got back. */
+static void trim(struct hm_ctx *hm, struct hmd_heap *h, const char *label)
+{
+	uint64_t freed = 0;
+	long before = pool_free(hm);
+	int n = hm_mem_trim(hm, &freed);
+
+	printf("%s: %s=%d freed=%" PRIu64 " pool_back=%ld refused=%lu %s\n", who, label, n, freed,
+	       pool_free(hm) - before, hmd_heap_refused(h), n < 0 ? hm_errmsg(hm) : "");
+}
+
+/* The chunk's zone freed behind the adapter's back: hugemem's heap now sees
+ * a free unit, the adapter's callback must refuse its FREE, the mbufs on it
+ * stay usable; then the zone is taken again (where it was). */
+static void trim_behind_back(struct hm_ctx *hm, struct hmd_heap *h, uint16_t port,
+			     struct rte_mempool *mp)
+{
+	const char *zn = HMD_ZONE_PREFIX HEAP ".0";
+	struct hm_memzone mz, again;
+
+	if (hm_memzone_lookup(hm, zn, &mz) < 0 || hm_memzone_free(hm, zn) < 0)
+		die("hm_memzone_free", hm_errmsg(hm));
+	who = "refused";
+	trim(hm, h, "trim");
+	loop_burst(port, mp, 0x60);
+	check_pool(hm, mp);
+	if (hm_memzone_reserve(hm, zn, mz.len, HM_SOCKET_ANY, HM_MZ_IOVA_CONTIG,
+			       hm_layout(hm)->page_size, &again) < 0)
+		die("hm_memzone_reserve again", hm_errmsg(hm));
+	printf("refused: zone_again same_va=%d\n", again.va == mz.va);
+	who = "grow";
+}
+
+static struct hm_ctx *hugemem_growing(const char *prefix)
+{
+	struct hm_order_result ord;
 	struct hm_ctx *hm;
 	struct hm_opts o;
-	int rc;
 
-	who = "grow";
 	if (hm_ctx_new(&hm) < 0)
 		die("hm_ctx_new", "no memory");
+	/* IOVA = PA: a grown unit must be physically contiguous, which a pool
+	 * other runs left scattered may not have (as grow_real_test does). */
+	if (hm_pool_order(hm, 0, -1, &ord) < 0)
+		die("hm_pool_order", hm_errmsg(hm));
 	hm_opts_init(&o);
 	o.file_prefix = prefix;
 	o.mem = 8ULL << 20;
 	o.max_mem = 64ULL << 20;
 	if (hm_init(hm, &o) < 0)
 		die("hm_init --max-mem", hm_errmsg(hm));
+	return hm;
+}
+
+/* Growth (hugemem -m 8 --max-mem 64M, a primary only: hugemem refuses
+ * secondaries of a growing primary for now). A 24 MiB chunk hugemem must
+ * grow for; an mbuf pool, a ring and a net_ring port on it, checked as
+ * above; trims while DPDK holds the chunk give nothing back; after the
+ * pool, ring and port are gone, hmd_heap_shrink and hm_mem_trim give the
+ * grown memory back to the kernel's pool. */
+static int grow_run(const char *prefix, int argc, char **argv)
+{
+	struct hm_ctx *hm = hugemem_growing(prefix);
+	struct rte_mempool *mp;
+	struct hmd_heap *h;
+	uint64_t bytes = 0;
+	uint16_t port;
+	long before;
+	int rc;
+
+	who = "grow";
 	eal_up(argc, argv);
 	if (hmd_heap_new(hm, &h) < 0 || hmd_heap_create(h, HEAP) < 0)
 		die("hmd_heap_create", hmd_errmsg(h));
+	before = pool_free(hm);
 	rc = hmd_heap_grow(h, 24 << 20, HM_SOCKET_ANY);
-	printf("grow: rc=%d grown=%" PRIu64 " %s\n", rc, hmd_heap_grown(h), hmd_errmsg(h));
+	printf("grow: rc=%d grown=%" PRIu64 " pool_taken=%ld %s\n", rc, hmd_heap_grown(h),
+	       before - pool_free(hm), hmd_errmsg(h));
 	mp = rte_pktmbuf_pool_create(POOL, NBUF, 32, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				     hmd_heap_socket(h));
 	if (!mp)
 		die("rte_pktmbuf_pool_create", rte_strerror(rte_errno));
+	port = make_port(hmd_heap_socket(h), mp);
+	loop_burst(port, mp, 0x20);
 	check_pool(hm, mp);
+	trim(hm, h, "trim_live");
+	rc = hmd_heap_shrink(h, &bytes);
+	printf("grow: shrink_busy=%d bytes=%" PRIu64 "\n", rc, bytes);
+	trim_behind_back(hm, h, port, mp);
+	rte_eth_dev_stop(port);
+	rte_eth_dev_close(port);
+	rte_ring_free(rte_ring_lookup(RING));
 	rte_mempool_free(mp);
+	rc = hmd_heap_shrink(h, &bytes);
+	printf("grow: shrink=%d bytes=%" PRIu64 " chunks_left=%d %s\n", rc, bytes,
+	       hmd_heap_chunks(h, NULL), hmd_errmsg(h));
+	trim(hm, h, "trim_end");
+	printf("grow: hm_heap_check=%d zones_left=%d\n", hm_heap_check(hm), count_zones(hm));
 	printf("grow: destroy=%d\n", hmd_heap_destroy(h));
 	hmd_heap_free(h);
 	rte_eal_cleanup();
