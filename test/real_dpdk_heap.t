@@ -6,6 +6,9 @@
 # back, checks every mbuf's buf_iova against hm_virt2iova, DPDK's own
 # translation and /proc/self/pagemap; a DPDK + hugemem secondary does the
 # same; the memseg-list limit is refused with -ENOSPC before DPDK refuses.
+# Then heap_test --grow: a chunk hugemem grows for (--max-mem), packets and
+# IOVAs on it, trims refused while DPDK holds it and accepted after
+# hmd_heap_shrink, the pool whole.
 # Needs Debian's libdpdk-dev (make check installs it as root).
 . "$(dirname "$0")/lib.sh"
 command -v pkg-config >/dev/null && pkg-config --exists libdpdk ||
@@ -86,20 +89,51 @@ t_is "$(ls "$HM_MNT" | grep -c "^${pfx}map_")" 0 "no hugemem page file left"
 rm -f "$HM_MNT/${dpfx}"map_*
 t_is "$(t_pool)" "$before" "pool whole"
 
-# Growth: hugemem -m 8 --max-mem 64; a 24 MiB chunk makes hugemem map more.
+# Growth (a primary only: hugemem refuses secondaries of a growing primary for
+# now): hugemem -m 8 --max-mem 64M; a 24 MiB chunk makes hugemem map more.
 out=$(timeout 120 "$HT" --grow "$pfx" -l 0 --no-pci --huge-dir "$HM_MNT" --file-prefix "$dpfx" \
 	--log-level=1 2>&1)
 t_is $? 0 "heap_test --grow runs"
 t_diag "$out"
+pg=$((2 << 20))
 l=$(line grow rc=)
 t_is "$(val " $l" rc)" 0 "a 24 MiB chunk on an 8 MiB prefix with --max-mem 64M"
-t_ok "$([ "$(val "$l" grown)" -ge $((16 << 20)) ] && echo 0 || echo 1)" \
-	"hugemem grew for it: $(val "$l" grown) bytes in ALLOC events"
-l=$(line grow mbufs=)
-t_is "$(val "$l" iova_hugemem)" 511 "grown memory: buf_iova == hm_virt2iova for every mbuf"
-t_is "$(val "$l" iova_pagemap)" 511 "grown memory: buf_iova == pagemap's physical address"
+grown=$(val "$l" grown)
+t_ok "$([ "${grown:-0}" -ge $((24 << 20)) ] && echo 0 || echo 1)" \
+	"hugemem grew for the whole chunk: $grown bytes in ALLOC events"
+t_is "$(($(val "$l" pool_taken) * pg))" "$grown" "the ALLOC events count what the pool lost"
+t_is "$(line grow sent=)" "grow: sent=32 received=32 intact=32" \
+	"grown memory: a burst through net_ring and back, intact"
+for who in grow refused; do
+	l=$(line $who mbufs=)
+	t_is "$(val "$l" iova_hugemem)" 511 "$who: buf_iova == hm_virt2iova for every mbuf"
+	t_is "$(val "$l" iova_dpdk)" 511 "$who: buf_iova == rte_mem_virt2iova for every mbuf"
+	t_is "$(val "$l" mode)" pa "$who: IOVA = PA (root)"
+	t_is "$(val "$l" iova_pagemap)" 511 "$who: buf_iova == pagemap's physical address"
+done
+t_is "$(line grow trim_live=)" "grow: trim_live=0 freed=0 pool_back=0 refused=0 " \
+	"hm_mem_trim while the chunk is in DPDK's heap: nothing given back (its zone holds it)"
+t_is "$(line grow shrink_busy=)" "grow: shrink_busy=0 bytes=0" \
+	"hmd_heap_shrink while the mbuf pool lives: the chunk stays"
+t_is "$(line refused trim=)" "refused: trim=0 freed=0 pool_back=0 refused=1 " \
+	"the chunk's zone freed behind the adapter's back: the callback refuses the trim"
+t_is "$(line refused sent=)" "refused: sent=32 received=32 intact=32" \
+	"after the refused trim the mbufs still carry packets"
+t_is "$(line refused zone_again)" "refused: zone_again same_va=1" "the zone taken again in place"
+l=$(line grow shrink=)
+t_is "$(val "$l" shrink)" 1 "pool, ring, port freed: hmd_heap_shrink takes the chunk out"
+t_is "$(val "$l" bytes)" $((24 << 20)) "its 24 MiB"
+t_is "$(val "$l" chunks_left)" 0 "no chunk left in the heap"
+l=$(line grow trim_end=)
+t_ok "$([ "$(val "$l" trim_end)" -ge 1 ] && echo 0 || echo 1)" \
+	"hm_mem_trim then gives the grown unit back ($(val "$l" trim_end))"
+t_is "$(val "$l" freed)" "$grown" "all that grew for the chunk"
+t_is "$(($(val "$l" pool_back) * pg))" "$grown" "the kernel's pool got those pages back"
+t_is "$(line grow hm_heap_check=)" "grow: hm_heap_check=0 zones_left=0" \
+	"hugemem's heap whole, no zone left"
 t_like "$(line grow destroy=)" "destroy=0" "destroy 0"
 t_like "$(line grow done)" "hm_fini=0" "hm_fini 0"
+t_is "$(ls "$HM_MNT" | grep -c "^${pfx}map_")" 0 "no hugemem page file left after growth"
 rm -f "$HM_MNT/${dpfx}"map_*
 t_is "$(t_pool)" "$before" "pool whole after growth"
 t_done
