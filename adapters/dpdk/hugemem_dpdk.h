@@ -107,7 +107,10 @@ int hmd_heap_slots_left(void);
  * still allocated; the heap is left whole), -EIO. */
 int hmd_heap_destroy(struct hmd_heap *h);
 
-/* Free the handle (not the heap: hmd_heap_destroy first). NULL is accepted. */
+/* Free the handle (not the heap: hmd_heap_destroy first). NULL is accepted.
+ * It unregisters the owner's event callback if destroy did not; hugemem's
+ * unregister does not wait for a call running in another thread, so free
+ * the handle when no other thread grows or trims hugemem's memory. */
 void hmd_heap_free(struct hmd_heap *h);
 
 /* The message of the last failed call on H ("" when none). */
