@@ -1067,8 +1067,8 @@ typedef int hm_mem_event_fn(enum hm_mem_event ev, const void *va, size_t len, vo
  * HM_EVENT_MAX callbacks already:
  * Errors: -EEXIST, -EINVAL, -ENOMEM, -ENOSPC. */
 int hm_mem_event_register(struct hm_ctx *ctx, const char *name, hm_mem_event_fn *fn, void *arg);
-/* Stop calling the callback NAME (a call running in another thread ends as
- * it would).
+/* Stop calling the callback NAME. Returns once no other thread is inside a
+ * callback of CTX (called from inside one, at once): then ARG may be freed.
  * Errors: -EINVAL, -ENOENT. */
 int hm_mem_event_unregister(struct hm_ctx *ctx, const char *name);
 

@@ -33,6 +33,7 @@ struct hmi_events {
 	int n;
 	pthread_t calling[MAX_CALLING]; /* threads inside a callback */
 	int n_calling;
+	pthread_cond_t idle; /* signalled each time a thread leaves the callbacks */
 };
 
 static struct hmi_events *events_of(struct hm_ctx *ctx)
@@ -45,6 +46,7 @@ static struct hmi_events *events_of(struct hm_ctx *ctx)
 	if (!e)
 		return NULL;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->idle, NULL);
 	ctx->events = e;
 	return e;
 }
@@ -122,6 +124,15 @@ int hmi_events_add_first(struct hm_ctx *ctx, const char *name, hm_mem_event_fn *
 	return add(ctx, name, fn, arg, 1);
 }
 
+/* Is this thread inside a callback; is another? With the lock. */
+static int calling(const struct hmi_events *e, int self)
+{
+	for (int i = 0; i < e->n_calling; i++)
+		if (pthread_equal(e->calling[i], pthread_self()) == self)
+			return 1;
+	return 0;
+}
+
 int hm_mem_event_unregister(struct hm_ctx *ctx, const char *name)
 {
 	struct hmi_events *e = ctx->events;
@@ -137,6 +148,11 @@ int hm_mem_event_unregister(struct hm_ctx *ctx, const char *name)
 		if (i >= 0)
 			memmove(&e->h[i], &e->h[i + 1], (size_t)(e->n - i - 1) * sizeof(e->h[0]));
 		e->n -= i >= 0;
+		/* a callback another thread runs now may still be this one: wait for it to
+		 * end, so that the caller may free what ARG points to on return (not from
+		 * inside a callback: two such threads would wait for each other) */
+		while (i >= 0 && !calling(e, 1) && calling(e, 0))
+			pthread_cond_wait(&e->idle, &e->lock);
 		pthread_mutex_unlock(&e->lock);
 	}
 	if (i < 0)
@@ -162,6 +178,7 @@ static int enter(struct hmi_events *e, struct hmi_handler *copy, int enter_)
 				e->calling[i] = e->calling[--e->n_calling];
 				break;
 			}
+		pthread_cond_broadcast(&e->idle);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return n;
@@ -247,6 +264,7 @@ void hmi_events_release(struct hm_ctx *ctx)
 	if (!ctx->events)
 		return;
 	pthread_mutex_destroy(&ctx->events->lock);
+	pthread_cond_destroy(&ctx->events->idle);
 	free(ctx->events);
 	ctx->events = NULL;
 }

@@ -28,6 +28,7 @@
 
 #include "hugemem.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -499,6 +500,58 @@ static void check_pool_cap(uint64_t pool0)
 	is_u64(real_counter("free_hugepages"), pool0, "the pool is whole");
 }
 
+struct slow {
+	_Atomic int entered, done;
+};
+
+static int slow_event(enum hm_mem_event ev, const void *va, size_t len, void *arg)
+{
+	struct slow *w = arg;
+
+	(void)va;
+	(void)len;
+	if (ev == HM_MEM_EVENT_ALLOC) {
+		w->entered = 1;
+		usleep(200000);
+		w->done = 1;
+	}
+	return 0;
+}
+
+static void *grow_thread(void *arg)
+{
+	void *blk[256];
+	int n = fill(arg, blk, 256);
+
+	(void)n;
+	return hm_malloc(arg, MB, 0); /* grows: the slow callback runs here */
+}
+
+/* hm_mem_event_unregister from another thread waits for a callback that is
+ * running, so ARG may be freed once it returns. */
+static void check_unregister_waits(void)
+{
+	struct hm_ctx *ctx = NULL;
+	struct slow w = {0};
+	pthread_t t;
+	char line[128];
+	void *p = NULL;
+
+	hm_ctx_new(&ctx);
+	snprintf(line, sizeof(line), "-m 4 --max-mem 16M --in-memory --file-prefix hmgrowu%d",
+		 (int)getpid());
+	is_int(real_init_line(ctx, line), 0, "unregister: hm_init");
+	hm_mem_event_register(ctx, "slow", slow_event, &w);
+	pthread_create(&t, NULL, grow_thread, ctx);
+	while (!w.entered)
+		usleep(1000);
+	is_int(hm_mem_event_unregister(ctx, "slow"), 0, "unregister while the callback runs");
+	ok(w.done, "it returned only once the running callback had ended");
+	pthread_join(t, &p);
+	ok(p != NULL, "the growth the callback served went on");
+	hm_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const char *why = real_require(40, mnt, sizeof(mnt));
@@ -514,6 +567,7 @@ int main(void)
 	for (int k = 0; k < 3; k++)
 		check_killed(k, pool0);
 	check_pool_cap(pool0);
+	check_unregister_waits();
 	check_extmem();
 	real_ok_counts(&before, "the pool is as found");
 	return done();
