@@ -39,11 +39,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static uint64_t node_bit(int node)
-{
-	return node >= 0 && node < 64 ? 1ULL << node : 0;
-}
-
 int hmi_grow_setup(struct hm_ctx *ctx, const struct hmi_grow_config *cfg)
 {
 	struct hmi_grow *g = calloc(1, sizeof(*g));
@@ -61,10 +56,6 @@ int hmi_grow_setup(struct hm_ctx *ctx, const struct hmi_grow_config *cfg)
 	g->follow.dir_fd = -1;
 	g->cfg = *cfg;
 	g->pid = getpid();
-	for (int node = 0; node < HM_MAX_NODES; node++) {
-		g->bytes[node] = cfg->start_bytes[node];
-		g->total += cfg->start_bytes[node];
-	}
 	ctx->grow = g;
 	return 0;
 }
@@ -83,6 +74,11 @@ void hmi_grow_release(struct hm_ctx *ctx)
 	if (g->follow.dir_fd >= 0)
 		close(g->follow.dir_fd);
 	free(g->follow.fds);
+	free(g->follow.nodes);
+	if (g->own_ps) { /* shared_out: it unmaps, never punches the primary's pages */
+		hmi_pageset_release(ctx, g->own_ps);
+		free(g->own_ps);
+	}
 	pthread_mutex_destroy(&g->lock);
 	free(g->units);
 	free(g);
@@ -91,18 +87,9 @@ void hmi_grow_release(struct hm_ctx *ctx)
 
 int hmi_grow_possible(const struct hm_ctx *ctx)
 {
-	return ctx->grow && ctx->grow->cfg.ps && ctx->grow->pid == getpid();
-}
-
-uint64_t hmi_grow_nodes(const struct hm_ctx *ctx)
-{
 	const struct hmi_grow *g = ctx->grow;
-	uint64_t mask = 0;
 
-	for (int node = 0; g && node < HM_MAX_NODES; node++)
-		if (g->cfg.per_node ? g->cfg.node_max[node] != 0 : g->cfg.start_bytes[node] != 0)
-			mask |= node_bit(node);
-	return mask;
+	return g && g->cfg.ps && g->shared && g->pid == getpid();
 }
 
 size_t hmi_grow_max_units(const struct hm_ctx *ctx)
@@ -114,27 +101,33 @@ size_t hmi_grow_max_units(const struct hm_ctx *ctx)
 
 /* ------------------------------------------------------------------ limits */
 
-/* The cap that stops N more bytes on NODE, named; 0 when none does. */
+/* The cap that stops N more bytes on NODE, named; 0 when none does. With
+ * the shared lock: the caps and counts are the prefix's (read once each:
+ * shared memory). */
 static int check_caps(struct hm_ctx *ctx, const struct hmi_grow *g, int node, uint64_t n)
 {
+	const struct hmi_gshared *t = g->shared;
+	uint64_t max = HMI_READ(t->max_bytes), total = HMI_READ(t->total);
+	uint64_t node_max = HMI_READ(t->node_max[node]), held = HMI_READ(t->bytes[node]);
+	int per_node = HMI_READ(t->per_node);
 	char a[32], b[32];
 
-	if (!(hmi_grow_nodes(ctx) & node_bit(node)))
+	if (!(HMI_READ(t->nodes) & hmi_node_bit(node)))
 		return hmi_err(ctx, ENOMEM, "node %d may not grow: %s", node,
-			       g->cfg.per_node ? "--socket-max-mem gives it nothing"
-					       : "it had no memory at start (give it some with "
-						 "--socket-mem, or use --socket-max-mem)");
-	if (g->cfg.per_node && g->bytes[node] + n > g->cfg.node_max[node]) {
-		hmi_format_size(g->cfg.node_max[node], a, sizeof(a));
-		hmi_format_size(g->bytes[node], b, sizeof(b));
+			       per_node ? "--socket-max-mem gives it nothing"
+					: "it had no memory at start (give it some with "
+					  "--socket-mem, or use --socket-max-mem)");
+	if (per_node && held + n > node_max) {
+		hmi_format_size(node_max, a, sizeof(a));
+		hmi_format_size(held, b, sizeof(b));
 		return hmi_err(ctx, ENOMEM,
 			       "node %d holds %s of its --socket-max-mem %s: growing by %llu bytes "
 			       "would pass it (raise --socket-max-mem, or free memory)",
 			       node, b, a, (unsigned long long)n);
 	}
-	if (!g->cfg.per_node && g->total + n > g->cfg.max_bytes) {
-		hmi_format_size(g->cfg.max_bytes, a, sizeof(a));
-		hmi_format_size(g->total, b, sizeof(b));
+	if (!per_node && total + n > max) {
+		hmi_format_size(max, a, sizeof(a));
+		hmi_format_size(total, b, sizeof(b));
 		return hmi_err(ctx, ENOMEM,
 			       "the memory holds %s of its --max-mem %s: growing by %llu bytes "
 			       "would pass it (raise --max-mem, or free memory and hm_mem_trim)",
@@ -148,17 +141,39 @@ static int check_caps(struct hm_ctx *ctx, const struct hmi_grow *g, int node, ui
 	return 0;
 }
 
+/* Count LEN bytes on NODE in (SIGN 1) or out (-1), with the shared lock. */
+static void account(struct hm_ctx *ctx, struct hmi_grow *g, int node, uint64_t len, int sign)
+{
+	g->shared->bytes[node] += sign > 0 ? len : -len;
+	g->shared->total += sign > 0 ? len : -len;
+	ctx->tab->info.total_bytes += sign > 0 ? len : -len;
+}
+
+/* Mark pages [VA, VA+LEN) of the shared table STATE (with the shared lock). */
+static void mark(struct hm_ctx *ctx, struct hmi_grow *g, uint64_t va, uint64_t len, uint32_t state)
+{
+	const struct hmi_growmap *m = &ctx->tab->grow;
+	size_t first = (size_t)((va - m->base) >> m->shift);
+
+	for (size_t k = 0; k < (len >> m->shift) && first + k < m->n_pages; k++)
+		atomic_store_explicit(&g->shared->page[first + k].live, state,
+				      memory_order_release);
+}
+
 /* The lowest VA of the growth area where N_PAGES pages fit between units:
- * first fit over the translation table, which under the lock is the truth
- * (a unit's pages get their IOVAs before the lock is dropped, and lose them
- * before its pages go). 0 when none. */
-static uint64_t find_place(const struct hm_ctx *ctx, size_t n_pages)
+ * first fit over the shared table, which under the shared lock is the
+ * truth for every process (a place is taken from the moment a process
+ * starts growing there until its pages are gone). 0 when none. */
+static uint64_t find_place(const struct hm_ctx *ctx, const struct hmi_grow *g, size_t n_pages)
 {
 	const struct hmi_growmap *m = &ctx->tab->grow;
 	size_t run = 0;
 
 	for (size_t p = 0; p < m->n_pages; p++) {
-		run = atomic_load(&m->iova[p]) != HMI_NO_IOVA ? 0 : run + 1;
+		run = atomic_load_explicit(&g->shared->page[p].live, memory_order_acquire) !=
+			      GPAGE_FREE
+			  ? 0
+			  : run + 1;
 		if (run == n_pages)
 			return m->base + ((uint64_t)(p + 1 - n_pages) << m->shift);
 	}
@@ -434,7 +449,7 @@ static void forget_unit(struct hmi_grow *g, struct unit *u)
 	*u = g->units[--g->n_units];
 }
 
-/* Under the lock: place, map and record a unit of N pages on NODE. */
+/* Under both locks: place, map and record a unit of N pages on NODE. */
 static int add_unit(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, uint64_t *va)
 {
 	uint64_t len = (uint64_t)n * g->cfg.ps->page_size;
@@ -443,24 +458,28 @@ static int add_unit(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, 
 	if (rc == 0)
 		rc = hmi_array_reserve(ctx, (void **)&g->units, &g->cap_units, g->n_units + 1,
 				       sizeof(*g->units), 16, "the growth units");
-	if (rc == 0 && !(*va = find_place(ctx, n)))
+	if (rc == 0 && !(*va = find_place(ctx, g, n)))
 		rc = hmi_err(ctx, ENOMEM,
 			     "no room for %zu more pages in the window's growth area (it holds "
 			     "%zu pages): free memory and hm_mem_trim",
 			     n, ctx->tab->grow.n_pages);
-	if (rc == 0)
+	if (rc == 0) /* the files may have grown in other processes */
+		rc = hmi_pageset_refresh(ctx, g->cfg.ps);
+	if (rc == 0) {
+		mark(ctx, g, *va, len, GPAGE_BUSY); /* ours while we map: no one else places here */
 		rc = map_unit(ctx, g, node, n, *va);
+		if (rc < 0)
+			mark(ctx, g, *va, len, GPAGE_FREE);
+	}
 	if (rc < 0)
 		return rc;
 	g->units[g->n_units++] =
 	    (struct unit){.va = *va, .len = len, .node = node, .state = UNIT_ADDING};
-	g->bytes[node] += len;
-	g->total += len;
-	ctx->tab->info.total_bytes += len;
+	account(ctx, g, node, len, 1);
 	return 0;
 }
 
-/* Under the lock: unmap the unit at VA and give its pages back. */
+/* Under both locks: unmap the unit U and give its pages back. */
 static int remove_unit(struct hm_ctx *ctx, struct hmi_grow *g, struct unit *u)
 {
 	size_t n = (size_t)(u->len / g->cfg.ps->page_size);
@@ -468,11 +487,49 @@ static int remove_unit(struct hm_ctx *ctx, struct hmi_grow *g, struct unit *u)
 
 	hmi_growmap_set(&ctx->tab->grow, u->va, NULL, n); /* translation first */
 	rc = drop_range(ctx, g->cfg.ps, u->va, u->len);
-	g->bytes[u->node] -= u->len;
-	g->total -= u->len;
-	ctx->tab->info.total_bytes -= u->len;
+	account(ctx, g, u->node, u->len, -1);
+	mark(ctx, g, u->va, u->len, GPAGE_FREE); /* the place is free once the pages are gone */
 	forget_unit(g, u);
 	return rc;
+}
+
+/* The growth lock of this process, then the prefix's. */
+static int lock_both(struct hm_ctx *ctx, struct hmi_grow *g)
+{
+	int rc;
+
+	pthread_mutex_lock(&g->lock);
+	rc = hmi_gshared_lock(ctx, g->shared);
+	if (rc < 0)
+		pthread_mutex_unlock(&g->lock);
+	return rc;
+}
+
+static void unlock_both(struct hmi_grow *g)
+{
+	hmi_gshared_unlock(g->shared);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* A secondary grows only where every process can map what it adds. */
+static int secondary_may_grow(struct hm_ctx *ctx, const struct hmi_grow *g, int node)
+{
+	const struct hmi_pageset *ps = g->cfg.ps;
+	int has = 0;
+
+	if (!g->following || ps != g->own_ps)
+		return 0;
+	if (ctx->dma)
+		return hmi_err(ctx, EOPNOTSUPP,
+			       "a secondary does not grow memory that devices use: the primary "
+			       "maps what it grows for them (allocate there, or start with more)");
+	for (size_t i = 0; i < ps->n_backings; i++)
+		has |= ps->backings[i].node == node;
+	return has ? 0
+		   : hmi_err(ctx, ENOMEM,
+			     "node %d has no file of the primary's that this secondary holds: "
+			     "the primary grows it",
+			     node);
 }
 
 int hmi_grow_unit(struct hm_ctx *ctx, int node, uint64_t bytes, struct hmi_unit_info *info)
@@ -486,18 +543,24 @@ int hmi_grow_unit(struct hm_ctx *ctx, int node, uint64_t bytes, struct hmi_unit_
 		return rc;
 	if (!hmi_grow_possible(ctx))
 		return hmi_err(ctx, ENOMEM, "this memory cannot grow (started without --max-mem)");
-	pthread_mutex_lock(&g->lock);
+	rc = secondary_may_grow(ctx, g, node);
+	if (rc == 0)
+		rc = lock_both(ctx, g);
+	if (rc < 0)
+		return rc;
 	rc = add_unit(ctx, g, node, n, &va);
-	pthread_mutex_unlock(&g->lock);
+	unlock_both(g);
 	if (rc < 0)
 		return rc;
 	rc = hmi_events_run(ctx, HM_MEM_EVENT_ALLOC, va, (uint64_t)n * page);
-	pthread_mutex_lock(&g->lock);
-	if (rc < 0)
+	if (rc < 0 && lock_both(ctx, g) == 0) {
 		remove_unit(ctx, g, unit_at(g, va));
-	else
+		unlock_both(g);
+	} else if (rc == 0) {
+		pthread_mutex_lock(&g->lock);
 		unit_at(g, va)->state = UNIT_LIVE;
-	pthread_mutex_unlock(&g->lock);
+		pthread_mutex_unlock(&g->lock);
+	}
 	if (rc == 0)
 		*info = (struct hmi_unit_info){.va = va, .len = (uint64_t)n * page, .node = node};
 	return rc;
@@ -520,12 +583,15 @@ int hmi_grow_give_back(struct hm_ctx *ctx, uint64_t va)
 	if (!len)
 		return hmi_err(ctx, EBUSY, "the unit at 0x%llx is held", (unsigned long long)va);
 	rc = hmi_events_run(ctx, HM_MEM_EVENT_FREE, va, len);
+	if (rc == 0)
+		rc = lock_both(ctx, g);
+	if (rc == 0) {
+		rc = remove_unit(ctx, g, unit_at(g, va));
+		unlock_both(g);
+		return rc;
+	}
 	pthread_mutex_lock(&g->lock);
-	u = unit_at(g, va);
-	if (rc < 0)
-		u->state = UNIT_LIVE;
-	else
-		rc = remove_unit(ctx, g, u);
+	unit_at(g, va)->state = UNIT_LIVE;
 	pthread_mutex_unlock(&g->lock);
 	return rc;
 }

@@ -88,8 +88,10 @@ uint64_t hmi_grow_generation(const struct hm_ctx *ctx);
  * the prefix. */
 struct hmi_grow_follower {
 	int *fds;
+	int *nodes; /* each backing's node id */
 	size_t n_fds;
-	int dir_fd; /* -1: memfd backing */
+	int dir_fd;	       /* -1: memfd backing */
+	char dir[HM_PATH_MAX]; /* the primary's mount ("" for memfds) */
 	enum hmi_backing_kind kind;
 	char prefix[HM_PREFIX_MAX];
 	uint32_t uid; /* the owner page files must have */

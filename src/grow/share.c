@@ -34,6 +34,19 @@
 
 /* ------------------------------------------------------------------ the primary's side */
 
+uint64_t hmi_grow_nodes(const struct hm_ctx *ctx)
+{
+	const struct hmi_grow *g = ctx->grow;
+	uint64_t mask = 0;
+
+	if (g && g->following && g->shared)
+		return HMI_READ(g->shared->nodes);
+	for (int node = 0; g && node < HM_MAX_NODES; node++)
+		if (g->cfg.per_node ? g->cfg.node_max[node] != 0 : g->cfg.start_bytes[node] != 0)
+			mask |= hmi_node_bit(node);
+	return mask;
+}
+
 size_t hmi_grow_shared_size(const struct hm_ctx *ctx)
 {
 	size_t pages = ctx->grow && ctx->tab ? ctx->tab->grow.n_pages : 0;
@@ -41,17 +54,58 @@ size_t hmi_grow_shared_size(const struct hm_ctx *ctx)
 	return pages ? sizeof(struct hmi_gshared) + pages * sizeof(struct hmi_gpage) : 0;
 }
 
+static void robust_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
 void hmi_grow_share(struct hm_ctx *ctx, void *at)
 {
 	const struct hmi_growmap *m = &ctx->tab->grow;
+	struct hmi_grow *g = ctx->grow;
 	struct hmi_gshared *t = at;
 
 	memset(t, 0, hmi_grow_shared_size(ctx));
 	t->base = m->base;
 	t->n_pages = m->n_pages;
 	t->page_size = m->page_size;
+	robust_init(&t->lock);
+	t->max_bytes = g->cfg.max_bytes;
+	t->per_node = g->cfg.per_node;
+	t->iova_as_va = g->cfg.iova_as_va;
+	t->nodes = hmi_grow_nodes(ctx);
+	for (int node = 0; node < HM_MAX_NODES; node++) {
+		t->node_max[node] = g->cfg.node_max[node];
+		t->bytes[node] = g->cfg.start_bytes[node];
+		t->total += g->cfg.start_bytes[node];
+	}
 	t->magic = HMI_GSHARED_MAGIC;
-	ctx->grow->shared = t;
+	g->shared = t;
+	g->following = 1; /* secondaries may grow too: the primary follows them */
+	ctx->tab->follow = hmi_grow_sync;
+	ctx->tab->follow_ctx = ctx;
+}
+
+int hmi_gshared_lock(struct hm_ctx *ctx, struct hmi_gshared *t)
+{
+	int rc = pthread_mutex_lock(&t->lock);
+
+	if (rc == EOWNERDEAD) /* its places stay BUSY: a leak of window, never a double use */
+		rc = pthread_mutex_consistent(&t->lock);
+	if (rc != 0)
+		return hmi_err(ctx, rc, "cannot take the prefix's growth lock: %s", strerror(rc));
+	return 0;
+}
+
+void hmi_gshared_unlock(struct hmi_gshared *t)
+{
+	pthread_mutex_unlock(&t->lock);
 }
 
 /* The N of a page file's path ".../<prefix>map_N"; 0 when it has none. */
@@ -74,7 +128,6 @@ void hmi_grow_record_pages(struct hm_ctx *ctx, struct hmi_grow *g, uint64_t va, 
 		const struct hmi_backing *b = &ps->backings[p->backing];
 		struct hmi_gpage *e = &g->shared->page[first + k];
 
-		atomic_store_explicit(&e->live, 0, memory_order_relaxed);
 		e->node = p->node;
 		e->backing = p->backing;
 		e->iova = p->iova;
@@ -97,9 +150,9 @@ void hmi_grow_publish(struct hm_ctx *ctx, uint64_t va, uint32_t region, int live
 		return;
 	n = (size_t)(g->shared->page[first].unit_len >> m->shift);
 	g->shared->page[first].region = live ? region + 1 : 0;
-	for (size_t k = 0; k < n && first + k < m->n_pages; k++)
-		atomic_store_explicit(&g->shared->page[first + k].live, (uint32_t)live,
-				      memory_order_release);
+	for (size_t k = 0; k < n && first + k < m->n_pages; k++) /* out: BUSY until its pages go */
+		atomic_store_explicit(&g->shared->page[first + k].live,
+				      live ? GPAGE_LIVE : GPAGE_BUSY, memory_order_release);
 	atomic_fetch_add_explicit(&g->shared->gen, 1, memory_order_release);
 }
 
@@ -130,6 +183,37 @@ int hmi_grow_following(const struct hm_ctx *ctx)
 	return ctx->grow && ctx->grow->following;
 }
 
+/* A secondary's own page set over the primary's node files or memfds (dup'd
+ * descriptors), so that it grows them as the primary does; shared_out: its
+ * release unmaps, never punches (the pages are the prefix's). Page files:
+ * none (a secondary does not grow those). */
+static int own_page_set(struct hm_ctx *ctx, struct hmi_grow *g, uint64_t page_size)
+{
+	struct hmi_pageset *ps;
+	int rc = 0;
+
+	if (g->follow.kind == HMI_BACK_PAGE_FILES || g->follow.kind == HMI_BACK_ANON)
+		return 0;
+	ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return hmi_err(ctx, ENOMEM, "out of memory following growth");
+	hmi_pageset_init(ps, g->follow.kind, page_size, g->follow.dir[0] ? g->follow.dir : NULL,
+			 g->follow.prefix);
+	ps->shared_out = 1;
+	g->own_ps = ps;
+	for (size_t b = 0; rc == 0 && b < g->follow.n_fds; b++) {
+		int fd = g->follow.fds[b] >= 0 ? fcntl(g->follow.fds[b], F_DUPFD_CLOEXEC, 0) : -1;
+
+		rc = fd < 0 ? hmi_err(ctx, errno ? errno : EBADF, "cannot keep file %zu", b)
+			    : hmi_pageset_adopt(ctx, ps, g->follow.nodes[b], fd);
+		if (rc < 0 && fd >= 0)
+			close(fd);
+	}
+	g->cfg.ps = rc == 0 ? ps : NULL;
+	g->cfg.iova_as_va = HMI_READ(g->shared->iova_as_va);
+	return rc;
+}
+
 int hmi_grow_follow(struct hm_ctx *ctx, const void *at, uint64_t size, uint64_t wbase,
 		    uint64_t wlen)
 {
@@ -157,7 +241,7 @@ int hmi_grow_follow(struct hm_ctx *ctx, const void *at, uint64_t size, uint64_t 
 	g->following = 1;
 	ctx->tab->follow = hmi_grow_sync; /* a translation miss in the area asks */
 	ctx->tab->follow_ctx = ctx;
-	return 0;
+	return own_page_set(ctx, g, ps);
 }
 
 /* Open page file N in the primary's mount and prove it is the one the table
@@ -187,6 +271,17 @@ static int open_page_file(struct hm_ctx *ctx, const struct hmi_grow *g, const st
 	return 0;
 }
 
+/* The descriptor of published backing B: the page set's own (a primary's,
+ * or a secondary's over the primary's files), else the one kept at attach. */
+static int backing_fd(const struct hmi_grow *g, uint32_t b)
+{
+	const struct hmi_pageset *ps = g->cfg.ps;
+
+	if (ps && b < ps->n_backings && ps->backings[b].fd >= 0)
+		return ps->backings[b].fd;
+	return b < g->follow.n_fds ? g->follow.fds[b] : -1;
+}
+
 /* Map page P of the area (entry E, checked here) at its address. */
 static int map_page(struct hm_ctx *ctx, struct hmi_grow *g, size_t p, const struct hmi_gpage *e)
 {
@@ -196,11 +291,11 @@ static int map_page(struct hm_ctx *ctx, struct hmi_grow *g, size_t p, const stru
 	int fd = -1, rc = 0, own = 0;
 	struct stat st;
 
-	if (g->follow.kind == HMI_BACK_PAGE_FILES) {
+	if ((g->cfg.ps ? g->cfg.ps->kind : g->follow.kind) == HMI_BACK_PAGE_FILES) {
 		rc = open_page_file(ctx, g, e, HMI_READ(e->file_no), &fd);
 		own = 1;
 		off = 0;
-	} else if (b >= g->follow.n_fds || (fd = g->follow.fds[b]) < 0) {
+	} else if ((fd = backing_fd(g, b)) < 0) {
 		rc =
 		    hmi_err(ctx, EPROTO,
 			    "grown memory at 0x%" PRIx64 " is in the primary's file %u, which this "
@@ -239,10 +334,13 @@ static int sync_page(struct hm_ctx *ctx, struct hmi_grow *g, size_t p, int *chan
 {
 	struct hmi_growmap *m = &ctx->tab->grow;
 	const struct hmi_gpage *e = &g->shared->page[p];
-	int live = atomic_load_explicit(&e->live, memory_order_acquire) == 1, rc;
+	uint32_t state = atomic_load_explicit(&e->live, memory_order_acquire);
 	uint64_t here = atomic_load_explicit(&m->iova[p], memory_order_relaxed), iova;
+	int live = state == GPAGE_LIVE, rc;
 
-	if (live == (here != HMI_NO_IOVA))
+	/* BUSY: a process adds or gives back the unit there (perhaps this one,
+	 * whose pages are mapped already): leave it to that process */
+	if (state == GPAGE_BUSY || live == (here != HMI_NO_IOVA))
 		return 0;
 	*changed = 1;
 	if (!live) {
@@ -292,7 +390,7 @@ size_t hmi_grow_live_units(const struct hm_ctx *ctx, struct hmi_unit_info *out, 
 		uint32_t region = HMI_READ(e->region);
 
 		if (!region || !len || len % m->page_size || (len >> m->shift) > m->n_pages - p ||
-		    atomic_load_explicit(&e->live, memory_order_acquire) != 1)
+		    atomic_load_explicit(&e->live, memory_order_acquire) != GPAGE_LIVE)
 			continue;
 		out[n] = (struct hmi_unit_info){.va = m->base + ((uint64_t)p << m->shift),
 						.len = len,

@@ -25,8 +25,6 @@ struct hmi_grow {
 	pthread_mutex_t lock;	    /* units, bytes, the page set; a follower's sync */
 	struct hmi_grow_config cfg; /* the primary's (cfg.ps NULL in a follower) */
 	pid_t pid;
-	uint64_t bytes[HM_MAX_NODES]; /* mapped per node id, start included */
-	uint64_t total;
 	struct unit *units;
 	size_t n_units, cap_units;
 	struct hmi_gshared *shared; /* the table in the arena, NULL before the arena */
@@ -34,13 +32,16 @@ struct hmi_grow {
 	struct hmi_grow_follower follow;
 	int following;
 	uint64_t seen_gen;
+	struct hmi_pageset *own_ps; /* a secondary's page set over the primary's files */
 };
 
 /* One page of the growth area as every process of the prefix sees it, in
  * the arena. Written by the primary; LIVE last (release), when the unit is
  * in the heap. Read by secondaries, every field checked before use. */
+enum { GPAGE_FREE = 0, GPAGE_LIVE = 1, GPAGE_BUSY = 2 }; /* BUSY: being added or given back */
+
 struct hmi_gpage {
-	_Atomic uint32_t live; /* 1: mapped and in the heap */
+	_Atomic uint32_t live; /* GPAGE_*: secondaries map LIVE pages only */
 	int32_t node;
 	uint32_t backing;  /* memfds, single files: the published backing's index */
 	uint32_t region;   /* the unit's first page: its heap region's index + 1; else 0 */
@@ -57,8 +58,25 @@ struct hmi_gshared {
 	uint64_t magic;
 	_Atomic uint64_t gen; /* bumped after every change of LIVE */
 	uint64_t base, n_pages, page_size;
+	/* growth from any process of the prefix: one at a time (robust, shared),
+	 * the caps and what is mapped, per node id and in all, start included */
+	pthread_mutex_t lock;
+	uint64_t max_bytes, node_max[HM_MAX_NODES];
+	uint64_t bytes[HM_MAX_NODES], total;
+	uint64_t nodes; /* node ids that may grow, a bit per id */
+	int32_t per_node, iova_as_va;
 	struct hmi_gpage page[];
 };
+
+static inline uint64_t hmi_node_bit(int node)
+{
+	return node >= 0 && node < 64 ? 1ULL << node : 0;
+}
+
+/* share.c: take / drop the shared growth lock (a holder that died: its
+ * reservations stay reserved, the rest goes on). */
+int hmi_gshared_lock(struct hm_ctx *ctx, struct hmi_gshared *t);
+void hmi_gshared_unlock(struct hmi_gshared *t);
 
 /* share.c: the primary writes pages [FROM, FROM+N) of its set, now at VA..,
  * into the shared table (not live yet). */

@@ -205,15 +205,15 @@ static uint64_t shared_take(struct hm_ctx *ctx, struct hmi_heap_view *v, struct 
 	return b;
 }
 
-/* A secondary of a growing primary found no room: say why it did not grow. */
+/* A secondary that may not grow (page files) found no room: say why. */
 static void secondary_cannot_grow(struct hm_ctx *ctx)
 {
 	char why[HMI_ERR_MAX];
 
 	snprintf(why, sizeof(why), "%s", hm_errmsg(ctx));
 	hmi_err(ctx, ENOMEM,
-		"%s; a secondary does not grow the memory in this version: the primary grows it "
-		"(docs/growth.md)",
+		"%s; a secondary grows memory of memfds and single files only: with page files "
+		"the primary grows it (docs/growth.md)",
 		why);
 }
 
@@ -245,7 +245,7 @@ static void *alloc_slow(struct hm_ctx *ctx, const char *fn, size_t size, size_t 
 	if (!b && !hmi_heap_is_damaged(v) && hmi_grow_possible(ctx) &&
 	    hmi_heap_grow(ctx, v, fn, hmi_slot_node(v, slot), bsize, align) == 0)
 		b = shared_take(ctx, v, c, fn, size, align, slot, socket == HM_SOCKET_ANY, dirty);
-	if (!b && hmi_grow_following(ctx) && !hmi_heap_is_damaged(v))
+	if (!b && hmi_grow_following(ctx) && !hmi_grow_possible(ctx) && !hmi_heap_is_damaged(v))
 		secondary_cannot_grow(ctx);
 	return b ? (void *)(uintptr_t)(b + HMI_BLK_HDR) : NULL;
 }

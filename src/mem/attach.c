@@ -291,12 +291,17 @@ static int keep_for_growth(struct hm_ctx *ctx, const struct hmi_mem *m, const st
 
 	f.uid = sc->n_backings ? sc->backings[0].uid : 0;
 	snprintf(f.prefix, sizeof(f.prefix), "%s", m->tab.prefix);
+	snprintf(f.dir, sizeof(f.dir), "%s", sc->dir);
 	if (per_page && (f.dir_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0)) < 0)
 		return hmi_err(ctx, errno, "cannot keep the primary's mount open: %s",
 			       strerror(errno));
-	if (!per_page && !(f.fds = malloc((sc->n_backings + 1) * sizeof(*f.fds))))
+	if (!per_page && (!(f.fds = malloc((sc->n_backings + 1) * sizeof(*f.fds))) ||
+			  !(f.nodes = malloc((sc->n_backings + 1) * sizeof(*f.nodes))))) {
+		free(f.fds);
 		return hmi_err(ctx, ENOMEM, "out of memory attaching");
+	}
 	for (size_t b = 0; !per_page && b < sc->n_backings; b++) {
+		f.nodes[f.n_fds] = sc->backings[b].node;
 		f.fds[f.n_fds++] = fds[b];
 		fds[b] = -1; /* the follower's now */
 	}

@@ -469,8 +469,13 @@ void hmi_backings_undo(struct hmi_pageset *ps, size_t n_backings, uint64_t next_
 	if (grown < ps->n_backings && ps->backings[grown].fd >= 0) {
 		struct hmi_backing *b = &ps->backings[grown];
 
+		/* a sealed memfd (F_SEAL_SHRINK) does not shrink: punch the pages a
+		 * failed populate left in the new part out instead */
 		if (ftruncate(b->fd, (off_t)old_size) == 0)
 			b->size = old_size;
+		else
+			fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				  (off_t)old_size, (off_t)(b->size - old_size));
 	}
 	ps->next_file = next_file;
 }
@@ -612,6 +617,33 @@ int hmi_pageset_seal(struct hm_ctx *ctx, struct hmi_pageset *ps)
 				       "cannot seal the memfd of node %d against shrinking "
 				       "(F_SEAL_SHRINK): %s",
 				       b->node, strerror(errno));
+	}
+	return 0;
+}
+
+int hmi_pageset_adopt(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, int fd)
+{
+	uint32_t index;
+	int rc = backings_room(ctx, ps, 1);
+
+	if (rc == 0)
+		rc = backing_add(ctx, ps, node, fd, NULL, &index);
+	return rc;
+}
+
+int hmi_pageset_refresh(struct hm_ctx *ctx, struct hmi_pageset *ps)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < ps->n_backings; i++) {
+		struct hmi_backing *b = &ps->backings[i];
+
+		if (b->kind == HMI_BACK_PAGE_FILES || b->fd < 0)
+			continue;
+		if (fstat(b->fd, &st) < 0)
+			return hmi_err(ctx, errno, "cannot read the size of node %d's file: %s",
+				       b->node, strerror(errno));
+		b->size = (uint64_t)st.st_size;
 	}
 	return 0;
 }

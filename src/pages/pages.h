@@ -131,6 +131,16 @@ int hmi_worker_cpu(const cpu_set_t *allowed, int caller_cpu, size_t nth);
  * complete. */
 int hmi_pageset_seal(struct hm_ctx *ctx, struct hmi_pageset *ps);
 
+/* A node's single file or memfd another process made (a secondary's, from
+ * the descriptor it received or opened): append it as a backing of PS with
+ * FD (PS's now). Growing it maps at the end of the file (hmi_pageset_refresh
+ * first: other processes grow it too). */
+int hmi_pageset_adopt(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, int fd);
+
+/* Read each node file's or memfd's size again (other processes of the
+ * prefix may have grown it): where the next pages of it go. */
+int hmi_pageset_refresh(struct hm_ctx *ctx, struct hmi_pageset *ps);
+
 /* Fill pages[from..n).iova from ROOT/proc/self/pagemap (one descriptor).
  * When a present page reads PFN 0 (no CAP_SYS_ADMIN), set ps->pa_missing
  * and use the VA as IOVA for every page; so does IOVA_AS_VA. */

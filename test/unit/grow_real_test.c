@@ -500,6 +500,77 @@ static void check_pool_cap(uint64_t pool0)
 	is_u64(real_counter("free_hugepages"), pool0, "the pool is whole");
 }
 
+/* A secondary (a child) that needs memory grows it: memfds and single files
+ * (the primary's files, grown in the secondary); page files: refused with a
+ * message. The primary sees the growth (translation, bytes, heap). */
+static void check_secondary_grows(int k, uint64_t pool0)
+{
+	char line[256], pfx[64];
+	struct hm_ctx *ctx = NULL;
+	uint64_t msg[3] = {0};
+	int p2c[2], c2p[2], st = 0;
+	pid_t pid;
+
+	snprintf(pfx, sizeof(pfx), "hmgrows%d_%d", (int)getpid(), k);
+	snprintf(line, sizeof(line), "-m 4 --max-mem 32M --file-prefix %s %s", pfx, backing_opt[k]);
+	hm_ctx_new(&ctx);
+	if (real_init_line(ctx, line) != 0 || pipe(p2c) < 0 || pipe(c2p) < 0) {
+		ok(0, "%s: secondary growth: set up (%s)", backings[k], hm_errmsg(ctx));
+		hm_ctx_free(ctx);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct hm_ctx *sec = NULL;
+		struct hm_opts o;
+		void *blk[256], *q = NULL;
+		char c;
+
+		hm_ctx_new(&sec);
+		hm_opts_init(&o);
+		o.file_prefix = pfx;
+		if (hm_attach(sec, &o) == 0) {
+			fill(sec, blk, 256);
+			q = hm_malloc(sec, 64 * 1024, 0);
+		}
+		if (q) {
+			memset(q, 0xa5, 64 * 1024);
+			msg[0] = (uint64_t)(uintptr_t)q;
+			msg[1] = hm_virt2iova(sec, q);
+		} else {
+			fprintf(stderr, "# secondary growth: %s\n", hm_errmsg(sec));
+			msg[2] = strstr(hm_errmsg(sec), "secondary") != NULL;
+		}
+		if (write(c2p[1], msg, sizeof(msg)) != sizeof(msg) || read(p2c[0], &c, 1) != 1)
+			_exit(1);
+		hm_ctx_free(sec); /* after the primary looked: the pages stay the prefix's */
+		_exit(0);
+	}
+	ok(read(c2p[0], msg, sizeof(msg)) == sizeof(msg), "%s: the secondary answered",
+	   backings[k]);
+	if (k == 0) {
+		ok(!msg[0] && msg[2], "page files: a secondary does not grow them, and says so");
+	} else {
+		ok(msg[0] != 0, "%s: a secondary that needs memory grows it", backings[k]);
+		ok(msg[0] && hm_virt2iova(ctx, (void *)(uintptr_t)msg[0]) == msg[1],
+		   "%s: the primary translates what the secondary grew", backings[k]);
+		ok(msg[0] && *(volatile unsigned char *)(uintptr_t)msg[0] == 0xa5,
+		   "%s: and reads its bytes", backings[k]);
+		is_int(hm_heap_check(ctx), 0, "%s: the primary's heap follows it", backings[k]);
+	}
+	if (write(p2c[1], "x", 1) != 1)
+		diag("cannot release the secondary");
+	waitpid(pid, &st, 0);
+	is_int(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0, "%s: the secondary ended", backings[k]);
+	hm_ctx_free(ctx);
+	is_u64(real_counter("free_hugepages"), pool0, "%s: the pool is whole at the end",
+	       backings[k]);
+	close(p2c[0]);
+	close(p2c[1]);
+	close(c2p[0]);
+	close(c2p[1]);
+}
+
 struct slow {
 	_Atomic int entered, done;
 };
@@ -566,6 +637,8 @@ int main(void)
 		one_backing(k, pool0);
 	for (int k = 0; k < 3; k++)
 		check_killed(k, pool0);
+	for (int k = 0; k < 3; k++)
+		check_secondary_grows(k, pool0);
 	check_pool_cap(pool0);
 	check_unregister_waits();
 	check_extmem();
