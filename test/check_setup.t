@@ -103,6 +103,23 @@ fixture 10 4 0 33554432 "$MOUNTED_2M"
 run sh -c 'echo $(($(cat "$1") + 50)) >"$1"' sh "$R/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 t_is "$(NR)" 60 "a change made by another process meanwhile stays"
 
+# two runs at once (helpers, a developer's terminals): the first one to end leaves its
+# pages to the other, whose tests may be using them; the last one out puts back all
+fixture 10 4 0 33554432 "$MOUNTED_2M"
+users=$R/run/hugemem-check/users
+run sh -c '
+	HM_SETUP_ROOT=$0 HM_SETUP_UID=0 "$1" sh -c "while [ ! -e $2 ]; do sleep 0.1; done" \
+		>/dev/null 2>"$3" &
+	echo $! >"$4"
+	for _ in $(seq 100); do [ "$(wc -l <"$5" 2>/dev/null)" -ge 2 ] && break; sleep 0.1; done' \
+	"$R" "$SETUP" "$tmp/b.go" "$tmp/b.err" "$tmp/b.pid" "$users"
+t_is "$(NR)" $((10 + 2 * (want - 4))) "two runs at once: the first one out leaves the pool grown"
+t_like "$(cat "$tmp/err")" "still uses the pool" "and says the last one out puts it back"
+touch "$tmp/b.go"
+for _ in $(seq 100); do kill -0 "$(cat "$tmp/b.pid")" 2>/dev/null || break; sleep 0.1; done
+t_is "$(NR)" 10 "the last one out puts back what both added"
+t_is "$(ls "$R/run/hugemem-check" 2>/dev/null)" "" "and leaves no record behind"
+
 # Ctrl-C and a kill of the group: the signal reaches the whole process group (job
 # control: the set-up in a group of its own, SIGINT not ignored as a plain & would
 # have it), the command ends, the pool is put back

@@ -16,6 +16,11 @@
 #   - both happen under the machine-wide test lock (test/lock.sh's file): a real
 #     test of another run that compares the pool with its snapshot never sees it
 #     move.
+#   - runs at the same time share: each writes what it added and mounted in
+#     $MNT_BASE/users; a run that ends while another still runs leaves its pages
+#     and mount to it (they may be what the other's tests use), and the last one
+#     out puts back everything the runs added, its own and theirs (and those of a
+#     run that died without putting anything back).
 #   - when the pool and a mount are there, HM_REQUIRE_HUGEPAGES=1 (unless the
 #     caller set it): a real test that skips for want of them then fails, so a
 #     run as root shows every real test run.
@@ -38,11 +43,12 @@ HP=$R/sys/kernel/mm/hugepages/hugepages-2048kB
 LOCK=$R$HM_TEST_LOCK
 MNT_BASE=$R/run/hugemem-check
 MNT=$MNT_BASE/huge2m-$$
+USERS=$MNT_BASE/users # "PID ADDED MOUNT" per run using the pool (MOUNT "-": none)
 me=test/setup.sh
 dry=""
 added=0     # pages this run added to the pool
 mounted=""  # 1 once this run mounted $MNT
-made_base="" # 1 when this run created $MNT_BASE
+extra_mounts="" # mounts of runs that ended before this one, to unmount
 
 say() { echo "$me: $*" >&2; }
 
@@ -119,7 +125,7 @@ mount_one() {
 		say "would mount hugetlbfs (pagesize=2M) at $MNT (then unmount it)"
 		return 0
 	fi
-	[ -d "$MNT_BASE" ] || { mkdir -p "$MNT_BASE" && made_base=1; }
+	mkdir -p "$MNT_BASE"
 	mkdir -p "$MNT" || return 1
 	if mount -t hugetlbfs -o pagesize=2M nodev "$MNT"; then
 		mounted=1
@@ -132,7 +138,15 @@ mount_one() {
 
 # Shrink the pool by what was added, unmount what was mounted. Under the lock.
 restore() {
-	local nr target
+	local nr target m
+	if [ -n "$(others_alive)" ]; then
+		hand_over
+		return 0
+	fi
+	take_over
+	for m in $extra_mounts; do
+		umount "$m" 2>/dev/null && rmdir "$m" && say "unmounted $m (a run that ended before)"
+	done
 	if [ "$added" -gt 0 ]; then
 		nr=$(cat "$HP/nr_hugepages")
 		target=$((nr > added ? nr - added : 0))
@@ -147,13 +161,13 @@ restore() {
 			say "could not unmount $MNT: unmount it by hand (umount $MNT)"
 		fi
 	fi
-	[ -z "$made_base" ] || rmdir "$MNT_BASE" 2>/dev/null || true
+	rmdir "$MNT_BASE" 2>/dev/null || true # when empty: the last one out
 }
 
 finish() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
-	if [ "$added" -gt 0 ] || [ -n "$mounted" ]; then
+	if [ -z "$dry" ]; then
 		if ! with_lock restore; then
 			say "the pool or the mount was NOT put back: shrink" \
 				"$HP/nr_hugepages by $added${mounted:+, umount $MNT}"
@@ -166,6 +180,42 @@ finish() {
 prepare() {
 	reserve
 	mount_one
+	[ -n "$dry" ] && return 0
+	mkdir -p "$MNT_BASE" 2>/dev/null
+	echo "$$ $added ${mounted:+$MNT}${mounted:--}" >>"$USERS"
+}
+
+# Other runs still alive in $USERS (not this one): their pids, one a line.
+others_alive() {
+	[ -f "$USERS" ] || return 0
+	while read -r pid _ _; do
+		[ "$pid" != "$$" ] && [ "$pid" != 0 ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+	done <"$USERS"
+}
+
+# Leave this run's pages and mount to the runs still alive ("0" lines: the last
+# one out puts them back). Under the lock.
+hand_over() {
+	local rest
+	rest=$(grep -v "^$$ " "$USERS" 2>/dev/null)
+	{
+		[ -n "$rest" ] && printf '%s\n' "$rest"
+		echo "0 $added ${mounted:+$MNT}${mounted:--}"
+	} >"$USERS"
+	say "another run (pid $(others_alive | head -1)) still uses the pool: the last one out puts" \
+		"back the $added pages this run added${mounted:+ and unmounts $MNT}"
+}
+
+# The last one out: take over what the runs that ended before (or died) added.
+take_over() {
+	local pid a m
+	[ -f "$USERS" ] || return 0
+	while read -r pid a m; do
+		[ "$pid" = "$$" ] && continue
+		added=$((added + a))
+		[ "$m" = - ] || extra_mounts="$extra_mounts $m"
+	done <"$USERS"
+	rm -f "$USERS"
 }
 
 # HM_REQUIRE_HUGEPAGES=1 once the pool and a mount are there (the caller's value wins).
