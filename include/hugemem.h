@@ -1092,8 +1092,9 @@ int hm_extmem_unregister(struct hm_ctx *ctx, void *va, size_t len);
 /* Give every grown unit that is wholly free back to the pool (FREE
  * callbacks first; a unit a zone, a block or a refusing callback holds
  * stays). *FREED_BYTES (may be NULL): what went back. The number of units
- * given back (0 for memory that does not grow), or -errno: secondaries
- * attached (they map the units: a trim waits until they are gone), called
+ * given back (0 for memory that does not grow), or -errno: called in a
+ * secondary, or secondaries attached (they map the units: a trim waits until
+ * they are gone), called
  * from a callback, no heap, out of memory, a broken heap.
  * Errors: -EBUSY, -ECHILD, -EDEADLK, -ENOENT, -ENOMEM, -ENOTRECOVERABLE. */
 int hm_mem_trim(struct hm_ctx *ctx, uint64_t *freed_bytes);

@@ -75,8 +75,11 @@ void hmi_grow_release(struct hm_ctx *ctx)
 		close(g->follow.dir_fd);
 	free(g->follow.fds);
 	free(g->follow.nodes);
-	if (g->own_ps) { /* shared_out: it unmaps, never punches the primary's pages */
-		hmi_pageset_release(ctx, g->own_ps);
+	/* a secondary's page set: its pages go with the window (unmapped by the
+	 * caller, or never mapped in a forked child), and they are the prefix's, so
+	 * only its descriptors and arrays go here: nothing is unmapped or punched */
+	if (g->own_ps) {
+		hmi_pageset_forget(g->own_ps);
 		free(g->own_ps);
 	}
 	pthread_mutex_destroy(&g->lock);

@@ -196,6 +196,10 @@ int hm_mem_trim(struct hm_ctx *ctx, uint64_t *freed_bytes)
 		return rc;
 	/* a secondary maps the units too: a page punched from under it would be
 	 * filled again by its next touch, a new page, not ours to count */
+	if (ctx->mem->secondary)
+		return hmi_err(ctx, EBUSY,
+			       "hm_mem_trim: a secondary does not trim: the primary does, once the "
+			       "secondaries are gone");
 	if (hmi_secondaries_alive(ctx, ctx->mem))
 		return hmi_err(ctx, EBUSY,
 			       "hm_mem_trim: secondaries map the memory: a trim waits until they "

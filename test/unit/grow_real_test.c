@@ -265,6 +265,7 @@ static int secondary(const char *pfx, int in, int out)
 	}
 	p = hm_malloc(sec, 64 * 1024, 0);
 	bad |= (hm_heap_check(sec) != 0) << 4;
+	bad |= (hm_mem_trim(sec, NULL) != -EBUSY) << 6; /* the primary trims */
 	if (bad & 16)
 		fprintf(stderr, "# secondary: heap check: %s\n", hm_errmsg(sec));
 	hm_free(sec, p);
