@@ -381,10 +381,10 @@ size_t hmi_grow_live_units(const struct hm_ctx *ctx, struct hmi_unit_info *out, 
 			   size_t max)
 {
 	const struct hmi_grow *g = ctx->grow;
-	const struct hmi_growmap *m = &ctx->tab->grow;
+	const struct hmi_growmap *m = ctx->tab ? &ctx->tab->grow : NULL;
 	size_t n = 0;
 
-	for (size_t p = 0; g && g->shared && p < m->n_pages && n < max; p++) {
+	for (size_t p = 0; m && g && g->shared && p < m->n_pages && n < max; p++) {
 		const struct hmi_gpage *e = &g->shared->page[p];
 		uint64_t len = HMI_READ(e->unit_len);
 		uint32_t region = HMI_READ(e->region);

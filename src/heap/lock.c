@@ -63,6 +63,9 @@ static int lock_until(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct 
 		return hmi_heap_broken(ctx, v);
 	rc = deadline ? pthread_mutex_timedlock(&v->h->lock, deadline)
 		      : pthread_mutex_lock(&v->h->lock);
+	/* a dead holder: know every region grown since before the check walks them */
+	if (rc == EOWNERDEAD && v->follow)
+		hmi_heap_follow(v->follow, v);
 	if (rc == EOWNERDEAD && (rc = recover(ctx, v)) < 0)
 		return rc;
 	if (rc == ENOTRECOVERABLE) {
@@ -76,11 +79,15 @@ static int lock_until(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct 
 		hmi_heap_damage(v, "it is marked broken (another process found it damaged)");
 		return hmi_heap_broken(ctx, v);
 	}
-	/* a secondary of a growing primary: the free lists may hold blocks of
-	 * units grown since; map them and know their regions before any is read */
-	if (v->follow && (rc = hmi_heap_follow(ctx, v)) < 0)
+	/* memory that grows: the free lists may hold blocks of units another
+	 * process grew since; map them and know their regions before any is read.
+	 * The view's own context: CTX may be a caller's scratch one (a thread's
+	 * cache given back at its exit) */
+	if (v->follow && (rc = hmi_heap_follow(v->follow, v)) < 0) {
 		pthread_mutex_unlock(&v->h->lock);
-	return rc < 0 ? rc : 0;
+		return ctx != v->follow ? hmi_err(ctx, -rc, "%s", hm_errmsg(v->follow)) : rc;
+	}
+	return 0;
 }
 
 int hmi_heap_lock(struct hm_ctx *ctx, struct hmi_heap_view *v)

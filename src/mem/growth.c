@@ -191,15 +191,15 @@ int hm_mem_trim(struct hm_ctx *ctx, uint64_t *freed_bytes)
 		return -ENOENT;
 	if (hmi_tab_inherited(ctx->tab))
 		return hmi_err_inherited(ctx, "hm_mem_trim");
+	if (ctx->mem->secondary)
+		return hmi_err(ctx, EBUSY,
+			       "hm_mem_trim: a secondary does not trim: the primary does, once the "
+			       "secondaries are gone");
 	rc = hmi_events_refuse_nested(ctx, "hm_mem_trim");
 	if (rc < 0 || !hmi_grow_possible(ctx))
 		return rc;
 	/* a secondary maps the units too: a page punched from under it would be
 	 * filled again by its next touch, a new page, not ours to count */
-	if (ctx->mem->secondary)
-		return hmi_err(ctx, EBUSY,
-			       "hm_mem_trim: a secondary does not trim: the primary does, once the "
-			       "secondaries are gone");
 	if (hmi_secondaries_alive(ctx, ctx->mem))
 		return hmi_err(ctx, EBUSY,
 			       "hm_mem_trim: secondaries map the memory: a trim waits until they "
