@@ -101,3 +101,14 @@ t_kill_cleanup() {
 	rm -f "$HM_MNT/${pfx}"map_*
 	rm -rf "$tmp" "${rundir:?}/$pfx"
 }
+
+# t_cgroup_cap DIR PAGES: DIR a cgroup right below the v2 root ($cg2) with the hugetlb
+# controller on and a 2 MiB limit of PAGES pages, and DIR/job a cgroup below it to run
+# a process in (its limit is DIR's: an ancestor's cap, as a container's). The caller
+# removes both (rmdir DIR/job DIR) in its trap.
+t_cgroup_cap() {
+	echo +hugetlb >"${1%/*}/cgroup.subtree_control"
+	mkdir -p "$1/job"
+	echo +hugetlb >"$1/cgroup.subtree_control"
+	echo $(($2 * 2097152)) >"$1/hugetlb.2MB.max"
+}

@@ -14,10 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo +hugetlb >"$cg2/cgroup.subtree_control"
-mkdir -p "$parent/job"
-echo +hugetlb >"$parent/cgroup.subtree_control"
-echo $((8 * 2097152)) >"$parent/hugetlb.2MB.max"
+t_cgroup_cap "$parent" 8
 t_is "$(cat "$parent/hugetlb.2MB.max")" 16777216 "parent limit set to 8 pages"
 
 sh -c 'echo $$ >"$1/job/cgroup.procs" && exec "$2" status --json' sh "$parent" "$HUGEMEM" >"$tmp/s.json"

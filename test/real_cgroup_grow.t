@@ -24,10 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo +hugetlb >"$cg2/cgroup.subtree_control"
-mkdir -p "$parent/job"
-echo +hugetlb >"$parent/cgroup.subtree_control"
-echo $((4 * 2097152)) >"$parent/hugetlb.2MB.max"
+t_cgroup_cap "$parent" 4
 t_is "$(cat "$parent/hugetlb.2MB.max")" 8388608 "parent limit set to 4 pages (8 MiB)"
 
 # grow_tool ARGS inside $parent/job, its own runtime directory; output in $tmp/out
