@@ -390,7 +390,7 @@ static int map_contiguous(struct hm_ctx *ctx, struct hmi_grow *g, int node, size
 static int map_in_place(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, uint64_t va)
 {
 	struct hmi_pageset *ps = g->cfg.ps;
-	size_t from = ps->n, k;
+	size_t from = ps->n;
 	int rc = hmi_pages_map_in_window(ctx, ps, node, n, va);
 
 	if (rc == -ENOMEM)
@@ -399,11 +399,9 @@ static int map_in_place(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t
 		rc = hmi_pages_iova(ctx, ps, from, g->cfg.iova_as_va);
 	if (rc == 0)
 		rc = hmi_pages_numa(ctx, ps, from);
-	for (k = 1; rc == 0 && k < n; k++) /* IOVA = VA: contiguous whatever the pages */
-		if (!g->cfg.iova_as_va && !ps->pa_missing &&
-		    ps->pages[from + k].iova != ps->pages[from].iova + k * ps->page_size)
-			break;
-	if (rc == 0 && k >= n)
+	/* in fault order (their places): a unit when they are the run that starts
+	 * at the first; IOVA = VA: whatever the pages */
+	if (rc == 0 && (g->cfg.iova_as_va || ps->pa_missing || find_run(ps, from, n) == from))
 		return 1;
 	undo_new(ctx, g, from); /* scattered (or failed): the slow path, or the error */
 	return rc;

@@ -18,23 +18,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-/* The region a unit makes (as the primary made it, heap/growth.c add_unit). */
-static int unit_region(struct hm_ctx *ctx, const struct hmi_unit_info *u, uint64_t *first,
-		       uint64_t *end)
-{
-	struct hmi_seg seg = {.va = u->va, .len = u->len, .node = u->node};
-	struct hmi_region *r = NULL;
-	size_t n = 0;
-	int rc = hmi_regions_from_segs(ctx, &seg, 1, 0, &r, &n);
-
-	if (rc == 0 && n == 1) {
-		*first = r->first;
-		*end = r->end;
-	}
-	free(r);
-	return rc == 0 && n == 1 ? 0 : -EPROTO;
-}
-
 /* Regions I of the view (grown ones) against the live units: set or drop. */
 static int match_regions(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_unit_info *u,
 			 const uint32_t *idx, size_t n)
@@ -46,7 +29,8 @@ static int match_regions(struct hm_ctx *ctx, struct hmi_heap_view *v, const stru
 		return hmi_err(ctx, ENOMEM, "out of memory following growth");
 	for (size_t k = 0; k < n; k++) {
 		if (idx[k] < v->n_sorted || idx[k] >= v->cap_regions ||
-		    hmi_slot(v, u[k].node) < 0 || unit_region(ctx, &u[k], &first, &end) < 0) {
+		    hmi_slot(v, u[k].node) < 0 ||
+		    hmi_region_of(u[k].va, u[k].va + u[k].len, &first, &end) < 0) {
 			free(seen);
 			return hmi_err(ctx, EPROTO,
 				       "the primary's table of grown memory names region %u on "

@@ -19,25 +19,22 @@
 /* Add unit U as a region (without the lock held on entry). */
 static int add_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_unit_info *u)
 {
-	struct hmi_seg seg = {.va = u->va, .iova = 0, .len = u->len, .node = u->node};
-	struct hmi_region *r = NULL;
-	size_t n = 0;
-	int rc = hmi_regions_from_segs(ctx, &seg, 1, 0, &r, &n);
+	uint64_t first, end;
+	int rc = 0;
 
-	if (rc == 0 && n != 1)
+	if (hmi_region_of(u->va, u->va + u->len, &first, &end) < 0)
 		rc = hmi_err(ctx, EINVAL, "a growth unit of %llu bytes holds no block",
 			     (unsigned long long)u->len);
 	if (rc == 0)
 		rc = hmi_heap_lock(ctx, v);
 	if (rc == 0) {
-		rc = hmi_heap_add_region(ctx, v, r->first, r->end, u->node);
+		rc = hmi_heap_add_region(ctx, v, first, end, u->node);
 		if (rc >= 0) /* secondaries learn of it before they next read a free list */
 			hmi_grow_publish(ctx, u->va, (uint32_t)rc, 1);
 		rc = rc < 0 ? rc : 0;
 		if (hmi_heap_unlock_check(ctx, v) < 0 && rc == 0)
 			rc = -ENOTRECOVERABLE;
 	}
-	free(r);
 	return rc;
 }
 

@@ -620,6 +620,13 @@ int hmi_local_slot(const struct hmi_heap_view *v)
 
 /* ------------------------------------------------------------------ regions from segments */
 
+int hmi_region_of(uint64_t start, uint64_t end, uint64_t *first, uint64_t *last)
+{
+	*first = ((start + HMI_BLK_HDR + HMI_BLK_ALIGN - 1) & ~(HMI_BLK_ALIGN - 1)) - HMI_BLK_HDR;
+	*last = ((end - 2 * HMI_BLK_HDR) & ~(HMI_BLK_ALIGN - 1)) + HMI_BLK_HDR;
+	return end < start + 4 * HMI_BLK_ALIGN || *last < *first + HMI_BLK_MIN ? -1 : 0;
+}
+
 int hmi_regions_from_segs(struct hm_ctx *ctx, const struct hmi_seg *segs, size_t n_segs,
 			  uint64_t skip, struct hmi_region **out, size_t *n)
 {
@@ -629,13 +636,10 @@ int hmi_regions_from_segs(struct hm_ctx *ctx, const struct hmi_seg *segs, size_t
 	if (!r)
 		return hmi_err(ctx, ENOMEM, "out of memory building the heap's region table");
 	for (size_t i = 0; i < n_segs; i++) {
-		uint64_t start = segs[i].va + (i == 0 ? skip : 0), end = segs[i].va + segs[i].len;
-		uint64_t first =
-		    ((start + HMI_BLK_HDR + HMI_BLK_ALIGN - 1) & ~(HMI_BLK_ALIGN - 1)) -
-		    HMI_BLK_HDR;
-		uint64_t last = ((end - 2 * HMI_BLK_HDR) & ~(HMI_BLK_ALIGN - 1)) + HMI_BLK_HDR;
+		uint64_t first, last;
 
-		if (end < start + 4 * HMI_BLK_ALIGN || last < first + HMI_BLK_MIN)
+		if (hmi_region_of(segs[i].va + (i == 0 ? skip : 0), segs[i].va + segs[i].len,
+				  &first, &last) < 0)
 			continue;
 		r[k].first = first;
 		r[k].end = last;

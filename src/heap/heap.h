@@ -246,6 +246,10 @@ struct hmi_heap_room {
  * a block are left out. *OUT malloc'd, *N set. */
 int hmi_regions_from_segs(struct hm_ctx *ctx, const struct hmi_seg *segs, size_t n_segs,
 			  uint64_t skip, struct hmi_region **out, size_t *n);
+/* The region [START, END) holds: its first block's and its sentinel's
+ * addresses (a growth unit's region, as every process computes it); -1 when
+ * it is too small for a block. */
+int hmi_region_of(uint64_t start, uint64_t end, uint64_t *first, uint64_t *last);
 
 /* Format a new heap at H (hmi_heap_size bytes) over REGIONS (node slots
  * assigned here): one free block per region, lock initialised. ZEROED: the

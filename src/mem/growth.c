@@ -152,13 +152,12 @@ int hmi_mem_growth_setup(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_
  * when given back, 0 when kept, -errno when the heap is broken. */
 static int trim_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_unit_info *u)
 {
-	struct hmi_seg seg = {.va = u->va, .len = u->len, .node = u->node};
-	struct hmi_region *r = NULL;
-	size_t n = 0;
-	int rc = hmi_regions_from_segs(ctx, &seg, 1, 0, &r, &n), taken = 0;
+	uint64_t first, end;
+	int rc = 0, taken = 0;
 
-	if (rc == 0 && n == 1 && (rc = hmi_heap_lock(ctx, v)) == 0) {
-		taken = hmi_heap_take_region(v, r->first);
+	if (hmi_region_of(u->va, u->va + u->len, &first, &end) == 0 &&
+	    (rc = hmi_heap_lock(ctx, v)) == 0) {
+		taken = hmi_heap_take_region(v, first);
 		if (taken)
 			hmi_grow_publish(ctx, u->va, 0, 0);
 		rc = hmi_heap_unlock_check(ctx, v);
@@ -167,14 +166,13 @@ static int trim_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct h
 		taken = 0; /* a callback keeps it: back into the heap */
 		rc = hmi_heap_lock(ctx, v);
 		if (rc == 0) {
-			rc = hmi_heap_add_region(ctx, v, r->first, r->end, u->node);
+			rc = hmi_heap_add_region(ctx, v, first, end, u->node);
 			if (rc >= 0)
 				hmi_grow_publish(ctx, u->va, (uint32_t)rc, 1);
 			rc = rc < 0 ? rc : 0;
 			hmi_heap_unlock(v);
 		}
 	}
-	free(r);
 	return rc < 0 ? rc : taken;
 }
 
