@@ -234,6 +234,13 @@ struct hm_opts {
 	uint64_t max_mem;
 	uint64_t socket_max_mem[HM_MAX_NODES];
 	int socket_max_mem_count;
+	/* --auto-trim SIZE: with growth, a free that leaves a grown unit wholly
+	 * free gives grown units back (as hm_mem_trim) while more than
+	 * AUTO_TRIM_KEEP bytes of them are free (0: as soon as one is); set
+	 * AUTO_TRIM to 1 to have it. In the primary (a secondary's frees leave
+	 * it to the primary's next free or trim). */
+	int auto_trim;
+	uint64_t auto_trim_keep;
 };
 
 /* One accepted option, for help text and completion: the parser's own table. */
@@ -854,13 +861,16 @@ int hm_dma_device_get(struct hm_ctx *ctx, int i, struct hm_dma_device *dev);
 int hm_dma_device_fd(struct hm_ctx *ctx, const char *bdf);
 
 /* A dma-buf over [ADDR, ADDR+LEN) of a primary started with --in-memory
- * (memfd pages; 4 KiB aligned, inside the segments), for RDMA
- * (ibv_reg_dmabuf_mr) or GPU drivers, through /dev/udmabuf: its descriptor
- * (close-on-exec), the caller's to close. It pins its pages until its last
- * descriptor and mapping are gone: close it before hm_fini, or those pages
- * return to the pool only then. Errors: -E2BIG (udmabuf's size_limit_mb or
- * list_limit), -EACCES, -EBADFD, -EINVAL, -ENODEV, -ENOENT (no /dev/udmabuf),
- * -ENOMEM, -ENOTSUP (not memfd backing, or a secondary). */
+ * (memfd pages; 4 KiB aligned, inside the segments or grown memory), for
+ * RDMA (ibv_reg_dmabuf_mr) or GPU drivers, through /dev/udmabuf: its
+ * descriptor (close-on-exec), the caller's to close. It pins its pages until
+ * its last descriptor and mapping are gone: close it before hm_fini, or those
+ * pages return to the pool only then. A growth unit it covers is never
+ * trimmed afterwards (no one can tell when a dma-buf is gone). Errors:
+ * -E2BIG (udmabuf's size_limit_mb or list_limit), -EACCES, -EBADFD, -EINVAL,
+ * -ENODEV, -ENOENT (no /dev/udmabuf, or grown memory not live there),
+ * -ENOMEM, -ENOTRECOVERABLE (a broken heap), -ENOTSUP (not memfd backing,
+ * or a secondary). */
 int hm_dmabuf_export(struct hm_ctx *ctx, const void *addr, uint64_t len);
 
 /* Call FN for each segment in VA order until it returns non-zero (which is
@@ -1090,14 +1100,27 @@ int hm_extmem_register(struct hm_ctx *ctx, void *va, size_t len, const uint64_t 
 int hm_extmem_unregister(struct hm_ctx *ctx, void *va, size_t len);
 
 /* Give every grown unit that is wholly free back to the pool (FREE
- * callbacks first; a unit a zone, a block or a refusing callback holds
- * stays). *FREED_BYTES (may be NULL): what went back. The number of units
+ * callbacks first; a unit a zone, a block, a keep (hm_mem_keep), a dma-buf
+ * export or a refusing callback holds stays). With secondaries attached a
+ * unit retires instead: each unmaps it the next time it takes the heap lock
+ * or misses a translation, and a later hm_mem_trim gives it back once all
+ * have. *FREED_BYTES (may be NULL): what went back. The number of units
  * given back (0 for memory that does not grow), or -errno: called in a
- * secondary, or secondaries attached (they map the units: a trim waits until
- * they are gone), called
- * from a callback, no heap, out of memory, a broken heap.
+ * secondary (the primary trims), from a callback, no heap, out of memory,
+ * a broken heap.
  * Errors: -EBUSY, -ECHILD, -EDEADLK, -ENOENT, -ENOMEM, -ENOTRECOVERABLE. */
 int hm_mem_trim(struct hm_ctx *ctx, uint64_t *freed_bytes);
+/* Keep the grown memory under [ADDR, ADDR+LEN) from every trim (KEEP
+ * nonzero), or let go of one keep (0): a count per growth unit in the
+ * prefix's shared memory, so a secondary's keep holds against the primary's
+ * trim — for memory an RDMA region or a device mapping uses whether or not
+ * it is allocated (DPDK's RTE_MEMSEG_FLAG_DO_NOT_FREE). Memory mapped at
+ * start is never trimmed: a keep of it does nothing. 0, or -errno: LEN 0 or
+ * a range outside hugemem's memory, letting go of memory not kept (-EINVAL);
+ * grown memory not live there (-ENOENT); no memory (-ENODEV); a forked
+ * child (-ECHILD); a broken heap (-ENOTRECOVERABLE).
+ * Errors: -ECHILD, -EINVAL, -ENODEV, -ENOENT, -ENOTRECOVERABLE. */
+int hm_mem_keep(struct hm_ctx *ctx, const void *addr, size_t len, int keep);
 
 #ifdef __cplusplus
 }

@@ -239,7 +239,7 @@ int hmi_events_run(struct hm_ctx *ctx, enum hm_mem_event ev, uint64_t va, uint64
 	return refused(ctx, h[ev == HM_MEM_EVENT_ALLOC ? i - 1 : i + 1].name, ev, va, len, rc);
 }
 
-int hmi_events_refuse_nested(struct hm_ctx *ctx, const char *fn)
+int hmi_events_inside(struct hm_ctx *ctx)
 {
 	struct hmi_events *e = ctx->events;
 	int inside = 0;
@@ -250,7 +250,12 @@ int hmi_events_refuse_nested(struct hm_ctx *ctx, const char *fn)
 	for (int i = 0; i < e->n_calling; i++)
 		inside |= pthread_equal(e->calling[i], pthread_self());
 	pthread_mutex_unlock(&e->lock);
-	if (!inside)
+	return inside;
+}
+
+int hmi_events_refuse_nested(struct hm_ctx *ctx, const char *fn)
+{
+	if (!hmi_events_inside(ctx))
 		return 0;
 	return hmi_err(ctx, EDEADLK,
 		       "%s: called from inside a memory-event callback, where the memory may "

@@ -54,6 +54,7 @@ int hmi_grow_setup(struct hm_ctx *ctx, const struct hmi_grow_config *cfg)
 	}
 	pthread_mutex_init(&g->lock, NULL);
 	g->follow.dir_fd = -1;
+	g->slot = -1;
 	g->cfg = *cfg;
 	g->pid = getpid();
 	ctx->grow = g;
@@ -86,6 +87,12 @@ void hmi_grow_release(struct hm_ctx *ctx)
 	free(g->units);
 	free(g);
 	ctx->grow = NULL;
+}
+
+void hmi_grow_leave(struct hm_ctx *ctx)
+{
+	if (ctx->grow)
+		hmi_grow_follower_leave(ctx->grow);
 }
 
 int hmi_grow_possible(const struct hm_ctx *ctx)
@@ -437,7 +444,7 @@ static int map_unit(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, 
 
 /* ------------------------------------------------------------------ units */
 
-static struct unit *unit_at(struct hmi_grow *g, uint64_t va)
+struct unit *hmi_grow_unit_at(struct hmi_grow *g, uint64_t va)
 {
 	for (size_t u = 0; u < g->n_units; u++)
 		if (g->units[u].va == va)
@@ -481,7 +488,7 @@ static int add_unit(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, 
 }
 
 /* Under both locks: unmap the unit U and give its pages back. */
-static int remove_unit(struct hm_ctx *ctx, struct hmi_grow *g, struct unit *u)
+int hmi_grow_remove_unit(struct hm_ctx *ctx, struct hmi_grow *g, struct unit *u)
 {
 	size_t n = (size_t)(u->len / g->cfg.ps->page_size);
 	int rc;
@@ -495,7 +502,7 @@ static int remove_unit(struct hm_ctx *ctx, struct hmi_grow *g, struct unit *u)
 }
 
 /* The growth lock of this process, then the prefix's. */
-static int lock_both(struct hm_ctx *ctx, struct hmi_grow *g)
+int hmi_grow_lock_both(struct hm_ctx *ctx, struct hmi_grow *g)
 {
 	int rc;
 
@@ -506,7 +513,7 @@ static int lock_both(struct hm_ctx *ctx, struct hmi_grow *g)
 	return rc;
 }
 
-static void unlock_both(struct hmi_grow *g)
+void hmi_grow_unlock_both(struct hmi_grow *g)
 {
 	hmi_gshared_unlock(g->shared);
 	pthread_mutex_unlock(&g->lock);
@@ -546,92 +553,23 @@ int hmi_grow_unit(struct hm_ctx *ctx, int node, uint64_t bytes, struct hmi_unit_
 		return hmi_err(ctx, ENOMEM, "this memory cannot grow (started without --max-mem)");
 	rc = secondary_may_grow(ctx, g, node);
 	if (rc == 0)
-		rc = lock_both(ctx, g);
+		rc = hmi_grow_lock_both(ctx, g);
 	if (rc < 0)
 		return rc;
 	rc = add_unit(ctx, g, node, n, &va);
-	unlock_both(g);
+	hmi_grow_unlock_both(g);
 	if (rc < 0)
 		return rc;
 	rc = hmi_events_run(ctx, HM_MEM_EVENT_ALLOC, va, (uint64_t)n * page);
-	if (rc < 0 && lock_both(ctx, g) == 0) {
-		remove_unit(ctx, g, unit_at(g, va));
-		unlock_both(g);
+	if (rc < 0 && hmi_grow_lock_both(ctx, g) == 0) {
+		hmi_grow_remove_unit(ctx, g, hmi_grow_unit_at(g, va));
+		hmi_grow_unlock_both(g);
 	} else if (rc == 0) {
 		pthread_mutex_lock(&g->lock);
-		unit_at(g, va)->state = UNIT_LIVE;
+		hmi_grow_unit_at(g, va)->state = UNIT_LIVE;
 		pthread_mutex_unlock(&g->lock);
 	}
 	if (rc == 0)
 		*info = (struct hmi_unit_info){.va = va, .len = (uint64_t)n * page, .node = node};
 	return rc;
-}
-
-int hmi_grow_give_back(struct hm_ctx *ctx, uint64_t va)
-{
-	struct hmi_grow *g = ctx->grow;
-	struct unit *u;
-	uint64_t len = 0;
-	int rc;
-
-	pthread_mutex_lock(&g->lock);
-	u = unit_at(g, va);
-	if (u && u->state == UNIT_LIVE && !u->pins) {
-		u->state = UNIT_ADDING; /* no second trim of it meanwhile */
-		len = u->len;
-	}
-	pthread_mutex_unlock(&g->lock);
-	if (!len)
-		return hmi_err(ctx, EBUSY, "the unit at 0x%llx is held", (unsigned long long)va);
-	rc = hmi_events_run(ctx, HM_MEM_EVENT_FREE, va, len);
-	if (rc == 0)
-		rc = lock_both(ctx, g);
-	if (rc == 0) {
-		rc = remove_unit(ctx, g, unit_at(g, va));
-		unlock_both(g);
-		return rc;
-	}
-	pthread_mutex_lock(&g->lock);
-	unit_at(g, va)->state = UNIT_LIVE;
-	pthread_mutex_unlock(&g->lock);
-	return rc;
-}
-
-size_t hmi_grow_units(struct hm_ctx *ctx, struct hmi_unit_info *out, size_t max)
-{
-	struct hmi_grow *g = ctx->grow;
-	size_t n = 0;
-
-	if (!g)
-		return 0;
-	pthread_mutex_lock(&g->lock);
-	for (size_t u = 0; u < g->n_units && n < max; u++)
-		if (g->units[u].state == UNIT_LIVE && !g->units[u].pins)
-			out[n++] = (struct hmi_unit_info){
-			    .va = g->units[u].va, .len = g->units[u].len, .node = g->units[u].node};
-	pthread_mutex_unlock(&g->lock);
-	return n;
-}
-
-int hmi_grow_pin(struct hm_ctx *ctx, uint64_t va, uint64_t len, int pin)
-{
-	struct hmi_grow *g = ctx->grow;
-	int found = 0;
-
-	if (!g)
-		return -ENOENT;
-	pthread_mutex_lock(&g->lock);
-	for (size_t u = 0; u < g->n_units; u++) {
-		struct unit *x = &g->units[u];
-
-		if (va >= x->va + x->len || x->va >= va + len)
-			continue;
-		found = 1;
-		if (pin)
-			x->pins++;
-		else if (x->pins)
-			x->pins--;
-	}
-	pthread_mutex_unlock(&g->lock);
-	return found ? 0 : -ENOENT;
 }

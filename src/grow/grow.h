@@ -35,6 +35,9 @@ struct hmi_unit_info {
 /* Set growth up in CTX (ctx->grow, and the growth area's translation in
  * ctx->tab). */
 int hmi_grow_setup(struct hm_ctx *ctx, const struct hmi_grow_config *cfg);
+/* A secondary, before its window (and the arena in it) goes: give its
+ * follower slot back. */
+void hmi_grow_leave(struct hm_ctx *ctx);
 /* Free the private state (the pages are the page set's, released with it). */
 void hmi_grow_release(struct hm_ctx *ctx);
 
@@ -52,20 +55,40 @@ size_t hmi_grow_max_units(const struct hm_ctx *ctx);
  * left mapped on failure. */
 int hmi_grow_unit(struct hm_ctx *ctx, int node, uint64_t bytes, struct hmi_unit_info *u);
 
+/* The processes besides this one that may map grown memory (mem/ names
+ * the holders of the prefix's clients lock): N < 0 when they cannot all be
+ * named (a trim then waits). */
+struct hmi_followers {
+	const pid_t *pids;
+	int n;
+};
+
 /* The unit at VA (its start) is free in the heap and out of it: the FREE
  * callbacks run, then its pages go back to the pool (highest physical
- * address first, so the next growth gets them in ascending order). A
- * callback's refusal: -errno, the unit stays (the caller puts its region
- * back). */
-int hmi_grow_give_back(struct hm_ctx *ctx, uint64_t va);
+ * address first, so the next growth gets them in ascending order) — at once
+ * when no follower of F (NULL: none) may map it, else it retires: every
+ * process unmaps it when it next looks (a heap call, a translation miss)
+ * and hmi_grow_retired_finish gives it back once all have. 1 when given
+ * back, 0 when retiring; a callback's refusal: -errno, the unit stays (the
+ * caller puts its region back). */
+int hmi_grow_give_back(struct hm_ctx *ctx, uint64_t va, const struct hmi_followers *f);
+/* Give back every retiring unit that each follower of F has let go: the
+ * count, their bytes added to *BYTES. */
+int hmi_grow_retired_finish(struct hm_ctx *ctx, const struct hmi_followers *f, uint64_t *bytes);
 
-/* The units, for trim: up to MAX of them in *OUT; the count. Units a
- * dma-buf export or a keep flag holds are left out. */
+/* This process's live units, for trim: up to MAX of them in *OUT, oldest
+ * first; the count. */
 size_t hmi_grow_units(struct hm_ctx *ctx, struct hmi_unit_info *out, size_t max);
-
-/* Hold (PIN 1) or release (0) the units under [VA, VA+LEN): a pinned unit is
- * never given back. 0, or -ENOENT when the range is not grown memory. */
-int hmi_grow_pin(struct hm_ctx *ctx, uint64_t va, uint64_t len, int pin);
+/* With the heap lock held (any process): does a keep or a dma-buf export
+ * hold the unit at VA? */
+int hmi_grow_held(const struct hm_ctx *ctx, uint64_t va);
+/* With the heap lock held (any process): count a keep of (KEEP 1) or let go
+ * of (0) every grown unit [VA, VA+LEN) touches; EXPORT: count a dma-buf
+ * export instead (never let go of but to undo a failed export). 0; -ENOENT
+ * naming the address when part of the growth area in the range holds no
+ * live unit; -EINVAL letting go of a unit not kept. Nothing changes on an
+ * error. */
+int hmi_grow_keep(struct hm_ctx *ctx, uint64_t va, uint64_t len, int keep, int export);
 
 /* ------------------------------------------------------------------ sharing (grow/share.c) */
 
@@ -123,6 +146,8 @@ int hmi_events_run(struct hm_ctx *ctx, enum hm_mem_event ev, uint64_t va, uint64
 /* The library's own callback NAME ("hugemem:..."), called before every
  * other for ALLOC and after every other for FREE. */
 int hmi_events_add_first(struct hm_ctx *ctx, const char *name, hm_mem_event_fn *fn, void *arg);
+/* Is this thread inside a callback of CTX? */
+int hmi_events_inside(struct hm_ctx *ctx);
 /* -EDEADLK with a message naming FN when this thread is inside a callback. */
 int hmi_events_refuse_nested(struct hm_ctx *ctx, const char *fn);
 void hmi_events_release(struct hm_ctx *ctx);

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,7 @@ int hmi_grow_follow_prepare(struct hm_ctx *ctx, const struct hmi_grow_follower *
 		return hmi_err(ctx, ENOMEM, "out of memory following growth");
 	pthread_mutex_init(&g->lock, NULL);
 	g->pid = getpid();
+	g->slot = -1;
 	g->follow = *f;
 	ctx->grow = g;
 	return 0;
@@ -238,6 +240,9 @@ int hmi_grow_follow(struct hm_ctx *ctx, const void *at, uint64_t size, uint64_t 
 	if (rc < 0)
 		return rc;
 	g->shared = (struct hmi_gshared *)(uintptr_t)at;
+	rc = hmi_grow_follower_join(ctx, g); /* before any grown page is mapped here */
+	if (rc < 0)
+		return rc;
 	g->following = 1;
 	ctx->tab->follow = hmi_grow_sync; /* a translation miss in the area asks */
 	ctx->tab->follow_ctx = ctx;
@@ -371,8 +376,12 @@ int hmi_grow_sync(struct hm_ctx *ctx)
 	pthread_mutex_lock(&g->lock);
 	for (size_t p = 0; rc == 0 && p < ctx->tab->grow.n_pages; p++)
 		rc = sync_page(ctx, g, p, &changed);
-	if (rc == 0)
+	if (rc == 0) {
 		__atomic_store_n(&g->seen_gen, gen, __ATOMIC_RELEASE);
+		if (g->slot >= 0) /* what a trim waits for: this process has unmapped what left */
+			atomic_store_explicit(&g->shared->follower[g->slot].seen, gen,
+					      memory_order_release);
+	}
 	pthread_mutex_unlock(&g->lock);
 	return rc < 0 ? rc : changed;
 }
@@ -398,4 +407,91 @@ size_t hmi_grow_live_units(const struct hm_ctx *ctx, struct hmi_unit_info *out, 
 		regions[n++] = region - 1;
 	}
 	return n;
+}
+
+/* ------------------------------------------------------------------ follower slots */
+
+static int take_slot(struct hmi_gshared *t, int32_t was, int32_t me)
+{
+	for (int i = 0; i < HMI_GROW_FOLLOWERS; i++) {
+		int32_t cur = atomic_load_explicit(&t->follower[i].pid, memory_order_relaxed);
+
+		/* WAS 0: a free slot; else any slot whose process is gone */
+		if (was == 0 ? cur != 0
+			     : cur <= 0 || cur == me || kill(cur, 0) == 0 || errno != ESRCH)
+			continue;
+		if (atomic_compare_exchange_strong(&t->follower[i].pid, &cur, me))
+			return i;
+	}
+	return -1;
+}
+
+int hmi_grow_follower_join(struct hm_ctx *ctx, struct hmi_grow *g)
+{
+	struct hmi_gshared *t = g->shared;
+	int32_t me = (int32_t)getpid();
+	int slot = take_slot(t, 0, me);
+
+	if (slot < 0)
+		slot = take_slot(t, -1, me);
+	if (slot < 0)
+		return hmi_err(ctx, EMFILE,
+			       "%d secondaries follow this prefix's growth already, the most: "
+			       "end one first",
+			       HMI_GROW_FOLLOWERS);
+	/* nothing grown is mapped here yet: any generation is true of us */
+	atomic_store_explicit(&t->follower[slot].seen,
+			      atomic_load_explicit(&t->gen, memory_order_acquire),
+			      memory_order_release);
+	g->slot = slot;
+	return 0;
+}
+
+void hmi_grow_follower_leave(struct hmi_grow *g)
+{
+	int32_t me = (int32_t)getpid();
+
+	/* a forked child holds its parent's slot number, not the slot */
+	if (g->slot >= 0 && g->shared && g->pid == getpid())
+		atomic_compare_exchange_strong(&g->shared->follower[g->slot].pid, &me, 0);
+	g->slot = -1;
+}
+
+int hmi_grow_followers_saw(const struct hm_ctx *ctx, const pid_t *pids, int n, uint64_t gen)
+{
+	const struct hmi_grow *g = ctx->grow;
+
+	if (n < 0 || !g || !g->shared)
+		return 0;
+	for (int k = 0; k < n; k++) {
+		int found = 0;
+
+		for (int i = 0; i < HMI_GROW_FOLLOWERS; i++) {
+			const struct hmi_gfollower *f = &g->shared->follower[i];
+
+			if (pids[k] <= 0 ||
+			    atomic_load_explicit(&f->pid, memory_order_acquire) != (int32_t)pids[k])
+				continue;
+			found = 1;
+			if (atomic_load_explicit(&f->seen, memory_order_acquire) < gen)
+				return 0;
+		}
+		if (!found) /* attaching (no slot yet), or a holder we cannot name */
+			return 0;
+	}
+	return 1;
+}
+
+struct hmi_gpage *hmi_grow_unit_entry(const struct hm_ctx *ctx, uint64_t va)
+{
+	const struct hmi_grow *g = ctx->grow;
+	const struct hmi_growmap *m = ctx->tab ? &ctx->tab->grow : NULL;
+	size_t p;
+
+	if (!g || !g->shared || !m || !m->n_pages || va < m->base || (va - m->base) % m->page_size)
+		return NULL;
+	p = (size_t)((va - m->base) >> m->shift);
+	if (p >= m->n_pages || !HMI_READ(g->shared->page[p].unit_len))
+		return NULL;
+	return &g->shared->page[p];
 }

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #define ARENA_MAGIC   0x414e455241204d48ULL /* "HM ARENA" */
-#define ARENA_VERSION 2			    /* 2: room for grown regions (grow_regions) */
+#define ARENA_VERSION 3 /* 2: room for grown regions; 3: follower slots, keeps */
 
 struct hmi_arena_hdr {
 	uint64_t magic;

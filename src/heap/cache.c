@@ -108,7 +108,8 @@ static void give_back(struct hm_ctx *ctx, struct hmi_heap_view *v, const uint64_
 		return;
 	for (size_t i = 0; i < n && !hmi_heap_is_damaged(v); i++)
 		hmi_heap_give(v, b[i]);
-	hmi_heap_unlock_check(ctx, v);
+	if (hmi_heap_unlock_check(ctx, v) == 0)
+		hmi_heap_after_free(ctx, v);
 }
 
 /* An empty class: fetch half its capacity of blocks in one hold of the
@@ -366,8 +367,11 @@ static void shared_free(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t b,
 	}
 	slot = hmi_blk_slot(v, b);
 	hmi_heap_give(v, b);
-	if (hmi_heap_unlock_check(ctx, v) == 0 && c)
+	if (hmi_heap_unlock_check(ctx, v) < 0)
+		return;
+	if (c)
 		hmi_count(&c->slot[slot].c.frees, 1);
+	hmi_heap_after_free(ctx, v);
 }
 
 /* Every case but the fast one of hm_free. */

@@ -44,7 +44,7 @@ static void give_back(struct hm_ctx *ctx, const struct hmi_unit_info *u)
 	char why[HMI_ERR_MAX];
 
 	memcpy(why, hm_errmsg(ctx), sizeof(why));
-	hmi_grow_give_back(ctx, u->va);
+	hmi_grow_give_back(ctx, u->va, NULL); /* never live: no secondary maps it */
 	snprintf(ctx->err, sizeof(ctx->err), "%s", why);
 }
 

@@ -534,6 +534,16 @@ void hmi_heap_give(struct hmi_heap_view *v, uint64_t b)
 	b = coalesce(v, r, b, &size);
 	if (b)
 		hmi_heap_list_insert(v, r->slot, b, size);
+	if (b && b == r->first && size == r->end - r->first &&
+	    (size_t)(r - v->regions) >= v->n_sorted)
+		atomic_store_explicit(&v->unit_free, 1,
+				      memory_order_relaxed); /* a whole grown unit */
+}
+
+void hmi_heap_after_free(struct hm_ctx *ctx, struct hmi_heap_view *v)
+{
+	if (v->on_unit_free && atomic_exchange_explicit(&v->unit_free, 0, memory_order_relaxed))
+		v->on_unit_free(ctx);
 }
 
 /* Used block B (SIZE bytes, region R) gives its tail beyond BSIZE back (a
@@ -835,21 +845,36 @@ void hmi_view_set_region(struct hmi_heap_view *v, size_t i, uint64_t first, uint
 	rmap_set(v, r, (uint32_t)i + 1);
 }
 
-int hmi_heap_take_region(struct hmi_heap_view *v, uint64_t first)
+/* The grown region that starts at FIRST when it is one free block, else NULL. */
+static struct hmi_region *free_grown_region(struct hmi_heap_view *v, uint64_t first)
 {
 	struct hmi_region *r = NULL;
-	struct hmi_heap_node *hn;
-	uint64_t size;
 
 	for (size_t i = v->n_sorted; i < v->n_regions && !r; i++)
 		if (v->regions[i].first == first && first)
 			r = &v->regions[i];
+	if (!r || HMI_READ(hmi_blk_at(first)->size) != r->end - r->first ||
+	    HMI_READ(hmi_blk_at(first)->cached))
+		return NULL;
+	return r;
+}
+
+int hmi_heap_region_free(struct hmi_heap_view *v, uint64_t first)
+{
+	return free_grown_region(v, first) != NULL;
+}
+
+int hmi_heap_take_region(struct hmi_heap_view *v, uint64_t first)
+{
+	struct hmi_region *r = free_grown_region(v, first);
+	struct hmi_heap_node *hn;
+	uint64_t size;
+
 	if (!r)
 		return 0;
-	size = HMI_READ(hmi_blk_at(first)->size);
-	if (size != r->end - r->first || HMI_READ(hmi_blk_at(first)->cached) ||
-	    list_remove(v, r->slot, first, size) < 0)
-		return 0; /* in use (or damaged: list_remove said so) */
+	size = r->end - r->first;
+	if (list_remove(v, r->slot, first, size) < 0)
+		return 0; /* damaged: list_remove said so */
 	hn = &v->h->nodes[r->slot];
 	hn->total -= size;
 	hn->free_bytes -= size;

@@ -214,7 +214,15 @@ struct hmi_heap_view {
 	struct hm_ctx *follow;	   /* a secondary of a growing primary: its context, whose
 				      grown units the view follows (heap/growth.c); NULL: none */
 	uint64_t grow_gen;	   /* the growth generation the regions match */
+	/* automatic trim (mem/growth.c, --auto-trim): called after a free left a
+	 * grown region wholly free (UNIT_FREE set under the lock), with no lock */
+	void (*on_unit_free)(struct hm_ctx *ctx);
+	atomic_int unit_free;
 };
+
+/* After a free, with no lock held: run V's automatic trim when a grown
+ * region went wholly free (heap/heap.c marks it). */
+void hmi_heap_after_free(struct hm_ctx *ctx, struct hmi_heap_view *v);
 
 /* This thread's cache of V (made on first use); NULL when out of memory:
  * the caller goes to the shared heap. */
@@ -291,6 +299,8 @@ int hmi_heap_grow(struct hm_ctx *ctx, struct hmi_heap_view *v, const char *fn, i
 /* With the lock held: take the region that starts at FIRST out of the heap
  * when it is one free block (1), else leave it (0). */
 int hmi_heap_take_region(struct hmi_heap_view *v, uint64_t first);
+/* With the lock held: is the grown region at FIRST one free block? */
+int hmi_heap_region_free(struct hmi_heap_view *v, uint64_t first);
 /* Flush the cache to the shared heap and free the private parts. */
 void hmi_view_release(struct hmi_heap_view *v);
 /* A forked child's copy of V: free the private parts, touching neither the

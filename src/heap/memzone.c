@@ -305,7 +305,12 @@ int hm_memzone_free(struct hm_ctx *ctx, const char *name)
 		hmi_arena_zones(ctx)->n--;
 	}
 	hmi_heap_unlock(v);
-	return rc < 0 ? rc : hmi_heap_is_damaged(v) ? hmi_heap_broken(ctx, v) : 0;
+	if (rc < 0)
+		return rc;
+	if (hmi_heap_is_damaged(v))
+		return hmi_heap_broken(ctx, v);
+	hmi_heap_after_free(ctx, v);
+	return 0;
 }
 
 int hm_memzone_walk(struct hm_ctx *ctx, int (*fn)(const struct hm_memzone *, void *), void *arg)

@@ -21,6 +21,7 @@
 #include "sys/sysinfo.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +119,13 @@ int hmi_mem_growth_setup(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_
 	int rc;
 
 	if (!o->max_mem && !o->socket_max_mem_count)
-		return 0;
+		return o->auto_trim
+			   ? hmi_err(ctx, EINVAL,
+				     "--auto-trim gives back grown memory, and without "
+				     "--max-mem (or --socket-max-mem) nothing grows: give one")
+			   : 0;
+	m->auto_trim = o->auto_trim;
+	m->auto_trim_keep = o->auto_trim_keep;
 	cfg.per_node = o->socket_max_mem_count > 0;
 	for (size_t i = 0; i < m->ps.n; i++)
 		cfg.start_bytes[m->ps.pages[i].node] += m->ps.page_size;
@@ -148,70 +155,163 @@ int hmi_mem_growth_setup(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_
 
 /* ------------------------------------------------------------------ trim */
 
-/* Take the unit U out of the heap, give it back; a refusal puts it back. 1
- * when given back, 0 when kept, -errno when the heap is broken. */
-static int trim_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_unit_info *u)
+#define MAX_FOLLOWERS 256 /* secondaries a trim can name; more: it waits */
+
+/* The secondaries that may map grown memory: every holder of the prefix's
+ * clients lock (N -1 when they cannot all be named: a unit then retires). */
+static struct hmi_followers followers_of(struct hm_ctx *ctx, pid_t *pids)
+{
+	int n = hmi_clients_list(ctx, ctx->mem, pids, MAX_FOLLOWERS);
+
+	return (struct hmi_followers){.pids = pids, .n = n >= MAX_FOLLOWERS ? -1 : n};
+}
+
+/* With the heap lock: take unit U (its region at FIRST) out of the heap
+ * unless something holds it or *SPARE bytes of free units may stay. */
+static int take_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_unit_info *u,
+		     uint64_t first, uint64_t *spare)
+{
+	if (hmi_grow_held(ctx, u->va) || !hmi_heap_region_free(v, first))
+		return 0;
+	if (*spare >= u->len) { /* --auto-trim keeps this much free */
+		*spare -= u->len;
+		return 0;
+	}
+	if (!hmi_heap_take_region(v, first))
+		return 0;
+	hmi_grow_publish(ctx, u->va, 0, 0);
+	return 1;
+}
+
+/* Take the unit U out of the heap, give it back (or retire it); a refusal
+ * puts it back. 1 when given back, 0 when kept or retiring, -errno when the
+ * heap is broken. */
+static int trim_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_unit_info *u,
+		     const struct hmi_followers *f, uint64_t *spare)
 {
 	uint64_t first, end;
 	int rc = 0, taken = 0;
 
 	if (hmi_region_of(u->va, u->va + u->len, &first, &end) == 0 &&
 	    (rc = hmi_heap_lock(ctx, v)) == 0) {
-		taken = hmi_heap_take_region(v, first);
-		if (taken)
-			hmi_grow_publish(ctx, u->va, 0, 0);
+		taken = take_unit(ctx, v, u, first, spare);
 		rc = hmi_heap_unlock_check(ctx, v);
 	}
-	if (rc == 0 && taken && hmi_grow_give_back(ctx, u->va) < 0) {
-		taken = 0; /* a callback keeps it: back into the heap */
-		rc = hmi_heap_lock(ctx, v);
-		if (rc == 0) {
-			rc = hmi_heap_add_region(ctx, v, first, end, u->node);
-			if (rc >= 0)
-				hmi_grow_publish(ctx, u->va, (uint32_t)rc, 1);
-			rc = rc < 0 ? rc : 0;
-			hmi_heap_unlock(v);
-		}
+	if (rc < 0 || !taken)
+		return rc;
+	rc = hmi_grow_give_back(ctx, u->va, f);
+	if (rc >= 0)
+		return rc;
+	rc = hmi_heap_lock(ctx, v); /* a callback keeps it: back into the heap */
+	if (rc == 0) {
+		rc = hmi_heap_add_region(ctx, v, first, end, u->node);
+		if (rc >= 0)
+			hmi_grow_publish(ctx, u->va, (uint32_t)rc, 1);
+		hmi_heap_unlock(v);
 	}
-	return rc < 0 ? rc : taken;
+	return rc < 0 ? rc : 0;
+}
+
+static int trim_refused(struct hm_ctx *ctx, const char *fn)
+{
+	if (hmi_tab_inherited(ctx->tab))
+		return hmi_err_inherited(ctx, fn);
+	if (ctx->mem->secondary)
+		return hmi_err(ctx, EBUSY,
+			       "%s: a secondary does not trim: the primary does (what a secondary "
+			       "grew goes back when the prefix ends)",
+			       fn);
+	return hmi_events_refuse_nested(ctx, fn);
+}
+
+/* Trim: the retiring units every secondary has let go, then every free
+ * unit, the latest first, but for SPARE bytes of them. */
+static int trim(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t spare, uint64_t *freed)
+{
+	pid_t pids[MAX_FOLLOWERS];
+	struct hmi_followers f = followers_of(ctx, pids);
+	struct hmi_unit_info *units;
+	int rc, given;
+	size_t n;
+
+	given = rc = hmi_grow_retired_finish(ctx, &f, freed);
+	units = rc >= 0 ? malloc((hmi_grow_max_units(ctx) + 1) * sizeof(*units)) : NULL;
+	if (rc >= 0 && !units)
+		rc = hmi_err(ctx, ENOMEM, "hm_mem_trim: out of memory");
+	n = units ? hmi_grow_units(ctx, units, hmi_grow_max_units(ctx)) : 0;
+	for (size_t i = n; rc >= 0 && i-- > 0;) { /* the latest first */
+		rc = trim_unit(ctx, v, &units[i], &f, &spare);
+		if (rc > 0 && freed)
+			*freed += units[i].len;
+		given += rc > 0;
+	}
+	free(units);
+	return rc < 0 ? rc : given;
 }
 
 int hm_mem_trim(struct hm_ctx *ctx, uint64_t *freed_bytes)
 {
 	struct hmi_heap_view *v = hmi_arena_view(ctx);
-	struct hmi_unit_info *units;
-	size_t n;
-	int rc, given = 0;
+	int rc;
 
 	if (freed_bytes)
 		*freed_bytes = 0;
 	if (!v)
 		return -ENOENT;
-	if (hmi_tab_inherited(ctx->tab))
-		return hmi_err_inherited(ctx, "hm_mem_trim");
-	if (ctx->mem->secondary)
-		return hmi_err(ctx, EBUSY,
-			       "hm_mem_trim: a secondary does not trim: the primary does, once the "
-			       "secondaries are gone");
-	rc = hmi_events_refuse_nested(ctx, "hm_mem_trim");
+	rc = trim_refused(ctx, "hm_mem_trim");
 	if (rc < 0 || !hmi_grow_possible(ctx))
 		return rc;
-	/* a secondary maps the units too: a page punched from under it would be
-	 * filled again by its next touch, a new page, not ours to count */
-	if (hmi_secondaries_alive(ctx, ctx->mem))
-		return hmi_err(ctx, EBUSY,
-			       "hm_mem_trim: secondaries map the memory: a trim waits until they "
-			       "are gone (hm_fini in each)");
-	units = malloc((hmi_grow_max_units(ctx) + 1) * sizeof(*units));
-	if (!units)
-		return hmi_err(ctx, ENOMEM, "hm_mem_trim: out of memory");
-	n = hmi_grow_units(ctx, units, hmi_grow_max_units(ctx));
-	for (size_t i = n; rc >= 0 && i-- > 0;) { /* the latest first */
-		rc = trim_unit(ctx, v, &units[i]);
-		if (rc > 0 && freed_bytes)
-			*freed_bytes += units[i].len;
-		given += rc > 0;
-	}
-	free(units);
-	return rc < 0 ? rc : given;
+	return trim(ctx, v, 0, freed_bytes);
+}
+
+/* --auto-trim: after a free left a grown unit wholly free (heap/heap.c),
+ * with no lock held. Quiet: hm_free returns nothing, and the caller's last
+ * message stays hers. Not in a secondary (the primary trims), a forked child
+ * or a callback. */
+static void auto_trim(struct hm_ctx *ctx)
+{
+	struct hmi_heap_view *v = hmi_arena_view(ctx);
+	char msg[HMI_ERR_MAX];
+
+	if (!v || !ctx->mem || ctx->mem->secondary || hmi_tab_inherited(ctx->tab) ||
+	    !hmi_grow_possible(ctx) || hmi_events_inside(ctx))
+		return;
+	memcpy(msg, hm_errmsg(ctx), sizeof(msg));
+	trim(ctx, v, ctx->mem->auto_trim_keep, NULL);
+	snprintf(ctx->err, sizeof(ctx->err), "%s", msg);
+}
+
+void hmi_mem_auto_trim_setup(struct hm_ctx *ctx)
+{
+	struct hmi_heap_view *v = hmi_arena_view(ctx);
+
+	if (v && ctx->mem && ctx->mem->auto_trim && hmi_grow_possible(ctx))
+		v->on_unit_free = auto_trim;
+}
+
+/* ------------------------------------------------------------------ keep */
+
+int hm_mem_keep(struct hm_ctx *ctx, const void *addr, size_t len, int keep)
+{
+	struct hmi_heap_view *v = hmi_arena_view(ctx);
+	uint64_t va = (uint64_t)(uintptr_t)addr;
+	int rc;
+
+	if (!ctx->mem || !v)
+		return hmi_err(ctx, ENODEV, "hm_mem_keep: no memory (hm_init did not run)");
+	if (hmi_tab_inherited(ctx->tab))
+		return hmi_err_inherited(ctx, "hm_mem_keep");
+	if (len == 0 || va + len < va || va < ctx->mem->window_base ||
+	    va + len - ctx->mem->window_base > ctx->mem->window_len)
+		return hmi_err(ctx, EINVAL,
+			       "hm_mem_keep: %p + %zu is %s hugemem's memory (0x%" PRIx64
+			       " + %" PRIu64 ")",
+			       addr, len, len ? "not inside" : "an empty range of",
+			       ctx->mem->window_base, ctx->mem->window_len);
+	rc = hmi_heap_lock(ctx, v); /* the lock a trim takes a unit out under */
+	if (rc < 0)
+		return rc;
+	rc = hmi_grow_keep(ctx, va, len, keep != 0, 0);
+	hmi_heap_unlock(v);
+	return rc;
 }

@@ -1033,6 +1033,8 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	if (rc == 0)
 		rc = hmi_arena_create(ctx); /* heap and zones (heap/heap.h), before secondaries */
 	if (rc == 0)
+		hmi_mem_auto_trim_setup(ctx);
+	if (rc == 0)
 		rc = reserve_zones(ctx, o);
 	t = hmi_now_ms();
 	if (rc == 0 && !pl.no_huge && !(o->flags & (HM_OPT_NO_SHCONF | HM_OPT_HUGE_UNLINK)))

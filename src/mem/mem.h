@@ -29,6 +29,8 @@ struct hmi_mem {
 	struct hmi_fdserver *fds; /* primary: descriptor server (memfd, single files) */
 	struct hmi_dma *dma;	  /* the IOMMU domain the segments are mapped in, or NULL */
 	uint64_t window_base, window_len;
+	int auto_trim;		 /* --auto-trim given: keep AUTO_TRIM_KEEP bytes free */
+	uint64_t auto_trim_keep; /* (mem/growth.c) */
 	char notes[HM_MAX_NOTES][256];
 };
 
@@ -78,6 +80,8 @@ int hmi_rundir_file(struct hm_ctx *ctx, const struct hmi_mem *m, const char *nam
 /* rundir.c: the pids (at most MAX) holding a read lock on M's clients file:
  * the secondaries still mapping the prefix's pages. Count, or -errno. */
 int hmi_clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids, int max);
+/* Every holder, up to MAX: the count, or -1 when they cannot all be named. */
+int hmi_clients_list(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids, int max);
 
 /* A thing hm_init says once (hm_layout_info's notes): at most HM_MAX_NOTES. */
 void hmi_mem_note(struct hmi_mem *m, const char *fmt, ...) HMI_PRINTF(2, 3);
@@ -88,6 +92,9 @@ void hmi_mem_note(struct hmi_mem *m, const char *fmt, ...) HMI_PRINTF(2, 3);
  * SI (may be NULL) for a note when the pool holds less. */
 int hmi_mem_growth_setup(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_opts *o,
 			 const struct hm_sysinfo *si, int iova_as_va);
+/* --auto-trim: once the heap exists, have frees that leave a grown unit
+ * wholly free trim (mem/growth.c). */
+void hmi_mem_auto_trim_setup(struct hm_ctx *ctx);
 
 #define HMI_CLIENTS_FILE "clients" /* secondaries hold a read lock on it */
 

@@ -204,7 +204,8 @@ int hmi_mem_release(struct hm_ctx *ctx)
 
 		rc = rc < 0 ? rc : pages;
 	}
-	if (pr->window_len) /* a secondary's pages go with its window */
+	hmi_grow_leave(ctx); /* its slot is in the arena, in the window */
+	if (pr->window_len)  /* a secondary's pages go with its window */
 		munmap((void *)(uintptr_t)pr->window_base, pr->window_len);
 	hmi_grow_release(ctx);
 	hmi_extmap_release(&pr->tab.ext);

@@ -45,9 +45,10 @@ int hmi_rundir_file(struct hm_ctx *ctx, const struct hmi_mem *m, const char *nam
 /* ------------------------------------------------------------------ secondaries seen from outside
  */
 
-/* The pids holding a lock on the clients file (from /proc/locks): up to MAX;
- * the count, 0 when none or no such file. */
-int hmi_clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids, int max)
+/* The holders of a lock on <rundir>/clients, up to MAX; *WHOLE 0 when
+ * /proc/locks could not be read (only the one F_GETLK names is known). */
+static int clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids, int max,
+			   int *whole)
 {
 	char path[HM_PATH_MAX], *text = NULL;
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
@@ -55,6 +56,7 @@ int hmi_clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids
 	unsigned maj, min;
 	int fd, n = 0;
 
+	*whole = 1;
 	if (hmi_rundir_file(ctx, m, HMI_CLIENTS_FILE, path, sizeof(path)) < 0)
 		return 0;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -63,10 +65,12 @@ int hmi_clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids
 	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fstat(fd, &st) == 0) {
 		pids[0] = fl.l_pid;
 		n = 1;
+		*whole = 0;
 		hmi_dev_split(st.st_dev, &maj, &min);
 		if (hmi_read_proc_locks(ctx, &text) == 0) {
 			int all = hmi_parse_proc_locks_all(text, maj, min, st.st_ino, pids, max);
 
+			*whole = all > 0;
 			n = all > 0 ? all : n;
 		}
 		free(text);
@@ -74,6 +78,20 @@ int hmi_clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids
 	}
 	close(fd); /* this process holds no lock on it: closing drops nothing */
 	return n;
+}
+
+int hmi_clients_holders(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids, int max)
+{
+	int whole;
+
+	return clients_holders(ctx, m, pids, max, &whole);
+}
+
+int hmi_clients_list(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids, int max)
+{
+	int whole, n = clients_holders(ctx, m, pids, max, &whole);
+
+	return whole ? n : -1;
 }
 
 static void name_pids(const pid_t *pids, int n, char *buf, size_t len)

@@ -81,6 +81,7 @@ enum opt_id {
 	OPT_DMA_MASK_BITS,
 	OPT_MAX_MEM,
 	OPT_SOCKET_MAX_MEM,
+	OPT_AUTO_TRIM,
 	OPT_COUNT
 };
 
@@ -136,6 +137,8 @@ static const struct hm_optdesc opt_table[] = {
 		     "at start)"},
     [OPT_SOCKET_MAX_MEM] = {"socket-max-mem", 0, "A,B,...", HM_CMD_INIT,
 			    "the most each NUMA node's memory may grow to, position = node id"},
+    [OPT_AUTO_TRIM] = {"auto-trim", 0, "SIZE", HM_CMD_INIT,
+		       "give grown memory back once it is free, keeping SIZE of it (0: none)"},
 };
 
 _Static_assert(HMI_ARRAY_SIZE(opt_table) == OPT_COUNT, "one opt_table row per enum opt_id");
@@ -501,6 +504,17 @@ static int apply_max_mem(struct parse *p, const struct opt_action *a, const char
 	return positive_size(p, value, "lets nothing grow", fix, &p->o->max_mem);
 }
 
+static int apply_auto_trim(struct parse *p, const struct opt_action *a, const char *value)
+{
+	int rc = hm_parse_size(p->ctx, value, &p->o->auto_trim_keep);
+
+	(void)a;
+	if (rc < 0)
+		return err_within(p->ctx, rc, p->shown);
+	p->o->auto_trim = 1;
+	return 0;
+}
+
 static int apply_socket_max_mem(struct parse *p, const struct opt_action *a, const char *value)
 {
 	(void)a;
@@ -783,6 +797,7 @@ static const struct opt_action opt_actions[] = {
     [OPT_DMA_MASK_BITS] = {.apply = apply_dma_mask_bits},
     [OPT_MAX_MEM] = {.apply = apply_max_mem},
     [OPT_SOCKET_MAX_MEM] = {.apply = apply_socket_max_mem},
+    [OPT_AUTO_TRIM] = {.apply = apply_auto_trim},
 };
 
 _Static_assert(HMI_ARRAY_SIZE(opt_actions) == OPT_COUNT, "one opt_actions row per enum opt_id");
@@ -796,6 +811,7 @@ static const struct conflict {
     {OPT_MAX_MEM, OPT_SOCKET_MAX_MEM, "give one"},
     {OPT_NO_HUGE, OPT_MAX_MEM, "ordinary pages do not grow; drop --max-mem"},
     {OPT_NO_HUGE, OPT_SOCKET_MAX_MEM, "ordinary pages do not grow; drop --socket-max-mem"},
+    {OPT_NO_HUGE, OPT_AUTO_TRIM, "ordinary pages do not grow; drop --auto-trim"},
     {OPT_NO_HUGE, OPT_SOCKET_MEM,
      "ordinary pages are not placed per node; give -m instead of --socket-mem"},
     {OPT_NO_HUGE, OPT_HUGE_DIR, "ordinary pages need no hugetlbfs; drop --huge-dir"},

@@ -349,7 +349,8 @@ static void check_secondary(struct hm_ctx *ctx, const char *b, const char *pfx)
 		msg[2] = 0x5a;
 		ok(write(to[1], msg, sizeof(msg)) == sizeof(msg), "%s: sent", b);
 	}
-	is_int(hm_mem_trim(ctx, NULL), -EBUSY, "%s: a trim waits while a secondary maps it", b);
+	ok(hm_mem_trim(ctx, NULL) >= 0 && p && hm_virt2iova(ctx, p) != HM_BAD_IOVA,
+	   "%s: a trim with a secondary attached runs, and leaves the unit a block holds", b);
 	msg[0] = 0;
 	if (write(to[1], msg, sizeof(msg)) != sizeof(msg))
 		diag("cannot tell the secondary to end");
@@ -363,6 +364,149 @@ static void check_secondary(struct hm_ctx *ctx, const char *b, const char *pfx)
 	ok(p && late_secondary(pfx, msg, p), "%s: a secondary attached after the growth sees it",
 	   b);
 	hm_free(ctx, p);
+	for (int i = 0; i < n; i++)
+		hm_free(ctx, blk[i]);
+}
+
+/* Is ADDR's page inaccessible in this process (/proc/self/maps says ---)? */
+static int prot_none_here(const void *addr)
+{
+	uint64_t a = (uint64_t)(uintptr_t)addr, lo, hi;
+	char line[512], perm[8];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int none = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &lo, &hi, perm) == 3 && a >= lo &&
+		    a < hi)
+			none = strncmp(perm, "---", 3) == 0;
+	if (f)
+		fclose(f);
+	return none;
+}
+
+/* The follower's side of check_trim_followed, in a child: attach, then per
+ * command byte from IN: 'm' translate and read P, 'k' keep Q's unit, 'l'
+ * look (a heap call) and report whether P is unmapped and untranslated
+ * here, 'e' end. Answers one byte each ('y' / 'n') on OUT. */
+static int follower(const char *pfx, int in, int out, char *p, char *q)
+{
+	struct hm_ctx *sec = NULL;
+	struct hm_opts o;
+	char cmd, yes;
+
+	hm_ctx_new(&sec);
+	hm_opts_init(&o);
+	o.file_prefix = pfx;
+	if (hm_attach(sec, &o) != 0) {
+		fprintf(stderr, "# follower: %s\n", hm_errmsg(sec));
+		return 1;
+	}
+	while (read(in, &cmd, 1) == 1 && cmd != 'e') {
+		if (cmd == 'm')
+			yes = hm_virt2iova(sec, p) != HM_BAD_IOVA && *(volatile char *)p == 0x6b;
+		else if (cmd == 'k')
+			yes = hm_mem_keep(sec, q, 4096, 1) == 0;
+		else
+			yes = hm_heap_check(sec) == 0 && prot_none_here(p) &&
+			      hm_virt2iova(sec, p) == HM_BAD_IOVA;
+		if (!yes)
+			fprintf(stderr, "# follower '%c': %s\n", cmd, hm_errmsg(sec));
+		if (write(out, yes ? "y" : "n", 1) != 1)
+			return 2;
+	}
+	hm_ctx_free(sec);
+	return 0;
+}
+
+static int ask(int to, int from, char cmd)
+{
+	char c = 0;
+
+	return write(to, &cmd, 1) == 1 && read(from, &c, 1) == 1 && c == 'y';
+}
+
+/* A trim with a secondary attached: the freed unit retires (out of the heap,
+ * untranslated, its pages kept) until the secondary has looked (unmapped
+ * it), then a later trim gives it back; a unit the secondary keeps stays
+ * until the keep is let go. */
+static void check_trim_followed(struct hm_ctx *ctx, const char *b, const char *pfx)
+{
+	int to[2], from[2], st = 0, n;
+	void *blk[256];
+	char *p, *q;
+	uint64_t freed = 0, free0;
+	pid_t pid;
+
+	if (skip_child(b) || pipe(to) < 0 || pipe(from) < 0)
+		return;
+	n = fill(ctx, blk, 256);
+	p = hm_malloc(ctx, 64 * 1024, 0);
+	q = hm_malloc(ctx, 3 * MB, 0); /* a unit of its own */
+	if (!p || !q) {
+		ok(0, "%s: two units grow (%s)", b, hm_errmsg(ctx));
+		return;
+	}
+	memset(p, 0x6b, 64 * 1024);
+	pid = fork();
+	if (pid == 0)
+		_exit(follower(pfx, to[0], from[1], p, q));
+	ok(ask(to[1], from[0], 'm'), "%s: the secondary maps and reads the grown unit", b);
+	ok(ask(to[1], from[0], 'k'), "%s: the secondary keeps the other unit", b);
+	hm_free(ctx, p);
+	hm_free(ctx, q);
+	free0 = real_counter("free_hugepages");
+	is_int(hm_mem_trim(ctx, &freed), 0, "%s: a trim while the secondary maps it gives nothing",
+	       b);
+	is_u64(real_counter("free_hugepages"), free0, "%s: the pool is unchanged", b);
+	ok(hm_virt2iova(ctx, p) == HM_BAD_IOVA, "%s: the retiring unit no longer translates", b);
+	ok(hm_virt2iova(ctx, q) != HM_BAD_IOVA, "%s: the unit the secondary keeps stays", b);
+	is_int(hm_mem_trim(ctx, NULL), 0, "%s: until the secondary looks, still nothing", b);
+	ok(ask(to[1], from[0], 'l'), "%s: the secondary, at its next heap call, unmapped it", b);
+	ok(hm_mem_trim(ctx, &freed) >= 1 && freed >= 2 * MB,
+	   "%s: then a trim gives it back (%llu bytes)", b, (unsigned long long)freed);
+	is_u64(real_counter("free_hugepages"), free0 + freed / (2 * MB), "%s: the pool has it", b);
+	ok(hm_virt2iova(ctx, q) != HM_BAD_IOVA, "%s: the kept unit is still there", b);
+	is_int(hm_mem_keep(ctx, q, 4096, 0), 0, "%s: the primary lets go of the keep", b);
+	ok(hm_mem_trim(ctx, NULL) >= 0, "%s: trim", b);
+	ok(hm_virt2iova(ctx, q) == HM_BAD_IOVA, "%s: the unit left once no keep held it", b);
+	if (write(to[1], "e", 1) != 1)
+		diag("cannot tell the secondary to end");
+	waitpid(pid, &st, 0);
+	is_int(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0, "%s: the secondary ended well", b);
+	close(to[0]);
+	close(to[1]);
+	close(from[0]);
+	close(from[1]);
+	hm_mem_trim(ctx, NULL);
+	for (int i = 0; i < n; i++)
+		hm_free(ctx, blk[i]);
+}
+
+/* hm_mem_keep without secondaries: a kept unit survives trims, the start
+ * memory needs none, bad ranges are refused. */
+static void check_keep(struct hm_ctx *ctx, const char *b)
+{
+	const struct hm_layout_info *in = hm_layout(ctx);
+	char *start = (char *)(uintptr_t)in->va_base;
+	void *blk[256];
+	int n = fill(ctx, blk, 256);
+	char *p = hm_malloc(ctx, 64 * 1024, 0);
+
+	ok(p != NULL, "%s: keep: a unit grows", b);
+	is_int(hm_mem_keep(ctx, p, 64 * 1024, 0), -EINVAL, "%s: letting go of no keep: EINVAL", b);
+	is_int(hm_mem_keep(ctx, p, 64 * 1024, 1), 0, "%s: keep it", b);
+	hm_free(ctx, p);
+	hm_mem_trim(ctx, NULL);
+	ok(hm_virt2iova(ctx, p) != HM_BAD_IOVA, "%s: a trim leaves the kept unit", b);
+	is_int(hm_mem_keep(ctx, start, 4096, 1), 0, "%s: the start memory: nothing to keep", b);
+	is_int(hm_mem_keep(ctx, start, 0, 1), -EINVAL, "%s: an empty range: EINVAL", b);
+	is_int(hm_mem_keep(ctx, &n, 8, 1), -EINVAL, "%s: memory not hugemem's: EINVAL", b);
+	is_int(hm_mem_keep(ctx, start + in->va_len - 2 * MB, 4096, 1), -ENOENT,
+	       "%s: the growth area where nothing grew: ENOENT", b);
+	is_int(hm_mem_keep(ctx, p, 64 * 1024, 0), 0, "%s: let go", b);
+	hm_mem_trim(ctx, NULL);
+	ok(hm_virt2iova(ctx, p) == HM_BAD_IOVA, "%s: then it is trimmed", b);
 	for (int i = 0; i < n; i++)
 		hm_free(ctx, blk[i]);
 }
@@ -398,6 +542,8 @@ static void one_backing(int k, uint64_t pool0)
 		check_limits(ctx, backings[k]);
 		check_refusals(ctx, backings[k], &s);
 		check_secondary(ctx, backings[k], pfx);
+		check_keep(ctx, backings[k]);
+		check_trim_followed(ctx, backings[k], pfx);
 		check_trim(ctx, backings[k], &s, pool0);
 	}
 	hm_ctx_free(ctx);
@@ -644,6 +790,46 @@ static void check_unregister_waits(void)
 	hm_ctx_free(ctx);
 }
 
+/* --auto-trim: a free that leaves a grown unit wholly free gives units back
+ * at once, but for the SIZE it keeps. */
+static void check_auto_trim(uint64_t pool0)
+{
+	struct hm_ctx *ctx = NULL;
+	char line[160];
+	void *blk[256], *p, *q;
+	uint64_t free0;
+	int n, rc;
+
+	snprintf(line, sizeof(line),
+		 "-m 4 --max-mem 32M --auto-trim 2M --in-memory --file-prefix "
+		 "hmgrowauto%d",
+		 (int)getpid());
+	hm_ctx_new(&ctx);
+	rc = real_init_line(ctx, line);
+	is_int(rc, 0, "auto-trim: hm_init %s (%s)", line, hm_errmsg(ctx));
+	n = rc == 0 ? fill(ctx, blk, 256) : 0;
+	p = rc == 0 ? hm_malloc(ctx, 64 * 1024, 0) : NULL;
+	free0 = real_counter("free_hugepages");
+	hm_free(ctx, p);
+	ok(p && hm_virt2iova(ctx, p) != HM_BAD_IOVA && real_counter("free_hugepages") == free0,
+	   "auto-trim: a free unit within the 2M it keeps stays");
+	q = rc == 0 ? hm_malloc(ctx, 3 * MB, 0) : NULL;
+	free0 = real_counter("free_hugepages");
+	hm_free(ctx, q);
+	ok(q && hm_virt2iova(ctx, q) == HM_BAD_IOVA, "auto-trim: past it, the free gives back");
+	is_u64(real_counter("free_hugepages"), free0 + 2, "auto-trim: the pool has its 2 pages");
+	ok(hm_virt2iova(ctx, p) != HM_BAD_IOVA, "auto-trim: the 2M kept free stays");
+	for (int i = 0; i < n; i++)
+		hm_free(ctx, blk[i]);
+	hm_ctx_free(ctx);
+	is_u64(real_counter("free_hugepages"), pool0, "auto-trim: the pool is whole after");
+	hm_ctx_new(&ctx);
+	is_int(real_init_line(ctx, "-m 4 --auto-trim 0 --in-memory --file-prefix hmgrowauto"),
+	       -EINVAL, "auto-trim without --max-mem: EINVAL");
+	ok(strstr(hm_errmsg(ctx), "--max-mem") != NULL, "naming --max-mem: %s", hm_errmsg(ctx));
+	hm_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const char *why = real_require(40, mnt, sizeof(mnt));
@@ -661,6 +847,7 @@ int main(void)
 	for (int k = 0; k < 3; k++)
 		check_secondary_grows(k, pool0);
 	check_pool_cap(pool0);
+	check_auto_trim(pool0);
 	check_unregister_waits();
 	check_extmem();
 	real_ok_counts(&before, "the pool is as found");

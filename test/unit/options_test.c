@@ -636,6 +636,7 @@ static const char *sample_value(const char *name)
 	    {"dma-mask-bits", "48"},
 	    {"max-mem", "1G"},
 	    {"socket-max-mem", "64,0"},
+	    {"auto-trim", "0"},
 	};
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(samples); i++)

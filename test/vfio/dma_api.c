@@ -43,6 +43,7 @@
 #define HALF   (4u << 10)
 
 static const struct vg_args *args;
+static uint64_t max_mem; /* --max-mem of the next primary (0: none) */
 
 /* A primary of MEM bytes (PAGE_SIZE pages from DIR) for the edu. */
 static int primary(struct hm_ctx **ctx, enum hm_iommu iommu, enum hm_iova_mode mode,
@@ -64,6 +65,7 @@ static int primary(struct hm_ctx **ctx, enum hm_iommu iommu, enum hm_iova_mode m
 	o.iova_mode = mode;
 	o.vfio_devices = devs;
 	o.n_vfio_devices = 1;
+	o.max_mem = max_mem;
 	rc = hm_init(*ctx, &o);
 	if (rc < 0)
 		diag("hm_init: %s", hm_errmsg(*ctx));
@@ -314,6 +316,42 @@ static void dmabuf(void)
 	hm_ctx_free(ctx);
 }
 
+/* Grown memory exported as a dma-buf: the edu writes into it, the dma-buf
+ * reads it, and no trim takes the unit while a dma-buf may pin it. */
+static void dmabuf_grown(void)
+{
+	struct hm_memzone z;
+	struct hm_ctx *ctx;
+	uint64_t freed = 1;
+	int fd = -1, rc;
+
+	max_mem = 64ULL << 20;
+	rc = primary(&ctx, HM_IOMMU_IOMMUFD, HM_IOVA_VA, 0, NULL, HM_OPT_IN_MEMORY);
+	max_mem = 0;
+	if (!ok(rc == 0, "iommufd: dma-buf: an --in-memory primary that grows")) {
+		hm_ctx_free(ctx);
+		return;
+	}
+	rc = hm_memzone_reserve(ctx, "grown", MEM + (2u << 20), HM_SOCKET_ANY, HM_MZ_IOVA_CONTIG,
+				4096, &z);
+	ok(rc == 0 && (uint64_t)(uintptr_t)z.va >= hm_layout(ctx)->va_base + MEM,
+	   "iommufd: dma-buf: a zone larger than the start memory grows it (%s)",
+	   rc ? hm_errmsg(ctx) : "");
+	if (rc == 0)
+		fd = hm_dmabuf_export(ctx, z.va, ZLEN);
+	ok(fd >= 0, "iommufd: dma-buf: grown memory exported (%s)", fd < 0 ? hm_errmsg(ctx) : "");
+	is_int(rc == 0 ? round_trip(ctx, &z, 5) : -1, 0,
+	       "iommufd: edu: dma-buf: the edu writes into grown memory");
+	hm_memzone_free(ctx, "grown");
+	is_int(hm_mem_trim(ctx, &freed), 0, "iommufd: dma-buf: a trim leaves the exported unit");
+	ok(freed == 0 && rc == 0 && hm_virt2iova(ctx, z.va) != HM_BAD_IOVA,
+	   "iommufd: dma-buf: its memory still translates");
+	if (fd >= 0)
+		close(fd);
+	hm_fini(ctx);
+	hm_ctx_free(ctx);
+}
+
 static void auto_picks(const char *want)
 {
 	struct hm_dma_info info;
@@ -379,6 +417,7 @@ int main(int argc, char **argv)
 		primary_leaves_first();
 		huge_1g();
 		dmabuf();
+		dmabuf_grown();
 	} else if (strcmp(a.mode, "iommu39") == 0) {
 		iommu39();
 	} else {
