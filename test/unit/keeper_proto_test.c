@@ -157,6 +157,24 @@ static int same(const struct hmi_kp_msg *a, const struct hmi_kp_msg *b)
 	return eq;
 }
 
+/* HM_KEEPER_CORPUS=DIR: write each sample there too, the seeds of the
+ * libFuzzer harness test/fuzz/keeper_fuzz.c (test/fuzz/corpus/keeper/). */
+static void save_seed(int i, size_t len)
+{
+	const char *dir = getenv("HM_KEEPER_CORPUS");
+	char path[512];
+	FILE *f;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/sample-%02d", dir, i);
+	f = fopen(path, "wb");
+	if (f && fwrite(buf, 1, len, f) != len)
+		diag("cannot write %s", path);
+	if (f)
+		fclose(f);
+}
+
 static void test_round_trips(void)
 {
 	for (int i = 0; i < N_SAMPLES; i++) {
@@ -164,6 +182,7 @@ static void test_round_trips(void)
 		size_t len = encode(&m), len2 = 0;
 		int rc = hmi_kp_decode(ctx, buf, len, &back);
 
+		save_seed(i, len);
 		ok(len > 0 && rc == 0 && same(&m, &back), "sample %d (type %d) round-trips", i,
 		   (int)m.type);
 		memcpy(copy, buf, len);
