@@ -46,7 +46,7 @@ struct cli_opts {
 	const char *group;    /* --group (mount, keeper) */
 	const char *keep;     /* --keep (keeper) */
 	const char *chunk;    /* --chunk (keeper) */
-	const char *runtime_dir; /* --runtime-dir (keeper, status) */
+	const char *runtime_dir; /* --runtime-dir (keeper) */
 	int n_args;	      /* positional words */
 	const char *args[CLI_MAX_ARGS];
 	struct hm_zone_spec zones[HM_MAX_ZONES];		 /* lib.zones: --zone */
@@ -148,7 +148,7 @@ int cmd_keeper(struct hm_ctx *ctx, const struct cli_opts *o);
  * message when there is no such group. */
 int cli_group_id(const char *cmd, const char *name, gid_t *gid);
 
-/* The keeper's directory status and keeper look in: --runtime-dir, else
+/* The keeper's directory: --runtime-dir, else
  * $HUGEMEM_RUNTIME_DIR with "-keeper" appended (as /run/hugemem is to
  * /run/hugemem-keeper), else NULL (the library's default) (cli/keeper.c). */
 const char *cli_keeper_dir(const struct cli_opts *o, char *buf, size_t len);

@@ -61,7 +61,7 @@ static const struct hm_optdesc cli_table[] = {
 		    "bytes of one leased memfd (default 32M)"},
     [COPT_EXPOSE_PA] = {"expose-pa", 0, NULL, HM_CMD_KEEPER,
 			"give physical addresses to every client, not only to CAP_SYS_ADMIN"},
-    [COPT_RUNTIME_DIR] = {"runtime-dir", 0, "DIR", HM_CMD_KEEPER | HM_CMD_STATUS,
+    [COPT_RUNTIME_DIR] = {"runtime-dir", 0, "DIR", HM_CMD_KEEPER,
 			  "the keeper's directory (default /run/hugemem-keeper)"},
 };
 

@@ -1139,15 +1139,16 @@ struct hm_keeper;
  * memfds on its nodes, then make the runtime directory and bind the socket.
  * Ready to serve when it returns 0 (*OUT; hm_keeper_free it). Refused: bad
  * options, not root, a pool too small, the socket path a link or not a
- * socket, a keeper already there. Nothing is left held on failure.
- * Errors: -EADDRINUSE, -EEXIST, -EINVAL, -ENAMETOOLONG, -ENOMEM, -ENOTDIR, -EOPNOTSUPP,
- * -EPERM. */
+ * socket, a keeper already there; hm_ctx_cancel stops the filling.
+ * Nothing is left held on failure.
+ * Errors: -EACCES, -EADDRINUSE, -EAGAIN, -EBUSY, -ECANCELED, -EEXIST, -EFBIG, -EINVAL, -EIO,
+ * -ENAMETOOLONG, -ENOENT, -ENOMEM, -ENOTDIR, -EOPNOTSUPP, -EPERM, -ERANGE. */
 int hm_keeper_start(struct hm_ctx *ctx, const struct hm_keeper_opts *o, struct hm_keeper **out);
 /* Serve clients until hm_keeper_stop. A client that sends a malformed
  * message is disconnected (its chunks come back); the keeper goes on.
  * Returns 0 once stopped, or -errno when the event loop itself fails (the
  * message in the context hm_keeper_start was given).
- * Errors: -EINVAL, -ENOMEM. */
+ * Errors: -EINVAL. */
 int hm_keeper_run(struct hm_keeper *k);
 /* Make hm_keeper_run return: one write to an eventfd, async-signal-safe,
  * from any thread or a signal handler.
@@ -1188,8 +1189,8 @@ struct hm_keeper_status {
  * holds: *OUT (hm_keeper_status_free it). -ENOENT or -ECONNREFUSED when no
  * keeper answers there, -EACCES when this user may not connect, -EPROTO or
  * -EBADMSG for an answer that is not the keeper protocol's.
- * Errors: -EACCES, -EBADMSG, -ECONNREFUSED, -EINVAL, -ENAMETOOLONG, -ENOENT, -ENOMEM, -EPROTO,
- * -ETIMEDOUT. */
+ * Errors: -EACCES, -EBADMSG, -ECONNREFUSED, -ECONNRESET, -EINVAL, -ENAMETOOLONG, -ENOENT,
+ * -ENOMEM, -EPROTO, -ETIMEDOUT. */
 int hm_keeper_status(struct hm_ctx *ctx, const char *runtime_dir, struct hm_keeper_status **out);
 /* Free what hm_keeper_status returned; NULL is accepted. Errors: none. */
 void hm_keeper_status_free(struct hm_keeper_status *st);
