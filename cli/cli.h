@@ -40,14 +40,14 @@ enum cli_opt_flag {
  * with it. String fields point into argv. */
 struct cli_opts {
 	struct hm_opts lib;
-	unsigned flags;	      /* enum cli_opt_flag */
-	const char *svg_file; /* --svg */
-	const char *user;     /* --user (mount) */
-	const char *group;    /* --group (mount, keeper) */
-	const char *keep;     /* --keep (keeper) */
-	const char *chunk;    /* --chunk (keeper) */
+	unsigned flags;		 /* enum cli_opt_flag */
+	const char *svg_file;	 /* --svg */
+	const char *user;	 /* --user (mount) */
+	const char *group;	 /* --group (mount, keeper) */
+	const char *keep;	 /* --keep (keeper) */
+	const char *chunk;	 /* --chunk (keeper) */
 	const char *runtime_dir; /* --runtime-dir (keeper) */
-	int n_args;	      /* positional words */
+	int n_args;		 /* positional words */
 	const char *args[CLI_MAX_ARGS];
 	struct hm_zone_spec zones[HM_MAX_ZONES];		 /* lib.zones: --zone */
 	char vfio_devices[HM_MAX_VFIO_DEVICES][HM_PCI_ADDR_MAX]; /* lib.vfio_devices */

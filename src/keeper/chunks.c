@@ -156,8 +156,8 @@ int hmi_chunk_fault(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t l
 	int rc;
 
 	if (page_size == 0 || len == 0 || len % page_size)
-		return hmi_err(ctx, EINVAL, "a keeper chunk of %" PRIu64 " bytes is not whole pages",
-			       len);
+		return hmi_err(ctx, EINVAL,
+			       "a keeper chunk of %" PRIu64 " bytes is not whole pages", len);
 	f.fd = new_memfd(ctx, page_size, node, len);
 	if (f.fd < 0)
 		return f.fd;

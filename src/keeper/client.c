@@ -101,7 +101,8 @@ static int send_req(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const struct 
 static int recv_error(struct hm_ctx *ctx, ssize_t got)
 {
 	if (got == 0)
-		return hmi_err(ctx, ECONNRESET, "the keeper closed the connection without an answer");
+		return hmi_err(ctx, ECONNRESET,
+			       "the keeper closed the connection without an answer");
 	if (got == -EAGAIN || got == -EWOULDBLOCK)
 		return hmi_err(ctx, ETIMEDOUT, "the keeper did not answer within %d s",
 			       RECV_TIMEOUT_S);
@@ -191,8 +192,8 @@ void hmi_keeper_lease_free(struct hmi_keeper_lease *l)
 static int add_reply(struct hm_ctx *ctx, struct hmi_keeper_lease *l, const struct hmi_kp_msg *m,
 		     const int *fds)
 {
-	struct hmi_keeper_chunk *chunks = realloc(l->chunks, (l->n_chunks + m->n_chunks + 1) *
-								 sizeof(*chunks));
+	struct hmi_keeper_chunk *chunks =
+	    realloc(l->chunks, (l->n_chunks + m->n_chunks + 1) * sizeof(*chunks));
 	struct hm_run *runs;
 
 	if (chunks)
@@ -269,8 +270,8 @@ int hmi_keeper_return(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const uint6
 	int rc;
 
 	if (n > HMI_KP_IDS_MAX)
-		return hmi_err(ctx, EINVAL, "at most %d chunk ids at once, not %zu",
-			       HMI_KP_IDS_MAX, n);
+		return hmi_err(ctx, EINVAL, "at most %d chunk ids at once, not %zu", HMI_KP_IDS_MAX,
+			       n);
 	req.flags = n == 0 ? HMI_KP_ALL : 0;
 	req.n_ids = (uint32_t)n;
 	req.ids = (uint64_t *)(uintptr_t)ids;

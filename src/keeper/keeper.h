@@ -41,12 +41,12 @@
 #define HMI_KP_MAGIC	  0x504b4d48u /* "HMKP" in little-endian byte order */
 #define HMI_KP_VERSION	  1u
 #define HMI_KP_HEADER	  16
-#define HMI_KP_MSG_MAX	  65536	 /* bytes of one message, either way */
-#define HMI_KP_TEXT_MAX	  512	 /* a reply's line, its NUL included */
+#define HMI_KP_MSG_MAX	  65536 /* bytes of one message, either way */
+#define HMI_KP_TEXT_MAX	  512	/* a reply's line, its NUL included */
 #define HMI_KP_ASKS_MAX	  (HM_MAX_NODES + 1)
-#define HMI_KP_FDS_MAX	  250	 /* memfds in one reply (the kernel's SCM_MAX_FD is 253) */
-#define HMI_KP_IDS_MAX	  4096	 /* chunk ids in one RETURN */
-#define HMI_KP_LEASES_MAX 1024	 /* leases listed in one STATUS_REPLY */
+#define HMI_KP_FDS_MAX	  250	       /* memfds in one reply (the kernel's SCM_MAX_FD is 253) */
+#define HMI_KP_IDS_MAX	  4096	       /* chunk ids in one RETURN */
+#define HMI_KP_LEASES_MAX 1024	       /* leases listed in one STATUS_REPLY */
 #define HMI_KP_BYTES_MAX  (1ULL << 50) /* any byte count: 1 PiB */
 
 enum hmi_kp_type {
@@ -82,17 +82,17 @@ struct hmi_kp_chunk {
 struct hmi_kp_msg {
 	enum hmi_kp_type type;
 	uint32_t flags;
-	int status;		     /* replies: 0 or -errno */
-	char text[HMI_KP_TEXT_MAX];  /* replies: why, "" when nothing to say */
-	int pa_allowed;		     /* HELLO_REPLY */
-	uint64_t page_size;	     /* HELLO_REPLY, LEASE, LEASE_REPLY */
-	uint64_t chunk_bytes;	     /* HELLO_REPLY */
-	uint32_t n_asks;	     /* LEASE */
+	int status;		    /* replies: 0 or -errno */
+	char text[HMI_KP_TEXT_MAX]; /* replies: why, "" when nothing to say */
+	int pa_allowed;		    /* HELLO_REPLY */
+	uint64_t page_size;	    /* HELLO_REPLY, LEASE, LEASE_REPLY */
+	uint64_t chunk_bytes;	    /* HELLO_REPLY */
+	uint32_t n_asks;	    /* LEASE */
 	struct hmi_kp_ask asks[HMI_KP_ASKS_MAX];
-	uint32_t n_chunks, n_runs;   /* LEASE_REPLY */
+	uint32_t n_chunks, n_runs; /* LEASE_REPLY */
 	struct hmi_kp_chunk *chunks;
 	struct hm_run *runs;
-	uint32_t n_ids;		     /* RETURN */
+	uint32_t n_ids; /* RETURN */
 	uint64_t *ids;
 	uint32_t returned;	     /* RETURN_REPLY */
 	struct hm_keeper_status *st; /* STATUS_REPLY */
@@ -127,7 +127,8 @@ int hmi_kp_send(int sock, const void *buf, size_t len, const int *fds, size_t n)
  * -errno. */
 ssize_t hmi_kp_recv(int sock, void *buf, size_t cap, int *fds, size_t max_fds, size_t *n_fds);
 
-/* ------------------------------------------------------------------ the client's side (client.c) */
+/* ------------------------------------------------------------------ the client's side (client.c)
+ */
 
 /* A connection to a keeper, after HELLO. */
 struct hmi_keeper_conn {
@@ -178,7 +179,8 @@ int hmi_keeper_return(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const uint6
 int hmi_keeper_call(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const struct hmi_kp_msg *req,
 		    enum hmi_kp_type want, struct hmi_kp_msg *reply);
 
-/* ------------------------------------------------------------------ the keeper's memory (chunks.c) */
+/* ------------------------------------------------------------------ the keeper's memory (chunks.c)
+ */
 
 /* Pages in one chunk at most: every run of a chunk fits in one reply. */
 #define HMI_KEEPER_CHUNK_PAGES_MAX 2048

@@ -216,7 +216,8 @@ static int dec_chunks(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m)
 		if (c->id == 0 || c->node < 0 || c->node >= HM_MAX_NODES || c->n_runs == 0 ||
 		    runs_seen > m->n_runs || c->len == 0 || c->len > HMI_KP_BYTES_MAX ||
 		    c->len % m->page_size)
-			return bad(ctx, m, "a chunk's id, node, length or run count is out of range");
+			return bad(ctx, m,
+				   "a chunk's id, node, length or run count is out of range");
 	}
 	if (runs_seen != m->n_runs)
 		return bad(ctx, m, "the chunks' runs do not add up to the run count");
@@ -325,10 +326,9 @@ static int dec_status_reply(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg 
 	st->leases_total = rd_u64(r);
 	if (m->status < 0 && !r->short_read && st->pid == 0 && n_nodes == 0 && n_leases == 0)
 		return 0;
-	if (r->short_read || st->pid <= 0 || !page_size_ok(st->page_size) ||
-	    st->chunk_bytes == 0 || st->chunk_bytes % st->page_size ||
-	    st->keep_bytes > HMI_KP_BYTES_MAX || n_nodes > HM_MAX_NODES ||
-	    n_leases > HMI_KP_LEASES_MAX || st->leases_total < n_leases ||
+	if (r->short_read || st->pid <= 0 || !page_size_ok(st->page_size) || st->chunk_bytes == 0 ||
+	    st->chunk_bytes % st->page_size || st->keep_bytes > HMI_KP_BYTES_MAX ||
+	    n_nodes > HM_MAX_NODES || n_leases > HMI_KP_LEASES_MAX || st->leases_total < n_leases ||
 	    !room_for(r, n_nodes, NODE_REC) ||
 	    n_leases > (r->len - r->off - (size_t)n_nodes * NODE_REC) / LEASE_REC)
 		return bad(ctx, m, "a size or count of the status is out of range");
@@ -555,7 +555,8 @@ int hmi_kp_encode(struct hm_ctx *ctx, const struct hmi_kp_msg *m, void *buf, siz
 	}
 	enc_body(&w, m);
 	if (w.full)
-		return hmi_err(ctx, EMSGSIZE, "a keeper message of type %d does not fit in %zu bytes",
+		return hmi_err(ctx, EMSGSIZE,
+			       "a keeper message of type %d does not fit in %zu bytes",
 			       (int)m->type, w.cap);
 	for (size_t i = 0; i < 4; i++)
 		w.p[8 + i] = (uint8_t)(w.off >> (8 * i));

@@ -281,8 +281,8 @@ static int client_slot(struct hm_keeper *k, size_t *slot)
 			*slot = i;
 			return 0;
 		}
-	if (hmi_array_reserve(k->ctx, (void **)&k->cl, &k->cap_cl, k->n_cl + 1, sizeof(*k->cl),
-			      16, "keeper clients") < 0)
+	if (hmi_array_reserve(k->ctx, (void **)&k->cl, &k->cap_cl, k->n_cl + 1, sizeof(*k->cl), 16,
+			      "keeper clients") < 0)
 		return -ENOMEM;
 	*slot = k->n_cl++;
 	return 0;
@@ -495,8 +495,8 @@ static int serve_status(struct hm_keeper *k, size_t i)
 		if (cl->sock < 0 || cl->bytes == 0)
 			continue;
 		if (st.n_leases < HMI_KP_LEASES_MAX) /* 1024 x 16 bytes: fits in a message */
-			leases[st.n_leases++] =
-			    (struct hm_keeper_lease){.pid = cl->pid, .uid = cl->uid, .bytes = cl->bytes};
+			leases[st.n_leases++] = (struct hm_keeper_lease){
+			    .pid = cl->pid, .uid = cl->uid, .bytes = cl->bytes};
 		st.leases_total++;
 	}
 	return send_msg(k, i, &m, NULL, 0);
@@ -618,8 +618,8 @@ static int open_dir(struct hm_keeper *k)
 	if (mkdir(k->dir, 0700) == 0)
 		k->made_dir = 1;
 	else if (errno != EEXIST)
-		return hmi_err(k->ctx, errno, "cannot create the keeper's directory %s: %s",
-			       k->dir, strerror(errno));
+		return hmi_err(k->ctx, errno, "cannot create the keeper's directory %s: %s", k->dir,
+			       strerror(errno));
 	k->dir_fd = open(k->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (k->dir_fd < 0)
 		return hmi_err(k->ctx, ENOTDIR,
@@ -660,9 +660,9 @@ static int clear_path(struct hm_keeper *k)
 	int rc;
 
 	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0
-				       : hmi_err(k->ctx, errno, "cannot inspect %s: %s", path,
-						 strerror(errno));
+		return errno == ENOENT
+			   ? 0
+			   : hmi_err(k->ctx, errno, "cannot inspect %s: %s", path, strerror(errno));
 	if (S_ISLNK(st.st_mode))
 		return hmi_err(k->ctx, EEXIST, "%s is a symbolic link: refused; remove it", path);
 	if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
@@ -676,8 +676,8 @@ static int clear_path(struct hm_keeper *k)
 		return hmi_err(k->ctx, EEXIST, "%s exists and cannot be probed (%s): remove it",
 			       path, strerror(-rc));
 	if (unlink(path) < 0)
-		return hmi_err(k->ctx, errno, "cannot remove the dead keeper's socket %s: %s",
-			       path, strerror(errno));
+		return hmi_err(k->ctx, errno, "cannot remove the dead keeper's socket %s: %s", path,
+			       strerror(errno));
 	return 0;
 }
 
@@ -722,7 +722,8 @@ static int read_opts(struct hm_ctx *ctx, const struct hm_keeper_opts *o, struct 
 {
 	hm_keeper_opts_init(v);
 	if (!o || o->size == 0 || o->size > sizeof(*v) * 4)
-		return hmi_err(ctx, EINVAL, "keeper options without a size: use hm_keeper_opts_init");
+		return hmi_err(ctx, EINVAL,
+			       "keeper options without a size: use hm_keeper_opts_init");
 	memcpy(v, o, o->size < sizeof(*v) ? o->size : sizeof(*v));
 	if (geteuid() != 0)
 		return hmi_err(ctx, EPERM,

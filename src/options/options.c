@@ -143,8 +143,8 @@ _Static_assert(sizeof(enum hm_iova_mode) == sizeof(int), "apply_choice stores an
 _Static_assert(sizeof(enum hm_iommu) == sizeof(int), "apply_choice stores an int");
 _Static_assert(sizeof(enum hm_contig) == sizeof(int), "apply_choice stores an int");
 
-static const char *const command_names[] = {"init",  "attach", "status",  "reserve", "mount",
-					    "unmount", "clear", "map", "reorder", "keeper"};
+static const char *const command_names[] = {"init",    "attach", "status", "reserve", "mount",
+					    "unmount", "clear",	 "map",	   "reorder", "keeper"};
 
 /* The state of one hm_opts_parse call. */
 struct parse {

@@ -62,8 +62,10 @@ static struct hmi_kp_msg sample(int i)
 		m.type = HMI_KP_HELLO;
 		break;
 	case 1:
-		m = (struct hmi_kp_msg){.type = HMI_KP_HELLO_REPLY, .pa_allowed = 1,
-					.page_size = 2 << 20, .chunk_bytes = 32 << 20};
+		m = (struct hmi_kp_msg){.type = HMI_KP_HELLO_REPLY,
+					.pa_allowed = 1,
+					.page_size = 2 << 20,
+					.chunk_bytes = 32 << 20};
 		break;
 	case 2:
 		m = (struct hmi_kp_msg){.type = HMI_KP_HELLO_REPLY, .status = -EPERM};
@@ -76,9 +78,13 @@ static struct hmi_kp_msg sample(int i)
 		m.asks[2] = (struct hmi_kp_ask){.node = 63, .bytes = HMI_KP_BYTES_MAX};
 		break;
 	case 4:
-		m = (struct hmi_kp_msg){.type = HMI_KP_LEASE_REPLY, .flags = HMI_KP_MORE,
-					.page_size = 2 << 20, .n_chunks = 3, .n_runs = 4,
-					.chunks = sample_chunks, .runs = sample_runs};
+		m = (struct hmi_kp_msg){.type = HMI_KP_LEASE_REPLY,
+					.flags = HMI_KP_MORE,
+					.page_size = 2 << 20,
+					.n_chunks = 3,
+					.n_runs = 4,
+					.chunks = sample_chunks,
+					.runs = sample_runs};
 		break;
 	case 5:
 		m = (struct hmi_kp_msg){.type = HMI_KP_LEASE_REPLY, .status = -ENOMEM};
@@ -246,7 +252,8 @@ static void test_flips(void)
 				total++;
 				if (rc == 0) {
 					accepted++;
-					if (hmi_kp_encode(ctx, &back, buf, sizeof(buf), &len2) < 0 ||
+					if (hmi_kp_encode(ctx, &back, buf, sizeof(buf), &len2) <
+						0 ||
 					    len2 != len || memcmp(buf, copy, len) != 0)
 						good = 0;
 					hmi_kp_msg_free(&back);
@@ -257,8 +264,9 @@ static void test_flips(void)
 				copy[b] ^= pat[p];
 			}
 	}
-	ok(good, "%d changed messages: %d accepted re-encode to the same bytes, the rest "
-		 "refused with -EBADMSG/-EPROTO",
+	ok(good,
+	   "%d changed messages: %d accepted re-encode to the same bytes, the rest "
+	   "refused with -EBADMSG/-EPROTO",
 	   total, accepted);
 }
 
@@ -366,9 +374,12 @@ static void test_encoder_refuses(void)
 	m.asks[1].node = 99;
 	is_int(hmi_kp_encode(ctx, &m, buf, sizeof(buf), &len), -EINVAL,
 	       "the encoder refuses a node the decoder would refuse");
-	m = (struct hmi_kp_msg){.type = HMI_KP_LEASE_REPLY, .page_size = 2 << 20,
-				.n_chunks = HMI_KP_FDS_MAX, .n_runs = HMI_KP_FDS_MAX * 20,
-				.chunks = many, .runs = runs};
+	m = (struct hmi_kp_msg){.type = HMI_KP_LEASE_REPLY,
+				.page_size = 2 << 20,
+				.n_chunks = HMI_KP_FDS_MAX,
+				.n_runs = HMI_KP_FDS_MAX * 20,
+				.chunks = many,
+				.runs = runs};
 	for (uint32_t i = 0; i < HMI_KP_FDS_MAX; i++)
 		many[i] = (struct hmi_kp_chunk){
 		    .id = i + 1, .len = 40 << 20, .first_run = i * 20, .n_runs = 20};
@@ -443,8 +454,8 @@ static void test_proc_field(void)
 {
 	long long v = 5;
 
-	ok(hmi_parse_proc_field("pos:\t0\nflags:\t02000002\nPid:\t4242\nNSpid:\t4242\n", "Pid:",
-				&v) == 0 &&
+	ok(hmi_parse_proc_field("pos:\t0\nflags:\t02000002\nPid:\t4242\nNSpid:\t4242\n",
+				"Pid:", &v) == 0 &&
 	       v == 4242,
 	   "Pid: of a pidfd's fdinfo is read");
 	ok(hmi_parse_proc_field("Pid:\t-1\n", "Pid:", &v) == 0 && v == -1,
