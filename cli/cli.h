@@ -30,6 +30,7 @@ enum cli_opt_flag {
 	CLI_OPT_DRY_RUN = 1u << 4,
 	CLI_OPT_FORCE = 1u << 5,
 	CLI_OPT_HELP = 1u << 6,
+	CLI_OPT_EXPOSE_PA = 1u << 7,
 };
 
 #define CLI_MAX_ARGS 4 /* positional words of one command */
@@ -39,11 +40,14 @@ enum cli_opt_flag {
  * with it. String fields point into argv. */
 struct cli_opts {
 	struct hm_opts lib;
-	unsigned flags;	      /* enum cli_opt_flag */
-	const char *svg_file; /* --svg */
-	const char *user;     /* --user (mount) */
-	const char *group;    /* --group (mount) */
-	int n_args;	      /* positional words */
+	unsigned flags;		 /* enum cli_opt_flag */
+	const char *svg_file;	 /* --svg */
+	const char *user;	 /* --user (mount) */
+	const char *group;	 /* --group (mount, keeper) */
+	const char *keep;	 /* --keep (keeper) */
+	const char *chunk;	 /* --chunk (keeper) */
+	const char *runtime_dir; /* --runtime-dir (keeper) */
+	int n_args;		 /* positional words */
 	const char *args[CLI_MAX_ARGS];
 	struct hm_zone_spec zones[HM_MAX_ZONES];		 /* lib.zones: --zone */
 	char vfio_devices[HM_MAX_VFIO_DEVICES][HM_PCI_ADDR_MAX]; /* lib.vfio_devices */
@@ -138,6 +142,16 @@ int cmd_unmount(struct hm_ctx *ctx, const struct cli_opts *o);
 int cmd_clear(struct hm_ctx *ctx, const struct cli_opts *o);
 int cmd_reorder(struct hm_ctx *ctx, const struct cli_opts *o);
 int cmd_map(struct hm_ctx *ctx, const struct cli_opts *o);
+int cmd_keeper(struct hm_ctx *ctx, const struct cli_opts *o);
+
+/* --group G as a gid: a group name or a number (cli/pool.c); -1 with a
+ * message when there is no such group. */
+int cli_group_id(const char *cmd, const char *name, gid_t *gid);
+
+/* The keeper's directory: --runtime-dir, else
+ * $HUGEMEM_RUNTIME_DIR with "-keeper" appended (as /run/hugemem is to
+ * /run/hugemem-keeper), else NULL (the library's default) (cli/keeper.c). */
+const char *cli_keeper_dir(const struct cli_opts *o, char *buf, size_t len);
 
 /* init/attach --map: this process's memory against the pool (cli/map.c). */
 void cli_map_layout(struct hm_ctx *ctx, const struct cli_opts *o);

@@ -30,6 +30,8 @@ static const struct cli_command commands[] = {
      "secondary: map a live primary's memory at the same addresses", cmd_attach},
     {"map", HM_CMD_MAP, NULL, 0,
      "picture of physical memory: free runs, prefixes, who uses the rest", cmd_map},
+    {"keeper", HM_CMD_KEEPER, NULL, 0,
+     "hold zeroed, ordered hugepages and lease them to processes (root)", cmd_keeper},
     {"help", 0, "[COMMAND]", 1, "the commands, or the usage and options of COMMAND", NULL},
 };
 

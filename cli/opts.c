@@ -34,6 +34,10 @@ enum cli_opt_id {
 	COPT_USER,
 	COPT_GROUP,
 	COPT_HELP,
+	COPT_KEEP,
+	COPT_CHUNK,
+	COPT_EXPOSE_PA,
+	COPT_RUNTIME_DIR,
 	COPT_COUNT
 };
 
@@ -48,8 +52,16 @@ static const struct hm_optdesc cli_table[] = {
 		    "reserve even while live prefixes may see pages move"},
     [COPT_SVG] = {"svg", 0, "FILE", HM_CMD_MAP, "write the picture as SVG to FILE"},
     [COPT_USER] = {"user", 0, "U", HM_CMD_MOUNT, "owner of the mount (name or uid)"},
-    [COPT_GROUP] = {"group", 0, "G", HM_CMD_MOUNT, "group of the mount (name or gid)"},
-    [COPT_HELP] = {"help", 'h', NULL, CMD_ALL, "show this help"},
+    [COPT_GROUP] = {"group", 0, "G", HM_CMD_MOUNT | HM_CMD_KEEPER,
+		    "group of the mount, or that may use the keeper (name or gid)"},
+    [COPT_HELP] = {"help", 'h', NULL, CMD_ALL | HM_CMD_KEEPER, "show this help"},
+    [COPT_KEEP] = {"keep", 0, "SIZE", HM_CMD_KEEPER,
+		   "memory the keeper holds, zeroed and ordered (required)"},
+    [COPT_CHUNK] = {"chunk", 0, "SIZE", HM_CMD_KEEPER, "bytes of one leased memfd (default 32M)"},
+    [COPT_EXPOSE_PA] = {"expose-pa", 0, NULL, HM_CMD_KEEPER,
+			"give physical addresses to every client, not only to CAP_SYS_ADMIN"},
+    [COPT_RUNTIME_DIR] = {"runtime-dir", 0, "DIR", HM_CMD_KEEPER,
+			  "the keeper's directory (default /run/hugemem-keeper)"},
 };
 
 /* What each option sets: a flag bit, or a string field of struct cli_opts. */
@@ -67,6 +79,10 @@ static const struct {
     [COPT_USER] = {0, offsetof(struct cli_opts, user)},
     [COPT_GROUP] = {0, offsetof(struct cli_opts, group)},
     [COPT_HELP] = {CLI_OPT_HELP, 0},
+    [COPT_KEEP] = {0, offsetof(struct cli_opts, keep)},
+    [COPT_CHUNK] = {0, offsetof(struct cli_opts, chunk)},
+    [COPT_EXPOSE_PA] = {CLI_OPT_EXPOSE_PA, 0},
+    [COPT_RUNTIME_DIR] = {0, offsetof(struct cli_opts, runtime_dir)},
 };
 
 _Static_assert(sizeof(cli_table) / sizeof(cli_table[0]) == COPT_COUNT, "one row per option");

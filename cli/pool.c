@@ -278,6 +278,16 @@ static int resolve_id(const char *name, int group, unsigned *id)
 	return 0;
 }
 
+int cli_group_id(const char *cmd, const char *name, gid_t *gid)
+{
+	unsigned id;
+
+	if (resolve_id(name, 1, &id) < 0)
+		return cli_error(cmd, "--group '%s': no such group", name), -1;
+	*gid = (gid_t)id;
+	return 0;
+}
+
 static int lookup_owner(const struct cli_opts *o, uid_t *uid, gid_t *gid)
 {
 	unsigned id;
@@ -288,10 +298,8 @@ static int lookup_owner(const struct cli_opts *o, uid_t *uid, gid_t *gid)
 		return cli_error("mount", "--user '%s': no such user", o->user), -1;
 	if (o->user)
 		*uid = (uid_t)id;
-	if (o->group && resolve_id(o->group, 1, &id) < 0)
-		return cli_error("mount", "--group '%s': no such group", o->group), -1;
 	if (o->group)
-		*gid = (gid_t)id;
+		return cli_group_id("mount", o->group, gid);
 	return 0;
 }
 

@@ -148,6 +148,7 @@ enum hm_command {
 	HM_CMD_CLEAR = 1 << 6,
 	HM_CMD_MAP = 1 << 7,
 	HM_CMD_REORDER = 1 << 8,
+	HM_CMD_KEEPER = 1 << 9,
 };
 
 /* --iova-mode. HM_IOVA_ALLOC (only with an IOMMU, --iommu): IO addresses
@@ -1121,6 +1122,101 @@ int hm_mem_trim(struct hm_ctx *ctx, uint64_t *freed_bytes);
  * child (-ECHILD); a broken heap (-ENOTRECOVERABLE).
  * Errors: -ECHILD, -EINVAL, -ENODEV, -ENOENT, -ENOTRECOVERABLE. */
 int hm_mem_keep(struct hm_ctx *ctx, const void *addr, size_t len, int keep);
+
+/* ------------------------------------------------------------------ the pool keeper */
+
+/* docs/keeper.md. A keeper is a daemon (hugemem keeper) that holds hugepages
+ * already faulted (zeroed by the kernel) and in physical order, in memfds of
+ * HM_KEEPER_CHUNK_DEFAULT bytes, and leases them to clients over a unix
+ * socket, <runtime dir>/keeper.sock. A chunk that comes back (given back,
+ * its client gone) has its pages punched out of every mapping and is never
+ * leased again: a fresh memfd is faulted in its place, off every client's
+ * path. */
+
+#define HM_KEEPER_DIR_DEFAULT	"/run/hugemem-keeper"
+#define HM_KEEPER_CHUNK_DEFAULT (32ULL << 20)
+
+/* What hm_keeper_start is asked. SIZE versions it as hm_opts.size does:
+ * start from hm_keeper_opts_init. */
+struct hm_keeper_opts {
+	size_t size;		 /* set by hm_keeper_opts_init; never by hand */
+	uint64_t keep_bytes;	 /* memory to hold, bytes (a whole number of pages) */
+	uint64_t page_size;	 /* 0: the default hugepage size */
+	uint64_t chunk_bytes;	 /* one memfd, bytes; 0: HM_KEEPER_CHUNK_DEFAULT */
+	const char *runtime_dir; /* NULL: HM_KEEPER_DIR_DEFAULT */
+	gid_t group;		 /* (gid_t)-1: root alone may connect; else this group too */
+	int expose_pa;		 /* 1: every client gets physical addresses, not only
+				    those with CAP_SYS_ADMIN */
+};
+
+static inline void hm_keeper_opts_init(struct hm_keeper_opts *o)
+{
+	*o = (struct hm_keeper_opts){.size = sizeof(*o), .group = (gid_t)-1};
+}
+
+struct hm_keeper;
+
+/* Take O->keep_bytes of the free pool (root: the pool is reserved by the
+ * administrator, hm_reserve; the keeper reserves nothing): put it in
+ * physical order (hm_pool_order), fault it chunk by chunk into sealed
+ * memfds on its nodes, then make the runtime directory and bind the socket.
+ * Ready to serve when it returns 0 (*OUT; hm_keeper_free it). Refused: bad
+ * options, not root, a pool too small, the socket path a link or not a
+ * socket, a keeper already there; hm_ctx_cancel stops the filling.
+ * Nothing is left held on failure.
+ * Errors: -EACCES, -EADDRINUSE, -EAGAIN, -EBUSY, -ECANCELED, -EEXIST, -EFBIG, -EINVAL, -EIO,
+ * -ENAMETOOLONG, -ENOENT, -ENOMEM, -ENOTDIR, -EOPNOTSUPP, -EPERM, -ERANGE. */
+int hm_keeper_start(struct hm_ctx *ctx, const struct hm_keeper_opts *o, struct hm_keeper **out);
+/* Serve clients until hm_keeper_stop. A client that sends a malformed
+ * message is disconnected (its chunks come back); the keeper goes on.
+ * Returns 0 once stopped, or -errno when the event loop itself fails (the
+ * message in the context hm_keeper_start was given).
+ * Errors: -EINVAL. */
+int hm_keeper_run(struct hm_keeper *k);
+/* Make hm_keeper_run return: one write to an eventfd, async-signal-safe,
+ * from any thread or a signal handler.
+ * Errors: -EINVAL. */
+int hm_keeper_stop(struct hm_keeper *k);
+/* Stop the keeper's worker, punch out and close every chunk it holds (a
+ * leased chunk's pages stay with its client until it lets them go), remove
+ * the socket and the directory it made. NULL is accepted.
+ * Errors: none. */
+void hm_keeper_free(struct hm_keeper *k);
+
+/* One node of a keeper's memory. */
+struct hm_keeper_node {
+	int node;
+	uint64_t free_bytes;	/* ready to lease */
+	uint64_t leased_bytes;	/* held by clients */
+	uint64_t pending_bytes; /* came back, being faulted again (or waiting for pages) */
+};
+
+/* One client's lease. */
+struct hm_keeper_lease {
+	pid_t pid;
+	uid_t uid;
+	uint64_t bytes;
+};
+
+struct hm_keeper_status {
+	pid_t pid; /* the keeper's */
+	uint64_t page_size, chunk_bytes, keep_bytes;
+	int n_nodes;
+	struct hm_keeper_node nodes[HM_MAX_NODES];
+	size_t n_leases;     /* in LEASES */
+	size_t leases_total; /* leases the keeper has (more than N_LEASES when cut short) */
+	struct hm_keeper_lease *leases;
+};
+
+/* Ask the keeper serving in RUNTIME_DIR (NULL: HM_KEEPER_DIR_DEFAULT) what it
+ * holds: *OUT (hm_keeper_status_free it). -ENOENT or -ECONNREFUSED when no
+ * keeper answers there, -EACCES when this user may not connect, -EPROTO or
+ * -EBADMSG for an answer that is not the keeper protocol's.
+ * Errors: -EACCES, -EBADMSG, -ECONNREFUSED, -ECONNRESET, -EINVAL, -ENAMETOOLONG, -ENOENT,
+ * -ENOMEM, -EPROTO, -ETIMEDOUT. */
+int hm_keeper_status(struct hm_ctx *ctx, const char *runtime_dir, struct hm_keeper_status **out);
+/* Free what hm_keeper_status returned; NULL is accepted. Errors: none. */
+void hm_keeper_status_free(struct hm_keeper_status *st);
 
 #ifdef __cplusplus
 }

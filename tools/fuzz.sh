@@ -36,6 +36,7 @@ usage() {
 max_len() {
 	case $1 in
 	shconf) echo 16384 ;;
+	keeper) echo 8192 ;;
 	pagemap) echo 16400 ;;
 	opts) echo 1024 ;;
 	*) echo 4096 ;;

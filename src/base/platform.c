@@ -229,6 +229,19 @@ int hmi_page_node(void *addr, int *node)
 }
 #endif
 
+#ifdef SYS_pidfd_open
+int hmi_pidfd_open(pid_t pid)
+{
+	return (int)syscall_result(syscall(SYS_pidfd_open, pid, 0U));
+}
+#else
+int hmi_pidfd_open(pid_t pid)
+{
+	(void)pid;
+	return -ENOSYS;
+}
+#endif
+
 #ifdef SYS_memfd_create
 int hmi_memfd_create(const char *name, unsigned flags)
 {
@@ -249,7 +262,12 @@ int hmi_memfd_create(const char *name, unsigned flags)
 
 int hmi_cap_effective(int cap)
 {
-	struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, 0};
+	return hmi_cap_effective_of(0, cap);
+}
+
+int hmi_cap_effective_of(pid_t pid, int cap)
+{
+	struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, pid};
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
 	if (cap < 0 || cap >= 32 * _LINUX_CAPABILITY_U32S_3)

@@ -157,5 +157,16 @@ int hmi_memfd_create(const char *name, unsigned flags);
 /* Is capability CAP in this thread's effective set (capget(2))? 1 or 0;
  * -EINVAL for a number past 63, -errno when capget fails. */
 int hmi_cap_effective(int cap);
+/* The same for the process PID (0: this thread): -ESRCH when it is gone.
+ * A pid names a process only while it lives: check its pidfd afterwards. */
+int hmi_cap_effective_of(pid_t pid, int cap);
+#ifndef CAP_SYS_ADMIN
+#define CAP_SYS_ADMIN 21 /* read physical addresses (pagemap) */
+#endif
+
+/* pidfd_open(2) of PID (Linux 5.3): a descriptor that names that process
+ * and no other, readable once it has exited; or -errno (-ENOSYS). Not
+ * close-on-exec by itself: pidfds always are (the kernel sets O_CLOEXEC). */
+int hmi_pidfd_open(pid_t pid);
 
 #endif

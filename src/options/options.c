@@ -113,7 +113,7 @@ static const struct hm_optdesc opt_table[] = {
 		     "start of the virtual window (hex or decimal, hugepage aligned)"},
     [OPT_PAGE_SIZE] = {"page-size", 0, "SZ",
 		       HM_CMD_INIT | HM_CMD_STATUS | HM_CMD_RESERVE | HM_CMD_MOUNT | HM_CMD_MAP |
-			   HM_CMD_REORDER,
+			   HM_CMD_REORDER | HM_CMD_KEEPER,
 		       "hugepage size to use, e.g. 2M or 1G (default: the system's)"},
     [OPT_CONTIG] = {"contig", 0, "fast|best", HM_CMD_INIT,
 		    "how hard to search for physical contiguity"},
@@ -147,7 +147,7 @@ _Static_assert(sizeof(enum hm_iommu) == sizeof(int), "apply_choice stores an int
 _Static_assert(sizeof(enum hm_contig) == sizeof(int), "apply_choice stores an int");
 
 static const char *const command_names[] = {"init",    "attach", "status", "reserve", "mount",
-					    "unmount", "clear",	 "map",	   "reorder"};
+					    "unmount", "clear",	 "map",	   "reorder", "keeper"};
 
 /* The state of one hm_opts_parse call. */
 struct parse {

@@ -108,4 +108,10 @@ void hmi_pci_addr_format(const struct hmi_pci_addr *addr, char *buf, size_t len)
  * hmi_parse_pci_addr (BUF untouched). */
 int hmi_pci_addr_canonical(struct hm_ctx *ctx, const char *text, char *buf, size_t len);
 
+/* The number after KEY ("Pid:") on the line of TEXT that starts with it
+ * (/proc/PID/status, /proc/self/fdinfo/FD): 0 and *VALUE; -ENOENT when no
+ * line starts with KEY, -EINVAL when its value is not one decimal number
+ * (a leading '-' allowed) alone on the line. *VALUE untouched on failure. */
+int hmi_parse_proc_field(const char *text, const char *key, long long *value);
+
 #endif

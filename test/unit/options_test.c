@@ -463,7 +463,7 @@ static void test_positionals(void)
 static void test_help(void)
 {
 	const char *names[] = {"init",	  "attach", "status", "reserve", "mount",
-			       "unmount", "clear",  "map",    "reorder"};
+			       "unmount", "clear",  "map",    "reorder", "keeper"};
 	struct cli_opts o;
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(names); i++) {
@@ -521,7 +521,7 @@ static void test_commands(void)
 	PARSE_FAILS(HM_CMD_STATUS, "-m is not an option of 'status' (it belongs to: init)", "-m64");
 	PARSE_FAILS(HM_CMD_ATTACH,
 		    "--page-size is not an option of 'attach' (it belongs to: init, status, "
-		    "reserve, mount, map, reorder)",
+		    "reserve, mount, map, reorder, keeper)",
 		    "--page-size", "2M");
 	PARSE_FAILS(HM_CMD_UNMOUNT,
 		    "--dry-run is not an option of 'unmount' (it belongs to: clear)", "--dry-run");
@@ -535,6 +535,7 @@ static void test_commands(void)
 	is_int(hm_command_from_name("clear"), HM_CMD_CLEAR, "clear");
 	is_int(hm_command_from_name("map"), HM_CMD_MAP, "map");
 	is_int(hm_command_from_name("reorder"), HM_CMD_REORDER, "reorder");
+	is_int(hm_command_from_name("keeper"), HM_CMD_KEEPER, "keeper");
 	ok(!hm_command_from_name("INIT") && !hm_command_from_name("") &&
 	       !hm_command_from_name(NULL) && !hm_command_from_name("initx"),
 	   "unknown command names are 0");
@@ -637,6 +638,9 @@ static const char *sample_value(const char *name)
 	    {"max-mem", "1G"},
 	    {"socket-max-mem", "64,0"},
 	    {"auto-trim", "0"},
+	    {"keep", "64M"},
+	    {"chunk", "32M"},
+	    {"runtime-dir", "/run/k"},
 	};
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(samples); i++)
@@ -654,7 +658,7 @@ static int table_row_ok(const struct hm_optdesc *d)
 
 	snprintf(word, sizeof(word), "--%s", d->long_name);
 	snprintf(shortw, sizeof(shortw), "-%c", d->short_name);
-	for (unsigned bit = 1; good && bit <= HM_CMD_MAP; bit <<= 1) {
+	for (unsigned bit = 1; good && bit <= HM_CMD_KEEPER; bit <<= 1) {
 		struct cli_opts o;
 		int want = (d->commands & bit) ? 0 : -EINVAL;
 

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * keeper/keeper.h — the pool keeper's layer (docs/keeper.md): the messages on
+ * its socket (proto.c), its memory (chunks.c), its clients' leases
+ * (lease.c), the daemon (server.c) and the client's side (client.c).
+ * Internal: names are hmi_*.
+ */
+#ifndef HM_KEEPER_H
+#define HM_KEEPER_H
+
+#include "base/ctx.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ------------------------------------------------------------------ the protocol (proto.c)
+ *
+ * Unix SOCK_SEQPACKET: one message per datagram, its length what recvmsg
+ * returns. Every message starts with a 16-byte header, little-endian:
+ *   u32 magic "HMKP", u16 version (1), u16 type, u32 length (the whole
+ *   message), u32 flags (per type; unknown bits are refused).
+ * A reply then has i32 status (0 or -errno), u32 text_len and text_len bytes
+ * of one line of text (no control character) naming the cap or the fix, then
+ * its body. Bodies (every count bounded below, every field checked):
+ *   HELLO          -                 (+ the client's pidfd, SCM_RIGHTS)
+ *   HELLO_REPLY    u32 pa_allowed, u64 page_size, u64 chunk_bytes
+ *   LEASE          u64 page_size (0: the keeper's), u32 n, n x {i32 node (-1: any), u64 bytes}
+ *   LEASE_REPLY    u64 page_size, u32 n_chunks, u32 n_runs,
+ *                  n_chunks x {u64 id, i32 node, u64 length, u32 n_runs},
+ *                  n_runs x {u64 pa, u64 pages}  (+ one memfd per chunk, SCM_RIGHTS)
+ *                  flags HMI_KP_MORE: another LEASE_REPLY follows
+ *   RETURN         u32 n, n x u64 id; flags HMI_KP_ALL (then n is 0)
+ *   RETURN_REPLY   u32 returned
+ *   STATUS         -
+ *   STATUS_REPLY   i32 pid, u64 page_size, u64 chunk_bytes, u64 keep_bytes, u32 n_nodes,
+ *                  u32 n_leases, u64 leases_total, n_nodes x {i32 node, u64 free,
+ *                  u64 leased, u64 pending}, n_leases x {i32 pid, u32 uid, u64 bytes}
+ */
+
+#define HMI_KP_MAGIC	  0x504b4d48u /* "HMKP" in little-endian byte order */
+#define HMI_KP_VERSION	  1u
+#define HMI_KP_HEADER	  16
+#define HMI_KP_MSG_MAX	  65536 /* bytes of one message, either way */
+#define HMI_KP_TEXT_MAX	  512	/* a reply's line, its NUL included */
+#define HMI_KP_ASKS_MAX	  (HM_MAX_NODES + 1)
+#define HMI_KP_FDS_MAX	  250	       /* memfds in one reply (the kernel's SCM_MAX_FD is 253) */
+#define HMI_KP_IDS_MAX	  4096	       /* chunk ids in one RETURN */
+#define HMI_KP_LEASES_MAX 1024	       /* leases listed in one STATUS_REPLY */
+#define HMI_KP_BYTES_MAX  (1ULL << 50) /* any byte count: 1 PiB */
+
+enum hmi_kp_type {
+	HMI_KP_HELLO = 1,
+	HMI_KP_HELLO_REPLY,
+	HMI_KP_LEASE,
+	HMI_KP_LEASE_REPLY,
+	HMI_KP_RETURN,
+	HMI_KP_RETURN_REPLY,
+	HMI_KP_STATUS,
+	HMI_KP_STATUS_REPLY,
+	HMI_KP_TYPE_END
+};
+
+#define HMI_KP_MORE 0x1u /* LEASE_REPLY: more replies follow */
+#define HMI_KP_ALL  0x1u /* RETURN: every chunk of this connection */
+
+struct hmi_kp_ask {
+	int node; /* -1: any node */
+	uint64_t bytes;
+};
+
+/* One chunk of a LEASE_REPLY: its runs are RUNS[first_run .. first_run + n_runs). */
+struct hmi_kp_chunk {
+	uint64_t id;
+	int node;
+	uint64_t len;
+	uint32_t first_run, n_runs;
+};
+
+/* A message, decoded (or to encode). Which fields count depends on TYPE.
+ * CHUNKS, RUNS, IDS and ST are allocated by the decoder: hmi_kp_msg_free. */
+struct hmi_kp_msg {
+	enum hmi_kp_type type;
+	uint32_t flags;
+	int status;		    /* replies: 0 or -errno */
+	char text[HMI_KP_TEXT_MAX]; /* replies: why, "" when nothing to say */
+	int pa_allowed;		    /* HELLO_REPLY */
+	uint64_t page_size;	    /* HELLO_REPLY, LEASE, LEASE_REPLY */
+	uint64_t chunk_bytes;	    /* HELLO_REPLY */
+	uint32_t n_asks;	    /* LEASE */
+	struct hmi_kp_ask asks[HMI_KP_ASKS_MAX];
+	uint32_t n_chunks, n_runs; /* LEASE_REPLY */
+	struct hmi_kp_chunk *chunks;
+	struct hm_run *runs;
+	uint32_t n_ids; /* RETURN */
+	uint64_t *ids;
+	uint32_t returned;	     /* RETURN_REPLY */
+	struct hm_keeper_status *st; /* STATUS_REPLY */
+};
+
+/* Decode the LEN bytes at BUF into *M (zeroed first). 0, or -EBADMSG (cut
+ * short, a count or field out of bounds, bytes left over) or -EPROTO (not
+ * this protocol: magic, version, type, flags) with a message naming the
+ * field; -ENOMEM. *M holds nothing to free on failure. */
+int hmi_kp_decode(struct hm_ctx *ctx, const void *buf, size_t len, struct hmi_kp_msg *m);
+
+/* Encode *M into BUF (CAP bytes, at most HMI_KP_MSG_MAX used): *LEN. -EINVAL
+ * for a message the decoder would refuse, -EMSGSIZE when it does not fit. */
+int hmi_kp_encode(struct hm_ctx *ctx, const struct hmi_kp_msg *m, void *buf, size_t cap,
+		  size_t *len);
+
+/* Bytes a LEASE_REPLY with N_CHUNKS chunks and N_RUNS runs and TEXT_LEN
+ * bytes of text takes: how the keeper cuts a lease into replies. */
+size_t hmi_kp_lease_reply_size(size_t n_chunks, size_t n_runs, size_t text_len);
+
+void hmi_kp_msg_free(struct hmi_kp_msg *m);
+
+/* Send the LEN bytes at BUF as one message on SOCK with the N descriptors
+ * FDS (SCM_RIGHTS; N <= HMI_KP_FDS_MAX). 0 or -errno (-EAGAIN on a
+ * non-blocking socket that is full). */
+int hmi_kp_send(int sock, const void *buf, size_t len, const int *fds, size_t n);
+
+/* Receive one message into BUF (CAP bytes) from SOCK, and up to MAX_FDS
+ * descriptors into FDS (*N_FDS; close-on-exec). A message longer than CAP
+ * or descriptors cut short (MSG_TRUNC, MSG_CTRUNC) are -EMSGSIZE, with every
+ * descriptor that came closed. Returns the length, 0 at end of connection,
+ * -errno. */
+ssize_t hmi_kp_recv(int sock, void *buf, size_t cap, int *fds, size_t max_fds, size_t *n_fds);
+
+/* ------------------------------------------------------------------ the client's side (client.c)
+ */
+
+/* A connection to a keeper, after HELLO. */
+struct hmi_keeper_conn {
+	int sock;
+	int pa_allowed;
+	uint64_t page_size, chunk_bytes;
+};
+
+/* One chunk a lease gave: its memfd (the caller's: close it), node, length
+ * and physical runs (RUNS[first_run ..], PAs 0 when this client may not know
+ * them). */
+struct hmi_keeper_chunk {
+	uint64_t id;
+	int node;
+	int fd;
+	uint64_t len;
+	uint32_t first_run, n_runs;
+};
+
+struct hmi_keeper_lease {
+	uint64_t page_size;
+	size_t n_chunks, n_runs;
+	struct hmi_keeper_chunk *chunks;
+	struct hm_run *runs;
+};
+
+/* The socket of the keeper in DIR (NULL: HM_KEEPER_DIR_DEFAULT) into BUF. */
+int hmi_keeper_sock_path(struct hm_ctx *ctx, const char *dir, char *buf, size_t len);
+
+/* Connect to the keeper in DIR and say HELLO (this process's pidfd). */
+int hmi_keeper_connect(struct hm_ctx *ctx, const char *dir, struct hmi_keeper_conn *c);
+void hmi_keeper_disconnect(struct hmi_keeper_conn *c);
+
+/* Lease the N_ASKS asks (bytes per node, node -1: any): *L (hmi_keeper_lease_free:
+ * closes the memfds the caller has not taken, fd set to -1). The keeper's
+ * refusal comes back as its -errno and its message. */
+int hmi_keeper_lease(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const struct hmi_kp_ask *asks,
+		     size_t n_asks, struct hmi_keeper_lease *l);
+void hmi_keeper_lease_free(struct hmi_keeper_lease *l);
+
+/* Give back the N chunks IDS (N 0: every chunk of this connection); *RETURNED
+ * (may be NULL) = how many the keeper took back. */
+int hmi_keeper_return(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const uint64_t *ids, size_t n,
+		      uint32_t *returned);
+
+/* One request and its reply on C's socket (the reply's descriptors
+ * refused): what hm_keeper_status and hmi_keeper_return use. */
+int hmi_keeper_call(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const struct hmi_kp_msg *req,
+		    enum hmi_kp_type want, struct hmi_kp_msg *reply);
+
+/* ------------------------------------------------------------------ the keeper's memory (chunks.c)
+ */
+
+/* Pages in one chunk at most: every run of a chunk fits in one reply. */
+#define HMI_KEEPER_CHUNK_PAGES_MAX 2048
+
+enum hmi_chunk_state {
+	HMI_CHUNK_FREE = 0, /* faulted, ready to lease */
+	HMI_CHUNK_LEASED,   /* a client holds it */
+	HMI_CHUNK_PENDING,  /* came back: punched, being faulted again */
+	HMI_CHUNK_MISSING,  /* faulting again failed (the pool was short): retried */
+};
+
+/* One slot of the keeper's memory. A slot keeps its node and length for
+ * ever; its memfd, id and runs are new each time it is faulted. */
+struct hmi_chunk {
+	uint64_t id; /* never reused: a stale id returns nothing */
+	int node;
+	int fd; /* the keeper's descriptor of the memfd, -1 while pending */
+	uint64_t len;
+	enum hmi_chunk_state state;
+	size_t owner; /* LEASED: the connection's slot */
+	struct hm_run *runs;
+	uint32_t n_runs;
+	int ascending; /* the runs ascend in PA: one physical order */
+};
+
+/* The memory of a fresh chunk, as the fault made it. */
+struct hmi_chunk_fill {
+	int fd;
+	struct hm_run *runs;
+	uint32_t n_runs;
+	int ascending;
+};
+
+/* Fault LEN bytes of PAGE_SIZE pages on NODE (-1: no binding) into a new
+ * sealed memfd (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL: no one can
+ * resize it or seal it against the punch that takes it back), reading each
+ * page's PA (pagemap), then unmapping it: the memfd holds the pages. Safe to
+ * call from a worker thread with a context of its own. */
+int hmi_chunk_fault(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t len,
+		    struct hmi_chunk_fill *out);
+
+/* Punch every page out of FD (LEN bytes of PAGE_SIZE pages), from the top
+ * page down (the kernel's free list then hands them out ascending), which
+ * takes them from every mapping of every process; a pinned page stays with
+ * its pinner. Does not close FD. 0 or -errno. */
+int hmi_chunk_punch(int fd, uint64_t len, uint64_t page_size);
+
+/* Free a slot's memory: punch (when PUNCH) and close its memfd, free its runs. */
+void hmi_chunk_drop(struct hmi_chunk *c, uint64_t page_size, int punch);
+
+/* The keeper's memory: KEEP bytes of PAGE_SIZE, in CHUNK-byte chunks, taken
+ * from the free pool after putting it in order. */
+struct hmi_chunks {
+	uint64_t page_size, chunk_bytes, keep_bytes;
+	struct hmi_chunk *c;
+	size_t n;
+	uint64_t next_id;
+};
+
+/* Put the fresh memory F into slot C: a new id, free to lease. */
+void hmi_chunk_install(struct hmi_chunks *cs, struct hmi_chunk *c, const struct hmi_chunk_fill *f);
+
+/* Fill CS: check the free pool holds KEEP bytes of PAGE_SIZE (0: the
+ * default size) in chunks of CHUNK (0: HM_KEEPER_CHUNK_DEFAULT, at least a
+ * page), put the pool in order, fault every chunk. Nothing held on failure. */
+int hmi_chunks_fill(struct hm_ctx *ctx, struct hmi_chunks *cs, uint64_t keep, uint64_t page_size,
+		    uint64_t chunk);
+/* Give every chunk back: a free one punched and closed, a leased one only
+ * closed (its client keeps its pages until it lets them go). */
+void hmi_chunks_release(struct hmi_chunks *cs);
+
+/* ------------------------------------------------------------------ leases (lease.c) */
+
+/* A client: one connection and, once it said HELLO, its process (pidfd),
+ * uid and what it may see. Its lease is the chunks whose owner it is. */
+struct hmi_client {
+	int sock; /* -1: the slot is free */
+	int pidfd;
+	pid_t pid;
+	uid_t uid;
+	int hello;
+	int pa_allowed;
+	uint64_t bytes; /* leased */
+};
+
+/* The peer of SOCK, whose HELLO brought PIDFD (taken: closed on failure):
+ * the pidfd must name SO_PEERCRED's pid; CL gets pid, uid, pidfd, and
+ * whether it may see physical addresses (CAP_SYS_ADMIN, or EXPOSE_PA). */
+int hmi_client_hello(struct hm_ctx *ctx, struct hmi_client *cl, int pidfd, int expose_pa);
+
+/* Pick free chunks for ASKS (per node; node -1: the nodes with the most free
+ * first) and mark them leased by OWNER: *PICKED (indices into CS->c, N).
+ * Nothing is marked when it cannot all be served: -ENOMEM naming the node,
+ * what it has and what is pending. */
+int hmi_lease_pick(struct hm_ctx *ctx, struct hmi_chunks *cs, size_t owner,
+		   const struct hmi_kp_ask *asks, size_t n_asks, size_t **picked, size_t *n);
+
+/* Take back chunk I: punch it, close the keeper's memfd (never leased
+ * again), mark it pending for the worker. */
+void hmi_lease_end_chunk(struct hmi_chunks *cs, size_t i);
+
+#endif

@@ -1,0 +1,182 @@
+#!/bin/bash
+# The pool keeper on real hugepages (docs/keeper.md): `hugemem keeper --keep 64M` in a
+# runtime directory of its own, and test-tools/keeper_client as its clients. Isolation
+# first: a client that exits, one SIGKILLed mid-use, one that gave its memory back, and
+# one that passed its descriptors to a child that outlives it: the next client finds
+# every byte zero, and the child never sees the next client's pattern. Then refusals
+# (too much asked, another uid, a socket path that is a file or a link, a second keeper),
+# malformed messages (the client is dropped, the keeper goes on), physical addresses
+# hidden from a client without CAP_SYS_ADMIN, sd_notify, 100 clients in a loop, and
+# SIGTERM: the pool counts equal the snapshot and nothing is left on disk.
+. "$(dirname "$0")/lib.sh"
+KC=$HM_BUILD/test-tools/keeper_client
+[ -x "$KC" ] || t_skip_all "test tool $KC missing (make tests)"
+t_require_hugepages 64
+tmp=$(mktemp -d)
+dir=/run/hm-keeper-test-$$
+dir2=/run/hm-keeper-test2-$$
+kp=""
+bg=""
+cleanup() {
+	exec 7>&- 8>&- 2>/dev/null
+	for p in $kp $bg; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$tmp" "$dir" "$dir2"
+}
+trap cleanup EXIT
+before=$(t_pool)
+mib=$((1 << 20))
+
+# start_keeper DIR OUT ARGS...: a keeper in the background ($kp); 0 once OUT says ready.
+start_keeper() {
+	local d=$1 out=$2
+	shift 2
+	"$HUGEMEM" keeper --runtime-dir "$d" "$@" >"$out" 2>"$out.err" &
+	kp=$!
+	for _ in $(seq 600); do
+		grep -q ready "$out" && return 0
+		kill -0 "$kp" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+stop_keeper() { kill -TERM "$kp"; wait "$kp"; local rc=$?; kp=""; return $rc; }
+# bytes of the keeper in DIR that are in state COLUMN (free, leased, pending), all nodes
+held() { "$KC" "${2:-$dir}" status | awk -v c="$1" '/^node/ { for (i = 3; i < NF; i += 2) if ($i == c) s += $(i + 1) } END { print s + 0 }'; }
+wait_free() { # wait_free BYTES: up to 10 s for the keeper to hold BYTES free again
+	for _ in $(seq 100); do [ "$(held free)" = "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
+
+# ------------------------------------------------------------------ start
+start_keeper "$dir" "$tmp/k.out" --keep 64M
+t_ok $? "hugemem keeper --keep 64M prints ready"
+t_diag "$(cat "$tmp/k.out" "$tmp/k.out.err")"
+t_is "$(stat -c '%a %U' "$dir")" "700 root" "its directory is 0700 root"
+t_is "$(stat -c '%a %F' "$dir/keeper.sock")" "600 socket" "its socket is 0600"
+t_is "$(held free)" $((64 * mib)) "status: 64 MiB free"
+t_is "$(held leased)" 0 "status: nothing leased"
+
+# ------------------------------------------------------------------ isolation
+out=$("$KC" "$dir" use 32 aa exit)
+t_is $? 0 "client A leases 32 MiB, finds it zero, writes 0xaa, exits"
+t_like "$out" "pa=1" "a root client is told physical addresses"
+t_unlike "$out" "first_pa=0x0 " "and they are not 0"
+wait_free $((64 * mib))
+t_ok $? "A's chunk came back and was faulted again (64 MiB free)"
+out=$("$KC" "$dir" use 64 bb exit)
+t_is $? 0 "client B leases all 64 MiB: every byte zero (no 0xaa of A's)"
+t_unlike "$out" "DIRTY" "B saw no byte of A's"
+wait_free $((64 * mib))
+
+mkfifo "$tmp/a.in"
+"$KC" "$dir" use 32 cc hold <"$tmp/a.in" >"$tmp/a.out" &
+bg=$!
+exec 7>"$tmp/a.in"
+for _ in $(seq 100); do grep -q ready "$tmp/a.out" && break; sleep 0.1; done
+t_is "$(held leased)" $((32 * mib)) "while A holds: 32 MiB leased"
+t_like "$("$KC" "$dir" status)" "lease pid $bg uid 0 bytes $((32 * mib))" "status names A's pid, uid and bytes"
+kill -9 "$bg"
+wait "$bg" 2>/dev/null
+bg=""
+exec 7>&-
+wait_free $((64 * mib))
+t_ok $? "A SIGKILLed mid-use: its chunk comes back"
+out=$("$KC" "$dir" use 64 dd exit)
+t_is $? 0 "B after a SIGKILLed A: every byte zero"
+wait_free $((64 * mib))
+
+out=$("$KC" "$dir" use 32 ee return)
+t_like "$out" "returned 1 zero" "a client that gives its chunk back reads zero in its old mapping (punched)"
+wait_free $((64 * mib))
+
+mkfifo "$tmp/c.in" "$tmp/b.in"
+exec 7<>"$tmp/c.in"
+"$KC" "$dir" pass 32 a3 <"$tmp/c.in" >"$tmp/c.out"
+t_like "$(cat "$tmp/c.out")" "ready" "A leases, forks a child that keeps its mappings, memfds and connection, and exits"
+wait_free $((64 * mib))
+t_ok $? "A's lease ends with A (its pidfd), though its child keeps the connection"
+"$KC" "$dir" use 64 b4 hold <"$tmp/b.in" >"$tmp/b.out" &
+bg=$!
+exec 8>"$tmp/b.in"
+for _ in $(seq 100); do grep -q ready "$tmp/b.out" && break; sleep 0.1; done
+t_like "$(cat "$tmp/b.out")" "ready" "B leases all 64 MiB (zero) and writes 0xb4 while the child lives"
+echo go >&7
+for _ in $(seq 100); do grep -q child "$tmp/c.out" && break; sleep 0.1; done
+t_like "$(cat "$tmp/c.out")" "child clean" "the child, reading A's old mapping and memfds, never sees B's 0xb4"
+exec 8>&- 7>&-
+wait "$bg"
+t_is $? 0 "B held its memory to the end, unchanged"
+bg=""
+
+# ------------------------------------------------------------------ refusals
+"$KC" "$dir" use 96 ff exit >/dev/null 2>"$tmp/err"
+t_is $? 2 "asking 96 MiB of a 64 MiB keeper is refused"
+t_like "$(cat "$tmp/err")" "larger --keep" "naming the cap and the fix"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$KC" "$dir" status 2>"$tmp/err" >/dev/null
+t_is $? 1 "another uid may not connect to a root-only keeper"
+t_like "$(cat "$tmp/err")" "may not connect" "and hears why"
+"$HUGEMEM" keeper --keep 2M --runtime-dir "$dir" >/dev/null 2>"$tmp/err"
+t_is $? 1 "a second keeper on the same directory is refused"
+t_like "$(cat "$tmp/err")" "another keeper runs in $dir" "naming it"
+
+# ------------------------------------------------------------------ malformed
+t_is "$("$KC" "$dir" raw 1 2 3)" "dropped" "three bytes of garbage: the client is dropped"
+t_is "$("$KC" "$dir" raw 48 4d 4b 50 01 00 03 00 10 00 00 00 00 00 00 00)" "dropped" "a LEASE cut after its header: dropped"
+t_is "$("$KC" "$dir" lease-early)" "dropped" "a LEASE before HELLO: dropped"
+t_is "$("$KC" "$dir" hello-fake)" "dropped" "a HELLO with the pidfd of another process: dropped"
+out=$("$KC" "$dir" use 32 77 exit)
+t_is $? 0 "the keeper goes on serving"
+wait_free $((64 * mib))
+t_ok $? "and holds all its memory"
+
+# ------------------------------------------------------------------ 100 clients
+bad=0
+for i in $(seq 100); do
+	"$KC" "$dir" use 2 $(printf '%02x' $((i % 255 + 1))) exit >/dev/null || bad=$((bad + 1))
+done
+t_is "$bad" 0 "100 clients in a loop each found their memory zero"
+wait_free $((64 * mib))
+t_ok $? "and every chunk came back"
+
+# ------------------------------------------------------------------ stop
+stop_keeper
+t_is $? 0 "SIGTERM stops the keeper, exit 0"
+t_ok $([ ! -e "$dir" ]; echo $?) "its directory and socket are gone"
+
+# ------------------------------------------------------------------ the socket path
+mkdir -m 700 "$dir2"
+touch "$dir2/keeper.sock"
+"$HUGEMEM" keeper --keep 2M --runtime-dir "$dir2" >/dev/null 2>"$tmp/err"
+t_is $? 1 "a keeper.sock that is a regular file is refused"
+t_like "$(cat "$tmp/err")" "is not a socket" "saying so"
+rm "$dir2/keeper.sock"
+ln -s /tmp/elsewhere "$dir2/keeper.sock"
+"$HUGEMEM" keeper --keep 2M --runtime-dir "$dir2" >/dev/null 2>"$tmp/err"
+t_is $? 1 "a keeper.sock that is a symbolic link is refused"
+t_like "$(cat "$tmp/err")" "symbolic link" "saying so"
+rm "$dir2/keeper.sock"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET).bind(sys.argv[1])' "$dir2/keeper.sock"
+python3 - "$tmp/notify.sock" >"$tmp/notify.out" <<'EOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+print(s.recv(256).decode())
+EOF
+nl=$!
+for _ in $(seq 50); do [ -S "$tmp/notify.sock" ] && break; sleep 0.1; done
+NOTIFY_SOCKET=$tmp/notify.sock start_keeper "$dir2" "$tmp/k2.out" --keep 2M --group 65534
+t_ok $? "a dead keeper's socket is replaced (keeper --group 65534 ready)"
+wait "$nl"
+t_like "$(cat "$tmp/notify.out")" "READY=1" "READY=1 went to \$NOTIFY_SOCKET"
+t_is "$(stat -c '%a %g' "$dir2") $(stat -c '%a %g' "$dir2/keeper.sock")" "750 65534 660 65534" "--group: directory 0750 and socket 0660 of that group"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$KC" "$dir2" use 2 5a exit 2>&1)
+t_like "$out" "pa=0 first_pa=0x0" "a client of the group without CAP_SYS_ADMIN leases, and gets no physical address"
+stop_keeper
+t_is $? 0 "and stops"
+t_ok $([ -e "$dir2/keeper.sock" ]; echo $((!$?))) "its socket is gone (the directory it did not make stays)"
+rmdir "$dir2"
+
+t_is "$(t_pool)" "$before" "pool counts as before the test"
+t_done
