@@ -223,6 +223,8 @@ static int show_and_hold(struct hm_ctx *ctx, const struct cli_opts *o, const cha
 		fprintf(stderr, "hugemem %s: note: %s\n", cmd, in->notes[i]);
 	if (o->flags & CLI_OPT_TRACE)
 		print_trace(in);
+	if ((o->flags & CLI_OPT_TRACE) && in->keeper)
+		fprintf(stderr, "hugemem %s: keeper: %s\n", cmd, in->keeper);
 	if (o->flags & CLI_OPT_JSON)
 		print_json(ctx, in);
 	else

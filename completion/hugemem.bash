@@ -10,7 +10,7 @@
 _hugemem_options()
 {
 	case $1 in
-	init) echo "--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --no-huge --in-memory --huge-unlink --allow-unsafe-mount --no-shconf --single-file-segments --base-virtaddr --page-size --contig --verify --zone --vfio-device --iommu --dma-mask-bits --max-mem --socket-max-mem --auto-trim --map --json --hold --trace --help -h" ;;
+	init) echo "--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --no-huge --in-memory --huge-unlink --allow-unsafe-mount --no-shconf --single-file-segments --base-virtaddr --page-size --contig --verify --zone --vfio-device --iommu --dma-mask-bits --max-mem --socket-max-mem --auto-trim --keeper --map --json --hold --trace --help -h" ;;
 	attach) echo "--file-prefix --verify --map --json --hold --trace --help -h" ;;
 	status) echo "--huge-dir --page-size --vfio-device --json --help -h" ;;
 	reserve) echo "--page-size --json --force --node --help -h" ;;
@@ -24,7 +24,7 @@ _hugemem_options()
 }
 
 # The options that take a value (the next word).
-_hugemem_valued="--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --base-virtaddr --page-size --contig --zone --node --for --svg --user --group --vfio-device --iommu --dma-mask-bits --max-mem --socket-max-mem --auto-trim --keep --chunk --runtime-dir"
+_hugemem_valued="--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --base-virtaddr --page-size --contig --zone --node --for --svg --user --group --vfio-device --iommu --dma-mask-bits --max-mem --socket-max-mem --auto-trim --keeper --keep --chunk --runtime-dir"
 
 # The commands that take options (help, which takes none, is offered beside them).
 _hugemem_commands="init attach map status reserve reorder mount unmount clear keeper"

@@ -242,6 +242,12 @@ struct hm_opts {
 	 * it to the primary's next free or trim). */
 	int auto_trim;
 	uint64_t auto_trim_keep;
+	/* --keeper auto|DIR|off: take the memory from a running pool keeper
+	 * (docs/keeper.md). NULL or "auto": the keeper next to the runtime
+	 * directories (HM_KEEPER_DIR_DEFAULT) when one runs, else the usual
+	 * path; "off": never; a directory: that keeper, which must serve. Not
+	 * with --huge-dir, --single-file-segments, --no-huge or --max-mem. */
+	const char *keeper;
 };
 
 /* One accepted option, for help text and completion: the parser's own table. */
@@ -777,6 +783,10 @@ struct hm_layout_info {
 	struct hm_timings t;
 	int n_notes; /* things to say once ("rounded up", "IOVA = VA") */
 	const char *notes[HM_MAX_NOTES];
+	/* A primary: where its memory came from when a pool keeper was asked
+	 * ("served by the keeper in DIR (N chunks)") or why it was not ("not
+	 * used: ..."); NULL when the keeper was not looked for. */
+	const char *keeper;
 };
 
 /* Primary start-up, steps B1-B12 of docs/design.md: discover the pools, take the

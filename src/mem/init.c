@@ -53,6 +53,7 @@
 #define WINDOW_TRIES 8
 
 struct plan {
+	int keeper; /* the memory is leased from a pool keeper (mem/keeper.c) */
 	uint64_t page_size;
 	enum hmi_backing_kind kind;
 	const char *dir;
@@ -412,6 +413,14 @@ static int dma_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts 
 	return rc;
 }
 
+/* IOVA = VA: asked for, or devices behind an IOMMU (where VA is the default). */
+static int plan_iova_as_va(const struct hm_opts *o)
+{
+	return o->iova_mode == HM_IOVA_VA || o->iova_mode == HM_IOVA_ALLOC ||
+	       (o->iova_mode == HM_IOVA_DEFAULT && dma_backend(o) != HMI_DMA_NOIOMMU &&
+		dma_wanted(o));
+}
+
 static int make_plan(struct hm_ctx *ctx, struct hmi_mem *pr, struct plan *pl,
 		     const struct hm_opts *o, const struct hm_sysinfo *si)
 {
@@ -421,9 +430,7 @@ static int make_plan(struct hm_ctx *ctx, struct hmi_mem *pr, struct plan *pl,
 
 	memset(pl, 0, sizeof(*pl));
 	pl->contig = o->contig;
-	pl->iova_as_va =
-	    o->iova_mode == HM_IOVA_VA || o->iova_mode == HM_IOVA_ALLOC ||
-	    (o->iova_mode == HM_IOVA_DEFAULT && dma_backend(o) != HMI_DMA_NOIOMMU && dma_wanted(o));
+	pl->iova_as_va = plan_iova_as_va(o);
 	/* fast mode on the default base: fault in where the window will be, so
 	 * that pages an ordered pool hands out in order need no move (best mode
 	 * maps the whole pool and keeps a part of it: they would move anyway) */
@@ -685,6 +692,36 @@ static int choose_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct pla
 	if (rc == 0)
 		rc = release_unkept(ctx, pr, pl, keep);
 	free(keep);
+	return rc;
+}
+
+/* A running keeper serves the memory (its pages faulted, sorted, their
+ * physical addresses known), else the usual plan. */
+static int lease_or_plan(struct hm_ctx *ctx, struct hmi_mem *pr, struct plan *pl,
+			 const struct hm_opts *o, const struct hm_sysinfo *si)
+{
+	int rc = hmi_mem_keeper_lease(ctx, pr, o);
+
+	if (rc <= 0)
+		return rc < 0 ? rc : make_plan(ctx, pr, pl, o, si);
+	memset(pl, 0, sizeof(*pl));
+	pl->keeper = 1;
+	pl->page_size = pr->lease.page_size;
+	pl->kind = HMI_BACK_MEMFD;
+	pl->contig = o->contig;
+	pl->iova_as_va = plan_iova_as_va(o);
+	if (!o->base_virtaddr)
+		pl->temp_base = HM_DEFAULT_BASE_VA;
+	return 0;
+}
+
+static int keeper_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl,
+			const struct hm_opts *o)
+{
+	double t = hmi_now_ms();
+	int rc = hmi_mem_keeper_map(ctx, pr, o, pl->temp_base);
+
+	pr->tab.info.t.map = hmi_now_ms() - t;
 	return rc;
 }
 
@@ -1002,7 +1039,7 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 		rc = discover(ctx, o, &si);
 	}
 	if (rc == 0 && !pl.no_huge)
-		rc = make_plan(ctx, pr, &pl, o, si);
+		rc = lease_or_plan(ctx, pr, &pl, o, si);
 	if (rc == 0)
 		rc = check_base(ctx, &pl, o);
 	pr->tab.info.t.discover = hmi_now_ms() - t;
@@ -1011,7 +1048,7 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	if (rc == 0)
 		rc = hmi_cancel_check(ctx);
 	if (rc == 0)
-		rc = choose_pages(ctx, pr, &pl);
+		rc = pl.keeper ? keeper_pages(ctx, pr, &pl, o) : choose_pages(ctx, pr, &pl);
 	if (rc == 0)
 		rc = check_iova_mode(ctx, pr, o);
 	if (rc == 0)

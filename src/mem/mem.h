@@ -10,6 +10,7 @@
 #include "base/ctx.h"
 #include "dma/dma.h"
 #include "heap/heap.h"
+#include "keeper/keeper.h"
 #include "layout/layout.h"
 #include "pages/pages.h"
 #include "shconf/shconf.h"
@@ -29,6 +30,9 @@ struct hmi_mem {
 	struct hmi_fdserver *fds; /* primary: descriptor server (memfd, single files) */
 	struct hmi_dma *dma;	  /* the IOMMU domain the segments are mapped in, or NULL */
 	uint64_t window_base, window_len;
+	struct hmi_keeper_conn keeper; /* primary served by a keeper: its connection (sock -1: none) */
+	struct hmi_keeper_lease lease; /* what it leased (mem/keeper.c) */
+	char keeper_line[HMI_ERR_MAX + 16]; /* hm_layout_info.keeper */
 	int auto_trim;		 /* --auto-trim given: keep AUTO_TRIM_KEEP bytes free */
 	uint64_t auto_trim_keep; /* (mem/growth.c) */
 	char notes[HM_MAX_NOTES][256];
@@ -95,6 +99,17 @@ int hmi_mem_growth_setup(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_
 /* --auto-trim: once the heap exists, have frees that leave a grown unit
  * wholly free trim (mem/growth.c). */
 void hmi_mem_auto_trim_setup(struct hm_ctx *ctx);
+
+/* mem/keeper.c. Lease the memory hm_init would map from a running keeper:
+ * 1 when leased (pr->lease), 0 when the keeper does not serve (why in
+ * pr->keeper_line), -errno when --keeper DIR was named and it refused. */
+int hmi_mem_keeper_lease(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o);
+/* Map what was leased into pr->ps (at HINT_VA on), IOVAs set, sorted. */
+int hmi_mem_keeper_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o,
+		       uint64_t hint_va);
+/* Close what is left of the lease, and the connection (the keeper takes the
+ * chunks back). */
+void hmi_mem_keeper_end(struct hmi_mem *pr);
 
 #define HMI_CLIENTS_FILE "clients" /* secondaries hold a read lock on it */
 

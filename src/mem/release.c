@@ -57,6 +57,7 @@ int hmi_mem_begin(struct hm_ctx *ctx, int secondary, struct hmi_mem **out)
 	m->secondary = secondary;
 	m->lock_fd = -1;
 	m->record_fd = -1;
+	m->keeper.sock = -1;
 	hmi_pagemap_init(&m->ps.pagemap);
 	m->ps.dir_fd = -1;
 	m->ps.record_fd = -1;
@@ -208,6 +209,7 @@ int hmi_mem_release(struct hm_ctx *ctx)
 	if (pr->window_len)  /* a secondary's pages go with its window */
 		munmap((void *)(uintptr_t)pr->window_base, pr->window_len);
 	hmi_grow_release(ctx);
+	hmi_mem_keeper_end(pr); /* after the pages: the keeper punches what comes back */
 	hmi_extmap_release(&pr->tab.ext);
 	hmi_xlate_release(&pr->tab.xlate);
 	free(pr->tab.segs);

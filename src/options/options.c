@@ -82,6 +82,7 @@ enum opt_id {
 	OPT_MAX_MEM,
 	OPT_SOCKET_MAX_MEM,
 	OPT_AUTO_TRIM,
+	OPT_KEEPER,
 	OPT_COUNT
 };
 
@@ -139,6 +140,8 @@ static const struct hm_optdesc opt_table[] = {
 			    "the most each NUMA node's memory may grow to, position = node id"},
     [OPT_AUTO_TRIM] = {"auto-trim", 0, "SIZE", HM_CMD_INIT,
 		       "give grown memory back once it is free, keeping SIZE of it (0: none)"},
+    [OPT_KEEPER] = {"keeper", 0, "auto|DIR|off", HM_CMD_INIT,
+		    "take the memory from a running pool keeper (default auto: when one runs)"},
 };
 
 _Static_assert(HMI_ARRAY_SIZE(opt_table) == OPT_COUNT, "one opt_table row per enum opt_id");
@@ -544,6 +547,18 @@ static int apply_string(struct parse *p, const struct opt_action *a, const char 
 	return rc;
 }
 
+static int apply_keeper(struct parse *p, const struct opt_action *a, const char *value)
+{
+	int rc = check_string(p, value);
+
+	if (rc == 0 && strcmp(value, "auto") && strcmp(value, "off") && value[0] != '/')
+		rc = hmi_err(p->ctx, EINVAL,
+			     "%s '%s': give auto, off, or the keeper's directory (absolute, as "
+			     "hugemem keeper --runtime-dir)",
+			     p->shown, show(value).s);
+	return rc == 0 ? apply_string(p, a, value) : rc;
+}
+
 /* One of the caller's options: a string is checked as the library's are. */
 static int apply_ext(struct parse *p, const char *value)
 {
@@ -798,6 +813,7 @@ static const struct opt_action opt_actions[] = {
     [OPT_MAX_MEM] = {.apply = apply_max_mem},
     [OPT_SOCKET_MAX_MEM] = {.apply = apply_socket_max_mem},
     [OPT_AUTO_TRIM] = {.apply = apply_auto_trim},
+    [OPT_KEEPER] = {.apply = apply_keeper, .field = offsetof(struct hm_opts, keeper)},
 };
 
 _Static_assert(HMI_ARRAY_SIZE(opt_actions) == OPT_COUNT, "one opt_actions row per enum opt_id");

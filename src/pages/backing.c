@@ -612,6 +612,8 @@ int hmi_pageset_seal(struct hm_ctx *ctx, struct hmi_pageset *ps)
 
 		if (b->kind != HMI_BACK_MEMFD || b->fd < 0)
 			continue;
+		if (fcntl(b->fd, F_GET_SEALS) & F_SEAL_SHRINK) /* a keeper's: sealed already */
+			continue;
 		if (fcntl(b->fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
 			return hmi_err(ctx, errno,
 				       "cannot seal the memfd of node %d against shrinking "
@@ -626,8 +628,12 @@ int hmi_pageset_adopt(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, int 
 	uint32_t index;
 	int rc = backings_room(ctx, ps, 1);
 
+	struct stat st;
+
 	if (rc == 0)
 		rc = backing_add(ctx, ps, node, fd, NULL, &index);
+	if (rc == 0 && fstat(fd, &st) == 0) /* its pages are there already */
+		ps->backings[index].size = (uint64_t)st.st_size;
 	return rc;
 }
 

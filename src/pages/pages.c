@@ -586,6 +586,37 @@ int hmi_pages_map_in_window(struct hm_ctx *ctx, struct hmi_pageset *ps, int node
 	return rc < 0 ? rc : map_at(ctx, ps, node, count, (char *)(uintptr_t)va, 1);
 }
 
+int hmi_pages_map_adopted(struct hm_ctx *ctx, struct hmi_pageset *ps, uint32_t b, size_t count)
+{
+	uint64_t len = (uint64_t)count * ps->page_size;
+	char *base = NULL;
+	int rc;
+
+	if (b >= ps->n_backings || ps->backings[b].fd < 0 || count == 0)
+		return hmi_err(ctx, EINVAL, "no adopted object %u to map %zu pages of", b, count);
+	rc = pages_room(ctx, ps, count);
+	if (rc == 0)
+		rc = reserve_for_call(ctx, ps, len, &base);
+	if (rc < 0)
+		return rc;
+	/* the pages exist (faulted by whoever made the object): MAP_POPULATE
+	 * only fills the page tables, no page is allocated or zeroed here */
+	if (mmap(base, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
+		 ps->backings[b].fd, 0) == MAP_FAILED) {
+		rc = hmi_err(ctx, errno, "cannot map %zu pages of an adopted memfd: %s", count,
+			     strerror(errno));
+		munmap(base, len);
+		return rc;
+	}
+	for (size_t i = 0; i < count; i++)
+		ps->pages[ps->n + i] = (struct hmi_page){.va = (uint64_t)(uintptr_t)(base + i * ps->page_size),
+							 .node = ps->backings[b].node,
+							 .backing = b,
+							 .offset = i * ps->page_size};
+	ps->n += count;
+	return 0;
+}
+
 int hmi_window_reserve(struct hm_ctx *ctx, uint64_t base, uint64_t len)
 {
 	long page = sysconf(_SC_PAGESIZE);

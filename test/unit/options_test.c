@@ -638,6 +638,7 @@ static const char *sample_value(const char *name)
 	    {"max-mem", "1G"},
 	    {"socket-max-mem", "64,0"},
 	    {"auto-trim", "0"},
+	    {"keeper", "off"},
 	    {"keep", "64M"},
 	    {"chunk", "32M"},
 	    {"runtime-dir", "/run/k"},
