@@ -9,8 +9,9 @@
  *     asked, since it lets the device reach all memory), read the usable
  *     ranges;
  *  2. hmi_dma_map_segments, once the segments are final: plan every
- *     segment's IOVA (dma/iova.c): a plan that does not fit is refused
- *     before anything is pinned;
+ *     segment's IOVA (dma/iova.c), and with allocated IOVAs the growth
+ *     area's range (--max-mem): a plan that does not fit is refused before
+ *     anything is pinned;
  *  3. check the budget the kernel states (type1's entries left);
  *  4. map one segment a call, each written in the ledger first, so a failed
  *     call unmaps exactly what was mapped.
@@ -223,7 +224,11 @@ static int place_and_map(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi
 	if (d->backend == HMI_DMA_NOIOMMU) /* IO addresses are the physical ones */
 		return 0;
 	rc = hmi_iova_plan(ctx, segs, n, d->ranges, d->n_ranges, d->align, req->mask_bits,
-			   req->fixed, iovas);
+			   req->fixed, iovas, req->grow_len, &d->grow_iova);
+	if (rc == 0 && !req->fixed && req->grow_len) { /* reserved: the ledger keeps it */
+		d->grow_va = req->grow_va;
+		d->grow_len = req->grow_len;
+	}
 	if (rc == 0)
 		rc = check_entries(ctx, d, n);
 	if (rc == 0)
@@ -308,7 +313,8 @@ int hmi_dma_map_range(struct hm_ctx *ctx, struct hmi_dma *d, uint64_t va, uint64
 
 	if (d->backend == HMI_DMA_NOIOMMU)
 		return 0;
-	rc = hmi_iova_plan(ctx, &seg, 1, d->ranges, d->n_ranges, d->align, d->mask_bits, "VA", &at);
+	rc = hmi_iova_plan(ctx, &seg, 1, d->ranges, d->n_ranges, d->align, d->mask_bits, "VA", &at,
+			   0, NULL);
 	if (rc == 0)
 		rc = check_entries(ctx, d, d->n_maps + 1);
 	if (rc == 0)
@@ -346,6 +352,7 @@ int hmi_dma_map_segments(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi
 	if (rc < 0) {
 		snprintf(cause, sizeof(cause), "%s", ctx->err);
 		unmap_all(ctx, d);
+		d->grow_len = 0;
 		return hmi_err(ctx, -rc, "%s", cause);
 	}
 	return 0;

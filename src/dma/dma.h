@@ -71,6 +71,10 @@ struct hmi_dma {
 	size_t n_maps, cap_maps;
 	uint64_t mapped_bytes;
 	unsigned mask_bits; /* the devices' DMA mask width, 0 = 64 (hmi_dma_request's) */
+	/* allocated IOVAs with --max-mem: the IOVA range the plan reserved for
+	 * the growth area [grow_va, grow_va + grow_len), which a grown page
+	 * takes at its offset there (grow_len 0: none reserved) */
+	uint64_t grow_va, grow_iova, grow_len;
 };
 
 /* The backend's system calls (dma/iommufd.c, dma/type1.c). */
@@ -100,15 +104,23 @@ extern const struct hmi_dma_ops hmi_dma_noiommu_ops;
  * message naming the segment, the ranges and the fix.
  * FIXED NULL (allocated): the segments in order, each at the lowest address
  * of a range aligned to its page size (and ALIGN) above the previous one,
- * never at 0, under the mask; -ENOSPC when they do not fit. */
+ * never at 0, under the mask; -ENOSPC when they do not fit. Then, when
+ * GROW_LEN (the growth area's bytes, --max-mem) is not 0, one range of that
+ * length for the growth area by the same rule, aligned to the largest page
+ * size of the segments: *GROW_IOVA; -ENOSPC naming --max-mem, the ranges
+ * and how much would fit when it does not. FIXED: GROW_LEN is not used (a
+ * grown unit sits at its VA or physical address, checked when it is mapped). */
 int hmi_iova_plan(struct hm_ctx *ctx, const struct hmi_seg *segs, size_t n,
 		  const struct hmi_iova_range *ranges, size_t n_ranges, uint64_t align,
-		  unsigned mask_bits, const char *fixed, uint64_t *iovas);
+		  unsigned mask_bits, const char *fixed, uint64_t *iovas, uint64_t grow_len,
+		  uint64_t *grow_iova);
 
 /* "[0x0-0xfedfffff] [0xfef00000-0xffffffffffff]" into BUF. */
 void hmi_iova_ranges_format(const struct hmi_iova_range *r, size_t n, char *buf, size_t len);
 
-/* dma/ledger.c — the mappings of a domain. */
+/* dma/ledger.c — the mappings of a domain. A mapping that overlaps
+ * another, or the range reserved for the growth area (grow_iova) other than
+ * at its own place there, is -EEXIST. */
 int hmi_ledger_add(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_map *m);
 /* The mapping that starts at IOVA, or NULL. */
 const struct hmi_dma_map *hmi_ledger_find(const struct hmi_dma *d, uint64_t iova);
@@ -122,6 +134,9 @@ struct hmi_dma_request {
 	const char *fixed;  /* "VA" or "PA": IOVAS given are the wanted ones; NULL:
 			       allocated in the ranges */
 	unsigned mask_bits; /* the devices' DMA mask width, 0 = 64 */
+	/* --max-mem: the growth area after the segments (grow_len 0: none); with
+	 * allocated IOVAs its IOVA range is reserved with the segments' */
+	uint64_t grow_va, grow_len;
 };
 
 /* Open the domain REQ asks for, attach its devices and read its usable
@@ -130,8 +145,9 @@ int hmi_dma_open(struct hm_ctx *ctx, const struct hmi_dma_request *req, struct h
 
 /* Place the N_SEGS segments in D (IOVAS: as hmi_iova_plan) and map each:
  * on success IOVAS are the devices' addresses (the caller makes them the
- * segments' and rebuilds its translation). On failure nothing stays mapped
- * or pinned (D stays open). */
+ * segments' and rebuilds its translation), and with allocated IOVAs REQ's
+ * growth area has its IOVA range (d->grow_*). On failure nothing stays
+ * mapped or pinned (D stays open). */
 int hmi_dma_map_segments(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_request *req,
 			 const struct hmi_seg *segs, size_t n_segs, uint64_t *iovas);
 

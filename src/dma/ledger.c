@@ -5,7 +5,8 @@
  * overlaps, ENOENT or a short length on an unmap that does not match): the
  * ledger is how hugemem knows before it asks, and how it checks the answer.
  * Entries never overlap; a domain holds one per segment, so a linear search
- * is enough.
+ * is enough. With allocated IOVAs the growth area's range is reserved too:
+ * only its own units are mapped there, each at its offset.
  */
 #include "dma/dma.h"
 
@@ -16,6 +17,19 @@
 static int overlaps(const struct hmi_dma_map *a, const struct hmi_dma_map *b)
 {
 	return a->iova < b->iova + b->len && b->iova < a->iova + a->len;
+}
+
+/* Does M take IOVAs of the growth area's reserved range other than as grown
+ * memory at its own place there (external memory given IOVAs in it would
+ * take a later unit's)? */
+static int takes_reserved(const struct hmi_dma *d, const struct hmi_dma_map *m)
+{
+	const struct hmi_dma_map grow = {d->grow_va, d->grow_iova, d->grow_len};
+
+	if (!d->grow_len || !overlaps(&grow, m))
+		return 0;
+	return m->va < grow.va || m->va - grow.va != m->iova - grow.iova ||
+	       m->iova - grow.iova > grow.len - m->len || m->len > grow.len;
 }
 
 int hmi_ledger_add(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_map *m)
@@ -35,6 +49,13 @@ int hmi_ledger_add(struct hm_ctx *ctx, struct hmi_dma *d, const struct hmi_dma_m
 				       "(0x%" PRIx64 "-0x%" PRIx64 ")",
 				       m->iova, m->iova + m->len - 1, d->ledger[i].iova,
 				       d->ledger[i].iova + d->ledger[i].len - 1);
+	if (takes_reserved(d, m))
+		return hmi_err(
+		    ctx, EEXIST,
+		    "IOVA 0x%" PRIx64 "-0x%" PRIx64 " lies in the range reserved for the "
+		    "memory --max-mem grows (0x%" PRIx64 "-0x%" PRIx64 "): give external "
+		    "memory IO addresses outside it",
+		    m->iova, m->iova + m->len - 1, d->grow_iova, d->grow_iova + d->grow_len - 1);
 	rc = hmi_array_reserve(ctx, &arr, &d->cap_maps, d->n_maps + 1, sizeof(*m), 16,
 			       "DMA mappings");
 	d->ledger = arr;

@@ -13,12 +13,15 @@
  * the node asked for, faulted with MADV_POPULATE_WRITE (a short pool or a
  * cgroup cap is an error, never SIGBUS), read for their IOVAs, checked
  * IOVA-contiguous (IOVA = PA: an ordered pool hands pages out in ascending
- * order, docs/design.md), and moved to the lowest free place of the area
- * that holds them. It is the unit of everything that follows: one heap
- * region, one DMA mapping (neither type1 nor iommufd unmaps part of one),
- * one trim. Units are placed first-fit in the area, so a trimmed unit's
- * place is reused and VA-adjacent units of one node can merge into longer
- * IOVA-contiguous stretches under IOVA = VA.
+ * order, docs/design.md; IOVA = VA and allocated IOVAs need no physical
+ * contiguity), and moved to the lowest free place of the area that holds
+ * them. Allocated IOVAs: the plan reserved one IOVA range for the whole
+ * area (dma/iova.c), and a page's IOVA is its offset there. It is the unit
+ * of everything that follows: one heap region, one DMA mapping (neither
+ * type1 nor iommufd unmaps part of one), one trim. Units are placed
+ * first-fit in the area, so a trimmed unit's place is reused and
+ * VA-adjacent units of one node can merge into longer IOVA-contiguous
+ * stretches under IOVA = VA.
  *
  * Order of a growth: map and translate under the growth lock; run the ALLOC
  * callbacks with no lock held (the unit is marked "adding", nothing hands
@@ -414,6 +417,16 @@ static int map_in_place(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t
 	return rc;
 }
 
+/* The IOVA of grown page P at its place in the area: in the range reserved
+ * for the area at the same offset (allocated IOVAs), its VA (IOVA = VA), or
+ * the physical address read. */
+static uint64_t grown_iova(const struct hmi_grow *g, const struct hmi_page *p)
+{
+	if (g->cfg.iova_base)
+		return g->cfg.iova_base + (p->va - g->cfg.base);
+	return g->cfg.iova_as_va || g->cfg.ps->pa_missing ? p->va : p->iova;
+}
+
 /* Map a unit of N IOVA-contiguous pages on NODE at VA: then pages [from,
  * from+N) of the set sit at VA, VA + page size, ... and their IOVAs are in
  * the growth area's translation. */
@@ -433,8 +446,7 @@ static int map_unit(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, 
 		return rc;
 	}
 	for (size_t k = 0; k < n; k++) {
-		if (g->cfg.iova_as_va || ps->pa_missing)
-			ps->pages[from + k].iova = ps->pages[from + k].va;
+		ps->pages[from + k].iova = grown_iova(g, &ps->pages[from + k]);
 		hmi_growmap_set(&ctx->tab->grow, va + k * ps->page_size, &ps->pages[from + k].iova,
 				1);
 	}

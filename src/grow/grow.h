@@ -23,7 +23,11 @@ struct hmi_grow_config {
 	uint64_t node_max[HM_MAX_NODES]; /* --socket-max-mem: per node id (0: none there) */
 	int per_node;
 	uint64_t start_bytes[HM_MAX_NODES]; /* mapped at start, per node id */
-	int iova_as_va;
+	int iova_as_va;			    /* IOVA = VA: a unit needs no physical contiguity */
+	/* allocated IOVAs (--iova-mode alloc): the start of the IOVA range the
+	 * plan reserved for the area, and a grown page's IOVA is iova_base +
+	 * (va - base); 0: none (IOVA = VA or PA, as iova_as_va says) */
+	uint64_t iova_base;
 };
 
 /* A unit, as the heap sees it. */

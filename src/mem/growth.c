@@ -7,7 +7,11 @@
  * faults and allocates nothing), set growth up (grow/), and, when devices
  * use the memory, register the DMA layer's callback first of all: a unit is
  * mapped for the devices before any other callback or allocation sees it,
- * and unmapped after every other callback let it go.
+ * and unmapped after every other callback let it go. Where a unit sits in
+ * IO space: at its VA (IOVA = VA), its physical address (IOVA = PA), or
+ * with allocated IOVAs in the range the IOVA plan reserved for the whole
+ * area when it placed the segments (hmi_mem_growth_room gives it the
+ * length), at the unit's offset in the area.
  *
  * hm_mem_trim: every grown unit that is one free block of the heap is taken
  * out of the heap under its lock, then given back (FREE callbacks, then its
@@ -36,12 +40,12 @@ static uint64_t round_up(uint64_t x, uint64_t to)
 	return (x + to - 1) / to * to;
 }
 
-/* The growth allowed, in bytes, from CFG and the options; -errno when an
- * option asks for less than the start. */
+/* The growth allowed, in bytes, from CFG and the options (pages of PAGE
+ * bytes); -errno when an option asks for less than the start. */
 static int growth_room(struct hm_ctx *ctx, const struct hm_opts *o, struct hmi_grow_config *cfg,
-		       uint64_t *room)
+		       uint64_t page, uint64_t *room)
 {
-	uint64_t start = 0, page = cfg->ps->page_size;
+	uint64_t start = 0;
 	char a[32], b[32];
 
 	for (int node = 0; node < HM_MAX_NODES; node++)
@@ -102,12 +106,47 @@ static int dma_events(enum hm_mem_event ev, const void *va, size_t len, void *ar
 	return hmi_dma_unmap_range(ctx, ctx->dma, iova, len);
 }
 
-static int check_growth_opts(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hm_opts *o)
+/* CFG's start bytes and caps from O over M's start memory, and the bytes
+ * they let it grow by. */
+static int growth_config(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hm_opts *o,
+			 struct hmi_grow_config *cfg, uint64_t *room)
 {
-	if (m->dma && o->iova_mode == HM_IOVA_ALLOC)
-		return hmi_err(ctx, EOPNOTSUPP,
-			       "--max-mem with --iova-mode alloc: grown memory is mapped at its VA "
-			       "or physical address only in this version; use --iova-mode va");
+	cfg->per_node = o->socket_max_mem_count > 0;
+	for (size_t i = 0; i < m->ps.n; i++)
+		cfg->start_bytes[m->ps.pages[i].node] += m->ps.page_size;
+	return growth_room(ctx, o, cfg, m->ps.page_size, room);
+}
+
+int hmi_mem_growth_room(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hm_opts *o,
+			uint64_t *room)
+{
+	struct hmi_grow_config cfg = {0};
+
+	*room = 0;
+	if (!o->max_mem && !o->socket_max_mem_count)
+		return 0;
+	return growth_config(ctx, m, o, &cfg, room);
+}
+
+/* Allocated IOVAs: a grown page's IOVA is the range the plan reserved for
+ * this area (dma_map in mem/init.c) at the page's offset in the area. */
+static int growth_iova(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_opts *o,
+		       struct hmi_grow_config *cfg)
+{
+	const struct hmi_dma *d = m->dma;
+
+	if (!d || o->iova_mode != HM_IOVA_ALLOC || d->backend == HMI_DMA_NOIOMMU)
+		return 0;
+	if (d->grow_va != cfg->base || d->grow_len != cfg->len)
+		return hmi_err(ctx, EIO,
+			       "the growth area (0x%llx, %llu bytes) is not the one its IO "
+			       "addresses were reserved for (0x%llx, %llu bytes)",
+			       (unsigned long long)cfg->base, (unsigned long long)cfg->len,
+			       (unsigned long long)d->grow_va, (unsigned long long)d->grow_len);
+	cfg->iova_base = d->grow_iova;
+	hmi_mem_note(m, "grown memory's IOVAs: 0x%llx-0x%llx, reserved for --max-mem",
+		     (unsigned long long)d->grow_iova,
+		     (unsigned long long)(d->grow_iova + d->grow_len - 1));
 	return 0;
 }
 
@@ -126,12 +165,7 @@ int hmi_mem_growth_setup(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_
 			   : 0;
 	m->auto_trim = o->auto_trim;
 	m->auto_trim_keep = o->auto_trim_keep;
-	cfg.per_node = o->socket_max_mem_count > 0;
-	for (size_t i = 0; i < m->ps.n; i++)
-		cfg.start_bytes[m->ps.pages[i].node] += m->ps.page_size;
-	rc = check_growth_opts(ctx, m, o);
-	if (rc == 0)
-		rc = growth_room(ctx, o, &cfg, &room);
+	rc = growth_config(ctx, m, o, &cfg, &room);
 	if (rc == 0)
 		rc = hmi_window_reserve(ctx, base, room);
 	if (rc < 0)
@@ -145,7 +179,9 @@ int hmi_mem_growth_setup(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_
 	m->window_len += room; /* released with the window */
 	cfg.base = base;
 	cfg.len = room;
-	rc = hmi_grow_setup(ctx, &cfg);
+	rc = growth_iova(ctx, m, o, &cfg);
+	if (rc == 0)
+		rc = hmi_grow_setup(ctx, &cfg);
 	if (rc == 0 && m->dma)
 		rc = hmi_events_add_first(ctx, DMA_EVENTS, dma_events, ctx);
 	if (rc == 0)

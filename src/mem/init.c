@@ -383,7 +383,9 @@ static void set_seg_iova(struct hmi_mem *pr, struct hmi_seg *s, uint64_t iova)
 		pr->ps.pages[s->first_page + k].iova = iova + k * s->page_size;
 }
 
-/* Map every segment for the devices; their IOVAs become the devices'. */
+/* Map every segment for the devices; their IOVAs become the devices'. The
+ * growth area (--max-mem), which will follow the window, is planned with
+ * them: allocated IOVAs reserve its range now (hmi_mem_growth_setup). */
 static int dma_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
 {
 	struct hmi_segtab *t = &pr->tab;
@@ -397,6 +399,10 @@ static int dma_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts 
 		return hmi_err(ctx, EPERM,
 			       "--iommu noiommu: devices use physical addresses, which "
 			       "/proc/self/pagemap gives only with CAP_SYS_ADMIN: run as root");
+	req.grow_va = pr->window_base + pr->window_len;
+	rc = hmi_mem_growth_room(ctx, pr, o, &req.grow_len);
+	if (rc < 0)
+		return rc;
 	iovas = malloc((t->n_segs + 1) * sizeof(*iovas));
 	if (!iovas)
 		return hmi_err(ctx, ENOMEM, "out of memory planning IO addresses");

@@ -90,10 +90,19 @@ int hmi_clients_list(struct hm_ctx *ctx, const struct hmi_mem *m, pid_t *pids, i
 /* A thing hm_init says once (hm_layout_info's notes): at most HM_MAX_NOTES. */
 void hmi_mem_note(struct hmi_mem *m, const char *fmt, ...) HMI_PRINTF(2, 3);
 
-/* growth.c: --max-mem / --socket-max-mem, once the start memory is placed:
- * reserve the growth area after the window, set growth up, register the
- * DMA layer's memory-event callback. 0 when the options ask for no growth.
- * SI (may be NULL) for a note when the pool holds less. */
+/* growth.c: the bytes --max-mem / --socket-max-mem let M's memory grow by,
+ * its growth area's length (0: no growth), or -errno naming the option that
+ * asks for less than the start; before the segments are mapped for the
+ * devices, so that allocated IOVAs reserve the area's range with theirs. */
+int hmi_mem_growth_room(struct hm_ctx *ctx, const struct hmi_mem *m, const struct hm_opts *o,
+			uint64_t *room);
+
+/* growth.c: --max-mem / --socket-max-mem, once the start memory is placed
+ * (and mapped for the devices): reserve the growth area after the window,
+ * set growth up (grown pages at the IOVAs the plan reserved, with allocated
+ * IOVAs), register the DMA layer's memory-event callback. 0 when the
+ * options ask for no growth. SI (may be NULL) for a note when the pool
+ * holds less. */
 int hmi_mem_growth_setup(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_opts *o,
 			 const struct hm_sysinfo *si, int iova_as_va);
 /* --auto-trim: once the heap exists, have frees that leave a grown unit

@@ -3,10 +3,11 @@
  * dma_test.c — the device side without a device (runs anywhere, also under
  * ASan/UBSan): IOVA plans (IOVA = VA that fits and that does not, the
  * devices' DMA mask, allocated IOVAs around the MSI hole and at superpage
- * alignment, no room), the mapping ledger (overlap refused, removal,
- * bytes), opening a domain on a root without /dev/iommu or VFIO (the
- * message names the fix, and `auto` names both backends' causes; nothing is
- * left open), the option words (--iommu, --vfio-device, --dma-mask-bits,
+ * alignment, no room; the growth area's range after the segments, and its
+ * refusal naming --max-mem), the mapping ledger (overlap refused, removal,
+ * bytes, the growth area's reserved range), opening a domain on a root without /dev/iommu or VFIO
+ * (the message names the fix, and `auto` names both backends' causes; nothing is left open), the
+ * option words (--iommu, --vfio-device, --dma-mask-bits,
  * --iova-mode alloc) and hm_init's refusals of device options that cannot
  * work together, before anything is mapped. Real devices: test/vfio/.
  */
@@ -51,25 +52,25 @@ static void test_fixed(struct hm_ctx *ctx)
 			       seg(0x200040000000ULL, 8 * MB, 2 * MB)};
 	uint64_t iova[2] = {s[0].va, s[1].va};
 
-	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 0, "VA", iova), 0,
+	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 0, "VA", iova, 0, NULL), 0,
 	       "VA: a window under 2^47 fits a 48-bit IOMMU");
 	ok(iova[0] == s[0].va && iova[1] == s[1].va, "VA: the IOVAs are the VAs");
-	is_int(hmi_iova_plan(ctx, s, 2, vtd39, 2, 4096, 0, "VA", iova), -ERANGE,
+	is_int(hmi_iova_plan(ctx, s, 2, vtd39, 2, 4096, 0, "VA", iova, 0, NULL), -ERANGE,
 	       "VA: the same window on a 39-bit IOMMU is refused");
 	like(hm_errmsg(ctx), "segment 0", "...the message names the segment");
 	like(hm_errmsg(ctx), "[0xfef00000-0x7fffffffff]", "...and the usable ranges");
 	like(hm_errmsg(ctx), "--iova-mode alloc", "...and the fix");
-	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 32, "VA", iova), -ERANGE,
+	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 32, "VA", iova, 0, NULL), -ERANGE,
 	       "VA: above a 32-bit DMA mask is refused");
 	like(hm_errmsg(ctx), "32-bit DMA mask", "...the message names the mask");
 	iova[0] = 0x1000;
-	is_int(hmi_iova_plan(ctx, s, 1, vtd48, 2, 1ULL << 21, 0, "PA", iova), -ERANGE,
+	is_int(hmi_iova_plan(ctx, s, 1, vtd48, 2, 1ULL << 21, 0, "PA", iova, 0, NULL), -ERANGE,
 	       "PA: an IOVA off the domain's alignment is refused");
 	like(hm_errmsg(ctx), "IOVA = PA", "...naming the mode");
 	iova[0] = 0xfee00000ULL;
-	is_int(hmi_iova_plan(ctx, s, 1, vtd48, 2, 4096, 0, "PA", iova), -ERANGE,
+	is_int(hmi_iova_plan(ctx, s, 1, vtd48, 2, 4096, 0, "PA", iova, 0, NULL), -ERANGE,
 	       "PA: a segment over the MSI window is refused");
-	is_int(hmi_iova_plan(ctx, s, 1, vtd48, 2, 3000, 0, "VA", iova), -EINVAL,
+	is_int(hmi_iova_plan(ctx, s, 1, vtd48, 2, 3000, 0, "VA", iova, 0, NULL), -EINVAL,
 	       "an alignment that is not a power of two is refused");
 }
 
@@ -81,19 +82,73 @@ static void test_alloc(struct hm_ctx *ctx)
 	const struct hmi_iova_range small[] = {{0x1000, 0x3fffff}, {0x1000000, 0xfedfffffULL}};
 	uint64_t iova[3];
 
-	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 0, NULL, iova), 0, "alloc: two segments");
+	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 0, NULL, iova, 0, NULL), 0,
+	       "alloc: two segments");
 	is_u64(iova[0], 2 * MB, "alloc: the first at its page size, never at 0");
 	is_u64(iova[1], 6 * MB, "alloc: the next right above it, page aligned");
-	is_int(hmi_iova_plan(ctx, s, 3, vtd48, 2, 4096, 0, NULL, iova), 0,
+	is_int(hmi_iova_plan(ctx, s, 3, vtd48, 2, 4096, 0, NULL, iova, 0, NULL), 0,
 	       "alloc: with a 1 GiB segment");
 	is_u64(iova[2], 1ULL << 30, "alloc: a 1 GiB segment at 1 GiB alignment");
-	is_int(hmi_iova_plan(ctx, s, 1, small, 2, 4096, 0, NULL, iova), 0,
+	is_int(hmi_iova_plan(ctx, s, 1, small, 2, 4096, 0, NULL, iova, 0, NULL), 0,
 	       "alloc: a range too small is skipped");
 	is_u64(iova[0], 0x1000000, "alloc: ...the segment goes to the next range");
-	is_int(hmi_iova_plan(ctx, s, 3, vtd48, 2, 4096, 30, NULL, iova), -ENOSPC,
+	is_int(hmi_iova_plan(ctx, s, 3, vtd48, 2, 4096, 30, NULL, iova, 0, NULL), -ENOSPC,
 	       "alloc: under a 30-bit mask the 1 GiB segment has no room");
 	like(hm_errmsg(ctx), "no room for segment 2", "...the message names the segment");
 	like(hm_errmsg(ctx), "0x3fffffff", "...and the mask");
+}
+
+/* --max-mem with allocated IOVAs: the growth area's one range after the
+ * segments, by the same rule; refused before anything is pinned when it
+ * does not fit. */
+static void test_alloc_growth(struct hm_ctx *ctx)
+{
+	struct hmi_seg s[2] = {seg(0x200000000000ULL, 4 * MB, 2 * MB),
+			       seg(0x200040000000ULL, 6 * MB, 2 * MB)};
+	struct hmi_seg big[2] = {seg(0x200000000000ULL, 1ULL << 30, 1ULL << 30),
+				 seg(0x200040000000ULL, 6 * MB, 2 * MB)};
+	struct hmi_seg msi = seg(0x200000000000ULL, 0xfe000000ULL, 2 * MB);
+	const struct hmi_iova_range hole[] = {{0x1000, 0x1fffffff}, {0x40000000, 0xffffffffULL}};
+	uint64_t iova[2], grow = 0;
+
+	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 0, NULL, iova, 64 * MB, &grow), 0,
+	       "alloc + growth: two segments and a 64 MiB growth area");
+	is_u64(iova[1], 6 * MB, "alloc + growth: the segments where they were without growth");
+	is_u64(grow, 12 * MB, "alloc + growth: the area right after the last segment");
+	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 8 * MB, 0, NULL, iova, 64 * MB, &grow), 0,
+	       "alloc + growth: a domain that takes 8 MiB alignment");
+	ok(grow == 24 * MB && grow % (8 * MB) == 0 && grow >= iova[1] + s[1].len,
+	   "alloc + growth: the area above the segments at the domain's alignment (0x%llx)",
+	   (unsigned long long)grow);
+	is_int(hmi_iova_plan(ctx, big, 2, vtd48, 2, 4096, 0, NULL, iova, 64 * MB, &grow), 0,
+	       "alloc + growth: after a 1 GiB segment");
+	ok(grow == 3ULL << 30 && iova[1] == 2ULL << 30 && grow % (1ULL << 30) == 0,
+	   "alloc + growth: aligned to the largest page size of the segments (0x%llx)",
+	   (unsigned long long)grow);
+	is_int(hmi_iova_plan(ctx, &msi, 1, vtd48, 2, 4096, 0, NULL, iova, 64 * MB, &grow), 0,
+	       "alloc + growth: segments that end below the MSI window");
+	ok(iova[0] + msi.len <= 0xfee00000ULL && grow == 0xff000000ULL,
+	   "alloc + growth: the area skips the MSI window (0x%llx)", (unsigned long long)grow);
+	is_int(hmi_iova_plan(ctx, s, 2, hole, 2, 4096, 0, NULL, iova, 1ULL << 30, &grow), 0,
+	       "alloc + growth: 1 GiB that fits only in the second range");
+	is_u64(grow, 0x40000000ULL, "alloc + growth: ...placed at its start");
+	grow = 0;
+	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 30, NULL, iova, 2ULL << 30, &grow), -ENOSPC,
+	       "alloc + growth: 2 GiB of growth under a 30-bit mask is refused");
+	ok(grow == 0, "alloc + growth: ...no range given");
+	like(hm_errmsg(ctx), "--max-mem: the growth area's 2 GiB", "...naming --max-mem");
+	like(hm_errmsg(ctx), "[0xfef00000-0xffffffffffff]", "...the ranges");
+	like(hm_errmsg(ctx), "0x3fffffff", "...the mask");
+	like(hm_errmsg(ctx), "1012 MiB of growth fits", "...what would fit");
+	like(hm_errmsg(ctx), "smaller --max-mem (at most 1022 MiB", "...and the fix");
+	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 30, NULL, iova, 0, NULL), 0,
+	       "alloc: the same segments without growth fit");
+	iova[0] = s[0].va;
+	iova[1] = s[1].va;
+	grow = 0;
+	is_int(hmi_iova_plan(ctx, s, 2, vtd48, 2, 4096, 0, "VA", iova, 64 * MB, &grow), 0,
+	       "VA + growth: nothing reserved (grown units sit at their VAs)");
+	ok(grow == 0 && iova[0] == s[0].va, "VA + growth: ...the IOVAs are the VAs");
 }
 
 static void test_ledger(struct hm_ctx *ctx)
@@ -115,6 +170,32 @@ static void test_ledger(struct hm_ctx *ctx)
 	ok(d.n_maps == 1 && d.mapped_bytes == 2 * MB, "ledger: removed");
 	struct hmi_dma_map empty = {0, 0x800000, 0};
 	is_int(hmi_ledger_add(ctx, &d, &empty), -EINVAL, "ledger: an empty mapping is refused");
+	free(d.ledger);
+}
+
+/* The growth area's reserved IOVA range takes its own units only, each at
+ * its offset there. */
+static void test_ledger_reserved(struct hm_ctx *ctx)
+{
+	struct hmi_dma d = {
+	    .fd = -1, .grow_va = 0x200000c00000ULL, .grow_iova = 0xc00000, .grow_len = 64 * MB};
+	struct hmi_dma_map unit = {0x200001000000ULL, 0x1000000, 4 * MB};
+	struct hmi_dma_map moved = {0x200001400000ULL, 0x1600000, 2 * MB};
+	struct hmi_dma_map ext = {0x7f0000000000ULL, 0x3e00000, 4 * MB};
+	struct hmi_dma_map past = {0x200004a00000ULL, 0x4a00000, 4 * MB};
+	struct hmi_dma_map above = {0x7f0000000000ULL, 0x4c00000, 2 * MB};
+
+	is_int(hmi_ledger_add(ctx, &d, &unit), 0, "ledger: a grown unit at its reserved IOVA");
+	is_int(hmi_ledger_add(ctx, &d, &moved), -EEXIST,
+	       "ledger: a range in the reserved IOVAs at another offset is refused");
+	is_int(hmi_ledger_add(ctx, &d, &ext), -EEXIST,
+	       "ledger: external memory given IOVAs in the reserved range is refused");
+	like(hm_errmsg(ctx), "reserved for the memory --max-mem grows (0xc00000-0x4bfffff)",
+	     "...naming the range and --max-mem");
+	is_int(hmi_ledger_add(ctx, &d, &past), -EEXIST,
+	       "ledger: a range that runs past the reserved end is refused");
+	is_int(hmi_ledger_add(ctx, &d, &above), 0, "ledger: right above the range is free");
+	ok(d.n_maps == 2, "ledger: only the two that may be there are");
 	free(d.ledger);
 }
 
@@ -254,7 +335,9 @@ int main(void)
 		return 1;
 	test_fixed(ctx);
 	test_alloc(ctx);
+	test_alloc_growth(ctx);
 	test_ledger(ctx);
+	test_ledger_reserved(ctx);
 	test_refusals(ctx);
 	test_queries(ctx);
 	test_options(ctx);

@@ -20,8 +20,16 @@
  *           hm_extmem_register (IOVA = VA) is mapped, the edu DMAs in and out
  *           of it, hm_extmem_unregister unmaps it (a DMA then leaves it alone
  *           and faults); after hm_fini the pool is as it was.
- *  iommu39  --max-mem with --iova-mode alloc is refused, naming --iova-mode
- *           va, and leaves the pool as it was.
+ *  iommu39  the same for iommufd and type1 with --iova-mode alloc (IOVA = VA
+ *           does not fit a 39-bit IOMMU): hm_init reserves one IOVA range for
+ *           the growth area after the segments' IOVAs (said in a note), the
+ *           grown block's IOVA is that range's start plus its offset in the
+ *           area, and the edu DMAs into and out of the unit at those IOVAs;
+ *           after the trim a DMA at the old allocated IOVA faults; external
+ *           memory is registered with IOVAs of its own (its VAs do not fit
+ *           either), and IOVAs inside the reserved range are refused; a
+ *           --max-mem whose growth cannot fit under a 32-bit DMA mask is
+ *           refused naming --max-mem, with the pool as it was.
  *  noiommu  --iommu noiommu: the grown unit is physically contiguous (IOVA
  *           = PA), nothing is mapped, and the edu DMAs across its two pages
  *           at the physical addresses.
@@ -44,6 +52,8 @@
 #define PAGE	  (2u << 20)
 #define BLOCK	  (3u << 20) /* more than a page: the unit has two */
 #define EXT_LEN	  (2u << 20)
+#define EXT_IOVA  (1ULL << 32) /* external memory's IOVAs with --iova-mode alloc */
+#define ROOM	  (60u << 20)  /* the growth area: --max-mem 64M, less -m 4 */
 #define MAX_FILL  64
 #define POOL_FREE "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
 
@@ -121,11 +131,13 @@ static int watcher(enum hm_mem_event ev, const void *va, size_t len, void *arg)
 	return 0;
 }
 
-/* hm_init with the command line "-m 4 --max-mem 64M --vfio-device BDF" and
- * IOMMU, MODE, the guest's hugetlbfs mount and our prefix. */
-static int primary(struct hm_ctx **ctx, enum hm_iommu iommu, enum hm_iova_mode mode)
+/* hm_init with the command line "-m 4 --max-mem MAX --vfio-device BDF" and
+ * IOMMU, MODE, MASK_BITS (0: none), the guest's hugetlbfs mount and our
+ * prefix. */
+static int primary_with(struct hm_ctx **ctx, enum hm_iommu iommu, enum hm_iova_mode mode, char *max,
+			int mask_bits)
 {
-	char *argv[] = {"-m", "4", "--max-mem", "64M", "--vfio-device", (char *)args->bdf};
+	char *argv[] = {"-m", "4", "--max-mem", max, "--vfio-device", (char *)args->bdf};
 	char devs[1][HM_PCI_ADDR_MAX];
 	struct hm_opts o;
 	int rc;
@@ -137,6 +149,7 @@ static int primary(struct hm_ctx **ctx, enum hm_iommu iommu, enum hm_iova_mode m
 	rc = hm_opts_parse(*ctx, &o, HM_CMD_INIT, (int)(sizeof(argv) / sizeof(argv[0])), argv);
 	o.iommu = iommu;
 	o.iova_mode = mode;
+	o.dma_mask_bits = mask_bits;
 	o.huge_dir = args->huge_dir;
 	o.file_prefix = PREFIX;
 	if (rc == 0)
@@ -144,6 +157,37 @@ static int primary(struct hm_ctx **ctx, enum hm_iommu iommu, enum hm_iova_mode m
 	if (rc < 0)
 		diag("hm_init: %s", hm_errmsg(*ctx));
 	return rc;
+}
+
+static int primary(struct hm_ctx **ctx, enum hm_iommu iommu, enum hm_iova_mode mode)
+{
+	return primary_with(ctx, iommu, mode, "64M", 0);
+}
+
+/* --iova-mode alloc: where the plan must have put the growth area's IOVA
+ * range, by its rule (the lowest 2 MiB aligned address above the segments'
+ * IOVAs; the first usable range of the 39-bit IOMMU holds it). */
+static uint64_t expected_grow_iova(struct hm_ctx *ctx)
+{
+	struct hm_segment seg;
+	uint64_t end = 0;
+
+	for (int i = 0; hm_segment_get(ctx, i, &seg) == 0; i++)
+		if (seg.iova + seg.len > end)
+			end = seg.iova + seg.len;
+	return (end + PAGE - 1) / PAGE * PAGE;
+}
+
+/* The range hm_init's note says grown memory's IOVAs take: 0 and *FIRST,
+ * *LAST, or -1 when no note says it. */
+static int noted_grow_range(struct hm_ctx *ctx, unsigned long long *first, unsigned long long *last)
+{
+	const struct hm_layout_info *in = hm_layout(ctx);
+
+	for (int i = 0; in && i < in->n_notes; i++)
+		if (sscanf(in->notes[i], "grown memory's IOVAs: 0x%llx-0x%llx", first, last) == 2)
+			return 0;
+	return -1;
 }
 
 /* Blocks until the largest free one is under a page: the start memory is full. */
@@ -167,10 +211,40 @@ static void dma_info(struct hm_ctx *ctx, struct hm_dma_info *info)
 	hm_dma_info(ctx, info);
 }
 
+/* The block's IOVA under MODE with an IOMMU: its VA, or (allocated) the
+ * reserved range's start plus its offset in the growth area, which ends the
+ * window. */
+static void check_block_iova(const char *be, struct hm_ctx *ctx, const char *blk,
+			     enum hm_iova_mode mode)
+{
+	const struct hm_layout_info *in = hm_layout(ctx);
+	uint64_t area = in->va_base + in->va_len - ROOM, iova = hm_virt2iova(ctx, blk);
+	unsigned long long first = 0, last = 0;
+	int noted;
+
+	if (mode == HM_IOVA_VA) {
+		ok(iova == (uint64_t)(uintptr_t)blk, "%s: grow: the block's IOVA is its VA", be);
+		return;
+	}
+	noted = noted_grow_range(ctx, &first, &last); /* before ok(): its arguments name them */
+	ok(noted == 0 && first == expected_grow_iova(ctx) && last == first + ROOM - 1,
+	   "%s: alloc: hm_init's note gives the growth area's IOVA range right after the "
+	   "segments' (0x%llx-0x%llx)",
+	   be, first, last);
+	ok(iova == first + ((uint64_t)(uintptr_t)blk - area) && iova + BLOCK - 1 <= last &&
+	       hm_virt2iova(ctx, blk + BLOCK - 1) == iova + BLOCK - 1,
+	   "%s: alloc: the block's IOVA (0x%llx) is the range's start plus its offset in the "
+	   "growth area, contiguous across it",
+	   be, (unsigned long long)iova);
+	ok(hm_iova2virt(ctx, iova + 4096) == blk + 4096,
+	   "%s: alloc: hm_iova2virt finds the block at its allocated IOVA", be);
+}
+
 /* The unit grown for BLOCK bytes: mapped, reached by the edu, seen by W after
  * the DMA layer. The block, or NULL. */
-static char *grow(const char *be, struct hm_ctx *ctx, struct watch *w, int iommu)
+static char *grow(const char *be, struct hm_ctx *ctx, struct watch *w, enum hm_iova_mode mode)
 {
+	int iommu = mode != HM_IOVA_PA;
 	struct hm_dma_info before, after;
 	const char *unit;
 	char *blk;
@@ -193,8 +267,7 @@ static char *grow(const char *be, struct hm_ctx *ctx, struct watch *w, int iommu
 		       after.mapped_bytes == before.mapped_bytes + w->len,
 		   "%s: grow: one more mapping in the domain (%d), of the unit's bytes", be,
 		   after.n_mappings);
-		ok(hm_virt2iova(ctx, blk) == (uint64_t)(uintptr_t)blk,
-		   "%s: grow: the block's IOVA is its VA", be);
+		check_block_iova(be, ctx, blk, mode);
 		ok(w->maps_alloc == after.n_mappings && w->bytes_alloc == after.mapped_bytes,
 		   "%s: grow: our ALLOC callback ran after hugemem:dma's (the unit was mapped)",
 		   be);
@@ -218,7 +291,7 @@ static void trim(const char *be, struct hm_ctx *ctx, struct watch *w, char *blk,
 		 int iommu)
 {
 	struct hm_dma_info before, after;
-	uint64_t freed = 0, old = (uint64_t)(uintptr_t)blk + (64u << 10);
+	uint64_t freed = 0, old = hm_virt2iova(ctx, blk + (64u << 10));
 	char stale[EDU_MAX_LEN];
 	long pool = pool_free();
 	int rc, faults;
@@ -254,30 +327,59 @@ static void trim(const char *be, struct hm_ctx *ctx, struct watch *w, char *blk,
 	ok(vg_dmar_faults() > faults, "%s: trim: ...and the IOMMU faults it (DMAR)", be);
 }
 
-/* Anonymous memory registered with IOVA = VA: mapped by hugemem:dma, reached
- * by the edu, unmapped on unregister. */
-static void extmem(const char *be, struct hm_ctx *ctx, struct watch *w)
+/* --iova-mode alloc: IOVAs in the growth area's reserved range are refused
+ * for external memory BUF, before any callback of ours sees it. */
+static void extmem_reserved(const char *be, struct hm_ctx *ctx, struct watch *w, char *buf,
+			    uint64_t *iovas)
+{
+	unsigned long long first = 0, last = 0;
+	int allocs = w->allocs, frees = w->frees, rc;
+
+	noted_grow_range(ctx, &first, &last);
+	for (unsigned k = 0; k < EXT_LEN / 4096; k++)
+		iovas[k] = first + ROOM / 2 + k * 4096ULL;
+	rc = hm_extmem_register(ctx, buf, EXT_LEN, iovas, EXT_LEN / 4096, 4096);
+	ok(rc == -EEXIST && w->allocs == allocs && w->frees == frees,
+	   "%s: extmem: IOVAs inside the range reserved for growth are refused (%d)", be, rc);
+	like(hm_errmsg(ctx), "reserved for the memory --max-mem grows",
+	     "%s: extmem: ...the message says the range is --max-mem's", be);
+}
+
+/* Anonymous memory registered with IOVA = VA (with --iova-mode alloc: at
+ * EXT_IOVA, as its VA does not fit): mapped by hugemem:dma, reached by the
+ * edu, unmapped on unregister. */
+static void extmem(const char *be, struct hm_ctx *ctx, struct watch *w, enum hm_iova_mode mode)
 {
 	struct hm_dma_info before, in, after;
 	char *raw =
 	    mmap(NULL, 2 * EXT_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *buf = (char *)(((uintptr_t)raw + EXT_LEN - 1) & ~(uintptr_t)(EXT_LEN - 1));
-	int allocs = w->allocs, frees = w->frees, rc, faults;
+	static uint64_t iovas[EXT_LEN / 4096];
+	uint64_t at = mode == HM_IOVA_ALLOC ? EXT_IOVA : (uint64_t)(uintptr_t)buf;
+	int allocs, frees, rc, faults;
 
 	if (!ok(raw != MAP_FAILED, "%s: extmem: 2 MiB of anonymous memory", be))
 		return;
 	memset(buf, 0, EXT_LEN);
+	if (mode == HM_IOVA_ALLOC)
+		extmem_reserved(be, ctx, w, buf, iovas);
+	for (unsigned k = 0; k < EXT_LEN / 4096; k++)
+		iovas[k] = at + k * 4096ULL;
+	allocs = w->allocs;
+	frees = w->frees;
 	dma_info(ctx, &before);
-	rc = hm_extmem_register(ctx, buf, EXT_LEN, NULL, EXT_LEN / 4096, 4096);
+	rc = hm_extmem_register(ctx, buf, EXT_LEN, mode == HM_IOVA_ALLOC ? iovas : NULL,
+				EXT_LEN / 4096, 4096);
 	dma_info(ctx, &in);
 	if (!ok(rc == 0 && w->allocs == allocs + 1 && w->va == buf && w->len == EXT_LEN,
-		"%s: extmem: registered, IOVA = VA; our ALLOC callback saw it", be))
+		"%s: extmem: registered (IOVA 0x%llx); our ALLOC callback saw it", be,
+		(unsigned long long)at))
 		diag("hm_extmem_register: %d %s", rc, hm_errmsg(ctx));
 	ok(in.n_mappings == before.n_mappings + 1 &&
 	       in.mapped_bytes == before.mapped_bytes + EXT_LEN,
 	   "%s: extmem: one more mapping in the domain, of its bytes", be);
-	ok(hm_virt2iova(ctx, buf + 12345) == (uint64_t)(uintptr_t)buf + 12345,
-	   "%s: extmem: its IOVA is its VA", be);
+	ok(hm_virt2iova(ctx, buf + 12345) == at + 12345,
+	   "%s: extmem: its IOVA is the one registered", be);
 	is_int(w->dma_alloc, 0, "%s: edu: DMA into it from inside our ALLOC callback", be);
 	is_int(edu_copy(ctx, w->edu, buf + 4096, buf + EXT_LEN / 2, 9), 0,
 	       "%s: edu: DMA out of and into external memory", be);
@@ -289,16 +391,18 @@ static void extmem(const char *be, struct hm_ctx *ctx, struct watch *w)
 	memset(buf, 0x5a, EDU_MAX_LEN);
 	vg_dmar_room();
 	faults = vg_dmar_faults();
-	edu_dma_to_ram(w->edu, (uint64_t)(uintptr_t)buf, EDU_MAX_LEN, EDU_TIMEOUT_MS);
+	edu_dma_to_ram(w->edu, at, EDU_MAX_LEN, EDU_TIMEOUT_MS);
 	ok(buf[0] == 0x5a && buf[EDU_MAX_LEN - 1] == 0x5a,
 	   "%s: edu: after unregister a DMA to its IOVA leaves the memory alone", be);
 	ok(vg_dmar_faults() > faults, "%s: edu: ...and the IOMMU faults it (DMAR)", be);
 	munmap(raw, 2 * EXT_LEN);
 }
 
-/* One backend: grow, DMA, trim, external memory, and the pool after hm_fini. */
-static void backend_case(enum hm_iommu backend, const char *be, int iommu)
+/* One backend: grow, DMA, trim, external memory, and the pool after hm_fini;
+ * MODE: HM_IOVA_VA or HM_IOVA_ALLOC behind the IOMMU, HM_IOVA_PA without. */
+static void backend_case(enum hm_iommu backend, const char *be, enum hm_iova_mode mode)
 {
+	int iommu = mode != HM_IOVA_PA;
 	struct watch w;
 	struct edu e;
 	struct hm_ctx *ctx;
@@ -308,7 +412,7 @@ static void backend_case(enum hm_iommu backend, const char *be, int iommu)
 	int n, dev;
 
 	memset(&w, 0, sizeof(w));
-	if (!ok(primary(&ctx, backend, iommu ? HM_IOVA_VA : HM_IOVA_PA) == 0,
+	if (!ok(primary(&ctx, backend, mode) == 0,
 		"%s: primary of 4 MiB growing to 64 MiB with the edu", be)) {
 		hm_ctx_free(ctx);
 		return;
@@ -325,11 +429,11 @@ static void backend_case(enum hm_iommu backend, const char *be, int iommu)
 	       "%s: our memory-event callback", be);
 	n = fill(ctx, blocks);
 	ok(n > 0 && w.allocs == 0, "%s: the start memory filled (%d blocks), nothing grown", be, n);
-	blk = grow(be, ctx, &w, iommu);
+	blk = grow(be, ctx, &w, mode);
 	if (blk && n > 0)
 		trim(be, ctx, &w, blk, blocks[0], iommu);
 	if (iommu)
-		extmem(be, ctx, &w);
+		extmem(be, ctx, &w, mode);
 	for (int i = 0; i < n; i++)
 		hm_free(ctx, blocks[i]);
 	hm_mem_event_unregister(ctx, "grow_dma");
@@ -341,18 +445,20 @@ static void backend_case(enum hm_iommu backend, const char *be, int iommu)
 	       be, pool);
 }
 
-/* A 39-bit IOMMU: IOVA = VA does not fit, and grown memory is never mapped
- * at allocated IOVAs: --max-mem with --iova-mode alloc is refused. */
-static void iommu39(void)
+/* A 39-bit IOMMU and a 32-bit DMA mask: 4 GiB of growth cannot have IOVAs
+ * after the segments': refused naming --max-mem before anything is pinned. */
+static void alloc_no_room(void)
 {
 	long pool = pool_free();
 	struct hm_ctx *ctx;
 
-	is_int(primary(&ctx, HM_IOMMU_IOMMUFD, HM_IOVA_ALLOC), -EOPNOTSUPP,
-	       "iommufd: --max-mem with --iova-mode alloc is refused");
-	like(hm_errmsg(ctx), "--iova-mode va", "iommufd: ...naming --iova-mode va");
+	is_int(primary_with(&ctx, HM_IOMMU_IOMMUFD, HM_IOVA_ALLOC, "4G", 32), -ENOSPC,
+	       "iommufd: alloc: --max-mem 4G under a 32-bit DMA mask is refused");
+	like(hm_errmsg(ctx), "--max-mem: the growth area's", "iommufd: alloc: ...naming --max-mem");
+	like(hm_errmsg(ctx), "give a smaller --max-mem", "iommufd: alloc: ...and the fix");
+	ok(hm_layout(ctx) == NULL, "iommufd: alloc: ...nothing held");
 	hm_ctx_free(ctx);
-	is_int((int)pool_free(), (int)pool, "iommufd: ...and leaves the pool as it was");
+	is_int((int)pool_free(), (int)pool, "iommufd: alloc: ...and the pool as it was");
 }
 
 int main(int argc, char **argv)
@@ -363,12 +469,14 @@ int main(int argc, char **argv)
 		return 2;
 	args = &a;
 	if (strcmp(a.mode, "iommu") == 0) {
-		backend_case(HM_IOMMU_IOMMUFD, "iommufd", 1);
-		backend_case(HM_IOMMU_TYPE1, "type1", 1);
+		backend_case(HM_IOMMU_IOMMUFD, "iommufd", HM_IOVA_VA);
+		backend_case(HM_IOMMU_TYPE1, "type1", HM_IOVA_VA);
 	} else if (strcmp(a.mode, "iommu39") == 0) {
-		iommu39();
+		backend_case(HM_IOMMU_IOMMUFD, "iommufd", HM_IOVA_ALLOC);
+		backend_case(HM_IOMMU_TYPE1, "type1", HM_IOVA_ALLOC);
+		alloc_no_room();
 	} else {
-		backend_case(HM_IOMMU_NOIOMMU, "noiommu", 0);
+		backend_case(HM_IOMMU_NOIOMMU, "noiommu", HM_IOVA_PA);
 	}
 	return done();
 }
