@@ -71,7 +71,8 @@ static size_t asks_of(const struct hm_opts *o, uint64_t page, struct hmi_kp_ask 
 	if (!o->socket_mem_count) {
 		uint64_t want = o->mem ? o->mem : HM_DEFAULT_MEM;
 
-		asks[n++] = (struct hmi_kp_ask){.node = -1, .bytes = (want + page - 1) / page * page};
+		asks[n++] =
+		    (struct hmi_kp_ask){.node = -1, .bytes = (want + page - 1) / page * page};
 	}
 	return n;
 }
@@ -220,6 +221,6 @@ int hmi_mem_keeper_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_o
 void hmi_mem_keeper_end(struct hmi_mem *pr)
 {
 	hmi_keeper_lease_free(&pr->lease); /* memfds not adopted: closed */
-	if (pr->keeper.sock >= 0) /* the keeper takes the chunks back, zeroes them */
+	if (pr->keeper.sock >= 0)	   /* the keeper takes the chunks back, zeroes them */
 		hmi_keeper_disconnect(&pr->keeper);
 }

@@ -30,11 +30,12 @@ struct hmi_mem {
 	struct hmi_fdserver *fds; /* primary: descriptor server (memfd, single files) */
 	struct hmi_dma *dma;	  /* the IOMMU domain the segments are mapped in, or NULL */
 	uint64_t window_base, window_len;
-	struct hmi_keeper_conn keeper; /* primary served by a keeper: its connection (sock -1: none) */
-	struct hmi_keeper_lease lease; /* what it leased (mem/keeper.c) */
+	struct hmi_keeper_conn
+	    keeper; /* primary served by a keeper: its connection (sock -1: none) */
+	struct hmi_keeper_lease lease;	    /* what it leased (mem/keeper.c) */
 	char keeper_line[HMI_ERR_MAX + 16]; /* hm_layout_info.keeper */
-	int auto_trim;		 /* --auto-trim given: keep AUTO_TRIM_KEEP bytes free */
-	uint64_t auto_trim_keep; /* (mem/growth.c) */
+	int auto_trim;			    /* --auto-trim given: keep AUTO_TRIM_KEEP bytes free */
+	uint64_t auto_trim_keep;	    /* (mem/growth.c) */
 	char notes[HM_MAX_NOTES][256];
 };
 

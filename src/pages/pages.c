@@ -609,10 +609,11 @@ int hmi_pages_map_adopted(struct hm_ctx *ctx, struct hmi_pageset *ps, uint32_t b
 		return rc;
 	}
 	for (size_t i = 0; i < count; i++)
-		ps->pages[ps->n + i] = (struct hmi_page){.va = (uint64_t)(uintptr_t)(base + i * ps->page_size),
-							 .node = ps->backings[b].node,
-							 .backing = b,
-							 .offset = i * ps->page_size};
+		ps->pages[ps->n + i] =
+		    (struct hmi_page){.va = (uint64_t)(uintptr_t)(base + i * ps->page_size),
+				      .node = ps->backings[b].node,
+				      .backing = b,
+				      .offset = i * ps->page_size};
 	ps->n += count;
 	return 0;
 }

@@ -12,6 +12,12 @@
  *       when every page matched, 3 otherwise; 4 when hm_malloc does not
  *       refuse, naming the overwritten heap arena. Failures to start: exit 1
  *       with hm_errmsg on stderr.
+ *   pattern fresh PREFIX [init options...]
+ *       hm_init, check that every page (but the first of segment 0, where
+ *       the heap's arena is) holds zeros in its first and last words (memory
+ *       no process wrote since the kernel gave it: a pool keeper's, after
+ *       another user's A), then write A(va) there as a primary does; exit 0
+ *       when all were zero, 3 otherwise.
  *   pattern occupied PREFIX BASE
  *       map one page at BASE (inside the primary's window), then hm_attach:
  *       exit 0 when it fails with -EEXIST and leaves nothing mapped but that
@@ -51,10 +57,19 @@ static int check_b(uint64_t *first, uint64_t *last)
 	return first[1] != B(first);
 }
 
+static int check_zero_put_a(uint64_t *first, uint64_t *last)
+{
+	int bad = *first != 0 || *last != 0;
+
+	put_a(first, last);
+	return bad;
+}
+
 struct walk {
 	page_fn fn;
 	int bad;
 	long pages;
+	uint64_t arena;
 };
 
 static int each_page(const struct hm_segment *s, void *arg)
@@ -64,6 +79,8 @@ static int each_page(const struct hm_segment *s, void *arg)
 	for (uint64_t off = 0; off < s->len; off += s->page_size) {
 		char *page = (char *)s->va + off;
 
+		if (w->fn == check_zero_put_a && (uint64_t)(uintptr_t)page == w->arena)
+			continue; /* the heap's arena, at the start of segment 0 */
 		w->bad += w->fn((uint64_t *)page, (uint64_t *)(page + s->page_size) - 1);
 		w->pages++;
 	}
@@ -72,7 +89,7 @@ static int each_page(const struct hm_segment *s, void *arg)
 
 static int walk(struct hm_ctx *ctx, page_fn fn)
 {
-	struct walk w = {fn, 0, 0};
+	struct walk w = {fn, 0, 0, hm_layout(ctx)->va_base};
 
 	hm_segment_walk(ctx, each_page, &w);
 	if (w.bad)
@@ -148,19 +165,22 @@ static int occupied(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	int primary = argc > 2 && strcmp(argv[1], "primary") == 0, rc;
+	int fresh = argc > 2 && strcmp(argv[1], "fresh") == 0;
+	int primary = fresh || (argc > 2 && strcmp(argv[1], "primary") == 0), rc;
 	struct hm_ctx *ctx;
 	char line[64];
 
 	if (argc > 2 && strcmp(argv[1], "occupied") == 0)
 		return occupied(argc, argv);
 	if (argc < 3 || (!primary && strcmp(argv[1], "secondary") != 0)) {
-		fprintf(stderr, "usage: pattern primary|secondary PREFIX [options]\n");
+		fprintf(stderr, "usage: pattern primary|secondary|fresh PREFIX [options]\n");
 		return 2;
 	}
 	if (hm_ctx_new(&ctx) < 0 || use_rundir(ctx) < 0 || start(ctx, primary, argc, argv) != 0)
 		return 1;
-	if (primary) {
+	if (fresh) {
+		rc = walk(ctx, check_zero_put_a);
+	} else if (primary) {
 		walk(ctx, put_a);
 		printf("ready\n");
 		fflush(stdout);

@@ -1,0 +1,113 @@
+#!/bin/bash
+# hm_init served by a running pool keeper (docs/keeper.md, mem/keeper.c) on real
+# hugepages: with a keeper in $HUGEMEM_RUNTIME_DIR-keeper, `hugemem init` takes its
+# memory from it (--trace says so, nothing is faulted: the pool does not move, the
+# keeper's leased bytes do), with IOVA = PA from the keeper's runs, which --verify
+# checks against pagemap; a secondary attaches and shares the pages; the next primary
+# finds every page zero although the one before wrote into all of them (the keeper
+# punched them and faulted new ones); --keeper off, --huge-dir and --max-mem do not use
+# it, and --trace says why; too much asked: auto falls back to the pool, an explicit
+# --keeper DIR refuses naming the keeper's free memory; a keeper killed under a live
+# primary leaves it its memory; the pool is whole at the end.
+. "$(dirname "$0")/lib.sh"
+KC=$HM_BUILD/test-tools/keeper_client
+PT=$HM_BUILD/test-tools/pattern
+[ -x "$KC" ] && [ -x "$PT" ] || t_skip_all "test tools missing (make tests)"
+t_require_hugepages 96
+tmp=$(mktemp -d)
+export HUGEMEM_RUNTIME_DIR=/run/hm-kinit-$$
+kdir=$HUGEMEM_RUNTIME_DIR-keeper
+pfx=hmkinit$$
+kp=""
+prim=""
+cleanup() {
+	exec 8>&- 2>/dev/null
+	for p in $prim $kp; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -f "$HM_MNT/${pfx}"*
+	rm -rf "$tmp" "$kdir" "$HUGEMEM_RUNTIME_DIR"
+}
+trap cleanup EXIT
+before=$(t_pool)
+mib=$((1 << 20))
+
+start_keeper() {
+	"$HUGEMEM" keeper --runtime-dir "$kdir" "$@" >"$tmp/k.out" 2>"$tmp/k.err" &
+	kp=$!
+	for _ in $(seq 600); do
+		grep -q ready "$tmp/k.out" && return 0
+		kill -0 "$kp" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+held() { "$KC" "$kdir" status | awk -v c="$1" '/^node/ { for (i = 3; i < NF; i += 2) if ($i == c) s += $(i + 1) } END { print s + 0 }'; }
+wait_free() {
+	for _ in $(seq 100); do [ "$(held free)" = "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
+free_pages() { cat "$HP2M/free_hugepages"; }
+
+start_keeper --keep 64M
+t_ok $? "a keeper holds 64 MiB"
+t_diag "$(cat "$tmp/k.out" "$tmp/k.err")"
+
+# ------------------------------------------------------------------ served
+pool0=$(free_pages)
+out=$("$HUGEMEM" init -m 32 --trace --verify --file-prefix "$pfx" 2>&1)
+t_is $? 0 "hugemem init -m 32 --verify with a keeper running"
+t_like "$out" "keeper: served by the keeper in $kdir" "--trace: served by the keeper"
+t_like "$out" "IOVA = PA" "IOVA = PA: the keeper's physical runs (root may know them), --verify agrees"
+t_unlike "$out" "keeper: not used" "no fallback"
+
+coproc PRIM { "$PT" primary "$pfx" -m 32; }
+prim=$PRIM_PID
+read -r -t 30 line <&"${PRIM[0]}"
+t_is "$line" "ready" "a primary served by the keeper wrote into every page"
+t_is "$(held leased)" $((32 * mib)) "the keeper has 32 MiB leased to it"
+t_is "$(free_pages)" "$pool0" "and the pool did not move: nothing was faulted"
+"$PT" secondary "$pfx"
+t_is $? 0 "a secondary attaches and reads the primary's words at the same addresses"
+echo go >&"${PRIM[1]}"
+wait "$prim"
+t_is $? 0 "the primary reads the secondary's words"
+prim=""
+wait_free $((64 * mib))
+t_ok $? "the keeper has the memory back, faulted again"
+"$PT" fresh "$pfx" -m 64 --keeper "$kdir"
+t_is $? 0 "the next primary (all 64 MiB from the keeper) finds every page zero"
+wait_free $((64 * mib))
+
+# ------------------------------------------------------------------ not used
+out=$("$HUGEMEM" init -m 8 --trace --keeper off --file-prefix "$pfx" 2>&1)
+t_like "$out" "keeper: not used: --keeper off" "--keeper off: not used, said"
+out=$("$HUGEMEM" init -m 8 --trace --huge-dir "$HM_MNT" --file-prefix "$pfx" 2>&1)
+t_like "$out" "keeper: not used: --huge-dir names the backing" "--huge-dir: not used, said"
+out=$("$HUGEMEM" init -m 8 --max-mem 16M --trace --file-prefix "$pfx" 2>&1)
+t_like "$out" "keeper: not used: --max-mem" "--max-mem: not used, said"
+out=$("$HUGEMEM" init -m 128 --trace --file-prefix "$pfx" 2>&1)
+t_is $? 0 "-m 128 with 64 MiB in the keeper: init still works"
+t_like "$out" "keeper: not used: the keeper refused: any node: asked 128 MiB but the keeper has 64 MiB free" "auto falls back to the pool, saying what the keeper lacks"
+out=$("$HUGEMEM" init -m 128 --keeper "$kdir" --file-prefix "$pfx" 2>&1)
+t_ok $((! $?)) "an explicit --keeper DIR that cannot serve fails"
+t_like "$out" "--keeper $kdir: the keeper refused: any node: asked 128 MiB" "naming the keeper and what it lacks"
+out=$("$HUGEMEM" init -m 8 --keeper relative --file-prefix "$pfx" 2>&1)
+t_like "$out" "give auto, off, or the keeper's directory" "--keeper with a relative path is refused"
+
+# ------------------------------------------------------------------ keeper killed
+coproc PRIM { "$PT" primary "$pfx" -m 32; }
+prim=$PRIM_PID
+read -r -t 30 line <&"${PRIM[0]}"
+kill -9 "$kp"
+wait "$kp" 2>/dev/null
+kp=""
+"$PT" secondary "$pfx"
+t_is $? 0 "the keeper SIGKILLed: its client and a new secondary keep the memory"
+echo go >&"${PRIM[1]}"
+wait "$prim"
+t_is $? 0 "and the primary ends well"
+prim=""
+rm -rf "$kdir"
+
+t_is "$(t_pool)" "$before" "pool counts as before the test"
+t_done
