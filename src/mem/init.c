@@ -512,13 +512,10 @@ static void plan_no_huge(struct plan *pl, const struct hm_opts *o)
 /* Lock the prefix and clean what a dead primary of it left: its runtime
  * files, and (unless the backing needs no mount) its page files, which hold
  * pool pages; *CLEARED says whether any page file went. */
-static int take_prefix(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o,
-		       const struct hm_sysinfo *si, int *cleared)
+static int take_prefix(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
 {
-	struct hm_file_list *gone = NULL;
 	int rc;
 
-	*cleared = 0;
 	snprintf(pr->tab.prefix, sizeof(pr->tab.prefix), "%s",
 		 o->file_prefix ? o->file_prefix : HM_DEFAULT_PREFIX);
 	rc = hm_prefix_lock(ctx, pr->tab.prefix, &pr->lock_fd);
@@ -526,19 +523,38 @@ static int take_prefix(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_o
 		rc = hm_prefix_dir(ctx, pr->tab.prefix, pr->rundir, sizeof(pr->rundir));
 	if (rc == 0) /* a dead primary of this prefix may have left its layout */
 		rc = hmi_runtime_reclaim(ctx, pr);
-	if (rc < 0 || !si || (o->flags & HM_OPT_IN_MEMORY))
-		return rc;
+	return rc;
+}
+
+/* Did a dead primary of this prefix leave page files (its record of them)? */
+static int dead_files_left(const struct hmi_mem *pr)
+{
+	char path[HM_PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/%s", pr->rundir, HMI_RECORD_FILE);
+	return access(path, F_OK) == 0;
+}
+
+/* Remove the files a dead primary of this prefix left (*CLEARED when there
+ * were), then keep a record of ours (a primary with files only). */
+static int clear_dead(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o,
+		      const struct hm_sysinfo *si, int *cleared)
+{
+	struct hm_file_list *gone = NULL;
+	int rc;
+
+	*cleared = 0;
+	if (!si || (o->flags & HM_OPT_IN_MEMORY))
+		return 0;
 	rc = hm_clear(ctx, si, pr->tab.prefix, 0, &gone);
 	*cleared = gone && gone->n > 0;
 	hm_file_list_free(gone);
 	/* the dead one's files are gone: record ours from here on (kept only
 	 * by a primary with files, so a memfd one leaves a dead one's record) */
-	if (rc >= 0) /* hm_clear returns how many it removed */
+	if (rc >= 0 && !pr->lease.n_chunks) /* hm_clear returns how many it removed */
 		rc = hmi_record_open(ctx, pr->rundir, &pr->record_fd);
 	return rc < 0 ? rc : 0;
 }
-
-/* ------------------------------------------------------------------ choose */
 
 static int lookup_new(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl, size_t from)
 {
@@ -701,15 +717,9 @@ static int choose_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct pla
 	return rc;
 }
 
-/* A running keeper serves the memory (its pages faulted, sorted, their
- * physical addresses known), else the usual plan. */
-static int lease_or_plan(struct hm_ctx *ctx, struct hmi_mem *pr, struct plan *pl,
-			 const struct hm_opts *o, const struct hm_sysinfo *si)
+/* The plan of memory a keeper leased (mem/keeper.c): memfds, its page size. */
+static int keeper_plan(struct hmi_mem *pr, struct plan *pl, const struct hm_opts *o)
 {
-	int rc = hmi_mem_keeper_lease(ctx, pr, o);
-
-	if (rc <= 0)
-		return rc < 0 ? rc : make_plan(ctx, pr, pl, o, si);
 	memset(pl, 0, sizeof(*pl));
 	pl->keeper = 1;
 	pl->page_size = pr->lease.page_size;
@@ -1024,28 +1034,37 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	struct hm_sysinfo *si = NULL;
 	struct plan pl = {0};
 	double t = hmi_now_ms();
-	int rc = 0, cleared = 0;
+	int rc = 0, cleared = 0, served = 0;
 
 	rc = hmi_cancel_check(ctx); /* hm_ctx_cancel: between every step below */
 	if (rc == 0)
 		rc = check_dma_opts(ctx, o);
+	if (rc == 0 && !(o->flags & HM_OPT_NO_HUGE)) { /* a keeper's pages need no discovery */
+		rc = hmi_mem_keeper_lease(ctx, pr, o);
+		served = rc > 0;
+		rc = rc < 0 ? rc : 0;
+	}
 	if (rc == 0 && (o->flags & HM_OPT_NO_HUGE))
 		plan_no_huge(&pl, o);
-	else if (rc == 0)
+	else if (rc == 0 && !served)
 		rc = discover(ctx, o, &si);
 	/* the prefix before the plan: pages a dead primary of it left in files
 	 * count towards this one's budget once those files are gone */
 	if (rc == 0)
-		rc = take_prefix(ctx, pr, o, si, &cleared);
+		rc = take_prefix(ctx, pr, o);
+	if (rc == 0 && served && dead_files_left(pr)) /* the dead one's files: found by mount */
+		rc = discover(ctx, o, &si);
+	if (rc == 0)
+		rc = clear_dead(ctx, pr, o, si, &cleared);
 	if (rc == 0)
 		rc = hmi_cancel_check(ctx);
-	if (rc == 0 && cleared) {
+	if (rc == 0 && cleared && !served) {
 		hm_sysinfo_free(si);
 		si = NULL;
 		rc = discover(ctx, o, &si);
 	}
 	if (rc == 0 && !pl.no_huge)
-		rc = lease_or_plan(ctx, pr, &pl, o, si);
+		rc = served ? keeper_plan(pr, &pl, o) : make_plan(ctx, pr, &pl, o, si);
 	if (rc == 0)
 		rc = check_base(ctx, &pl, o);
 	pr->tab.info.t.discover = hmi_now_ms() - t;

@@ -70,11 +70,7 @@ static int backing_add(struct hm_ctx *ctx, struct hmi_pageset *ps, int node, int
 {
 	struct hmi_backing *b = &ps->backings[ps->n_backings];
 
-	b->kind = ps->kind;
-	b->node = node;
-	b->fd = fd;
-	b->size = 0;
-	b->path = NULL;
+	*b = (struct hmi_backing){.kind = ps->kind, .node = node, .fd = fd}; /* no stale inode */
 	if (path && !(b->path = strdup(path)))
 		return hmi_err(ctx, ENOMEM, "out of memory for the path %s", path);
 	*index = (uint32_t)ps->n_backings++;
