@@ -99,14 +99,16 @@ static void unmap_window(struct hmi_mem *pr)
 
 /* Unpublish first (no new secondary), then give the pages back in pool
  * order — unless secondaries still map them: then only unmap, and the last
- * mapping frees each page. */
+ * mapping frees each page. A keeper's chunks are only unmapped too: the
+ * keeper punches them when the lease ends (mem/keeper.c). */
 static int release_primary_pages(struct hm_ctx *ctx, struct hmi_mem *pr)
 {
 	size_t *order = malloc((pr->ps.n + 1) * sizeof(*order)), n;
 	int rc = 0;
 
 	hmi_unpublish(ctx, pr);
-	pr->ps.shared_out = pr->rundir[0] && hmi_secondaries_alive(ctx, pr);
+	pr->ps.shared_out =
+	    pr->lease.n_chunks || (pr->rundir[0] && hmi_secondaries_alive(ctx, pr));
 	unmap_window(pr);
 	if (order) { /* pool order: the next primary gets our longest run first */
 		n = hmi_release_order(pr->ps.pages, pr->ps.n, pr->ps.page_size, NULL, order);
