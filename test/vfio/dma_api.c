@@ -27,6 +27,7 @@
 #include "vfio_guest.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <linux/dma-buf.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@
 
 static const struct vg_args *args;
 static uint64_t max_mem; /* --max-mem of the next primary (0: none) */
+static const char *keeper_dir; /* --keeper of the next primary (NULL: off) */
 
 /* A primary of MEM bytes (PAGE_SIZE pages from DIR) for the edu. */
 static int primary(struct hm_ctx **ctx, enum hm_iommu iommu, enum hm_iova_mode mode,
@@ -66,6 +68,7 @@ static int primary(struct hm_ctx **ctx, enum hm_iommu iommu, enum hm_iova_mode m
 	o.vfio_devices = devs;
 	o.n_vfio_devices = 1;
 	o.max_mem = max_mem;
+	o.keeper = keeper_dir ? keeper_dir : "off";
 	rc = hm_init(*ctx, &o);
 	if (rc < 0)
 		diag("hm_init: %s", hm_errmsg(*ctx));
@@ -352,6 +355,52 @@ static void dmabuf_grown(void)
 	hm_ctx_free(ctx);
 }
 
+static void *keeper_serves(void *k)
+{
+	hm_keeper_run(k);
+	return NULL;
+}
+
+/* A primary served by a pool keeper (its memfds, faulted ahead) maps them for
+ * the device like any memory: the edu copies through the IOMMU. */
+static void keeper_memory(void)
+{
+	struct hm_keeper_opts ko;
+	struct hm_keeper *k = NULL;
+	struct hm_ctx *kctx = NULL, *ctx = NULL;
+	struct hm_memzone z;
+	pthread_t t;
+	int rc;
+
+	hm_ctx_new(&kctx);
+	hm_keeper_opts_init(&ko);
+	ko.keep_bytes = 2 * MEM;
+	ko.chunk_bytes = MEM;
+	ko.runtime_dir = "/run/dma-api-keeper";
+	rc = hm_keeper_start(kctx, &ko, &k);
+	if (!ok(rc == 0 && pthread_create(&t, NULL, keeper_serves, k) == 0,
+		"iommufd: keeper: a keeper holds %llu MiB (%s)", (unsigned long long)(2 * MEM >> 20),
+		rc ? hm_errmsg(kctx) : "")) {
+		hm_keeper_free(k);
+		hm_ctx_free(kctx);
+		return;
+	}
+	keeper_dir = ko.runtime_dir;
+	rc = primary(&ctx, HM_IOMMU_IOMMUFD, HM_IOVA_VA, 0, NULL, 0);
+	keeper_dir = NULL;
+	ok(rc == 0 && hm_layout(ctx)->keeper && strstr(hm_layout(ctx)->keeper, "served"),
+	   "iommufd: keeper: hm_init is served by it (%s)",
+	   rc == 0 && hm_layout(ctx)->keeper ? hm_layout(ctx)->keeper : hm_errmsg(ctx));
+	is_int(rc == 0 && zone(ctx, &z) == 0 ? round_trip(ctx, &z, 6) : -1, 0,
+	       "iommufd: edu: the device reaches the keeper's memory");
+	hm_fini(ctx);
+	hm_ctx_free(ctx);
+	hm_keeper_stop(k);
+	pthread_join(t, NULL);
+	hm_keeper_free(k);
+	hm_ctx_free(kctx);
+}
+
 static void auto_picks(const char *want)
 {
 	struct hm_dma_info info;
@@ -418,6 +467,7 @@ int main(int argc, char **argv)
 		huge_1g();
 		dmabuf();
 		dmabuf_grown();
+		keeper_memory();
 	} else if (strcmp(a.mode, "iommu39") == 0) {
 		iommu39();
 	} else {
