@@ -656,8 +656,8 @@ int hmi_regions_from_segs(struct hm_ctx *ctx, const struct hmi_seg *segs, size_t
 
 size_t hmi_heap_size(size_t n_nodes, size_t n_regions)
 {
-	return sizeof(struct hmi_heap) + n_nodes * sizeof(struct hmi_heap_node) +
-	       n_regions * sizeof(uint64_t);
+	return sizeof(struct hmi_heap) + (n_nodes + HMI_EXT_HEAPS) * sizeof(struct hmi_heap_node) +
+	       (n_regions + HMI_EXT_HEAPS) * sizeof(uint64_t);
 }
 
 static int lock_init(struct hm_ctx *ctx, pthread_mutex_t *m)
@@ -733,6 +733,8 @@ int hmi_heap_format(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *r
 	for (int node = 0; node < HM_MAX_NODES; node++)
 		if (h->slot[node] >= 0)
 			h->nodes[h->slot[node]].node = node;
+	for (int k = 0; k < HMI_EXT_HEAPS; k++)
+		h->nodes[h->n_nodes + k].node = HM_EXT_SOCKET_BASE + k;
 	rc = lock_init(ctx, &h->lock);
 	if (rc < 0)
 		return rc;
@@ -835,27 +837,57 @@ void hmi_view_set_region(struct hmi_heap_view *v, size_t i, uint64_t first, uint
 	rmap_set(v, r, (uint32_t)i + 1);
 }
 
-int hmi_heap_take_region(struct hmi_heap_view *v, uint64_t first)
+/* Take region R out of its node heap when it is one free block (1), else
+ * leave it (0). The view's entry (and MAX_BLOCKS) is the caller's to clear. */
+static int region_take(struct hmi_heap_view *v, const struct hmi_region *r)
 {
-	struct hmi_region *r = NULL;
 	struct hmi_heap_node *hn;
-	uint64_t size;
+	uint64_t size = HMI_READ(hmi_blk_at(r->first)->size);
 
-	for (size_t i = v->n_sorted; i < v->n_regions && !r; i++)
-		if (v->regions[i].first == first && first)
-			r = &v->regions[i];
-	if (!r)
-		return 0;
-	size = HMI_READ(hmi_blk_at(first)->size);
-	if (size != r->end - r->first || HMI_READ(hmi_blk_at(first)->cached) ||
-	    list_remove(v, r->slot, first, size) < 0)
+	if (size != r->end - r->first || HMI_READ(hmi_blk_at(r->first)->cached) ||
+	    list_remove(v, r->slot, r->first, size) < 0)
 		return 0; /* in use (or damaged: list_remove said so) */
 	hn = &v->h->nodes[r->slot];
 	hn->total -= size;
 	hn->free_bytes -= size;
 	hn->free_blocks--;
-	v->max_blocks -= size / HMI_BLK_MIN;
+	return 1;
+}
+
+int hmi_heap_take_region(struct hmi_heap_view *v, uint64_t first)
+{
+	struct hmi_region *r = NULL;
+
+	for (size_t i = v->n_sorted; i < v->n_regions && !r; i++)
+		if (v->regions[i].first == first && first)
+			r = &v->regions[i];
+	if (!r || !region_take(v, r))
+		return 0;
+	v->max_blocks -= (r->end - r->first) / HMI_BLK_MIN;
 	rmap_set(v, r, 0); /* first: a lookup racing this finds nothing */
 	r->first = r->end = 0;
 	return 1;
+}
+
+/* ------------------------------------------------------------------ external heaps */
+
+void hmi_heap_ext_format(struct hmi_heap_view *v, int k, uint64_t first, uint64_t end)
+{
+	int slot = (int)v->n_nodes + k;
+	struct hmi_heap_node *hn = &v->h->nodes[slot];
+	struct hmi_region r = {
+	    .first = first, .end = end, .node = HM_EXT_SOCKET_BASE + k, .slot = slot};
+
+	memset(hn, 0, sizeof(*hn)); /* a heap removed before left its counts */
+	hn->node = r.node;
+	region_format(v->h, &r);
+	/* nothing of it counts as clean: hm_memzone_reserve clears what it hands out */
+	hmi_high_water(v->h, v->n_nodes)[v->cap_regions + (size_t)k] = end + HMI_BLK_HDR;
+}
+
+int hmi_heap_ext_take(struct hmi_heap_view *v, int k)
+{
+	const struct hmi_region *r = &v->regions[v->cap_regions + (size_t)k];
+
+	return r->first && region_take(v, r);
 }

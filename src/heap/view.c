@@ -189,17 +189,14 @@ static int derive_slots(struct hm_ctx *ctx, struct hmi_heap_view *v, const struc
 	return 0;
 }
 
-/* A copy of REGIONS (N of them) with room for ROOM's added ones, zeroed:
- * *BIGGER (NULL when there is no room to make). The caller's REGIONS stay
- * its own until hmi_view_init succeeds. */
+/* A copy of REGIONS (N of them) with room for ROOM's added ones and the
+ * external heaps' (heap/extheap.c), zeroed: *BIGGER. The caller's REGIONS
+ * stay its own until hmi_view_init succeeds. */
 static int make_room(struct hm_ctx *ctx, const struct hmi_region *regions, size_t n,
 		     const struct hmi_heap_room *room, struct hmi_region **bigger)
 {
-	size_t cap = n + (room ? room->max_regions : 0);
+	size_t cap = n + (room ? room->max_regions : 0) + HMI_EXT_HEAPS;
 
-	*bigger = NULL;
-	if (cap == n)
-		return 0;
 	*bigger = calloc(cap, sizeof(**bigger));
 	if (!*bigger)
 		return hmi_err(ctx, ENOMEM, "out of memory for the heap's region table");
@@ -232,10 +229,9 @@ int hmi_view_init(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_heap *
 	v->fork_gen = hmi_fork_watch();
 	pthread_mutex_init(&v->reg_lock, NULL);
 	v->h = h;
-	v->regions = bigger ? bigger : regions;
-	if (bigger)
-		free(regions);
-	v->cap_regions = n + (bigger ? extra : 0);
+	v->regions = bigger;
+	free(regions);
+	v->cap_regions = n + extra; /* then the external heaps' */
 	v->n_regions = v->n_sorted = n;
 	v->max_align = max_align;
 	v->lo = n ? v->regions[0].first + HMI_BLK_HDR : 1;
