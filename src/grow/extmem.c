@@ -115,6 +115,8 @@ static int start_leaving(struct hm_ctx *ctx, uint64_t at, uint64_t len)
 	for (int again = 1;; again = 0) {
 		hmi_extmap_lock(x);
 		rc = hmi_extmap_use(x, at, len, HMI_EXT_READY, HMI_EXT_LEAVING, &now);
+		if (rc == -EBUSY && now == HMI_EXT_DETACHED) /* hm_extmem_heap_remove detached it */
+			rc = hmi_extmap_use(x, at, len, HMI_EXT_DETACHED, HMI_EXT_LEAVING, &now);
 		hmi_extmap_unlock(x);
 		if (!(rc == -EBUSY && now == HMI_EXT_HEAP && again && x->refresh))
 			break;

@@ -93,8 +93,9 @@ static void track(struct hmi_heap_view *v, int k, uint64_t first, uint64_t end)
 }
 
 /* Heap K is not mapped here any more: its bit first (a lookup racing this
- * finds nothing), then its region; its range is let go. */
-static void untrack(struct hmi_heap_view *v, int k)
+ * finds nothing), then its region; its range is let go, READY for a heap
+ * again, or DETACHED (this process stopped using a heap that lives on). */
+static void untrack(struct hmi_heap_view *v, int k, enum hmi_ext_use to)
 {
 	struct hmi_region *r = &v->regions[v->cap_regions + (size_t)k];
 
@@ -103,16 +104,17 @@ static void untrack(struct hmi_heap_view *v, int k)
 	__atomic_and_fetch(&v->ext_here, ~bit(k), __ATOMIC_RELEASE);
 	v->max_blocks -= (r->end - r->first) / HMI_BLK_MIN;
 	memset(r, 0, sizeof(*r));
-	set_use(v, v->ext_range[k].va, v->ext_range[k].len, HMI_EXT_HEAP, HMI_EXT_READY);
+	set_use(v, v->ext_range[k].va, v->ext_range[k].len, HMI_EXT_HEAP, to);
 }
 
-/* Heap K is gone (or another now): nothing of it stays in the view. */
+/* Heap K is gone (or another now): nothing of it stays in the view, and a
+ * range this process had detached from it may serve a heap again. */
 static void forget(struct hmi_heap_view *v, int k)
 {
-	untrack(v, k);
+	untrack(v, k, HMI_EXT_READY);
+	set_use(v, v->ext_range[k].va, v->ext_range[k].len, HMI_EXT_DETACHED, HMI_EXT_READY);
 	v->ext_known &= ~bit(k);
 	v->ext_own &= ~bit(k);
-	v->ext_detached &= ~bit(k);
 }
 
 /* A copy of shared entry K, checked: 1 live (*FIRST, *END its region), 0
@@ -145,12 +147,8 @@ static void sync_one(struct hmi_heap_view *v, int k, int live, const struct hmi_
 	v->ext_known |= bit(k);
 	v->ext_range[k].va = d->va;
 	v->ext_range[k].len = d->len;
-	/* detached (hm_extmem_heap_remove in a process that did not add it):
-	 * until the range is registered anew */
-	if ((v->ext_detached & bit(k)) && !(v->extmap && hmi_extmap_has(v->extmap, d->va, d->len)))
-		v->ext_detached &= ~bit(k);
-	if (!here(v, k) && !(v->ext_detached & bit(k)) &&
-	    set_use(v, d->va, d->len, HMI_EXT_READY, HMI_EXT_HEAP) == 0)
+	/* registered here (and not detached: DETACHED is not READY) */
+	if (!here(v, k) && set_use(v, d->va, d->len, HMI_EXT_READY, HMI_EXT_HEAP) == 0)
 		track(v, k, first, end);
 }
 
@@ -204,17 +202,12 @@ int hmi_ext_usable(struct hm_ctx *ctx, const struct hmi_heap_view *v, const char
 			       "%s: no external heap %d in this prefix (hm_extmem_heap_add makes "
 			       "one)",
 			       fn, HM_EXT_SOCKET_BASE + k);
-	if (v->ext_detached & bit(k))
-		return hmi_err(ctx, ENOENT,
-			       "%s: this process detached from external heap %d "
-			       "(hm_extmem_heap_remove): unregister and register its memory again "
-			       "to use it",
-			       fn, HM_EXT_SOCKET_BASE + k);
 	return hmi_err(ctx, ENOENT,
-		       "%s: external heap %d is memory this process has not registered (0x%llx, "
-		       "%llu bytes): map the same memory at the same address and "
-		       "hm_extmem_register it here first",
-		       fn, HM_EXT_SOCKET_BASE + k, X(v->ext_range[k].va), X(v->ext_range[k].len));
+		       "%s: external heap %d (added by pid %d) is memory this process has not "
+		       "registered, or has detached from (0x%llx, %llu bytes): map the same memory "
+		       "at the same address and hm_extmem_register it here first",
+		       fn, HM_EXT_SOCKET_BASE + k, HMI_READ(v->h->ext[k].owner),
+		       X(v->ext_range[k].va), X(v->ext_range[k].len));
 }
 
 /* ------------------------------------------------------------------ add, remove */
@@ -365,8 +358,7 @@ static int remove_locked(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t a
 		    "hm_extmem_heap_remove(0x%llx, %llu bytes): this process does not use "
 		    "external heap %d: nothing to detach",
 		    X(at), X(len), HM_EXT_SOCKET_BASE + k);
-	untrack(v, k); /* another process's heap: this one only stops using it */
-	v->ext_detached |= bit(k);
+	untrack(v, k, HMI_EXT_DETACHED); /* another process's heap: only stop using it */
 	return 0;
 }
 

@@ -112,6 +112,7 @@ struct hmi_heap_node {
 /* External heaps (heap/extheap.c): heap K is node slot n_nodes + K, its one
  * region the view's cap_regions + K, its socket id HM_EXT_SOCKET_BASE + K. */
 #define HMI_EXT_HEAPS HM_EXT_HEAP_MAX
+_Static_assert(HMI_EXT_HEAPS <= 32, "a view keeps the external heaps in 32-bit masks");
 
 /* An external heap as every process of the prefix sees it, under the heap
  * lock; read by a copy, every field checked before use. */
@@ -238,7 +239,6 @@ struct hmi_heap_view {
 	uint32_t ext_here;	   /* this process maps it: region cap_regions + K is its */
 	uint32_t ext_known;	   /* it is live (EXT_RANGE[K]), mapped here or not */
 	uint32_t ext_own;	   /* this context added it */
-	uint32_t ext_detached;	   /* this process stopped using it (hm_extmem_heap_remove) */
 	uint64_t ext_gen;	   /* the shared ext_gen the bits match */
 	uint32_t ext_local;	   /* and EXTMAP's generation */
 	struct hmi_extmap *extmap; /* this process's registered ranges (NULL: none) */

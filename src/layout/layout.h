@@ -106,8 +106,9 @@ struct hmi_growmap {
 enum hmi_ext_use {
 	HMI_EXT_JOINING, /* added, its ALLOC callbacks still running */
 	HMI_EXT_READY,
-	HMI_EXT_HEAP,	 /* an external heap of this process uses it */
-	HMI_EXT_LEAVING, /* being unregistered */
+	HMI_EXT_HEAP,	  /* an external heap of this process uses it */
+	HMI_EXT_DETACHED, /* this process stopped using the heap over it (which lives on) */
+	HMI_EXT_LEAVING,  /* being unregistered */
 };
 
 /* One external range; SEQ is odd while it is being written. IOVA: per page,

@@ -313,11 +313,11 @@ static int unregistered(const struct shared_case *c)
 
 /* A secondary that registered the same memory at the same address: it
  * allocates there (its block's address goes to OUT), frees the primary's
- * block, detaches, unregisters. */
+ * block, detaches, unregisters; registered again, it is attached again. */
 static int registered(const struct shared_case *c, int out)
 {
 	struct hm_ctx *sec = attach(c->pfx);
-	char *q;
+	char *q, *r = NULL;
 	int bad = 0;
 
 	if (!sec)
@@ -333,6 +333,12 @@ static int registered(const struct shared_case *c, int out)
 	bad |= (hm_extmem_heap_remove(sec, c->ext, EXT_LEN) != 0) << 5; /* detaches */
 	bad |= (hm_malloc_socket(sec, 100, 0, c->sock) != NULL) << 6;
 	bad |= (hm_extmem_unregister(sec, c->ext, EXT_LEN) != 0) << 7;
+	/* registered again: attached again */
+	bad |= (reg(sec, c->ext) != 0 || !(r = hm_malloc_socket(sec, 100, 0, c->sock))) << 6;
+	hm_free(sec, r);
+	bad |= (hm_extmem_heap_remove(sec, c->ext, EXT_LEN) != 0 ||
+		hm_extmem_unregister(sec, c->ext, EXT_LEN) != 0)
+	       << 7;
 	if (write(out, &q, sizeof(q)) != sizeof(q))
 		bad |= 1;
 	if (bad)
@@ -379,7 +385,8 @@ static void check_secondaries(struct hm_ctx *ctx, const char *pfx)
 	       "so), heap check, statistics and zones work without touching it (exit bits)");
 	is_int(run_child(&c, 1, &q), 0,
 	       "a secondary that registered it allocates there, frees the primary's block, "
-	       "detaches and unregisters (exit bits)");
+	       "detaches and unregisters, and is attached again when it registers again (exit "
+	       "bits)");
 	ok(inside(q, c.ext, EXT_LEN) && q[4095] == 0x5a, "the primary reads what it wrote");
 	hm_free(ctx, q);
 	hm_memzone_free(ctx, "extz");
