@@ -20,7 +20,7 @@
  * themselves do not chain (a wild write by the application) is the heap
  * beyond repair.
  *
- * External heaps (heap/extheap.c) are checked and repaired by the processes
+ * External heaps (heap/extview.c) are checked and repaired by the processes
  * that map them only: their blocks and lists lie in memory another process
  * may not have.
  *

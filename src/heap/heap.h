@@ -11,7 +11,8 @@
  *   heap/cache.c  the process-private cache of small blocks and the public
  *                 hm_malloc family;
  * and, on top, heap/arena.c (where the shared state lives: the start of segment 0,
- * found by secondaries at the same address) and heap/memzone.c (named zones).
+ * found by secondaries at the same address), heap/memzone.c (named zones)
+ * and heap/extview.c, heap/extheap.c (external heaps).
  *
  * Shared state (struct hmi_heap, blocks, zone table) holds absolute virtual
  * addresses: every process of a prefix maps the memory at the same ones.
@@ -109,7 +110,7 @@ struct hmi_heap_node {
 
 #define HMI_HEAP_MAGIC 0x50414548494d48ULL /* "HMIHEAP" */
 
-/* External heaps (heap/extheap.c): heap K is node slot n_nodes + K, its one
+/* External heaps (heap/extview.c): heap K is node slot n_nodes + K, its one
  * region the view's cap_regions + K, its socket id HM_EXT_SOCKET_BASE + K. */
 #define HMI_EXT_HEAPS HM_EXT_HEAP_MAX
 _Static_assert(HMI_EXT_HEAPS <= 32, "a view keeps the external heaps in 32-bit masks");
@@ -234,7 +235,7 @@ struct hmi_heap_view {
 	struct hm_ctx *follow;	   /* a secondary of a growing primary: its context, whose
 				      grown units the view follows (heap/growth.c); NULL: none */
 	uint64_t grow_gen;	   /* the growth generation the regions match */
-	/* External heaps (heap/extheap.c), bit K for heap K. Written with the
+	/* External heaps (heap/extview.c), bit K for heap K. Written with the
 	 * heap lock held; EXT_HERE is read without it (hmi_region_find). */
 	uint32_t ext_here;	   /* this process maps it: region cap_regions + K is its */
 	uint32_t ext_known;	   /* it is live (EXT_RANGE[K]), mapped here or not */
@@ -335,7 +336,7 @@ void hmi_heap_ext_format(struct hmi_heap_view *v, int k, uint64_t first, uint64_
  * when it is one free block (1), else leave it (0). */
 int hmi_heap_ext_take(struct hmi_heap_view *v, int k);
 
-/* heap/extheap.c, with the lock held: make the view's external heaps those
+/* heap/extview.c, with the lock held: make the view's external heaps those
  * of the shared table, mapped here when this process registered their
  * ranges (held from then on). 0; 1 when a heap now mapped here was left
  * unchecked by a dead holder's repair (the caller checks the heap); -1 when
@@ -352,11 +353,24 @@ int hmi_ext_usable(struct hm_ctx *ctx, const struct hmi_heap_view *v, const char
 /* The external heap whose range holds ADDR, mapped here or not: its index,
  * or -1. */
 int hmi_ext_heap_at(const struct hmi_heap_view *v, uint64_t addr);
-/* The view follows X, this process's registered ranges (and unregistering
- * one a heap held makes it look again first). */
+/* With the lock held: [AT, AT+LEN), registered here, of region [FIRST,
+ * END), becomes an external heap of this context: its socket id, or
+ * -EEXIST / -ENOSPC / -EINVAL with a message. */
+int hmi_heap_ext_add_locked(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t at, uint64_t len,
+			    uint64_t first, uint64_t end);
+/* With the lock held: the heap over exactly [AT, AT+LEN) out of the prefix
+ * (this context added it, and it is wholly free), or out of this process's
+ * use (another's). 0, or -ENOENT / -EBUSY with a message. */
+int hmi_heap_ext_remove_locked(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t at,
+			       uint64_t len);
+/* With the lock held, at hm_fini: remove the heaps this context added that
+ * are wholly free, and let go of every range held. */
+void hmi_heap_ext_leave(struct hmi_heap_view *v);
+/* heap/view.c: the view follows X, this process's registered ranges (and
+ * unregistering one a heap held makes it look again first). */
 void hmi_heap_ext_open(struct hmi_heap_view *v, struct hmi_extmap *x);
-/* hm_fini: remove the heaps this context added that are wholly free, and
- * let go of the ranges held. */
+/* heap/view.c, hm_fini: hmi_heap_ext_leave under the lock (waited for a
+ * bounded time); the view lets go of X. */
 void hmi_heap_ext_release(struct hmi_heap_view *v);
 /* Flush the cache to the shared heap and free the private parts. */
 void hmi_view_release(struct hmi_heap_view *v);
@@ -422,8 +436,18 @@ static inline void hmi_poison(uint64_t addr, uint64_t len)
 const struct hmi_region *hmi_region_search(const struct hmi_heap_view *v, uint64_t addr);
 
 /* The external region holding ADDR among those this process maps, or NULL
- * (heap/extheap.c): a look at each. */
-const struct hmi_region *hmi_ext_region_find(const struct hmi_heap_view *v, uint64_t addr);
+ * (heap/extview.c): a look at each. */
+static inline const struct hmi_region *hmi_ext_region_find(const struct hmi_heap_view *v,
+							   uint64_t addr)
+{
+	for (uint32_t m = __atomic_load_n(&v->ext_here, __ATOMIC_ACQUIRE); m; m &= m - 1) {
+		const struct hmi_region *r = &v->regions[v->cap_regions + (size_t)__builtin_ctz(m)];
+
+		if (addr >= r->first && addr < r->end)
+			return r;
+	}
+	return NULL;
+}
 
 /* The region of the window holding ADDR, or NULL: O(1) through the page map
  * (a region never shares a page with another), else by binary search. */
@@ -515,7 +539,7 @@ static inline int hmi_slot_is_ext(const struct hmi_heap_view *v, int slot)
 }
 
 /* Does this process map SLOT's memory: every node's, an external heap's
- * when its range is registered here (heap/extheap.c)? */
+ * when its range is registered here (heap/extview.c)? */
 static inline int hmi_slot_mapped(const struct hmi_heap_view *v, int slot)
 {
 	return !hmi_slot_is_ext(v, slot) ||

@@ -61,7 +61,7 @@ static struct hmi_zone *find(struct hmi_zone_table *t, const char *name)
 }
 
 /* Zone copy C lies in external heap K, which this process does not map
- * (heap/extheap.c): its block cannot be read here, only placed: within the
+ * (heap/extview.c): its block cannot be read here, only placed: within the
  * heap's range. */
 static int zone_elsewhere(const struct hmi_heap_view *v, const struct hmi_zone *c, int *k)
 {
