@@ -403,6 +403,20 @@ static void shared_free(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t b,
 		count_call(v, c, slot, 1);
 }
 
+/* The used block whose payload is PTR (hmi_blk_of); when there is none and
+ * the view may lag the external heaps (one added by another process, memory
+ * registered here since), once more after the lock brought it up to date. */
+static uint64_t blk_of_fresh(struct hm_ctx *ctx, struct hmi_heap_view *v, const void *ptr,
+			     uint64_t *size)
+{
+	uint64_t b = hmi_blk_of(v, ptr, size);
+
+	if (b || !hmi_heap_ext_stale(v) || hmi_heap_lock(ctx, v) < 0)
+		return b;
+	hmi_heap_unlock(v);
+	return hmi_blk_of(v, ptr, size);
+}
+
 /* Every case but the fast one of hm_free. */
 static void free_slow(struct hm_ctx *ctx, void *ptr)
 {
@@ -416,7 +430,7 @@ static void free_slow(struct hm_ctx *ctx, void *ptr)
 		hmi_heap_broken(ctx, v);
 		return;
 	}
-	b = hmi_blk_of(v, ptr, &bsize);
+	b = blk_of_fresh(ctx, v, ptr, &bsize);
 	if (!b && hmi_ext_heap_at(v, (uint64_t)(uintptr_t)ptr) >= 0 &&
 	    !hmi_ext_region_find(v, (uint64_t)(uintptr_t)ptr))
 		return bad_free(ctx, v, ptr,
@@ -498,7 +512,7 @@ void *hm_realloc(struct hm_ctx *ctx, void *ptr, size_t size, size_t align)
 		return NULL;
 	}
 	v = ptr ? hmi_arena_view(ctx) : NULL;
-	b = v ? hmi_blk_of(v, ptr, &old) : 0;
+	b = v ? blk_of_fresh(ctx, v, ptr, &old) : 0;
 	if (!ptr)
 		return heap_alloc(ctx, "hm_realloc", size, align, HM_SOCKET_ANY, NULL);
 	if (v && hmi_heap_is_damaged(v)) {

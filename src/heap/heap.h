@@ -346,6 +346,13 @@ int hmi_heap_ext_sync(struct hmi_heap_view *v);
  * the live heaps it maps are not suspect any more; after a dead holder's
  * (DEAD_HOLDER 1), those it could not check (not mapped here) are. */
 void hmi_heap_ext_checked(struct hmi_heap_view *v, int dead_holder);
+/* May the view lag the external heaps (the shared table or this process's
+ * registrations changed since it looked)? Without the lock: a hint. */
+static inline int hmi_heap_ext_stale(const struct hmi_heap_view *v)
+{
+	return HMI_READ(v->h->ext_gen) != HMI_READ(v->ext_gen) ||
+	       (v->extmap && hmi_extmap_generation(v->extmap) != HMI_READ(v->ext_local));
+}
 /* With the lock held: may this process allocate from external slot SLOT?
  * 0, or -ENOENT with a message naming FN (no such heap; its memory not
  * registered here). */

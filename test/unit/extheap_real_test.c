@@ -312,22 +312,25 @@ static int unregistered(const struct shared_case *c)
 }
 
 /* A secondary that registered the same memory at the same address: it
- * allocates there (its block's address goes to OUT), frees the primary's
- * block, detaches, unregisters; registered again, it is attached again. */
+ * frees the primary's block (its first heap call), allocates there (its
+ * block's address goes to OUT), detaches, unregisters; registered again, it
+ * is attached again. */
 static int registered(const struct shared_case *c, int out)
 {
 	struct hm_ctx *sec = attach(c->pfx);
+	struct hm_heap_stats st;
 	char *q, *r = NULL;
 	int bad = 0;
 
 	if (!sec)
 		return 1;
 	bad |= (reg(sec, c->ext) != 0) << 1;
+	hm_free(sec, c->theirs); /* a block the primary allocated, before any other heap call */
+	bad |= (hm_heap_stats(sec, c->sock, &st) != 0 || st.used_blocks != 1) << 3; /* the zone */
 	q = hm_malloc_socket(sec, 4096, 0, c->sock);
 	bad |= !(inside(q, c->ext, EXT_LEN) && hm_virt2iova(sec, q) == want_iova(c->ext, q)) << 2;
 	if (q)
 		memset(q, 0x5a, 4096);
-	hm_free(sec, c->theirs); /* a block the primary allocated */
 	bad |= (hm_heap_check(sec) != 0) << 3;
 	bad |= (hm_extmem_unregister(sec, c->ext, EXT_LEN) != -EBUSY) << 4;
 	bad |= (hm_extmem_heap_remove(sec, c->ext, EXT_LEN) != 0) << 5; /* detaches */
@@ -513,6 +516,8 @@ static void check_dead_holder(struct hm_ctx *ctx, const char *pfx)
 	reg(ctx, ext);
 	sock = hm_extmem_heap_add(ctx, ext, EXT_LEN);
 	k = sock - HM_EXT_SOCKET_BASE;
+	if (!ok(k >= 0 && k < HM_EXT_HEAP_MAX, "dead holder: a heap (%s)", hm_errmsg(ctx)))
+		return;
 	pid = fork();
 	if (pid == 0)
 		_exit(die_holding(pfx, ext, k));
