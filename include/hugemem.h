@@ -1117,7 +1117,7 @@ int hm_extmem_unregister(struct hm_ctx *ctx, void *va, size_t len);
 int hm_extmem_heap_add(struct hm_ctx *ctx, void *va, size_t len);
 /* In the context that added it: remove the external heap over exactly [VA,
  * VA+LEN) from the prefix, when every block of it is free (-EBUSY naming
- * what is still allocated; zones count). In any other process: stop using it
+ * what is still allocated, zones included). In any other process: stop using it
  * (detach; the heap stays), so that the range may be unregistered there.
  * Errors: -EBUSY, -ECHILD, -EINVAL, -ENOENT, -ENOTRECOVERABLE. */
 int hm_extmem_heap_remove(struct hm_ctx *ctx, void *va, size_t len);

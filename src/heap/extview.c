@@ -101,6 +101,8 @@ static void forget(struct hmi_heap_view *v, int k)
 	set_use(v, v->ext_range[k].va, v->ext_range[k].len, HMI_EXT_DETACHED, HMI_EXT_READY);
 	v->ext_known &= ~bit(k);
 	v->ext_own &= ~bit(k);
+	atomic_store(&v->ext_count[k].allocs, 0); /* a heap made in its entry later counts anew */
+	atomic_store(&v->ext_count[k].frees, 0);
 }
 
 /* A copy of shared entry K, checked: 1 live (*FIRST, *END its region), 0
@@ -268,7 +270,7 @@ static int remove_own(struct hm_ctx *ctx, struct hmi_heap_view *v, int k)
 			   ? -ENOTRECOVERABLE
 			   : hmi_err(ctx, EBUSY,
 				     "hm_extmem_heap_remove: external heap %d still has %llu bytes "
-				     "in %llu blocks in use (zones count): free them first",
+				     "in %llu blocks in use (zones included): free them first",
 				     HM_EXT_SOCKET_BASE + k, X(HMI_READ(hn->used_bytes)),
 				     X(HMI_READ(hn->used_blocks)));
 	__atomic_store_n(&v->h->ext[k].live, 0, __ATOMIC_RELEASE);
