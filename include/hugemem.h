@@ -946,8 +946,9 @@ int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_or
  * are 64-byte aligned (a cache line) whatever ALIGN says; ALIGN 0 means 64,
  * else a power of two up to the page size (-EINVAL beyond). SOCKET is a NUMA
  * node id, or HM_SOCKET_ANY: the node of the calling CPU first, then any
- * node with room (as rte_malloc's SOCKET_ID_ANY). Each node has its own heap
- * over its segments; freed blocks merge with free neighbours at once.
+ * node with room (as rte_malloc's SOCKET_ID_ANY), or an external heap's id
+ * (hm_extmem_heap_add; never taken by HM_SOCKET_ANY). Each node has its own
+ * heap over its segments; freed blocks merge with free neighbours at once.
  *
  * Memory contents: hm_malloc does not clear; hm_zmalloc and hm_calloc clear
  * what they return (except memory never handed out since hm_init, which the
@@ -1095,7 +1096,8 @@ int hm_mem_event_unregister(struct hm_ctx *ctx, const char *name);
 
 /* Make [VA, VA+LEN), memory hugemem did not map (anonymous memory, a device
  * BAR, another allocator's hugepages), known to translation and to the
- * callbacks (which may map it for devices), in this process. N_PAGES pages
+ * callbacks (which may map it for devices), in this process (and, once
+ * registered, usable as an external heap: hm_extmem_heap_add). N_PAGES pages
  * of PAGE_SIZE (a power of two of at least 4 KiB; VA and LEN aligned to it,
  * LEN = N_PAGES * PAGE_SIZE), IOVA[i] the IO address of page i (copied), or
  * IOVA NULL for IOVA = VA. Refused: a range overlapping hugemem's window or
@@ -1106,9 +1108,40 @@ int hm_mem_event_unregister(struct hm_ctx *ctx, const char *name);
 int hm_extmem_register(struct hm_ctx *ctx, void *va, size_t len, const uint64_t *iova,
 		       unsigned int n_pages, size_t page_size);
 /* Remove the range registered as exactly [VA, VA+LEN) (FREE callbacks first;
- * their refusal does not keep it).
- * Errors: -ECHILD, -EINVAL, -ENOENT, -ENOMEM. */
+ * their refusal does not keep it). -EBUSY while an external heap of this
+ * process uses it (hm_extmem_heap_remove first).
+ * Errors: -EBUSY, -ECHILD, -EINVAL, -ENOENT, -ENOMEM. */
 int hm_extmem_unregister(struct hm_ctx *ctx, void *va, size_t len);
+
+/* External heaps (DPDK's rte_malloc_heap_create + rte_malloc_heap_memory_add,
+ * docs/growth.md): a registered range becomes a heap of its own in the
+ * prefix's shared heap, with a socket id of its own, HM_EXT_SOCKET_BASE +
+ * 0 .. HM_EXT_HEAP_MAX-1, that hm_malloc_socket and hm_memzone_reserve take
+ * (and hm_heap_stats). HM_SOCKET_ANY and node ids never allocate from it. A
+ * block lies within the range: its IOVAs are those registered. Another
+ * process of the prefix allocates from it once it has mapped the same
+ * memory at the same address and registered it there too (DPDK's
+ * rte_malloc_heap_memory_attach); until then its calls name the heap's
+ * memory as not registered, and its heap checks and statistics leave the
+ * range alone. */
+#define HM_EXT_SOCKET_BASE 256
+#define HM_EXT_HEAP_MAX	   16 /* external heaps a prefix holds at once */
+
+/* Make the range registered in this process as exactly [VA, VA+LEN) (by
+ * hm_extmem_register) an external heap: one region, of one free block
+ * (minus the room for a block header at each end). Returns its socket id
+ * (HM_EXT_SOCKET_BASE or above). The range stays registered while it is a
+ * heap (hm_extmem_unregister refuses it). Refused: a range not registered
+ * exactly so, too small for a block, one that is or overlaps an external
+ * heap already, HM_EXT_HEAP_MAX heaps already, no heap.
+ * Errors: -ECHILD, -EEXIST, -EINVAL, -ENOENT, -ENOSPC, -ENOTRECOVERABLE. */
+int hm_extmem_heap_add(struct hm_ctx *ctx, void *va, size_t len);
+/* In the context that added it: remove the external heap over exactly [VA,
+ * VA+LEN) from the prefix, when every block of it is free (-EBUSY naming
+ * what is still allocated, zones included). In any other process: stop using it
+ * (detach; the heap stays), so that the range may be unregistered there.
+ * Errors: -EBUSY, -ECHILD, -EINVAL, -ENOENT, -ENOTRECOVERABLE. */
+int hm_extmem_heap_remove(struct hm_ctx *ctx, void *va, size_t len);
 
 /* Give every grown unit that is wholly free back to the pool (FREE
  * callbacks first; a unit a zone, a block, a keep (hm_mem_keep), a dma-buf

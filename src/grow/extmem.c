@@ -8,7 +8,9 @@
  *
  * The range must be mapped now (msync answers ENOMEM for a hole without
  * touching a page) and overlap neither hugemem's window nor another range.
- * It is per process, as the mapping that backs it is.
+ * It is per process, as the mapping that backs it is. A range may become an
+ * external heap (heap/extheap.c), which holds it: it cannot be unregistered
+ * until the heap lets it go.
  */
 #include "grow/grow.h"
 
@@ -93,12 +95,45 @@ int hm_extmem_register(struct hm_ctx *ctx, void *va, size_t len, const uint64_t 
 		return rc;
 	}
 	rc = hmi_events_run(ctx, HM_MEM_EVENT_ALLOC, at, len);
-	if (rc < 0) { /* refused: out of translation again (its table stays until release) */
-		hmi_extmap_lock(&ctx->tab->ext);
+	hmi_extmap_lock(&ctx->tab->ext);
+	if (rc < 0) /* refused: out of translation again (its table stays until release) */
 		hmi_extmap_remove(ctx, &ctx->tab->ext, at, len);
-		hmi_extmap_unlock(&ctx->tab->ext);
-	}
+	else /* from now on a heap may use it (hm_extmem_heap_add) */
+		hmi_extmap_use(&ctx->tab->ext, at, len, HMI_EXT_JOINING, HMI_EXT_READY, NULL);
+	hmi_extmap_unlock(&ctx->tab->ext);
 	return rc;
+}
+
+/* Mark [AT, AT+LEN) leaving, so that no heap takes it from now on: 0, or
+ * -ENOENT / -EBUSY with the message. */
+static int start_leaving(struct hm_ctx *ctx, uint64_t at, uint64_t len)
+{
+	struct hmi_extmap *x = &ctx->tab->ext;
+	enum hmi_ext_use now = HMI_EXT_READY;
+	int rc;
+
+	for (int again = 1;; again = 0) {
+		hmi_extmap_lock(x);
+		rc = hmi_extmap_use(x, at, len, HMI_EXT_READY, HMI_EXT_LEAVING, &now);
+		if (rc == -EBUSY && now == HMI_EXT_DETACHED) /* hm_extmem_heap_remove detached it */
+			rc = hmi_extmap_use(x, at, len, HMI_EXT_DETACHED, HMI_EXT_LEAVING, &now);
+		hmi_extmap_unlock(x);
+		if (!(rc == -EBUSY && now == HMI_EXT_HEAP && again && x->refresh))
+			break;
+		x->refresh(x->refresh_arg); /* the heap may be gone since the view looked */
+	}
+	if (rc == -EBUSY && now == HMI_EXT_HEAP)
+		return hmi_err(ctx, EBUSY,
+			       "hm_extmem_unregister(0x%llx, %llu bytes): the range is an external "
+			       "heap's (hm_extmem_heap_add): hm_extmem_heap_remove it first",
+			       (unsigned long long)at, (unsigned long long)len);
+	if (rc < 0)
+		return hmi_err(ctx, ENOENT,
+			       "hm_extmem_unregister(0x%llx, %llu bytes): no range registered "
+			       "exactly so%s: give it as hm_extmem_register had it",
+			       (unsigned long long)at, (unsigned long long)len,
+			       rc == -EBUSY ? " (another thread registers or removes it now)" : "");
+	return 0;
 }
 
 int hm_extmem_unregister(struct hm_ctx *ctx, void *va, size_t len)
@@ -114,11 +149,9 @@ int hm_extmem_unregister(struct hm_ctx *ctx, void *va, size_t len)
 		return hmi_err_inherited(ctx, "hm_extmem_unregister");
 	if (!va || !len)
 		return hmi_err(ctx, EINVAL, "hm_extmem_unregister: no range given");
-	if (!hmi_extmap_has(&ctx->tab->ext, at, len))
-		return hmi_err(ctx, ENOENT,
-			       "hm_extmem_unregister(0x%llx, %llu bytes): no range registered "
-			       "exactly so: give it as hm_extmem_register had it",
-			       (unsigned long long)at, (unsigned long long)len);
+	rc = start_leaving(ctx, at, len);
+	if (rc < 0)
+		return rc;
 	hmi_events_run(ctx, HM_MEM_EVENT_FREE, at, len); /* a refusal cannot keep it */
 	hmi_err_clear(ctx);
 	hmi_extmap_lock(&ctx->tab->ext);

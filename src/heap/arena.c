@@ -5,7 +5,8 @@
  * The primary, once its segments are final and before it publishes the
  * layout, writes an arena at the start of segment 0: a header (magic,
  * version, its own size and address, the segment count it was built for),
- * the zone table, then the heap (lock, node heaps, high-water marks). The
+ * the zone table, then the heap (lock, the table of external heaps, node
+ * heaps and external heaps, high-water marks). The
  * rest of segment 0 and every other segment become the heap's regions.
  * Secondaries map segment 0 at the same address, so they find the arena
  * there without any change to the published layout file; they check the
@@ -23,7 +24,7 @@
 #include <string.h>
 
 #define ARENA_MAGIC   0x414e455241204d48ULL /* "HM ARENA" */
-#define ARENA_VERSION 3 /* 2: room for grown regions; 3: follower slots, keeps */
+#define ARENA_VERSION 4 /* 2: grown regions; 3: external heaps; 4: follower slots, keeps */
 
 struct hmi_arena_hdr {
 	uint64_t magic;
@@ -104,6 +105,8 @@ static int view_open(struct hm_ctx *ctx, const struct hmi_segtab *m, struct hmi_
 	a->zones = (struct hmi_zone_table *)(uintptr_t)(hdr->self + hdr->zones_off);
 	if (hmi_grow_following(ctx)) /* the first follow happens at the first lock */
 		a->view.follow = ctx;
+	hmi_heap_ext_open(&a->view,
+			  &ctx->tab->ext); /* external heaps: the ranges registered here */
 	ctx->heap->arena = a;
 	return 0;
 }
@@ -250,6 +253,7 @@ void hmi_arena_close(struct hm_ctx *ctx)
 
 	if (!hs || !hs->arena)
 		return;
+	hmi_heap_ext_release(&hs->arena->view);
 	hmi_view_release(&hs->arena->view);
 	free(hs->arena);
 	hs->arena = NULL;

@@ -141,10 +141,36 @@ static uint64_t cache_fill(struct hm_ctx *ctx, struct hmi_tcache *c, int slot, u
 
 /* ------------------------------------------------------------------ the shared path */
 
+/* The counters of this context's calls on SLOT: thread C's for a node, the
+ * view's for an external heap (its blocks are never cached; atomic adds). */
+static void count_call(struct hmi_heap_view *v, struct hmi_tcache *c, int slot, int freed)
+{
+	struct hmi_counters *n;
+
+	if (hmi_slot_is_ext(v, slot)) {
+		n = &v->ext_count[slot - (int)v->n_nodes];
+		atomic_fetch_add_explicit(freed ? &n->frees : &n->allocs, 1, memory_order_relaxed);
+		return;
+	}
+	if (c)
+		hmi_count(freed ? &c->slot[slot].c.frees : &c->slot[slot].c.allocs, 1);
+}
+
 static void no_room(struct hm_ctx *ctx, struct hmi_heap_view *v, const char *fn, size_t size,
 		    size_t align, int slot, int any)
 {
 	int best = slot;
+
+	if (hmi_slot_is_ext(v, slot)) {
+		hmi_err(ctx, ENOMEM,
+			"%s: no room for %zu bytes (align %zu) in external heap %d: its largest "
+			"free block holds %llu of %llu free bytes: free memory, or add another "
+			"external range",
+			fn, size, align, hmi_slot_node(v, slot),
+			X(hmi_heap_largest(v, slot) ? hmi_heap_largest(v, slot) - HMI_BLK_HDR : 0),
+			X(HMI_READ(v->h->nodes[slot].free_bytes)));
+		return;
+	}
 
 	for (uint32_t s = 0; any && s < v->n_nodes; s++)
 		if (hmi_heap_largest(v, (int)s) > hmi_heap_largest(v, best))
@@ -192,6 +218,10 @@ static uint64_t shared_take(struct hm_ctx *ctx, struct hmi_heap_view *v, struct 
 
 	if (hmi_heap_lock(ctx, v) < 0)
 		return 0;
+	if (hmi_slot_is_ext(v, slot) && hmi_ext_usable(ctx, v, fn, slot) < 0) {
+		hmi_heap_unlock(v);
+		return 0;
+	}
 	b = take_any(v, bsize, align, slot, any, dirty);
 	if (!b && !hmi_heap_is_damaged(v)) {
 		flush_mine(v, c);
@@ -201,8 +231,8 @@ static uint64_t shared_take(struct hm_ctx *ctx, struct hmi_heap_view *v, struct 
 		no_room(ctx, v, fn, size, align, slot, any);
 	if (hmi_heap_unlock_check(ctx, v) < 0)
 		return 0;
-	if (b && c)
-		hmi_count(&c->slot[hmi_blk_slot(v, b)].c.allocs, 1);
+	if (b)
+		count_call(v, c, hmi_blk_slot(v, b), 0);
 	return b;
 }
 
@@ -218,7 +248,8 @@ static void secondary_cannot_grow(struct hm_ctx *ctx)
 		why);
 }
 
-/* Every case but the fast one of heap_alloc. */
+/* Every case but the fast one of heap_alloc. An external heap's blocks
+ * never go through the cache, and it never grows. */
 static void *alloc_slow(struct hm_ctx *ctx, const char *fn, size_t size, size_t align, int socket,
 			uint64_t *dirty)
 {
@@ -226,6 +257,7 @@ static void *alloc_slow(struct hm_ctx *ctx, const char *fn, size_t size, size_t 
 	uint64_t bsize = v ? block_for(ctx, v, fn, size, &align) : 0, b = 0;
 	int slot = bsize ? first_slot(ctx, v, fn, socket) : -1;
 	struct hmi_tcache *c = slot < 0 ? NULL : hmi_tcache(v);
+	int node_heap = slot >= 0 && !hmi_slot_is_ext(v, slot);
 
 	if (slot < 0)
 		return NULL;
@@ -233,7 +265,7 @@ static void *alloc_slow(struct hm_ctx *ctx, const char *fn, size_t size, size_t 
 		hmi_heap_broken(ctx, v);
 		return NULL;
 	}
-	if (c && cacheable(bsize, align)) {
+	if (c && node_heap && cacheable(bsize, align)) {
 		b = cache_pop(c, slot, bsize);
 		if (!b && !hmi_heap_is_damaged(v))
 			b = cache_fill(ctx, c, slot, bsize);
@@ -243,10 +275,11 @@ static void *alloc_slow(struct hm_ctx *ctx, const char *fn, size_t size, size_t 
 	if (!b && !hmi_heap_is_damaged(v))
 		b = shared_take(ctx, v, c, fn, size, align, slot, socket == HM_SOCKET_ANY, dirty);
 	/* no room: grow the memory (--max-mem) on the node asked, then once more */
-	if (!b && !hmi_heap_is_damaged(v) && hmi_grow_possible(ctx) &&
+	if (!b && node_heap && !hmi_heap_is_damaged(v) && hmi_grow_possible(ctx) &&
 	    hmi_heap_grow(ctx, v, fn, hmi_slot_node(v, slot), bsize, align) == 0)
 		b = shared_take(ctx, v, c, fn, size, align, slot, socket == HM_SOCKET_ANY, dirty);
-	if (!b && hmi_grow_following(ctx) && !hmi_grow_possible(ctx) && !hmi_heap_is_damaged(v))
+	if (!b && node_heap && hmi_grow_following(ctx) && !hmi_grow_possible(ctx) &&
+	    !hmi_heap_is_damaged(v))
 		secondary_cannot_grow(ctx);
 	return b ? (void *)(uintptr_t)(b + HMI_BLK_HDR) : NULL;
 }
@@ -369,9 +402,22 @@ static void shared_free(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t b,
 	hmi_heap_give(v, b);
 	if (hmi_heap_unlock_check(ctx, v) < 0)
 		return;
-	if (c)
-		hmi_count(&c->slot[slot].c.frees, 1);
+	count_call(v, c, slot, 1);
 	hmi_heap_after_free(ctx, v);
+}
+
+/* The used block whose payload is PTR (hmi_blk_of); when there is none and
+ * the view may lag the external heaps (one added by another process, memory
+ * registered here since), once more after the lock brought it up to date. */
+static uint64_t blk_of_fresh(struct hm_ctx *ctx, struct hmi_heap_view *v, const void *ptr,
+			     uint64_t *size)
+{
+	uint64_t b = hmi_blk_of(v, ptr, size);
+
+	if (b || !hmi_heap_ext_stale(v) || hmi_heap_lock(ctx, v) < 0)
+		return b;
+	hmi_heap_unlock(v);
+	return hmi_blk_of(v, ptr, size);
 }
 
 /* Every case but the fast one of hm_free. */
@@ -387,12 +433,18 @@ static void free_slow(struct hm_ctx *ctx, void *ptr)
 		hmi_heap_broken(ctx, v);
 		return;
 	}
-	b = hmi_blk_of(v, ptr, &bsize);
+	b = blk_of_fresh(ctx, v, ptr, &bsize);
+	if (!b && hmi_ext_heap_at(v, (uint64_t)(uintptr_t)ptr) >= 0 &&
+	    !hmi_ext_region_find(v, (uint64_t)(uintptr_t)ptr))
+		return bad_free(ctx, v, ptr,
+				"in an external heap whose memory this process has not registered");
 	if (!b)
 		return bad_free(ctx, v, ptr, "not a block of this prefix's heap, or freed already");
 	if (HMI_READ(hmi_blk_at(b)->zone))
 		return bad_free(ctx, v, ptr, "a memzone: free it with hm_memzone_free");
-	c = cacheable(bsize, HMI_BLK_ALIGN) ? hmi_tcache(v) : NULL;
+	c = cacheable(bsize, HMI_BLK_ALIGN) && !hmi_slot_is_ext(v, hmi_blk_slot(v, b))
+		? hmi_tcache(v)
+		: NULL;
 	if (!c)
 		return shared_free(ctx, v, b, ptr);
 	/* a plain check, not an atomic exchange (which costs half of the fast
@@ -405,7 +457,8 @@ static void free_slow(struct hm_ctx *ctx, void *ptr)
 }
 
 /* A block of a cached size goes to a class of this thread's cache that has
- * room: inline, no lock; everything else (and every refusal) to free_slow. */
+ * room: inline, no lock; everything else (and every refusal, and an
+ * external heap's block: outside the window) to free_slow. */
 static inline void free_fast(struct hm_ctx *ctx, void *ptr)
 {
 	struct hmi_heap_view *v = view_of(ctx);
@@ -415,7 +468,8 @@ static inline void free_fast(struct hm_ctx *ctx, void *ptr)
 	struct hmi_tcache *c;
 	struct hmi_tslot *s;
 
-	if (!b || bsize > HMI_CACHE_CLASSES * HMI_BLK_ALIGN || HMI_READ(v->damaged) ||
+	if (!b || bsize > HMI_CACHE_CLASSES * HMI_BLK_ALIGN ||
+	    hmi_outside_window(v, (uint64_t)(uintptr_t)ptr) || HMI_READ(v->damaged) ||
 	    HMI_READ(h->zone) || __atomic_load_n(&h->cached, __ATOMIC_RELAXED) ||
 	    !(c = pthread_getspecific(v->key)))
 		return free_slow(ctx, ptr);
@@ -461,7 +515,7 @@ void *hm_realloc(struct hm_ctx *ctx, void *ptr, size_t size, size_t align)
 		return NULL;
 	}
 	v = ptr ? hmi_arena_view(ctx) : NULL;
-	b = v ? hmi_blk_of(v, ptr, &old) : 0;
+	b = v ? blk_of_fresh(ctx, v, ptr, &old) : 0;
 	if (!ptr)
 		return heap_alloc(ctx, "hm_realloc", size, align, HM_SOCKET_ANY, NULL);
 	if (v && hmi_heap_is_damaged(v)) {

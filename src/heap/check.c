@@ -20,6 +20,10 @@
  * themselves do not chain (a wild write by the application) is the heap
  * beyond repair.
  *
+ * External heaps (heap/extview.c) are checked and repaired by the processes
+ * that map them only: their blocks and lists lie in memory another process
+ * may not have.
+ *
  * Blocks parked in a process's private cache are "in use" here (flag
  * `cached`): a process killed with blocks in its cache loses them until the
  * prefix ends, like the blocks it had in use; the walk counts them apart.
@@ -230,24 +234,46 @@ static int check_counters(const struct hmi_heap_node *hn, const struct hmi_walk 
 	return 0;
 }
 
+/* The regions this process walks: the window's (index < n_regions; a
+ * grown unit given back has FIRST 0), then the external heaps it maps. */
+static const struct hmi_region *walked_region(const struct hmi_heap_view *v, size_t i)
+{
+	const struct hmi_region *r;
+
+	if (i < v->n_regions)
+		r = &v->regions[i];
+	else if (i - v->n_regions < HMI_EXT_HEAPS &&
+		 (HMI_READ(v->ext_here) >> (i - v->n_regions) & 1))
+		r = &v->regions[v->cap_regions + (i - v->n_regions)];
+	else
+		return NULL;
+	return r->first ? r : NULL;
+}
+
+#define ALL_REGIONS(v) ((v)->n_regions + HMI_EXT_HEAPS)
+#define ALL_SLOTS(v)   ((v)->n_nodes + HMI_EXT_HEAPS)
+
 int hmi_heap_check_locked(const struct hmi_heap_view *v, struct hmi_walk *walk, char *msg,
 			  size_t len)
 {
-	struct hmi_walk w[HM_MAX_NODES];
+	struct hmi_walk w[HM_MAX_NODES + HMI_EXT_HEAPS];
 	uint32_t n_nodes = v->n_nodes;
+	const struct hmi_region *r;
 	int rc = 0;
 
 	memset(w, 0, sizeof(w));
 	if (HMI_READ(v->h->magic) != HMI_HEAP_MAGIC || HMI_READ(v->h->n_nodes) != n_nodes ||
 	    HMI_READ(v->h->n_regions) != v->n_regions)
 		return fault(msg, len, "the heap's header is overwritten");
-	for (size_t i = 0; rc == 0 && i < v->n_regions; i++)
-		if (v->regions[i].first) /* 0: a grown unit given back */
-			rc = walk_region(&v->regions[i], &w[v->regions[i].slot], msg, len);
-	for (uint32_t s = 0; rc == 0 && s < n_nodes; s++)
-		rc = check_lists(v, (int)s, &w[s], msg, len);
-	for (uint32_t s = 0; rc == 0 && s < n_nodes; s++)
-		rc = check_counters(&v->h->nodes[s], &w[s], msg, len);
+	for (size_t i = 0; rc == 0 && i < ALL_REGIONS(v); i++)
+		if ((r = walked_region(v, i)))
+			rc = walk_region(r, &w[r->slot], msg, len);
+	for (uint32_t s = 0; rc == 0 && s < ALL_SLOTS(v); s++)
+		if (hmi_slot_mapped(v, (int)s))
+			rc = check_lists(v, (int)s, &w[s], msg, len);
+	for (uint32_t s = 0; rc == 0 && s < ALL_SLOTS(v); s++)
+		if (hmi_slot_mapped(v, (int)s))
+			rc = check_counters(&v->h->nodes[s], &w[s], msg, len);
 	if (walk)
 		memcpy(walk, w, n_nodes * sizeof(*walk));
 	return rc;
@@ -323,27 +349,30 @@ static int relist_region(struct hmi_heap_view *v, const struct hmi_region *r, ch
 int hmi_heap_repair(struct hmi_heap_view *v, char *msg, size_t len)
 {
 	struct hmi_heap *h = v->h;
+	const struct hmi_region *r;
 	int rc = 0;
 
 	if (HMI_READ(h->magic) != HMI_HEAP_MAGIC || HMI_READ(h->n_nodes) != v->n_nodes ||
 	    HMI_READ(h->n_regions) != v->n_regions)
 		return fault(msg, len, "the heap's header is overwritten");
-	for (size_t i = 0; rc == 0 && i < v->n_regions; i++)
-		if (v->regions[i].first)
-			rc = relink_region(&v->regions[i], msg, len);
+	for (size_t i = 0; rc == 0 && i < ALL_REGIONS(v); i++)
+		if ((r = walked_region(v, i)))
+			rc = relink_region(r, msg, len);
 	if (rc < 0)
 		return rc;
-	for (uint32_t s = 0; s < v->n_nodes; s++) {
+	for (uint32_t s = 0; s < ALL_SLOTS(v); s++) {
 		struct hmi_heap_node *hn = &h->nodes[s];
 
+		if (!hmi_slot_mapped(v, (int)s))
+			continue;
 		memset(hn->heads, 0, sizeof(hn->heads));
 		memset(hn->sl_map, 0, sizeof(hn->sl_map));
 		hn->fl_map = 0;
 		hn->total = hn->free_bytes = hn->free_blocks = hn->used_bytes = hn->used_blocks = 0;
 	}
-	for (size_t i = 0; rc == 0 && i < v->n_regions; i++)
-		if (v->regions[i].first)
-			rc = relist_region(v, &v->regions[i], msg, len);
+	for (size_t i = 0; rc == 0 && i < ALL_REGIONS(v); i++)
+		if ((r = walked_region(v, i)))
+			rc = relist_region(v, r, msg, len);
 	if (rc == 0 && hmi_heap_is_damaged(v))
 		rc = fault(msg, len, "%s", v->damage);
 	return rc;

@@ -507,6 +507,14 @@ static uint64_t coalesce(struct hmi_heap_view *v, const struct hmi_region *r, ui
 	return hmi_heap_is_damaged(v) ? 0 : b;
 }
 
+/* Is R a region growth added (not the start memory's, not an external heap's)? */
+static int region_grown(const struct hmi_heap_view *v, const struct hmi_region *r)
+{
+	size_t i = (size_t)(r - v->regions);
+
+	return i >= v->n_sorted && i < v->cap_regions;
+}
+
 void hmi_heap_give(struct hmi_heap_view *v, uint64_t b)
 {
 	const struct hmi_region *r =
@@ -534,10 +542,8 @@ void hmi_heap_give(struct hmi_heap_view *v, uint64_t b)
 	b = coalesce(v, r, b, &size);
 	if (b)
 		hmi_heap_list_insert(v, r->slot, b, size);
-	if (b && b == r->first && size == r->end - r->first &&
-	    (size_t)(r - v->regions) >= v->n_sorted)
-		atomic_store_explicit(&v->unit_free, 1,
-				      memory_order_relaxed); /* a whole grown unit */
+	if (b && b == r->first && size == r->end - r->first && region_grown(v, r))
+		atomic_store_explicit(&v->unit_free, 1, memory_order_relaxed); /* --auto-trim */
 }
 
 void hmi_heap_after_free(struct hm_ctx *ctx, struct hmi_heap_view *v)
@@ -666,8 +672,8 @@ int hmi_regions_from_segs(struct hm_ctx *ctx, const struct hmi_seg *segs, size_t
 
 size_t hmi_heap_size(size_t n_nodes, size_t n_regions)
 {
-	return sizeof(struct hmi_heap) + n_nodes * sizeof(struct hmi_heap_node) +
-	       n_regions * sizeof(uint64_t);
+	return sizeof(struct hmi_heap) + (n_nodes + HMI_EXT_HEAPS) * sizeof(struct hmi_heap_node) +
+	       (n_regions + HMI_EXT_HEAPS) * sizeof(uint64_t);
 }
 
 static int lock_init(struct hm_ctx *ctx, pthread_mutex_t *m)
@@ -743,6 +749,8 @@ int hmi_heap_format(struct hm_ctx *ctx, struct hmi_heap *h, struct hmi_region *r
 	for (int node = 0; node < HM_MAX_NODES; node++)
 		if (h->slot[node] >= 0)
 			h->nodes[h->slot[node]].node = node;
+	for (int k = 0; k < HMI_EXT_HEAPS; k++)
+		h->nodes[h->n_nodes + k].node = HM_EXT_SOCKET_BASE + k;
 	rc = lock_init(ctx, &h->lock);
 	if (rc < 0)
 		return rc;
@@ -845,42 +853,76 @@ void hmi_view_set_region(struct hmi_heap_view *v, size_t i, uint64_t first, uint
 	rmap_set(v, r, (uint32_t)i + 1);
 }
 
-/* The grown region that starts at FIRST when it is one free block, else NULL. */
-static struct hmi_region *free_grown_region(struct hmi_heap_view *v, uint64_t first)
+/* The grown region that starts at FIRST, or NULL. */
+static struct hmi_region *grown_region(struct hmi_heap_view *v, uint64_t first)
 {
-	struct hmi_region *r = NULL;
+	for (size_t i = v->n_sorted; i < v->n_regions && first; i++)
+		if (v->regions[i].first == first)
+			return &v->regions[i];
+	return NULL;
+}
 
-	for (size_t i = v->n_sorted; i < v->n_regions && !r; i++)
-		if (v->regions[i].first == first && first)
-			r = &v->regions[i];
-	if (!r || HMI_READ(hmi_blk_at(first)->size) != r->end - r->first ||
-	    HMI_READ(hmi_blk_at(first)->cached))
-		return NULL;
-	return r;
+/* Is region R one free block (not parked in a thread's cache)? */
+static int region_is_free(const struct hmi_region *r)
+{
+	return HMI_READ(hmi_blk_at(r->first)->size) == r->end - r->first &&
+	       !HMI_READ(hmi_blk_at(r->first)->cached);
 }
 
 int hmi_heap_region_free(struct hmi_heap_view *v, uint64_t first)
 {
-	return free_grown_region(v, first) != NULL;
+	const struct hmi_region *r = grown_region(v, first);
+
+	return r && region_is_free(r);
 }
 
-int hmi_heap_take_region(struct hmi_heap_view *v, uint64_t first)
+/* Take region R out of its node heap when it is one free block (1), else
+ * leave it (0). The view's entry (and MAX_BLOCKS) is the caller's to clear. */
+static int region_take(struct hmi_heap_view *v, const struct hmi_region *r)
 {
-	struct hmi_region *r = free_grown_region(v, first);
 	struct hmi_heap_node *hn;
-	uint64_t size;
+	uint64_t size = r->end - r->first;
 
-	if (!r)
-		return 0;
-	size = r->end - r->first;
-	if (list_remove(v, r->slot, first, size) < 0)
-		return 0; /* damaged: list_remove said so */
+	if (!region_is_free(r) || list_remove(v, r->slot, r->first, size) < 0)
+		return 0; /* in use (or damaged: list_remove said so) */
 	hn = &v->h->nodes[r->slot];
 	hn->total -= size;
 	hn->free_bytes -= size;
 	hn->free_blocks--;
-	v->max_blocks -= size / HMI_BLK_MIN;
+	return 1;
+}
+
+int hmi_heap_take_region(struct hmi_heap_view *v, uint64_t first)
+{
+	struct hmi_region *r = grown_region(v, first);
+
+	if (!r || !region_take(v, r))
+		return 0;
+	v->max_blocks -= (r->end - r->first) / HMI_BLK_MIN;
 	rmap_set(v, r, 0); /* first: a lookup racing this finds nothing */
 	r->first = r->end = 0;
 	return 1;
+}
+
+/* ------------------------------------------------------------------ external heaps */
+
+void hmi_heap_ext_format(struct hmi_heap_view *v, int k, uint64_t first, uint64_t end)
+{
+	int slot = (int)v->n_nodes + k;
+	struct hmi_heap_node *hn = &v->h->nodes[slot];
+	struct hmi_region r = {
+	    .first = first, .end = end, .node = HM_EXT_SOCKET_BASE + k, .slot = slot};
+
+	memset(hn, 0, sizeof(*hn)); /* a heap removed before left its counts */
+	hn->node = r.node;
+	region_format(v->h, &r);
+	/* nothing of it counts as clean: hm_memzone_reserve clears what it hands out */
+	hmi_high_water(v->h, v->n_nodes)[v->cap_regions + (size_t)k] = end + HMI_BLK_HDR;
+}
+
+int hmi_heap_ext_take(struct hmi_heap_view *v, int k)
+{
+	const struct hmi_region *r = &v->regions[v->cap_regions + (size_t)k];
+
+	return r->first && region_take(v, r);
 }

@@ -11,7 +11,8 @@
  *   heap/cache.c  the process-private cache of small blocks and the public
  *                 hm_malloc family;
  * and, on top, heap/arena.c (where the shared state lives: the start of segment 0,
- * found by secondaries at the same address) and heap/memzone.c (named zones).
+ * found by secondaries at the same address), heap/memzone.c (named zones)
+ * and heap/extview.c, heap/extheap.c (external heaps).
  *
  * Shared state (struct hmi_heap, blocks, zone table) holds absolute virtual
  * addresses: every process of a prefix maps the memory at the same ones.
@@ -109,27 +110,47 @@ struct hmi_heap_node {
 
 #define HMI_HEAP_MAGIC 0x50414548494d48ULL /* "HMIHEAP" */
 
+/* External heaps (heap/extview.c): heap K is node slot n_nodes + K, its one
+ * region the view's cap_regions + K, its socket id HM_EXT_SOCKET_BASE + K. */
+#define HMI_EXT_HEAPS HM_EXT_HEAP_MAX
+_Static_assert(HMI_EXT_HEAPS <= 32, "a view keeps the external heaps in 32-bit masks");
+
+/* An external heap as every process of the prefix sees it, under the heap
+ * lock; read by a copy, every field checked before use. */
+struct hmi_ext_heap {
+	uint32_t live;	  /* 1: a heap over [va, va + len); 0: a free entry */
+	uint32_t suspect; /* a dead holder's repair could not check it (the repairing
+			     process did not map it): the next process that does checks it */
+	int32_t owner;	  /* the pid that added it (for messages) */
+	uint32_t reserved;
+	uint64_t va, len; /* the range registered with hm_extmem_register */
+};
+
 /* The shared part: lock, node heaps, and per region the high-water mark
  * below which memory may hold old data (above it: still as the kernel
- * zeroed it, so hm_zmalloc and zones need not clear it). */
+ * zeroed it, so hm_zmalloc and zones need not clear it). NODES holds the
+ * n_nodes node heaps, then HMI_EXT_HEAPS external heaps, then max_regions +
+ * HMI_EXT_HEAPS high-water marks (the external regions' last). */
 struct hmi_heap {
 	uint64_t magic;
 	pthread_mutex_t lock; /* process-shared, robust */
 	uint32_t broken;      /* 1: a dead holder left it beyond repair */
 	uint32_t n_nodes, n_regions;
-	uint32_t max_regions;	      /* high-water marks there is room for (growth adds regions) */
-	int16_t slot[HM_MAX_NODES];   /* node id -> nodes[] index, -1 = none */
-	_Atomic uint64_t bad_frees;   /* hm_free calls ignored, every process */
-	uint64_t recoveries;	      /* times a caller found the holder dead */
-	uint64_t repairs;	      /* of them, the free lists needed rebuilding */
-	struct hmi_heap_node nodes[]; /* n_nodes, then n_regions high-water marks */
+	uint32_t max_regions;	    /* high-water marks there is room for (growth adds regions) */
+	int16_t slot[HM_MAX_NODES]; /* node id -> nodes[] index, -1 = none */
+	_Atomic uint64_t bad_frees; /* hm_free calls ignored, every process */
+	uint64_t recoveries;	    /* times a caller found the holder dead */
+	uint64_t repairs;	    /* of them, the free lists needed rebuilding */
+	uint64_t ext_gen;	    /* bumped by every change of EXT */
+	struct hmi_ext_heap ext[HMI_EXT_HEAPS];
+	struct hmi_heap_node nodes[]; /* see above */
 };
 
 /* N_NODES: the caller's own count (never the shared one, which a stray
  * write may change). */
 static inline uint64_t *hmi_high_water(struct hmi_heap *h, uint32_t n_nodes)
 {
-	return (uint64_t *)(void *)&h->nodes[n_nodes];
+	return (uint64_t *)(void *)&h->nodes[n_nodes + HMI_EXT_HEAPS];
 }
 
 /* A region: one segment's (or one growth unit's) blocks, [first, end); END
@@ -218,6 +239,18 @@ struct hmi_heap_view {
 	 * grown region wholly free (UNIT_FREE set under the lock), with no lock */
 	void (*on_unit_free)(struct hm_ctx *ctx);
 	atomic_int unit_free;
+	/* External heaps (heap/extview.c), bit K for heap K. Written with the
+	 * heap lock held; EXT_HERE is read without it (hmi_region_find). */
+	uint32_t ext_here;	   /* this process maps it: region cap_regions + K is its */
+	uint32_t ext_known;	   /* it is live (EXT_RANGE[K]), mapped here or not */
+	uint32_t ext_own;	   /* this context added it */
+	uint64_t ext_gen;	   /* the shared ext_gen the bits match */
+	uint32_t ext_local;	   /* and EXTMAP's generation */
+	struct hmi_extmap *extmap; /* this process's registered ranges (NULL: none) */
+	struct {
+		uint64_t va, len;
+	} ext_range[HMI_EXT_HEAPS];
+	struct hmi_counters ext_count[HMI_EXT_HEAPS]; /* this context's calls (no cache) */
 };
 
 /* After a free, with no lock held: run V's automatic trim when a grown
@@ -301,6 +334,61 @@ int hmi_heap_grow(struct hm_ctx *ctx, struct hmi_heap_view *v, const char *fn, i
 int hmi_heap_take_region(struct hmi_heap_view *v, uint64_t first);
 /* With the lock held: is the grown region at FIRST one free block? */
 int hmi_heap_region_free(struct hmi_heap_view *v, uint64_t first);
+
+/* ------------------------------------------------------------------ external heaps */
+
+/* heap/heap.c, with the lock held: format external heap K over [FIRST, END)
+ * (hmi_region_of of its range): an empty node heap, one free block, every
+ * byte counted as written (the application's memory). The view's region is
+ * the caller's to set. */
+void hmi_heap_ext_format(struct hmi_heap_view *v, int k, uint64_t first, uint64_t end);
+/* heap/heap.c, with the lock held: take external heap K's region out of it
+ * when it is one free block (1), else leave it (0). */
+int hmi_heap_ext_take(struct hmi_heap_view *v, int k);
+
+/* heap/extview.c, with the lock held: make the view's external heaps those
+ * of the shared table, mapped here when this process registered their
+ * ranges (held from then on). 0; 1 when a heap now mapped here was left
+ * unchecked by a dead holder's repair (the caller checks the heap); -1 when
+ * the shared table is damaged (the heap is marked so). */
+int hmi_heap_ext_sync(struct hmi_heap_view *v);
+/* With the lock held, after this process checked (or repaired) the heap:
+ * the live heaps it maps are not suspect any more; after a dead holder's
+ * (DEAD_HOLDER 1), those it could not check (not mapped here) are. */
+void hmi_heap_ext_checked(struct hmi_heap_view *v, int dead_holder);
+/* May the view lag the external heaps (the shared table or this process's
+ * registrations changed since it looked)? Without the lock: a hint. */
+static inline int hmi_heap_ext_stale(const struct hmi_heap_view *v)
+{
+	return HMI_READ(v->h->ext_gen) != HMI_READ(v->ext_gen) ||
+	       (v->extmap && hmi_extmap_generation(v->extmap) != HMI_READ(v->ext_local));
+}
+/* With the lock held: may this process allocate from external slot SLOT?
+ * 0, or -ENOENT with a message naming FN (no such heap; its memory not
+ * registered here). */
+int hmi_ext_usable(struct hm_ctx *ctx, const struct hmi_heap_view *v, const char *fn, int slot);
+/* The external heap whose range holds ADDR, mapped here or not: its index,
+ * or -1. */
+int hmi_ext_heap_at(const struct hmi_heap_view *v, uint64_t addr);
+/* With the lock held: [AT, AT+LEN), registered here, of region [FIRST,
+ * END), becomes an external heap of this context: its socket id, or
+ * -EEXIST / -ENOSPC / -EINVAL with a message. */
+int hmi_heap_ext_add_locked(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t at, uint64_t len,
+			    uint64_t first, uint64_t end);
+/* With the lock held: the heap over exactly [AT, AT+LEN) out of the prefix
+ * (this context added it, and it is wholly free), or out of this process's
+ * use (another's). 0, or -ENOENT / -EBUSY with a message. */
+int hmi_heap_ext_remove_locked(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t at,
+			       uint64_t len);
+/* With the lock held, at hm_fini: remove the heaps this context added that
+ * are wholly free, and let go of every range held. */
+void hmi_heap_ext_leave(struct hmi_heap_view *v);
+/* heap/view.c: the view follows X, this process's registered ranges (and
+ * unregistering one a heap held makes it look again first). */
+void hmi_heap_ext_open(struct hmi_heap_view *v, struct hmi_extmap *x);
+/* heap/view.c, hm_fini: hmi_heap_ext_leave under the lock (waited for a
+ * bounded time); the view lets go of X. */
+void hmi_heap_ext_release(struct hmi_heap_view *v);
 /* Flush the cache to the shared heap and free the private parts. */
 void hmi_view_release(struct hmi_heap_view *v);
 /* A forked child's copy of V: free the private parts, touching neither the
@@ -364,9 +452,24 @@ static inline void hmi_poison(uint64_t addr, uint64_t len)
 /* The region holding ADDR by binary search, or NULL. O(log regions). */
 const struct hmi_region *hmi_region_search(const struct hmi_heap_view *v, uint64_t addr);
 
-/* The region holding ADDR, or NULL: O(1) through the page map (a region
- * never shares a page with another), else by binary search. */
-static inline const struct hmi_region *hmi_region_find(const struct hmi_heap_view *v, uint64_t addr)
+/* The external region holding ADDR among those this process maps, or NULL
+ * (heap/extview.c): a look at each. */
+static inline const struct hmi_region *hmi_ext_region_find(const struct hmi_heap_view *v,
+							   uint64_t addr)
+{
+	for (uint32_t m = __atomic_load_n(&v->ext_here, __ATOMIC_ACQUIRE); m; m &= m - 1) {
+		const struct hmi_region *r = &v->regions[v->cap_regions + (size_t)__builtin_ctz(m)];
+
+		if (addr >= r->first && addr < r->end)
+			return r;
+	}
+	return NULL;
+}
+
+/* The region of the window holding ADDR, or NULL: O(1) through the page map
+ * (a region never shares a page with another), else by binary search. */
+static inline const struct hmi_region *hmi_window_region_find(const struct hmi_heap_view *v,
+							      uint64_t addr)
 {
 	const struct hmi_region *r;
 	uint64_t page;
@@ -384,6 +487,28 @@ static inline const struct hmi_region *hmi_region_find(const struct hmi_heap_vie
 	return addr >= r->first && addr < r->end ? r : NULL;
 }
 
+/* Does this process map an external heap? One load. */
+static inline int hmi_ext_any(const struct hmi_heap_view *v)
+{
+	return __atomic_load_n(&v->ext_here, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* The region holding ADDR, or NULL: the window's, else an external heap's
+ * this process maps. */
+static inline const struct hmi_region *hmi_region_find(const struct hmi_heap_view *v, uint64_t addr)
+{
+	const struct hmi_region *r = hmi_window_region_find(v, addr);
+
+	return r || !hmi_ext_any(v) ? r : hmi_ext_region_find(v, addr);
+}
+
+/* Is ADDR outside the window's regions (and so, if a block at all, an
+ * external heap's)? External ranges never overlap the window. */
+static inline int hmi_outside_window(const struct hmi_heap_view *v, uint64_t addr)
+{
+	return addr < v->lo || addr >= v->hi;
+}
+
 /* The used block whose payload is PTR, checked without the lock (range,
  * alignment, tag, in-use bit, size within its region); 0 when PTR is not
  * one. *SIZEP (may be NULL): its size as checked (use it, not a second
@@ -394,7 +519,7 @@ static inline uint64_t hmi_blk_of(const struct hmi_heap_view *v, const void *ptr
 	const struct hmi_region *r;
 	struct hmi_blk *h;
 
-	if (a < v->lo || a >= v->hi || (a & (HMI_BLK_ALIGN - 1)))
+	if ((a & (HMI_BLK_ALIGN - 1)) || (hmi_outside_window(v, a) && !hmi_ext_any(v)))
 		return 0;
 	r = hmi_region_find(v, b);
 	if (!r)
@@ -414,15 +539,35 @@ static inline uint64_t hmi_blk_of(const struct hmi_heap_view *v, const void *ptr
 /* Slot of the calling CPU's node when it has a heap, else 0. */
 int hmi_local_slot(const struct hmi_heap_view *v);
 
-/* Slot of node NODE, -1 when it has no heap (the view's own table). */
+/* Slot of node NODE, -1 when it has no heap (the view's own table). An
+ * external heap's socket id has its slot whether the heap is live or not
+ * (hmi_ext_usable says, under the lock). */
 static inline int hmi_slot(const struct hmi_heap_view *v, int node)
 {
+	if (node >= HM_EXT_SOCKET_BASE && node < HM_EXT_SOCKET_BASE + HMI_EXT_HEAPS)
+		return (int)v->n_nodes + node - HM_EXT_SOCKET_BASE;
 	return node >= 0 && node < HM_MAX_NODES ? v->slot[node] : -1;
 }
 
-/* Node id of slot SLOT (the view's own table). */
+/* Is SLOT an external heap's (no thread cache, no growth, not HM_SOCKET_ANY's)? */
+static inline int hmi_slot_is_ext(const struct hmi_heap_view *v, int slot)
+{
+	return slot >= (int)v->n_nodes;
+}
+
+/* Does this process map SLOT's memory: every node's, an external heap's
+ * when its range is registered here (heap/extview.c)? */
+static inline int hmi_slot_mapped(const struct hmi_heap_view *v, int slot)
+{
+	return !hmi_slot_is_ext(v, slot) ||
+	       (__atomic_load_n(&v->ext_here, __ATOMIC_ACQUIRE) >> (slot - (int)v->n_nodes) & 1);
+}
+
+/* Node id of slot SLOT (the view's own table); an external heap's socket id. */
 static inline int hmi_slot_node(const struct hmi_heap_view *v, int slot)
 {
+	if (hmi_slot_is_ext(v, slot))
+		return HM_EXT_SOCKET_BASE + slot - (int)v->n_nodes;
 	for (int node = 0; node < HM_MAX_NODES; node++)
 		if (v->slot[node] == slot)
 			return node;

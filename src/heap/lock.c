@@ -21,24 +21,50 @@
 
 /* ------------------------------------------------------------------ the lock */
 
+/* Check what this process maps of the heap (external heaps it has not
+ * registered are left to the processes that did: hmi_heap_ext_checked) and
+ * repair it when the check fails. 0, or -1 with MSG saying why not. */
+static int check_or_repair(struct hmi_heap_view *v, int dead_holder, char *msg, size_t len)
+{
+	if (hmi_heap_check_locked(v, NULL, msg, len) != 0) {
+		v->h->repairs++;
+		if (hmi_heap_repair(v, msg, len) != 0)
+			return -1;
+	}
+	hmi_heap_ext_checked(v, dead_holder);
+	return 0;
+}
+
 static int recover(struct hm_ctx *ctx, struct hmi_heap_view *v)
 {
 	struct hmi_heap *h = v->h;
 	char msg[256] = "";
 
 	h->recoveries++;
-	if (hmi_heap_check_locked(v, NULL, msg, sizeof(msg)) == 0) {
-		pthread_mutex_consistent(&h->lock);
-		return 0;
-	}
-	h->repairs++;
-	if (hmi_heap_repair(v, msg, sizeof(msg)) == 0) {
+	if (check_or_repair(v, 1, msg, sizeof(msg)) == 0) {
 		pthread_mutex_consistent(&h->lock);
 		return 0;
 	}
 	hmi_heap_damage(v, "a process died holding the heap's lock and left it beyond repair: %s",
 			msg);
 	pthread_mutex_unlock(&h->lock); /* not made consistent: unusable from now on */
+	return hmi_heap_broken(ctx, v);
+}
+
+/* With the lock: the external heaps as the shared table and this process's
+ * registrations have them now; one a dead holder left unchecked (suspect)
+ * is checked before any use. On failure the lock is let go. */
+static int follow_external(struct hm_ctx *ctx, struct hmi_heap_view *v)
+{
+	char msg[256] = "";
+	int rc = hmi_heap_ext_sync(v);
+
+	if (rc > 0 && check_or_repair(v, 0, msg, sizeof(msg)) < 0)
+		hmi_heap_damage(v, "an external heap a dead lock holder left is beyond repair: %s",
+				msg);
+	if (!hmi_heap_is_damaged(v))
+		return 0;
+	pthread_mutex_unlock(&v->h->lock);
 	return hmi_heap_broken(ctx, v);
 }
 
@@ -63,9 +89,12 @@ static int lock_until(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct 
 		return hmi_heap_broken(ctx, v);
 	rc = deadline ? pthread_mutex_timedlock(&v->h->lock, deadline)
 		      : pthread_mutex_lock(&v->h->lock);
-	/* a dead holder: know every region grown since before the check walks them */
+	/* a dead holder: know every region grown or external since before the
+	 * check walks them */
 	if (rc == EOWNERDEAD && v->follow)
 		hmi_heap_follow(v->follow, v);
+	if (rc == EOWNERDEAD)
+		hmi_heap_ext_sync(v);
 	if (rc == EOWNERDEAD && (rc = recover(ctx, v)) < 0)
 		return rc;
 	if (rc == ENOTRECOVERABLE) {
@@ -87,7 +116,7 @@ static int lock_until(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct 
 		pthread_mutex_unlock(&v->h->lock);
 		return ctx != v->follow ? hmi_err(ctx, -rc, "%s", hm_errmsg(v->follow)) : rc;
 	}
-	return 0;
+	return follow_external(ctx, v);
 }
 
 int hmi_heap_lock(struct hm_ctx *ctx, struct hmi_heap_view *v)

@@ -60,39 +60,54 @@ static struct hmi_zone *find(struct hmi_zone_table *t, const char *name)
 	return NULL;
 }
 
+/* Zone copy C lies in external heap K, which this process does not map
+ * (heap/extview.c): its block cannot be read here, only placed: within the
+ * heap's range. */
+static int zone_elsewhere(const struct hmi_heap_view *v, const struct hmi_zone *c, int *k)
+{
+	*k = hmi_ext_heap_at(v, c->va);
+	return *k >= 0 && !hmi_slot_mapped(v, (int)v->n_nodes + *k) &&
+	       c->len <= v->ext_range[*k].va + v->ext_range[*k].len - c->va;
+}
+
 /* Entry Z, copied once out of the shared table and checked: a name of
  * name characters, ended within its field; VA the payload of a zone block
- * of the heap that holds LEN bytes; known flags. OUT (may be NULL) gets the
- * copy. 0, or -ENOTRECOVERABLE with the heap marked damaged: an application
- * must never be handed a zone pointer that a stray write made up. */
+ * of the heap that holds LEN bytes (in an external heap this process does
+ * not map: within its range; then 1, not 0); known flags. OUT (may be NULL)
+ * gets the copy. 0 or 1, or -ENOTRECOVERABLE with the heap marked damaged:
+ * an application must never be handed a zone pointer that a stray write
+ * made up. */
 static int zone_read(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_zone *z,
 		     struct hm_memzone *out)
 {
 	struct hmi_zone c;
 	uint64_t size = 0, b;
 	size_t n = 0;
+	int k = -1, elsewhere;
 
 	memcpy(&c, z, sizeof(c));
 	while (n < HM_ZONE_NAME_MAX && name_char(c.name[n]))
 		n++;
 	b = hmi_blk_of(v, (void *)(uintptr_t)c.va, &size);
-	if (n == 0 || n == HM_ZONE_NAME_MAX || c.name[n] || !b || !HMI_READ(hmi_blk_at(b)->zone) ||
-	    c.len == 0 || c.len > size - HMI_BLK_HDR || (c.flags & ~(ZONE_FLAGS | ZONE_PENDING))) {
+	elsewhere = !b && zone_elsewhere(v, &c, &k);
+	if (n == 0 || n == HM_ZONE_NAME_MAX || c.name[n] ||
+	    (!elsewhere && (!b || !HMI_READ(hmi_blk_at(b)->zone) || c.len > size - HMI_BLK_HDR)) ||
+	    c.len == 0 || (c.flags & ~(ZONE_FLAGS | ZONE_PENDING))) {
 		hmi_heap_damage(
 		    v, "zone table entry %zu ('%.*s', 0x%llx, %llu bytes) is overwritten",
 		    (size_t)(z - hmi_arena_zones(ctx)->z), (int)n, c.name, X(c.va), X(c.len));
 		return hmi_heap_broken(ctx, v);
 	}
 	if (!out)
-		return 0;
+		return elsewhere;
 	memset(out, 0, sizeof(*out));
 	memcpy(out->name, c.name, n);
 	out->va = (void *)(uintptr_t)c.va;
 	out->iova = c.iova;
 	out->len = c.len;
-	out->socket = hmi_region_find(v, b)->node;
+	out->socket = elsewhere ? HM_EXT_SOCKET_BASE + k : hmi_region_find(v, b)->node;
 	out->flags = c.flags & ZONE_FLAGS;
-	return 0;
+	return elsewhere;
 }
 
 /* ------------------------------------------------------------------ reserve */
@@ -151,6 +166,16 @@ static int no_room(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct req
 	uint64_t piece;
 	char want[32], seg[32];
 
+	if (hmi_slot_is_ext(v, slot))
+		return hmi_err(ctx, ENOMEM,
+			       "zone '%s': %s is more than the largest free piece of external heap "
+			       "%d: %llu bytes: ask less, or free memory there",
+			       q->name, hm_size_str(q->len, want, sizeof(want)),
+			       hmi_slot_node(v, slot),
+			       X(hmi_heap_largest(v, slot) > HMI_BLK_HDR
+				     ? hmi_heap_largest(v, slot) - HMI_BLK_HDR
+				     : 0));
+
 	for (uint32_t s = 0; q->socket == HM_SOCKET_ANY && s < v->n_nodes; s++)
 		if (hmi_heap_largest(v, (int)s) > hmi_heap_largest(v, slot))
 			slot = (int)s;
@@ -186,6 +211,9 @@ static int take_zone(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_zon
 		return hmi_err(ctx, ENOSPC,
 			       "zone '%s': the zone table is full (%d zones): free one", q->name,
 			       HMI_ZONES_MAX);
+	if (hmi_slot_is_ext(v, q->slot) &&
+	    hmi_ext_usable(ctx, v, "hm_memzone_reserve", q->slot) < 0)
+		return -ENOENT;
 	b = hmi_heap_take(v, q->slot, q->bsize, q->align, dirty);
 	for (uint32_t s = 0; !b && q->socket == HM_SOCKET_ANY && s < v->n_nodes; s++)
 		b = hmi_heap_take(v, (int)s, q->bsize, q->align, dirty);
@@ -226,7 +254,8 @@ int hm_memzone_reserve(struct hm_ctx *ctx, const char *name, uint64_t len, int s
 		return rc;
 	rc = take_zone(ctx, v, t, &q, &z, &va, &dirty);
 	hmi_heap_unlock(v);
-	if (rc == -ENOMEM && hmi_grow_possible(ctx)) { /* --max-mem: grow, then once more */
+	if (rc == -ENOMEM && hmi_grow_possible(ctx) && !hmi_slot_is_ext(v, q.slot)) {
+		/* --max-mem: grow, then once more */
 		rc = hmi_heap_grow(ctx, v, "hm_memzone_reserve", hmi_slot_node(v, q.slot), q.bsize,
 				   q.align);
 		if (rc == 0)
@@ -246,7 +275,7 @@ int hm_memzone_reserve(struct hm_ctx *ctx, const char *name, uint64_t len, int s
 	z->flags = HMI_READ(z->flags) & ~ZONE_PENDING;
 	rc = zone_read(ctx, v, z, out);
 	hmi_heap_unlock(v);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 /* ------------------------------------------------------------------ lookup, free, walk */
@@ -286,7 +315,7 @@ int hm_memzone_lookup(struct hm_ctx *ctx, const char *name, struct hm_memzone *o
 		return rc;
 	rc = zone_read(ctx, v, z, out);
 	hmi_heap_unlock(v);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int hm_memzone_free(struct hm_ctx *ctx, const char *name)
@@ -299,6 +328,13 @@ int hm_memzone_free(struct hm_ctx *ctx, const char *name)
 	if (rc < 0)
 		return rc;
 	rc = zone_read(ctx, v, z, &copy); /* its block checked: a zone block of the heap */
+	if (rc > 0)
+		rc = hmi_err(
+		    ctx, ENOENT,
+		    "hm_memzone_free: zone '%s' lies in external heap %d, whose memory this "
+		    "process has not registered: free it where it is, or hm_extmem_register "
+		    "it here first",
+		    name, copy.socket);
 	if (rc == 0) {
 		hmi_heap_give(v, (uint64_t)(uintptr_t)copy.va - HMI_BLK_HDR);
 		memset(z, 0, sizeof(*z));
@@ -333,8 +369,10 @@ int hm_memzone_walk(struct hm_ctx *ctx, int (*fn)(const struct hm_memzone *, voi
 	locked = rc == 0;
 	for (size_t i = 0; rc == 0 && i < HMI_ZONES_MAX; i++)
 		if (HMI_READ(t->z[i].name[0]) && !(HMI_READ(t->z[i].flags) & ZONE_PENDING) &&
-		    (rc = zone_read(ctx, v, &t->z[i], &copy[n])) == 0)
+		    (rc = zone_read(ctx, v, &t->z[i], &copy[n])) >= 0) {
+			rc = 0;
 			n++;
+		}
 	if (locked)
 		hmi_heap_unlock(v);
 	for (size_t i = 0; rc == 0 && i < n; i++) /* without the lock: FN may use the heap */

@@ -4,7 +4,9 @@
  * invariants of check.c, under the lock, marking the heap broken when they
  * fail) and hm_heap_stats (per node: free and used bytes, blocks, the
  * largest free block, the zones, and what this process's thread caches
- * hold apart from the shared heap).
+ * hold apart from the shared heap). Node -1 sums the NUMA nodes' heaps; an
+ * external heap is asked for by its socket id (its largest free block only
+ * where this process maps it: the lists lie in its memory).
  */
 #include "heap/heap.h"
 
@@ -37,7 +39,8 @@ int hm_heap_check(struct hm_ctx *ctx)
 static void add_node(struct hm_heap_stats *st, struct hmi_heap_view *v, int slot)
 {
 	const struct hmi_heap_node *hn = &v->h->nodes[slot];
-	uint64_t largest = hmi_heap_largest(v, slot);
+	/* an external heap's lists lie in its memory: read only where it is mapped */
+	uint64_t largest = hmi_slot_mapped(v, slot) ? hmi_heap_largest(v, slot) : 0;
 
 	st->total += HMI_READ(hn->total);
 	st->free += HMI_READ(hn->free_bytes);
@@ -65,6 +68,13 @@ static void add_private(struct hmi_heap_view *v, struct hm_heap_stats *st, int s
 {
 	uint64_t cached, allocs, frees;
 
+	if (hmi_slot_is_ext(v, slot)) { /* never cached: the context's own counters */
+		const struct hmi_counters *c = &v->ext_count[slot - (int)v->n_nodes];
+
+		st->allocs += atomic_load_explicit(&c->allocs, memory_order_relaxed);
+		st->frees += atomic_load_explicit(&c->frees, memory_order_relaxed);
+		return;
+	}
 	hmi_view_counters(v, slot, &cached, &allocs, &frees);
 	st->cached += cached;
 	st->allocs += allocs;
@@ -109,6 +119,14 @@ int hm_heap_stats(struct hm_ctx *ctx, int node, struct hm_heap_stats *st)
 		rc = hmi_heap_lock(ctx, v);
 	if (rc < 0)
 		return rc;
+	if (hmi_slot_is_ext(v, lo) && !(v->ext_known >> (lo - (int)v->n_nodes) & 1)) {
+		hmi_heap_unlock(v);
+		return hmi_err(
+		    ctx, ENOENT,
+		    "hm_heap_stats: no external heap %d in this prefix (hm_extmem_heap_add "
+		    "makes one)",
+		    node);
+	}
 	memset(st, 0, sizeof(*st));
 	st->node = node;
 	for (int s = lo; s < hi; s++)

@@ -189,17 +189,14 @@ static int derive_slots(struct hm_ctx *ctx, struct hmi_heap_view *v, const struc
 	return 0;
 }
 
-/* A copy of REGIONS (N of them) with room for ROOM's added ones, zeroed:
- * *BIGGER (NULL when there is no room to make). The caller's REGIONS stay
- * its own until hmi_view_init succeeds. */
+/* A copy of REGIONS (N of them) with room for ROOM's added ones and the
+ * external heaps' (heap/extview.c), zeroed: *BIGGER. The caller's REGIONS
+ * stay its own until hmi_view_init succeeds. */
 static int make_room(struct hm_ctx *ctx, const struct hmi_region *regions, size_t n,
 		     const struct hmi_heap_room *room, struct hmi_region **bigger)
 {
-	size_t cap = n + (room ? room->max_regions : 0);
+	size_t cap = n + (room ? room->max_regions : 0) + HMI_EXT_HEAPS;
 
-	*bigger = NULL;
-	if (cap == n)
-		return 0;
 	*bigger = calloc(cap, sizeof(**bigger));
 	if (!*bigger)
 		return hmi_err(ctx, ENOMEM, "out of memory for the heap's region table");
@@ -232,10 +229,9 @@ int hmi_view_init(struct hm_ctx *ctx, struct hmi_heap_view *v, struct hmi_heap *
 	v->fork_gen = hmi_fork_watch();
 	pthread_mutex_init(&v->reg_lock, NULL);
 	v->h = h;
-	v->regions = bigger ? bigger : regions;
-	if (bigger)
-		free(regions);
-	v->cap_regions = n + (bigger ? extra : 0);
+	v->regions = bigger;
+	free(regions);
+	v->cap_regions = n + extra; /* then the external heaps' */
 	v->n_regions = v->n_sorted = n;
 	v->max_align = max_align;
 	v->lo = n ? v->regions[0].first + HMI_BLK_HDR : 1;
@@ -284,4 +280,36 @@ void hmi_view_forget(struct hmi_heap_view *v)
 	free(v->regions);
 	free(v->rmap);
 	memset(v, 0, sizeof(*v));
+}
+
+/* ------------------------------------------------------------------ external heaps */
+
+/* The extmap's refresh (hm_extmem_unregister of a range a heap held): the
+ * lock brings the view up to date, letting go of heaps removed since. */
+static void refresh(void *arg)
+{
+	struct hmi_heap_view *v = arg;
+	struct hm_ctx scratch = {0}; /* the caller's message is its own */
+
+	if (hmi_heap_lock(&scratch, v) == 0)
+		hmi_heap_unlock(v);
+}
+
+void hmi_heap_ext_open(struct hmi_heap_view *v, struct hmi_extmap *x)
+{
+	v->extmap = x;
+	x->refresh_arg = v;
+	x->refresh = refresh;
+}
+
+void hmi_heap_ext_release(struct hmi_heap_view *v)
+{
+	struct hm_ctx scratch = {0}; /* hm_fini's own message stays */
+
+	if (v->extmap)
+		v->extmap->refresh = NULL; /* the view goes */
+	if (!v->h || !(v->ext_own | v->ext_here) || hmi_heap_lock_briefly(&scratch, v) < 0)
+		return;
+	hmi_heap_ext_leave(v);
+	hmi_heap_unlock(v);
 }

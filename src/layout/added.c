@@ -139,7 +139,9 @@ int hmi_extmap_add(struct hm_ctx *ctx, struct hmi_extmap *x, uint64_t va, uint64
 
 	for (uint32_t i = 0; i < n; i++)
 		if (!ext_read(x, i, &copy)) { /* a removed range's slot */
+			atomic_store(&x->e[i].use, HMI_EXT_JOINING);
 			ext_write(&x->e[i], va, len, page_size, iova);
+			atomic_fetch_add(&x->gen, 1);
 			return 0;
 		}
 	if (n == HMI_EXT_MAX)
@@ -147,8 +149,10 @@ int hmi_extmap_add(struct hm_ctx *ctx, struct hmi_extmap *x, uint64_t va, uint64
 			       "%d external ranges are registered already, the most a context "
 			       "holds: unregister one, or register fewer, larger ranges",
 			       HMI_EXT_MAX);
+	atomic_store(&x->e[n].use, HMI_EXT_JOINING);
 	ext_write(&x->e[n], va, len, page_size, iova);
 	atomic_store_explicit(&x->n, n + 1, memory_order_release);
+	atomic_fetch_add(&x->gen, 1);
 	return 0;
 }
 
@@ -168,6 +172,7 @@ int hmi_extmap_remove(struct hm_ctx *ctx, struct hmi_extmap *x, uint64_t va, uin
 			return rc;
 		x->retired[x->n_retired++] = copy.iova;
 		ext_write(&x->e[i], 0, 0, 0, NULL);
+		atomic_fetch_add(&x->gen, 1);
 		return 0;
 	}
 	return -ENOENT;
@@ -193,6 +198,29 @@ int hmi_extmap_has(const struct hmi_extmap *x, uint64_t va, uint64_t len)
 		if (ext_read(x, i, &c) && c.va == va && c.len == len)
 			return 1;
 	return 0;
+}
+
+int hmi_extmap_use(struct hmi_extmap *x, uint64_t va, uint64_t len, enum hmi_ext_use from,
+		   enum hmi_ext_use to, enum hmi_ext_use *now)
+{
+	uint32_t n = atomic_load_explicit(&x->n, memory_order_acquire);
+	struct hmi_extent c;
+
+	for (uint32_t i = 0; i < n; i++) {
+		enum hmi_ext_use was;
+
+		if (!ext_read(x, i, &c) || c.va != va || c.len != len)
+			continue;
+		was = (enum hmi_ext_use)atomic_load(&x->e[i].use);
+		if (now)
+			*now = was;
+		if (was != from)
+			return -EBUSY;
+		atomic_store(&x->e[i].use, to);
+		atomic_fetch_add(&x->gen, 1);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int hmi_extmap_overlap(const struct hmi_extmap *x, uint64_t va, uint64_t len)

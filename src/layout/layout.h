@@ -100,17 +100,35 @@ struct hmi_growmap {
 
 #define HMI_EXT_MAX 64 /* registrations per context (DPDK's extmem has 128 chunk slots in all) */
 
+/* What a registered range is doing (hmi_extmap_use): a heap may hold a READY
+ * one (heap/extheap.c: hm_extmem_unregister then refuses it); a JOINING or
+ * LEAVING one is out of reach of both. */
+enum hmi_ext_use {
+	HMI_EXT_JOINING, /* added, its ALLOC callbacks still running */
+	HMI_EXT_READY,
+	HMI_EXT_HEAP,	  /* an external heap of this process uses it */
+	HMI_EXT_DETACHED, /* this process stopped using the heap over it (which lives on) */
+	HMI_EXT_LEAVING,  /* being unregistered */
+};
+
 /* One external range; SEQ is odd while it is being written. IOVA: per page,
- * or NULL when the IOVA is the VA. */
+ * or NULL when the IOVA is the VA. USE: enum hmi_ext_use, written under the
+ * writers' lock. */
 struct hmi_extent {
 	_Atomic uint32_t seq;
+	_Atomic uint32_t use;
 	uint64_t va, len, page_size;
 	uint64_t *iova;
 };
 
 struct hmi_extmap {
-	atomic_flag writing; /* writers take turns (hmi_extmap_lock); readers never wait */
-	_Atomic uint32_t n;  /* entries in use or freed, never shrinks */
+	atomic_flag writing;  /* writers take turns (hmi_extmap_lock); readers never wait */
+	_Atomic uint32_t n;   /* entries in use or freed, never shrinks */
+	_Atomic uint32_t gen; /* bumped by every change (a heap's view compares it) */
+	/* the heap's (heap/extheap.c): let go of the ranges of heaps gone since
+	 * it last looked, before a refusal says one holds a range; NULL: none */
+	void (*refresh)(void *arg);
+	void *refresh_arg;
 	struct hmi_extent e[HMI_EXT_MAX];
 	uint64_t **retired; /* IOVA tables of removed ranges, freed at release */
 	size_t n_retired, cap_retired;
@@ -128,7 +146,8 @@ uint64_t hmi_growmap_virt2iova(const struct hmi_growmap *g, uint64_t va, uint64_
 uint64_t hmi_growmap_iova2virt(const struct hmi_growmap *g, uint64_t iova);
 
 /* Add [VA, VA+LEN) of PAGE_SIZE pages with IOVA[] (taken over; NULL: IOVA =
- * VA) to X. -ENOSPC when the table is full. The caller checked overlaps. */
+ * VA) to X, JOINING. -ENOSPC when the table is full. The caller checked
+ * overlaps. */
 int hmi_extmap_add(struct hm_ctx *ctx, struct hmi_extmap *x, uint64_t va, uint64_t len,
 		   uint64_t page_size, uint64_t *iova);
 /* Remove the range that starts at VA and is LEN long: 0, -ENOENT (no
@@ -139,6 +158,16 @@ void hmi_extmap_lock(struct hmi_extmap *x);
 void hmi_extmap_unlock(struct hmi_extmap *x);
 /* Is exactly [VA, VA+LEN) registered? */
 int hmi_extmap_has(const struct hmi_extmap *x, uint64_t va, uint64_t len);
+/* With the writers' lock: the range registered as exactly [VA, VA+LEN) goes
+ * from use FROM to TO. 0; -EBUSY when it is in another use (*NOW, may be
+ * NULL, says which); -ENOENT when no range is registered so. */
+int hmi_extmap_use(struct hmi_extmap *x, uint64_t va, uint64_t len, enum hmi_ext_use from,
+		   enum hmi_ext_use to, enum hmi_ext_use *now);
+/* The count hmi_extmap_add, _remove and _use bump. */
+static inline uint32_t hmi_extmap_generation(const struct hmi_extmap *x)
+{
+	return atomic_load_explicit(&x->gen, memory_order_acquire);
+}
 /* Index of the range overlapping [VA, VA+LEN), or -1. */
 int hmi_extmap_overlap(const struct hmi_extmap *x, uint64_t va, uint64_t len);
 uint64_t hmi_extmap_virt2iova(const struct hmi_extmap *x, uint64_t va, uint64_t *contig);

@@ -107,8 +107,7 @@ static int release_primary_pages(struct hm_ctx *ctx, struct hmi_mem *pr)
 	int rc = 0;
 
 	hmi_unpublish(ctx, pr);
-	pr->ps.shared_out =
-	    pr->lease.n_chunks || (pr->rundir[0] && hmi_secondaries_alive(ctx, pr));
+	pr->ps.shared_out = pr->lease.n_chunks || (pr->rundir[0] && hmi_secondaries_alive(ctx, pr));
 	unmap_window(pr);
 	if (order) { /* pool order: the next primary gets our longest run first */
 		n = hmi_release_order(pr->ps.pages, pr->ps.n, pr->ps.page_size, NULL, order);

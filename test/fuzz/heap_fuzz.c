@@ -10,7 +10,7 @@
  * the public calls (hm_malloc, hm_zmalloc, hm_realloc, hm_free of good,
  * stray and interior pointers, hm_heap_stats, hm_heap_check, memzones)
  * mixed with scribbles: bytes, small integers and addresses inside the heap
- * written at offsets of the first 64 KiB of segment 0 (the arena and the
+ * written at offsets of the first 160 KiB of segment 0 (the arena and the
  * first blocks) and the first 16 KiB of segment 1. Only the lock's own bytes
  * are spared: a process-shared mutex whose word is overwritten may block its
  * callers, as any lock would. Last, optionally, a second view opens the
@@ -33,7 +33,7 @@
 #define SEG0	  (512u << 10)
 #define SEG1	  (256u << 10)
 #define GAP	  (64u << 10)
-#define SPAN0	  (64u << 10) /* scribbled part of segment 0 */
+#define SPAN0	  (160u << 10) /* scribbled part of segment 0: the arena (~113 KiB) and more */
 #define SPAN1	  (16u << 10) /* and of segment 1 */
 #define MAX_LIVE  64
 #define MAX_SIZE  (48u << 10)

@@ -44,7 +44,7 @@
 #define HALF   (4u << 10)
 
 static const struct vg_args *args;
-static uint64_t max_mem; /* --max-mem of the next primary (0: none) */
+static uint64_t max_mem;       /* --max-mem of the next primary (0: none) */
 static const char *keeper_dir; /* --keeper of the next primary (NULL: off) */
 
 /* A primary of MEM bytes (PAGE_SIZE pages from DIR) for the edu. */
@@ -379,8 +379,8 @@ static void keeper_memory(void)
 	ko.runtime_dir = "/run/dma-api-keeper";
 	rc = hm_keeper_start(kctx, &ko, &k);
 	if (!ok(rc == 0 && pthread_create(&t, NULL, keeper_serves, k) == 0,
-		"iommufd: keeper: a keeper holds %llu MiB (%s)", (unsigned long long)(2 * MEM >> 20),
-		rc ? hm_errmsg(kctx) : "")) {
+		"iommufd: keeper: a keeper holds %llu MiB (%s)",
+		(unsigned long long)(2 * MEM >> 20), rc ? hm_errmsg(kctx) : "")) {
 		hm_keeper_free(k);
 		hm_ctx_free(kctx);
 		return;
