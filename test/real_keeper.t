@@ -3,7 +3,10 @@
 # runtime directory of its own, and test-tools/keeper_client as its clients. Isolation
 # first: a client that exits, one SIGKILLed mid-use, one that gave its memory back, and
 # one that passed its descriptors to a child that outlives it: the next client finds
-# every byte zero, and the child never sees the next client's pattern. Then refusals
+# every byte zero, and the child never sees the next client's pattern. JOIN: a child
+# that joined its parent's chunks keeps them, unpunched, after the parent exits, and they
+# come back when it exits too; a memfd that is no leased chunk and a 65th holder are
+# refused. Then refusals
 # (too much asked, another uid, a socket path that is a file or a link, a second keeper),
 # malformed messages (the client is dropped, the keeper goes on), physical addresses
 # hidden from a client without CAP_SYS_ADMIN, sd_notify, 100 clients in a loop, and
@@ -17,9 +20,10 @@ dir=/run/hm-keeper-test-$$
 dir2=/run/hm-keeper-test2-$$
 kp=""
 bg=""
+jb=""
 cleanup() {
-	exec 7>&- 8>&- 2>/dev/null
-	for p in $kp $bg; do kill -9 "$p" 2>/dev/null; done
+	exec 7>&- 8>&- 9>&- 2>/dev/null
+	for p in $kp $bg $jb; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$tmp" "$dir" "$dir2"
 }
@@ -108,6 +112,40 @@ exec 8>&- 7>&-
 wait "$bg"
 t_is $? 0 "B held its memory to the end, unchanged"
 bg=""
+
+# ------------------------------------------------------------------ join
+mkfifo "$tmp/j.in"
+exec 9<>"$tmp/j.in"
+"$KC" "$dir" join 32 a6 <"$tmp/j.in" >"$tmp/j.out"
+t_is $? 0 "A leases 32 MiB (0xa6), passes its memfd over a socket pair to its child B, B joins, A exits"
+t_like "$(cat "$tmp/j.out")" "child joined 1" "B said HELLO itself and joined A's chunk"
+jb=$(awk '/^ready/ { print $2 }' "$tmp/j.out")
+for _ in $(seq 50); do "$KC" "$dir" status | grep -q "lease pid $jb " && break; sleep 0.1; done
+t_is "$(held leased)" $((32 * mib)) "A gone: its chunk stays leased while B holds it"
+t_like "$("$KC" "$dir" status)" "lease pid $jb uid 0 bytes $((32 * mib))" "status names B as its holder now"
+echo check >&9
+for _ in $(seq 100); do grep -q "child kept\|child LOST" "$tmp/j.out" && break; sleep 0.1; done
+t_like "$(cat "$tmp/j.out")" "child kept a6" "B's memory still holds A's 0xa6: not punched"
+echo exit >&9
+for _ in $(seq 100); do kill -0 "$jb" 2>/dev/null || break; sleep 0.1; done
+exec 9>&-
+jb=""
+wait_free $((64 * mib))
+t_ok $? "B exits: the last holder gone, the chunk comes back"
+out=$("$KC" "$dir" use 64 c7 exit)
+t_is $? 0 "the next client reads every byte zero (no 0xa6)"
+wait_free $((64 * mib))
+out=$("$KC" "$dir" join-bogus)
+t_is $? 0 "JOIN of a sealed memfd of its own, and of a chunk it gave back: both -ENOENT"
+t_like "$out" "is no chunk this keeper has leased" "naming why"
+t_diag "$out"
+wait_free $((64 * mib))
+out=$("$KC" "$dir" join-limit)
+t_is $? 0 "a chunk takes 64 holders (its leaser and 63 joiners), not one more"
+t_like "$out" "has 64 holders already" "the 65th is refused (-EUSERS), saying so"
+t_diag "$out"
+wait_free $((64 * mib))
+t_ok $? "and all 64 holders gone, the chunk comes back"
 
 # ------------------------------------------------------------------ refusals
 "$KC" "$dir" use 96 ff exit >/dev/null 2>"$tmp/err"
