@@ -298,6 +298,7 @@ struct hmi_client {
 	int hello;
 	int pa_allowed;
 	uint64_t bytes; /* charged: the chunks it is first holder of */
+	char *cgroup;	/* its hugetlb cgroup at its last LEASE (budget.c), NULL before */
 };
 
 /* The peer of SOCK, whose HELLO brought PIDFD (taken: closed on failure):
@@ -305,12 +306,18 @@ struct hmi_client {
  * whether it may see physical addresses (CAP_SYS_ADMIN, or EXPOSE_PA). */
 int hmi_client_hello(struct hm_ctx *ctx, struct hmi_client *cl, int pidfd, int expose_pa);
 
+/* Has the process of CL (after HELLO) exited? Its pid may name another. */
+int hmi_client_gone(const struct hmi_client *cl);
+
 /* Pick free chunks for ASKS (per node; node -1: the nodes with the most free
  * first) and mark them leased by OWNER: *PICKED (indices into CS->c, N).
  * Nothing is marked when it cannot all be served: -ENOMEM naming the node,
  * what it has and what is pending. */
 int hmi_lease_pick(struct hm_ctx *ctx, struct hmi_chunks *cs, size_t owner,
 		   const struct hmi_kp_ask *asks, size_t n_asks, size_t **picked, size_t *n);
+
+/* Undo hmi_lease_pick: the N chunks PICKED are free again. */
+void hmi_lease_unpick(struct hmi_chunks *cs, const size_t *picked, size_t n);
 
 /* Take back chunk I: punch it, close the keeper's memfd (never leased
  * again), mark it pending for the worker. */
@@ -332,5 +339,20 @@ int hmi_join_match(struct hm_ctx *ctx, const struct hmi_chunks *cs, size_t joine
 		   size_t n, size_t *idx);
 /* Make JOINER a holder of the N chunks IDX (those it holds already stay). */
 void hmi_join_apply(struct hmi_chunks *cs, size_t joiner, const size_t *idx, size_t n);
+
+/* ------------------------------------------------------------------ budgets (budget.c) */
+
+/* May client I of CL (N slots) be charged BYTES more, of PAGE_SIZE pages?
+ * QUOTA (0: none) caps what all the connections of its uid are charged; the
+ * hugetlb limits of its cgroup and each ancestor cap what the keeper has
+ * leased to clients in that cgroup or below (the pages are charged to the
+ * keeper's cgroup: the keeper enforces the client's limits itself). Reads
+ * the client's cgroup into CL[I].cgroup. 0, or -EDQUOT naming the cap, its
+ * value, what is leased and what is asked; -ESRCH when the client exited. */
+int hmi_budget_check(struct hm_ctx *ctx, uint64_t quota, uint64_t page_size, struct hmi_client *cl,
+		     size_t n, size_t i, uint64_t bytes);
+/* Read client C's cgroup into C->cgroup (at JOIN: a joiner may be charged
+ * later, when the leaser goes). 0, -ESRCH when it exited, -errno. */
+int hmi_budget_note(struct hm_ctx *ctx, uint64_t page_size, struct hmi_client *c);
 
 #endif

@@ -82,6 +82,11 @@ static int pidfd_exited(int pidfd)
 	return poll(&p, 1, 0) != 0;
 }
 
+int hmi_client_gone(const struct hmi_client *cl)
+{
+	return cl->pidfd < 0 || pidfd_exited(cl->pidfd);
+}
+
 static int peer_cred(struct hm_ctx *ctx, int sock, struct ucred *cred)
 {
 	socklen_t len = sizeof(*cred);
@@ -171,7 +176,7 @@ static int refuse(struct hm_ctx *ctx, const struct hmi_kp_ask *a, uint64_t free_
 		       where, asked, has, coming);
 }
 
-static void unpick(struct hmi_chunks *cs, const size_t *picked, size_t n)
+void hmi_lease_unpick(struct hmi_chunks *cs, const size_t *picked, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		cs->c[picked[i]].state = HMI_CHUNK_FREE;
@@ -253,7 +258,7 @@ int hmi_lease_pick(struct hm_ctx *ctx, struct hmi_chunks *cs, size_t owner,
 	if (rc == 0)
 		rc = pass(ctx, cs, owner, asks, n_asks, 1, free_of, pending_of, list, n);
 	if (rc < 0) {
-		unpick(cs, list, *n);
+		hmi_lease_unpick(cs, list, *n);
 		*n = 0;
 		free(list);
 		return rc;

@@ -77,6 +77,7 @@ struct worker {
 struct hm_keeper {
 	struct hm_ctx *ctx;
 	int expose_pa;
+	uint64_t uid_quota; /* bytes; 0: none */
 	gid_t group;
 	char dir[HM_PATH_MAX];
 	struct sockaddr_un addr;
@@ -271,6 +272,7 @@ static void drop_client(struct hm_keeper *k, size_t i)
 			let_go(k, c, i);
 	unwatch_close(k, &k->cl[i].pidfd);
 	unwatch_close(k, &k->cl[i].sock);
+	free(k->cl[i].cgroup);
 	k->cl[i] = (struct hmi_client){.sock = -1, .pidfd = -1};
 }
 
@@ -413,9 +415,13 @@ static int send_chunks(struct hm_keeper *k, size_t i, const size_t *picked, size
 	return rc;
 }
 
+/* LEASE: free chunks for the asks, within the budgets (budget.c), sent in
+ * as many replies as they take. A refusal is an answer; a reply the client
+ * does not take drops it (its chunks come back). */
 static int serve_lease(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *req)
 {
 	size_t *picked = NULL, n = 0;
+	uint64_t bytes = 0;
 	int rc;
 
 	if (!k->cl[i].hello)
@@ -430,7 +436,14 @@ static int serve_lease(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *r
 	if (rc < 0)
 		return send_refusal(k, i, HMI_KP_LEASE_REPLY, rc);
 	for (size_t j = 0; j < n; j++)
-		k->cl[i].bytes += k->cs.c[picked[j]].len;
+		bytes += k->cs.c[picked[j]].len;
+	rc = hmi_budget_check(k->ctx, k->uid_quota, k->cs.page_size, k->cl, k->n_cl, i, bytes);
+	if (rc < 0) {
+		hmi_lease_unpick(&k->cs, picked, n);
+		free(picked);
+		return send_refusal(k, i, HMI_KP_LEASE_REPLY, rc);
+	}
+	k->cl[i].bytes += bytes;
 	rc = send_chunks(k, i, picked, n);
 	free(picked);
 	return rc; /* on failure the client is dropped: the chunks come back */
@@ -472,6 +485,8 @@ static int serve_join(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *re
 	if (!k->cl[i].hello || req->n_fds != n_fds || n_fds > HMI_KP_FDS_MAX)
 		return -EPROTO;
 	rc = hmi_join_match(k->ctx, &k->cs, i, fds, n_fds, idx);
+	if (rc == 0)
+		rc = hmi_budget_note(k->ctx, k->cs.page_size, &k->cl[i]);
 	if (rc < 0)
 		return send_refusal(k, i, HMI_KP_JOIN_REPLY, rc);
 	hmi_join_apply(&k->cs, i, idx, n_fds);
@@ -801,6 +816,7 @@ static struct hm_keeper *keeper_new(struct hm_ctx *ctx, const struct hm_keeper_o
 		return NULL;
 	k->ctx = ctx;
 	k->expose_pa = v->expose_pa != 0;
+	k->uid_quota = v->uid_quota_bytes;
 	k->group = v->group;
 	k->dir_fd = k->listen_fd = k->epoll_fd = k->stop_fd = k->w.event_fd = -1;
 	return k;
@@ -852,6 +868,7 @@ void hm_keeper_free(struct hm_keeper *k)
 	for (size_t i = 0; i < k->n_cl; i++) {
 		unwatch_close(k, &k->cl[i].pidfd);
 		unwatch_close(k, &k->cl[i].sock);
+		free(k->cl[i].cgroup);
 	}
 	free(k->cl);
 	hmi_chunks_release(&k->cs);
