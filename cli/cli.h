@@ -192,6 +192,19 @@ void cli_iommu_verdicts_text(const struct cli_iommu *io);	 /* one verdict line p
 void cli_iommu_json(struct json *j, const struct cli_iommu *io); /* "iommu": {...} */
 void cli_iommu_release(struct cli_iommu *io);
 
+/* status: the pool keeper's section (cli/status_keeper.c), only while a
+ * keeper answers: ST NULL and ERR "" when none does; ERR says why one that
+ * is there could not be asked. */
+struct cli_keeper {
+	struct hm_keeper_status *st;
+	char sock[HM_PATH_MAX];
+	char err[512];
+};
+void cli_keeper_gather(struct hm_ctx *ctx, const struct cli_opts *o, struct cli_keeper *kp);
+void cli_keeper_text(const struct cli_keeper *kp);		   /* the "keeper" section */
+void cli_keeper_json(struct json *j, const struct cli_keeper *kp); /* "keeper": {...} */
+void cli_keeper_release(struct cli_keeper *kp);
+
 /* init/attach: the zones and the heap of the prefix (end of cli/init.c):
  * print zones and heap statistics per node. */
 void cli_heap_json(struct hm_ctx *ctx, struct json *j);
