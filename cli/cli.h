@@ -47,6 +47,7 @@ struct cli_opts {
 	const char *keep;	 /* --keep (keeper) */
 	const char *chunk;	 /* --chunk (keeper) */
 	const char *runtime_dir; /* --runtime-dir (keeper) */
+	const char *uid_quota;	 /* --uid-quota (keeper) */
 	int n_args;		 /* positional words */
 	const char *args[CLI_MAX_ARGS];
 	struct hm_zone_spec zones[HM_MAX_ZONES];		 /* lib.zones: --zone */
@@ -190,6 +191,19 @@ void cli_iommu_text(const struct cli_iommu *io);		 /* the "IOMMU and VFIO" secti
 void cli_iommu_verdicts_text(const struct cli_iommu *io);	 /* one verdict line per device */
 void cli_iommu_json(struct json *j, const struct cli_iommu *io); /* "iommu": {...} */
 void cli_iommu_release(struct cli_iommu *io);
+
+/* status: the pool keeper's section (cli/status_keeper.c), only while a
+ * keeper answers: ST NULL and ERR "" when none does; ERR says why one that
+ * is there could not be asked. */
+struct cli_keeper {
+	struct hm_keeper_status *st;
+	char sock[HM_PATH_MAX];
+	char err[512];
+};
+void cli_keeper_gather(struct hm_ctx *ctx, const struct cli_opts *o, struct cli_keeper *kp);
+void cli_keeper_text(const struct cli_keeper *kp);		   /* the "keeper" section */
+void cli_keeper_json(struct json *j, const struct cli_keeper *kp); /* "keeper": {...} */
+void cli_keeper_release(struct cli_keeper *kp);
 
 /* init/attach: the zones and the heap of the prefix (end of cli/init.c):
  * print zones and heap statistics per node. */

@@ -114,7 +114,8 @@ static int read_opts(struct hm_ctx *ctx, const struct cli_opts *o, struct hm_kee
 	if (!o->keep)
 		return cli_error("keeper", "--keep SIZE is required: how much memory to hold"), -1;
 	if (hm_parse_size(ctx, o->keep, &ko->keep_bytes) < 0 ||
-	    (o->chunk && hm_parse_size(ctx, o->chunk, &ko->chunk_bytes) < 0))
+	    (o->chunk && hm_parse_size(ctx, o->chunk, &ko->chunk_bytes) < 0) ||
+	    (o->uid_quota && hm_parse_size(ctx, o->uid_quota, &ko->uid_quota_bytes) < 0))
 		return cli_error("keeper", "%s", hm_errmsg(ctx)), -1;
 	if (o->group && cli_group_id("keeper", o->group, &ko->group) < 0)
 		return -1;

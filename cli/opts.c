@@ -38,6 +38,7 @@ enum cli_opt_id {
 	COPT_CHUNK,
 	COPT_EXPOSE_PA,
 	COPT_RUNTIME_DIR,
+	COPT_UID_QUOTA,
 	COPT_COUNT
 };
 
@@ -62,6 +63,8 @@ static const struct hm_optdesc cli_table[] = {
 			"give physical addresses to every client, not only to CAP_SYS_ADMIN"},
     [COPT_RUNTIME_DIR] = {"runtime-dir", 0, "DIR", HM_CMD_KEEPER,
 			  "the keeper's directory (default /run/hugemem-keeper)"},
+    [COPT_UID_QUOTA] = {"uid-quota", 0, "SIZE", HM_CMD_KEEPER,
+			"what the leases of one uid may reach together (default: no quota)"},
 };
 
 /* What each option sets: a flag bit, or a string field of struct cli_opts. */
@@ -83,6 +86,7 @@ static const struct {
     [COPT_CHUNK] = {0, offsetof(struct cli_opts, chunk)},
     [COPT_EXPOSE_PA] = {CLI_OPT_EXPOSE_PA, 0},
     [COPT_RUNTIME_DIR] = {0, offsetof(struct cli_opts, runtime_dir)},
+    [COPT_UID_QUOTA] = {0, offsetof(struct cli_opts, uid_quota)},
 };
 
 _Static_assert(sizeof(cli_table) / sizeof(cli_table[0]) == COPT_COUNT, "one row per option");

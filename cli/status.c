@@ -3,8 +3,9 @@
  * status.c — `hugemem status`: one look that says why this process can or
  * cannot get hugepage memory. Gathers sysinfo (pools, nodes, mounts, cgroup,
  * budgets), page files with their owners, live prefixes, as root the free
- * pool's physical runs, and the IOMMU side with a verdict per --vfio-device
- * (cli/status_iommu.c); prints them as text or JSON; exits with the verdict
+ * pool's physical runs, the IOMMU side with a verdict per --vfio-device
+ * (cli/status_iommu.c), and the pool keeper while one answers
+ * (cli/status_keeper.c); prints them as text or JSON; exits with the verdict
  * of the default page size, or 7 when that is usable and a device is not
  * (docs/usage.md: "Exit status").
  */
@@ -28,6 +29,7 @@ struct status {
 	pid_t live_pid[MAX_LIVE];
 	int n_live;
 	struct cli_iommu iommu;
+	struct cli_keeper keeper;
 };
 
 /* One group of page files: same directory, same prefix. */
@@ -82,6 +84,7 @@ static void gather(struct hm_ctx *ctx, const struct cli_opts *o, struct status *
 		st->n_live = 0;
 	gather_maps(ctx, st);
 	cli_iommu_gather(ctx, o, &st->iommu);
+	cli_keeper_gather(ctx, o, &st->keeper);
 }
 
 static void release(struct status *st)
@@ -91,6 +94,7 @@ static void release(struct status *st)
 	hm_file_list_free(st->files);
 	hm_sysinfo_free(st->si);
 	cli_iommu_release(&st->iommu);
+	cli_keeper_release(&st->keeper);
 }
 
 static size_t dir_len(const char *path)
@@ -274,6 +278,7 @@ static void print_text(const struct status *st)
 		if (shown(st, &st->si->pools[i]))
 			text_pool(st, i);
 	text_unsafe(st->si);
+	cli_keeper_text(&st->keeper);
 	text_files(st);
 	cli_iommu_text(&st->iommu);
 	printf("verdict\n");
@@ -459,6 +464,7 @@ static void print_json(const struct status *st, const struct hm_ctx *ctx, int ex
 	json_files(&j, st);
 	json_live(&j, st);
 	cli_iommu_json(&j, &st->iommu);
+	cli_keeper_json(&j, &st->keeper);
 	json_i64(&j, "exit_status", exit_code);
 	json_end(&j);
 }

@@ -1182,14 +1182,16 @@ int hm_mem_keep(struct hm_ctx *ctx, const void *addr, size_t len, int keep);
 /* What hm_keeper_start is asked. SIZE versions it as hm_opts.size does:
  * start from hm_keeper_opts_init. */
 struct hm_keeper_opts {
-	size_t size;		 /* set by hm_keeper_opts_init; never by hand */
-	uint64_t keep_bytes;	 /* memory to hold, bytes (a whole number of pages) */
-	uint64_t page_size;	 /* 0: the default hugepage size */
-	uint64_t chunk_bytes;	 /* one memfd, bytes; 0: HM_KEEPER_CHUNK_DEFAULT */
-	const char *runtime_dir; /* NULL: HM_KEEPER_DIR_DEFAULT */
-	gid_t group;		 /* (gid_t)-1: root alone may connect; else this group too */
-	int expose_pa;		 /* 1: every client gets physical addresses, not only
-				    those with CAP_SYS_ADMIN */
+	size_t size;		  /* set by hm_keeper_opts_init; never by hand */
+	uint64_t keep_bytes;	  /* memory to hold, bytes (a whole number of pages) */
+	uint64_t page_size;	  /* 0: the default hugepage size */
+	uint64_t chunk_bytes;	  /* one memfd, bytes; 0: HM_KEEPER_CHUNK_DEFAULT */
+	const char *runtime_dir;  /* NULL: HM_KEEPER_DIR_DEFAULT */
+	gid_t group;		  /* (gid_t)-1: root alone may connect; else this group too */
+	int expose_pa;		  /* 1: every client gets physical addresses, not only
+				     those with CAP_SYS_ADMIN */
+	uint64_t uid_quota_bytes; /* 0: none; else what all the leases of one uid may
+				     reach together (a lease past it is refused) */
 };
 
 static inline void hm_keeper_opts_init(struct hm_keeper_opts *o)

@@ -13,7 +13,8 @@
 #     map (test/fixtures/map-two-nodes) and init --no-huge with zones.
 #  2. Real hugepages (root, the machine-wide lock, prefix hmjs<pid>, a mount
 #     of its own): init --hold, attach, status, map, clear of a page file
-#     named with 0xff and of the prefix's files after SIGKILL, reserve to the
+#     named with 0xff and of the prefix's files after SIGKILL, status while a
+#     pool keeper runs with a lease (its "keeper" object), reserve to the
 #     pool's own size, reorder, mount, unmount; the pool ends as it began.
 #
 # Needs python3 and its jsonschema (Debian: python3-jsonschema; `make check`
@@ -26,12 +27,15 @@ CHECK="python3 $HM_TOP/test/tools/json_check.py $HM_TOP/docs/schema"
 FF=$(printf '\377')
 tmp=$(mktemp -d)
 hold_pid=""
+keeper_pid=""
+kc_pid=""
 pfx=hmjs$$
 mnt=""
 real_ran=""
 cleanup() {
 	[ -n "$hold_pid" ] && kill -9 "$hold_pid" 2>/dev/null
-	exec 8>&- 2>/dev/null
+	for p in $kc_pid $keeper_pid; do kill -9 "$p" 2>/dev/null; done
+	exec 8>&- 9>&- 2>/dev/null
 	wait 2>/dev/null
 	if [ -n "$HM_MNT" ]; then rm -f "$HM_MNT/$pfx"*map_* "$HM_MNT/${pfx}$FF"map_*; fi
 	if [ -n "$mnt" ]; then
@@ -178,6 +182,41 @@ import json, sys
 assert len(json.load(open(sys.argv[1]))["removed"]) == 4' "$tmp/clear-prefix.json"
 	t_ok $? "real clear after SIGKILL: the prefix's 4 files removed"
 	rm -f "$odd"
+	KC=$HM_BUILD/test-tools/keeper_client
+	if [ -x "$KC" ]; then # the keeper of $HUGEMEM_RUNTIME_DIR, as status finds it
+		"$HUGEMEM" keeper --keep 4M --chunk 2M >"$tmp/keeper.out" 2>&1 &
+		keeper_pid=$!
+		for _ in $(seq 100); do grep -qs ready "$tmp/keeper.out" && break; sleep 0.1; done
+		mkfifo "$tmp/kin"
+		"$KC" "$tmp/run-keeper" use 2 5a hold <"$tmp/kin" >"$tmp/kc.out" &
+		kc_pid=$!
+		exec 9>"$tmp/kin"
+		for _ in $(seq 100); do grep -qs ready "$tmp/kc.out" && break; sleep 0.1; done
+		real status status-keeper
+		python3 -c '
+import json, sys
+k = json.load(open(sys.argv[1]))["keeper"]
+assert k["pid"] == int(sys.argv[2]) and k["keep_bytes"] == 4 << 20, k
+assert k["leases"] == [{"pid": int(sys.argv[3]), "uid": 0, "bytes": 2 << 20}], k["leases"]
+assert k["total_leases"] == 1, k
+assert sum(n["leased_pages"] for n in k["nodes"]) == 1, k["nodes"]
+assert sum(n["free_bytes"] + n["leased_bytes"] + n["pending_bytes"] for n in k["nodes"]) == 4 << 20
+' "$tmp/status-keeper.json" "$keeper_pid" "$kc_pid"
+		t_ok $? "real status with a keeper: its object names the keeper, the lease (pid, uid, bytes) and per-node pages"
+		exec 9>&-
+		wait "$kc_pid"
+		kc_pid=""
+		kill -TERM "$keeper_pid"
+		wait "$keeper_pid"
+		keeper_pid=""
+		real status status-after
+		python3 -c '
+import json, sys
+assert "keeper" not in json.load(open(sys.argv[1]))' "$tmp/status-after.json"
+		t_ok $? "real status once the keeper stopped: no keeper object"
+	else
+		t_skip "test tool $KC missing (make tests): status with a keeper not checked"
+	fi
 	nr=$(cat $HP2M/nr_hugepages)
 	real reserve reserve $((nr * 2))M --page-size 2M
 	real reorder reorder

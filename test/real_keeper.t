@@ -3,9 +3,14 @@
 # runtime directory of its own, and test-tools/keeper_client as its clients. Isolation
 # first: a client that exits, one SIGKILLed mid-use, one that gave its memory back, and
 # one that passed its descriptors to a child that outlives it: the next client finds
-# every byte zero, and the child never sees the next client's pattern. Then refusals
+# every byte zero, and the child never sees the next client's pattern. JOIN: a child
+# that joined its parent's chunks keeps them, unpunched, after the parent exits, and they
+# come back when it exits too; a memfd that is no leased chunk and a 65th holder are
+# refused. Then refusals
 # (too much asked, another uid, a socket path that is a file or a link, a second keeper),
-# malformed messages (the client is dropped, the keeper goes on), physical addresses
+# malformed messages (the client is dropped, the keeper goes on), budgets (--uid-quota over
+# all of a uid's connections, and the hugetlb limit of a client's parent cgroup, which the
+# keeper enforces itself), physical addresses
 # hidden from a client without CAP_SYS_ADMIN, sd_notify, 100 clients in a loop, and
 # SIGTERM: the pool counts equal the snapshot and nothing is left on disk.
 . "$(dirname "$0")/lib.sh"
@@ -17,10 +22,13 @@ dir=/run/hm-keeper-test-$$
 dir2=/run/hm-keeper-test2-$$
 kp=""
 bg=""
+jb=""
+cg=""
 cleanup() {
-	exec 7>&- 8>&- 2>/dev/null
-	for p in $kp $bg; do kill -9 "$p" 2>/dev/null; done
+	exec 7>&- 8>&- 9>&- 2>/dev/null
+	for p in $kp $bg $jb; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	[ -n "$cg" ] && rmdir "$cg/job" "$cg" 2>/dev/null
 	rm -rf "$tmp" "$dir" "$dir2"
 }
 trap cleanup EXIT
@@ -109,6 +117,40 @@ wait "$bg"
 t_is $? 0 "B held its memory to the end, unchanged"
 bg=""
 
+# ------------------------------------------------------------------ join
+mkfifo "$tmp/j.in"
+exec 9<>"$tmp/j.in"
+"$KC" "$dir" join 32 a6 <"$tmp/j.in" >"$tmp/j.out"
+t_is $? 0 "A leases 32 MiB (0xa6), passes its memfd over a socket pair to its child B, B joins, A exits"
+t_like "$(cat "$tmp/j.out")" "child joined 1" "B said HELLO itself and joined A's chunk"
+jb=$(awk '/^ready/ { print $2 }' "$tmp/j.out")
+for _ in $(seq 50); do "$KC" "$dir" status | grep -q "lease pid $jb " && break; sleep 0.1; done
+t_is "$(held leased)" $((32 * mib)) "A gone: its chunk stays leased while B holds it"
+t_like "$("$KC" "$dir" status)" "lease pid $jb uid 0 bytes $((32 * mib))" "status names B as its holder now"
+echo check >&9
+for _ in $(seq 100); do grep -q "child kept\|child LOST" "$tmp/j.out" && break; sleep 0.1; done
+t_like "$(cat "$tmp/j.out")" "child kept a6" "B's memory still holds A's 0xa6: not punched"
+echo exit >&9
+for _ in $(seq 100); do kill -0 "$jb" 2>/dev/null || break; sleep 0.1; done
+exec 9>&-
+jb=""
+wait_free $((64 * mib))
+t_ok $? "B exits: the last holder gone, the chunk comes back"
+out=$("$KC" "$dir" use 64 c7 exit)
+t_is $? 0 "the next client reads every byte zero (no 0xa6)"
+wait_free $((64 * mib))
+out=$("$KC" "$dir" join-bogus)
+t_is $? 0 "JOIN of a sealed memfd of its own, and of a chunk it gave back: both -ENOENT"
+t_like "$out" "is no chunk this keeper has leased" "naming why"
+t_diag "$out"
+wait_free $((64 * mib))
+out=$("$KC" "$dir" join-limit)
+t_is $? 0 "a chunk takes 64 holders (its leaser and 63 joiners), not one more"
+t_like "$out" "has 64 holders already" "the 65th is refused (-EUSERS), saying so"
+t_diag "$out"
+wait_free $((64 * mib))
+t_ok $? "and all 64 holders gone, the chunk comes back"
+
 # ------------------------------------------------------------------ refusals
 "$KC" "$dir" use 96 ff exit >/dev/null 2>"$tmp/err"
 t_is $? 2 "asking 96 MiB of a 64 MiB keeper is refused"
@@ -143,6 +185,47 @@ t_ok $? "and every chunk came back"
 stop_keeper
 t_is $? 0 "SIGTERM stops the keeper, exit 0"
 t_ok $([ ! -e "$dir" ]; echo $?) "its directory and socket are gone"
+
+# ------------------------------------------------------------------ budgets
+# in_cg ARGS...: keeper_client in the child cgroup $cg/job, whose parent caps 2 MiB pages at 8 MiB
+in_cg() { sh -c 'echo $$ >"$1/job/cgroup.procs" && shift && exec "$@"' sh "$cg" "$KC" "$dir" "$@"; }
+start_keeper "$dir" "$tmp/k3.out" --keep 64M --chunk 2M --uid-quota 24M
+t_ok $? "a keeper with --chunk 2M --uid-quota 24M is ready"
+"$KC" "$dir" use 26 10 exit >/dev/null 2>"$tmp/err"
+t_is $? 2 "a lease of 26 MiB past a 24 MiB uid quota is refused"
+t_like "$(cat "$tmp/err")" "--uid-quota 24 MiB of uid 0 is reached (0 B leased, 26 MiB asked)" "naming the quota, the uid, what is leased and asked"
+cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+if [ -n "$cg2" ] && grep -qw hugetlb "$cg2/cgroup.controllers"; then
+	cg=$cg2/hmkeeper2$$
+	t_cgroup_cap "$cg" 4
+	mkfifo "$tmp/g.in"
+	in_cg use 6 61 hold <"$tmp/g.in" >"$tmp/g.out" &
+	bg=$!
+	exec 8>"$tmp/g.in"
+	for _ in $(seq 100); do grep -q ready "$tmp/g.out" && break; sleep 0.1; done
+	t_like "$(cat "$tmp/g.out")" "ready" "a client in a cgroup capped at 8 MiB (its parent's hugetlb.2MB.max) leases 6 MiB"
+	in_cg use 4 62 exit >/dev/null 2>"$tmp/err"
+	t_is $? 2 "a second client there asking 4 MiB more is refused"
+	t_like "$(cat "$tmp/err")" "the hugetlb cgroup limit 8 MiB of /hmkeeper2$$ is reached (6 MiB leased from the keeper, 4 MiB asked)" "naming the cgroup, its limit, what is leased and asked"
+	out=$(in_cg use 2 63 exit)
+	t_is $? 0 "2 MiB more fits (8 MiB in all)"
+	"$KC" "$dir" use 20 64 exit >/dev/null 2>"$tmp/err"
+	t_is $? 2 "a root client outside the cgroup: 20 MiB more is past the uid quota"
+	t_like "$(cat "$tmp/err")" "--uid-quota 24 MiB of uid 0 is reached (6 MiB leased, 20 MiB asked)" "the quota counts the uid's other connections"
+	out=$("$KC" "$dir" use 18 65 exit)
+	t_is $? 0 "18 MiB fits the quota (24 MiB in all), the cgroup caps only its own"
+	exec 8>&-
+	wait "$bg"
+	bg=""
+	rmdir "$cg/job" "$cg"
+	cg=""
+else
+	t_skip "no cgroup v2 with the hugetlb controller: the cgroup budget is not tested"
+fi
+wait_free $((64 * mib))
+t_ok $? "every budgeted lease came back"
+stop_keeper
+t_is $? 0 "and the keeper stops"
 
 # ------------------------------------------------------------------ the socket path
 mkdir -m 700 "$dir2"

@@ -36,13 +36,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef F_ADD_SEALS
-#define F_ADD_SEALS   1033
-#define F_SEAL_SEAL   0x0001
-#define F_SEAL_SHRINK 0x0002
-#define F_SEAL_GROW   0x0004
+#define F_ADD_SEALS 1033
 #endif
 #ifndef MFD_ALLOW_SEALING
 #define MFD_ALLOW_SEALING 0x0002U
@@ -162,7 +160,7 @@ int hmi_chunk_fault(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t l
 	if (f.fd < 0)
 		return f.fd;
 	rc = fault_pages(ctx, f.fd, page_size, node, len, &f);
-	if (rc == 0 && fcntl(f.fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+	if (rc == 0 && fcntl(f.fd, F_ADD_SEALS, HMI_KEEPER_SEALS) < 0)
 		rc = hmi_err(ctx, errno, "sealing a keeper memfd: %s", strerror(errno));
 	if (rc < 0) {
 		close(f.fd); /* nothing maps it: its pages go back with it */
@@ -298,9 +296,15 @@ static int plan(struct hm_ctx *ctx, struct hmi_chunks *cs, uint64_t *free_of)
 	return 0;
 }
 
-/* Put the fill F into chunk C: a new id, free. */
+/* Put the fill F into chunk C: a new id, free, its inode noted (what JOIN
+ * compares). */
 void hmi_chunk_install(struct hmi_chunks *cs, struct hmi_chunk *c, const struct hmi_chunk_fill *f)
 {
+	struct stat st;
+
+	c->ino = fstat(f->fd, &st) == 0 ? st.st_ino : 0;
+	c->dev = c->ino ? st.st_dev : 0;
+	c->n_holders = 0;
 	c->fd = f->fd;
 	c->runs = f->runs;
 	c->n_runs = f->n_runs;

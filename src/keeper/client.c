@@ -2,7 +2,8 @@
 /*
  * keeper/client.c — the client's side of the keeper's socket: connect, say
  * HELLO with this process's pidfd, lease chunks (their memfds arrive with the
- * replies, SCM_RIGHTS), give them back, and the public status query.
+ * replies, SCM_RIGHTS), join chunks another process leased (their memfds
+ * go with the request), give them back, and the public status query.
  *
  * Whatever answers on the path is checked as the keeper checks its clients:
  * every reply is decoded by proto.c's decoder, must be of the type asked
@@ -280,6 +281,38 @@ int hmi_keeper_return(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const uint6
 		*returned = reply.returned;
 	if (rc == 0)
 		hmi_kp_msg_free(&reply);
+	return rc;
+}
+
+/* One JOIN of N (<= HMI_KP_FDS_MAX) memfds: the keeper names a chunk for
+ * each, or refuses them all. */
+static int join_batch(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const int *fds, size_t n)
+{
+	struct hmi_kp_msg req = {.type = HMI_KP_JOIN, .n_fds = (uint32_t)n}, reply;
+	int none[1];
+	size_t got = 0;
+	int rc = send_req(ctx, c, &req, fds, n);
+
+	if (rc == 0)
+		rc = recv_reply(ctx, c, HMI_KP_JOIN_REPLY, &reply, none, 0, &got);
+	if (rc < 0)
+		return rc;
+	if (reply.n_ids != n)
+		rc = hmi_err(ctx, EPROTO, "the keeper joined %u chunks for %zu descriptors",
+			     reply.n_ids, n);
+	hmi_kp_msg_free(&reply);
+	return rc;
+}
+
+int hmi_keeper_join(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const int *fds, size_t n)
+{
+	int rc = 0;
+
+	if (n == 0 || !fds)
+		return hmi_err(ctx, EINVAL, "a JOIN needs at least one memfd");
+	for (size_t done = 0; rc == 0 && done < n; done += HMI_KP_FDS_MAX)
+		rc = join_batch(ctx, c, fds + done,
+				n - done < HMI_KP_FDS_MAX ? n - done : HMI_KP_FDS_MAX);
 	return rc;
 }
 

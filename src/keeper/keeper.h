@@ -36,6 +36,18 @@
  *   STATUS_REPLY   i32 pid, u64 page_size, u64 chunk_bytes, u64 keep_bytes, u32 n_nodes,
  *                  u32 n_leases, u64 leases_total, n_nodes x {i32 node, u64 free,
  *                  u64 leased, u64 pending}, n_leases x {i32 pid, u32 uid, u64 bytes}
+ *   JOIN           u32 n (1..HMI_KP_FDS_MAX)  (+ n memfds of leased chunks, SCM_RIGHTS)
+ *   JOIN_REPLY     u32 n, n x u64 id  (the chunk of each memfd, in order; n is 0 in a
+ *                  refusal: -ENOENT, a memfd that is no leased chunk; -EUSERS, a chunk
+ *                  with HMI_KEEPER_HOLDERS_MAX holders (not -EMFILE: that one means
+ *                  out of descriptors and gets its ulimit hint); nothing joined then)
+ *
+ * JOIN: a process that holds memfds of chunks another client leased (a
+ * secondary, given them by its primary) becomes a holder of those chunks
+ * too, after its own HELLO: a chunk comes back only when its last holder is
+ * gone (exit, end of connection, or RETURN by that holder). The keeper
+ * proves possession: each memfd received is compared by inode (st_dev,
+ * st_ino) with the chunks' memfds, then closed.
  */
 
 #define HMI_KP_MAGIC	  0x504b4d48u /* "HMKP" in little-endian byte order */
@@ -58,6 +70,8 @@ enum hmi_kp_type {
 	HMI_KP_RETURN_REPLY,
 	HMI_KP_STATUS,
 	HMI_KP_STATUS_REPLY,
+	HMI_KP_JOIN,
+	HMI_KP_JOIN_REPLY,
 	HMI_KP_TYPE_END
 };
 
@@ -92,8 +106,9 @@ struct hmi_kp_msg {
 	uint32_t n_chunks, n_runs; /* LEASE_REPLY */
 	struct hmi_kp_chunk *chunks;
 	struct hm_run *runs;
-	uint32_t n_ids; /* RETURN */
+	uint32_t n_ids; /* RETURN, JOIN_REPLY */
 	uint64_t *ids;
+	uint32_t n_fds;		     /* JOIN: the memfds that come with it */
 	uint32_t returned;	     /* RETURN_REPLY */
 	struct hm_keeper_status *st; /* STATUS_REPLY */
 };
@@ -174,6 +189,13 @@ void hmi_keeper_lease_free(struct hmi_keeper_lease *l);
 int hmi_keeper_return(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const uint64_t *ids, size_t n,
 		      uint32_t *returned);
 
+/* Become a holder of the leased chunks whose memfds are FDS (N of them,
+ * this process's, sent in batches of HMI_KP_FDS_MAX, each all or nothing):
+ * they then stay leased until this connection lets them go too. The
+ * keeper's refusal (-ENOENT: a memfd that is no leased chunk; -EUSERS: a
+ * chunk with too many holders) comes back with its message. */
+int hmi_keeper_join(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const int *fds, size_t n);
+
 /* One request and its reply on C's socket (the reply's descriptors
  * refused): what hm_keeper_status and hmi_keeper_return use. */
 int hmi_keeper_call(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const struct hmi_kp_msg *req,
@@ -184,6 +206,11 @@ int hmi_keeper_call(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const struct 
 
 /* Pages in one chunk at most: every run of a chunk fits in one reply. */
 #define HMI_KEEPER_CHUNK_PAGES_MAX 2048
+/* Connections that may hold one chunk at once: its leaser and those that
+ * joined it (a primary and its secondaries). */
+#define HMI_KEEPER_HOLDERS_MAX 64
+/* The seals of every chunk's memfd (chunks.c); what JOIN looks for first. */
+#define HMI_KEEPER_SEALS (0x0001 | 0x0002 | 0x0004) /* F_SEAL_SEAL, _SHRINK, _GROW */
 
 enum hmi_chunk_state {
 	HMI_CHUNK_FREE = 0, /* faulted, ready to lease */
@@ -200,7 +227,12 @@ struct hmi_chunk {
 	int fd; /* the keeper's descriptor of the memfd, -1 while pending */
 	uint64_t len;
 	enum hmi_chunk_state state;
-	size_t owner; /* LEASED: the connection's slot */
+	/* LEASED: the connections (client slots) that hold it, in the order
+	 * they came; the first is charged for it (status, budgets) */
+	uint32_t holders[HMI_KEEPER_HOLDERS_MAX];
+	uint32_t n_holders;
+	dev_t dev; /* the memfd's inode, what JOIN compares (ino 0: unknown) */
+	ino_t ino;
 	struct hm_run *runs;
 	uint32_t n_runs;
 	int ascending; /* the runs ascend in PA: one physical order */
@@ -255,7 +287,9 @@ void hmi_chunks_release(struct hmi_chunks *cs);
 /* ------------------------------------------------------------------ leases (lease.c) */
 
 /* A client: one connection and, once it said HELLO, its process (pidfd),
- * uid and what it may see. Its lease is the chunks whose owner it is. */
+ * uid and what it may see. Its lease is the chunks it holds (leased or
+ * joined); BYTES is what it is charged for: the chunks it is first holder
+ * of. */
 struct hmi_client {
 	int sock; /* -1: the slot is free */
 	int pidfd;
@@ -263,13 +297,17 @@ struct hmi_client {
 	uid_t uid;
 	int hello;
 	int pa_allowed;
-	uint64_t bytes; /* leased */
+	uint64_t bytes; /* charged: the chunks it is first holder of */
+	char *cgroup;	/* its hugetlb cgroup at its last LEASE (budget.c), NULL before */
 };
 
 /* The peer of SOCK, whose HELLO brought PIDFD (taken: closed on failure):
  * the pidfd must name SO_PEERCRED's pid; CL gets pid, uid, pidfd, and
  * whether it may see physical addresses (CAP_SYS_ADMIN, or EXPOSE_PA). */
 int hmi_client_hello(struct hm_ctx *ctx, struct hmi_client *cl, int pidfd, int expose_pa);
+
+/* Has the process of CL (after HELLO) exited? Its pid may name another. */
+int hmi_client_gone(const struct hmi_client *cl);
 
 /* Pick free chunks for ASKS (per node; node -1: the nodes with the most free
  * first) and mark them leased by OWNER: *PICKED (indices into CS->c, N).
@@ -278,8 +316,43 @@ int hmi_client_hello(struct hm_ctx *ctx, struct hmi_client *cl, int pidfd, int e
 int hmi_lease_pick(struct hm_ctx *ctx, struct hmi_chunks *cs, size_t owner,
 		   const struct hmi_kp_ask *asks, size_t n_asks, size_t **picked, size_t *n);
 
+/* Undo hmi_lease_pick: the N chunks PICKED are free again. */
+void hmi_lease_unpick(struct hmi_chunks *cs, const size_t *picked, size_t n);
+
 /* Take back chunk I: punch it, close the keeper's memfd (never leased
  * again), mark it pending for the worker. */
 void hmi_lease_end_chunk(struct hmi_chunks *cs, size_t i);
+
+/* Does client slot CLIENT hold chunk C (leased or joined)? */
+int hmi_chunk_holds(const struct hmi_chunk *c, size_t client);
+
+/* Client I of CL lets go of chunk C of CS: what it is charged for passes
+ * to the next holder. 1 when no holder is left (the chunk is to come back:
+ * hmi_lease_end_chunk), else 0. */
+int hmi_chunk_let_go(struct hmi_chunks *cs, struct hmi_client *cl, size_t c, size_t i);
+
+/* JOIN by client slot JOINER with the N memfds FDS: IDX[f] = the leased
+ * chunk whose memfd has the inode of FDS[f]. -ENOENT naming the descriptor
+ * that is none, -EUSERS when a chunk has HMI_KEEPER_HOLDERS_MAX holders
+ * already; nothing is changed (hmi_join_apply does). */
+int hmi_join_match(struct hm_ctx *ctx, const struct hmi_chunks *cs, size_t joiner, const int *fds,
+		   size_t n, size_t *idx);
+/* Make JOINER a holder of the N chunks IDX (those it holds already stay). */
+void hmi_join_apply(struct hmi_chunks *cs, size_t joiner, const size_t *idx, size_t n);
+
+/* ------------------------------------------------------------------ budgets (budget.c) */
+
+/* May client I of CL (N slots) be charged BYTES more, of PAGE_SIZE pages?
+ * QUOTA (0: none) caps what all the connections of its uid are charged; the
+ * hugetlb limits of its cgroup and each ancestor cap what the keeper has
+ * leased to clients in that cgroup or below (the pages are charged to the
+ * keeper's cgroup: the keeper enforces the client's limits itself). Reads
+ * the client's cgroup into CL[I].cgroup. 0, or -EDQUOT naming the cap, its
+ * value, what is leased and what is asked; -ESRCH when the client exited. */
+int hmi_budget_check(struct hm_ctx *ctx, uint64_t quota, uint64_t page_size, struct hmi_client *cl,
+		     size_t n, size_t i, uint64_t bytes);
+/* Read client C's cgroup into C->cgroup (at JOIN: a joiner may be charged
+ * later, when the leaser goes). 0, -ESRCH when it exited, -errno. */
+int hmi_budget_note(struct hm_ctx *ctx, uint64_t page_size, struct hmi_client *c);
 
 #endif

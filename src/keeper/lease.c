@@ -12,9 +12,22 @@
  * check of CAP_SYS_ADMIN (capget of the pid) is followed by a look at the
  * pidfd, so the answer cannot be a later process's.
  *
- * A lease is the chunks whose owner is the client's slot. It ends chunk by
- * chunk (RETURN) or whole: at the end of the connection, or when the pidfd
- * says the process is gone.
+ * A lease is the chunks the client's slot holds. It ends chunk by chunk
+ * (RETURN) or whole: at the end of the connection, or when the pidfd says
+ * the process is gone.
+ *
+ * Holders. A primary's secondaries map the memory the primary leased (they
+ * get its memfds from the primary's descriptor server), and one may outlive
+ * the primary. So a process that holds a chunk's memfd may JOIN it: it
+ * connects, says HELLO (its own pidfd), and sends the memfds; the keeper
+ * compares each one's inode with its chunks' memfds (having the descriptor
+ * is the proof: the inode stays alive, so its number cannot name a new
+ * chunk meanwhile) and adds the joiner as a holder. A chunk comes back only
+ * when its last holder lets go. Its first holder is charged for it (the
+ * status's leases, the budgets); when that one goes, the charge passes to
+ * the next. Before it reads an inode, the keeper asks for the descriptor's
+ * seals (F_GET_SEALS): only memfds answer, without a call into another file
+ * system, so a descriptor of a FUSE file cannot stall the keeper in fstat.
  *
  * Isolation. A chunk that comes back is never leased again: its client may
  * have kept the descriptor, passed it on (even into a unix socket, where no
@@ -32,13 +45,19 @@
 #include "parse/parse.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#ifndef F_GET_SEALS
+#define F_GET_SEALS 1034
+#endif
 
 /* ------------------------------------------------------------------ who */
 
@@ -61,6 +80,11 @@ static int pidfd_exited(int pidfd)
 	struct pollfd p = {.fd = pidfd, .events = POLLIN};
 
 	return poll(&p, 1, 0) != 0;
+}
+
+int hmi_client_gone(const struct hmi_client *cl)
+{
+	return cl->pidfd < 0 || pidfd_exited(cl->pidfd);
 }
 
 static int peer_cred(struct hm_ctx *ctx, int sock, struct ucred *cred)
@@ -126,7 +150,8 @@ static uint64_t take_node(struct hmi_chunks *cs, size_t owner, int node, uint64_
 		if (c->state != HMI_CHUNK_FREE || c->node != node)
 			continue;
 		c->state = HMI_CHUNK_LEASED;
-		c->owner = owner;
+		c->holders[0] = (uint32_t)owner;
+		c->n_holders = 1;
 		picked[(*n)++] = i;
 		want -= want < c->len ? want : c->len;
 	}
@@ -151,10 +176,12 @@ static int refuse(struct hm_ctx *ctx, const struct hmi_kp_ask *a, uint64_t free_
 		       where, asked, has, coming);
 }
 
-static void unpick(struct hmi_chunks *cs, const size_t *picked, size_t n)
+void hmi_lease_unpick(struct hmi_chunks *cs, const size_t *picked, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		cs->c[picked[i]].state = HMI_CHUNK_FREE;
+		cs->c[picked[i]].n_holders = 0;
+	}
 }
 
 /* The node with the most free bytes, -1 when none has any. */
@@ -231,7 +258,7 @@ int hmi_lease_pick(struct hm_ctx *ctx, struct hmi_chunks *cs, size_t owner,
 	if (rc == 0)
 		rc = pass(ctx, cs, owner, asks, n_asks, 1, free_of, pending_of, list, n);
 	if (rc < 0) {
-		unpick(cs, list, *n);
+		hmi_lease_unpick(cs, list, *n);
 		*n = 0;
 		free(list);
 		return rc;
@@ -248,5 +275,94 @@ void hmi_lease_end_chunk(struct hmi_chunks *cs, size_t i)
 
 	hmi_chunk_drop(c, cs->page_size, 1);
 	c->state = HMI_CHUNK_PENDING;
-	c->owner = 0;
+	c->n_holders = 0;
+}
+
+/* ------------------------------------------------------------------ holders */
+
+int hmi_chunk_holds(const struct hmi_chunk *c, size_t client)
+{
+	if (c->state != HMI_CHUNK_LEASED)
+		return 0;
+	for (uint32_t h = 0; h < c->n_holders; h++)
+		if (c->holders[h] == client)
+			return 1;
+	return 0;
+}
+
+int hmi_chunk_let_go(struct hmi_chunks *cs, struct hmi_client *cl, size_t c, size_t i)
+{
+	struct hmi_chunk *ch = &cs->c[c];
+	uint32_t h = 0;
+
+	while (h < ch->n_holders && ch->holders[h] != i)
+		h++;
+	if (h == ch->n_holders)
+		return 0; /* not a holder */
+	memmove(&ch->holders[h], &ch->holders[h + 1],
+		(ch->n_holders - h - 1) * sizeof(ch->holders[0]));
+	ch->n_holders--;
+	if (h == 0) { /* it was charged: the next holder is */
+		cl[i].bytes -= cl[i].bytes < ch->len ? cl[i].bytes : ch->len;
+		if (ch->n_holders)
+			cl[ch->holders[0]].bytes += ch->len;
+	}
+	return ch->n_holders == 0;
+}
+
+static int not_leased(struct hm_ctx *ctx, size_t f, size_t n)
+{
+	return hmi_err(ctx, ENOENT,
+		       "descriptor %zu of the %zu sent with JOIN is no chunk this keeper has "
+		       "leased (given back already, its holders gone, or not a keeper memfd): "
+		       "nothing joined",
+		       f + 1, n);
+}
+
+/* The leased chunk whose memfd is FD's inode: its index, or -1. */
+static ssize_t chunk_of(const struct hmi_chunks *cs, int fd)
+{
+	struct stat st;
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0 || (seals & HMI_KEEPER_SEALS) != HMI_KEEPER_SEALS || fstat(fd, &st) < 0)
+		return -1;
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct hmi_chunk *c = &cs->c[i];
+
+		if (c->state == HMI_CHUNK_LEASED && c->ino != 0 && c->ino == st.st_ino &&
+		    c->dev == st.st_dev)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+int hmi_join_match(struct hm_ctx *ctx, const struct hmi_chunks *cs, size_t joiner, const int *fds,
+		   size_t n, size_t *idx)
+{
+	for (size_t f = 0; f < n; f++) {
+		ssize_t i = chunk_of(cs, fds[f]);
+		const struct hmi_chunk *c;
+
+		if (i < 0)
+			return not_leased(ctx, f, n);
+		c = &cs->c[i];
+		if (!hmi_chunk_holds(c, joiner) && c->n_holders >= HMI_KEEPER_HOLDERS_MAX)
+			return hmi_err(ctx, EUSERS,
+				       "chunk %" PRIu64 " (descriptor %zu of the JOIN) has %d "
+				       "holders already, the most a chunk may have: nothing joined",
+				       c->id, f + 1, HMI_KEEPER_HOLDERS_MAX);
+		idx[f] = (size_t)i;
+	}
+	return 0;
+}
+
+void hmi_join_apply(struct hmi_chunks *cs, size_t joiner, const size_t *idx, size_t n)
+{
+	for (size_t f = 0; f < n; f++) {
+		struct hmi_chunk *c = &cs->c[idx[f]];
+
+		if (!hmi_chunk_holds(c, joiner) && c->n_holders < HMI_KEEPER_HOLDERS_MAX)
+			c->holders[c->n_holders++] = (uint32_t)joiner;
+	}
 }

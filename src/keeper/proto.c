@@ -36,7 +36,7 @@ static const uint32_t type_flags[HMI_KP_TYPE_END] = {
 static int is_reply(enum hmi_kp_type t)
 {
 	return t == HMI_KP_HELLO_REPLY || t == HMI_KP_LEASE_REPLY || t == HMI_KP_RETURN_REPLY ||
-	       t == HMI_KP_STATUS_REPLY;
+	       t == HMI_KP_STATUS_REPLY || t == HMI_KP_JOIN_REPLY;
 }
 
 /* ------------------------------------------------------------------ reading */
@@ -267,12 +267,9 @@ static int dec_lease_reply(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *
 	return 0;
 }
 
-static int dec_return(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m)
+/* N chunk ids (none 0) into M->ids. */
+static int dec_ids(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m)
 {
-	m->n_ids = rd_u32(r);
-	if (r->short_read || m->n_ids > HMI_KP_IDS_MAX || !room_for(r, m->n_ids, 8) ||
-	    ((m->flags & HMI_KP_ALL) != 0) == (m->n_ids != 0))
-		return bad(ctx, m, "give chunk ids, or all, not both nor neither");
 	m->ids = calloc(m->n_ids ? m->n_ids : 1, sizeof(*m->ids));
 	if (!m->ids)
 		return hmi_err(ctx, ENOMEM, "out of memory for %u ids", m->n_ids);
@@ -280,6 +277,33 @@ static int dec_return(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m)
 		if ((m->ids[i] = rd_u64(r)) == 0)
 			return bad(ctx, m, "chunk id 0");
 	return 0;
+}
+
+static int dec_return(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m)
+{
+	m->n_ids = rd_u32(r);
+	if (r->short_read || m->n_ids > HMI_KP_IDS_MAX || !room_for(r, m->n_ids, 8) ||
+	    ((m->flags & HMI_KP_ALL) != 0) == (m->n_ids != 0))
+		return bad(ctx, m, "give chunk ids, or all, not both nor neither");
+	return dec_ids(ctx, r, m);
+}
+
+static int dec_join(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m)
+{
+	m->n_fds = rd_u32(r);
+	if (r->short_read || m->n_fds == 0 || m->n_fds > HMI_KP_FDS_MAX)
+		return bad(ctx, m, "a JOIN of 0 or more than 250 descriptors");
+	return 0;
+}
+
+/* An id per descriptor joined; none in a refusal. */
+static int dec_join_reply(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m)
+{
+	m->n_ids = rd_u32(r);
+	if (r->short_read || m->n_ids > HMI_KP_FDS_MAX || !room_for(r, m->n_ids, 8) ||
+	    (m->status < 0) != (m->n_ids == 0))
+		return bad(ctx, m, "an id count out of range, or ids in a refusal");
+	return dec_ids(ctx, r, m);
 }
 
 static int dec_status_nodes(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m,
@@ -356,6 +380,10 @@ static int dec_body(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m)
 		return 0;
 	case HMI_KP_STATUS_REPLY:
 		return dec_status_reply(ctx, r, m);
+	case HMI_KP_JOIN:
+		return dec_join(ctx, r, m);
+	case HMI_KP_JOIN_REPLY:
+		return dec_join_reply(ctx, r, m);
 	default: /* HELLO, STATUS: no body */
 		return 0;
 	}
@@ -502,9 +530,13 @@ static void enc_body(struct wr *w, const struct hmi_kp_msg *m)
 		enc_lease_reply(w, m);
 		break;
 	case HMI_KP_RETURN:
+	case HMI_KP_JOIN_REPLY:
 		wr_u32(w, m->n_ids);
 		for (uint32_t i = 0; i < m->n_ids; i++)
 			wr_u64(w, m->ids[i]);
+		break;
+	case HMI_KP_JOIN:
+		wr_u32(w, m->n_fds);
 		break;
 	case HMI_KP_RETURN_REPLY:
 		wr_u32(w, m->returned);

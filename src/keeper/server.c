@@ -77,6 +77,7 @@ struct worker {
 struct hm_keeper {
 	struct hm_ctx *ctx;
 	int expose_pa;
+	uint64_t uid_quota; /* bytes; 0: none */
 	gid_t group;
 	char dir[HM_PATH_MAX];
 	struct sockaddr_un addr;
@@ -252,25 +253,26 @@ static void retry_missing(struct hm_keeper *k)
 
 /* ------------------------------------------------------------------ clients */
 
-/* Take chunk I back from its client: punched, closed, faulted again. */
-static void take_back(struct hm_keeper *k, size_t i)
+/* Client I lets go of chunk C; when it was the last holder, the chunk comes
+ * back: punched, closed, faulted again. */
+static void let_go(struct hm_keeper *k, size_t c, size_t i)
 {
-	struct hmi_client *cl = &k->cl[k->cs.c[i].owner];
-
-	cl->bytes -= cl->bytes < k->cs.c[i].len ? cl->bytes : k->cs.c[i].len;
-	hmi_lease_end_chunk(&k->cs, i);
-	refault(k, i);
+	if (hmi_chunk_let_go(&k->cs, k->cl, c, i)) {
+		hmi_lease_end_chunk(&k->cs, c);
+		refault(k, c);
+	}
 }
 
-/* Client I is gone (end of connection, process exit, a bad message): every
- * chunk it leased comes back. */
+/* Client I is gone (end of connection, process exit, a bad message): it
+ * lets go of every chunk it holds. */
 static void drop_client(struct hm_keeper *k, size_t i)
 {
 	for (size_t c = 0; c < k->cs.n; c++)
-		if (k->cs.c[c].state == HMI_CHUNK_LEASED && k->cs.c[c].owner == i)
-			take_back(k, c);
+		if (hmi_chunk_holds(&k->cs.c[c], i))
+			let_go(k, c, i);
 	unwatch_close(k, &k->cl[i].pidfd);
 	unwatch_close(k, &k->cl[i].sock);
+	free(k->cl[i].cgroup);
 	k->cl[i] = (struct hmi_client){.sock = -1, .pidfd = -1};
 }
 
@@ -339,8 +341,12 @@ static int serve_hello(struct hm_keeper *k, size_t i, const int *fds, size_t n_f
 	struct hmi_kp_msg m = {.type = HMI_KP_HELLO_REPLY};
 	int rc;
 
-	if (k->cl[i].hello || n_fds != 1)
-		return -EPROTO; /* HELLO twice, or without exactly one pidfd */
+	if (n_fds != 1)
+		return -EPROTO; /* without exactly one pidfd */
+	if (k->cl[i].hello) {
+		close(fds[0]); /* HELLO twice: the descriptor is this function's to close */
+		return -EPROTO;
+	}
 	rc = hmi_client_hello(k->ctx, &k->cl[i], fds[0], k->expose_pa);
 	if (rc < 0)
 		return rc; /* not who it says it is: no answer */
@@ -409,9 +415,13 @@ static int send_chunks(struct hm_keeper *k, size_t i, const size_t *picked, size
 	return rc;
 }
 
+/* LEASE: free chunks for the asks, within the budgets (budget.c), sent in
+ * as many replies as they take. A refusal is an answer; a reply the client
+ * does not take drops it (its chunks come back). */
 static int serve_lease(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *req)
 {
 	size_t *picked = NULL, n = 0;
+	uint64_t bytes = 0;
 	int rc;
 
 	if (!k->cl[i].hello)
@@ -426,7 +436,14 @@ static int serve_lease(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *r
 	if (rc < 0)
 		return send_refusal(k, i, HMI_KP_LEASE_REPLY, rc);
 	for (size_t j = 0; j < n; j++)
-		k->cl[i].bytes += k->cs.c[picked[j]].len;
+		bytes += k->cs.c[picked[j]].len;
+	rc = hmi_budget_check(k->ctx, k->uid_quota, k->cs.page_size, k->cl, k->n_cl, i, bytes);
+	if (rc < 0) {
+		hmi_lease_unpick(&k->cs, picked, n);
+		free(picked);
+		return send_refusal(k, i, HMI_KP_LEASE_REPLY, rc);
+	}
+	k->cl[i].bytes += bytes;
 	rc = send_chunks(k, i, picked, n);
 	free(picked);
 	return rc; /* on failure the client is dropped: the chunks come back */
@@ -442,15 +459,39 @@ static int serve_return(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *
 		const struct hmi_chunk *ch = &k->cs.c[c];
 		int named = req->flags & HMI_KP_ALL;
 
-		if (ch->state != HMI_CHUNK_LEASED || ch->owner != i)
+		if (!hmi_chunk_holds(ch, i))
 			continue;
 		for (uint32_t j = 0; !named && j < req->n_ids; j++)
 			named = req->ids[j] == ch->id;
 		if (named) {
-			take_back(k, c);
+			let_go(k, c, i);
 			m.returned++;
 		}
 	}
+	return send_msg(k, i, &m, NULL, 0);
+}
+
+/* JOIN: client I holds the memfds FDS (N, as the message said) of chunks
+ * others leased; it becomes their holder too. A memfd that is no leased
+ * chunk, or a chunk with too many holders: refused, nothing joined. */
+static int serve_join(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *req, const int *fds,
+		      size_t n_fds)
+{
+	size_t idx[HMI_KP_FDS_MAX];
+	uint64_t ids[HMI_KP_FDS_MAX];
+	struct hmi_kp_msg m = {.type = HMI_KP_JOIN_REPLY, .ids = ids};
+	int rc;
+
+	if (!k->cl[i].hello || req->n_fds != n_fds || n_fds > HMI_KP_FDS_MAX)
+		return -EPROTO;
+	rc = hmi_join_match(k->ctx, &k->cs, i, fds, n_fds, idx);
+	if (rc == 0)
+		rc = hmi_budget_note(k->ctx, k->cs.page_size, &k->cl[i]);
+	if (rc < 0)
+		return send_refusal(k, i, HMI_KP_JOIN_REPLY, rc);
+	hmi_join_apply(&k->cs, i, idx, n_fds);
+	for (size_t f = 0; f < n_fds; f++)
+		ids[m.n_ids++] = k->cs.c[idx[f]].id;
 	return send_msg(k, i, &m, NULL, 0);
 }
 
@@ -507,8 +548,10 @@ static int dispatch(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *m, c
 {
 	if (m->type == HMI_KP_HELLO)
 		return serve_hello(k, i, fds, n_fds);
+	if (m->type == HMI_KP_JOIN)
+		return serve_join(k, i, m, fds, n_fds);
 	if (n_fds)
-		return -EPROTO; /* descriptors come only with HELLO */
+		return -EPROTO; /* descriptors come only with HELLO and JOIN */
 	switch (m->type) {
 	case HMI_KP_LEASE:
 		return serve_lease(k, i, m);
@@ -521,13 +564,15 @@ static int dispatch(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *m, c
 	}
 }
 
-/* One message from client I: 0, or -errno to disconnect it. */
+/* One message from client I: 0, or -errno to disconnect it. Descriptors
+ * that came with it are closed (JOIN's once compared), but HELLO's pidfd. */
 static int serve_one(struct hm_keeper *k, size_t i)
 {
-	int fds[2];
+	int fds[HMI_KP_FDS_MAX];
 	size_t n_fds = 0;
 	struct hmi_kp_msg m;
-	ssize_t got = hmi_kp_recv(k->cl[i].sock, k->buf, sizeof(k->buf), fds, 2, &n_fds);
+	ssize_t got =
+	    hmi_kp_recv(k->cl[i].sock, k->buf, sizeof(k->buf), fds, HMI_KP_FDS_MAX, &n_fds);
 	int rc;
 
 	if (got == -EAGAIN)
@@ -771,6 +816,7 @@ static struct hm_keeper *keeper_new(struct hm_ctx *ctx, const struct hm_keeper_o
 		return NULL;
 	k->ctx = ctx;
 	k->expose_pa = v->expose_pa != 0;
+	k->uid_quota = v->uid_quota_bytes;
 	k->group = v->group;
 	k->dir_fd = k->listen_fd = k->epoll_fd = k->stop_fd = k->w.event_fd = -1;
 	return k;
@@ -822,6 +868,7 @@ void hm_keeper_free(struct hm_keeper *k)
 	for (size_t i = 0; i < k->n_cl; i++) {
 		unwatch_close(k, &k->cl[i].pidfd);
 		unwatch_close(k, &k->cl[i].sock);
+		free(k->cl[i].cgroup);
 	}
 	free(k->cl);
 	hmi_chunks_release(&k->cs);

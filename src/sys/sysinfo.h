@@ -15,6 +15,34 @@
  * the least room over its cgroup and ancestors. MOUNTINFO: the text. */
 int hmi_sysinfo_cgroup(struct hm_ctx *ctx, const char *mountinfo, struct hm_sysinfo *si);
 
+/* One level of a process's hugetlb cgroup with a limit for one page size. */
+struct hmi_cgroup_cap {
+	char *path;   /* the cgroup, as /proc/PID/cgroup names it: "/a/b" */
+	uint64_t max; /* its limit, bytes (v2 hugetlb.<size>.max, v1 limit_in_bytes) */
+};
+
+/* A process's hugetlb cgroup and the limits over it (hmi_cgroup_caps_of). */
+struct hmi_cgroup_caps {
+	char *path;  /* its cgroup ("/" when none) */
+	int version; /* of the hugetlb controller: 1, 2, 0 = none */
+	size_t n;    /* levels in CAPS */
+	struct hmi_cgroup_cap *caps;
+};
+
+/* The hugetlb cgroup of process PID (ROOT/proc/PID/cgroup: its path as this
+ * process's cgroup namespace sees it, so this process's MOUNTINFO text,
+ * hmi_read_mountinfo, finds the hierarchy) and every level from it up to
+ * the top of the hierarchy that has a PAGE_SIZE limit other than "max",
+ * deepest first: *CG (hmi_cgroup_caps_free). No controller, or no file:
+ * path "/", no caps. The caller makes sure PID is still the process it
+ * means (a pidfd). */
+int hmi_cgroup_caps_of(struct hm_ctx *ctx, pid_t pid, uint64_t page_size, const char *mountinfo,
+		       struct hmi_cgroup_caps *cg);
+void hmi_cgroup_caps_free(struct hmi_cgroup_caps *cg);
+
+/* Read ROOT/proc/self/mountinfo into a new buffer *TEXT (free()). */
+int hmi_read_mountinfo(struct hm_ctx *ctx, char **text);
+
 /* Read ROOT/proc/locks into a new buffer *TEXT (free()): the one reader of
  * that file, with one size cap (a very busy host's table). */
 int hmi_read_proc_locks(struct hm_ctx *ctx, char **text);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sys/sysinfo_cgroup.c — the hugetlb cgroup limits that apply to this process,
- * one per page size.
+ * one per page size; and, for the pool keeper, every limit over another
+ * process's cgroup (hmi_cgroup_caps_of: the keeper's clients).
  *
  * hugetlb pages are charged to a cgroup when they are faulted in, and a charge
  * must fit under the limit of the cgroup and of every ancestor. So the room a
@@ -25,6 +26,11 @@
  *     (kernels before 5.7 have no rsvd files). Keep the level with the least
  *     room; on a tie, the deepest one.
  * The kept level's path is the cgroup path as /proc/self/cgroup writes it.
+ *
+ * hmi_cgroup_caps_of does steps 1 to 3 for /proc/PID/cgroup (the paths there
+ * are as the reader's cgroup namespace sees them, so this process's mountinfo
+ * serves), and keeps every level with a limit, not the least room: the keeper
+ * charges its own leases against each of them.
  */
 #include "sys/sysinfo.h"
 
@@ -120,36 +126,65 @@ static char *level_path(const struct hierarchy *h, const char *rel)
 	return path;
 }
 
-/* Walk REL (a writable copy, "" = the mount's root) up to the top. */
-static int pool_limit(struct hm_ctx *ctx, const struct hierarchy *h, char *rel,
-		      struct hm_pool *pool)
-{
-	struct level best = {false, {0}};
-	uint64_t best_room = 0;
-	char size[32];
+/* What to do with one level of a walk (REL below the mount): 0 to go on. */
+typedef int (*level_fn)(struct hm_ctx *ctx, const struct hierarchy *h, const char *rel,
+			struct level *lv, void *arg);
 
-	hmi_cgroup_size_name(pool->page_size, size, sizeof(size));
+/* Walk REL (a writable copy, "" = the mount's root) up to the top, reading
+ * the files of page size SIZE ("2MB") at each level. */
+static int walk_levels(struct hm_ctx *ctx, const struct hierarchy *h, char *rel, const char *size,
+		       level_fn fn, void *arg)
+{
 	for (;;) {
 		struct level lv = {false, {0}};
 		int rc = read_level(ctx, h, rel, size, &lv);
 
+		if (rc == 0)
+			rc = fn(ctx, h, rel, &lv, arg);
 		if (rc < 0)
 			return rc;
-		if (lv.limited && (!best.limited || level_room(&lv.lim) < best_room)) {
-			free(best.lim.path);
-			best = lv;
-			best_room = level_room(&lv.lim);
-			best.lim.path = level_path(h, rel);
-			if (!best.lim.path)
-				return hmi_err(ctx, ENOMEM, "out of memory reading cgroup limits");
-		}
 		if (!rel[0])
-			break;
+			return 0;
 		*strrchr(rel, '/') = '\0';
 	}
-	if (best.limited) {
-		best.lim.version = h->version;
-		pool->cgroup = best.lim;
+}
+
+/* The level with the least room so far. */
+struct least {
+	struct level best;
+	uint64_t room;
+};
+
+static int keep_least(struct hm_ctx *ctx, const struct hierarchy *h, const char *rel,
+		      struct level *lv, void *arg)
+{
+	struct least *l = arg;
+
+	if (!lv->limited || (l->best.limited && level_room(&lv->lim) >= l->room))
+		return 0;
+	free(l->best.lim.path);
+	l->best = *lv;
+	l->room = level_room(&lv->lim);
+	l->best.lim.path = level_path(h, rel);
+	return l->best.lim.path ? 0 : hmi_err(ctx, ENOMEM, "out of memory reading cgroup limits");
+}
+
+static int pool_limit(struct hm_ctx *ctx, const struct hierarchy *h, char *rel,
+		      struct hm_pool *pool)
+{
+	struct least l = {{false, {0}}, 0};
+	char size[32];
+	int rc;
+
+	hmi_cgroup_size_name(pool->page_size, size, sizeof(size));
+	rc = walk_levels(ctx, h, rel, size, keep_least, &l);
+	if (rc < 0) {
+		free(l.best.lim.path);
+		return rc;
+	}
+	if (l.best.limited) {
+		l.best.lim.version = h->version;
+		pool->cgroup = l.best.lim;
 	}
 	return 0;
 }
@@ -168,6 +203,16 @@ static const char *below_root(const char *root, const char *path)
 	return strcmp(rel, "/") == 0 ? "" : rel;
 }
 
+/* REL into WALK (room for it), without a trailing '/': "/a/" is "/a". */
+static void walk_start(char *walk, const char *rel)
+{
+	size_t len = strlen(rel);
+
+	memcpy(walk, rel, len + 1);
+	while (len > 0 && walk[len - 1] == '/')
+		walk[--len] = '\0';
+}
+
 static int read_limits(struct hm_ctx *ctx, const struct hierarchy *h, const char *path,
 		       struct hm_sysinfo *si)
 {
@@ -181,35 +226,31 @@ static int read_limits(struct hm_ctx *ctx, const struct hierarchy *h, const char
 	if (!walk)
 		return hmi_err(ctx, ENOMEM, "out of memory reading cgroup limits");
 	for (int i = 0; i < si->n_pools && rc == 0; i++) {
-		size_t len = strlen(rel);
-
-		memcpy(walk, rel, len + 1);
-		while (len > 0 && walk[len - 1] == '/') /* "/a/" is "/a" */
-			walk[--len] = '\0';
+		walk_start(walk, rel);
 		rc = pool_limit(ctx, h, walk, &si->pools[i]);
 	}
 	free(walk);
 	return rc;
 }
 
-/* /proc/self/cgroup into si->cgroup_path and *VERSION (0: no controller;
- * no file at all is a kernel without cgroups). */
-static int read_proc_cgroup(struct hm_ctx *ctx, struct hm_sysinfo *si, int *version)
+/* /proc/WHO/cgroup (WHO "self" or a pid) into *CGROUP_PATH and *VERSION (0:
+ * no controller; no file at all is a kernel without cgroups, path "/"). */
+static int read_proc_cgroup(struct hm_ctx *ctx, const char *who, int *version, char **cgroup_path)
 {
 	char path[HM_PATH_MAX], *text = NULL;
-	int rc = hmi_path(ctx, path, sizeof(path), "/proc/self/cgroup");
+	int rc = hmi_path(ctx, path, sizeof(path), "/proc/%s/cgroup", who);
 
 	if (rc == 0)
 		rc = hmi_read_alloc(ctx, path, 1u << 20, &text, NULL);
 	if (rc == -ENOENT) {
 		hmi_err_clear(ctx);
 		*version = 0;
-		si->cgroup_path = strdup("/");
-		return si->cgroup_path ? 0 : hmi_err(ctx, ENOMEM, "out of memory reading %s", path);
+		*cgroup_path = strdup("/");
+		return *cgroup_path ? 0 : hmi_err(ctx, ENOMEM, "out of memory reading %s", path);
 	}
 	if (rc < 0)
 		return rc;
-	rc = hmi_parse_proc_cgroup(ctx, text, version, &si->cgroup_path);
+	rc = hmi_parse_proc_cgroup(ctx, text, version, cgroup_path);
 	free(text);
 	if (rc < 0) {
 		char msg[HMI_ERR_MAX];
@@ -225,7 +266,7 @@ static int read_proc_cgroup(struct hm_ctx *ctx, struct hm_sysinfo *si, int *vers
 int hmi_sysinfo_cgroup(struct hm_ctx *ctx, const char *mountinfo, struct hm_sysinfo *si)
 {
 	char *root = NULL, *mnt = NULL;
-	int version = 0, rc = read_proc_cgroup(ctx, si, &version);
+	int version = 0, rc = read_proc_cgroup(ctx, "self", &version, &si->cgroup_path);
 
 	if (rc < 0 || version == 0)
 		return rc;
@@ -239,4 +280,77 @@ int hmi_sysinfo_cgroup(struct hm_ctx *ctx, const char *mountinfo, struct hm_sysi
 	free(root);
 	free(mnt);
 	return rc < 0 ? rc : 0;
+}
+
+/* ------------------------------------------------------------------ another process's caps */
+
+static int keep_limited(struct hm_ctx *ctx, const struct hierarchy *h, const char *rel,
+			struct level *lv, void *arg)
+{
+	struct hmi_cgroup_caps *cg = arg;
+	struct hmi_cgroup_cap *caps;
+
+	if (!lv->limited || lv->lim.max == UINT64_MAX)
+		return 0;
+	caps = realloc(cg->caps, (cg->n + 1) * sizeof(*caps));
+	if (!caps)
+		return hmi_err(ctx, ENOMEM, "out of memory reading cgroup limits");
+	cg->caps = caps;
+	caps[cg->n].max = lv->lim.max;
+	caps[cg->n].path = level_path(h, rel);
+	if (!caps[cg->n].path)
+		return hmi_err(ctx, ENOMEM, "out of memory reading cgroup limits");
+	cg->n++;
+	return 0;
+}
+
+static int caps_walk(struct hm_ctx *ctx, const struct hierarchy *h, uint64_t page_size,
+		     struct hmi_cgroup_caps *cg)
+{
+	const char *rel = below_root(h->root, cg->path);
+	char size[32], *walk;
+	int rc;
+
+	if (!rel)
+		return 0; /* a cgroup this mount does not show: nothing to read */
+	walk = malloc(strlen(rel) + 1);
+	if (!walk)
+		return hmi_err(ctx, ENOMEM, "out of memory reading cgroup limits");
+	walk_start(walk, rel);
+	hmi_cgroup_size_name(page_size, size, sizeof(size));
+	rc = walk_levels(ctx, h, walk, size, keep_limited, cg);
+	free(walk);
+	return rc;
+}
+
+int hmi_cgroup_caps_of(struct hm_ctx *ctx, pid_t pid, uint64_t page_size, const char *mountinfo,
+		       struct hmi_cgroup_caps *cg)
+{
+	char who[24], *root = NULL, *mnt = NULL;
+	int rc;
+
+	memset(cg, 0, sizeof(*cg));
+	snprintf(who, sizeof(who), "%d", (int)pid);
+	rc = read_proc_cgroup(ctx, who, &cg->version, &cg->path);
+	if (rc == 0 && cg->version)
+		rc = hmi_parse_cgroup_mount(ctx, mountinfo, cg->version, cg->path, &root, &mnt);
+	if (rc == 1) {
+		struct hierarchy h = {cg->version, root, mnt};
+
+		rc = caps_walk(ctx, &h, page_size, cg);
+	}
+	free(root);
+	free(mnt);
+	if (rc < 0)
+		hmi_cgroup_caps_free(cg);
+	return rc < 0 ? rc : 0;
+}
+
+void hmi_cgroup_caps_free(struct hmi_cgroup_caps *cg)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		free(cg->caps[i].path);
+	free(cg->caps);
+	free(cg->path);
+	memset(cg, 0, sizeof(*cg));
 }

@@ -383,6 +383,14 @@ void hmi_sysinfo_release(struct hm_sysinfo *si)
 	}
 }
 
+int hmi_read_mountinfo(struct hm_ctx *ctx, char **text)
+{
+	char path[HM_PATH_MAX];
+
+	*text = NULL;
+	return read_proc_file(ctx, "/proc/self/mountinfo", path, text);
+}
+
 int hmi_read_proc_locks(struct hm_ctx *ctx, char **text)
 {
 	char path[HM_PATH_MAX];

@@ -17,6 +17,21 @@
  *       for a line on stdin, then reads its old mappings and maps its memfds
  *       again: prints "child clean" when no byte is anything but 0 or BYTE,
  *       "child SAW <hex>" otherwise.
+ *   keeper_client DIR join MIB BYTE
+ *       fork a child B first (before any lease), then lease, map and fill
+ *       with BYTE, pass every memfd to B over a socket pair, wait until B
+ *       has joined, print "ready <pid of B>" and exit. B connects and says
+ *       HELLO itself, JOINs the memfds it got, maps them, prints "child
+ *       joined N"; at the first line on stdin it checks every byte is still
+ *       BYTE ("child kept", else "child LOST ..." and exit 3), at the second
+ *       (or end of input) exits.
+ *   keeper_client DIR join-bogus
+ *       JOIN a sealed memfd of its own, then the memfd of a chunk it leased
+ *       and gave back: prints "refused: <message>" for each; exit 0 when both
+ *       were refused with -ENOENT, 3 otherwise.
+ *   keeper_client DIR join-limit
+ *       lease one chunk and JOIN it from 63 more connections of this process;
+ *       one more must be refused: "joined 63 then refused: <message>".
  *   keeper_client DIR status        the keeper's status, one line per node and lease
  *   keeper_client DIR raw HEX...    connect, send the bytes, print "dropped" when
  *                                   the keeper closes the connection
@@ -29,15 +44,21 @@
 #include "base/platform.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef F_ADD_SEALS
+#define F_ADD_SEALS 1033
+#endif
 
 static struct hm_ctx *ctx;
 
@@ -189,6 +210,128 @@ static int status(const char *dir)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ join */
+
+/* B: connect, take the memfds from S, JOIN them, map them; then check
+ * BYTE is still there at the first line on stdin. */
+static int joiner(const char *dir, int s, int byte)
+{
+	struct hmi_keeper_conn c;
+	struct held h = {0};
+	int fds[HMI_KP_FDS_MAX];
+	size_t n = 0;
+	char msg[8];
+	int rc = hmi_keeper_connect(ctx, dir, &c);
+
+	if (rc == 0 && hmi_kp_recv(s, msg, sizeof(msg), fds, HMI_KP_FDS_MAX, &n) <= 0)
+		rc = -EIO;
+	if (rc == 0)
+		rc = hmi_keeper_join(ctx, &c, fds, n);
+	if (rc < 0) {
+		printf("child join failed: %s\n", hm_errmsg(ctx));
+		return 1;
+	}
+	h.l.n_chunks = n;
+	h.l.chunks = calloc(n, sizeof(*h.l.chunks));
+	h.maps = calloc(n, sizeof(*h.maps));
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
+		if (fstat(fds[i], &st) < 0)
+			return 1;
+		h.l.chunks[i].len = (uint64_t)st.st_size;
+		h.maps[i] = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fds[i], 0);
+		if (h.maps[i] == MAP_FAILED)
+			return 1;
+	}
+	printf("child joined %zu\n", n);
+	if (send(s, "j", 1, MSG_NOSIGNAL) != 1)
+		return 1;
+	wait_line();
+	rc = check(&h, byte, -1, "child LOST");
+	if (rc == 0)
+		printf("child kept %02x\n", byte);
+	wait_line();
+	return rc;
+}
+
+static int join(const char *dir, uint64_t mib, int byte)
+{
+	struct held h = {0};
+	int sv[2], fds[HMI_KP_FDS_MAX];
+	pid_t child;
+	char ack = 0;
+	int rc;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return 1;
+	child = fork();
+	if (child < 0)
+		return 1;
+	if (child == 0) {
+		close(sv[0]);
+		exit(joiner(dir, sv[1], byte));
+	}
+	close(sv[1]);
+	rc = lease_map(dir, mib, &h);
+	if (rc)
+		return rc;
+	fill(&h, byte);
+	for (size_t i = 0; i < h.l.n_chunks && i < HMI_KP_FDS_MAX; i++)
+		fds[i] = h.l.chunks[i].fd;
+	if (hmi_kp_send(sv[0], "m", 1, fds, h.l.n_chunks) < 0 || recv(sv[0], &ack, 1, 0) != 1 ||
+	    ack != 'j') {
+		printf("the child did not join\n");
+		return 1;
+	}
+	printf("ready %d\n", (int)child);
+	return 0;
+}
+
+static int refused(int rc, const char *what)
+{
+	printf("refused %s: %s\n", what, rc < 0 ? hm_errmsg(ctx) : "NOT (joined)");
+	return rc == -ENOENT ? 0 : 3;
+}
+
+static int join_bogus(const char *dir)
+{
+	struct held h = {0};
+	int own = hmi_memfd_create("not-the-keepers", MFD_CLOEXEC | MFD_ALLOW_SEALING), bad = 0;
+	int rc = lease_map(dir, 2, &h);
+
+	if (rc)
+		return rc;
+	if (own < 0 || ftruncate(own, 4096) < 0 || fcntl(own, F_ADD_SEALS, HMI_KEEPER_SEALS) < 0)
+		return 1;
+	bad |= refused(hmi_keeper_join(ctx, &h.c, &own, 1), "own memfd");
+	if (hmi_keeper_return(ctx, &h.c, NULL, 0, NULL) < 0)
+		return fail(1);
+	bad |= refused(hmi_keeper_join(ctx, &h.c, &h.l.chunks[0].fd, 1), "returned chunk");
+	return bad;
+}
+
+static int join_limit(const char *dir)
+{
+	struct held h = {0};
+	struct hmi_keeper_conn more[HMI_KEEPER_HOLDERS_MAX];
+	int joined = 0, rc = lease_map(dir, 2, &h);
+
+	if (rc)
+		return rc;
+	for (int i = 0; i < HMI_KEEPER_HOLDERS_MAX; i++) {
+		if (hmi_keeper_connect(ctx, dir, &more[i]) < 0)
+			return fail(1);
+		rc = hmi_keeper_join(ctx, &more[i], &h.l.chunks[0].fd, 1);
+		if (rc < 0)
+			break;
+		joined++;
+	}
+	printf("joined %d then %s: %s\n", joined, rc == -EUSERS ? "refused" : "NOT refused",
+	       rc < 0 ? hm_errmsg(ctx) : "");
+	return joined == HMI_KEEPER_HOLDERS_MAX - 1 && rc == -EUSERS ? 0 : 3;
+}
+
 /* ------------------------------------------------------------------ attacks */
 
 static int raw_connect(const char *dir)
@@ -276,6 +419,12 @@ int main(int argc, char **argv)
 			   argv[5]);
 	if (strcmp(cmd, "pass") == 0 && argc == 5)
 		return pass(dir, strtoull(argv[3], NULL, 10), (int)strtol(argv[4], NULL, 16));
+	if (strcmp(cmd, "join") == 0 && argc == 5)
+		return join(dir, strtoull(argv[3], NULL, 10), (int)strtol(argv[4], NULL, 16));
+	if (strcmp(cmd, "join-bogus") == 0)
+		return join_bogus(dir);
+	if (strcmp(cmd, "join-limit") == 0)
+		return join_limit(dir);
 	if (strcmp(cmd, "status") == 0)
 		return status(dir);
 	if (strcmp(cmd, "raw") == 0)
@@ -285,6 +434,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "hello-fake") == 0)
 		return hello_fake(dir);
 	fprintf(stderr, "usage: keeper_client DIR use MIB BYTE exit|hold|return | pass MIB BYTE | "
-			"status | raw HEX... | lease-early | hello-fake\n");
+			"join MIB BYTE | join-bogus | join-limit | status | raw HEX... | "
+			"lease-early | hello-fake\n");
 	return 1;
 }

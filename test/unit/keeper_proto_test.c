@@ -36,6 +36,7 @@ static struct hm_run sample_runs[4] = {
     {.pa = 0, .pages = 1},
 };
 static uint64_t sample_ids[3] = {5, 6, 0xffffffffffffULL};
+static uint64_t sample_joined[2] = {12, 7};
 static struct hm_keeper_lease sample_leases[2] = {{.pid = 42, .uid = 1000, .bytes = 64 << 20},
 						  {.pid = 4242, .uid = 0, .bytes = 2 << 20}};
 static struct hm_keeper_status sample_status = {
@@ -52,7 +53,7 @@ static struct hm_keeper_status sample_status = {
 };
 
 /* Message number I of the samples (0 .. N_SAMPLES-1). */
-#define N_SAMPLES 11
+#define N_SAMPLES 14
 static struct hmi_kp_msg sample(int i)
 {
 	struct hmi_kp_msg m = {0};
@@ -102,6 +103,18 @@ static struct hmi_kp_msg sample(int i)
 	case 9:
 		m.type = HMI_KP_STATUS;
 		break;
+	case 11:
+		m = (struct hmi_kp_msg){.type = HMI_KP_JOIN, .n_fds = 2};
+		break;
+	case 12:
+		m = (struct hmi_kp_msg){
+		    .type = HMI_KP_JOIN_REPLY, .n_ids = 2, .ids = sample_joined};
+		break;
+	case 13:
+		m = (struct hmi_kp_msg){.type = HMI_KP_JOIN_REPLY, .status = -ENOENT};
+		snprintf(m.text, sizeof(m.text),
+			 "descriptor 1 of the 1 sent with JOIN is no chunk");
+		break;
 	default:
 		m = (struct hmi_kp_msg){.type = HMI_KP_STATUS_REPLY, .st = &sample_status};
 		break;
@@ -139,7 +152,7 @@ static int same(const struct hmi_kp_msg *a, const struct hmi_kp_msg *b)
 		 strcmp(a->text, b->text) == 0 && a->pa_allowed == b->pa_allowed &&
 		 a->page_size == b->page_size && a->chunk_bytes == b->chunk_bytes &&
 		 a->n_asks == b->n_asks && a->n_chunks == b->n_chunks && a->n_runs == b->n_runs &&
-		 a->n_ids == b->n_ids && a->returned == b->returned;
+		 a->n_ids == b->n_ids && a->returned == b->returned && a->n_fds == b->n_fds;
 
 	for (uint32_t i = 0; eq && i < a->n_asks; i++)
 		eq = a->asks[i].node == b->asks[i].node && a->asks[i].bytes == b->asks[i].bytes;
@@ -360,6 +373,16 @@ static void test_garbage(void)
 	is_int(patched(10, 60, 1, 1, 0), -EBADMSG, "fewer leases in all than listed is -EBADMSG");
 	is_int(patched(10, 96, 0, 0, 0), -EBADMSG, "nodes not ascending is -EBADMSG");
 	is_int(patched(10, 56, 1025, 0, 0), -EBADMSG, "1025 leases listed is -EBADMSG");
+	/* JOIN: n at 16; JOIN_REPLY (text ""): n at 24, ids at 28 */
+	is_int(patched(11, 16, 0, 0, 0), -EBADMSG, "a JOIN of no descriptor is -EBADMSG");
+	is_int(patched(11, 16, 251, 0, 0), -EBADMSG, "a JOIN of 251 descriptors is -EBADMSG");
+	is_int(patched(11, 12, 1, 0, 0), -EPROTO, "a JOIN with a flag is -EPROTO");
+	is_int(patched(12, 28, 0, 1, 0), -EBADMSG, "chunk id 0 in a JOIN_REPLY is -EBADMSG");
+	is_int(patched(12, 24, 3, 0, 0), -EBADMSG, "more ids than a JOIN_REPLY holds is -EBADMSG");
+	is_int(patched(12, 16, (uint32_t)-ENOENT, 0, 0), -EBADMSG,
+	       "a JOIN_REPLY refusal with ids is -EBADMSG");
+	is_int(patched(13, 16, 0, 0, 0), -EBADMSG, "a JOIN_REPLY success with no id is -EBADMSG");
+	is_int(patched(12, 24, 251, 0, 0), -EBADMSG, "251 ids in a JOIN_REPLY is -EBADMSG");
 	is_int(hmi_kp_decode(ctx, buf, HMI_KP_MSG_MAX + 1, &back), -EBADMSG,
 	       "a message past 64 KiB is -EBADMSG");
 }
@@ -473,7 +496,7 @@ int main(void)
 {
 	if (hm_ctx_new(&ctx) < 0)
 		return 1;
-	plan(2 * N_SAMPLES + 2 + 40 + 5 + 9 + 7);
+	plan(2 * N_SAMPLES + 2 + 48 + 5 + 9 + 7);
 	test_round_trips();
 	test_truncations();
 	test_flips();

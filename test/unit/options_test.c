@@ -642,6 +642,7 @@ static const char *sample_value(const char *name)
 	    {"keep", "64M"},
 	    {"chunk", "32M"},
 	    {"runtime-dir", "/run/k"},
+	    {"uid-quota", "1G"},
 	};
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(samples); i++)

@@ -216,6 +216,39 @@ out:
 	hmi_sysinfo_release(&si);
 }
 
+/* Another process's limits (the keeper's clients): proc/4242/cgroup of the
+ * fixture is /ci/job, proc/4243/cgroup the root, no proc/4244. */
+static void test_cgroup_caps_of(struct hm_ctx *ctx)
+{
+	struct hm_sysinfo si;
+	struct hmi_cgroup_caps cg;
+	char *mi = NULL;
+
+	if (parse_fixture(ctx, "cgroup-v2", &si) < 0)
+		return;
+	hmi_sysinfo_release(&si);
+	is_int(hmi_read_mountinfo(ctx, &mi), 0, "the fixture's mountinfo read");
+	is_int(hmi_cgroup_caps_of(ctx, 4242, 2 * MiB, mi, &cg), 0, "caps of pid 4242 (2M) read");
+	is_str(cg.path, "/ci/job", "  its cgroup /ci/job");
+	ok(cg.n == 1 && strcmp(cg.caps[0].path, "/ci") == 0 && cg.caps[0].max == 16 * MiB,
+	   "  one cap: /ci, 16 MiB (the job's own is max)");
+	hmi_cgroup_caps_free(&cg);
+	is_int(hmi_cgroup_caps_of(ctx, 4242, GiB, mi, &cg), 0, "caps of pid 4242 (1G) read");
+	ok(cg.n == 1 && strcmp(cg.caps[0].path, "/ci/job") == 0 && cg.caps[0].max == GiB,
+	   "  one cap: /ci/job, 1 GiB (the parent's is max)");
+	hmi_cgroup_caps_free(&cg);
+	is_int(hmi_cgroup_caps_of(ctx, 4243, 2 * MiB, mi, &cg), 0, "caps of pid 4243 read");
+	ok(cg.n == 0 && cg.version == 2 && strcmp(cg.path, "/") == 0,
+	   "  in the root cgroup: no cap");
+	hmi_cgroup_caps_free(&cg);
+	is_int(hmi_cgroup_caps_of(ctx, 4244, 2 * MiB, mi, &cg), 0,
+	       "no /proc/4244/cgroup: read as no controller");
+	ok(cg.n == 0 && cg.version == 0 && strcmp(cg.path, "/") == 0 && cg.caps == NULL,
+	   "  path / and no cap");
+	hmi_cgroup_caps_free(&cg);
+	free(mi);
+}
+
 static void test_cgroup_v1(struct hm_ctx *ctx)
 {
 	struct hm_sysinfo si;
@@ -728,6 +761,7 @@ int main(void)
 	test_space_mount(ctx);
 	test_cgroup_v2(ctx);
 	test_cgroup_v1(ctx);
+	test_cgroup_caps_of(ctx);
 	test_small_fixtures(ctx);
 	test_counter_errors(ctx);
 	test_pool_listing(ctx);
