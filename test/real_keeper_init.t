@@ -20,9 +20,10 @@ kdir=$HUGEMEM_RUNTIME_DIR-keeper
 pfx=hmkinit$$
 kp=""
 prim=""
+sec=""
 cleanup() {
 	exec 8>&- 2>/dev/null
-	for p in $prim $kp; do kill -9 "$p" 2>/dev/null; done
+	for p in $prim $sec $kp; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -f "$HM_MNT/${pfx}"*
 	rm -rf "$tmp" "$kdir" "$HUGEMEM_RUNTIME_DIR"
@@ -77,6 +78,25 @@ t_ok $? "the keeper has the memory back, faulted again"
 "$PT" fresh "$pfx" -m 64 --keeper "$kdir"
 t_is $? 0 "the next primary (all 64 MiB from the keeper) finds every page zero"
 wait_free $((64 * mib))
+
+# ------------------------------------------------------------------ a secondary outlives its primary
+coproc PRIM { "$PT" primary "$pfx" -m 32; }
+prim=$PRIM_PID
+read -r -t 30 line <&"${PRIM[0]}"
+"$HUGEMEM" attach --hold --trace --file-prefix "$pfx" </dev/null >"$tmp/a.out" 2>&1 &
+sec=$!
+for _ in $(seq 100); do grep -q "keeper:" "$tmp/a.out" && break; sleep 0.1; done
+t_like "$(cat "$tmp/a.out")" "keeper: joined the primary's lease from the keeper in $kdir" "a secondary joins its primary's lease"
+echo go >&"${PRIM[1]}"
+wait "$prim"
+prim=""
+sleep 0.5
+t_is "$(held leased)" $((32 * mib)) "the primary gone, the chunks stay leased to the secondary that maps them"
+kill "$sec"
+wait "$sec" 2>/dev/null
+sec=""
+wait_free $((64 * mib))
+t_ok $? "the secondary gone too, the keeper takes them back"
 
 # ------------------------------------------------------------------ not used
 out=$("$HUGEMEM" init -m 8 --trace --keeper off --file-prefix "$pfx" 2>&1)

@@ -148,12 +148,32 @@ int hmi_keeper_call(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const struct 
 	return rc;
 }
 
+/* Is the process on the other end root or this user? Nothing of ours (a
+ * pidfd, memfds we JOIN with) goes to a socket another user bound. */
+static int check_keeper_user(struct hm_ctx *ctx, const char *dir, int sock)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return hmi_err(ctx, errno, "cannot ask who serves the keeper's socket in %s: %s",
+			       dir ? dir : HM_KEEPER_DIR_DEFAULT, strerror(errno));
+	if (cr.uid != 0 && cr.uid != geteuid())
+		return hmi_err(ctx, EPERM,
+			       "the keeper's socket in %s is served by uid %u, neither root nor "
+			       "you: not trusted",
+			       dir ? dir : HM_KEEPER_DIR_DEFAULT, (unsigned)cr.uid);
+	return 0;
+}
+
 int hmi_keeper_connect(struct hm_ctx *ctx, const char *dir, struct hmi_keeper_conn *c)
 {
 	struct hmi_kp_msg hello = {.type = HMI_KP_HELLO}, reply;
 	int pidfd, rc = open_conn(ctx, dir, c), fds[1];
 	size_t n = 0;
 
+	if (rc == 0 && (rc = check_keeper_user(ctx, dir, c->sock)) < 0)
+		hmi_keeper_disconnect(c);
 	if (rc < 0)
 		return rc;
 	pidfd = hmi_pidfd_open(getpid());

@@ -224,3 +224,40 @@ void hmi_mem_keeper_end(struct hmi_mem *pr)
 	if (pr->keeper.sock >= 0)	   /* the keeper takes the chunks back, zeroes them */
 		hmi_keeper_disconnect(&pr->keeper);
 }
+
+/* ------------------------------------------------------------------ a secondary joins */
+
+/* The keeper a process of this prefix would use (O's --keeper, else the one
+ * next to the runtime directories) into DIR; 0 when none is to be asked. */
+static int keeper_dir_of(const struct hm_ctx *ctx, const struct hm_opts *o, char *dir, size_t len)
+{
+	int n;
+
+	if (o->keeper && strcmp(o->keeper, "off") == 0)
+		return 0;
+	n = snprintf(dir, len, "%s%s", explicit_dir(o) ? o->keeper : ctx->rundir,
+		     explicit_dir(o) ? "" : "-keeper");
+	return n > 0 && (size_t)n < len;
+}
+
+int hmi_mem_keeper_join(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_opts *o,
+			const int *fds, size_t n)
+{
+	char dir[HM_PATH_MAX], why[HMI_ERR_MAX];
+	int rc;
+
+	if (!n || !keeper_dir_of(ctx, o, dir, sizeof(dir)))
+		return 0;
+	rc = hmi_keeper_connect(ctx, dir, &m->keeper);
+	if (rc == 0 && (rc = hmi_keeper_join(ctx, &m->keeper, fds, n)) < 0)
+		hmi_keeper_disconnect(&m->keeper);
+	snprintf(why, sizeof(why), "%s", rc < 0 ? hm_errmsg(ctx) : "");
+	hmi_err_clear(ctx); /* a primary that no keeper served: nothing to join */
+	rc = snprintf(m->keeper_line, sizeof(m->keeper_line), "%s%s%s",
+		      why[0] ? "not joined: " : "joined the primary's lease from the keeper in ",
+		      why[0] ? why : dir, "");
+	if (rc < 0 || (size_t)rc >= sizeof(m->keeper_line))
+		m->keeper_line[sizeof(m->keeper_line) - 1] = '\0';
+	m->tab.info.keeper = m->keeper_line;
+	return 0;
+}

@@ -120,6 +120,13 @@ int hmi_mem_keeper_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_o
 /* Close what is left of the lease, and the connection (the keeper takes the
  * chunks back). */
 void hmi_mem_keeper_end(struct hmi_mem *pr);
+/* A secondary of a memfd primary: join the keeper's lease of the N memfds
+ * FDS when a keeper leased them (the memory then stays while any process
+ * of the prefix holds it; the connection stays open until hm_fini). Never
+ * an error: a primary no keeper served has nothing to join (why in
+ * M's keeper line). */
+int hmi_mem_keeper_join(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_opts *o,
+			const int *fds, size_t n);
 
 #define HMI_CLIENTS_FILE "clients" /* secondaries hold a read lock on it */
 
