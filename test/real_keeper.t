@@ -173,9 +173,19 @@ wait_free $((64 * mib))
 t_ok $? "and holds all its memory"
 
 # ------------------------------------------------------------------ 100 clients
+# one client: a refusal while every chunk is still being faulted again (the keeper says
+# what is "coming back") is retried; anything else counts as bad
+one_client() { # one_client BYTE
+	local out
+	for _ in $(seq 200); do
+		out=$("$KC" "$dir" use 2 "$1" exit 2>&1) && return 0
+		case $out in *"coming back"*) sleep 0.01 ;; *) t_diag "$out"; return 1 ;; esac
+	done
+	return 1
+}
 bad=0
 for i in $(seq 100); do
-	"$KC" "$dir" use 2 $(printf '%02x' $((i % 255 + 1))) exit >/dev/null || bad=$((bad + 1))
+	one_client "$(printf '%02x' $((i % 255 + 1)))" || bad=$((bad + 1))
 done
 t_is "$bad" 0 "100 clients in a loop each found their memory zero"
 wait_free $((64 * mib))
