@@ -48,6 +48,7 @@ struct cli_opts {
 	const char *chunk;	 /* --chunk (keeper) */
 	const char *runtime_dir; /* --runtime-dir (keeper) */
 	const char *uid_quota;	 /* --uid-quota (keeper) */
+	const char *socket_keep; /* --socket-keep (keeper) */
 	int n_args;		 /* positional words */
 	const char *args[CLI_MAX_ARGS];
 	struct hm_zone_spec zones[HM_MAX_ZONES];		 /* lib.zones: --zone */

@@ -111,9 +111,14 @@ static int read_opts(struct hm_ctx *ctx, const struct cli_opts *o, struct hm_kee
 	ko->page_size = o->lib.page_size;
 	ko->expose_pa = (o->flags & CLI_OPT_EXPOSE_PA) != 0;
 	ko->runtime_dir = cli_keeper_dir(o, dir, len);
-	if (!o->keep)
-		return cli_error("keeper", "--keep SIZE is required: how much memory to hold"), -1;
-	if (hm_parse_size(ctx, o->keep, &ko->keep_bytes) < 0 ||
+	if (!o->keep == !o->socket_keep)
+		return cli_error("keeper",
+				 "give --keep SIZE or --socket-keep A,B,... (one of them): "
+				 "how much memory to hold"),
+		       -1;
+	if ((o->socket_keep &&
+	     hm_parse_socket_mem(ctx, o->socket_keep, ko->node_keep, &ko->node_keep_count) < 0) ||
+	    (o->keep && hm_parse_size(ctx, o->keep, &ko->keep_bytes) < 0) ||
 	    (o->chunk && hm_parse_size(ctx, o->chunk, &ko->chunk_bytes) < 0) ||
 	    (o->uid_quota && hm_parse_size(ctx, o->uid_quota, &ko->uid_quota_bytes) < 0))
 		return cli_error("keeper", "%s", hm_errmsg(ctx)), -1;
@@ -135,6 +140,8 @@ int cmd_keeper(struct hm_ctx *ctx, const struct cli_opts *o)
 		cli_error("keeper", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;
 	}
+	for (int n = 0; n < ko.node_keep_count; n++) /* --socket-keep: the sum */
+		ko.keep_bytes += ko.node_keep[n];
 	printf("hugemem keeper: ready: %s held in memfds, socket %s/keeper.sock (pid %d)\n",
 	       hm_size_str(ko.keep_bytes, keep, sizeof(keep)),
 	       ko.runtime_dir ? ko.runtime_dir : HM_KEEPER_DIR_DEFAULT, (int)getpid());

@@ -39,6 +39,7 @@ enum cli_opt_id {
 	COPT_EXPOSE_PA,
 	COPT_RUNTIME_DIR,
 	COPT_UID_QUOTA,
+	COPT_SOCKET_KEEP,
 	COPT_COUNT
 };
 
@@ -57,7 +58,7 @@ static const struct hm_optdesc cli_table[] = {
 		    "group of the mount, or that may use the keeper (name or gid)"},
     [COPT_HELP] = {"help", 'h', NULL, CMD_ALL | HM_CMD_KEEPER, "show this help"},
     [COPT_KEEP] = {"keep", 0, "SIZE", HM_CMD_KEEPER,
-		   "memory the keeper holds, zeroed and ordered (required)"},
+		   "memory the keeper holds, zeroed and ordered (or --socket-keep)"},
     [COPT_CHUNK] = {"chunk", 0, "SIZE", HM_CMD_KEEPER, "bytes of one leased memfd (default 32M)"},
     [COPT_EXPOSE_PA] = {"expose-pa", 0, NULL, HM_CMD_KEEPER,
 			"give physical addresses to every client, not only to CAP_SYS_ADMIN"},
@@ -65,6 +66,8 @@ static const struct hm_optdesc cli_table[] = {
 			  "the keeper's directory (default /run/hugemem-keeper)"},
     [COPT_UID_QUOTA] = {"uid-quota", 0, "SIZE", HM_CMD_KEEPER,
 			"what the leases of one uid may reach together (default: no quota)"},
+    [COPT_SOCKET_KEEP] = {"socket-keep", 0, "A,B,...", HM_CMD_KEEPER,
+			  "memory the keeper holds per NUMA node, position = node id"},
 };
 
 /* What each option sets: a flag bit, or a string field of struct cli_opts. */
@@ -87,6 +90,7 @@ static const struct {
     [COPT_EXPOSE_PA] = {CLI_OPT_EXPOSE_PA, 0},
     [COPT_RUNTIME_DIR] = {0, offsetof(struct cli_opts, runtime_dir)},
     [COPT_UID_QUOTA] = {0, offsetof(struct cli_opts, uid_quota)},
+    [COPT_SOCKET_KEEP] = {0, offsetof(struct cli_opts, socket_keep)},
 };
 
 _Static_assert(sizeof(cli_table) / sizeof(cli_table[0]) == COPT_COUNT, "one row per option");

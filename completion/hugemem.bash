@@ -19,12 +19,12 @@ _hugemem_options()
 	clear) echo "--huge-dir --file-prefix --json --dry-run --help -h" ;;
 	map) echo "--file-prefix --page-size --json --node --for --svg --help -h" ;;
 	reorder) echo "--page-size --json --node --help -h" ;;
-	keeper) echo "--page-size --group --keep --chunk --expose-pa --runtime-dir --uid-quota --help -h" ;;
+	keeper) echo "--page-size --group --keep --chunk --expose-pa --runtime-dir --uid-quota --socket-keep --help -h" ;;
 	esac
 }
 
 # The options that take a value (the next word).
-_hugemem_valued="--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --base-virtaddr --page-size --contig --zone --node --for --svg --user --group --vfio-device --iommu --dma-mask-bits --max-mem --socket-max-mem --auto-trim --keeper --keep --chunk --runtime-dir --uid-quota"
+_hugemem_valued="--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --base-virtaddr --page-size --contig --zone --node --for --svg --user --group --vfio-device --iommu --dma-mask-bits --max-mem --socket-max-mem --auto-trim --keeper --keep --chunk --runtime-dir --uid-quota --socket-keep"
 
 # The commands that take options (help, which takes none, is offered beside them).
 _hugemem_commands="init attach map status reserve reorder mount unmount clear keeper"

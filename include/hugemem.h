@@ -1192,6 +1192,11 @@ struct hm_keeper_opts {
 				     those with CAP_SYS_ADMIN */
 	uint64_t uid_quota_bytes; /* 0: none; else what all the leases of one uid may
 				     reach together (a lease past it is refused) */
+	/* --socket-keep A,B,...: bytes to hold on each node id (NODE_KEEP_COUNT
+	 * entries, position = node id), instead of KEEP_BYTES spread over the
+	 * nodes with the most free pages */
+	uint64_t node_keep[HM_MAX_NODES];
+	int node_keep_count;
 };
 
 static inline void hm_keeper_opts_init(struct hm_keeper_opts *o)

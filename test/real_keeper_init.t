@@ -114,6 +114,14 @@ t_like "$out" "--keeper $kdir: the keeper refused: any node: asked 128 MiB" "nam
 out=$("$HUGEMEM" init -m 8 --keeper relative --file-prefix "$pfx" 2>&1)
 t_like "$out" "give auto, off, or the keeper's directory" "--keeper with a relative path is refused"
 
+# ------------------------------------------------------------------ --socket-keep
+out=$("$HUGEMEM" keeper --socket-keep 0,16M --runtime-dir "$kdir-2" 2>&1)
+t_is $? 1 "keeper --socket-keep 0,16M on a one-node machine: refused"
+t_like "$out" "on node 1 but it has 0 free" "naming node 1 and what it has"
+out=$("$HUGEMEM" keeper --keep 16M --socket-keep 16M --runtime-dir "$kdir-2" 2>&1)
+t_like "$out" "give --keep SIZE or --socket-keep A,B,... (one of them)" "--keep and --socket-keep: one of them"
+rm -rf "$kdir-2"
+
 # ------------------------------------------------------------------ keeper killed
 coproc PRIM { "$PT" primary "$pfx" -m 32; }
 prim=$PRIM_PID

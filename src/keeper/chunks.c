@@ -237,8 +237,9 @@ static int roomiest(const uint64_t *free_of)
 	return best;
 }
 
-/* The page size and chunk size in use, and whether --keep is whole pages. */
-static int sizes(struct hm_ctx *ctx, struct hmi_chunks *cs)
+/* The page size and chunk size in use, and whether --keep (each node's
+ * --socket-keep) is whole pages. */
+static int sizes(struct hm_ctx *ctx, struct hmi_chunks *cs, const uint64_t *node_keep)
 {
 	char size[32];
 
@@ -252,6 +253,12 @@ static int sizes(struct hm_ctx *ctx, struct hmi_chunks *cs)
 			       "a keeper chunk of %" PRIu64 " bytes is not 1 to %d pages of %s: "
 			       "give --chunk as a multiple of the page size",
 			       cs->chunk_bytes, HMI_KEEPER_CHUNK_PAGES_MAX, size);
+	for (int n = 0; node_keep && n < HM_MAX_NODES; n++)
+		if (node_keep[n] % cs->page_size)
+			return hmi_err(ctx, EINVAL,
+				       "--socket-keep gives node %d %" PRIu64 " bytes: not a whole "
+				       "number of %s pages",
+				       n, node_keep[n], size);
 	if (cs->keep_bytes == 0 || cs->keep_bytes % cs->page_size ||
 	    cs->keep_bytes > HMI_KP_BYTES_MAX)
 		return hmi_err(ctx, EINVAL,
@@ -261,38 +268,76 @@ static int sizes(struct hm_ctx *ctx, struct hmi_chunks *cs)
 	return 0;
 }
 
-static int plan(struct hm_ctx *ctx, struct hmi_chunks *cs, uint64_t *free_of)
+/* Check the free pool holds WANT pages (per node with PER_NODE: WANT[n]). */
+static int check_free(struct hm_ctx *ctx, const struct hmi_chunks *cs, const uint64_t *free_of,
+		      uint64_t total, const uint64_t *want, int per_node)
 {
-	uint64_t total = 0, want;
 	char size[32];
-	int rc = free_pages(ctx, &cs->page_size, free_of, &total);
 
-	if (rc == 0)
-		rc = sizes(ctx, cs);
-	if (rc < 0)
-		return rc;
-	want = cs->keep_bytes / cs->page_size;
 	hmi_format_size(cs->page_size, size, sizeof(size));
-	if (total < want)
+	for (int n = 0; per_node && n < HM_MAX_NODES; n++)
+		if (want[n] > free_of[n])
+			return hmi_err(ctx, ENOMEM,
+				       "--socket-keep asks %" PRIu64
+				       " pages of %s on node %d but it "
+				       "has %" PRIu64 " free: reserve more there first (hugemem "
+				       "reserve --node %d), the keeper reserves nothing itself",
+				       want[n], size, n, free_of[n], n);
+	if (!per_node && total < want[0])
 		return hmi_err(ctx, ENOMEM,
 			       "--keep asks %" PRIu64 " pages of %s but the pool has %" PRIu64
 			       " free: reserve more first (hugemem reserve), the keeper reserves "
 			       "nothing itself",
-			       want, size, total);
-	cs->n = (size_t)((cs->keep_bytes + cs->chunk_bytes - 1) / cs->chunk_bytes);
+			       want[0], size, total);
+	return 0;
+}
+
+/* Cut BYTES on NODE (-1: the nodes with the most free pages left) into
+ * chunks from slot *AT on. */
+static void cut(struct hmi_chunks *cs, uint64_t bytes, int node, uint64_t *free_of, size_t *at)
+{
+	for (uint64_t off = 0; off < bytes; off += cs->chunk_bytes) {
+		struct hmi_chunk *c = &cs->c[(*at)++];
+		uint64_t left = bytes - off;
+		int n = node >= 0 ? node : roomiest(free_of);
+
+		*c = (struct hmi_chunk){.fd = -1, .node = n, .state = HMI_CHUNK_PENDING};
+		c->len = left < cs->chunk_bytes ? left : cs->chunk_bytes;
+		free_of[n] -=
+		    free_of[n] < c->len / cs->page_size ? free_of[n] : c->len / cs->page_size;
+	}
+}
+
+static int plan(struct hm_ctx *ctx, struct hmi_chunks *cs, uint64_t *free_of,
+		const uint64_t *node_keep)
+{
+	uint64_t total = 0, want[HM_MAX_NODES] = {0};
+	size_t at = 0;
+	int rc = free_pages(ctx, &cs->page_size, free_of, &total);
+
+	for (int n = 0; node_keep && n < HM_MAX_NODES; n++)
+		cs->keep_bytes += node_keep[n];
+	if (rc == 0)
+		rc = sizes(ctx, cs, node_keep);
+	for (int n = 0; rc == 0 && n < HM_MAX_NODES; n++)
+		want[n] = node_keep ? node_keep[n] / cs->page_size : 0;
+	want[0] = node_keep ? want[0] : cs->keep_bytes / cs->page_size;
+	if (rc == 0)
+		rc = check_free(ctx, cs, free_of, total, want, node_keep != NULL);
+	if (rc < 0)
+		return rc;
+	cs->n = 0;
+	for (int n = 0; n < (node_keep ? HM_MAX_NODES : 1); n++)
+		cs->n +=
+		    (size_t)(((node_keep ? node_keep[n] : cs->keep_bytes) + cs->chunk_bytes - 1) /
+			     cs->chunk_bytes);
 	cs->c = calloc(cs->n, sizeof(*cs->c));
 	if (!cs->c)
 		return hmi_err(ctx, ENOMEM, "out of memory for %zu chunks", cs->n);
-	for (size_t i = 0; i < cs->n; i++) {
-		uint64_t left = cs->keep_bytes - i * cs->chunk_bytes;
-		int node = roomiest(free_of);
-
-		cs->c[i] = (struct hmi_chunk){.fd = -1, .node = node, .state = HMI_CHUNK_PENDING};
-		cs->c[i].len = left < cs->chunk_bytes ? left : cs->chunk_bytes;
-		free_of[node] -= free_of[node] < cs->c[i].len / cs->page_size
-				     ? free_of[node]
-				     : cs->c[i].len / cs->page_size;
-	}
+	for (int n = 0; node_keep && n < HM_MAX_NODES; n++)
+		cut(cs, node_keep[n], n, free_of, &at);
+	if (!node_keep)
+		cut(cs, cs->keep_bytes, -1, free_of, &at);
 	return 0;
 }
 
@@ -314,15 +359,17 @@ void hmi_chunk_install(struct hmi_chunks *cs, struct hmi_chunk *c, const struct 
 }
 
 int hmi_chunks_fill(struct hm_ctx *ctx, struct hmi_chunks *cs, uint64_t keep, uint64_t page_size,
-		    uint64_t chunk)
+		    uint64_t chunk, const uint64_t *node_keep)
 {
 	uint64_t free_of[HM_MAX_NODES] = {0};
 	struct hm_order_result order;
 	int rc;
 
-	*cs = (struct hmi_chunks){
-	    .page_size = page_size, .chunk_bytes = chunk, .keep_bytes = keep, .next_id = 1};
-	rc = plan(ctx, cs, free_of);
+	*cs = (struct hmi_chunks){.page_size = page_size,
+				  .chunk_bytes = chunk,
+				  .keep_bytes = node_keep ? 0 : keep,
+				  .next_id = 1};
+	rc = plan(ctx, cs, free_of, node_keep);
 	if (rc == 0)
 		rc = hm_pool_order(ctx, cs->page_size, -1, &order);
 	for (size_t i = 0; rc == 0 && i < cs->n; i++) {

@@ -277,9 +277,11 @@ void hmi_chunk_install(struct hmi_chunks *cs, struct hmi_chunk *c, const struct 
 
 /* Fill CS: check the free pool holds KEEP bytes of PAGE_SIZE (0: the
  * default size) in chunks of CHUNK (0: HM_KEEPER_CHUNK_DEFAULT, at least a
- * page), put the pool in order, fault every chunk. Nothing held on failure. */
+ * page) — or, NODE_KEEP not NULL, NODE_KEEP[n] bytes on each node n (KEEP
+ * ignored) —, put the pool in order, fault every chunk. Nothing held on
+ * failure. */
 int hmi_chunks_fill(struct hm_ctx *ctx, struct hmi_chunks *cs, uint64_t keep, uint64_t page_size,
-		    uint64_t chunk);
+		    uint64_t chunk, const uint64_t *node_keep);
 /* Give every chunk back: a free one punched and closed, a leased one only
  * closed (its client keeps its pages until it lets them go). */
 void hmi_chunks_release(struct hmi_chunks *cs);

@@ -844,7 +844,8 @@ int hm_keeper_start(struct hm_ctx *ctx, const struct hm_keeper_opts *o, struct h
 	if (rc == 0)
 		rc = clear_path(k); /* refused before the pool is touched */
 	if (rc == 0)
-		rc = hmi_chunks_fill(ctx, &k->cs, v.keep_bytes, v.page_size, v.chunk_bytes);
+		rc = hmi_chunks_fill(ctx, &k->cs, v.keep_bytes, v.page_size, v.chunk_bytes,
+				     v.node_keep_count > 0 ? v.node_keep : NULL);
 	if (rc == 0)
 		rc = worker_start(k);
 	if (rc == 0)

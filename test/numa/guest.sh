@@ -28,6 +28,11 @@
 #              heap grows on the node asked (move_pages, per-node counts),
 #              each node up to exactly its cap, refused past it naming the
 #              option and the node; hm_mem_trim gives back per node;
+#   keeper     hugemem keeper --socket-keep 16M,32M holds 8 and 16 pages on
+#              nodes 0 and 1 (sysfs), refuses a node that lacks them by name;
+#              init --socket-mem 8,16 --keeper is served from them: 4 and 8
+#              pages on the nodes asked (segments, numa_maps, move_pages and
+#              pagemap from outside), the pools not moving;
 #   1 GiB      init --page-size 1G with a memfd (no mount) and with a 1 GiB
 #              hugetlbfs mount, both sizes in use at once, a 1 GiB secondary,
 #              a node short of 1 GiB pages, and a mount whose size= sets the
@@ -463,6 +468,43 @@ probe "--socket-max-mem 32,16, single files" grow --socket-mem 4,4 --socket-max-
 	--single-file-segments --file-prefix hnumag
 probe "--max-mem 24M" grow --socket-mem 4,4 --max-mem 24M --file-prefix hnumag
 t_is "$(pools)" "$before" "after the growth cases: every page back, no file left"
+
+# ------------------------------------------------------------------ keeper
+
+section "keeper"
+
+# docs/keeper.md: --socket-keep holds memory per node; hm_init --socket-mem is
+# served from the chunks on the nodes asked, without faulting a page
+before=$(pools)
+KD=/run/hnumak
+$HM keeper --socket-keep 16M,32M --runtime-dir $KD >$T/kp.out 2>$T/kp.err &
+kpid=$!
+i=0
+while [ $i -lt 600 ] && ! grep -q ready $T/kp.out 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+t_like $T/kp.out "ready: 48 MiB" "keeper --socket-keep 16M,32M is ready"
+diag "$(cat $T/kp.err)"
+t_is "$(frees $KB2)" "$((SMALL - 8)) $((SMALL - 16))" \
+	"keeper --socket-keep 16M,32M: sysfs: 8 pages taken on node 0, 16 on node 1"
+$HM keeper --socket-keep 0,0,2M --runtime-dir $KD-2 >$T/k2.out 2>$T/k2.err
+t_is $? 1 "keeper --socket-keep 0,0,2M: refused (exit 1)"
+t_like $T/k2.err "node 2" "keeper --socket-keep 0,0,2M: the message names node 2"
+if hold k --socket-mem 8,16 --keeper $KD --trace; then
+	t_like $T/k.err "keeper: served by the keeper in $KD" "init --socket-mem 8,16: served by the keeper"
+	t_is "$(seg_pages $T/k.json 0) $(seg_pages $T/k.json 1)" "4 8" \
+		"init --socket-mem 8,16 from the keeper: 4 pages on node 0, 8 on node 1"
+	t_is "$(frees $KB2)" "$((SMALL - 8)) $((SMALL - 16))" \
+		"init from the keeper: sysfs: the pools did not move (nothing faulted)"
+	t_is "$(held_maps k)" "4 8" "init from the keeper: numa_maps: 4 pages on node 0, 8 on node 1"
+	outside k "init from the keeper"
+	release k
+fi
+kill -TERM $kpid
+wait $kpid
+t_is $? 0 "the keeper ends by SIGTERM (exit 0)"
+t_is "$(pools)" "$before" "after the keeper: every page back"
 
 # ------------------------------------------------------------------ 1 GiB
 

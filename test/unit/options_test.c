@@ -643,6 +643,7 @@ static const char *sample_value(const char *name)
 	    {"chunk", "32M"},
 	    {"runtime-dir", "/run/k"},
 	    {"uid-quota", "1G"},
+	    {"socket-keep", "64,0"},
 	};
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(samples); i++)
