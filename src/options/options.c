@@ -551,7 +551,7 @@ static int apply_keeper(struct parse *p, const struct opt_action *a, const char 
 {
 	int rc = check_string(p, value);
 
-	if (rc == 0 && strcmp(value, "auto") && strcmp(value, "off") && value[0] != '/')
+	if (rc == 0 && strcmp(value, "auto") != 0 && strcmp(value, "off") != 0 && value[0] != '/')
 		rc = hmi_err(p->ctx, EINVAL,
 			     "%s '%s': give auto, off, or the keeper's directory (absolute, as "
 			     "hugemem keeper --runtime-dir)",
