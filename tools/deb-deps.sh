@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: MIT
 # tools/deb-deps.sh — install, as root and only when missing, what building, checking and
 # trying the Debian packages needs: the tools (dpkg-dev, debhelper, lintian, pkg-config for
-# the example, systemd for systemd-analyze) and the Build-Depends of debian/control (apt-get
-# build-dep on this tree). Without root it only says what is missing, and fails if anything is.
+# the example, systemd for systemd-analyze, man-db for man -w) and the Build-Depends of
+# debian/control (apt-get build-dep on this tree). Without root it only says what is
+# missing, and fails if anything is.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-tools="build-essential dpkg-dev fakeroot debhelper lintian pkg-config systemd"
+tools="build-essential dpkg-dev fakeroot debhelper lintian pkg-config systemd man-db"
 missing=""
 for p in $tools; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
