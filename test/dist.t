@@ -41,13 +41,14 @@ t_ok $? "made again after a touch: the same bytes (reproducible)"
 
 mkdir "$tmp/src"
 tar -C "$tmp/src" -xzf "$tarball"
-make -C "$tmp/src/hugemem-$version" -j2 all >"$tmp/build.log" 2>&1
+# As a fresh user would: none of the calling make's variables (MAKEFLAGS: BUILD=...).
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$tmp/src/hugemem-$version" -j2 all >"$tmp/build.log" 2>&1
 rc=$?
 t_is $rc 0 "the unpacked tree builds: make -C hugemem-$version all"
 [ $rc -eq 0 ] || tail -20 "$tmp/build.log" | sed 's/^/# /'
 t_is "$("$tmp/src/hugemem-$version/build/hugemem" --version)" "hugemem $version" \
 	"its hugemem says $version"
-out=$(make -s -C "$tmp/src/hugemem-$version" dist 2>&1)
+out=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$tmp/src/hugemem-$version" dist 2>&1)
 t_ok "$([ $? -ne 0 ] && echo 0 || echo 1)" "make dist in the unpacked tree (no git) fails"
 t_like "$out" "not a git work tree" "...saying why"
 t_done
