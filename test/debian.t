@@ -42,6 +42,7 @@ if [ ! -f /usr/share/dpkg/architecture.mk ]; then
 	t_skip "dpkg-dev missing (apt-get install dpkg-dev): debian/rules cannot be read"
 	t_done
 fi
+# shellcheck disable=SC2016 # $(INSTALL_VARS) is make's, expanded by make
 vars=$(cd "$HM_TOP" && printf 'include debian/rules\nprint-install-vars:\n\t@echo $(INSTALL_VARS)\n' |
 	make -s -f - print-install-vars)
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)

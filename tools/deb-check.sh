@@ -109,8 +109,9 @@ set +e
 usage=$("$tmp/dma_zone" --help 2>&1)
 rc=$?
 set -e
-[ $rc = 2 ] && [ "$usage" = "usage: dma_zone [ZONE_BYTES [PREFIX]]" ] ||
+if [ $rc != 2 ] || [ "$usage" != "usage: dma_zone [ZONE_BYTES [PREFIX]]" ]; then
 	fail "dma_zone --help: exit $rc, '$usage'"
+fi
 ok "examples/dma_zone.c built with pkg-config against libhugemem-dev, runs (--help)"
 # shellcheck disable=SC2046
 cc -o "$tmp/dma_zone_static" "$src/examples/dma_zone.c" $(pkg-config --cflags hugemem) \
