@@ -56,10 +56,10 @@ trap cleanup EXIT
 make -s -C "$top" dist BUILD="$tmp/dist" >/dev/null
 tar -C "$tmp" -xzf "$tmp/dist/hugemem-$version.tar.gz"
 src="$tmp/hugemem-$version"
-say "dpkg-buildpackage -us -uc -b in $src (log: $tmp/build.log)"
+say "dpkg-buildpackage -us -uc -b in $src"
 if ! (cd "$src" && env -u HM_REQUIRE_HUGEPAGES DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
 	dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
-	tail -40 "$tmp/build.log" >&2
+	tail -60 "$tmp/build.log" >&2
 	fail "dpkg-buildpackage failed"
 fi
 arch=$(dpkg --print-architecture)
