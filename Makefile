@@ -4,7 +4,13 @@
 # Sources are found by wildcard: src/ is the library (one file per layer),
 # cli/ the command line (public API only), test/unit/ the C tests.
 
-VERSION    := 0.2.0
+# The release: one number in one place, the file VERSION (docs/install.md says how it is
+# chosen). `make version-check` (test/version.t) fails when a copy of it disagrees: the man
+# pages, include/hugemem.h, debian/changelog; `make version-set` rewrites the first two.
+VERSION    := $(shell cat VERSION 2>/dev/null)
+ifeq ($(VERSION),)
+$(error the file VERSION is missing or empty: run make in the top directory of the tree)
+endif
 SOVERSION  := 0
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -51,17 +57,22 @@ CLI      := $(BUILD)/hugemem
 	abi-check abi-dump
 
 # Each concern beyond the core build lives in its own fragment under mk/ (fuzzing, the
-# NUMA guest, documentation, examples). A fragment may add the name of a target to
-# CHECK_EXTRA (run by `make check` after the TAP suite) or INSTALL_EXTRA (run by
-# `make install`).
-CHECK_EXTRA   :=
-INSTALL_EXTRA :=
+# NUMA guest, documentation, examples, systemd units, release). A fragment may add the name
+# of a target to CHECK_EXTRA (run by `make check` after the TAP suite), INSTALL_EXTRA (run by
+# `make install`) or UNINSTALL_EXTRA (by `make uninstall`: it removes what its INSTALL_EXTRA
+# target installed, with the same variables).
+CHECK_EXTRA     :=
+INSTALL_EXTRA   :=
+UNINSTALL_EXTRA :=
 
 all: lib cli tests
 
 lib: $(STATIC) $(SHARED) $(BUILD)/libhugemem.so
 cli: $(CLI)
 tests: $(UNIT_BIN) $(TOOL_BIN)
+
+# -DHM_VERSION is on every compile: a new VERSION rebuilds everything.
+$(LIB_OBJ) $(CLI_OBJ): VERSION
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -157,9 +168,8 @@ install: lib cli
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/hugemem.h $(DESTDIR)$(LIBDIR)/libhugemem.* \
-		$(DESTDIR)$(PKGDIR)/hugemem.pc $(DESTDIR)$(BINDIR)/hugemem $(DESTDIR)$(MANDIR)/man1/hugemem.1 \
-		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3))) \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hugemem
+		$(DESTDIR)$(PKGDIR)/hugemem.pc $(DESTDIR)$(BINDIR)/hugemem $(DESTDIR)$(MANDIR)/man1/hugemem.1
+	$(if $(strip $(UNINSTALL_EXTRA)),$(MAKE) $(UNINSTALL_EXTRA))
 
 # ---------------------------------------------------------------- habits
 FORMAT_FILES = $(wildcard include/*.h src/*/*.[ch] cli/*.[ch] test/unit/*.[ch] test/*.h test/vfio/*.[ch])

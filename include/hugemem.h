@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 #define HM_VERSION_MAJOR 0
-#define HM_VERSION_MINOR 2
+#define HM_VERSION_MINOR 5
 #define HM_VERSION_PATCH 0
 
 #define HM_MAX_NODES	    64 /* NUMA node ids 0 .. HM_MAX_NODES-1 */

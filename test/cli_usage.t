@@ -92,8 +92,8 @@ t_like "$top" "  help " "hugemem --help lists help"
 t_like "$top" "-V, --version" "hugemem --help lists -V, --version"
 t_like "$top" "-h, --help" "hugemem --help lists -h, --help"
 
-# -V = --version: one line, the Makefile's version
-want=$(sed -n 's/^VERSION *:= *//p' "$HM_TOP/Makefile")
+# -V = --version: one line, the version of the file VERSION
+want=$(cat "$HM_TOP/VERSION")
 t_is "$("$HUGEMEM" -V)" "hugemem $want" "hugemem -V prints the version"
 t_is "$("$HUGEMEM" --version)" "hugemem $want" "hugemem --version prints the version"
 t_done

@@ -1,7 +1,10 @@
 #!/bin/sh
 # make install honours DESTDIR and PREFIX; a program builds against the
 # installed header and library through pkg-config, static and shared; the
-# shared library exports only hm_* and carries its soname.
+# shared library exports only hm_* and carries its soname. The systemd units
+# go to SYSTEMDUNITDIR, running BINDIR's hugemem; make uninstall removes all it
+# installed, wherever BASHCOMPDIR and SYSTEMDUNITDIR point, but for a settings
+# file in /etc/default that was edited.
 . "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -49,4 +52,28 @@ other=$(nm -D --defined-only "$tmp/root/opt/hm/lib/libhugemem.so" | awk '$2 == "
 t_is "$other" "" "the shared library exports only hm_* functions"
 soname=$(readelf -d "$tmp/root/opt/hm/lib/libhugemem.so" | grep -o 'libhugemem.so.[0-9]*')
 t_is "$soname" "libhugemem.so.0" "soname libhugemem.so.0"
+
+unit=$tmp/root/opt/hm/lib/systemd/system/hugemem-keeper.service
+t_like "$(grep '^ExecStart=' "$unit")" "ExecStart=/opt/hm/bin/hugemem keeper" \
+	"the keeper's unit in PREFIX/lib/systemd/system runs BINDIR's hugemem"
+t_ok "$([ -f "$tmp/root/etc/default/hugemem-keeper" ] && echo 0 || echo 1)" "/etc/default/hugemem-keeper installed"
+make -s -C "$HM_TOP" BUILD="$HM_BUILD" uninstall DESTDIR="$tmp/root" PREFIX=/opt/hm >>"$tmp/log" 2>&1
+t_ok $? "make uninstall"
+t_is "$(cd "$tmp/root" && find . ! -type d)" "" "nothing left after make uninstall"
+
+# BASHCOMPDIR and SYSTEMDUNITDIR elsewhere; an edited settings file.
+moved="BASHCOMPDIR=/opt/bc SYSTEMDUNITDIR=/opt/units"
+# shellcheck disable=SC2086
+make -s -C "$HM_TOP" BUILD="$HM_BUILD" install DESTDIR="$tmp/moved" PREFIX=/opt/hm $moved >>"$tmp/log" 2>&1
+t_ok "$([ -f "$tmp/moved/opt/bc/hugemem" ] && [ -f "$tmp/moved/opt/units/hugemem-keeper.service" ] &&
+	echo 0 || echo 1)" "the completion and the units go to BASHCOMPDIR and SYSTEMDUNITDIR"
+echo 'HUGEMEM_KEEPER_ARGS="--keep 4G"' >"$tmp/moved/etc/default/hugemem-keeper"
+# shellcheck disable=SC2086
+make -s -C "$HM_TOP" BUILD="$HM_BUILD" install DESTDIR="$tmp/moved" PREFIX=/opt/hm $moved >>"$tmp/log" 2>&1
+t_is "$(cat "$tmp/moved/etc/default/hugemem-keeper")" 'HUGEMEM_KEEPER_ARGS="--keep 4G"' \
+	"make install again leaves an edited /etc/default/hugemem-keeper alone"
+# shellcheck disable=SC2086
+make -s -C "$HM_TOP" BUILD="$HM_BUILD" uninstall DESTDIR="$tmp/moved" PREFIX=/opt/hm $moved >>"$tmp/log" 2>&1
+t_is "$(cd "$tmp/moved" && find . ! -type d)" "./etc/default/hugemem-keeper" \
+	"make uninstall removes the completion from BASHCOMPDIR, the units, all but the edited settings"
 t_done
