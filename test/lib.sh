@@ -112,3 +112,29 @@ t_cgroup_cap() {
 	echo +hugetlb >"$1/cgroup.subtree_control"
 	echo $(($2 * 2097152)) >"$1/hugetlb.2MB.max"
 }
+
+# The pool keeper's tests (real_keeper.t, real_keeper_init.t). $KC is test-tools/keeper_client.
+# t_keeper_start DIR OUT ARGS...: `hugemem keeper --runtime-dir DIR ARGS` in the background
+# ($kp), its stdout in OUT and stderr in OUT.err; 0 once OUT says ready.
+t_keeper_start() {
+	local d=$1 out=$2
+	shift 2
+	"$HUGEMEM" keeper --runtime-dir "$d" "$@" >"$out" 2>"$out.err" &
+	kp=$!
+	for _ in $(seq 600); do
+		grep -q ready "$out" && return 0
+		kill -0 "$kp" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+# t_keeper_held COLUMN DIR: bytes of the keeper in DIR in state COLUMN (free, leased,
+# pending), all nodes.
+t_keeper_held() {
+	"$KC" "$2" status | awk -v c="$1" '/^node/ { for (i = 3; i < NF; i += 2) if ($i == c) s += $(i + 1) } END { print s + 0 }'
+}
+# t_keeper_wait_free BYTES DIR: up to 10 s for the keeper in DIR to hold BYTES free again.
+t_keeper_wait_free() {
+	for _ in $(seq 100); do [ "$(t_keeper_held free "$2")" = "$1" ] && return 0; sleep 0.1; done
+	return 1
+}

@@ -35,26 +35,10 @@ trap cleanup EXIT
 before=$(t_pool)
 mib=$((1 << 20))
 
-# start_keeper DIR OUT ARGS...: a keeper in the background ($kp); 0 once OUT says ready.
-start_keeper() {
-	local d=$1 out=$2
-	shift 2
-	"$HUGEMEM" keeper --runtime-dir "$d" "$@" >"$out" 2>"$out.err" &
-	kp=$!
-	for _ in $(seq 600); do
-		grep -q ready "$out" && return 0
-		kill -0 "$kp" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
+start_keeper() { t_keeper_start "$@"; }
 stop_keeper() { kill -TERM "$kp"; wait "$kp"; local rc=$?; kp=""; return $rc; }
-# bytes of the keeper in DIR that are in state COLUMN (free, leased, pending), all nodes
-held() { "$KC" "${2:-$dir}" status | awk -v c="$1" '/^node/ { for (i = 3; i < NF; i += 2) if ($i == c) s += $(i + 1) } END { print s + 0 }'; }
-wait_free() { # wait_free BYTES: up to 10 s for the keeper to hold BYTES free again
-	for _ in $(seq 100); do [ "$(held free)" = "$1" ] && return 0; sleep 0.1; done
-	return 1
-}
+held() { t_keeper_held "$1" "${2:-$dir}"; }
+wait_free() { t_keeper_wait_free "$1" "$dir"; }
 
 # ------------------------------------------------------------------ start
 start_keeper "$dir" "$tmp/k.out" --keep 64M

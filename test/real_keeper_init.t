@@ -32,26 +32,14 @@ trap cleanup EXIT
 before=$(t_pool)
 mib=$((1 << 20))
 
-start_keeper() {
-	"$HUGEMEM" keeper --runtime-dir "$kdir" "$@" >"$tmp/k.out" 2>"$tmp/k.err" &
-	kp=$!
-	for _ in $(seq 600); do
-		grep -q ready "$tmp/k.out" && return 0
-		kill -0 "$kp" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-held() { "$KC" "$kdir" status | awk -v c="$1" '/^node/ { for (i = 3; i < NF; i += 2) if ($i == c) s += $(i + 1) } END { print s + 0 }'; }
-wait_free() {
-	for _ in $(seq 100); do [ "$(held free)" = "$1" ] && return 0; sleep 0.1; done
-	return 1
-}
+start_keeper() { t_keeper_start "$kdir" "$tmp/k.out" "$@"; }
+held() { t_keeper_held "$1" "$kdir"; }
+wait_free() { t_keeper_wait_free "$1" "$kdir"; }
 free_pages() { cat "$HP2M/free_hugepages"; }
 
 start_keeper --keep 64M
 t_ok $? "a keeper holds 64 MiB"
-t_diag "$(cat "$tmp/k.out" "$tmp/k.err")"
+t_diag "$(cat "$tmp/k.out" "$tmp/k.out.err")"
 
 # ------------------------------------------------------------------ served
 pool0=$(free_pages)
@@ -126,8 +114,7 @@ rm -rf "$kdir-2"
 coproc PRIM { "$PT" primary "$pfx" -m 32; }
 prim=$PRIM_PID
 read -r -t 30 line <&"${PRIM[0]}"
-kill -9 "$kp"
-wait "$kp" 2>/dev/null
+{ kill -9 "$kp"; wait "$kp"; } 2>/dev/null
 kp=""
 "$PT" secondary "$pfx"
 t_is $? 0 "the keeper SIGKILLed: its client and a new secondary keep the memory"

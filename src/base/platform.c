@@ -277,3 +277,86 @@ int hmi_cap_effective_of(pid_t pid, int cap)
 		return -errno;
 	return (data[cap / 32].effective >> (cap % 32)) & 1u;
 }
+
+/* ------------------------------------------------------------------ descriptors over unix sockets
+ */
+
+#include <sys/socket.h>
+
+union scm_buf { /* aligned as a cmsghdr, room for HMI_SCM_MAX descriptors */
+	struct cmsghdr align;
+	char buf[CMSG_SPACE(sizeof(int) * HMI_SCM_MAX)];
+};
+
+long hmi_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
+{
+	union scm_buf cm;
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t sent;
+
+	if (n > HMI_SCM_MAX)
+		return -EINVAL;
+	if (n > 0) {
+		struct cmsghdr *c;
+
+		memset(&cm, 0, sizeof(cm));
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+	}
+	do
+		sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	while (sent < 0 && errno == EINTR);
+	return sent < 0 ? -errno : (long)sent;
+}
+
+/* Every descriptor of every SCM_RIGHTS message of MSG: into FDS while
+ * there is room, closed past it. */
+static void take_fds(struct msghdr *msg, int *fds, size_t max, size_t *n_fds, size_t *extra)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		size_t k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (*n_fds < max) {
+				fds[(*n_fds)++] = fd;
+			} else {
+				close(fd);
+				++*extra;
+			}
+		}
+	}
+}
+
+long hmi_recv_fds(int sock, void *buf, size_t cap, int *fds, size_t max, size_t *n_fds,
+		  size_t *extra, int *flags)
+{
+	union scm_buf cm;
+	struct iovec iov = {.iov_base = buf, .iov_len = cap};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t got;
+
+	*n_fds = *extra = 0;
+	*flags = 0;
+	do {
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = sizeof(cm.buf);
+		got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	} while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return -errno;
+	take_fds(&msg, fds, max, n_fds, extra);
+	*flags = msg.msg_flags;
+	return (long)got;
+}

@@ -169,4 +169,22 @@ int hmi_cap_effective_of(pid_t pid, int cap);
  * close-on-exec by itself: pidfds always are (the kernel sets O_CLOEXEC). */
 int hmi_pidfd_open(pid_t pid);
 
+/* ------------------------------------------------------------------ descriptors over unix sockets
+ */
+
+#define HMI_SCM_MAX 253 /* descriptors one SCM_RIGHTS message may carry (SCM_MAX_FD) */
+
+/* Send the LEN bytes at BUF on SOCK with the N descriptors FDS (SCM_RIGHTS,
+ * N <= HMI_SCM_MAX; none when N is 0), MSG_NOSIGNAL, again on EINTR: the
+ * bytes sent, or -errno (-EINVAL for N too large). */
+long hmi_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n);
+
+/* Receive one message of up to CAP bytes into BUF from SOCK (again on
+ * EINTR), its descriptors (close-on-exec) into FDS while MAX allows
+ * (*N_FDS), closing any past it (*EXTRA counts them); *FLAGS its msg_flags
+ * (MSG_TRUNC, MSG_CTRUNC: some were cut). The length, 0 at end of
+ * connection, or -errno. */
+long hmi_recv_fds(int sock, void *buf, size_t cap, int *fds, size_t max, size_t *n_fds,
+		  size_t *extra, int *flags);
+
 #endif

@@ -14,6 +14,7 @@
  * little-endian order: no struct is ever copied to or from the wire.
  */
 #include "keeper/keeper.h"
+#include "base/platform.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -598,83 +599,24 @@ int hmi_kp_encode(struct hm_ctx *ctx, const struct hmi_kp_msg *m, void *buf, siz
 
 /* ------------------------------------------------------------------ the socket */
 
-union kp_cmsg {
-	struct cmsghdr align;
-	char buf[CMSG_SPACE(sizeof(int) * 253)];
-};
-
 int hmi_kp_send(int sock, const void *buf, size_t len, const int *fds, size_t n)
 {
-	union kp_cmsg cm;
-	struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	ssize_t sent;
+	long sent = n > HMI_KP_FDS_MAX ? -EINVAL : hmi_send_fds(sock, buf, len, fds, n);
 
-	if (n > HMI_KP_FDS_MAX)
-		return -EINVAL;
-	if (n > 0) {
-		struct cmsghdr *c;
-
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-	}
-	do
-		sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (sent < 0 && errno == EINTR);
 	if (sent < 0)
-		return -errno;
+		return (int)sent;
 	return (size_t)sent == len ? 0 : -EMSGSIZE;
-}
-
-/* Take the descriptors of every SCM_RIGHTS message of MSG: into FDS while
- * there is room, closed past it (*LOST set). */
-static void take_fds(struct msghdr *msg, int *fds, size_t max_fds, size_t *n_fds, int *lost)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
-		size_t n;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*n_fds < max_fds) {
-				fds[(*n_fds)++] = fd;
-			} else {
-				close(fd);
-				*lost = 1;
-			}
-		}
-	}
 }
 
 ssize_t hmi_kp_recv(int sock, void *buf, size_t cap, int *fds, size_t max_fds, size_t *n_fds)
 {
-	union kp_cmsg cm;
-	struct iovec iov = {.iov_base = buf, .iov_len = cap};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	ssize_t got;
-	int lost = 0;
+	size_t extra = 0;
+	int flags = 0;
+	long got = hmi_recv_fds(sock, buf, cap, fds, max_fds, n_fds, &extra, &flags);
 
-	*n_fds = 0;
-	memset(&cm, 0, sizeof(cm));
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
-	do
-		got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (got < 0 && errno == EINTR);
 	if (got < 0)
-		return -errno;
-	take_fds(&msg, fds, max_fds, n_fds, &lost);
-	if (lost || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		return got;
+	if (extra || (flags & (MSG_TRUNC | MSG_CTRUNC))) {
 		for (size_t i = 0; i < *n_fds; i++)
 			close(fds[i]);
 		*n_fds = 0;

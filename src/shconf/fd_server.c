@@ -49,6 +49,7 @@
  * (the wake-up eventfd is shared) nor removes the parent's socket.
  */
 #include "shconf/shconf.h"
+#include "base/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,7 +70,6 @@
 #define FD_MAGIC	0x44464d48u /* "HMFD" in little-endian byte order */
 #define FD_VERSION	1u
 #define FD_BATCH	250 /* descriptors per message (SCM_MAX_FD is 253) */
-#define FD_RECV_MAX	253 /* room in the client's control buffer */
 #define LISTEN_BACKLOG	64
 #define SEND_TIMEOUT_S	2
 #define RECV_TIMEOUT_S	5
@@ -95,15 +95,6 @@ struct hmi_fdserver {
 };
 
 /* Control buffers, aligned for struct cmsghdr. */
-union fd_cmsg_send {
-	struct cmsghdr align;
-	char buf[CMSG_SPACE(sizeof(int) * FD_BATCH)];
-};
-union fd_cmsg_recv {
-	struct cmsghdr align;
-	char buf[CMSG_SPACE(sizeof(int) * FD_RECV_MAX)];
-};
-
 static void close_all(int *fds, size_t n)
 {
 	size_t i;
@@ -145,21 +136,9 @@ static int send_header(int conn, size_t n)
 
 static int send_batch(int conn, const int *fds, size_t k)
 {
-	union fd_cmsg_send cm;
 	char byte = 'F';
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *c;
 
-	memset(&cm, 0, sizeof(cm));
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = CMSG_SPACE(sizeof(int) * k);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * k);
-	memcpy(CMSG_DATA(c), fds, sizeof(int) * k);
-	return sendmsg(conn, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	return hmi_send_fds(conn, &byte, 1, fds, k) == 1 ? 0 : -1;
 }
 
 static int peer_allowed(int conn)
@@ -502,62 +481,30 @@ static int check_header(struct hm_ctx *ctx, const char *path, const struct fd_he
 	return 0;
 }
 
-/* Take every descriptor MSG carries: into FDS while there is room, closed
- * beyond. Returns how many did not fit. */
-static size_t take_fds(struct msghdr *msg, int *fds, size_t n, size_t *got)
-{
-	struct cmsghdr *c;
-	size_t extra = 0;
-
-	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
-		size_t k, i;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < k; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			if (*got < n) {
-				fds[(*got)++] = fd;
-			} else {
-				close(fd);
-				extra++;
-			}
-		}
-	}
-	return extra;
-}
-
 static int recv_batch(struct hm_ctx *ctx, int s, const char *path, int *fds, size_t n, size_t *got)
 {
-	union fd_cmsg_recv cm;
 	char byte;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	size_t before = *got;
-	ssize_t r;
+	size_t k = 0, extra = 0;
+	int flags = 0;
+	long r = hmi_recv_fds(s, &byte, 1, fds + *got, n - *got, &k, &extra, &flags);
 
-	do {
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = sizeof(cm.buf);
-		r = recvmsg(s, &msg, MSG_CMSG_CLOEXEC);
-	} while (r < 0 && errno == EINTR);
-	if (r < 0)
+	*got += k;
+	if (r < 0) {
+		errno = (int)-r;
 		return recv_failed(ctx, path, *got, n);
+	}
 	if (r == 0)
 		return hmi_err(ctx, EPROTO, "%s closed the connection after %zu of %zu descriptors",
 			       path, *got, n);
-	if (take_fds(&msg, fds, n, got))
+	if (extra)
 		return hmi_err(ctx, EPROTO, "%s sent more descriptors than the %zu it announced",
 			       path, n);
-	if (msg.msg_flags & MSG_CTRUNC)
+	if (flags & MSG_CTRUNC)
 		return hmi_err(ctx, EMFILE,
 			       "descriptors from %s were cut short (%zu of %zu received): out of "
 			       "file descriptors? raise the limit (ulimit -n)",
 			       path, *got, n);
-	if (*got == before)
+	if (k == 0)
 		return hmi_err(ctx, EPROTO, "%s sent a message without descriptors", path);
 	return 0;
 }
