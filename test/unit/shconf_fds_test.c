@@ -9,6 +9,7 @@
  * the client's checks; they repeat the 16-byte header of shconf/fd_server.c
  * (magic "HMFD", version 1, count).
  */
+#include "base/platform.h"
 #include "shconf/shconf.h"
 #include "tap.h"
 
@@ -698,25 +699,7 @@ static void test_sequential(const char *dir)
 
 static int send_with_fds(int conn, const void *data, size_t len, const int *fds, size_t n)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
-	} cm;
-	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *c;
-
-	if (n) {
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-	}
-	return sendmsg(conn, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+	return hmi_send_fds(conn, data, len, fds, n) == (long)len ? 0 : -1;
 }
 
 enum fake { FAKE_MAGIC, FAKE_VERSION, FAKE_SHORT, FAKE_EXTRA, FAKE_EMPTY, FAKE_HEADER_FDS };
