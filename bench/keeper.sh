@@ -60,8 +60,9 @@
 #
 # usage: [BUILD=dir] bench/keeper.sh [--reps N] [--rt] [--no-perf] [--no-strace] [--raw FILE]
 #   --reps N      repetitions (default 21)
-#   --rt          every contender and the keepers under SCHED_FIFO (chrt -f 10): on a machine
-#                 others load, what is measured is then the programs, not the others' slices
+#   --rt          every contender under SCHED_FIFO (chrt -f 10): on a machine others load,
+#                 what is measured is then the programs, not the others' slices; the keepers
+#                 run as a daemon does (SCHED_OTHER)
 #   --no-perf     skip the keeper's own view (perf trace)
 #   --no-strace   skip the traced inits
 #   --raw FILE    every run, one line each (default BUILD/bench/keeper/raw.txt)
@@ -177,7 +178,7 @@ start_keeper() { # DIR ARGS...: in the background, until it says ready
 	local dir=$1
 	shift
 	rm -f "$OUT/keeper.${dir##*-}.out" # not the "ready" of a keeper run before
-	"${RT[@]}" "$HM" keeper --runtime-dir "$dir" "$@" >"$OUT/keeper.${dir##*-}.out" 2>&1 &
+	"$HM" keeper --runtime-dir "$dir" "$@" >"$OUT/keeper.${dir##*-}.out" 2>&1 &
 	kpid=$!
 	for _ in $(seq 600); do
 		grep -q ready "$OUT/keeper.${dir##*-}.out" && return 0
@@ -272,9 +273,7 @@ for ((rep = 0; rep < REPS; rep++)); do
 		# shellcheck disable=SC2046 # the argv is words without spaces
 		res=$(HUGEMEM_RUNTIME_DIR=$rundir "${RT[@]}" "$OUT/timecmd" -t 120 -o "$OUT/out" \
 			-e "$OUT/err" -- $(argv_of "$who")) || die "$who failed: $res $(cat "$OUT/err")"
-		if [ "$who" = busy1gri ]; then
-			if [ ${#RT[@]} -gt 0 ]; then chrt -f -p 10 "$worker"; else chrt --other -p 0 "$worker"; fi
-		fi
+		[ "$who" != busy1gri ] || chrt --other -p 0 "$worker"
 		served=$(sed -n 's/^hugemem init: keeper: //p' "$OUT/err" | head -1)
 		case $who in
 		init*off*) [[ $served == "not used"* ]] || die "$who used the keeper: $served" ;;
