@@ -156,8 +156,8 @@ static int map_all(struct held *h)
 
 	for (size_t i = 0; i < h->l.n_chunks; i++)
 		h->len += h->l.chunks[i].len;
-	h->window = mmap(NULL, h->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-			 0);
+	h->window =
+	    mmap(NULL, h->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (h->window == MAP_FAILED) {
 		perror("keeper_bench: window");
 		return 1;
@@ -425,8 +425,8 @@ static int run_timed(char **argv, const char *out, double *ms)
 	return 0;
 }
 
-static int busy(struct hm_ctx *ctx, const char *dir, uint64_t mib, const char *how,
-		const char *out, char **argv)
+static int busy(struct hm_ctx *ctx, const char *dir, uint64_t mib, const char *how, const char *out,
+		char **argv)
 {
 	struct hmi_keeper_conn poll_c;
 	uint64_t before = (uint64_t)-1, after = 0;
@@ -472,7 +472,8 @@ static int wait_all(struct hm_ctx *ctx, int n, char **dirs)
 
 		while (rc == 0 && (rc = not_free(ctx, &c, &nf)) == 0 && nf) {
 			if (now_ms() - t0 > 20000) {
-				fprintf(stderr, "keeper_bench: %s: %llu bytes still not free after 20 s\n",
+				fprintf(stderr,
+					"keeper_bench: %s: %llu bytes still not free after 20 s\n",
 					dirs[i], (unsigned long long)nf);
 				return 1;
 			}
