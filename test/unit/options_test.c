@@ -462,8 +462,8 @@ static void test_positionals(void)
 
 static void test_help(void)
 {
-	const char *names[] = {"init",	  "attach", "status", "reserve", "mount",
-			       "unmount", "clear",  "map",    "reorder", "keeper"};
+	const char *names[] = {"init",	"attach", "status",  "reserve", "mount", "unmount",
+			       "clear", "map",	  "reorder", "keeper",	"setup"};
 	struct cli_opts o;
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(names); i++) {
@@ -536,6 +536,7 @@ static void test_commands(void)
 	is_int(hm_command_from_name("map"), HM_CMD_MAP, "map");
 	is_int(hm_command_from_name("reorder"), HM_CMD_REORDER, "reorder");
 	is_int(hm_command_from_name("keeper"), HM_CMD_KEEPER, "keeper");
+	is_int(hm_command_from_name("setup"), HM_CMD_SETUP, "setup");
 	ok(!hm_command_from_name("INIT") && !hm_command_from_name("") &&
 	       !hm_command_from_name(NULL) && !hm_command_from_name("initx"),
 	   "unknown command names are 0");
@@ -643,6 +644,11 @@ static const char *sample_value(const char *name)
 	    {"chunk", "32M"},
 	    {"runtime-dir", "/run/k"},
 	    {"uid-quota", "1G"},
+	    {"mode", "1770"},
+	    {"size", "64M"},
+	    {"nr-inodes", "100"},
+	    {"overcommit", "1G"},
+	    {"mount", "/dev/hugepages"},
 	};
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(samples); i++)
@@ -660,7 +666,7 @@ static int table_row_ok(const struct hm_optdesc *d)
 
 	snprintf(word, sizeof(word), "--%s", d->long_name);
 	snprintf(shortw, sizeof(shortw), "-%c", d->short_name);
-	for (unsigned bit = 1; good && bit <= HM_CMD_KEEPER; bit <<= 1) {
+	for (unsigned bit = 1; good && bit <= HM_CMD_SETUP; bit <<= 1) {
 		struct cli_opts o;
 		int want = (d->commands & bit) ? 0 : -EINVAL;
 
