@@ -64,4 +64,10 @@ void hmi_setup_cmdline(uint64_t page_size, const int *nodes, const uint64_t *pag
 int hmi_setup_conf_parse(struct hm_ctx *ctx, const char *text, const char *name,
 			 struct hm_setup_list *list);
 
+/* S as a line of that file, "size=2G page-size=2M node=0", into BUF: what
+ * hmi_setup_conf_parse reads back as S. -EINVAL for what a line cannot hold
+ * (a mount point that is not absolute or holds a blank or a control
+ * character, sizes that are not whole KiB), -ENAMETOOLONG when LEN is short. */
+int hmi_setup_conf_line(struct hm_ctx *ctx, const struct hm_setup *s, char *buf, size_t len);
+
 #endif

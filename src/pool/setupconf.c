@@ -72,7 +72,7 @@ static int check_dir_word(struct hm_ctx *ctx, const char *dir)
 }
 
 /* S as a line of the file, "size=2G page-size=2M node=0", into BUF. */
-static int format_line(struct hm_ctx *ctx, const struct hm_setup *s, char *buf, size_t len)
+int hmi_setup_conf_line(struct hm_ctx *ctx, const struct hm_setup *s, char *buf, size_t len)
 {
 	char size[32], page[32];
 	size_t used;
@@ -638,7 +638,7 @@ static int persist_text(struct hm_ctx *ctx, const struct hm_setup_plan *plan,
 	plan_setup(plan, &s);
 	rc = hmi_path(ctx, files->config, sizeof(files->config), CONF_PATH);
 	if (rc == 0)
-		rc = format_line(ctx, &s, files->line, sizeof(files->line));
+		rc = hmi_setup_conf_line(ctx, &s, files->line, sizeof(files->line));
 	if (rc == 0)
 		rc = read_conf(ctx, files->config, &old);
 	if (rc == 0)
