@@ -521,10 +521,13 @@ static void test_commands(void)
 	PARSE_FAILS(HM_CMD_STATUS, "-m is not an option of 'status' (it belongs to: init)", "-m64");
 	PARSE_FAILS(HM_CMD_ATTACH,
 		    "--page-size is not an option of 'attach' (it belongs to: init, status, "
-		    "reserve, mount, map, reorder, keeper)",
+		    "reserve, mount, map, reorder, keeper, setup)",
 		    "--page-size", "2M");
-	PARSE_FAILS(HM_CMD_UNMOUNT,
-		    "--dry-run is not an option of 'unmount' (it belongs to: clear)", "--dry-run");
+	PARSE_FAILS(
+	    HM_CMD_UNMOUNT,
+	    "--dry-run is not an option of 'unmount' (it belongs to: reserve, mount, clear, "
+	    "setup)",
+	    "--dry-run");
 	PARSE_FAILS(HM_CMD_INIT, "--node is not an option of 'init'", "--node", "0");
 	is_int(hm_command_from_name("init"), HM_CMD_INIT, "init");
 	is_int(hm_command_from_name("attach"), HM_CMD_ATTACH, "attach");
