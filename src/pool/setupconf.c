@@ -313,13 +313,45 @@ int hmi_setup_conf_parse(struct hm_ctx *ctx, const char *text, const char *name,
 	return 0;
 }
 
+/* The whole of FD (the file PATH, checked) into *TEXT, malloc'd: read from
+ * the descriptor that was checked, never the path again (it may be another
+ * file by now). */
+static int read_checked(struct hm_ctx *ctx, int fd, const char *path, char **text)
+{
+	size_t len = 0;
+	char *buf = malloc(CONF_MAX + 1);
+	ssize_t n = 1;
+
+	if (!buf)
+		return hmi_err(ctx, ENOMEM, "out of memory reading %s", path);
+	while (n > 0 && len <= CONF_MAX) {
+		n = read(fd, buf + len, CONF_MAX + 1 - len);
+		if (n < 0 && errno == EINTR)
+			n = 1;
+		else if (n > 0)
+			len += (size_t)n;
+	}
+	if (n < 0 || len > CONF_MAX || memchr(buf, '\0', len)) {
+		int err = n < 0 ? errno : len > CONF_MAX ? EFBIG : EINVAL;
+
+		free(buf);
+		return hmi_err(ctx, err, "cannot read %s: %s", path,
+			       err == EFBIG    ? "larger than 64 KiB"
+			       : err == EINVAL ? "it holds a NUL byte: not a text file"
+					       : strerror(err));
+	}
+	buf[len] = '\0';
+	*text = buf;
+	return 0;
+}
+
 /* The file at PATH into *TEXT (malloc'd; NULL when it does not exist),
- * when it is one root can trust. */
+ * when it is one root can trust. O_NONBLOCK: a FIFO planted there must not
+ * hang the boot (it is then refused as no regular file). */
 static int read_conf(struct hm_ctx *ctx, const char *path, char **text)
 {
 	struct stat st;
-	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), rc = 0;
 
 	*text = NULL;
 	if (fd < 0 && errno == ENOENT)
@@ -337,14 +369,9 @@ static int read_conf(struct hm_ctx *ctx, const char *path, char **text)
 			     "%s may be changed by others than root (owner uid %u, mode %04o): "
 			     "not trusting it; chown root and chmod go-w it",
 			     path, (unsigned)st.st_uid, (unsigned)st.st_mode & 07777);
-	close(fd);
 	if (rc == 0)
-		rc = hmi_read_alloc(ctx, path, CONF_MAX, text, &len);
-	if (rc == 0 && strlen(*text) != len) {
-		free(*text);
-		*text = NULL;
-		rc = hmi_err(ctx, EINVAL, "%s holds a NUL byte: it is not a text file", path);
-	}
+		rc = read_checked(ctx, fd, path, text);
+	close(fd);
 	return rc;
 }
 

@@ -394,6 +394,10 @@ static void test_read(struct hm_ctx *ctx)
 	ok(symlink("real.conf", at(CONF)) == 0, "the file made a symbolic link");
 	is_int(hm_setup_config_read(ctx, &l), -ELOOP, "a symbolic link refused");
 	unlink(at(CONF));
+	ok(mkfifo(at(CONF), 0644) == 0, "the file made a FIFO");
+	is_int(hm_setup_config_read(ctx, &l), -EINVAL, "a FIFO refused, without hanging");
+	like(hm_errmsg(ctx), "not a regular file", "said");
+	unlink(at(CONF));
 	put(CONF, "size=1G\n");
 	{
 		FILE *fp = fopen(at(CONF), "a");
