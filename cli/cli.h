@@ -31,6 +31,8 @@ enum cli_opt_flag {
 	CLI_OPT_FORCE = 1u << 5,
 	CLI_OPT_HELP = 1u << 6,
 	CLI_OPT_EXPOSE_PA = 1u << 7,
+	CLI_OPT_PERSIST = 1u << 8,
+	CLI_OPT_FROM_CONFIG = 1u << 9,
 };
 
 #define CLI_MAX_ARGS 4 /* positional words of one command */
@@ -49,6 +51,11 @@ struct cli_opts {
 	const char *runtime_dir; /* --runtime-dir (keeper) */
 	const char *uid_quota;	 /* --uid-quota (keeper) */
 	const char *socket_keep; /* --socket-keep (keeper) */
+	const char *mode;	 /* --mode (mount, setup) */
+	const char *size;	 /* --size (mount) */
+	const char *nr_inodes;	 /* --nr-inodes (mount) */
+	const char *overcommit;	 /* --overcommit (reserve) */
+	const char *mount;	 /* --mount (setup) */
 	int n_args;		 /* positional words */
 	const char *args[CLI_MAX_ARGS];
 	struct hm_zone_spec zones[HM_MAX_ZONES];		 /* lib.zones: --zone */
@@ -105,6 +112,9 @@ int cli_is_control(const unsigned char *p, size_t n);
 /* BYTES as options and file names spell a size, "64M", "1G", "4K", "3":
  * hm_size_str's exact size ("64 MiB") without the space and "iB" (cli/text.c). */
 const char *cli_size_arg(uint64_t bytes, char *buf, size_t len);
+/* BYTES for people at a glance, "4.5 GiB", "2 MiB": one decimal when not
+ * whole (cli/text.c; hm_size_str is the exact spelling). */
+const char *cli_size_approx(uint64_t bytes, char *buf, size_t len);
 const char *cli_shown(const char *s, char *buf, size_t len);
 #define CLI_SHOWN_MAX 4200 /* a 1024-byte name or path, every byte escaped */
 
@@ -145,6 +155,28 @@ int cmd_clear(struct hm_ctx *ctx, const struct cli_opts *o);
 int cmd_reorder(struct hm_ctx *ctx, const struct cli_opts *o);
 int cmd_map(struct hm_ctx *ctx, const struct cli_opts *o);
 int cmd_keeper(struct hm_ctx *ctx, const struct cli_opts *o);
+int cmd_setup(struct hm_ctx *ctx, const struct cli_opts *o);
+
+/* What the pool commands and setup share (cli/pool.c). The system read and
+ * O checked against it (hm_opts_check): EXIT_OK and *SI, else the exit
+ * status, said. */
+int cli_read_sysinfo(struct hm_ctx *ctx, const char *cmd, const struct cli_opts *o,
+		     struct hm_sysinfo **si);
+/* WHAT ("emptying the pool of 2 MiB pages") while a prefix is live that
+ * HARM says what it does to: refused, naming the prefix and its pid (-1),
+ * or with --force a warning (0); 0 when no prefix is live. */
+int cli_live_guard(struct hm_ctx *ctx, const char *cmd, const struct cli_opts *o, const char *what,
+		   const char *harm);
+/* Growing the pool of PAGE_SIZE, larger than the smallest size, may migrate
+ * a live prefix's pages (their IOVAs go stale): cli_live_guard. */
+int cli_migration_guard(struct hm_ctx *ctx, const char *cmd, const struct hm_sysinfo *si,
+			uint64_t page_size, const struct cli_opts *o);
+/* --user, --group, --mode of a mount: (uid_t)-1 etc. when not given; -1
+ * with a message when a name or the mode is not one. */
+int cli_mount_owner(const char *cmd, const struct cli_opts *o, uid_t *uid, gid_t *gid,
+		    mode_t *mode);
+/* "ordered N free pages of 2 MiB: R runs, the longest ...", one line. */
+void cli_order_text(uint64_t page_size, const struct hm_order_result *r);
 
 /* --group G as a gid: a group name or a number (cli/pool.c); -1 with a
  * message when there is no such group. */

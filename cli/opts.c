@@ -21,7 +21,7 @@
 
 #define CMD_ALL                                                                                    \
 	(HM_CMD_INIT | HM_CMD_ATTACH | HM_CMD_STATUS | HM_CMD_RESERVE | HM_CMD_MOUNT |             \
-	 HM_CMD_UNMOUNT | HM_CMD_CLEAR | HM_CMD_MAP | HM_CMD_REORDER)
+	 HM_CMD_UNMOUNT | HM_CMD_CLEAR | HM_CMD_MAP | HM_CMD_REORDER | HM_CMD_SETUP)
 
 enum cli_opt_id {
 	COPT_MAP,
@@ -40,6 +40,13 @@ enum cli_opt_id {
 	COPT_RUNTIME_DIR,
 	COPT_UID_QUOTA,
 	COPT_SOCKET_KEEP,
+	COPT_MODE,
+	COPT_SIZE,
+	COPT_NR_INODES,
+	COPT_OVERCOMMIT,
+	COPT_MOUNT,
+	COPT_PERSIST,
+	COPT_FROM_CONFIG,
 	COPT_COUNT
 };
 
@@ -49,12 +56,15 @@ static const struct hm_optdesc cli_table[] = {
     [COPT_HOLD] = {"hold", 0, NULL, HM_CMD_INIT | HM_CMD_ATTACH,
 		   "keep the memory until a signal or end of input"},
     [COPT_TRACE] = {"trace", 0, NULL, HM_CMD_INIT | HM_CMD_ATTACH, "print each step and its time"},
-    [COPT_DRY_RUN] = {"dry-run", 0, NULL, HM_CMD_CLEAR, "list what would be removed"},
-    [COPT_FORCE] = {"force", 0, NULL, HM_CMD_RESERVE,
-		    "reserve even while live prefixes may see pages move"},
+    [COPT_DRY_RUN] = {"dry-run", 0, NULL,
+		      HM_CMD_CLEAR | HM_CMD_RESERVE | HM_CMD_MOUNT | HM_CMD_SETUP,
+		      "say what would be done, and change nothing"},
+    [COPT_FORCE] = {"force", 0, NULL, HM_CMD_RESERVE | HM_CMD_SETUP,
+		    "go on while a hugemem prefix is live (its pages may move, or be left as "
+		    "surplus)"},
     [COPT_SVG] = {"svg", 0, "FILE", HM_CMD_MAP, "write the picture as SVG to FILE"},
-    [COPT_USER] = {"user", 0, "U", HM_CMD_MOUNT, "owner of the mount (name or uid)"},
-    [COPT_GROUP] = {"group", 0, "G", HM_CMD_MOUNT | HM_CMD_KEEPER,
+    [COPT_USER] = {"user", 0, "U", HM_CMD_MOUNT | HM_CMD_SETUP, "owner of the mount (name or uid)"},
+    [COPT_GROUP] = {"group", 0, "G", HM_CMD_MOUNT | HM_CMD_KEEPER | HM_CMD_SETUP,
 		    "group of the mount, or that may use the keeper (name or gid)"},
     [COPT_HELP] = {"help", 'h', NULL, CMD_ALL | HM_CMD_KEEPER, "show this help"},
     [COPT_KEEP] = {"keep", 0, "SIZE", HM_CMD_KEEPER,
@@ -68,6 +78,22 @@ static const struct hm_optdesc cli_table[] = {
 			"what the leases of one uid may reach together (default: no quota)"},
     [COPT_SOCKET_KEEP] = {"socket-keep", 0, "A,B,...", HM_CMD_KEEPER,
 			  "memory the keeper holds per NUMA node, position = node id"},
+    [COPT_MODE] = {"mode", 0, "MODE", HM_CMD_MOUNT | HM_CMD_SETUP,
+		   "mode of the mount, octal (default 0755, or 1770 with --user/--group)"},
+    [COPT_SIZE] = {"size", 0, "SIZE", HM_CMD_MOUNT,
+		   "size= limit: the most the mount holds (whole pages)"},
+    [COPT_NR_INODES] = {"nr-inodes", 0, "N", HM_CMD_MOUNT,
+			"nr_inodes= limit: the most files the mount holds"},
+    [COPT_OVERCOMMIT] =
+	{"overcommit", 0, "SIZE", HM_CMD_RESERVE,
+	 "surplus the kernel may allocate on demand beyond the pool (not reserved)"},
+    [COPT_MOUNT] = {"mount", 0, "DIR", HM_CMD_SETUP,
+		    "mount hugetlbfs there (default: only when none serves the size, "
+		    "/dev/hugepages[SZ])"},
+    [COPT_PERSIST] = {"persist", 0, NULL, HM_CMD_SETUP,
+		      "also record it in /etc/hugemem/setup.conf, applied at every boot"},
+    [COPT_FROM_CONFIG] = {"from-config", 0, NULL, HM_CMD_SETUP,
+			  "apply every set-up of /etc/hugemem/setup.conf (what boot runs)"},
 };
 
 /* What each option sets: a flag bit, or a string field of struct cli_opts. */
@@ -91,6 +117,13 @@ static const struct {
     [COPT_RUNTIME_DIR] = {0, offsetof(struct cli_opts, runtime_dir)},
     [COPT_UID_QUOTA] = {0, offsetof(struct cli_opts, uid_quota)},
     [COPT_SOCKET_KEEP] = {0, offsetof(struct cli_opts, socket_keep)},
+    [COPT_MODE] = {0, offsetof(struct cli_opts, mode)},
+    [COPT_SIZE] = {0, offsetof(struct cli_opts, size)},
+    [COPT_NR_INODES] = {0, offsetof(struct cli_opts, nr_inodes)},
+    [COPT_OVERCOMMIT] = {0, offsetof(struct cli_opts, overcommit)},
+    [COPT_MOUNT] = {0, offsetof(struct cli_opts, mount)},
+    [COPT_PERSIST] = {CLI_OPT_PERSIST, 0},
+    [COPT_FROM_CONFIG] = {CLI_OPT_FROM_CONFIG, 0},
 };
 
 _Static_assert(sizeof(cli_table) / sizeof(cli_table[0]) == COPT_COUNT, "one row per option");

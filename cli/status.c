@@ -143,12 +143,27 @@ static int next_group(const struct hm_file_list *fl, int i, struct file_group *g
 
 /* ------------------------------------------------------------------ text */
 
+/* PAGES of PAGE_SIZE as "2304 (4.5 GiB)", or "0". */
+static const char *pages_text(uint64_t pages, uint64_t page_size, char *buf, size_t len)
+{
+	char size[32];
+
+	if (pages == 0)
+		snprintf(buf, len, "0");
+	else
+		snprintf(buf, len, "%llu (%s)", (unsigned long long)pages,
+			 cli_size_approx(pages * page_size, size, sizeof(size)));
+	return buf;
+}
+
 static void text_nodes(const struct hm_pool *p)
 {
+	char total[48], free_[48];
+
 	for (int n = 0; n < p->n_nodes; n++)
-		printf("  node %-5d total %-6llu free %-6llu surplus %-4llu budget ~%llu\n",
-		       p->nodes[n].node, (unsigned long long)p->nodes[n].nr,
-		       (unsigned long long)p->nodes[n].free,
+		printf("  node %-5d total %s  free %s  surplus %llu  budget ~%llu\n",
+		       p->nodes[n].node, pages_text(p->nodes[n].nr, p->page_size, total, 48),
+		       pages_text(p->nodes[n].free, p->page_size, free_, 48),
 		       (unsigned long long)p->nodes[n].surplus,
 		       (unsigned long long)p->node_budget[n]);
 }
@@ -218,13 +233,16 @@ static void text_map(const struct status *st, int i)
 static void text_pool(const struct status *st, int i)
 {
 	const struct hm_pool *p = &st->si->pools[i];
-	char sz[32];
+	char sz[32], n[5][48];
 
 	printf("%s pages%s\n", hm_size_str(p->page_size, sz, sizeof(sz)),
 	       p->is_default ? " (default size)" : "");
-	printf("  pool       total %llu  free %llu  reserved %llu  surplus %llu\n",
-	       (unsigned long long)p->nr, (unsigned long long)p->free, (unsigned long long)p->resv,
-	       (unsigned long long)p->surplus);
+	printf("  pool       total %s  free %s  reserved %s  surplus %s  overcommit %s\n",
+	       pages_text(p->nr, p->page_size, n[0], 48),
+	       pages_text(p->free, p->page_size, n[1], 48),
+	       pages_text(p->resv, p->page_size, n[2], 48),
+	       pages_text(p->surplus, p->page_size, n[3], 48),
+	       pages_text(p->overcommit, p->page_size, n[4], 48));
 	text_nodes(p);
 	text_mount(st->si, p);
 	text_cgroup(p);

@@ -92,3 +92,20 @@ const char *cli_size_arg(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%.*s", unit ? (int)(unit - exact) : (int)strlen(exact), exact);
 	return buf;
 }
+
+const char *cli_size_approx(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	uint64_t unit = 1;
+	size_t i = 0;
+
+	while (i + 1 < sizeof(units) / sizeof(units[0]) && bytes / 1024 >= unit) {
+		unit *= 1024;
+		i++;
+	}
+	if (bytes % unit == 0)
+		snprintf(buf, len, "%llu %s", (unsigned long long)(bytes / unit), units[i]);
+	else
+		snprintf(buf, len, "%.1f %s", (double)bytes / (double)unit, units[i]);
+	return buf;
+}

@@ -13,21 +13,22 @@ _hugemem_options()
 	init) echo "--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --no-huge --in-memory --huge-unlink --allow-unsafe-mount --no-shconf --single-file-segments --base-virtaddr --page-size --contig --verify --zone --vfio-device --iommu --dma-mask-bits --max-mem --socket-max-mem --auto-trim --keeper --map --json --hold --trace --help -h" ;;
 	attach) echo "--file-prefix --verify --map --json --hold --trace --help -h" ;;
 	status) echo "--huge-dir --page-size --vfio-device --json --help -h" ;;
-	reserve) echo "--page-size --json --force --node --help -h" ;;
-	mount) echo "--page-size --json --user --group --help -h" ;;
+	reserve) echo "--page-size --json --dry-run --force --node --overcommit --help -h" ;;
+	mount) echo "--page-size --json --dry-run --user --group --mode --size --nr-inodes --help -h" ;;
 	unmount) echo "--json --help -h" ;;
 	clear) echo "--huge-dir --file-prefix --json --dry-run --help -h" ;;
 	map) echo "--file-prefix --page-size --json --node --for --svg --help -h" ;;
 	reorder) echo "--page-size --json --node --help -h" ;;
 	keeper) echo "--page-size --group --keep --chunk --expose-pa --runtime-dir --uid-quota --socket-keep --help -h" ;;
+	setup) echo "--page-size --node --json --dry-run --force --user --group --mode --mount --persist --from-config --help -h" ;;
 	esac
 }
 
 # The options that take a value (the next word).
-_hugemem_valued="--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --base-virtaddr --page-size --contig --zone --node --for --svg --user --group --vfio-device --iommu --dma-mask-bits --max-mem --socket-max-mem --auto-trim --keeper --keep --chunk --runtime-dir --uid-quota --socket-keep"
+_hugemem_valued="--mem -m --socket-mem --huge-dir --file-prefix --iova-mode --base-virtaddr --page-size --contig --zone --node --for --svg --user --group --vfio-device --iommu --dma-mask-bits --max-mem --socket-max-mem --auto-trim --keeper --keep --chunk --runtime-dir --uid-quota --socket-keep --mode --size --nr-inodes --overcommit --mount"
 
 # The commands that take options (help, which takes none, is offered beside them).
-_hugemem_commands="init attach map status reserve reorder mount unmount clear keeper"
+_hugemem_commands="init attach map status setup reserve reorder mount unmount clear keeper"
 
 # Page sizes this kernel offers, as option values: 2M 1G.
 _hugemem_page_sizes()
@@ -74,6 +75,8 @@ _hugemem_value()
 	--file-prefix) COMPREPLY=($(compgen -W "$(_hugemem_prefixes)" -- "$cur")) ;;
 	--node) COMPREPLY=($(compgen -W "$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | sed 's/.*node//')" -- "$cur")) ;;
 	--svg) COMPREPLY=($(compgen -f -- "$cur")) ;;
+	--mount) COMPREPLY=($(compgen -d -- "$cur")) ;;
+	--mode) COMPREPLY=($(compgen -W "0755 1770 1777" -- "$cur")) ;;
 	--vfio-device) COMPREPLY=($(compgen -W "$(ls /sys/bus/pci/devices 2>/dev/null)" -- "$cur")) ;;
 	--user) COMPREPLY=($(compgen -u -- "$cur")) ;;
 	--group) COMPREPLY=($(compgen -g -- "$cur")) ;;

@@ -149,6 +149,7 @@ enum hm_command {
 	HM_CMD_MAP = 1 << 7,
 	HM_CMD_REORDER = 1 << 8,
 	HM_CMD_KEEPER = 1 << 9,
+	HM_CMD_SETUP = 1 << 10,
 };
 
 /* --iova-mode. HM_IOVA_ALLOC (only with an IOMMU, --iommu): IO addresses
@@ -735,11 +736,54 @@ uint64_t hm_physmap_pieces(const struct hm_physmap *map, int node_index, uint64_
  * Errors: -EACCES, -EBUSY, -EFBIG, -EINVAL, -ENAMETOOLONG, -ENOENT, -ENOMEM, -ERANGE. */
 int hm_reserve(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages, uint64_t *got);
 
+/* Set the overcommit of the pool of PAGE_SIZE (0 = default),
+ * nr_overcommit_hugepages, to PAGES: how many surplus pages the kernel may
+ * allocate on demand beyond the pool when a mapping needs more than is free
+ * (given back to the system when freed). They are not reserved: such a
+ * mapping may still find no memory. System-wide (the kernel keeps no
+ * per-node overcommit); refused for gigantic pages (1 GiB), which the kernel
+ * never allocates on demand. *GOT = the count read back.
+ * Errors: -EACCES, -EBUSY, -EFBIG, -EINVAL, -ENAMETOOLONG, -ENOENT, -ENOMEM, -ERANGE. */
+int hm_overcommit(struct hm_ctx *ctx, uint64_t page_size, uint64_t pages, uint64_t *got);
+
 /* Mount hugetlbfs of PAGE_SIZE (0 = default) on DIR (created 0755 if
- * missing), owned by UID/GID ((uid_t)-1 = keep).
+ * missing), owned by UID/GID ((uid_t)-1 = keep): hm_mount_ext with no limit
+ * and the default mode.
  * Errors: -EACCES, -EBUSY, -EINVAL, -ELOOP, -ENAMETOOLONG, -ENODEV, -ENOENT, -ENOTDIR,
  * -ENOTEMPTY, -EPERM. */
 int hm_mount(struct hm_ctx *ctx, const char *dir, uint64_t page_size, uid_t uid, gid_t gid);
+
+/* A hugetlbfs mount as hm_mount_ext makes it: its directory and its options
+ * (pagesize=, size=, nr_inodes=, uid=, gid=, mode=). This structure never
+ * grows: a new need gets a new call. */
+struct hm_mount_spec {
+	const char *dir;     /* the mount point; NULL: hugemem's default for the size,
+				/dev/hugepages for the default size, else /dev/hugepages<SZ>
+				(/dev/hugepages1G) */
+	uint64_t page_size;  /* pagesize=; 0 = the default size (no pagesize= given) */
+	uid_t uid;	     /* uid=, the owner; (uid_t)-1 = none (root) */
+	gid_t gid;	     /* gid=; (gid_t)-1 = none */
+	mode_t mode;	     /* mode=, at most 07777; (mode_t)-1: 0755, or 1770 with an owner */
+	uint64_t size_limit; /* size=: the most the mount holds, bytes, whole pages; 0 = none */
+	uint64_t nr_inodes;  /* nr_inodes=: the most files (and directories); 0 = none */
+	int dry_run;	     /* check all, create and mount nothing */
+};
+
+/* What hm_mount_ext mounted, or with dry_run would mount. */
+struct hm_mount_result {
+	char dir[HM_PATH_MAX]; /* the mount point */
+	char options[256];     /* the options given to mount(2) */
+	int create; /* dry run: the directory (or a parent) is missing, it would be made */
+};
+
+/* Mount hugetlbfs as SPEC says, creating the directory (0755) when missing;
+ * a symbolic link as the directory, or another user's on the way to it, a
+ * directory that is not empty or already a mount point are refused. With
+ * SPEC->dry_run the same checks, the directory read and never made, nothing
+ * mounted. *RES (may be NULL) gets the directory and the options.
+ * Errors: -EACCES, -EBUSY, -EFBIG, -EINVAL, -ELOOP, -ENAMETOOLONG, -ENODEV, -ENOENT, -ENOMEM,
+ * -ENOTDIR, -ENOTEMPTY, -EPERM. */
+int hm_mount_ext(struct hm_ctx *ctx, const struct hm_mount_spec *spec, struct hm_mount_result *res);
 
 /* Unmount the hugetlbfs at DIR; -EBUSY naming live page files.
  * Errors: -EACCES, -EBUSY, -EINVAL, -ENOENT, -ENOTDIR, -EPERM. */
@@ -919,6 +963,118 @@ struct hm_order_result {
  * Errors: -EACCES, -EBUSY, -EFBIG, -EINVAL, -EIO, -ENAMETOOLONG, -ENOENT, -ENOMEM, -EOPNOTSUPP,
  * -EPERM, -ERANGE. */
 int hm_pool_order(struct hm_ctx *ctx, uint64_t page_size, int node, struct hm_order_result *res);
+
+/* ------------------------------------------------------------------ set-up, and at boot */
+
+/*
+ * hugemem setup in calls: make the pool of one page size ready in one step
+ * (grow it to a size, mount hugetlbfs when none serves the size, put the
+ * free pool in order), see first what that would do (hm_setup_plan), and
+ * record it for the next boots (hm_setup_persist: /etc/hugemem/setup.conf,
+ * which hugemem-setup.service applies; for gigantic pages also the kernel
+ * command line that reserves them at boot). Every file is below the
+ * context's root.
+ */
+
+/* What to set up: one page size, system-wide or on one node. */
+struct hm_setup {
+	uint64_t bytes;	       /* the pool holds at least this much (rounded up to pages); it
+				  only grows: a larger pool is left as it is */
+	uint64_t page_size;    /* 0 = the default size */
+	int node;	       /* -1: system-wide (the kernel spreads the pages over the nodes) */
+	const char *mount_dir; /* NULL: when no mount serves the size, hugemem's default
+				  (hm_mount_spec.dir); else this directory, absolute */
+	uid_t uid;	       /* a new mount's owner and mode, as in hm_mount_spec */
+	gid_t gid;
+	mode_t mode;
+};
+
+/* What a set-up does on this system now. */
+struct hm_setup_plan {
+	uint64_t page_size;	     /* resolved: never 0 */
+	int node;		     /* as asked */
+	uint64_t pages_now;	     /* the pool's count (the node's with a node) */
+	uint64_t pages_want;	     /* the size asked, in pages */
+	int reserve;		     /* 1: the pool grows from pages_now to pages_want */
+	int mount;		     /* 1: mount hugetlbfs at mount_dir; 0: it serves the size */
+	int mount_create;	     /* with mount: mount_dir is missing and gets made */
+	int mount_dir_given;	     /* mount_dir was asked (hm_setup.mount_dir) */
+	char mount_dir[HM_PATH_MAX]; /* the mount that serves the size, or that will */
+	char mount_options[256];     /* with mount: the mount's options */
+	uid_t uid;		     /* the new mount's owner and mode, as asked */
+	gid_t gid;
+	mode_t mode;
+	int order;	   /* 1: the free pool is put in order last (0 under a root other
+			      than /, whose pool is not the kernel's) */
+	int boot;	   /* gigantic pages (1 GiB and more): best reserved at boot */
+	char cmdline[256]; /* with boot: the kernel command line that reserves them */
+};
+
+/* Read the system and say what S would do: *PLAN. Changes nothing. A pool
+ * already as large is left; a size no mount serves gets one, where S says
+ * or at hugemem's default, checked as hm_mount_ext's dry run checks it.
+ * Errors: -EACCES, -EBUSY, -EFBIG, -EINVAL, -ELOOP, -ENAMETOOLONG, -ENOENT, -ENOMEM, -ENOTDIR,
+ * -ENOTEMPTY, -ERANGE. */
+int hm_setup_plan(struct hm_ctx *ctx, const struct hm_setup *s, struct hm_setup_plan *plan);
+
+/* What hm_setup_apply did. */
+struct hm_setup_result {
+	uint64_t pages;		      /* the pool's count at the end (the node's with a node) */
+	int mounted;		      /* 1: hugetlbfs was mounted at the plan's mount_dir */
+	int ordered;		      /* 1: the free pool was put in order, as ORDER says */
+	struct hm_order_result order; /* as hm_pool_order */
+};
+
+/* Carry PLAN out: grow the pool to at least pages_want (its count read again
+ * under the pool's lock: what another process added meanwhile is never taken
+ * back), mount, then put the free pool in order (hm_pool_order). When the
+ * kernel gives fewer pages than asked, the mount and the order are still
+ * done and the call ends with -ENOMEM (a boot gets what memory there is);
+ * any other failure stops it there. *RES (may be NULL) says what was done.
+ * Errors: -EACCES, -EBUSY, -EFBIG, -EINVAL, -EIO, -ELOOP, -ENAMETOOLONG, -ENODEV, -ENOENT,
+ * -ENOMEM, -ENOTDIR, -ENOTEMPTY, -EOPNOTSUPP, -EPERM, -ERANGE. */
+int hm_setup_apply(struct hm_ctx *ctx, const struct hm_setup_plan *plan,
+		   struct hm_setup_result *res);
+
+/* The files hm_setup_persist wrote, or with DRY_RUN would write. */
+struct hm_setup_files {
+	char config[HM_PATH_MAX];	/* ROOT/etc/hugemem/setup.conf */
+	char line[HM_PATH_MAX + 128];	/* the plan's line in it */
+	char cmdline_file[HM_PATH_MAX]; /* ROOT/etc/default/grub.d/hugemem.cfg; "" when none */
+	char cmdline[512];		/* the kernel command line that file adds */
+};
+
+/* Record PLAN in the set-up applied at every boot, ROOT/etc/hugemem/setup.conf
+ * (made 0644 when missing, written whole to a new file renamed over the old):
+ * one line per page size and node, "size=1G page-size=2M [node=N] [mount=DIR]
+ * [uid=U] [gid=G] [mode=M]", replacing the line of the same page size and
+ * node. When the file then has gigantic pages, also write
+ * ROOT/etc/default/grub.d/hugemem.cfg, adding the kernel command line that
+ * reserves them at boot to GRUB_CMDLINE_LINUX_DEFAULT: it takes effect once
+ * update-grub has run, which this call never runs. A line of the file that
+ * does not parse is refused, named, before anything is written.
+ * Errors: -EACCES, -EFBIG, -EINVAL, -EIO, -ELOOP, -ENAMETOOLONG, -ENOENT, -ENOMEM, -ENOSPC,
+ * -ENOTDIR, -EPERM, -ERANGE, -EROFS. */
+int hm_setup_persist(struct hm_ctx *ctx, const struct hm_setup_plan *plan, int dry_run,
+		     struct hm_setup_files *files);
+
+/* The set-ups recorded in a configuration file. */
+struct hm_setup_list {
+	char config[HM_PATH_MAX]; /* the file read */
+	int n;
+	struct hm_setup *setups; /* in the file's order; mount_dir strings are the list's */
+};
+
+/* Read ROOT/etc/hugemem/setup.conf (hm_setup_persist): *OUT gets its
+ * set-ups (none when the file does not exist), free with
+ * hm_setup_list_free. The file must be a regular file owned by root (or this
+ * user) that no one else may write: a file another user could change would
+ * decide what root mounts at boot. A line that does not parse is -EINVAL,
+ * naming the file and the line. Returns the count.
+ * Errors: -EACCES, -EFBIG, -EINVAL, -EIO, -ELOOP, -ENAMETOOLONG, -ENOMEM, -EPERM, -ERANGE. */
+int hm_setup_config_read(struct hm_ctx *ctx, struct hm_setup_list **out);
+/* Free what hm_setup_config_read returned; NULL is accepted. Errors: none. */
+void hm_setup_list_free(struct hm_setup_list *list);
 
 /* ------------------------------------------------------------------ heap and zones */
 

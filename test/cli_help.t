@@ -21,7 +21,7 @@ int cli_opts_table(const struct hm_optdesc **list);
 int main(void)
 {
 	static const char *const names[] = {"init",  "attach", "status",  "reserve", "mount",
-					    "unmount", "clear", "map", "reorder", "keeper"};
+					    "unmount", "clear", "map", "reorder", "keeper", "setup"};
 	const struct hm_optdesc *lib, *own;
 	struct hm_optdesc o[128];
 	int n_lib = hm_opts_table(&lib), n_own = cli_opts_table(&own), n = 0;
@@ -61,7 +61,7 @@ cc -std=gnu11 -I"$HM_TOP/include" -o "$tmp/table" "$tmp/table.c" "$HM_BUILD/cli/
 	"$HM_BUILD/libhugemem.a" -lpthread
 t_ok $? "the table dumper builds against the static library and cli/opts.o"
 "$tmp/table" >"$tmp/table.txt"
-t_ok $? "every command bit of the table is one of the ten commands"
+t_ok $? "every command bit of the table is one of the eleven commands"
 
 words() { tr ' ' '\n' | sed '/^$/d' | sort -u | tr '\n' ' '; }
 

@@ -114,7 +114,7 @@ static const struct hm_optdesc opt_table[] = {
 		     "start of the virtual window (hex or decimal, hugepage aligned)"},
     [OPT_PAGE_SIZE] = {"page-size", 0, "SZ",
 		       HM_CMD_INIT | HM_CMD_STATUS | HM_CMD_RESERVE | HM_CMD_MOUNT | HM_CMD_MAP |
-			   HM_CMD_REORDER | HM_CMD_KEEPER,
+			   HM_CMD_REORDER | HM_CMD_KEEPER | HM_CMD_SETUP,
 		       "hugepage size to use, e.g. 2M or 1G (default: the system's)"},
     [OPT_CONTIG] = {"contig", 0, "fast|best", HM_CMD_INIT,
 		    "how hard to search for physical contiguity"},
@@ -122,7 +122,8 @@ static const struct hm_optdesc opt_table[] = {
 		    "re-check every IO address from pagemap"},
     [OPT_ZONE] = {"zone", 0, "NAME:SIZE[:contig]", HM_CMD_INIT,
 		  "reserve a named zone (repeatable)"},
-    [OPT_NODE] = {"node", 0, "N", HM_CMD_RESERVE | HM_CMD_MAP | HM_CMD_REORDER, "NUMA node id"},
+    [OPT_NODE] = {"node", 0, "N", HM_CMD_RESERVE | HM_CMD_MAP | HM_CMD_REORDER | HM_CMD_SETUP,
+		  "NUMA node id"},
     [OPT_FOR] = {"for", 0, "SIZE", HM_CMD_MAP,
 		 "count the fewest pieces init --contig best could map SIZE in (default 64M)"},
     [OPT_IOMMU] = {"iommu", 0, "auto|iommufd|type1|noiommu|off", HM_CMD_INIT,
@@ -149,8 +150,9 @@ _Static_assert(sizeof(enum hm_iova_mode) == sizeof(int), "apply_choice stores an
 _Static_assert(sizeof(enum hm_iommu) == sizeof(int), "apply_choice stores an int");
 _Static_assert(sizeof(enum hm_contig) == sizeof(int), "apply_choice stores an int");
 
-static const char *const command_names[] = {"init",    "attach", "status", "reserve", "mount",
-					    "unmount", "clear",	 "map",	   "reorder", "keeper"};
+static const char *const command_names[] = {"init",    "attach",  "status", "reserve",
+					    "mount",   "unmount", "clear",  "map",
+					    "reorder", "keeper",  "setup"};
 
 /* The state of one hm_opts_parse call. */
 struct parse {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pool/admin.c — pool administration: size the hugepage pool and mount or unmount
- * hugetlbfs. These calls change the system; they are what `hugemem reserve`,
- * `mount` and `unmount` run, as root.
+ * pool/admin.c — pool administration: size the hugepage pool, set its
+ * overcommit, and mount or unmount hugetlbfs. These calls change the system;
+ * they are what `hugemem reserve`, `mount`, `unmount` and `setup` run, as root.
  *
  * Reserve writes the wanted count to nr_hugepages (system-wide under
  * /sys/kernel/mm/hugepages/hugepages-<kB>kB/, or per node under
@@ -24,15 +24,27 @@
  * (echo N > nr_hugepages) does not take it: the CLI reads the pool again at
  * the end and says when it changed meanwhile.
  *
+ * The overcommit (nr_overcommit_hugepages, system-wide only: the kernel keeps
+ * no per-node count) is written and read back the same way, under the same
+ * lock. The kernel refuses it for gigantic pages (1 GiB on x86), which it
+ * never allocates on demand.
+ *
  * Mount and unmount act on the caller's directory itself (a mount point is
  * not below the root). A directory is a mount point when statx says
  * STATX_ATTR_MOUNT_ROOT, or, on kernels without that attribute, when its
  * device differs from its parent's or it is its parent ("/"). Mount options:
- * pagesize=<bytes> (when a size is given), then mode=0755 for root only, or
- * uid=/gid= with mode=1770 when an owner is given, so the owner's processes
- * create page files there; sticky, so that none of them can rename or
- * remove another's files (hm_init refuses a shared mount that is not). Unmount refuses anything but
- * a hugetlbfs mount point before calling umount2, so it never takes down another file system.
+ * pagesize=<bytes> (when a size is given), size=<bytes> and nr_inodes=<n>
+ * when limits are given, uid=/gid= when an owner is given, then the mode:
+ * the one asked, else 0755 for root only, or 1770 with an owner, so the
+ * owner's processes create page files there; sticky, so that none of them
+ * can rename or remove another's files (hm_init refuses a shared mount that
+ * is not). A dry run checks the same (the size offered, the directory empty
+ * and not a mount point) without creating a directory or mounting. Without a
+ * directory, the mount goes where hugemem puts it by default: /dev/hugepages
+ * for the default page size, /dev/hugepages<SZ> (/dev/hugepages1G) for
+ * another, so that two sizes never ask for one directory. Unmount refuses
+ * anything but a hugetlbfs mount point before calling umount2, so it never
+ * takes down another file system.
  */
 #include "base/ctx.h"
 #include "parse/parse.h"
@@ -215,13 +227,35 @@ static int write_count(struct hm_ctx *ctx, const char *path, uint64_t pages)
 	return 0;
 }
 
-int hm_reserve(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages, uint64_t *got)
+/* Set the counter PATH of the pool of PAGE_SIZE to PAGES and read it back
+ * into *NOW, holding the pool's lock. AT_LEAST: read it first and write only
+ * when it is lower, so that what another process added is never taken back. */
+static int set_count(struct hm_ctx *ctx, const char *path, uint64_t page_size, uint64_t pages,
+		     int at_least, uint64_t *now)
+{
+	int rc = 0, lock = hmi_pool_lock(ctx, page_size);
+
+	if (lock < 0)
+		return lock;
+	*now = 0;
+	if (at_least)
+		rc = hmi_read_u64(ctx, path, now);
+	if (rc == 0 && (!at_least || *now < pages)) {
+		rc = write_count(ctx, path, pages);
+		if (rc == 0)
+			rc = hmi_read_u64(ctx, path, now);
+	}
+	close(lock);
+	return rc;
+}
+
+static int reserve(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages, uint64_t *got,
+		   int at_least)
 {
 	char path[HM_PATH_MAX], size[32], where[32] = "";
 	uint64_t now = 0;
-	int rc, lock;
+	int rc;
 
-	hmi_err_clear(ctx);
 	if (node < -1 || node >= HM_MAX_NODES)
 		return hmi_err(ctx, EINVAL,
 			       "node %d is not a NUMA node id (0 to %d, or -1 for all)", node,
@@ -229,13 +263,8 @@ int hm_reserve(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages,
 	rc = check_size(ctx, &page_size);
 	if (rc == 0)
 		rc = nr_path(ctx, path, sizeof(path), page_size, node);
-	lock = rc == 0 ? hmi_pool_lock(ctx, page_size) : rc;
-	if (lock < 0)
-		return lock;
-	rc = write_count(ctx, path, pages);
 	if (rc == 0)
-		rc = hmi_read_u64(ctx, path, &now);
-	close(lock);
+		rc = set_count(ctx, path, page_size, pages, at_least, &now);
 	if (rc < 0)
 		return rc;
 	if (got)
@@ -251,6 +280,46 @@ int hm_reserve(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages,
 	    ": memory is fragmented or short (try fewer, or reserve 1 GiB pages at boot: "
 	    "hugepagesz=1G hugepages=N)",
 	    pages, size, where, now);
+}
+
+int hm_reserve(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages, uint64_t *got)
+{
+	hmi_err_clear(ctx);
+	return reserve(ctx, page_size, node, pages, got, 0);
+}
+
+int hmi_reserve_at_least(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t pages,
+			 uint64_t *got)
+{
+	return reserve(ctx, page_size, node, pages, got, 1);
+}
+
+int hm_overcommit(struct hm_ctx *ctx, uint64_t page_size, uint64_t pages, uint64_t *got)
+{
+	char path[HM_PATH_MAX], size[32];
+	uint64_t now = 0;
+	int rc;
+
+	hmi_err_clear(ctx);
+	rc = check_size(ctx, &page_size);
+	if (rc == 0)
+		rc = hmi_path(ctx, path, sizeof(path),
+			      "/sys/kernel/mm/hugepages/hugepages-%" PRIu64
+			      "kB/nr_overcommit_hugepages",
+			      page_size >> 10);
+	if (rc < 0)
+		return rc;
+	rc = set_count(ctx, path, page_size, pages, 0, &now);
+	if (rc == -EINVAL && page_size >= HMI_GIGANTIC_PAGE) {
+		hmi_format_size(page_size, size, sizeof(size));
+		return hmi_err(ctx, EINVAL,
+			       "the kernel allocates no %s pages on demand (they are gigantic): "
+			       "no overcommit for them; reserve them instead, at boot best",
+			       size);
+	}
+	if (rc == 0 && got)
+		*got = now;
+	return rc;
 }
 
 /* 1 when the directory open at FD (shown as DIR) is the root of a mount, 0
@@ -310,14 +379,16 @@ static int open_link(struct hm_ctx *ctx, int at, const char *name, const struct 
 	return fd;
 }
 
-/* Component NAME of DIR, in the directory AT: created when missing (0755),
- * opened without following a link but as open_link allows. An fd or -errno. */
-static int open_component(struct hm_ctx *ctx, int at, const char *name, const char *dir, int last)
+/* Component NAME of DIR, in the directory AT: created when missing (0755)
+ * when CREATE, opened without following a link but as open_link allows. An
+ * fd or -errno (-ENOENT when it is missing and not CREATE). */
+static int open_component(struct hm_ctx *ctx, int at, const char *name, const char *dir, int last,
+			  int create)
 {
 	struct stat st;
 	int fd;
 
-	if (mkdirat(at, name, 0755) < 0 && errno != EEXIST)
+	if (create && mkdirat(at, name, 0755) < 0 && errno != EEXIST)
 		return hmi_err(ctx, errno, "cannot create '%s' of %s: %s", name, dir,
 			       strerror(errno));
 	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -337,9 +408,10 @@ static int open_component(struct hm_ctx *ctx, int at, const char *name, const ch
 }
 
 /* DIR opened one component at a time from / (or the working directory),
- * creating what is missing: the descriptor is the directory the mount goes
- * on, whatever is renamed or planted meanwhile. An fd or -errno. */
-static int open_mount_dir(struct hm_ctx *ctx, const char *dir)
+ * creating what is missing when CREATE: the descriptor is the directory the
+ * mount goes on, whatever is renamed or planted meanwhile. An fd or -errno
+ * (-ENOENT: a component is missing and not CREATE). */
+static int open_mount_dir(struct hm_ctx *ctx, const char *dir, int create)
 {
 	char path[HM_PATH_MAX], *save = NULL, *name, *next;
 	int at, fd;
@@ -355,7 +427,7 @@ static int open_mount_dir(struct hm_ctx *ctx, const char *dir)
 		next = strtok_r(NULL, "/", &save);
 		if (strcmp(name, ".") == 0)
 			continue;
-		fd = open_component(ctx, at, name, dir, next == NULL);
+		fd = open_component(ctx, at, name, dir, next == NULL, create);
 		close(at);
 		if (fd < 0)
 			return fd;
@@ -407,19 +479,28 @@ static int check_mount_dir(struct hm_ctx *ctx, int fd, const char *dir)
 	return 0;
 }
 
-static void mount_options(char *buf, size_t len, uint64_t page_size, uid_t uid, gid_t gid)
+/* The options of the mount SPEC asks for, "pagesize=2097152,mode=0755". */
+static void mount_options(char *buf, size_t len, const struct hm_mount_spec *spec)
 {
+	int owner = spec->uid != (uid_t)-1 || spec->gid != (gid_t)-1;
+	mode_t mode = spec->mode != (mode_t)-1 ? spec->mode : owner ? 01770 : 0755;
 	size_t used = 0;
 
 	buf[0] = '\0';
-	if (page_size)
-		used += (size_t)snprintf(buf, len, "pagesize=%" PRIu64 ",", page_size);
-	if (uid != (uid_t)-1)
-		used += (size_t)snprintf(buf + used, len - used, "uid=%u,", (unsigned)uid);
-	if (gid != (gid_t)-1)
-		used += (size_t)snprintf(buf + used, len - used, "gid=%u,", (unsigned)gid);
-	snprintf(buf + used, len - used, "mode=%s",
-		 uid != (uid_t)-1 || gid != (gid_t)-1 ? "1770" : "0755");
+	if (spec->page_size)
+		used += (size_t)snprintf(buf, len, "pagesize=%" PRIu64 ",", spec->page_size);
+	if (spec->size_limit && used < len)
+		used +=
+		    (size_t)snprintf(buf + used, len - used, "size=%" PRIu64 ",", spec->size_limit);
+	if (spec->nr_inodes && used < len)
+		used += (size_t)snprintf(buf + used, len - used, "nr_inodes=%" PRIu64 ",",
+					 spec->nr_inodes);
+	if (spec->uid != (uid_t)-1 && used < len)
+		used += (size_t)snprintf(buf + used, len - used, "uid=%u,", (unsigned)spec->uid);
+	if (spec->gid != (gid_t)-1 && used < len)
+		used += (size_t)snprintf(buf + used, len - used, "gid=%u,", (unsigned)spec->gid);
+	if (used < len)
+		snprintf(buf + used, len - used, "mode=%04o", (unsigned)mode);
 }
 
 static int mount_error(struct hm_ctx *ctx, int err, const char *dir, uint64_t page_size)
@@ -437,20 +518,68 @@ static int mount_error(struct hm_ctx *ctx, int err, const char *dir, uint64_t pa
 	return hmi_err(ctx, err, "cannot mount hugetlbfs on %s: %s", dir, strerror(err));
 }
 
-int hm_mount(struct hm_ctx *ctx, const char *dir, uint64_t page_size, uid_t uid, gid_t gid)
+void hmi_mount_default_dir(struct hm_ctx *ctx, uint64_t page_size, char *dir, size_t len)
 {
-	char options[128], self[64];
-	int rc, fd;
+	uint64_t dflt = 0;
+	char size[32];
 
-	hmi_err_clear(ctx);
-	if (!dir)
-		return hmi_err(ctx, EINVAL, "no mount point given");
-	rc = page_size ? check_size(ctx, &page_size) : 0;
-	fd = rc == 0 ? open_mount_dir(ctx, dir) : rc;
+	if (page_size && default_size(ctx, &dflt) < 0)
+		hmi_err_clear(ctx); /* no default size known: the size is not it */
+	if (page_size == 0 || page_size == dflt) {
+		snprintf(dir, len, "/dev/hugepages");
+		return;
+	}
+	hmi_format_size_short(page_size, size, sizeof(size));
+	snprintf(dir, len, "/dev/hugepages%s", size);
+}
+
+/* SPEC's values are ones the kernel takes: a mode of permission bits, a
+ * size= limit of whole pages (PAGE_SIZE, resolved). */
+static int check_spec(struct hm_ctx *ctx, const struct hm_mount_spec *spec, uint64_t page_size)
+{
+	char size[32];
+
+	if (spec->mode != (mode_t)-1 && spec->mode > 07777)
+		return hmi_err(ctx, EINVAL,
+			       "mount mode %o is not a file mode: give at most 4 octal digits "
+			       "(e.g. 1770)",
+			       (unsigned)spec->mode);
+	if (spec->size_limit && page_size && spec->size_limit % page_size) {
+		hmi_format_size(page_size, size, sizeof(size));
+		return hmi_err(ctx, EINVAL,
+			       "mount size limit %" PRIu64 " bytes is not a whole number of %s "
+			       "pages: give a multiple of %s",
+			       spec->size_limit, size, size);
+	}
+	return 0;
+}
+
+/* A dry run's look at DIR: missing (the mount would create it: *CREATE), or
+ * a directory that may take a mount. */
+static int check_dir_only(struct hm_ctx *ctx, const char *dir, int *create)
+{
+	int fd = open_mount_dir(ctx, dir, 0), rc;
+
+	*create = fd == -ENOENT;
+	if (*create) {
+		hmi_err_clear(ctx);
+		return 0;
+	}
 	if (fd < 0)
 		return fd;
 	rc = check_mount_dir(ctx, fd, dir);
-	mount_options(options, sizeof(options), page_size, uid, gid);
+	close(fd);
+	return rc;
+}
+
+static int mount_at(struct hm_ctx *ctx, const char *dir, const char *options, uint64_t page_size)
+{
+	char self[64];
+	int fd = open_mount_dir(ctx, dir, 1), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = check_mount_dir(ctx, fd, dir);
 	/* the directory checked, not what DIR names by now: /proc/self/fd/N is
 	 * this process's own descriptor (no system file: not below the root) */
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
@@ -458,6 +587,48 @@ int hm_mount(struct hm_ctx *ctx, const char *dir, uint64_t page_size, uid_t uid,
 		rc = mount_error(ctx, errno, dir, page_size);
 	close(fd);
 	return rc;
+}
+
+int hm_mount_ext(struct hm_ctx *ctx, const struct hm_mount_spec *spec, struct hm_mount_result *res)
+{
+	struct hm_mount_result mine = {0};
+	uint64_t page_size;
+	int rc = 0;
+
+	hmi_err_clear(ctx);
+	if (!spec)
+		return hmi_err(ctx, EINVAL, "no mount given (spec is NULL)");
+	res = res ? res : &mine;
+	memset(res, 0, sizeof(*res));
+	page_size = spec->page_size;
+	if (page_size)
+		rc = check_size(ctx, &page_size);
+	else if (spec->size_limit)
+		rc = default_size(ctx, &page_size);
+	if (rc == 0)
+		rc = check_spec(ctx, spec, page_size);
+	if (rc < 0)
+		return rc;
+	if (spec->dir)
+		snprintf(res->dir, sizeof(res->dir), "%s", spec->dir);
+	else
+		hmi_mount_default_dir(ctx, spec->page_size, res->dir, sizeof(res->dir));
+	mount_options(res->options, sizeof(res->options), spec);
+	if (spec->dry_run)
+		return check_dir_only(ctx, res->dir, &res->create);
+	return mount_at(ctx, res->dir, res->options, spec->page_size);
+}
+
+int hm_mount(struct hm_ctx *ctx, const char *dir, uint64_t page_size, uid_t uid, gid_t gid)
+{
+	const struct hm_mount_spec spec = {
+	    .dir = dir, .page_size = page_size, .uid = uid, .gid = gid, .mode = (mode_t)-1};
+
+	if (!dir) {
+		hmi_err_clear(ctx);
+		return hmi_err(ctx, EINVAL, "no mount point given");
+	}
+	return hm_mount_ext(ctx, &spec, NULL);
 }
 
 /* Up to three names of files in DIR, for the message that says who is busy. */

@@ -385,9 +385,27 @@ def pci():
         put("pci", "p%02d" % i, s)
 
 
+# ------------------------------------------------------------------ the set-up file
+SETUPCONF = [
+    "# hugemem set-up\nsize=2G page-size=2M\n",
+    "size=4G page-size=1G node=0 mount=/dev/hugepages1G\n",
+    "size=1G page-size=2M node=1 mount=/mnt/h uid=1000 gid=1000 mode=1770\n",
+    "\tsize=64M\t page-size=2M  \n  # indented\n\nsize=8G page-size=1G node=3\n",
+    "size=1G sise=2G\n", "size=1G size=2G\n", "page-size=2M\n", "size=0\n",
+    "size=1G page-size=3M\n", "size=1G node=64\n", "size=1G mode=17777\n",
+    "size=1G uid=4294967295\n", "size=1G mount=rel\n", "size=1G mount=/a\x01b\n",
+    "size=1G\r\n", "size=16777215T page-size=8388608T\n", "size=1G =x\n", "node\n",
+]
+
+
+def setupconf():
+    for i, s in enumerate(SETUPCONF):
+        put("setupconf", "c%02d" % i, s)
+
+
 def main():
     for fn in (sizes, socket_mem, opts, mountinfo, meminfo, sysfs, cgroup, pagemap, locks, maps,
-               heap, pci):
+               heap, pci, setupconf):
         fn()
     return 0
 

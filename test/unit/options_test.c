@@ -462,8 +462,8 @@ static void test_positionals(void)
 
 static void test_help(void)
 {
-	const char *names[] = {"init",	  "attach", "status", "reserve", "mount",
-			       "unmount", "clear",  "map",    "reorder", "keeper"};
+	const char *names[] = {"init",	"attach", "status",  "reserve", "mount", "unmount",
+			       "clear", "map",	  "reorder", "keeper",	"setup"};
 	struct cli_opts o;
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(names); i++) {
@@ -521,10 +521,13 @@ static void test_commands(void)
 	PARSE_FAILS(HM_CMD_STATUS, "-m is not an option of 'status' (it belongs to: init)", "-m64");
 	PARSE_FAILS(HM_CMD_ATTACH,
 		    "--page-size is not an option of 'attach' (it belongs to: init, status, "
-		    "reserve, mount, map, reorder, keeper)",
+		    "reserve, mount, map, reorder, keeper, setup)",
 		    "--page-size", "2M");
-	PARSE_FAILS(HM_CMD_UNMOUNT,
-		    "--dry-run is not an option of 'unmount' (it belongs to: clear)", "--dry-run");
+	PARSE_FAILS(
+	    HM_CMD_UNMOUNT,
+	    "--dry-run is not an option of 'unmount' (it belongs to: reserve, mount, clear, "
+	    "setup)",
+	    "--dry-run");
 	PARSE_FAILS(HM_CMD_INIT, "--node is not an option of 'init'", "--node", "0");
 	is_int(hm_command_from_name("init"), HM_CMD_INIT, "init");
 	is_int(hm_command_from_name("attach"), HM_CMD_ATTACH, "attach");
@@ -536,6 +539,7 @@ static void test_commands(void)
 	is_int(hm_command_from_name("map"), HM_CMD_MAP, "map");
 	is_int(hm_command_from_name("reorder"), HM_CMD_REORDER, "reorder");
 	is_int(hm_command_from_name("keeper"), HM_CMD_KEEPER, "keeper");
+	is_int(hm_command_from_name("setup"), HM_CMD_SETUP, "setup");
 	ok(!hm_command_from_name("INIT") && !hm_command_from_name("") &&
 	       !hm_command_from_name(NULL) && !hm_command_from_name("initx"),
 	   "unknown command names are 0");
@@ -644,6 +648,11 @@ static const char *sample_value(const char *name)
 	    {"runtime-dir", "/run/k"},
 	    {"uid-quota", "1G"},
 	    {"socket-keep", "64,0"},
+	    {"mode", "1770"},
+	    {"size", "64M"},
+	    {"nr-inodes", "100"},
+	    {"overcommit", "1G"},
+	    {"mount", "/dev/hugepages"},
 	};
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(samples); i++)
@@ -661,7 +670,7 @@ static int table_row_ok(const struct hm_optdesc *d)
 
 	snprintf(word, sizeof(word), "--%s", d->long_name);
 	snprintf(shortw, sizeof(shortw), "-%c", d->short_name);
-	for (unsigned bit = 1; good && bit <= HM_CMD_KEEPER; bit <<= 1) {
+	for (unsigned bit = 1; good && bit <= HM_CMD_SETUP; bit <<= 1) {
 		struct cli_opts o;
 		int want = (d->commands & bit) ? 0 : -EINVAL;
 
