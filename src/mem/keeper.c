@@ -81,10 +81,13 @@ static size_t asks_of(const struct hm_opts *o, uint64_t page, struct hmi_kp_ask 
 static int not_served(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o,
 		      const char *why)
 {
-	snprintf(pr->keeper_line, sizeof(pr->keeper_line), "not used: %s", why);
+	char copy[HMI_ERR_MAX]; /* WHY may be the context's own message */
+
+	snprintf(copy, sizeof(copy), "%s", why);
+	snprintf(pr->keeper_line, sizeof(pr->keeper_line), "not used: %s", copy);
 	pr->tab.info.keeper = pr->keeper_line;
 	if (explicit_dir(o))
-		return hmi_err(ctx, EAGAIN, "--keeper %s: %s", o->keeper, why);
+		return hmi_err(ctx, EAGAIN, "--keeper %s: %s", o->keeper, copy);
 	hmi_err_clear(ctx);
 	return 0;
 }

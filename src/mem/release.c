@@ -210,11 +210,13 @@ int hmi_mem_release(struct hm_ctx *ctx)
 	if (pr->window_len)  /* a secondary's pages go with its window */
 		munmap((void *)(uintptr_t)pr->window_base, pr->window_len);
 	hmi_grow_release(ctx);
-	hmi_mem_keeper_end(pr); /* after the pages: the keeper punches what comes back */
 	hmi_extmap_release(&pr->tab.ext);
 	hmi_xlate_release(&pr->tab.xlate);
 	free(pr->tab.segs);
 	hmi_rundir_leave(ctx, pr); /* the last one out leaves no runtime directory */
+	/* last: the keeper punches and faults again what comes back, work that
+	 * would compete with this process's own way out */
+	hmi_mem_keeper_end(pr);
 	if (pr->lock_fd >= 0)
 		close(pr->lock_fd);
 	free(pr);
