@@ -1304,7 +1304,9 @@ int hm_extmem_heap_remove(struct hm_ctx *ctx, void *va, size_t len);
  * export or a refusing callback holds stays). With secondaries attached a
  * unit retires instead: each unmaps it the next time it takes the heap lock
  * or misses a translation, and a later hm_mem_trim gives it back once all
- * have. *FREED_BYTES (may be NULL): what went back. The number of units
+ * have. Units a secondary grew are trimmed too (no callback runs for them
+ * here: none ran here when they grew). *FREED_BYTES (may be NULL): what
+ * went back. The number of units
  * given back (0 for memory that does not grow), or -errno: called in a
  * secondary (the primary trims), from a callback, no heap, out of memory,
  * a broken heap.

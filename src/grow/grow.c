@@ -87,6 +87,7 @@ void hmi_grow_release(struct hm_ctx *ctx)
 		free(g->own_ps);
 	}
 	pthread_mutex_destroy(&g->lock);
+	free(g->foreign);
 	free(g->units);
 	free(g);
 	ctx->grow = NULL;

@@ -83,6 +83,15 @@ int hmi_grow_retired_finish(struct hm_ctx *ctx, const struct hmi_followers *f, u
 /* This process's live units, for trim: up to MAX of them in *OUT, oldest
  * first; the count. */
 size_t hmi_grow_units(struct hm_ctx *ctx, struct hmi_unit_info *out, size_t max);
+/* The primary: the live units secondaries grew (in the shared table, not
+ * its own), up to MAX in *OUT; the count. */
+size_t hmi_grow_foreign_units(struct hm_ctx *ctx, struct hmi_unit_info *out, size_t max);
+/* The primary, once the heap took the foreign unit at VA out: unmap it here
+ * and retire it (its pages go, punched from the files this process shares
+ * with its grower, once every secondary has let it go: the grower too, which
+ * then forgets it). No callback runs: none ran here when it grew. 0 or
+ * -errno. */
+int hmi_grow_retire_foreign(struct hm_ctx *ctx, uint64_t va);
 /* With the heap lock held (any process): does a keep or a dma-buf export
  * hold the unit at VA? */
 int hmi_grow_held(const struct hm_ctx *ctx, uint64_t va);

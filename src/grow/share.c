@@ -376,6 +376,8 @@ int hmi_grow_sync(struct hm_ctx *ctx)
 	pthread_mutex_lock(&g->lock);
 	for (size_t p = 0; rc == 0 && p < ctx->tab->grow.n_pages; p++)
 		rc = sync_page(ctx, g, p, &changed);
+	if (rc == 0 && changed)
+		hmi_grow_forget_retired(ctx, g);
 	if (rc == 0) {
 		__atomic_store_n(&g->seen_gen, gen, __ATOMIC_RELEASE);
 		if (g->slot >= 0) /* what a trim waits for: this process has unmapped what left */

@@ -37,6 +37,12 @@ struct hmi_grow {
 	uint64_t seen_gen;
 	struct hmi_pageset *own_ps; /* a secondary's page set over the primary's files */
 	int slot;		    /* a secondary's follower slot in the shared table, -1 none */
+	/* the primary's: units secondaries grew that a trim retires (trim.c) */
+	struct foreign {
+		uint64_t va, len, retire_gen;
+		int node;
+	} * foreign;
+	size_t n_foreign, cap_foreign;
 };
 
 /* One page of the growth area as every process of the prefix sees it, in
@@ -116,6 +122,9 @@ void hmi_grow_unlock_both(struct hmi_grow *g);
  * gives it back. */
 int hmi_grow_follower_join(struct hm_ctx *ctx, struct hmi_grow *g);
 void hmi_grow_follower_leave(struct hmi_grow *g);
+/* trim.c, a secondary that grew units, under its lock after a sync: forget
+ * the ones the primary retires (unmapped by the sync already). */
+void hmi_grow_forget_retired(struct hm_ctx *ctx, struct hmi_grow *g);
 /* share.c: has every secondary of PIDS[0..N) seen generation GEN (each
  * has a slot, and its mappings match GEN or later)? */
 int hmi_grow_followers_saw(const struct hm_ctx *ctx, const pid_t *pids, int n, uint64_t gen);

@@ -18,6 +18,13 @@
  * counted nowhere. A secondary in another pid namespace, or one that never
  * looks again, keeps the unit retiring: safe, and said in docs/growth.md.
  *
+ * A unit a secondary grew (memfds, single files) is the primary's to trim
+ * too, with no callback (none ran in the primary when it grew): the primary
+ * unmaps it at once and retires it; the grower, at its next look, unmaps it
+ * and forgets it (its records would otherwise name pages that are gone);
+ * once all have, the primary punches its pages out of the files it shares
+ * with the grower, at the offsets the table names.
+ *
  * A unit a keep (hm_mem_keep) or a dma-buf export holds is never taken out:
  * the marks live in the shared table so that a secondary's keep holds
  * against the primary's trim, and both are read and written with the heap
@@ -27,8 +34,11 @@
 #include "grow/state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* Move the unit at VA from state FROM to TO: its length, 0 when it is not
  * in FROM. */
@@ -88,6 +98,147 @@ int hmi_grow_give_back(struct hm_ctx *ctx, uint64_t va, const struct hmi_followe
 	return rc < 0 ? rc : 1;
 }
 
+/* ------------------------------------------------------------------ units secondaries grew */
+
+void hmi_grow_forget_retired(struct hm_ctx *ctx, struct hmi_grow *g)
+{
+	struct hmi_pageset *ps = g->own_ps;
+	const struct hmi_gpage *e;
+
+	for (size_t u = g->n_units; ps && u-- > 0;) {
+		struct unit *x = &g->units[u];
+
+		e = hmi_grow_unit_entry(ctx, x->va);
+		if (x->state != UNIT_LIVE || !e ||
+		    atomic_load_explicit(&e->live, memory_order_acquire) != GPAGE_RETIRING)
+			continue;
+		for (size_t i = 0; i < ps->n; i++) /* its pages are unmapped here already */
+			if (ps->pages[i].va - x->va < x->len)
+				ps->pages[i].va = 0;
+		hmi_pageset_compact(ps);
+		ctx->tab->info.total_bytes -= x->len;
+		*x = g->units[--g->n_units];
+	}
+}
+
+size_t hmi_grow_foreign_units(struct hm_ctx *ctx, struct hmi_unit_info *out, size_t max)
+{
+	struct hmi_grow *g = ctx->grow;
+	uint32_t *regions = malloc((max + 1) * sizeof(*regions));
+	size_t n = regions ? hmi_grow_live_units(ctx, out, regions, max) : 0, kept = 0;
+
+	pthread_mutex_lock(&g->lock);
+	for (size_t i = 0; i < n; i++)
+		if (!hmi_grow_unit_at(g, out[i].va))
+			out[kept++] = out[i];
+	pthread_mutex_unlock(&g->lock);
+	free(regions);
+	return kept;
+}
+
+int hmi_grow_retire_foreign(struct hm_ctx *ctx, uint64_t va)
+{
+	struct hmi_grow *g = ctx->grow;
+	struct hmi_gpage *e = hmi_grow_unit_entry(ctx, va);
+	uint64_t len = e ? HMI_READ(e->unit_len) : 0;
+	const struct hmi_growmap *m = &ctx->tab->grow;
+	size_t first = (size_t)((va - m->base) >> m->shift);
+	int node = e ? HMI_READ(e->node) : -1, rc = 0;
+
+	/* shared memory: the unit must fit the area and name a node */
+	if (!len || len % m->page_size || (len >> m->shift) > m->n_pages - first || node < 0 ||
+	    node >= HM_MAX_NODES)
+		return hmi_err(ctx, EPROTO,
+			       "the table of grown memory describes the unit at 0x%" PRIx64
+			       " wrongly (length %" PRIu64 ", node %d): restart the prefix",
+			       va, len, node);
+
+	if (rc == 0)
+		rc = hmi_array_reserve(ctx, (void **)&g->foreign, &g->cap_foreign, g->n_foreign + 1,
+				       sizeof(*g->foreign), 8, "units to give back");
+	if (rc == 0)
+		rc = hmi_grow_lock_both(ctx, g);
+	if (rc < 0)
+		return rc;
+	hmi_growmap_set(&ctx->tab->grow, va, NULL, (size_t)(len >> m->shift));
+	/* in one call, so no other mapping lands in the hole */
+	if (mmap((void *)(uintptr_t)va, len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED)
+		madvise((void *)(uintptr_t)va, len, MADV_DONTFORK);
+	for (size_t k = 0; k < (len >> m->shift); k++)
+		atomic_store_explicit(&e[k].live, GPAGE_RETIRING, memory_order_release);
+	g->foreign[g->n_foreign++] = (struct foreign){
+	    .va = va,
+	    .len = len,
+	    .node = node,
+	    .retire_gen = atomic_fetch_add_explicit(&g->shared->gen, 1, memory_order_acq_rel) + 1};
+	hmi_grow_unlock_both(g);
+	return 0;
+}
+
+/* Punch page P's place in the file the primary shares with its grower
+ * (checked: the table is shared memory). */
+static void punch_page(struct hm_ctx *ctx, struct hmi_grow *g, size_t p)
+{
+	const struct hmi_pageset *ps = g->cfg.ps;
+	const struct hmi_gpage *e = &g->shared->page[p];
+	uint32_t b = HMI_READ(e->backing);
+	uint64_t off = HMI_READ(e->offset), page = ctx->tab->grow.page_size;
+
+	if (b < ps->n_backings && ps->backings[b].fd >= 0 && off % page == 0)
+		fallocate(ps->backings[b].fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  (off_t)off, (off_t)page);
+}
+
+/* Under both locks: every secondary let the foreign unit U go: its pages
+ * back to the pool, the highest IO address first (the next growth gets them
+ * ascending), its place free. */
+static void drop_foreign(struct hm_ctx *ctx, struct hmi_grow *g, const struct foreign *u)
+{
+	const struct hmi_growmap *m = &ctx->tab->grow;
+	size_t first = (size_t)((u->va - m->base) >> m->shift), n = (size_t)(u->len >> m->shift);
+	size_t *order = malloc((n + 1) * sizeof(*order));
+
+	for (size_t i = 0; order && i < n; i++) { /* insertion sort: a unit is short */
+		size_t q = i;
+
+		for (order[q] = first + i; q > 0 && HMI_READ(g->shared->page[order[q - 1]].iova) <
+							HMI_READ(g->shared->page[first + i].iova);
+		     q--) {
+			order[q] = order[q - 1];
+			order[q - 1] = first + i;
+		}
+	}
+	for (size_t i = 0; i < n; i++) /* without memory for the order: as they sit */
+		punch_page(ctx, g, order ? order[i] : first + i);
+	free(order);
+	g->shared->bytes[u->node] -= u->len;
+	g->shared->total -= u->len;
+	for (size_t i = 0; i < n; i++)
+		atomic_store_explicit(&g->shared->page[first + i].live, GPAGE_FREE,
+				      memory_order_release);
+}
+
+/* Under both locks: the foreign units every follower of F let go, dropped. */
+static int finish_foreign(struct hm_ctx *ctx, struct hmi_grow *g, const struct hmi_followers *f,
+			  uint64_t *bytes)
+{
+	int given = 0;
+
+	for (size_t i = g->n_foreign; i-- > 0;) {
+		struct foreign u = g->foreign[i];
+
+		if (f && f->n != 0 && !hmi_grow_followers_saw(ctx, f->pids, f->n, u.retire_gen))
+			continue;
+		drop_foreign(ctx, g, &u);
+		g->foreign[i] = g->foreign[--g->n_foreign];
+		given++;
+		if (bytes)
+			*bytes += u.len;
+	}
+	return given;
+}
+
 int hmi_grow_retired_finish(struct hm_ctx *ctx, const struct hmi_followers *f, uint64_t *bytes)
 {
 	struct hmi_grow *g = ctx->grow;
@@ -110,6 +261,8 @@ int hmi_grow_retired_finish(struct hm_ctx *ctx, const struct hmi_followers *f, u
 		if (bytes)
 			*bytes += len;
 	}
+	if (rc >= 0)
+		given += finish_foreign(ctx, g, f, bytes);
 	hmi_grow_unlock_both(g);
 	return rc < 0 ? rc : given;
 }

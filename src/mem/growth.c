@@ -223,7 +223,7 @@ static int take_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct h
  * puts it back. 1 when given back, 0 when kept or retiring, -errno when the
  * heap is broken. */
 static int trim_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_unit_info *u,
-		     const struct hmi_followers *f, uint64_t *spare)
+		     const struct hmi_followers *f, uint64_t *spare, int foreign)
 {
 	uint64_t first, end;
 	int rc = 0, taken = 0;
@@ -235,7 +235,8 @@ static int trim_unit(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct h
 	}
 	if (rc < 0 || !taken)
 		return rc;
-	rc = hmi_grow_give_back(ctx, u->va, f);
+	/* a unit a secondary grew: no callback ran here for it, none runs now */
+	rc = foreign ? hmi_grow_retire_foreign(ctx, u->va) : hmi_grow_give_back(ctx, u->va, f);
 	if (rc >= 0)
 		return rc;
 	rc = hmi_heap_lock(ctx, v); /* a callback keeps it: back into the heap */
@@ -260,28 +261,47 @@ static int trim_refused(struct hm_ctx *ctx, const char *fn)
 	return hmi_events_refuse_nested(ctx, fn);
 }
 
-/* Trim: the retiring units every secondary has let go, then every free
- * unit, the latest first, but for SPARE bytes of them. */
-static int trim(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t spare, uint64_t *freed)
+/* Trim this process's units (FOREIGN 0) or the ones secondaries grew (1):
+ * every free one, the latest first, but for *SPARE bytes of them. */
+static int trim_units(struct hm_ctx *ctx, struct hmi_heap_view *v, const struct hmi_followers *f,
+		      uint64_t *spare, int foreign, uint64_t *freed)
 {
-	pid_t pids[MAX_FOLLOWERS];
-	struct hmi_followers f = followers_of(ctx, pids);
-	struct hmi_unit_info *units;
-	int rc, given;
-	size_t n;
+	size_t max = hmi_grow_max_units(ctx), n;
+	struct hmi_unit_info *units = malloc((max + 1) * sizeof(*units));
+	int rc = 0, given = 0;
 
-	given = rc = hmi_grow_retired_finish(ctx, &f, freed);
-	units = rc >= 0 ? malloc((hmi_grow_max_units(ctx) + 1) * sizeof(*units)) : NULL;
-	if (rc >= 0 && !units)
-		rc = hmi_err(ctx, ENOMEM, "hm_mem_trim: out of memory");
-	n = units ? hmi_grow_units(ctx, units, hmi_grow_max_units(ctx)) : 0;
+	if (!units)
+		return hmi_err(ctx, ENOMEM, "hm_mem_trim: out of memory");
+	n = foreign ? hmi_grow_foreign_units(ctx, units, max) : hmi_grow_units(ctx, units, max);
 	for (size_t i = n; rc >= 0 && i-- > 0;) { /* the latest first */
-		rc = trim_unit(ctx, v, &units[i], &f, &spare);
+		rc = trim_unit(ctx, v, &units[i], f, spare, foreign);
 		if (rc > 0 && freed)
 			*freed += units[i].len;
 		given += rc > 0;
 	}
 	free(units);
+	return rc < 0 ? rc : given;
+}
+
+/* Trim: the retiring units every secondary has let go, then every free
+ * unit, ours and those secondaries grew, but for SPARE bytes of them; then
+ * the retired ones no secondary maps (all of them when none runs). */
+static int trim(struct hm_ctx *ctx, struct hmi_heap_view *v, uint64_t spare, uint64_t *freed)
+{
+	pid_t pids[MAX_FOLLOWERS];
+	struct hmi_followers f = followers_of(ctx, pids);
+	int rc, given = 0;
+
+	rc = hmi_grow_retired_finish(ctx, &f, freed);
+	given += rc > 0 ? rc : 0;
+	if (rc >= 0)
+		rc = trim_units(ctx, v, &f, &spare, 0, freed);
+	given += rc > 0 ? rc : 0;
+	if (rc >= 0)
+		rc = trim_units(ctx, v, &f, &spare, 1, freed);
+	if (rc >= 0 && f.n == 0) /* no secondary: what just retired goes now */
+		rc = hmi_grow_retired_finish(ctx, &f, freed);
+	given += rc > 0 ? rc : 0;
 	return rc < 0 ? rc : given;
 }
 

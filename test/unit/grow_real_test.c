@@ -432,7 +432,7 @@ static int ask(int to, int from, char cmd)
  * until the keep is let go. */
 static void check_trim_followed(struct hm_ctx *ctx, const char *b, const char *pfx)
 {
-	int to[2], from[2], st = 0, n;
+	int to[2], from[2], st = 0, n, units;
 	void *blk[256];
 	char *p, *q;
 	uint64_t freed = 0, free0;
@@ -463,8 +463,9 @@ static void check_trim_followed(struct hm_ctx *ctx, const char *b, const char *p
 	ok(hm_virt2iova(ctx, q) != HM_BAD_IOVA, "%s: the unit the secondary keeps stays", b);
 	is_int(hm_mem_trim(ctx, NULL), 0, "%s: until the secondary looks, still nothing", b);
 	ok(ask(to[1], from[0], 'l'), "%s: the secondary, at its next heap call, unmapped it", b);
-	ok(hm_mem_trim(ctx, &freed) >= 1 && freed >= 2 * MB,
-	   "%s: then a trim gives it back (%llu bytes)", b, (unsigned long long)freed);
+	units = hm_mem_trim(ctx, &freed);
+	ok(units >= 1 && freed >= 2 * MB, "%s: then a trim gives it back (%d units, %llu bytes)", b,
+	   units, (unsigned long long)freed);
 	is_u64(real_counter("free_hugepages"), free0 + freed / (2 * MB), "%s: the pool has it", b);
 	ok(hm_virt2iova(ctx, q) != HM_BAD_IOVA, "%s: the kept unit is still there", b);
 	is_int(hm_mem_keep(ctx, q, 4096, 0), 0, "%s: the primary lets go of the keep", b);
@@ -668,6 +669,35 @@ static void check_pool_cap(uint64_t pool0)
 /* A secondary (a child) that needs memory grows it: memfds and single files
  * (the primary's files, grown in the secondary); page files: refused with a
  * message. The primary sees the growth (translation, bytes, heap). */
+/* The primary trims a unit a secondary grew (check_secondary_grows): once
+ * the secondary freed it, a trim retires it (nothing given back while the
+ * secondary maps it, the primary no longer translates it); the secondary's
+ * next heap call unmaps it; then a trim gives its page back. */
+static void trim_grown_by_secondary(struct hm_ctx *ctx, const char *b, int to, int from, uint64_t q)
+{
+	uint64_t freed = 0, free0;
+	char c = 0;
+	int units;
+
+	ok(write(to, "f", 1) == 1 && read(from, &c, 1) == 1 && c == 'y',
+	   "%s: the secondary frees what it grew", b);
+	free0 = real_counter("free_hugepages");
+	is_int(hm_mem_trim(ctx, &freed), 0, "%s: a trim while it maps that unit gives nothing", b);
+	is_u64(real_counter("free_hugepages"), free0, "%s: the pool is unchanged", b);
+	ok(hm_virt2iova(ctx, (void *)(uintptr_t)q) == HM_BAD_IOVA,
+	   "%s: the primary no longer translates the unit the secondary grew", b);
+	ok(write(to, "l", 1) == 1 && read(from, &c, 1) == 1 && c == 'y',
+	   "%s: the secondary's next heap call unmapped it", b);
+	units = hm_mem_trim(ctx, &freed);
+	ok(units >= 1 && freed >= 2 * MB,
+	   "%s: then the primary's trim gives it back (%d units, %llu bytes)", b, units,
+	   (unsigned long long)freed);
+	is_u64(real_counter("free_hugepages"), free0 + freed / (2 * MB), "%s: the pool has it", b);
+	ok(write(to, "g", 1) == 1 && read(from, &c, 1) == 1 && c == 'y',
+	   "%s: the secondary grows again, its heap whole (it forgot the unit that left)", b);
+	hm_mem_trim(ctx, NULL); /* what it grew again: retiring, given back at the end */
+}
+
 static void check_secondary_grows(int k, uint64_t pool0)
 {
 	char line[256], pfx[64];
@@ -690,7 +720,7 @@ static void check_secondary_grows(int k, uint64_t pool0)
 	if (pid == 0) {
 		struct hm_ctx *sec = NULL;
 		struct hm_opts o;
-		void *blk[256], *q = NULL;
+		void *blk[256] = {0}, *q = NULL;
 		char c;
 
 		hm_ctx_new(&sec);
@@ -708,8 +738,30 @@ static void check_secondary_grows(int k, uint64_t pool0)
 			fprintf(stderr, "# secondary growth: %s\n", hm_errmsg(sec));
 			msg[2] = strstr(hm_errmsg(sec), "secondary") != NULL;
 		}
-		if (write(c2p[1], msg, sizeof(msg)) != sizeof(msg) || read(p2c[0], &c, 1) != 1)
+		if (write(c2p[1], msg, sizeof(msg)) != sizeof(msg))
 			_exit(1);
+		while (read(p2c[0], &c, 1) == 1 && c != 'x') {
+			int yes = 1;
+
+			if (c == 'f') { /* free all it took: the unit it grew is wholly free */
+				hm_free(sec, q);
+				for (int i = 0; i < 256 && blk[i]; i++)
+					hm_free(sec, blk[i]);
+			} else if (c == 'g') { /* grow again where the retired unit was */
+				void *more[256] = {0}, *q2;
+				int m = fill(sec, more, 256);
+
+				q2 = hm_malloc(sec, 64 * 1024, 0);
+				yes = q2 && hm_heap_check(sec) == 0;
+				hm_free(sec, q2);
+				for (int i = 0; i < m; i++)
+					hm_free(sec, more[i]);
+			} else { /* look (a heap call): the unit the primary retired unmapped */
+				yes = hm_heap_check(sec) == 0 && (!q || prot_none_here(q));
+			}
+			if (write(c2p[1], yes ? "y" : "n", 1) != 1)
+				_exit(1);
+		}
 		hm_ctx_free(sec); /* after the primary looked: the pages stay the prefix's */
 		_exit(0);
 	}
@@ -724,6 +776,7 @@ static void check_secondary_grows(int k, uint64_t pool0)
 		ok(msg[0] && *(volatile unsigned char *)(uintptr_t)msg[0] == 0xa5,
 		   "%s: and reads its bytes", backings[k]);
 		is_int(hm_heap_check(ctx), 0, "%s: the primary's heap follows it", backings[k]);
+		trim_grown_by_secondary(ctx, backings[k], p2c[1], c2p[0], msg[0]);
 	}
 	if (write(p2c[1], "x", 1) != 1)
 		diag("cannot release the secondary");
