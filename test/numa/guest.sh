@@ -313,7 +313,7 @@ for sz in $p $g; do
 done
 $HM status >$T/st.txt 2>&1
 for nd in 0 1; do
-	t_like $T/st.txt "node $nd +total $SMALL +free $SMALL .*budget ~$SMALL" \
+	t_like $T/st.txt "node $nd +total $SMALL .*free $SMALL .*budget ~$SMALL" \
 		"status text: node $nd's pool and budget"
 	t_like $T/st.txt "free runs +node $nd: $SMALL free pages" \
 		"status text: node $nd's strip of the pool map"
