@@ -362,6 +362,31 @@ static int sync_page(struct hm_ctx *ctx, struct hmi_grow *g, size_t p, int *chan
 	return rc;
 }
 
+/* After a sync, a secondary that grew units: forget the ones the primary
+ * retires (unmapped by the sync already): its records of them and of their
+ * pages would name pages that are gone, and its next growth at that place
+ * would undo the wrong ones. */
+static void forget_retired(struct hm_ctx *ctx, struct hmi_grow *g)
+{
+	struct hmi_pageset *ps = g->own_ps;
+	const struct hmi_gpage *e;
+
+	for (size_t u = g->n_units; ps && u-- > 0;) {
+		struct unit *x = &g->units[u];
+
+		e = hmi_grow_unit_entry(ctx, x->va);
+		if (x->state != UNIT_LIVE || !e ||
+		    atomic_load_explicit(&e->live, memory_order_acquire) != GPAGE_RETIRING)
+			continue;
+		for (size_t i = 0; i < ps->n; i++) /* its pages are unmapped here already */
+			if (ps->pages[i].va - x->va < x->len)
+				ps->pages[i].va = 0;
+		hmi_pageset_compact(ps);
+		ctx->tab->info.total_bytes -= x->len;
+		*x = g->units[--g->n_units];
+	}
+}
+
 int hmi_grow_sync(struct hm_ctx *ctx)
 {
 	struct hmi_grow *g = ctx->grow;
@@ -377,7 +402,7 @@ int hmi_grow_sync(struct hm_ctx *ctx)
 	for (size_t p = 0; rc == 0 && p < ctx->tab->grow.n_pages; p++)
 		rc = sync_page(ctx, g, p, &changed);
 	if (rc == 0 && changed)
-		hmi_grow_forget_retired(ctx, g);
+		forget_retired(ctx, g);
 	if (rc == 0) {
 		__atomic_store_n(&g->seen_gen, gen, __ATOMIC_RELEASE);
 		if (g->slot >= 0) /* what a trim waits for: this process has unmapped what left */

@@ -122,9 +122,6 @@ void hmi_grow_unlock_both(struct hmi_grow *g);
  * gives it back. */
 int hmi_grow_follower_join(struct hm_ctx *ctx, struct hmi_grow *g);
 void hmi_grow_follower_leave(struct hmi_grow *g);
-/* trim.c, a secondary that grew units, under its lock after a sync: forget
- * the ones the primary retires (unmapped by the sync already). */
-void hmi_grow_forget_retired(struct hm_ctx *ctx, struct hmi_grow *g);
 /* share.c: has every secondary of PIDS[0..N) seen generation GEN (each
  * has a slot, and its mappings match GEN or later)? */
 int hmi_grow_followers_saw(const struct hm_ctx *ctx, const pid_t *pids, int n, uint64_t gen);

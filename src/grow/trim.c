@@ -100,27 +100,6 @@ int hmi_grow_give_back(struct hm_ctx *ctx, uint64_t va, const struct hmi_followe
 
 /* ------------------------------------------------------------------ units secondaries grew */
 
-void hmi_grow_forget_retired(struct hm_ctx *ctx, struct hmi_grow *g)
-{
-	struct hmi_pageset *ps = g->own_ps;
-	const struct hmi_gpage *e;
-
-	for (size_t u = g->n_units; ps && u-- > 0;) {
-		struct unit *x = &g->units[u];
-
-		e = hmi_grow_unit_entry(ctx, x->va);
-		if (x->state != UNIT_LIVE || !e ||
-		    atomic_load_explicit(&e->live, memory_order_acquire) != GPAGE_RETIRING)
-			continue;
-		for (size_t i = 0; i < ps->n; i++) /* its pages are unmapped here already */
-			if (ps->pages[i].va - x->va < x->len)
-				ps->pages[i].va = 0;
-		hmi_pageset_compact(ps);
-		ctx->tab->info.total_bytes -= x->len;
-		*x = g->units[--g->n_units];
-	}
-}
-
 size_t hmi_grow_foreign_units(struct hm_ctx *ctx, struct hmi_unit_info *out, size_t max)
 {
 	struct hmi_grow *g = ctx->grow;
