@@ -41,8 +41,11 @@ t_ok $? "made again after a touch: the same bytes (reproducible)"
 
 mkdir "$tmp/src"
 tar -C "$tmp/src" -xzf "$tarball"
-# As a fresh user would: none of the calling make's variables (MAKEFLAGS: BUILD=...).
-env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$tmp/src/hugemem-$version" -j2 all >"$tmp/build.log" 2>&1
+# As a fresh user would: none of the calling make's variables (MAKEFLAGS: BUILD=...), and the
+# system's compiler on a plain PATH (not a sanitizer run's cc wrapper and options).
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u ASAN_OPTIONS -u UBSAN_OPTIONS -u CC \
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	make -C "$tmp/src/hugemem-$version" -j2 all >"$tmp/build.log" 2>&1
 rc=$?
 t_is $rc 0 "the unpacked tree builds: make -C hugemem-$version all"
 [ $rc -eq 0 ] || tail -20 "$tmp/build.log" | sed 's/^/# /'
