@@ -164,7 +164,8 @@ static void account(struct hm_ctx *ctx, struct hmi_grow *g, int node, uint64_t l
 }
 
 /* Mark pages [VA, VA+LEN) of the shared table STATE (with the shared lock). */
-static void mark(struct hm_ctx *ctx, struct hmi_grow *g, uint64_t va, uint64_t len, uint32_t state)
+void hmi_grow_mark(struct hm_ctx *ctx, struct hmi_grow *g, uint64_t va, uint64_t len,
+		   uint32_t state)
 {
 	const struct hmi_growmap *m = &ctx->tab->grow;
 	size_t first = (size_t)((va - m->base) >> m->shift);
@@ -487,10 +488,11 @@ static int add_unit(struct hm_ctx *ctx, struct hmi_grow *g, int node, size_t n, 
 	if (rc == 0) /* the files may have grown in other processes */
 		rc = hmi_pageset_refresh(ctx, g->cfg.ps);
 	if (rc == 0) {
-		mark(ctx, g, *va, len, GPAGE_BUSY); /* ours while we map: no one else places here */
+		hmi_grow_mark(ctx, g, *va, len,
+			      GPAGE_BUSY); /* ours while we map: no one else places here */
 		rc = map_unit(ctx, g, node, n, *va);
 		if (rc < 0)
-			mark(ctx, g, *va, len, GPAGE_FREE);
+			hmi_grow_mark(ctx, g, *va, len, GPAGE_FREE);
 	}
 	if (rc < 0)
 		return rc;
@@ -509,7 +511,8 @@ int hmi_grow_remove_unit(struct hm_ctx *ctx, struct hmi_grow *g, struct unit *u)
 	hmi_growmap_set(&ctx->tab->grow, u->va, NULL, n); /* translation first */
 	rc = drop_range(ctx, g->cfg.ps, u->va, u->len);
 	account(ctx, g, u->node, u->len, -1);
-	mark(ctx, g, u->va, u->len, GPAGE_FREE); /* the place is free once the pages are gone */
+	hmi_grow_mark(ctx, g, u->va, u->len,
+		      GPAGE_FREE); /* the place is free once the pages are gone */
 	forget_unit(g, u);
 	return rc;
 }

@@ -116,6 +116,10 @@ void hmi_grow_record_pages(struct hm_ctx *ctx, struct hmi_grow *g, uint64_t va, 
  * unmap it and give its pages back. */
 int hmi_grow_remove_unit(struct hm_ctx *ctx, struct hmi_grow *g, struct unit *u);
 struct unit *hmi_grow_unit_at(struct hmi_grow *g, uint64_t va);
+/* Mark pages [VA, VA+LEN) of the shared table STATE (GPAGE_*), with the
+ * shared lock held. */
+void hmi_grow_mark(struct hm_ctx *ctx, struct hmi_grow *g, uint64_t va, uint64_t len,
+		   uint32_t state);
 int hmi_grow_lock_both(struct hm_ctx *ctx, struct hmi_grow *g);
 void hmi_grow_unlock_both(struct hmi_grow *g);
 /* share.c: a secondary takes a follower slot (with the generation now), or

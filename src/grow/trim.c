@@ -57,17 +57,20 @@ static uint64_t unit_state(struct hmi_grow *g, uint64_t va, int from, int to)
 	return len;
 }
 
+/* Under both locks: [VA, VA+LEN) leaves this process's translation (here
+ * it has left already) and turns RETIRING for the others: the generation
+ * each secondary must have seen before its pages go. */
+static uint64_t mark_retiring(struct hm_ctx *ctx, struct hmi_grow *g, uint64_t va, uint64_t len)
+{
+	hmi_growmap_set(&ctx->tab->grow, va, NULL, (size_t)(len >> ctx->tab->grow.shift));
+	hmi_grow_mark(ctx, g, va, len, GPAGE_RETIRING);
+	return atomic_fetch_add_explicit(&g->shared->gen, 1, memory_order_acq_rel) + 1;
+}
+
 /* Under both locks: unit U leaves the heap but secondaries may map it. */
 static void retire(struct hm_ctx *ctx, struct hmi_grow *g, struct unit *u)
 {
-	const struct hmi_growmap *m = &ctx->tab->grow;
-	size_t first = (size_t)((u->va - m->base) >> m->shift), n = (size_t)(u->len >> m->shift);
-
-	hmi_growmap_set(&ctx->tab->grow, u->va, NULL, n); /* here, it has left already */
-	for (size_t k = 0; k < n && first + k < m->n_pages; k++)
-		atomic_store_explicit(&g->shared->page[first + k].live, GPAGE_RETIRING,
-				      memory_order_release);
-	u->retire_gen = atomic_fetch_add_explicit(&g->shared->gen, 1, memory_order_acq_rel) + 1;
+	u->retire_gen = mark_retiring(ctx, g, u->va, u->len);
 	u->state = UNIT_RETIRING;
 }
 
@@ -122,7 +125,7 @@ int hmi_grow_retire_foreign(struct hm_ctx *ctx, uint64_t va)
 	uint64_t len = e ? HMI_READ(e->unit_len) : 0;
 	const struct hmi_growmap *m = &ctx->tab->grow;
 	size_t first = (size_t)((va - m->base) >> m->shift);
-	int node = e ? HMI_READ(e->node) : -1, rc = 0;
+	int node = e ? HMI_READ(e->node) : -1, rc;
 
 	/* shared memory: the unit must fit the area and name a node */
 	if (!len || len % m->page_size || (len >> m->shift) > m->n_pages - first || node < 0 ||
@@ -131,26 +134,18 @@ int hmi_grow_retire_foreign(struct hm_ctx *ctx, uint64_t va)
 			       "the table of grown memory describes the unit at 0x%" PRIx64
 			       " wrongly (length %" PRIu64 ", node %d): restart the prefix",
 			       va, len, node);
-
-	if (rc == 0)
-		rc = hmi_array_reserve(ctx, (void **)&g->foreign, &g->cap_foreign, g->n_foreign + 1,
-				       sizeof(*g->foreign), 8, "units to give back");
+	rc = hmi_array_reserve(ctx, (void **)&g->foreign, &g->cap_foreign, g->n_foreign + 1,
+			       sizeof(*g->foreign), 8, "units to give back");
 	if (rc == 0)
 		rc = hmi_grow_lock_both(ctx, g);
 	if (rc < 0)
 		return rc;
-	hmi_growmap_set(&ctx->tab->grow, va, NULL, (size_t)(len >> m->shift));
 	/* in one call, so no other mapping lands in the hole */
 	if (mmap((void *)(uintptr_t)va, len, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED)
 		madvise((void *)(uintptr_t)va, len, MADV_DONTFORK);
-	for (size_t k = 0; k < (len >> m->shift); k++)
-		atomic_store_explicit(&e[k].live, GPAGE_RETIRING, memory_order_release);
 	g->foreign[g->n_foreign++] = (struct foreign){
-	    .va = va,
-	    .len = len,
-	    .node = node,
-	    .retire_gen = atomic_fetch_add_explicit(&g->shared->gen, 1, memory_order_acq_rel) + 1};
+	    .va = va, .len = len, .node = node, .retire_gen = mark_retiring(ctx, g, va, len)};
 	hmi_grow_unlock_both(g);
 	return 0;
 }
@@ -193,9 +188,7 @@ static void drop_foreign(struct hm_ctx *ctx, struct hmi_grow *g, const struct fo
 	free(order);
 	g->shared->bytes[u->node] -= u->len;
 	g->shared->total -= u->len;
-	for (size_t i = 0; i < n; i++)
-		atomic_store_explicit(&g->shared->page[first + i].live, GPAGE_FREE,
-				      memory_order_release);
+	hmi_grow_mark(ctx, g, u->va, u->len, GPAGE_FREE);
 }
 
 /* Under both locks: the foreign units every follower of F let go, dropped. */

@@ -59,6 +59,19 @@ static int explicit_dir(const struct hm_opts *o)
 	return o->keeper && strcmp(o->keeper, "auto") != 0 && strcmp(o->keeper, "off") != 0;
 }
 
+/* The keeper a process of this prefix would use (O's --keeper, else the one
+ * next to the runtime directories) into DIR; 0 when none is to be asked. */
+static int keeper_dir_of(const struct hm_ctx *ctx, const struct hm_opts *o, char *dir, size_t len)
+{
+	int n;
+
+	if (o->keeper && strcmp(o->keeper, "off") == 0)
+		return 0;
+	n = snprintf(dir, len, "%s%s", explicit_dir(o) ? o->keeper : ctx->rundir,
+		     explicit_dir(o) ? "" : "-keeper");
+	return n > 0 && (size_t)n < len;
+}
+
 /* The bytes to ask for, per node (-1: any), as hm_init's plan would map. */
 static size_t asks_of(const struct hm_opts *o, uint64_t page, struct hmi_kp_ask *asks)
 {
@@ -113,9 +126,7 @@ int hmi_mem_keeper_lease(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm
 
 	if (why)
 		return not_served(ctx, pr, o, why);
-	rc = snprintf(dir, sizeof(dir), "%s%s", explicit_dir(o) ? o->keeper : ctx->rundir,
-		      explicit_dir(o) ? "" : "-keeper");
-	if (rc < 0 || (size_t)rc >= sizeof(dir))
+	if (!keeper_dir_of(ctx, o, dir, sizeof(dir)))
 		return not_served(ctx, pr, o, "the keeper's directory name is too long");
 	if (hmi_keeper_connect(ctx, dir, &pr->keeper) < 0)
 		return not_served(ctx, pr, o, hm_errmsg(ctx));
@@ -230,19 +241,6 @@ void hmi_mem_keeper_end(struct hmi_mem *pr)
 
 /* ------------------------------------------------------------------ a secondary joins */
 
-/* The keeper a process of this prefix would use (O's --keeper, else the one
- * next to the runtime directories) into DIR; 0 when none is to be asked. */
-static int keeper_dir_of(const struct hm_ctx *ctx, const struct hm_opts *o, char *dir, size_t len)
-{
-	int n;
-
-	if (o->keeper && strcmp(o->keeper, "off") == 0)
-		return 0;
-	n = snprintf(dir, len, "%s%s", explicit_dir(o) ? o->keeper : ctx->rundir,
-		     explicit_dir(o) ? "" : "-keeper");
-	return n > 0 && (size_t)n < len;
-}
-
 int hmi_mem_keeper_join(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_opts *o,
 			const int *fds, size_t n)
 {
@@ -256,9 +254,9 @@ int hmi_mem_keeper_join(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_o
 		hmi_keeper_disconnect(&m->keeper);
 	snprintf(why, sizeof(why), "%s", rc < 0 ? hm_errmsg(ctx) : "");
 	hmi_err_clear(ctx); /* a primary that no keeper served: nothing to join */
-	rc = snprintf(m->keeper_line, sizeof(m->keeper_line), "%s%s%s",
+	rc = snprintf(m->keeper_line, sizeof(m->keeper_line), "%s%s",
 		      why[0] ? "not joined: " : "joined the primary's lease from the keeper in ",
-		      why[0] ? why : dir, "");
+		      why[0] ? why : dir);
 	if (rc < 0 || (size_t)rc >= sizeof(m->keeper_line))
 		m->keeper_line[sizeof(m->keeper_line) - 1] = '\0';
 	m->tab.info.keeper = m->keeper_line;
