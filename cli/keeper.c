@@ -12,11 +12,19 @@
  * (hm_ctx_cancel); once the keeper serves, the signals are blocked in every
  * thread and one thread of this file waits for them (sigwait) and stops the
  * keeper (hm_keeper_stop), so the keeper's event loop never races a handler.
+ *
+ * Scheduling: the keeper runs SCHED_BATCH (no wake-up preemption). Every
+ * client it serves waits for its answer, so the keeper gets a CPU the moment
+ * that client blocks; woken with SCHED_OTHER's preference instead, it would
+ * preempt the client at each connect, send and close, and put its own work
+ * (the punch of a chunk given back) on the client's way out. The price: under
+ * a CPU-bound load the keeper waits its turn like any batch job.
  */
 #include "cli.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -79,6 +87,15 @@ static void *wait_signal(void *arg)
 	return NULL;
 }
 
+/* Best effort: a keeper started under a real-time policy keeps it. */
+static void run_as_batch(void)
+{
+	struct sched_param none = {0};
+
+	if (sched_getscheduler(0) == SCHED_OTHER)
+		(void)sched_setscheduler(0, SCHED_BATCH, &none);
+}
+
 static int serve(struct hm_ctx *ctx, struct hm_keeper *k)
 {
 	struct waiter w = {.k = k};
@@ -136,6 +153,7 @@ int cmd_keeper(struct hm_ctx *ctx, const struct cli_opts *o)
 
 	if (read_opts(ctx, o, &ko, dir, sizeof(dir)) < 0)
 		return EXIT_USAGE;
+	run_as_batch();
 	if (hm_keeper_start(ctx, &ko, &k) < 0) {
 		cli_error("keeper", "%s", hm_errmsg(ctx));
 		return EXIT_FAIL;

@@ -30,6 +30,10 @@ int hmi_mode_unsafe(mode_t mode);
  * FD -1 (no lock file was there): only the rmdir. */
 void hmi_prefix_release(const char *dir, int fd);
 
+/* hm_prefix_lock, and *FRESH: the prefix's runtime directory is new, made by
+ * this call (no dead process left anything in it: nothing to reclaim). */
+int hmi_prefix_lock(struct hm_ctx *ctx, const char *prefix, int *fd, int *fresh);
+
 /* The runtime directory DIR's exit lock: DIR opened and flock(LOCK_EX)ed,
  * waiting for the holder. Every process of the prefix drops its membership
  * (a primary its prefix lock, a secondary its clients lock) and decides

@@ -404,21 +404,25 @@ static int wait_for_leaver(struct hm_ctx *ctx, int dirfd, int *waited)
 	return -EAGAIN;
 }
 
-static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const char *dir)
+/* *FRESH: the directory locked is one this call made (nothing of a dead
+ * process can be in it). */
+static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const char *dir, int *fresh)
 {
 	int rc = -EAGAIN, created = 0, waited = 0;
 
 	for (int tries = 0; rc == -EAGAIN && tries < 8; tries++) {
-		int dirfd = open_private_dir(ctx, basefd, prefix, dir, &created);
+		int made = 0, dirfd = open_private_dir(ctx, basefd, prefix, dir, &made);
 
 		if (dirfd < 0) {
 			rc = dirfd;
 			break;
 		}
+		created |= made;
 		rc = lock_once(ctx, dirfd, prefix, dir);
 		if (rc == -EBUSY)
 			rc = wait_for_leaver(ctx, dirfd, &waited);
 		close(dirfd);
+		*fresh = made;
 	}
 	if (rc == -EAGAIN)
 		rc =
@@ -446,13 +450,14 @@ void hmi_prefix_release(const char *dir, int fd)
 		close(fd);
 }
 
-int hm_prefix_lock(struct hm_ctx *ctx, const char *prefix, int *fd)
+int hmi_prefix_lock(struct hm_ctx *ctx, const char *prefix, int *fd, int *fresh)
 {
 	const char *base = hm_ctx_runtime_dir(ctx);
 	char dir[HM_PATH_MAX];
 	int basefd, rc;
 
 	*fd = -1;
+	*fresh = 0;
 	hmi_err_clear(ctx);
 	rc = hm_prefix_dir(ctx, prefix, dir, sizeof(dir));
 	if (rc < 0)
@@ -461,12 +466,19 @@ int hm_prefix_lock(struct hm_ctx *ctx, const char *prefix, int *fd)
 	basefd = open_private_dir(ctx, AT_FDCWD, base, base, NULL);
 	if (basefd < 0)
 		return basefd;
-	rc = lock_in(ctx, basefd, prefix, dir);
+	rc = lock_in(ctx, basefd, prefix, dir, fresh);
 	close(basefd);
 	if (rc < 0)
 		return rc;
 	*fd = rc;
 	return 0;
+}
+
+int hm_prefix_lock(struct hm_ctx *ctx, const char *prefix, int *fd)
+{
+	int fresh;
+
+	return hmi_prefix_lock(ctx, prefix, fd, &fresh);
 }
 
 int hm_prefixes_live(struct hm_ctx *ctx, char (*names)[HM_PREFIX_MAX], pid_t *pids, int max)

@@ -166,11 +166,13 @@ static int check_keeper_user(struct hm_ctx *ctx, const char *dir, int sock)
 	return 0;
 }
 
-int hmi_keeper_connect(struct hm_ctx *ctx, const char *dir, struct hmi_keeper_conn *c)
+/* Connect and send HELLO with this process's pidfd; its reply is read by
+ * hello_reply, after whatever request the caller sends behind it (the
+ * keeper answers both in one wake-up: one round trip, not two). */
+static int open_and_hello(struct hm_ctx *ctx, const char *dir, struct hmi_keeper_conn *c)
 {
-	struct hmi_kp_msg hello = {.type = HMI_KP_HELLO}, reply;
-	int pidfd, rc = open_conn(ctx, dir, c), fds[1];
-	size_t n = 0;
+	struct hmi_kp_msg hello = {.type = HMI_KP_HELLO};
+	int pidfd, rc = open_conn(ctx, dir, c);
 
 	if (rc == 0 && (rc = check_keeper_user(ctx, dir, c->sock)) < 0)
 		hmi_keeper_disconnect(c);
@@ -184,8 +186,18 @@ int hmi_keeper_connect(struct hm_ctx *ctx, const char *dir, struct hmi_keeper_co
 	}
 	rc = send_req(ctx, c, &hello, &pidfd, 1);
 	close(pidfd);
-	if (rc == 0)
-		rc = recv_reply(ctx, c, HMI_KP_HELLO_REPLY, &reply, fds, 0, &n);
+	if (rc < 0)
+		hmi_keeper_disconnect(c);
+	return rc;
+}
+
+static int hello_reply(struct hm_ctx *ctx, struct hmi_keeper_conn *c)
+{
+	struct hmi_kp_msg reply;
+	int fds[1];
+	size_t n = 0;
+	int rc = recv_reply(ctx, c, HMI_KP_HELLO_REPLY, &reply, fds, 0, &n);
+
 	if (rc < 0) {
 		hmi_keeper_disconnect(c);
 		return rc;
@@ -195,6 +207,13 @@ int hmi_keeper_connect(struct hm_ctx *ctx, const char *dir, struct hmi_keeper_co
 	c->chunk_bytes = reply.chunk_bytes;
 	hmi_kp_msg_free(&reply);
 	return 0;
+}
+
+int hmi_keeper_connect(struct hm_ctx *ctx, const char *dir, struct hmi_keeper_conn *c)
+{
+	int rc = open_and_hello(ctx, dir, c);
+
+	return rc < 0 ? rc : hello_reply(ctx, c);
 }
 
 /* ------------------------------------------------------------------ leases */
@@ -264,24 +283,53 @@ static int lease_reply(struct hm_ctx *ctx, struct hmi_keeper_conn *c, struct hmi
 	return rc;
 }
 
-int hmi_keeper_lease(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const struct hmi_kp_ask *asks,
-		     size_t n_asks, struct hmi_keeper_lease *l)
+static int send_lease(struct hm_ctx *ctx, struct hmi_keeper_conn *c, uint64_t page_size,
+		      const struct hmi_kp_ask *asks, size_t n_asks)
 {
-	struct hmi_kp_msg req = {.type = HMI_KP_LEASE, .page_size = c->page_size};
-	int rc;
+	struct hmi_kp_msg req = {.type = HMI_KP_LEASE, .page_size = page_size};
 
-	*l = (struct hmi_keeper_lease){0};
 	if (n_asks == 0 || n_asks > HMI_KP_ASKS_MAX)
 		return hmi_err(ctx, EINVAL, "a lease asks 1 to %d nodes, not %zu", HMI_KP_ASKS_MAX,
 			       n_asks);
 	req.n_asks = (uint32_t)n_asks;
 	memcpy(req.asks, asks, n_asks * sizeof(*asks));
-	rc = send_req(ctx, c, &req, NULL, 0);
-	while (rc == 0 && (rc = lease_reply(ctx, c, l)) == 1)
-		rc = 0;
+	return send_req(ctx, c, &req, NULL, 0);
+}
+
+static int lease_replies(struct hm_ctx *ctx, struct hmi_keeper_conn *c, struct hmi_keeper_lease *l)
+{
+	int rc;
+
+	while ((rc = lease_reply(ctx, c, l)) == 1)
+		;
 	if (rc < 0)
 		hmi_keeper_lease_free(l);
-	return rc < 0 ? rc : 0;
+	return rc;
+}
+
+int hmi_keeper_lease(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const struct hmi_kp_ask *asks,
+		     size_t n_asks, struct hmi_keeper_lease *l)
+{
+	int rc = send_lease(ctx, c, c->page_size, asks, n_asks);
+
+	*l = (struct hmi_keeper_lease){0};
+	return rc < 0 ? rc : lease_replies(ctx, c, l);
+}
+
+int hmi_keeper_open_lease(struct hm_ctx *ctx, const char *dir, uint64_t page_size,
+			  const struct hmi_kp_ask *asks, size_t n_asks, struct hmi_keeper_conn *c,
+			  struct hmi_keeper_lease *l)
+{
+	int rc = open_and_hello(ctx, dir, c);
+
+	*l = (struct hmi_keeper_lease){0};
+	if (rc == 0 && (rc = send_lease(ctx, c, page_size, asks, n_asks)) < 0)
+		hmi_keeper_disconnect(c);
+	if (rc == 0)
+		rc = hello_reply(ctx, c);
+	if (rc == 0 && (rc = lease_replies(ctx, c, l)) < 0)
+		hmi_keeper_disconnect(c);
+	return rc;
 }
 
 int hmi_keeper_return(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const uint64_t *ids, size_t n,

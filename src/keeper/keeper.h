@@ -183,6 +183,13 @@ void hmi_keeper_disconnect(struct hmi_keeper_conn *c);
 int hmi_keeper_lease(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const struct hmi_kp_ask *asks,
 		     size_t n_asks, struct hmi_keeper_lease *l);
 void hmi_keeper_lease_free(struct hmi_keeper_lease *l);
+/* hmi_keeper_connect and hmi_keeper_lease in one round trip: HELLO and LEASE
+ * (of PAGE_SIZE pages, 0: the keeper's; ASKS rounded up by the keeper's
+ * chunks) sent together, then both answers read. On failure *C is closed
+ * but keeps what HELLO's answer said (page_size 0: it never came). */
+int hmi_keeper_open_lease(struct hm_ctx *ctx, const char *dir, uint64_t page_size,
+			  const struct hmi_kp_ask *asks, size_t n_asks, struct hmi_keeper_conn *c,
+			  struct hmi_keeper_lease *l);
 
 /* Give back the N chunks IDS (N 0: every chunk of this connection); *RETURNED
  * (may be NULL) = how many the keeper took back. */

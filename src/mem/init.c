@@ -518,10 +518,10 @@ static int take_prefix(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_o
 
 	snprintf(pr->tab.prefix, sizeof(pr->tab.prefix), "%s",
 		 o->file_prefix ? o->file_prefix : HM_DEFAULT_PREFIX);
-	rc = hm_prefix_lock(ctx, pr->tab.prefix, &pr->lock_fd);
+	rc = hmi_prefix_lock(ctx, pr->tab.prefix, &pr->lock_fd, &pr->fresh_rundir);
 	if (rc == 0)
 		rc = hm_prefix_dir(ctx, pr->tab.prefix, pr->rundir, sizeof(pr->rundir));
-	if (rc == 0) /* a dead primary of this prefix may have left its layout */
+	if (rc == 0 && !pr->fresh_rundir) /* a dead primary of it may have left its layout */
 		rc = hmi_runtime_reclaim(ctx, pr);
 	return rc;
 }
@@ -531,6 +531,8 @@ static int dead_files_left(const struct hmi_mem *pr)
 {
 	char path[HM_PATH_MAX + 16];
 
+	if (pr->fresh_rundir)
+		return 0;
 	snprintf(path, sizeof(path), "%s/%s", pr->rundir, HMI_RECORD_FILE);
 	return access(path, F_OK) == 0;
 }

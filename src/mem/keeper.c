@@ -128,19 +128,17 @@ int hmi_mem_keeper_lease(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm
 		return not_served(ctx, pr, o, why);
 	if (!keeper_dir_of(ctx, o, dir, sizeof(dir)))
 		return not_served(ctx, pr, o, "the keeper's directory name is too long");
-	if (hmi_keeper_connect(ctx, dir, &pr->keeper) < 0)
-		return not_served(ctx, pr, o, hm_errmsg(ctx));
-	if (check_page_size(o, &pr->keeper, buf, sizeof(buf)) < 0) {
+	/* HELLO and LEASE in one round trip: the asks in bytes (the keeper's
+	 * chunks are whole pages of its size), its page size checked after */
+	rc = hmi_keeper_open_lease(ctx, dir, o->page_size, asks, asks_of(o, 1, asks), &pr->keeper,
+				   &pr->lease);
+	if (pr->keeper.page_size && check_page_size(o, &pr->keeper, buf, sizeof(buf)) < 0) {
+		hmi_keeper_lease_free(&pr->lease);
 		hmi_keeper_disconnect(&pr->keeper);
 		return not_served(ctx, pr, o, buf);
 	}
-	rc = hmi_keeper_lease(ctx, &pr->keeper, asks, asks_of(o, pr->keeper.page_size, asks),
-			      &pr->lease);
-	if (rc < 0) {
-		snprintf(buf, sizeof(buf), "%s", hm_errmsg(ctx));
-		hmi_keeper_disconnect(&pr->keeper);
-		return not_served(ctx, pr, o, buf);
-	}
+	if (rc < 0)
+		return not_served(ctx, pr, o, hm_errmsg(ctx)); /* not_served copies it first */
 	rc = snprintf(pr->keeper_line, sizeof(pr->keeper_line),
 		      "served by the keeper in %s (%zu chunks)", dir, pr->lease.n_chunks);
 	if (rc < 0 || (size_t)rc >= sizeof(pr->keeper_line)) /* the start of it says enough */

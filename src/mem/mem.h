@@ -25,6 +25,8 @@ struct hmi_mem {
 	int lock_fd;		  /* primary: the prefix's liveness lock; secondary: its
 				     read lock on the clients file; -1 when not held */
 	int published;		  /* primary: DIR/layout written */
+	int fresh_rundir;	  /* primary: hm_init made the runtime directory (nothing
+				     of a dead primary in it to reclaim) */
 	int record_fd;		  /* primary with files: the record of the files it
 				     creates (hugedir/hugedir.h), -1 when none */
 	struct hmi_fdserver *fds; /* primary: descriptor server (memfd, single files) */

@@ -136,13 +136,24 @@ static void remove_dead_tmp(const struct hmi_mem *m)
  * prefix makes in its runtime directory, but the lock. */
 static void remove_leftovers(struct hm_ctx *ctx, const struct hmi_mem *m)
 {
-	const char *const leftovers[] = {HMI_SHCONF_FILE, HMI_SHCONF_SOCKET, HMI_CLIENTS_FILE};
+	const char *const leftovers[] = {HMI_CLIENTS_FILE, HMI_SHCONF_FILE, HMI_SHCONF_SOCKET};
 	char path[HM_PATH_MAX];
 
 	for (size_t i = 0; i < HMI_ARRAY_SIZE(leftovers); i++)
 		if (hmi_rundir_file(ctx, m, leftovers[i], path, sizeof(path)) == 0)
 			unlink(path); /* nobody uses them now */
 	remove_dead_tmp(m);
+}
+
+/* A live primary leaving last: its layout, socket and temporary files went
+ * (hmi_unpublish, hmi_shconf_write), and a dead one's went when it started
+ * (hmi_runtime_reclaim); only the file its secondaries made may be left. */
+static void remove_secondaries_file(struct hm_ctx *ctx, const struct hmi_mem *m)
+{
+	char path[HM_PATH_MAX];
+
+	if (hmi_rundir_file(ctx, m, HMI_CLIENTS_FILE, path, sizeof(path)) == 0)
+		unlink(path);
 }
 
 int hmi_runtime_reclaim(struct hm_ctx *ctx, struct hmi_mem *m)
@@ -327,7 +338,10 @@ void hmi_rundir_leave(struct hm_ctx *ctx, struct hmi_mem *m)
 	else
 		last = !hmi_secondaries_alive(ctx, m);
 	if (last) {
-		remove_leftovers(ctx, m);
+		if (m->secondary)
+			remove_leftovers(ctx, m);
+		else
+			remove_secondaries_file(ctx, m);
 		hmi_prefix_release(m->rundir, prefix_fd); /* the lock file, the directory */
 	} else if (prefix_fd >= 0) {
 		close(prefix_fd);
