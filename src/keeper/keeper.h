@@ -351,17 +351,27 @@ void hmi_join_apply(struct hmi_chunks *cs, size_t joiner, const size_t *idx, siz
 
 /* ------------------------------------------------------------------ budgets (budget.c) */
 
-/* May client I of CL (N slots) be charged BYTES more, of PAGE_SIZE pages?
- * QUOTA (0: none) caps what all the connections of its uid are charged; the
- * hugetlb limits of its cgroup and each ancestor cap what the keeper has
- * leased to clients in that cgroup or below (the pages are charged to the
- * keeper's cgroup: the keeper enforces the client's limits itself). Reads
- * the client's cgroup into CL[I].cgroup. 0, or -EDQUOT naming the cap, its
- * value, what is leased and what is asked; -ESRCH when the client exited. */
-int hmi_budget_check(struct hm_ctx *ctx, uint64_t quota, uint64_t page_size, struct hmi_client *cl,
+/* What a budget is checked against: the keeper's --uid-quota (0: none), its
+ * page size, and its mount table's text (NULL: read at each check). */
+struct hmi_budget {
+	uint64_t uid_quota;
+	uint64_t page_size;
+	const char *mountinfo;
+};
+
+/* May client I of CL (N slots) be charged BYTES more? B's uid quota caps
+ * what all the connections of its uid are charged; the hugetlb limits of
+ * its cgroup and each ancestor cap what the keeper has leased to clients
+ * in that cgroup or below (the pages are charged to the keeper's cgroup:
+ * the keeper enforces the client's limits itself). Reads the client's
+ * cgroup into CL[I].cgroup. 0, or -EDQUOT naming the cap, its value, what
+ * is leased and what is asked; -ESRCH when the client exited. */
+int hmi_budget_check(struct hm_ctx *ctx, const struct hmi_budget *b, struct hmi_client *cl,
 		     size_t n, size_t i, uint64_t bytes);
 /* Read client C's cgroup into C->cgroup (at JOIN: a joiner may be charged
- * later, when the leaser goes). 0, -ESRCH when it exited, -errno. */
-int hmi_budget_note(struct hm_ctx *ctx, uint64_t page_size, struct hmi_client *c);
+ * later, when the leaser goes), the mounts in MOUNTINFO (NULL: read now).
+ * 0, -ESRCH when it exited, -errno. */
+int hmi_budget_note(struct hm_ctx *ctx, uint64_t page_size, const char *mountinfo,
+		    struct hmi_client *c);
 
 #endif

@@ -31,6 +31,7 @@
  * client's start, measured in bench/KEEPER.md, would otherwise wait for it).
  */
 #include "keeper/keeper.h"
+#include "sys/sysinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,7 +56,7 @@
 #define RETRY_MS     1000
 #define MAX_EVENTS   64
 
-enum tag { TAG_LISTEN = 1, TAG_STOP, TAG_WORKER, TAG_CONN, TAG_PIDFD };
+enum tag { TAG_LISTEN = 1, TAG_STOP, TAG_WORKER, TAG_CONN, TAG_PIDFD, TAG_MOUNTS };
 
 struct refault {
 	size_t slot;
@@ -86,6 +87,8 @@ struct hm_keeper {
 	struct sockaddr_un addr;
 	int dir_fd, made_dir;
 	int listen_fd, epoll_fd, stop_fd;
+	int mounts_fd;	 /* /proc/self/mountinfo, polled for changes (-1: not pollable) */
+	char *mountinfo; /* its text (budget.c), NULL when read at each LEASE */
 	dev_t sock_dev;
 	ino_t sock_ino;
 	struct hmi_chunks cs;
@@ -471,7 +474,11 @@ static int serve_lease(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *r
 		return send_refusal(k, i, HMI_KP_LEASE_REPLY, rc);
 	for (size_t j = 0; j < n; j++)
 		bytes += k->cs.c[picked[j]].len;
-	rc = hmi_budget_check(k->ctx, k->uid_quota, k->cs.page_size, k->cl, k->n_cl, i, bytes);
+	rc = hmi_budget_check(k->ctx,
+			      &(struct hmi_budget){.uid_quota = k->uid_quota,
+						   .page_size = k->cs.page_size,
+						   .mountinfo = k->mountinfo},
+			      k->cl, k->n_cl, i, bytes);
 	if (rc < 0) {
 		hmi_lease_unpick(&k->cs, picked, n);
 		free(picked);
@@ -508,7 +515,7 @@ static int serve_join(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *re
 		return -EPROTO;
 	rc = hmi_join_match(k->ctx, &k->cs, i, fds, n_fds, idx);
 	if (rc == 0)
-		rc = hmi_budget_note(k->ctx, k->cs.page_size, &k->cl[i]);
+		rc = hmi_budget_note(k->ctx, k->cs.page_size, k->mountinfo, &k->cl[i]);
 	if (rc < 0)
 		return send_refusal(k, i, HMI_KP_JOIN_REPLY, rc);
 	hmi_join_apply(&k->cs, i, idx, n_fds);
@@ -613,6 +620,39 @@ static int serve_one(struct hm_keeper *k, size_t i)
 	return rc;
 }
 
+/* The mount table, kept as text while the kernel can say when it changes
+ * (POLLPRI on /proc/self/mountinfo); else (a fixture root's plain file, or
+ * no memory) NULL, and each LEASE reads it. */
+static void read_mounts(struct hm_keeper *k)
+{
+	free(k->mountinfo);
+	k->mountinfo = NULL;
+	if (k->mounts_fd >= 0 && hmi_read_mountinfo(k->ctx, &k->mountinfo) < 0) {
+		k->mountinfo = NULL;
+		hmi_err_clear(k->ctx);
+	}
+}
+
+static void watch_mounts(struct hm_keeper *k)
+{
+	char path[HM_PATH_MAX];
+
+	if (hmi_path(k->ctx, path, sizeof(path), "/proc/self/mountinfo") < 0) {
+		hmi_err_clear(k->ctx);
+		return;
+	}
+	k->mounts_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (k->mounts_fd >= 0) {
+		struct epoll_event ev = {.events = EPOLLPRI, .data.u64 = tag(TAG_MOUNTS, 0)};
+
+		if (epoll_ctl(k->epoll_fd, EPOLL_CTL_ADD, k->mounts_fd, &ev) < 0) {
+			close(k->mounts_fd); /* not pollable: read at each LEASE */
+			k->mounts_fd = -1;
+		}
+	}
+	read_mounts(k);
+}
+
 /* ------------------------------------------------------------------ the loop */
 
 static int on_event(struct hm_keeper *k, const struct epoll_event *ev)
@@ -632,6 +672,9 @@ static int on_event(struct hm_keeper *k, const struct epoll_event *ev)
 		break;
 	case TAG_WORKER:
 		on_worker(k);
+		break;
+	case TAG_MOUNTS: /* a mount came or went: cgroup hierarchies may have moved */
+		read_mounts(k);
 		break;
 	case TAG_PIDFD: /* the process exited */
 		if (i < k->n_cl && k->cl[i].sock >= 0)
@@ -827,6 +870,7 @@ static int loop_fds(struct hm_keeper *k)
 			       strerror(errno));
 	if (watch(k, k->stop_fd, TAG_STOP, 0) < 0)
 		return -ENOMEM;
+	watch_mounts(k);
 	return watch(k, k->w.event_fd, TAG_WORKER, 0);
 }
 
@@ -841,6 +885,7 @@ static struct hm_keeper *keeper_new(struct hm_ctx *ctx, const struct hm_keeper_o
 	k->uid_quota = v->uid_quota_bytes;
 	k->group = v->group;
 	k->dir_fd = k->listen_fd = k->epoll_fd = k->stop_fd = k->w.event_fd = -1;
+	k->mounts_fd = -1;
 	return k;
 }
 
@@ -897,6 +942,9 @@ void hm_keeper_free(struct hm_keeper *k)
 	hmi_chunks_release(&k->cs);
 	if (k->listen_fd >= 0)
 		close(k->listen_fd);
+	if (k->mounts_fd >= 0)
+		close(k->mounts_fd);
+	free(k->mountinfo);
 	if (k->epoll_fd >= 0)
 		close(k->epoll_fd);
 	if (k->stop_fd >= 0)
