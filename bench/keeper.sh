@@ -19,6 +19,9 @@
 #             that --trace says "served"): hm_init's own time (timings_ms.total) and the whole
 #             command (fork to reap, bench/timecmd.c)
 #   init64    `hugemem init -m 64 ...` served by the keeper, whole command
+#   plain64, plain64shm   `hugemem init -m 64 --keeper DIR` as an administrator types it (no
+#             --json, no --trace: the target's command; the explicit keeper fails it unless
+#             served), /run and tmpfs
 #   init64off, init1goff   the same with --keeper off (page files, faulted by hm_init)
 #   init64shm, init1gshm, init64offshm   the same with the runtime directory on a tmpfs
 #             (HUGEMEM_RUNTIME_DIR=/dev/shm/hm-keeperbench, --keeper naming the keeper): /run is
@@ -227,6 +230,7 @@ argv_of() {
 	start) echo "$HM --version" ;;
 	init1g) echo "${INIT[*]} -m 1024" ;;
 	init64) echo "${INIT[*]} -m 64" ;;
+	plain64 | plain64shm) echo "$HM init -m 64 --file-prefix $PREFIX --keeper $K32" ;;
 	init64off) echo "${INIT[*]} -m 64 --keeper off" ;;
 	init1goff) echo "${INIT[*]} -m 1024 --keeper off" ;;
 	init64shm) echo "${INIT[*]} -m 64 --keeper $K32" ;;
@@ -247,7 +251,7 @@ argv_of() {
 	busy1gri) echo "$KB busy $K32 1024 return $OUT/busy.json -- ${INIT[*]} -m 1024" ;;
 	esac
 }
-names=(floor1g floor64 floor32 floor2 true start init1g init64 init64off init1goff init64shm
+names=(floor1g floor64 floor32 floor2 true start init1g init64 plain64 plain64shm init64off init1goff init64shm
 	init1gshm init64offshm init1gfresh hminit1g hminit64 lease1g rf32r rf32x rf2r rf2x rf64r rf64x busy1gr
 	busy1gx busy1gri)
 # settle: every keeper whole again, the pool whole, no page file left (untimed)
@@ -435,15 +439,18 @@ print("| measure | median (p90) | − bare exec | − `hugemem --version` | targ
 print("| --- | --- | --- | --- | --- | --- |")
 print("| bare exec: a C program that returns (process start) | %s | 0 | | | |" % cell("true", wall))
 print("| `hugemem --version` | %s | %+.2f | 0 | | |" % (cell("start", wall), start - true))
-for who, what in (("init64", "`hugemem init -m 64`, served by the keeper"),
+for who, what in (("plain64", "`hugemem init -m 64`, served by the keeper (the target's command)"),
+                  ("plain64shm", "the same, runtime directory on tmpfs"),
+                  ("init64", "`hugemem init -m 64 --json --trace`, served"),
                   ("init64shm", "the same, runtime directory on tmpfs"),
                   ("init64off", "`hugemem init -m 64 --keeper off`"),
                   ("init64offshm", "the same, runtime directory on tmpfs")):
     x = med(who, wall)
     tgt = "" if "off" in who else "%s (bare exec), %s (`--version`)" % (met(x - true <= 1),
                                                                        met(x - start <= 1))
+    inner = "" if who.startswith("plain") else ms(med(who, total))
     print("| %s | %s | **%+.2f** | %+.2f | %s | %s |" % (what, cell(who, wall), x - true,
-                                                     x - start, tgt, ms(med(who, total))))
+                                                     x - start, tgt, inner))
 f64 = med("floor64", pop)
 print("\nFor scale: the floor for 64 MiB is %s ms in process; `--keeper off` ÷ (floor + "
       "`--version`) = %.2f (bench/STARTUP.md's measure); served ÷ `--keeper off` = %.2f. "

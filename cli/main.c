@@ -73,7 +73,10 @@ void cli_signal_set(sigset_t *set)
 
 /* SA_RESTART: the library's system calls go on; the cancel stops it. A
  * signal ignored from the start stays ignored (nohup's SIGHUP, a background
- * job's SIGINT): whoever started us asked for that. */
+ * job's SIGINT): whoever started us asked for that. One call per signal sets
+ * the handler and reads the old one (a command's start is a measured target:
+ * bench/KEEPER.md); an ignored one is put back at once, a signal of that
+ * instant being one its sender sent to a process that ignores it. */
 static void catch_signals(struct hm_ctx *ctx)
 {
 	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART}, was;
@@ -81,8 +84,8 @@ static void catch_signals(struct hm_ctx *ctx)
 	signal_ctx = ctx;
 	cli_signal_set(&sa.sa_mask); /* one handler at a time */
 	for (size_t i = 0; i < sizeof(clean_signals) / sizeof(clean_signals[0]); i++)
-		if (sigaction(clean_signals[i], NULL, &was) == 0 && was.sa_handler != SIG_IGN)
-			sigaction(clean_signals[i], &sa, NULL);
+		if (sigaction(clean_signals[i], &sa, &was) == 0 && was.sa_handler == SIG_IGN)
+			sigaction(clean_signals[i], &was, NULL);
 }
 
 /* Everything released: end by SIG, so the parent's wait sees it (a shell

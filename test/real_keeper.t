@@ -133,6 +133,14 @@ t_is $? 0 "a chunk takes 64 holders (its leaser and 63 joiners), not one more"
 t_like "$out" "has 64 holders already" "the 65th is refused (-EUSERS), saying so"
 t_diag "$out"
 wait_free $((64 * mib))
+
+# ------------------------------------------------------------------ fetch
+out=$("$KC" "$dir" fetch-check)
+t_is $? 0 "FETCH of a chunk this pid holds gives its memfd; of one it does not, or of a pid holding nothing, a refusal"
+t_like "$out" "fetched same" "the memfd FETCH gives is the leased chunk's (same inode)"
+t_like "$out" "is not one pid" "a chunk the pid does not hold: -ENOENT, named"
+t_like "$out" "holds memory of this keeper (has it exited?)" "a pid that holds nothing: -ESRCH, named"
+wait_free $((64 * mib))
 t_ok $? "and all 64 holders gone, the chunk comes back"
 
 # ------------------------------------------------------------------ refusals
@@ -250,6 +258,17 @@ t_like "$(cat "$tmp/notify.out")" "READY=1" "READY=1 went to \$NOTIFY_SOCKET"
 t_is "$(stat -c '%a %g' "$dir2") $(stat -c '%a %g' "$dir2/keeper.sock")" "750 65534 660 65534" "--group: directory 0750 and socket 0660 of that group"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$KC" "$dir2" use 2 5a exit 2>&1)
 t_like "$out" "pa=0 first_pa=0x0" "a client of the group without CAP_SYS_ADMIN leases, and gets no physical address"
+t_keeper_wait_free $((2 * mib)) "$dir2"
+coproc HOLD { "$KC" "$dir2" use 2 5a hold; }
+read -r line <&"${HOLD[0]}"
+hid=$(echo "$line" | sed -n 's/.*first_id=\([0-9]*\).*/\1/p')
+hpid=$(echo "$line" | sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$KC" "$dir2" fetch "$hpid" "$hid" 2>&1)
+t_is $? 2 "a client of the group may not FETCH a root client's memory"
+t_like "$out" "memory belongs to uid 0: only that uid or root may fetch it, not uid 65534" "naming the owner, the rule and the asker"
+t_is "$("$KC" "$dir2" fetch "$hpid" "$hid")" "fetched 5a" "root FETCHes it and reads what its holder wrote"
+echo >&"${HOLD[1]}"
+wait "$HOLD_PID"
 stop_keeper
 t_is $? 0 "and stops"
 t_ok $([ -e "$dir2/keeper.sock" ]; echo $((!$?))) "its socket is gone (the directory it did not make stays)"

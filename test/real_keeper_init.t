@@ -55,6 +55,8 @@ read -r -t 30 line <&"${PRIM[0]}"
 t_is "$line" "ready" "a primary served by the keeper wrote into every page"
 t_is "$(held leased)" $((32 * mib)) "the keeper has 32 MiB leased to it"
 t_is "$(free_pages)" "$pool0" "and the pool did not move: nothing was faulted"
+t_ok $([ -e "$HUGEMEM_RUNTIME_DIR/$pfx/layout" ] && [ ! -e "$HUGEMEM_RUNTIME_DIR/$pfx/fds.sock" ]; echo $?) \
+	"it publishes its layout but runs no descriptor server (secondaries FETCH from the keeper)"
 "$PT" secondary "$pfx"
 t_is $? 0 "a secondary attaches and reads the primary's words at the same addresses"
 echo go >&"${PRIM[1]}"
@@ -74,7 +76,7 @@ read -r -t 30 line <&"${PRIM[0]}"
 "$HUGEMEM" attach --hold --trace --file-prefix "$pfx" </dev/null >"$tmp/a.out" 2>&1 &
 sec=$!
 for _ in $(seq 100); do grep -q "keeper:" "$tmp/a.out" && break; sleep 0.1; done
-t_like "$(cat "$tmp/a.out")" "keeper: joined the primary's lease from the keeper in $kdir" "a secondary joins its primary's lease"
+t_like "$(cat "$tmp/a.out")" "keeper: fetched the primary's memory from the keeper in $kdir (1 chunks)" "a secondary fetches its primary's memfds from the keeper, and holds them"
 echo go >&"${PRIM[1]}"
 wait "$prim"
 prim=""
@@ -118,6 +120,8 @@ read -r -t 30 line <&"${PRIM[0]}"
 kp=""
 "$PT" secondary "$pfx"
 t_is $? 0 "the keeper SIGKILLed: its client and a new secondary keep the memory"
+out=$("$HUGEMEM" attach --trace --file-prefix "$pfx" 2>&1)
+t_like "$out" "keeper: the keeper did not answer: the primary's memfds from /proc" "that secondary took the primary's memfds from /proc (each proved by its inode), saying so"
 echo go >&"${PRIM[1]}"
 wait "$prim"
 t_is $? 0 "and the primary ends well"

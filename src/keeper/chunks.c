@@ -124,9 +124,34 @@ static int populate_failed(struct hm_ctx *ctx, int err, size_t got, size_t count
 		       node, got, count, strerror(err));
 }
 
+/* Fault COUNT pages at BASE, in steps of HMI_PACE_BYTES when PACER asks to
+ * wait between them (a step is ~0.2 ms of zeroing here: the longest a
+ * starting client waits for the worker to stop). */
+static int populate_paced(char *base, size_t count, uint64_t page_size,
+			  const struct hmi_pacer *pacer, size_t *got)
+{
+	size_t step = pacer ? (size_t)(HMI_PACE_BYTES / page_size) : count, done = 0;
+	int rc = 0;
+
+	if (step == 0)
+		step = 1; /* pages larger than a step: one at a time */
+	while (rc == 0 && done < count) {
+		size_t n = count - done < step ? count - done : step, g = 0;
+
+		if (pacer)
+			pacer->wait(pacer->arg);
+		rc = hmi_populate(base + done * page_size, n, page_size, 1, &g);
+		done += g;
+		if (g < n && rc == 0)
+			rc = -ENOMEM; /* cannot be: a short fault is an error */
+	}
+	*got = done;
+	return rc;
+}
+
 /* Map FD, bind, fault, read the runs, unmap. */
 static int fault_pages(struct hm_ctx *ctx, int fd, uint64_t page_size, int node, uint64_t len,
-		       struct hmi_chunk_fill *f)
+		       const struct hmi_pacer *pacer, struct hmi_chunk_fill *f)
 {
 	size_t count = (size_t)(len / page_size), got = 0;
 	char *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -137,7 +162,7 @@ static int fault_pages(struct hm_ctx *ctx, int fd, uint64_t page_size, int node,
 			       strerror(errno));
 	rc = hmi_range_bind(ctx, base, len, node);
 	if (rc == 0) {
-		rc = hmi_populate(base, count, page_size, 1, &got);
+		rc = populate_paced(base, count, page_size, pacer, &got);
 		if (rc < 0)
 			rc = populate_failed(ctx, -rc, got, count, node);
 	}
@@ -148,7 +173,7 @@ static int fault_pages(struct hm_ctx *ctx, int fd, uint64_t page_size, int node,
 }
 
 int hmi_chunk_fault(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t len,
-		    struct hmi_chunk_fill *out)
+		    const struct hmi_pacer *pacer, struct hmi_chunk_fill *out)
 {
 	struct hmi_chunk_fill f = {.fd = -1};
 	int rc;
@@ -159,7 +184,7 @@ int hmi_chunk_fault(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t l
 	f.fd = new_memfd(ctx, page_size, node, len);
 	if (f.fd < 0)
 		return f.fd;
-	rc = fault_pages(ctx, f.fd, page_size, node, len, &f);
+	rc = fault_pages(ctx, f.fd, page_size, node, len, pacer, &f);
 	if (rc == 0 && fcntl(f.fd, F_ADD_SEALS, HMI_KEEPER_SEALS) < 0)
 		rc = hmi_err(ctx, errno, "sealing a keeper memfd: %s", strerror(errno));
 	if (rc < 0) {
@@ -375,7 +400,7 @@ int hmi_chunks_fill(struct hm_ctx *ctx, struct hmi_chunks *cs, uint64_t keep, ui
 	for (size_t i = 0; rc == 0 && i < cs->n; i++) {
 		struct hmi_chunk_fill f;
 
-		rc = hmi_chunk_fault(ctx, cs->page_size, cs->c[i].node, cs->c[i].len, &f);
+		rc = hmi_chunk_fault(ctx, cs->page_size, cs->c[i].node, cs->c[i].len, NULL, &f);
 		if (rc == 0)
 			hmi_chunk_install(cs, &cs->c[i], &f);
 		if (rc == 0)

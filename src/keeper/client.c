@@ -384,6 +384,83 @@ int hmi_keeper_join(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const int *fd
 	return rc;
 }
 
+/* ------------------------------------------------------------------ fetch */
+
+static size_t batch_of(size_t n, size_t done)
+{
+	return n - done < HMI_KP_FDS_MAX ? n - done : HMI_KP_FDS_MAX;
+}
+
+static int send_fetches(struct hm_ctx *ctx, struct hmi_keeper_conn *c, pid_t pid,
+			const uint64_t *ids, size_t n)
+{
+	int rc = 0;
+
+	for (size_t done = 0; rc == 0 && done < n; done += HMI_KP_FDS_MAX) {
+		struct hmi_kp_msg req = {.type = HMI_KP_FETCH,
+					 .pid = pid,
+					 .n_ids = (uint32_t)batch_of(n, done),
+					 .ids = (uint64_t *)(uintptr_t)(ids + done)};
+
+		rc = send_req(ctx, c, &req, NULL, 0);
+	}
+	return rc;
+}
+
+/* One FETCH_REPLY: the memfds of IDS[0..N) into FDS, in that order. */
+static int fetch_reply(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const uint64_t *ids, size_t n,
+		       int *fds)
+{
+	struct hmi_kp_msg m;
+	size_t got = 0;
+	int rc = recv_reply(ctx, c, HMI_KP_FETCH_REPLY, &m, fds, n, &got);
+
+	if (rc < 0)
+		return rc;
+	if (got != n || m.n_ids != n || memcmp(m.ids, ids, n * sizeof(*ids)) != 0)
+		rc = hmi_err(ctx, EPROTO,
+			     "the keeper sent %zu descriptors for %u of the %zu chunks fetched",
+			     got, m.n_ids, n);
+	for (size_t i = 0; rc < 0 && i < got; i++)
+		close(fds[i]);
+	hmi_kp_msg_free(&m);
+	return rc;
+}
+
+static int fetch_replies(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const uint64_t *ids,
+			 size_t n, int *fds)
+{
+	size_t done = 0;
+	int rc = 0;
+
+	for (; rc == 0 && done < n; done += HMI_KP_FDS_MAX)
+		rc = fetch_reply(ctx, c, ids + done, batch_of(n, done), fds + done);
+	for (size_t i = 0; rc < 0 && i + HMI_KP_FDS_MAX < done; i++)
+		close(fds[i]); /* the batches before the one that failed */
+	return rc;
+}
+
+int hmi_keeper_open_fetch(struct hm_ctx *ctx, const char *dir, pid_t pid, const uint64_t *ids,
+			  size_t n, struct hmi_keeper_conn *c, int *fds)
+{
+	int rc;
+
+	if (n == 0 || !ids)
+		return hmi_err(ctx, EINVAL, "a FETCH needs at least one chunk id");
+	for (size_t i = 0; i < n; i++)
+		fds[i] = -1;
+	rc = open_and_hello(ctx, dir, c);
+	if (rc == 0 && (rc = send_fetches(ctx, c, pid, ids, n)) < 0)
+		hmi_keeper_disconnect(c);
+	if (rc == 0)
+		rc = hello_reply(ctx, c);
+	if (rc == 0 && (rc = fetch_replies(ctx, c, ids, n, fds)) < 0)
+		hmi_keeper_disconnect(c);
+	for (size_t i = 0; rc < 0 && i < n; i++)
+		fds[i] = -1; /* closed: none is the caller's */
+	return rc;
+}
+
 /* ------------------------------------------------------------------ status (public) */
 
 int hm_keeper_status(struct hm_ctx *ctx, const char *runtime_dir, struct hm_keeper_status **out)

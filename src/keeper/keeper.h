@@ -41,6 +41,10 @@
  *                  refusal: -ENOENT, a memfd that is no leased chunk; -EUSERS, a chunk
  *                  with HMI_KEEPER_HOLDERS_MAX holders (not -EMFILE: that one means
  *                  out of descriptors and gets its ulimit hint); nothing joined then)
+ *   FETCH          i32 pid, u32 n (1..HMI_KP_FDS_MAX), n x u64 id
+ *   FETCH_REPLY    u32 n, n x u64 id  (+ the n memfds, SCM_RIGHTS; n is 0 in a refusal:
+ *                  -ESRCH, no client of that pid; -EPERM, another uid's; -ENOENT, a
+ *                  chunk that pid does not hold; -EUSERS as JOIN's)
  *
  * JOIN: a process that holds memfds of chunks another client leased (a
  * secondary, given them by its primary) becomes a holder of those chunks
@@ -48,10 +52,21 @@
  * gone (exit, end of connection, or RETURN by that holder). The keeper
  * proves possession: each memfd received is compared by inode (st_dev,
  * st_ino) with the chunks' memfds, then closed.
+ *
+ * FETCH: a secondary of a primary the keeper served gets the primary's
+ * memfds from the keeper itself and becomes a holder of their chunks, as
+ * JOIN makes it: the primary then needs no descriptor server (no thread,
+ * no socket of its own; the primary's layout names the keeper and the
+ * chunk ids). The keeper gives them only to the primary's uid or root, the
+ * same rule the primary's descriptor server applies (the layout that names
+ * the ids is readable by that uid alone).
+ *
+ * Version 2 added FETCH (and its reply): a primary publishes keeper memfds
+ * without a descriptor server only to secondaries whose keeper serves them.
  */
 
 #define HMI_KP_MAGIC	  0x504b4d48u /* "HMKP" in little-endian byte order */
-#define HMI_KP_VERSION	  1u
+#define HMI_KP_VERSION	  2u
 #define HMI_KP_HEADER	  16
 #define HMI_KP_MSG_MAX	  65536 /* bytes of one message, either way */
 #define HMI_KP_TEXT_MAX	  512	/* a reply's line, its NUL included */
@@ -72,6 +87,8 @@ enum hmi_kp_type {
 	HMI_KP_STATUS_REPLY,
 	HMI_KP_JOIN,
 	HMI_KP_JOIN_REPLY,
+	HMI_KP_FETCH,
+	HMI_KP_FETCH_REPLY,
 	HMI_KP_TYPE_END
 };
 
@@ -106,7 +123,8 @@ struct hmi_kp_msg {
 	uint32_t n_chunks, n_runs; /* LEASE_REPLY */
 	struct hmi_kp_chunk *chunks;
 	struct hm_run *runs;
-	uint32_t n_ids; /* RETURN, JOIN_REPLY */
+	int32_t pid;	/* FETCH: the primary whose chunks are asked for */
+	uint32_t n_ids; /* RETURN, JOIN_REPLY, FETCH, FETCH_REPLY */
 	uint64_t *ids;
 	uint32_t n_fds;		     /* JOIN: the memfds that come with it */
 	uint32_t returned;	     /* RETURN_REPLY */
@@ -202,6 +220,13 @@ int hmi_keeper_return(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const uint6
  * keeper's refusal (-ENOENT: a memfd that is no leased chunk; -EUSERS: a
  * chunk with too many holders) comes back with its message. */
 int hmi_keeper_join(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const int *fds, size_t n);
+/* Connect to the keeper in DIR and FETCH the memfds of chunks IDS[0..N)
+ * that process PID (a primary) holds, into FDS (in that order; the
+ * caller's to close); this process becomes a holder of those chunks for as
+ * long as *C stays open. HELLO and the FETCHes go in one round trip. On
+ * failure nothing is left open, and the keeper's refusal is the error. */
+int hmi_keeper_open_fetch(struct hm_ctx *ctx, const char *dir, pid_t pid, const uint64_t *ids,
+			  size_t n, struct hmi_keeper_conn *c, int *fds);
 
 /* One request and its reply on C's socket (the reply's descriptors
  * refused): what hm_keeper_status and hmi_keeper_return use. */
@@ -253,13 +278,23 @@ struct hmi_chunk_fill {
 	int ascending;
 };
 
+/* What a fault waits for between two steps (NULL: nothing): the worker
+ * yields to clients that are starting (server.c). */
+struct hmi_pacer {
+	void (*wait)(void *arg);
+	void *arg;
+};
+
 /* Fault LEN bytes of PAGE_SIZE pages on NODE (-1: no binding) into a new
  * sealed memfd (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL: no one can
  * resize it or seal it against the punch that takes it back), reading each
- * page's PA (pagemap), then unmapping it: the memfd holds the pages. Safe to
- * call from a worker thread with a context of its own. */
+ * page's PA (pagemap), then unmapping it: the memfd holds the pages. With a
+ * PACER, the pages are faulted HMI_PACE_BYTES at a time, PACER->wait called
+ * before each step. Safe to call from a worker thread with a context of its
+ * own. */
+#define HMI_PACE_BYTES (4ULL << 20)
 int hmi_chunk_fault(struct hm_ctx *ctx, uint64_t page_size, int node, uint64_t len,
-		    struct hmi_chunk_fill *out);
+		    const struct hmi_pacer *pacer, struct hmi_chunk_fill *out);
 
 /* Punch every page out of FD (LEN bytes of PAGE_SIZE pages), from the top
  * page down (the kernel's free list then hands them out ascending), which
@@ -306,8 +341,9 @@ struct hmi_client {
 	uid_t uid;
 	int hello;
 	int pa_allowed;
-	uint64_t bytes; /* charged: the chunks it is first holder of */
-	char *cgroup;	/* its hugetlb cgroup at its last LEASE (budget.c), NULL before */
+	uint64_t bytes;	       /* charged: the chunks it is first holder of */
+	char *cgroup;	       /* its hugetlb cgroup at its last LEASE (budget.c), NULL before */
+	double starting_until; /* hmi_now_ms() its start ends (server.c: refaults wait) */
 };
 
 /* The peer of SOCK, whose HELLO brought PIDFD (taken: closed on failure):
@@ -328,9 +364,10 @@ int hmi_lease_pick(struct hm_ctx *ctx, struct hmi_chunks *cs, size_t owner,
 /* Undo hmi_lease_pick: the N chunks PICKED are free again. */
 void hmi_lease_unpick(struct hmi_chunks *cs, const size_t *picked, size_t n);
 
-/* Take back chunk I: punch it, close the keeper's memfd (never leased
- * again), mark it pending for the worker. */
-void hmi_lease_end_chunk(struct hmi_chunks *cs, size_t i);
+/* Take back chunk I: punch it (PUNCH) and close the keeper's memfd (never
+ * leased again), or hand that memfd back to be punched later (not PUNCH:
+ * the return value, -1 when none); mark it pending for the worker. */
+int hmi_lease_end_chunk(struct hmi_chunks *cs, size_t i, int punch);
 
 /* Does client slot CLIENT hold chunk C (leased or joined)? */
 int hmi_chunk_holds(const struct hmi_chunk *c, size_t client);
@@ -348,6 +385,13 @@ int hmi_join_match(struct hm_ctx *ctx, const struct hmi_chunks *cs, size_t joine
 		   size_t n, size_t *idx);
 /* Make JOINER a holder of the N chunks IDX (those it holds already stay). */
 void hmi_join_apply(struct hmi_chunks *cs, size_t joiner, const size_t *idx, size_t n);
+/* FETCH by client slot FETCHER (of CL, N_CL slots): IDX[f] = the chunk of
+ * REQ's id f that a connection of REQ's pid holds. -ESRCH (no such client),
+ * -EPERM (another uid's, the fetcher not root), -ENOENT (a chunk the pid
+ * does not hold), -EUSERS (a chunk with HMI_KEEPER_HOLDERS_MAX holders),
+ * each named; nothing is changed (hmi_join_apply makes FETCHER a holder). */
+int hmi_fetch_match(struct hm_ctx *ctx, const struct hmi_chunks *cs, const struct hmi_client *cl,
+		    size_t n_cl, size_t fetcher, const struct hmi_kp_msg *req, size_t *idx);
 
 /* ------------------------------------------------------------------ budgets (budget.c) */
 

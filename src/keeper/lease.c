@@ -269,13 +269,19 @@ int hmi_lease_pick(struct hm_ctx *ctx, struct hmi_chunks *cs, size_t owner,
 
 /* ------------------------------------------------------------------ coming back */
 
-void hmi_lease_end_chunk(struct hmi_chunks *cs, size_t i)
+int hmi_lease_end_chunk(struct hmi_chunks *cs, size_t i, int punch)
 {
 	struct hmi_chunk *c = &cs->c[i];
+	int fd = -1;
 
+	if (!punch) { /* the caller's to punch and close */
+		fd = c->fd;
+		c->fd = -1;
+	}
 	hmi_chunk_drop(c, cs->page_size, 1);
 	c->state = HMI_CHUNK_PENDING;
 	c->n_holders = 0;
+	return fd;
 }
 
 /* ------------------------------------------------------------------ holders */
@@ -352,6 +358,65 @@ int hmi_join_match(struct hm_ctx *ctx, const struct hmi_chunks *cs, size_t joine
 				       "chunk %" PRIu64 " (descriptor %zu of the JOIN) has %d "
 				       "holders already, the most a chunk may have: nothing joined",
 				       c->id, f + 1, HMI_KEEPER_HOLDERS_MAX);
+		idx[f] = (size_t)i;
+	}
+	return 0;
+}
+
+/* A live client slot of process PID, or -1. */
+static ssize_t slot_of_pid(const struct hmi_client *cl, size_t n_cl, pid_t pid)
+{
+	for (size_t s = 0; s < n_cl; s++)
+		if (cl[s].sock >= 0 && cl[s].hello && cl[s].pid == pid)
+			return (ssize_t)s;
+	return -1;
+}
+
+/* The chunk of id ID that a connection of PID holds: its index, or -1. */
+static ssize_t chunk_held_by_pid(const struct hmi_chunks *cs, const struct hmi_client *cl,
+				 uint64_t id, pid_t pid)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct hmi_chunk *c = &cs->c[i];
+
+		if (c->id != id || c->state != HMI_CHUNK_LEASED)
+			continue;
+		for (uint32_t h = 0; h < c->n_holders; h++)
+			if (cl[c->holders[h]].pid == pid)
+				return (ssize_t)i;
+		return -1;
+	}
+	return -1;
+}
+
+int hmi_fetch_match(struct hm_ctx *ctx, const struct hmi_chunks *cs, const struct hmi_client *cl,
+		    size_t n_cl, size_t fetcher, const struct hmi_kp_msg *req, size_t *idx)
+{
+	ssize_t owner = slot_of_pid(cl, n_cl, req->pid);
+
+	if (owner < 0)
+		return hmi_err(ctx, ESRCH,
+			       "no client of pid %d holds memory of this keeper (has it "
+			       "exited?): nothing fetched",
+			       (int)req->pid);
+	if (cl[fetcher].uid != 0 && cl[fetcher].uid != cl[owner].uid)
+		return hmi_err(ctx, EPERM,
+			       "pid %d's memory belongs to uid %u: only that uid or root may fetch "
+			       "it, not uid %u",
+			       (int)req->pid, (unsigned)cl[owner].uid, (unsigned)cl[fetcher].uid);
+	for (uint32_t f = 0; f < req->n_ids; f++) {
+		ssize_t i = chunk_held_by_pid(cs, cl, req->ids[f], req->pid);
+
+		if (i < 0)
+			return hmi_err(ctx, ENOENT,
+				       "chunk %" PRIu64 " is not one pid %d holds: nothing fetched",
+				       req->ids[f], (int)req->pid);
+		if (!hmi_chunk_holds(&cs->c[i], fetcher) &&
+		    cs->c[i].n_holders >= HMI_KEEPER_HOLDERS_MAX)
+			return hmi_err(ctx, EUSERS,
+				       "chunk %" PRIu64 " has %d holders already, the most a "
+				       "chunk may have: nothing fetched",
+				       req->ids[f], HMI_KEEPER_HOLDERS_MAX);
 		idx[f] = (size_t)i;
 	}
 	return 0;

@@ -37,7 +37,7 @@ static const uint32_t type_flags[HMI_KP_TYPE_END] = {
 static int is_reply(enum hmi_kp_type t)
 {
 	return t == HMI_KP_HELLO_REPLY || t == HMI_KP_LEASE_REPLY || t == HMI_KP_RETURN_REPLY ||
-	       t == HMI_KP_STATUS_REPLY || t == HMI_KP_JOIN_REPLY;
+	       t == HMI_KP_STATUS_REPLY || t == HMI_KP_JOIN_REPLY || t == HMI_KP_FETCH_REPLY;
 }
 
 /* ------------------------------------------------------------------ reading */
@@ -297,7 +297,17 @@ static int dec_join(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m)
 	return 0;
 }
 
-/* An id per descriptor joined; none in a refusal. */
+static int dec_fetch(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m)
+{
+	m->pid = rd_i32(r);
+	m->n_ids = rd_u32(r);
+	if (r->short_read || m->pid <= 0 || m->n_ids == 0 || m->n_ids > HMI_KP_FDS_MAX ||
+	    !room_for(r, m->n_ids, 8))
+		return bad(ctx, m, "a FETCH of no pid, or of 0 or more than 250 chunks");
+	return dec_ids(ctx, r, m);
+}
+
+/* An id per descriptor joined (or fetched); none in a refusal. */
 static int dec_join_reply(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m)
 {
 	m->n_ids = rd_u32(r);
@@ -384,7 +394,10 @@ static int dec_body(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg *m)
 	case HMI_KP_JOIN:
 		return dec_join(ctx, r, m);
 	case HMI_KP_JOIN_REPLY:
+	case HMI_KP_FETCH_REPLY:
 		return dec_join_reply(ctx, r, m);
+	case HMI_KP_FETCH:
+		return dec_fetch(ctx, r, m);
 	default: /* HELLO, STATUS: no body */
 		return 0;
 	}
@@ -460,6 +473,13 @@ static void wr_i32(struct wr *w, int32_t v)
 	wr_le(w, (uint32_t)v, 4);
 }
 
+static void wr_ids(struct wr *w, const struct hmi_kp_msg *m)
+{
+	wr_u32(w, m->n_ids);
+	for (uint32_t i = 0; i < m->n_ids; i++)
+		wr_u64(w, m->ids[i]);
+}
+
 size_t hmi_kp_lease_reply_size(size_t n_chunks, size_t n_runs, size_t text_len)
 {
 	return HMI_KP_HEADER + 8 + text_len + 16 + n_chunks * CHUNK_REC + n_runs * RUN_REC;
@@ -530,11 +550,14 @@ static void enc_body(struct wr *w, const struct hmi_kp_msg *m)
 	case HMI_KP_LEASE_REPLY:
 		enc_lease_reply(w, m);
 		break;
+	case HMI_KP_FETCH:
+		wr_i32(w, m->pid);
+		wr_ids(w, m);
+		break;
 	case HMI_KP_RETURN:
 	case HMI_KP_JOIN_REPLY:
-		wr_u32(w, m->n_ids);
-		for (uint32_t i = 0; i < m->n_ids; i++)
-			wr_u64(w, m->ids[i]);
+	case HMI_KP_FETCH_REPLY:
+		wr_ids(w, m);
 		break;
 	case HMI_KP_JOIN:
 		wr_u32(w, m->n_fds);

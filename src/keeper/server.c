@@ -49,11 +49,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SOCK_NAME    "keeper.sock"
 #define SEND_WAIT_MS 1000
 #define RETRY_MS     1000
+#define YIELD_MS     20 /* the worker pauses this long after a LEASE or FETCH */
 #define MAX_EVENTS   64
 
 enum tag { TAG_LISTEN = 1, TAG_STOP, TAG_WORKER, TAG_CONN, TAG_PIDFD, TAG_MOUNTS };
@@ -62,6 +64,7 @@ struct refault {
 	size_t slot;
 	int node;
 	uint64_t len;
+	int punch_fd; /* the slot's old memfd, to punch and close first (-1: done) */
 	int rc;
 	struct hmi_chunk_fill fill;
 };
@@ -76,6 +79,7 @@ struct worker {
 	struct refault *todo, *done; /* each holds every slot at most once */
 	size_t n_todo, n_done;
 	int event_fd;
+	double resume_at; /* hmi_now_ms(): faults wait until then (a client starts) */
 };
 
 struct hm_keeper {
@@ -125,6 +129,63 @@ static void unwatch_close(struct hm_keeper *k, int *fd)
 
 /* ------------------------------------------------------------------ the worker */
 
+/* The worker's pacer (hmi_chunk_fault calls it between two steps of a
+ * fault): while a client starts, zeroing would take the memory bandwidth its
+ * own start needs (bench/KEEPER.md: 2x slower on a small VM, whatever the
+ * worker's CPU priority), so the worker waits until YIELD_MS after the last
+ * LEASE or FETCH of a client still there: what it does next, map the memory
+ * and set up its heap, takes ~5 ms for 1 GiB here. A chunk is late by that
+ * much; no client waits for one. (A RETURN or the client's end lets the
+ * worker go on at once; STATUS never holds it off.) */
+static void worker_yield(void *arg)
+{
+	struct worker *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (double now = hmi_now_ms(); !w->quit && now < w->resume_at; now = hmi_now_ms()) {
+		struct timespec nap = {0, (long)((w->resume_at - now) * 1e6)};
+
+		pthread_mutex_unlock(&w->lock);
+		nanosleep(&nap, NULL);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* The worker resumes when the last starting client's start is over (or it
+ * left, or gave its memory back: then it is not starting). */
+static void worker_resume_at(struct worker *w, const struct hmi_client *cl, size_t n)
+{
+	double at = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (cl[i].sock >= 0 && cl[i].starting_until > at)
+			at = cl[i].starting_until;
+	pthread_mutex_lock(&w->lock);
+	w->resume_at = at;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Punch the old memfds of every queued slot (a departed client's: the
+ * loop hands them over rather than hold up the next client with the
+ * punch), the last queued first, before any is faulted again: the free
+ * list then gives the pages back in the order the keeper had them (see
+ * let_go). Called and returns with W->lock held. */
+static void punch_queued(struct worker *w)
+{
+	for (size_t j = w->n_todo; j-- > 0;) {
+		int fd = w->todo[j].punch_fd;
+
+		if (fd < 0)
+			continue;
+		w->todo[j].punch_fd = -1;
+		pthread_mutex_unlock(&w->lock); /* the loop may queue more meanwhile */
+		hmi_chunk_punch(fd, w->todo[j].len, w->page_size);
+		close(fd);
+		pthread_mutex_lock(&w->lock);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -141,10 +202,13 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&w->wake, &w->lock);
 		if (w->quit)
 			break;
+		punch_queued(w);
 		job = w->todo[0];
 		memmove(w->todo, w->todo + 1, --w->n_todo * sizeof(*w->todo));
 		pthread_mutex_unlock(&w->lock);
-		job.rc = hmi_chunk_fault(w->ctx, w->page_size, job.node, job.len, &job.fill);
+		job.rc =
+		    hmi_chunk_fault(w->ctx, w->page_size, job.node, job.len,
+				    &(struct hmi_pacer){.wait = worker_yield, .arg = w}, &job.fill);
 		pthread_mutex_lock(&w->lock);
 		w->done[w->n_done++] = job;
 		if (write(w->event_fd, &one, sizeof(one)) < 0) {
@@ -188,6 +252,7 @@ static void worker_stop(struct worker *w)
 		pthread_cond_signal(&w->wake);
 		pthread_mutex_unlock(&w->lock);
 		pthread_join(w->thread, NULL);
+		punch_queued(w); /* what a departed client held still goes back punched */
 		pthread_mutex_destroy(&w->lock);
 		pthread_cond_destroy(&w->wake);
 		for (size_t i = 0; i < w->n_done; i++)
@@ -207,15 +272,23 @@ static void worker_stop(struct worker *w)
 	w->todo = w->done = NULL;
 }
 
-/* Slot I came back (punched): the worker faults it again. */
-static void refault(struct hm_keeper *k, size_t i)
+/* Slots IDX[0..N) came back: the worker faults them again, in that order,
+ * after punching FDS[j] >= 0 (old memfds the loop did not punch itself).
+ * Queued at once, so that the worker sees them all before it starts. */
+static void refault(struct hm_keeper *k, const size_t *idx, const int *fds, size_t n)
 {
 	struct worker *w = &k->w;
-	const struct hmi_chunk *c = &k->cs.c[i];
 
 	pthread_mutex_lock(&w->lock);
-	w->todo[w->n_todo++] =
-	    (struct refault){.slot = i, .node = c->node, .len = c->len, .fill.fd = -1};
+	for (size_t j = 0; j < n; j++) {
+		const struct hmi_chunk *c = &k->cs.c[idx[j]];
+
+		w->todo[w->n_todo++] = (struct refault){.slot = idx[j],
+							.node = c->node,
+							.len = c->len,
+							.punch_fd = fds ? fds[j] : -1,
+							.fill.fd = -1};
+	}
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 }
@@ -256,7 +329,7 @@ static void retry_missing(struct hm_keeper *k)
 	for (size_t i = 0; i < k->cs.n; i++)
 		if (k->cs.c[i].state == HMI_CHUNK_MISSING) {
 			k->cs.c[i].state = HMI_CHUNK_PENDING;
-			refault(k, i);
+			refault(k, &i, NULL, 1);
 		}
 }
 
@@ -272,33 +345,48 @@ static int named(const struct hmi_kp_msg *req, const struct hmi_chunk *ch)
 	return yes;
 }
 
-/* Client I lets go of the chunks it holds that REQ names (NULL: all). Those
- * it was the last holder of come back: all punched first, the highest slot
- * first, and only then queued to be faulted again, the lowest first — the
- * kernel's free list is last-freed-first, so the worker gets the pages back
- * in the order the keeper had them; faulting while this loop still punched
- * interleaved them (bench/KEEPER.md: 47 runs in 512 pages became 270). The
+/* Client I lets go of the chunks it holds that REQ names (NULL: all: it is
+ * gone). Those it was the last holder of come back, to be faulted again the
+ * lowest first after all are punched, the highest first — the kernel's free
+ * list is last-freed-first, so the worker gets the pages back in the order
+ * the keeper had them; faulting while punching interleaved them
+ * (bench/KEEPER.md: 47 runs in 512 pages became 270). A RETURN's chunks are
+ * punched here (its answer says they are gone); a departed client's by the
+ * worker (punch_queued), so the next client does not wait for that. The
  * count let go. */
 static uint32_t let_go(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *req)
 {
 	size_t *back = malloc((k->cs.n + 1) * sizeof(*back)), n = 0;
+	int *fds = malloc((k->cs.n + 1) * sizeof(*fds));
 	uint32_t count = 0;
 
 	for (size_t c = k->cs.n; c-- > 0;) {
+		int fd;
+
 		if (!hmi_chunk_holds(&k->cs.c[c], i) || !named(req, &k->cs.c[c]))
 			continue;
 		count++;
 		if (!hmi_chunk_let_go(&k->cs, k->cl, c, i))
 			continue;
-		hmi_lease_end_chunk(&k->cs, c);
-		if (back)
-			back[n++] = c;
-		else
-			refault(k, c); /* out of memory: one at a time, as they come */
+		fd = hmi_lease_end_chunk(&k->cs, c, req != NULL || !back || !fds);
+		if (back && fds) {
+			back[n] = c;
+			fds[n++] = fd;
+		} else {
+			refault(k, &c, NULL, 1); /* out of memory: punched, one at a time */
+		}
 	}
-	while (n-- > 0)
-		refault(k, back[n]);
+	for (size_t a = 0, b = n; a + 1 < b; a++, b--) { /* the lowest first */
+		size_t s = back[a];
+		int f = fds[a];
+
+		back[a] = back[b - 1], fds[a] = fds[b - 1];
+		back[b - 1] = s, fds[b - 1] = f;
+	}
+	if (n)
+		refault(k, back, fds, n);
 	free(back);
+	free(fds);
 	return count;
 }
 
@@ -311,6 +399,7 @@ static void drop_client(struct hm_keeper *k, size_t i)
 	unwatch_close(k, &k->cl[i].sock);
 	free(k->cl[i].cgroup);
 	k->cl[i] = (struct hmi_client){.sock = -1, .pidfd = -1};
+	worker_resume_at(&k->w, k->cl, k->n_cl); /* it was starting, perhaps */
 }
 
 static int client_slot(struct hm_keeper *k, size_t *slot)
@@ -485,6 +574,8 @@ static int serve_lease(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *r
 		return send_refusal(k, i, HMI_KP_LEASE_REPLY, rc);
 	}
 	k->cl[i].bytes += bytes;
+	k->cl[i].starting_until = hmi_now_ms() + YIELD_MS; /* it maps what it got next */
+	worker_resume_at(&k->w, k->cl, k->n_cl);
 	rc = send_chunks(k, i, picked, n);
 	free(picked);
 	return rc; /* on failure the client is dropped: the chunks come back */
@@ -497,6 +588,8 @@ static int serve_return(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *
 	if (!k->cl[i].hello)
 		return -EPROTO;
 	m.returned = let_go(k, i, req);
+	k->cl[i].starting_until = 0; /* giving back: not starting */
+	worker_resume_at(&k->w, k->cl, k->n_cl);
 	return send_msg(k, i, &m, NULL, 0);
 }
 
@@ -522,6 +615,33 @@ static int serve_join(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *re
 	for (size_t f = 0; f < n_fds; f++)
 		ids[m.n_ids++] = k->cs.c[idx[f]].id;
 	return send_msg(k, i, &m, NULL, 0);
+}
+
+/* FETCH: the memfds of chunks the primary REQ names holds, for its
+ * secondary, which becomes a holder of them (as with JOIN). */
+static int serve_fetch(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *req)
+{
+	size_t idx[HMI_KP_FDS_MAX];
+	uint64_t ids[HMI_KP_FDS_MAX];
+	int fds[HMI_KP_FDS_MAX];
+	struct hmi_kp_msg m = {.type = HMI_KP_FETCH_REPLY, .ids = ids};
+	int rc;
+
+	if (!k->cl[i].hello || req->n_ids > HMI_KP_FDS_MAX)
+		return -EPROTO;
+	rc = hmi_fetch_match(k->ctx, &k->cs, k->cl, k->n_cl, i, req, idx);
+	if (rc == 0)
+		rc = hmi_budget_note(k->ctx, k->cs.page_size, k->mountinfo, &k->cl[i]);
+	if (rc < 0)
+		return send_refusal(k, i, HMI_KP_FETCH_REPLY, rc);
+	hmi_join_apply(&k->cs, i, idx, req->n_ids);
+	k->cl[i].starting_until = hmi_now_ms() + YIELD_MS; /* a secondary maps these next */
+	worker_resume_at(&k->w, k->cl, k->n_cl);
+	for (uint32_t f = 0; f < req->n_ids; f++) {
+		ids[m.n_ids++] = k->cs.c[idx[f]].id;
+		fds[f] = k->cs.c[idx[f]].fd;
+	}
+	return send_msg(k, i, &m, fds, m.n_ids);
 }
 
 static void status_nodes(const struct hm_keeper *k, struct hm_keeper_status *st)
@@ -588,6 +708,8 @@ static int dispatch(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *m, c
 		return serve_return(k, i, m);
 	case HMI_KP_STATUS:
 		return serve_status(k, i);
+	case HMI_KP_FETCH:
+		return serve_fetch(k, i, m);
 	default:
 		return -EPROTO; /* a reply, sent to the keeper */
 	}

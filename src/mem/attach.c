@@ -308,8 +308,7 @@ static int keep_for_growth(struct hm_ctx *ctx, const struct hmi_mem *m, const st
 	return hmi_grow_follow_prepare(ctx, &f); /* takes them, even when it fails */
 }
 
-static int map_all(struct hm_ctx *ctx, struct hmi_mem *m, const struct hmi_shconf *sc,
-		   const struct hm_opts *o)
+static int map_all(struct hm_ctx *ctx, struct hmi_mem *m, const struct hmi_shconf *sc)
 {
 	size_t n_all = sc->n_backings + hmi_shconf_fd_count(sc) + 1;
 	int *fds = malloc(n_all * sizeof(*fds)), rc = 0, dfd = -1;
@@ -319,12 +318,12 @@ static int map_all(struct hm_ctx *ctx, struct hmi_mem *m, const struct hmi_shcon
 	for (size_t b = 0; b < n_all; b++)
 		fds[b] = -1;
 	rc = fetch_fds(ctx, m, sc, fds);
+	if (rc == 0 && sc->keeper_dir[0]) /* a keeper's chunks: from it, held from then on */
+		rc = hmi_mem_keeper_fetch(ctx, m, sc, fds);
 	if (rc == 0 && sc->kind != HMI_BACK_MEMFD)
 		rc = open_mount_dir(ctx, sc, &dfd);
 	if (rc == 0)
 		rc = map_pages(ctx, sc, dfd, fds);
-	if (rc == 0 && sc->kind == HMI_BACK_MEMFD) /* a keeper's chunks: hold them too */
-		rc = hmi_mem_keeper_join(ctx, m, o, fds, hmi_shconf_memfd_count(sc));
 	if (rc == 0 && sc->dma_backend)
 		rc = adopt_dma(ctx, m, sc, fds + sc->n_backings);
 	if (rc == 0 && sc->hugepages)
@@ -410,7 +409,7 @@ static int attach_flow(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_op
 		rc = reserve_published_window(ctx, m, sc);
 	t = hmi_now_ms();
 	if (rc == 0)
-		rc = map_all(ctx, m, sc, o);
+		rc = map_all(ctx, m, sc);
 	m->tab.info.t.map = hmi_now_ms() - t;
 	if (rc == 0 && (o->flags & HM_OPT_VERIFY))
 		rc = verify_pages(ctx, sc);

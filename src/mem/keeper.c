@@ -32,6 +32,8 @@
 #include "layout/layout.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +141,7 @@ int hmi_mem_keeper_lease(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm
 	}
 	if (rc < 0)
 		return not_served(ctx, pr, o, hm_errmsg(ctx)); /* not_served copies it first */
+	snprintf(pr->keeper_dir, sizeof(pr->keeper_dir), "%s", dir); /* fits: same size */
 	rc = snprintf(pr->keeper_line, sizeof(pr->keeper_line),
 		      "served by the keeper in %s (%zu chunks)", dir, pr->lease.n_chunks);
 	if (rc < 0 || (size_t)rc >= sizeof(pr->keeper_line)) /* the start of it says enough */
@@ -180,7 +183,8 @@ static int map_chunk(struct hm_ctx *ctx, struct hmi_mem *pr, struct hmi_keeper_c
 	rc = hmi_pageset_adopt(ctx, ps, c->node, c->fd);
 	if (rc < 0)
 		return rc;
-	c->fd = -1; /* the page set's now */
+	c->fd = -1;				       /* the page set's now */
+	pr->backing_chunk[ps->n_backings - 1] = c->id; /* what the layout names */
 	rc = hmi_pages_map_adopted(ctx, ps, (uint32_t)(ps->n_backings - 1), (size_t)take);
 	if (rc == 0) {
 		chunk_iovas(ps, &pr->lease, c, from, (size_t)take);
@@ -212,6 +216,9 @@ int hmi_mem_keeper_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_o
 	for (size_t i = 0; i < n_asks; i++)
 		left[asks[i].node < 0 ? HM_MAX_NODES : asks[i].node] +=
 		    asks[i].bytes / pr->lease.page_size;
+	pr->backing_chunk = calloc(pr->lease.n_chunks + 1, sizeof(*pr->backing_chunk));
+	if (!pr->backing_chunk)
+		return hmi_err(ctx, ENOMEM, "out of memory for %zu chunks", pr->lease.n_chunks);
 	hmi_pageset_init(&pr->ps, HMI_BACK_MEMFD, pr->lease.page_size, NULL, pr->tab.prefix);
 	pr->ps.hint_va = hint_va;
 	qsort_r(pr->lease.chunks, pr->lease.n_chunks, sizeof(*pr->lease.chunks), by_first_pa,
@@ -232,31 +239,118 @@ int hmi_mem_keeper_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_o
 
 void hmi_mem_keeper_end(struct hmi_mem *pr)
 {
+	free(pr->backing_chunk);
+	pr->backing_chunk = NULL;
 	hmi_keeper_lease_free(&pr->lease); /* memfds not adopted: closed */
 	if (pr->keeper.sock >= 0)	   /* the keeper takes the chunks back, zeroes them */
 		hmi_keeper_disconnect(&pr->keeper);
 }
 
-/* ------------------------------------------------------------------ a secondary joins */
+/* ------------------------------------------------------------------ a secondary fetches */
 
-int hmi_mem_keeper_join(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_opts *o,
-			const int *fds, size_t n)
+/* Is FD the memfd backing B of the layout names (its inode)? */
+static int is_backing(int fd, const struct hmi_shconf_backing *b)
 {
-	char dir[HM_PATH_MAX], why[HMI_ERR_MAX];
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && (uint64_t)st.st_dev == b->dev &&
+	       (uint64_t)st.st_ino == b->ino;
+}
+
+static int check_inodes(struct hm_ctx *ctx, const struct hmi_shconf *sc, const int *fds)
+{
+	for (size_t b = 0; b < sc->n_backings; b++)
+		if (!is_backing(fds[b], &sc->backings[b]))
+			return hmi_err(ctx, EIO,
+				       "the memfd of chunk %" PRIu64 " is not the primary's (inode "
+				       "%" PRIu64 " expected)",
+				       sc->backings[b].chunk, sc->backings[b].ino);
+	return 0;
+}
+
+static void close_all(int *fds, size_t n)
+{
+	for (size_t b = 0; b < n; b++)
+		if (fds[b] >= 0) {
+			close(fds[b]);
+			fds[b] = -1;
+		}
+}
+
+/* The keeper gone (killed: its clients keep their memory) or not knowing
+ * the primary: the primary's own descriptors, through /proc (this user's
+ * or root's process: what ptrace would allow), each proved by its inode. */
+static int open_from_primary(struct hm_ctx *ctx, const struct hmi_shconf *sc, int *fds)
+{
+	char path[64];
+	int rc = 0;
+
+	for (size_t b = 0; b < sc->n_backings; b++)
+		fds[b] = -1;
+	for (size_t b = 0; rc == 0 && b < sc->n_backings; b++) {
+		rc = hmi_path(ctx, path, sizeof(path), "/proc/%d/fd/%d", (int)sc->pid,
+			      sc->backings[b].fd);
+		fds[b] = rc < 0 ? -1 : open(path, O_RDWR | O_CLOEXEC);
+		if (rc == 0 && fds[b] < 0)
+			rc = hmi_err(ctx, errno, "cannot open %s: %s", path, strerror(errno));
+	}
+	if (rc == 0)
+		rc = check_inodes(ctx, sc, fds);
+	if (rc < 0)
+		close_all(fds, sc->n_backings);
+	return rc;
+}
+
+static int fetch_from_keeper(struct hm_ctx *ctx, struct hmi_mem *m, const struct hmi_shconf *sc,
+			     int *fds)
+{
+	uint64_t *ids = malloc((sc->n_backings + 1) * sizeof(*ids));
 	int rc;
 
-	if (!n || !keeper_dir_of(ctx, o, dir, sizeof(dir)))
-		return 0;
-	rc = hmi_keeper_connect(ctx, dir, &m->keeper);
-	if (rc == 0 && (rc = hmi_keeper_join(ctx, &m->keeper, fds, n)) < 0)
+	if (!ids)
+		return hmi_err(ctx, ENOMEM, "out of memory attaching");
+	for (size_t b = 0; b < sc->n_backings; b++)
+		ids[b] = sc->backings[b].chunk;
+	rc = hmi_keeper_open_fetch(ctx, sc->keeper_dir, sc->pid, ids, sc->n_backings, &m->keeper,
+				   fds);
+	free(ids);
+	if (rc == 0 && (rc = check_inodes(ctx, sc, fds)) < 0) {
+		close_all(fds, sc->n_backings);
 		hmi_keeper_disconnect(&m->keeper);
-	snprintf(why, sizeof(why), "%s", rc < 0 ? hm_errmsg(ctx) : "");
-	hmi_err_clear(ctx); /* a primary that no keeper served: nothing to join */
-	rc = snprintf(m->keeper_line, sizeof(m->keeper_line), "%s%s",
-		      why[0] ? "not joined: " : "joined the primary's lease from the keeper in ",
-		      why[0] ? why : dir);
-	if (rc < 0 || (size_t)rc >= sizeof(m->keeper_line))
+	}
+	return rc;
+}
+
+static void say_fetched(struct hmi_mem *m, const struct hmi_shconf *sc, const char *how)
+{
+	int n = snprintf(m->keeper_line, sizeof(m->keeper_line), "%s%s (%zu chunks)", how,
+			 sc->keeper_dir, sc->n_backings);
+
+	if (n < 0 || (size_t)n >= sizeof(m->keeper_line))
 		m->keeper_line[sizeof(m->keeper_line) - 1] = '\0';
 	m->tab.info.keeper = m->keeper_line;
-	return 0;
+}
+
+int hmi_mem_keeper_fetch(struct hm_ctx *ctx, struct hmi_mem *m, const struct hmi_shconf *sc,
+			 int *fds)
+{
+	char why[HMI_ERR_MAX], again[HMI_ERR_MAX];
+
+	if (fetch_from_keeper(ctx, m, sc, fds) == 0) {
+		say_fetched(m, sc, "fetched the primary's memory from the keeper in ");
+		return 0;
+	}
+	snprintf(why, sizeof(why), "%s", hm_errmsg(ctx));
+	if (open_from_primary(ctx, sc, fds) == 0) {
+		hmi_err_clear(ctx);
+		say_fetched(m, sc,
+			    "the keeper did not answer: the primary's memfds from /proc, "
+			    "not held by the keeper in ");
+		return 0;
+	}
+	snprintf(again, sizeof(again), "%s", hm_errmsg(ctx));
+	return hmi_err(ctx, ENOENT,
+		       "the primary's memory comes from the keeper in %s, which did not give it "
+		       "(%s), nor did /proc (%s)",
+		       sc->keeper_dir, why, again);
 }

@@ -35,6 +35,8 @@ struct hmi_mem {
 	struct hmi_keeper_conn
 	    keeper; /* primary served by a keeper: its connection (sock -1: none) */
 	struct hmi_keeper_lease lease;	    /* what it leased (mem/keeper.c) */
+	char keeper_dir[HM_PATH_MAX];	    /* primary served by a keeper: its directory */
+	uint64_t *backing_chunk;	    /* ... and each backing's chunk id (the layout's) */
 	char keeper_line[HMI_ERR_MAX + 16]; /* hm_layout_info.keeper */
 	int auto_trim;			    /* --auto-trim given: keep AUTO_TRIM_KEEP bytes free */
 	uint64_t auto_trim_keep;	    /* (mem/growth.c) */
@@ -122,13 +124,13 @@ int hmi_mem_keeper_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_o
 /* Close what is left of the lease, and the connection (the keeper takes the
  * chunks back). */
 void hmi_mem_keeper_end(struct hmi_mem *pr);
-/* A secondary of a memfd primary: join the keeper's lease of the N memfds
- * FDS when a keeper leased them (the memory then stays while any process
- * of the prefix holds it; the connection stays open until hm_fini). Never
- * an error: a primary no keeper served has nothing to join (why in
- * M's keeper line). */
-int hmi_mem_keeper_join(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_opts *o,
-			const int *fds, size_t n);
+/* A secondary of a primary a keeper served (SC names the keeper): FETCH
+ * the primary's memfds from the keeper by chunk id into FDS (at their
+ * backing's index); this process then holds the chunks too, so the memory
+ * stays while any process of the prefix holds it (the connection stays open
+ * until hm_fini). 0, or the keeper's refusal, named. */
+int hmi_mem_keeper_fetch(struct hm_ctx *ctx, struct hmi_mem *m, const struct hmi_shconf *sc,
+			 int *fds);
 
 #define HMI_CLIENTS_FILE "clients" /* secondaries hold a read lock on it */
 

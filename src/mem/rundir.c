@@ -175,6 +175,19 @@ int hmi_runtime_reclaim(struct hm_ctx *ctx, struct hmi_mem *m)
 
 /* ------------------------------------------------------------------ primary: publish */
 
+/* A keeper's memfd: its inode and our descriptor, what a secondary checks
+ * the keeper's answer against (or, the keeper gone, opens in /proc). */
+static void keeper_memfd_identity(const struct hmi_backing *b, struct hmi_shconf_backing *out)
+{
+	struct stat st;
+
+	out->fd = b->fd;
+	if (fstat(b->fd, &st) == 0) { /* else no inode: the layout is refused, named */
+		out->dev = (uint64_t)st.st_dev;
+		out->ino = (uint64_t)st.st_ino;
+	}
+}
+
 static void fill_backings(const struct hmi_mem *m, struct hmi_shconf_backing *out)
 {
 	for (size_t i = 0; i < m->ps.n_backings; i++) {
@@ -188,6 +201,9 @@ static void fill_backings(const struct hmi_mem *m, struct hmi_shconf_backing *ou
 		out[i].dev = b->dev;
 		out[i].ino = b->ino;
 		out[i].uid = b->uid;
+		out[i].chunk = m->backing_chunk ? m->backing_chunk[i] : 0;
+		if (out[i].chunk)
+			keeper_memfd_identity(b, &out[i]);
 		snprintf(out[i].name, sizeof(out[i].name), "%s", base ? base + 1 : "");
 	}
 }
@@ -216,6 +232,8 @@ static void fill_shconf(const struct hmi_mem *m, struct hmi_shconf *sc,
 	sc->pid = getpid();
 	snprintf(sc->prefix, sizeof(sc->prefix), "%s", m->tab.prefix);
 	snprintf(sc->dir, sizeof(sc->dir), "%s", m->dir);
+	if (m->backing_chunk) /* served by a keeper: secondaries FETCH the memfds from it */
+		snprintf(sc->keeper_dir, sizeof(sc->keeper_dir), "%s", m->keeper_dir);
 	sc->kind = m->ps.kind;
 	sc->iova_mode = m->tab.info.iova_mode;
 	sc->hugepages = 1;

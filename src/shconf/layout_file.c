@@ -6,13 +6,13 @@
  * The file is a fixed-width, little-endian binary format written field by
  * field with byte helpers (never a memcpy of a host struct, so padding,
  * endianness and enum widths of the compiler never leak into it). Format
- * version 3:
+ * version 4:
  *
- *   header (HDR_SIZE = 4288 bytes)
+ *   header (HDR_SIZE = 8384 bytes)
  *   offset size  field
  *        0    8  magic "HUGEMEM\0"
- *        8    4  format version (3)
- *       12    4  header size (4288)
+ *        8    4  format version (4)
+ *       12    4  header size (8384)
  *       16    8  total file size in bytes
  *       24    8  checksum: FNV-1a 64 of the whole file, these 8 bytes taken as 0
  *       32    4  primary pid (int32)
@@ -36,14 +36,18 @@
  *     4280    4  number of DMA device records (D)
  *     4284    4  descriptors the descriptor server hands out (memfds, then the
  *                DMA domain's: hmi_shconf_fd_count)
+ *     4288 4096  the directory of the keeper that leased the memfds, NUL-padded
+ *                ("" when none did)
  *
- *   backing records, B x 48 bytes, from offset 4272
+ *   backing records, B x 56 bytes, from offset 8384
  *        0    4  kind            4    4  node (int32, -1 = none)
  *        8    8  size in bytes  16    4  name offset in the names area
  *       20    4  name length (< 256, without its NUL)
- *       24    8  st_dev of the file (0 for memfd, anonymous)
- *       32    8  st_ino of the file (0 for memfd, anonymous; not 0 for files)
- *       40    4  st_uid of the file 44    4  reserved, 0
+ *       24    8  st_dev of the file or keeper's memfd (0 for other memfds, anonymous)
+ *       32    8  st_ino of the file or keeper's memfd (0 for other memfds, anonymous)
+ *       40    4  st_uid of the file
+ *       44    4  a keeper's memfd: the primary's descriptor of it plus one (0 otherwise)
+ *       48    8  a keeper's memfd: its chunk id (0 otherwise)
  *
  *   page records, P x 32 bytes, after the backings
  *        0    8  va              8    8  iova
@@ -74,6 +78,15 @@
  *
  * Format version 3 (issue 16) added the DMA domain: secondaries fetch its
  * descriptors from the descriptor server and share the primary's mappings.
+ *
+ * Format version 4 (issue 18) added the keeper: a primary whose memfds a
+ * keeper leased names it and each chunk, and its secondaries FETCH the
+ * memfds from the keeper (keeper/keeper.h); the primary runs no descriptor
+ * server for them (none at all without a DMA domain). Each such memfd also
+ * has its inode and the primary's descriptor: a secondary checks what the
+ * keeper gave against the inode, and when the keeper is gone (killed: its
+ * clients keep their memory) opens /proc/<primary>/fd/<fd> instead, the
+ * inode again proving it is the primary's memfd.
  *
  * Checksum: FNV-1a 64. It needs no table (no global, no per-call set-up) and
  * every step (xor a byte, multiply by an odd prime modulo 2^64) is a bijection
@@ -118,7 +131,7 @@
 
 #define SC_MAGIC	"HUGEMEM" /* 7 characters and the NUL: 8 bytes */
 #define SC_MAGIC_LEN	8
-#define SC_VERSION	3u
+#define SC_VERSION	4u
 #define SC_DMA_DEVS_MAX 4096u	     /* more device records is not a layout */
 #define SC_READ_MAX	(256u << 20) /* a file beyond this is not a layout */
 #define SC_NAME_MAX	256	     /* struct hmi_shconf_backing.name */
@@ -151,7 +164,8 @@ enum {
 	HDR_DMA_IOAS = 4276,
 	HDR_N_DMA_DEVS = 4280,
 	HDR_N_FDS = 4284,
-	HDR_SIZE = 4288,
+	HDR_KEEPER_DIR = 4288,
+	HDR_SIZE = 8384,
 };
 
 /* Record fields: offsets in a record. */
@@ -164,8 +178,9 @@ enum {
 	BREC_DEV = 24,
 	BREC_INO = 32,
 	BREC_UID = 40,
-	BREC_RESERVED = 44,
-	BREC_BYTES = 48,
+	BREC_FD = 44,
+	BREC_CHUNK = 48,
+	BREC_BYTES = 56,
 
 	PREC_VA = 0,
 	PREC_IOVA = 8,
@@ -209,7 +224,8 @@ _Static_assert(HDR_NAMES_LEN == HDR_N_SEGS + 8 && HDR_PREFIX == HDR_NAMES_LEN + 
 _Static_assert(HDR_DIR == HDR_PREFIX + SC_FIELD_SIZE(struct hmi_shconf, prefix), "prefix");
 _Static_assert(HDR_DMA_BACKEND == HDR_DIR + SC_FIELD_SIZE(struct hmi_shconf, dir), "dma after dir");
 _Static_assert(HDR_DMA_IOAS == HDR_DMA_BACKEND + 4 && HDR_N_DMA_DEVS == HDR_DMA_IOAS + 4, "dma");
-_Static_assert(HDR_N_FDS == HDR_N_DMA_DEVS + 4 && HDR_SIZE == HDR_N_FDS + 4, "fds end header");
+_Static_assert(HDR_N_FDS == HDR_N_DMA_DEVS + 4 && HDR_KEEPER_DIR == HDR_N_FDS + 4, "fds");
+_Static_assert(HDR_SIZE == HDR_KEEPER_DIR + SC_FIELD_SIZE(struct hmi_shconf, keeper_dir), "end");
 _Static_assert(DREC_GROUP == DREC_BDF + SC_FIELD_SIZE(struct hmi_shconf_dmadev, bdf), "bdf");
 _Static_assert(DREC_RESERVED == DREC_GROUP + 4 && DREC_BYTES == DREC_RESERVED + 4, "24 bytes");
 _Static_assert(HDR_SIZE % 8 == 0, "records start 8-byte aligned");
@@ -219,8 +235,8 @@ _Static_assert(SC_FIELD_SIZE(struct hmi_shconf_backing, name) == SC_NAME_MAX, "b
 _Static_assert(BREC_NODE == BREC_KIND + 4 && BREC_SIZE == BREC_NODE + 4, "backing fields");
 _Static_assert(BREC_NAME_OFF == BREC_SIZE + 8 && BREC_NAME_LEN == BREC_NAME_OFF + 4, "name");
 _Static_assert(BREC_DEV == BREC_NAME_LEN + 4 && BREC_INO == BREC_DEV + 8, "file identity");
-_Static_assert(BREC_UID == BREC_INO + 8 && BREC_RESERVED == BREC_UID + 4, "owner");
-_Static_assert(BREC_BYTES == BREC_RESERVED + 4, "backing record is 48 bytes");
+_Static_assert(BREC_UID == BREC_INO + 8 && BREC_FD == BREC_UID + 4, "owner");
+_Static_assert(BREC_CHUNK == BREC_FD + 4 && BREC_BYTES == BREC_CHUNK + 8, "56 bytes");
 _Static_assert(PREC_IOVA == PREC_VA + 8 && PREC_OFFSET == PREC_IOVA + 8, "page fields");
 _Static_assert(PREC_BACKING == PREC_OFFSET + 8 && PREC_NODE == PREC_BACKING + 4, "page ids");
 _Static_assert(PREC_BYTES == PREC_NODE + 4, "page record is 32 bytes");
@@ -324,9 +340,15 @@ static int header_ok(struct hm_ctx *ctx, const struct hmi_shconf *sc, int err, c
 			       " is not page aligned or wraps",
 			       what, sc->va_base, sc->va_len);
 	if (strnlen(sc->prefix, sizeof(sc->prefix)) == sizeof(sc->prefix) ||
-	    strnlen(sc->dir, sizeof(sc->dir)) == sizeof(sc->dir))
-		return hmi_err(ctx, err, "%s: file prefix or directory is not NUL-terminated",
+	    strnlen(sc->dir, sizeof(sc->dir)) == sizeof(sc->dir) ||
+	    strnlen(sc->keeper_dir, sizeof(sc->keeper_dir)) == sizeof(sc->keeper_dir))
+		return hmi_err(ctx, err, "%s: file prefix or a directory is not NUL-terminated",
 			       what);
+	if (sc->keeper_dir[0] && (sc->keeper_dir[0] != '/' || sc->kind != HMI_BACK_MEMFD))
+		return hmi_err(ctx, err,
+			       "%s: keeper directory '%.64s' with backing kind %u (an absolute "
+			       "directory, and memfds, are needed)",
+			       what, sc->keeper_dir, (unsigned)sc->kind);
 	return 0;
 }
 
@@ -350,14 +372,22 @@ static int backings_ok(struct hm_ctx *ctx, const struct hmi_shconf *sc, int err,
 				       "%s: backing %zu name '%.40s' is not a plain file name",
 				       what, i, b->name);
 		/* a file's name comes with its inode (a page file given back
-		 * early keeps its record with no name); a memfd has neither */
+		 * early keeps its record with no name); a memfd has neither,
+		 * but a keeper's, which has its inode */
 		if ((b->kind == HMI_BACK_PAGE_FILES || b->kind == HMI_BACK_SINGLE_FILE)
 			? (n > 0 && b->ino == 0)
-			: (n > 0 || b->ino != 0))
+			: (n > 0 || (b->ino != 0) != (b->chunk != 0)))
 			return hmi_err(ctx, err,
 				       "%s: backing %zu has %s name and inode %" PRIu64
-				       " (a named file needs an inode, a memfd neither)",
+				       " (a named file needs an inode, a memfd neither but a "
+				       "keeper's)",
 				       what, i, n ? "a" : "no", b->ino);
+		if ((b->chunk != 0) != (sc->keeper_dir[0] != '\0') || (b->chunk && b->fd < 0))
+			return hmi_err(ctx, err,
+				       "%s: backing %zu has keeper chunk %" PRIu64
+				       " and descriptor %d (every backing has both when a keeper "
+				       "is named, neither else)",
+				       what, i, b->chunk, b->fd);
 	}
 	return 0;
 }
@@ -454,7 +484,7 @@ static int segs_ok(struct hm_ctx *ctx, const struct hmi_shconf *sc, int err, con
 
 size_t hmi_shconf_memfd_count(const struct hmi_shconf *sc)
 {
-	return sc->kind == HMI_BACK_MEMFD ? sc->n_backings : 0;
+	return sc->kind == HMI_BACK_MEMFD && !sc->keeper_dir[0] ? sc->n_backings : 0;
 }
 
 size_t hmi_shconf_dma_groups(const struct hmi_shconf *sc, int *ids, size_t max)
@@ -599,6 +629,7 @@ static void encode_header(uint8_t *f, const struct hmi_shconf *sc, uint64_t size
 	put_u64(f + HDR_NAMES_LEN, names_len);
 	memcpy(f + HDR_PREFIX, sc->prefix, strlen(sc->prefix)); /* the rest stays 0 */
 	memcpy(f + HDR_DIR, sc->dir, strlen(sc->dir));
+	memcpy(f + HDR_KEEPER_DIR, sc->keeper_dir, strlen(sc->keeper_dir));
 	put_u32(f + HDR_DMA_BACKEND, sc->dma_backend);
 	put_u32(f + HDR_DMA_IOAS, sc->dma_ioas);
 	put_u32(f + HDR_N_DMA_DEVS, (uint32_t)sc->n_dma_devs);
@@ -622,7 +653,8 @@ static void encode_backings(uint8_t *r, uint8_t *names, const struct hmi_shconf 
 		put_u64(r + BREC_DEV, b->dev);
 		put_u64(r + BREC_INO, b->ino);
 		put_u32(r + BREC_UID, b->uid);
-		put_u32(r + BREC_RESERVED, 0);
+		put_u32(r + BREC_FD, b->chunk ? (uint32_t)b->fd + 1 : 0);
+		put_u64(r + BREC_CHUNK, b->chunk);
 		memcpy(names + off, b->name, n + 1);
 		off += n + 1;
 	}
@@ -773,10 +805,12 @@ static int decode_header(const uint8_t *f, struct hmi_shconf *sc)
 	sc->n_dma_devs = get_u32(f + HDR_N_DMA_DEVS); /* bounded: check_counts */
 	sc->n_fds = get_u32(f + HDR_N_FDS);
 	if (!memchr(f + HDR_PREFIX, 0, sizeof(sc->prefix)) ||
-	    !memchr(f + HDR_DIR, 0, sizeof(sc->dir)))
+	    !memchr(f + HDR_DIR, 0, sizeof(sc->dir)) ||
+	    !memchr(f + HDR_KEEPER_DIR, 0, sizeof(sc->keeper_dir)))
 		return -1;
 	memcpy(sc->prefix, f + HDR_PREFIX, sizeof(sc->prefix));
 	memcpy(sc->dir, f + HDR_DIR, sizeof(sc->dir));
+	memcpy(sc->keeper_dir, f + HDR_KEEPER_DIR, sizeof(sc->keeper_dir));
 	return 0;
 }
 
@@ -809,12 +843,17 @@ static int decode_backings(struct hm_ctx *ctx, const uint8_t *r, const uint8_t *
 			    "corrupt layout: backing %zu name (%" PRIu32 " bytes at %" PRIu32
 			    ") is not a NUL-terminated name in the %" PRIu64 "-byte names area",
 			    i, n, off, names_len);
-		if (get_u32(r + BREC_RESERVED) != 0)
+		if (get_u32(r + BREC_FD) > INT32_MAX ||
+		    (get_u32(r + BREC_FD) != 0 && get_u64(r + BREC_CHUNK) == 0))
 			return hmi_err(ctx, EBADMSG,
-				       "corrupt layout: backing %zu has its reserved field set", i);
+				       "corrupt layout: backing %zu has a descriptor field of "
+				       "0x%" PRIx32 " (only a keeper's memfd has one)",
+				       i, get_u32(r + BREC_FD));
+		b->fd = (int)get_u32(r + BREC_FD) - 1;
 		b->dev = get_u64(r + BREC_DEV);
 		b->ino = get_u64(r + BREC_INO);
 		b->uid = get_u32(r + BREC_UID);
+		b->chunk = get_u64(r + BREC_CHUNK);
 		b->kind = (enum hmi_backing_kind)get_u32(r + BREC_KIND);
 		b->node = get_i32(r + BREC_NODE);
 		b->size = get_u64(r + BREC_SIZE);
@@ -889,7 +928,7 @@ static int decode_body(struct hm_ctx *ctx, const uint8_t *f, size_t len, struct 
 
 	if (decode_header(f, sc) < 0)
 		return hmi_err(ctx, EBADMSG,
-			       "corrupt layout: file prefix or directory is not NUL-terminated");
+			       "corrupt layout: file prefix or a directory is not NUL-terminated");
 	rc = alloc_arrays(ctx, sc);
 	if (rc == 0)
 		rc = decode_backings(ctx, f + HDR_SIZE, f + len - names_len, names_len, sc);

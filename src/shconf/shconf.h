@@ -28,6 +28,9 @@ struct hmi_shconf_backing {
 	char name[256];	   /* file name inside shconf.dir ("" for memfd: by fd) */
 	uint64_t dev, ino; /* files: the inode the primary created (0 for memfd) */
 	uint32_t uid;	   /* files: its owner */
+	uint64_t chunk;	   /* memfds a keeper leased: the chunk's id (0 otherwise), */
+	int fd;		   /* ... the primary's descriptor of it (with a chunk only),
+			      and dev, ino its inode: what a secondary checks it got */
 };
 
 /* A device of the primary's DMA domain (dma/), as a secondary adopts it. */
@@ -41,6 +44,10 @@ struct hmi_shconf {
 	pid_t pid; /* the primary */
 	char prefix[HM_PREFIX_MAX];
 	char dir[HM_PATH_MAX]; /* hugetlbfs mount of the files ("" for memfd) */
+	/* format 4: the keeper that leased the memfds ("" when none did): a
+	 * secondary FETCHes them from it by chunk id (backings[].chunk), and
+	 * the descriptor server hands out only the DMA domain's descriptors */
+	char keeper_dir[HM_PATH_MAX];
 	enum hmi_backing_kind kind;
 	enum hm_iova_mode iova_mode;
 	int hugepages;
@@ -65,9 +72,9 @@ struct hmi_shconf {
 };
 
 /* The descriptors the primary of SC serves, in this order: its memfds (one
- * per backing, memfd backing only), then with a DMA domain the domain's
- * descriptor, each distinct IOMMU group's (in the order the devices name
- * them; none with iommufd) and each device's. */
+ * per backing, memfd backing only, none when a keeper serves them), then with a DMA domain the
+ * domain's descriptor, each distinct IOMMU group's (in the order the devices name them; none with
+ * iommufd) and each device's. */
 size_t hmi_shconf_memfd_count(const struct hmi_shconf *sc);
 size_t hmi_shconf_dma_groups(const struct hmi_shconf *sc, int *ids, size_t max);
 size_t hmi_shconf_fd_count(const struct hmi_shconf *sc);

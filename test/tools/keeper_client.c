@@ -32,6 +32,14 @@
  *   keeper_client DIR join-limit
  *       lease one chunk and JOIN it from 63 more connections of this process;
  *       one more must be refused: "joined 63 then refused: <message>".
+ *   keeper_client DIR fetch PID ID
+ *       FETCH chunk ID of process PID (a holder of it) and read its memfd:
+ *       "fetched <first byte in hex>", or the refusal ("refused: ...", exit 2).
+ *   keeper_client DIR fetch-check
+ *       lease one chunk, then from a second connection of this process FETCH
+ *       it (same inode as the leased memfd: "fetched same"), a chunk id it
+ *       does not hold (-ENOENT), a pid that holds nothing (-ESRCH): one line
+ *       each; exit 0 when all three came as said, 3 otherwise.
  *   keeper_client DIR status        the keeper's status, one line per node and lease
  *   keeper_client DIR raw HEX...    connect, send the bytes, print "dropped" when
  *                                   the keeper closes the connection
@@ -145,8 +153,10 @@ static int use(const char *dir, uint64_t mib, int byte, const char *then)
 	fill(&h, byte);
 	if (check(&h, byte, -1, "UNWRITTEN"))
 		return 3;
-	printf("ready %llu %zu pa=%d first_pa=0x%llx\n", (unsigned long long)mib << 20,
-	       h.l.n_chunks, h.c.pa_allowed, (unsigned long long)h.l.runs[0].pa);
+	printf("ready %llu %zu pa=%d first_pa=0x%llx first_id=%llu pid=%d\n",
+	       (unsigned long long)mib << 20, h.l.n_chunks, h.c.pa_allowed,
+	       (unsigned long long)h.l.runs[0].pa, (unsigned long long)h.l.chunks[0].id,
+	       (int)getpid());
 	fflush(stdout);
 	if (strcmp(then, "hold") == 0)
 		wait_line();
@@ -410,6 +420,59 @@ static int hello_fake(const char *dir)
 	return send_msg(s, &m, pidfd) ? 1 : dropped(s);
 }
 
+/* FETCH chunk ID of PID: its memfd, or -1 with the refusal printed. */
+static int fetch_one(const char *dir, pid_t pid, uint64_t id)
+{
+	struct hmi_keeper_conn c;
+	int fd = -1;
+
+	if (hmi_keeper_open_fetch(ctx, dir, pid, &id, 1, &c, &fd) < 0) {
+		printf("refused: %s\n", hm_errmsg(ctx));
+		return -1;
+	}
+	hmi_keeper_disconnect(&c);
+	return fd;
+}
+
+static int fetch(const char *dir, pid_t pid, uint64_t id)
+{
+	int fd = fetch_one(dir, pid, id);
+	unsigned char *p;
+
+	if (fd < 0)
+		return 2;
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return 1;
+	printf("fetched %02x\n", p[0]);
+	return 0;
+}
+
+static int same_file(int a, int b)
+{
+	struct stat x, y;
+
+	return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_ino == y.st_ino &&
+	       x.st_dev == y.st_dev;
+}
+
+static int fetch_check(const char *dir)
+{
+	static struct held h;
+	int rc = lease_map(dir, 2, &h), fd, bad = 0;
+	uint64_t id;
+
+	if (rc)
+		return rc;
+	id = h.l.chunks[0].id;
+	fd = fetch_one(dir, getpid(), id);
+	printf("%s\n", fd >= 0 && same_file(fd, h.l.chunks[0].fd) ? "fetched same" : "NOT SAME");
+	bad |= fd < 0 || !same_file(fd, h.l.chunks[0].fd);
+	bad |= fetch_one(dir, getpid(), id + 1000000) >= 0 || !strstr(hm_errmsg(ctx), "not one");
+	bad |= fetch_one(dir, getppid(), id) >= 0 || !strstr(hm_errmsg(ctx), "no client of pid");
+	return bad ? 3 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : NULL, *cmd = argc > 2 ? argv[2] : "";
@@ -428,6 +491,10 @@ int main(int argc, char **argv)
 		return join_bogus(dir);
 	if (strcmp(cmd, "join-limit") == 0)
 		return join_limit(dir);
+	if (strcmp(cmd, "fetch") == 0 && argc == 5)
+		return fetch(dir, (pid_t)atoi(argv[3]), strtoull(argv[4], NULL, 10));
+	if (strcmp(cmd, "fetch-check") == 0)
+		return fetch_check(dir);
 	if (strcmp(cmd, "status") == 0)
 		return status(dir);
 	if (strcmp(cmd, "raw") == 0)
@@ -437,7 +504,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "hello-fake") == 0)
 		return hello_fake(dir);
 	fprintf(stderr, "usage: keeper_client DIR use MIB BYTE exit|hold|return | pass MIB BYTE | "
-			"join MIB BYTE | join-bogus | join-limit | status | raw HEX... | "
+			"join MIB BYTE | join-bogus | join-limit | fetch PID ID | fetch-check | status | "
+			"raw HEX... | "
 			"lease-early | hello-fake\n");
 	return 1;
 }

@@ -53,7 +53,7 @@ static struct hm_keeper_status sample_status = {
 };
 
 /* Message number I of the samples (0 .. N_SAMPLES-1). */
-#define N_SAMPLES 14
+#define N_SAMPLES 17
 static struct hmi_kp_msg sample(int i)
 {
 	struct hmi_kp_msg m = {0};
@@ -115,6 +115,18 @@ static struct hmi_kp_msg sample(int i)
 		snprintf(m.text, sizeof(m.text),
 			 "descriptor 1 of the 1 sent with JOIN is no chunk");
 		break;
+	case 14:
+		m = (struct hmi_kp_msg){
+		    .type = HMI_KP_FETCH, .pid = 4242, .n_ids = 3, .ids = sample_ids};
+		break;
+	case 15:
+		m = (struct hmi_kp_msg){
+		    .type = HMI_KP_FETCH_REPLY, .n_ids = 2, .ids = sample_joined};
+		break;
+	case 16:
+		m = (struct hmi_kp_msg){.type = HMI_KP_FETCH_REPLY, .status = -EPERM};
+		snprintf(m.text, sizeof(m.text), "pid 4242's memory belongs to uid 0");
+		break;
 	default:
 		m = (struct hmi_kp_msg){.type = HMI_KP_STATUS_REPLY, .st = &sample_status};
 		break;
@@ -152,7 +164,8 @@ static int same(const struct hmi_kp_msg *a, const struct hmi_kp_msg *b)
 		 strcmp(a->text, b->text) == 0 && a->pa_allowed == b->pa_allowed &&
 		 a->page_size == b->page_size && a->chunk_bytes == b->chunk_bytes &&
 		 a->n_asks == b->n_asks && a->n_chunks == b->n_chunks && a->n_runs == b->n_runs &&
-		 a->n_ids == b->n_ids && a->returned == b->returned && a->n_fds == b->n_fds;
+		 a->n_ids == b->n_ids && a->returned == b->returned && a->n_fds == b->n_fds &&
+		 a->pid == b->pid;
 
 	for (uint32_t i = 0; eq && i < a->n_asks; i++)
 		eq = a->asks[i].node == b->asks[i].node && a->asks[i].bytes == b->asks[i].bytes;
@@ -324,9 +337,13 @@ static void test_garbage(void)
 	is_int(patched(0, 0, 0x12345678, 0, 0), -EPROTO, "a wrong magic is -EPROTO");
 	ok(strstr(hm_errmsg(ctx), "not a hugemem keeper message") != NULL, "  and says so: %s",
 	   hm_errmsg(ctx));
-	is_int(patched(0, 4, 2 | HMI_KP_HELLO << 16, 0, 0), -EPROTO, "version 2 is -EPROTO");
-	is_int(patched(0, 4, 1 | 0u << 16, 0, 0), -EPROTO, "type 0 is -EPROTO");
-	is_int(patched(0, 4, 1 | 77u << 16, 0, 0), -EPROTO, "type 77 is -EPROTO");
+	is_int(patched(0, 4, 3 | HMI_KP_HELLO << 16, 0, 0), -EPROTO, "version 3 is -EPROTO");
+	is_int(patched(0, 4, 1 | HMI_KP_HELLO << 16, 0, 0), -EPROTO,
+	       "version 1 (before FETCH) is -EPROTO");
+	ok(strstr(hm_errmsg(ctx), "version 1; this side speaks 2") != NULL, "  and says both: %s",
+	   hm_errmsg(ctx));
+	is_int(patched(0, 4, 2 | 0u << 16, 0, 0), -EPROTO, "type 0 is -EPROTO");
+	is_int(patched(0, 4, 2 | 77u << 16, 0, 0), -EPROTO, "type 77 is -EPROTO");
 	is_int(patched(0, 12, 1, 0, 0), -EPROTO, "a HELLO with a flag is -EPROTO");
 	is_int(patched(4, 12, 2, 0, 0), -EPROTO, "a LEASE_REPLY with an unknown flag is -EPROTO");
 	is_int(patched(0, 0, HMI_KP_MAGIC, 0, 1), -EBADMSG, "a byte past the body is -EBADMSG");
@@ -383,6 +400,15 @@ static void test_garbage(void)
 	       "a JOIN_REPLY refusal with ids is -EBADMSG");
 	is_int(patched(13, 16, 0, 0, 0), -EBADMSG, "a JOIN_REPLY success with no id is -EBADMSG");
 	is_int(patched(12, 24, 251, 0, 0), -EBADMSG, "251 ids in a JOIN_REPLY is -EBADMSG");
+	/* FETCH: pid at 16, n at 20, ids at 24; FETCH_REPLY as JOIN_REPLY */
+	is_int(patched(14, 16, 0, 0, 0), -EBADMSG, "a FETCH of pid 0 is -EBADMSG");
+	is_int(patched(14, 16, (uint32_t)-1, 0, 0), -EBADMSG, "a FETCH of pid -1 is -EBADMSG");
+	is_int(patched(14, 20, 0, 0, 0), -EBADMSG, "a FETCH of no chunk is -EBADMSG");
+	is_int(patched(14, 20, 251, 0, 0), -EBADMSG, "a FETCH of 251 chunks is -EBADMSG");
+	is_int(patched(14, 24, 0, 1, 0), -EBADMSG, "chunk id 0 in a FETCH is -EBADMSG");
+	is_int(patched(14, 12, 1, 0, 0), -EPROTO, "a FETCH with a flag is -EPROTO");
+	is_int(patched(15, 16, (uint32_t)-EPERM, 0, 0), -EBADMSG,
+	       "a FETCH_REPLY refusal with ids is -EBADMSG");
 	is_int(hmi_kp_decode(ctx, buf, HMI_KP_MSG_MAX + 1, &back), -EBADMSG,
 	       "a message past 64 KiB is -EBADMSG");
 }
@@ -496,7 +522,7 @@ int main(void)
 {
 	if (hm_ctx_new(&ctx) < 0)
 		return 1;
-	plan(2 * N_SAMPLES + 2 + 48 + 5 + 9 + 7);
+	plan(2 * N_SAMPLES + 2 + 57 + 5 + 9 + 7);
 	test_round_trips();
 	test_truncations();
 	test_flips();

@@ -28,8 +28,8 @@
 
 #define PS	 (2ULL << 20)
 #define BASE	 0x200000000000ULL
-#define HDR	 4288
-#define BREC	 48
+#define HDR	 8384
+#define BREC	 56
 #define PREC	 32
 #define SREC	 56
 #define FULL_LEN (HDR + 3 * BREC + 100 * PREC + 4 * SREC + 12 + 15 + 1)
@@ -247,9 +247,9 @@ static void test_roundtrip(void)
 	buf = encode(&sc, &len);
 	if (!ok(buf != NULL, "roundtrip: encode"))
 		return;
-	is_u64(len, FULL_LEN, "roundtrip: header + 3x48 + 100x32 + 4x56 + names");
+	is_u64(len, FULL_LEN, "roundtrip: header + 3x56 + 100x32 + 4x56 + names");
 	ok(memcmp(buf, "HUGEMEM\0", 8) == 0, "roundtrip: magic at 0");
-	is_int(buf[8] | buf[9] << 8, 3, "roundtrip: version 3, little-endian, at 8");
+	is_int(buf[8] | buf[9] << 8, 4, "roundtrip: version 4, little-endian, at 8");
 	is_u64(get64(buf + 16), len, "roundtrip: size field at 16");
 	is_int(hmi_shconf_decode(ctx, buf, len, &back), 0, "roundtrip: decode");
 	compare(&back, &sc, "roundtrip");
@@ -304,7 +304,7 @@ static void test_truncated(void)
 		return;
 	for (size_t n = 0; n < len; n++) {
 		int rc = hmi_shconf_decode(ctx, buf, n, &back);
-		const char *want = n < HDR ? "header needs 4288" : "its header says";
+		const char *want = n < HDR ? "header needs 8384" : "its header says";
 
 		bad += rc != -EBADMSG;
 		bad_msg += strstr(hm_errmsg(ctx), "truncated layout") == NULL ||
@@ -315,7 +315,7 @@ static void test_truncated(void)
 	is_int(bad_msg, 0, "truncated: each says truncated and by how much");
 	is_int(not_zeroed, 0, "truncated: *sc left zeroed every time");
 	hmi_shconf_decode(ctx, buf, 100, &back);
-	like(hm_errmsg(ctx), "truncated layout (100 bytes, header needs 4288)",
+	like(hm_errmsg(ctx), "truncated layout (100 bytes, header needs 8384)",
 	     "truncated: message gives both lengths");
 	like(hm_errmsg(ctx), "start it again", "truncated: message gives the fix");
 	hmi_shconf_decode(ctx, buf, len - 1, &back);
@@ -343,13 +343,16 @@ static void test_magic_version(void)
 	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EBADMSG, "magic: wrong magic refused");
 	like(hm_errmsg(ctx), "not a hugemem layout file", "magic: message");
 	buf[0] = 'H';
-	put32(buf + 8, 4);
+	put32(buf + 8, 5);
 	fix_checksum(buf, len);
-	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO, "version 4: -EPROTO");
-	like(hm_errmsg(ctx), "layout format version 4, this hugemem reads 3",
-	     "version 4: both versions named");
-	like(hm_errmsg(ctx), "same hugemem for primary and secondaries", "version 4: the fix");
-	ok(is_zeroed(&back), "version 4: *sc zeroed");
+	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO, "version 5: -EPROTO");
+	like(hm_errmsg(ctx), "layout format version 5, this hugemem reads 4",
+	     "version 5: both versions named");
+	like(hm_errmsg(ctx), "same hugemem for primary and secondaries", "version 5: the fix");
+	ok(is_zeroed(&back), "version 5: *sc zeroed");
+	put32(buf + 8, 3);
+	fix_checksum(buf, len);
+	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO, "version 3 (no keeper): -EPROTO");
 	put32(buf + 8, 2);
 	fix_checksum(buf, len);
 	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO,
@@ -358,9 +361,9 @@ static void test_magic_version(void)
 	fix_checksum(buf, len);
 	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EPROTO,
 	       "version 1 (no file inodes): -EPROTO");
-	put32(buf + 8, 3);
+	put32(buf + 8, 4);
 	fix_checksum(buf, len);
-	is_int(hmi_shconf_decode(ctx, buf, len, &back), 0, "version 3 again: accepted");
+	is_int(hmi_shconf_decode(ctx, buf, len, &back), 0, "version 4 again: accepted");
 	hmi_shconf_free(&back);
 	buf[HDR + 3 * BREC + 7] ^= 0x10;
 	is_int(hmi_shconf_decode(ctx, buf, len, &back), -EBADMSG, "checksum: patched page refused");
@@ -461,7 +464,7 @@ static const struct patch patches[] = {
     {"segment count overflows", 96, 8, UINT64_MAX, "do not make its"},
     {"names length overflows", 104, 8, UINT64_MAX - 10, "do not make its"},
     {"one page too many", 88, 8, 101, "101 pages, 4 segments"},
-    {"header size", 12, 4, 4000, "header size 4000, format 3 has 4288"},
+    {"header size", 12, 4, 4000, "header size 4000, format 4 has 8384"},
     {"backing kind", 36, 4, 9, "unknown backing kind 9"},
     {"iova mode 0", 40, 4, 0, "IOVA mode 0 is not PA"},
     {"iova mode 7", 40, 4, 7, "IOVA mode 7 is not PA (1), VA (2) or allocated (3)"},
@@ -482,9 +485,11 @@ static const struct patch patches[] = {
     {"backing name with a NUL", OFF_NAMES + 3, 1, 0, "backing 0 name"},
     {"backing name with a slash", OFF_NAMES + 2, 1, '/', "is not a plain file name"},
     {"prefix without NUL", 112 + 6, 1, 'x', ""},
-    {"backing reserved set", OFF_B(1) + 44, 4, 1, "backing 1 has its reserved field set"},
+    {"descriptor without a chunk", OFF_B(1) + 44, 4, 1, "backing 1 has a descriptor field of 0x1"},
     {"page file without inode", OFF_B(0) + 32, 8, 0, "backing 0 has a name and inode 0"},
     {"memfd with an inode", OFF_B(2) + 32, 8, 77, "backing 2 has no name and inode 77"},
+    {"keeper chunk without its inode", OFF_B(2) + 48, 8, 7, "backing 2 has no name and inode 0"},
+    {"keeper named for page files", 4288, 1, '/', "keeper directory '/' with backing kind 1"},
 };
 
 static void apply(uint8_t *f, const struct patch *p)
@@ -529,7 +534,12 @@ static void test_contents(void)
 	}
 	memcpy(f, buf, len);
 	memset(f + 176, 'd', 4096);
-	check_refused(f, len, "dir without NUL", "file prefix or directory is not NUL-terminated");
+	check_refused(f, len, "dir without NUL",
+		      "file prefix or a directory is not NUL-terminated");
+	memcpy(f, buf, len);
+	memset(f + 4288, 'k', 4096);
+	check_refused(f, len, "keeper dir without NUL",
+		      "file prefix or a directory is not NUL-terminated");
 	memcpy(f, buf, len);
 	put64(f + OFF_S(3) + 16, 9 * PS);
 	put64(f + OFF_S(3) + 40, 9);
@@ -788,10 +798,19 @@ static void write_corpus(const char *dir)
 	sc.kind = HMI_BACK_MEMFD;
 	sc.iova_mode = HM_IOVA_VA;
 	sc.dir[0] = '\0';
+	sc.n_fds = (uint32_t)hmi_shconf_fd_count(&sc);
 	save(dir, "memfd_iova_va.bin", &sc);
 	sc.n_pages = sc.n_segs = 0;
 	sc.total_bytes = 0;
 	save(dir, "no_pages.bin", &sc);
+	hmi_shconf_free(&sc);
+	build(&sc, one, 1, 1); /* format 4: memfds a keeper leased, by chunk id */
+	sc.kind = HMI_BACK_MEMFD;
+	sc.backings[0] = (struct hmi_shconf_backing){
+	    .kind = HMI_BACK_MEMFD, .size = sc.backings[0].size, .chunk = 9, .fd = 7, .ino = 4};
+	sc.dir[0] = '\0';
+	snprintf(sc.keeper_dir, sizeof(sc.keeper_dir), "/run/hugemem-keeper");
+	save(dir, "keeper.bin", &sc);
 	hmi_shconf_free(&sc);
 }
 
@@ -865,6 +884,59 @@ static void test_dma(void)
 	hmi_shconf_free(&sc);
 }
 
+static void keeper_refused(struct hmi_shconf *sc, const char *what, const char *want)
+{
+	size_t len = 0;
+	void *buf = NULL;
+
+	is_int(hmi_shconf_encode(ctx, sc, &buf, &len), -EINVAL, "keeper: %s refused", what);
+	like(hm_errmsg(ctx), want, "keeper: %s named", what);
+	free(buf);
+}
+
+/* Format 4: memfds a keeper leased travel by chunk id, not by descriptor. */
+static void test_keeper(void)
+{
+	static const size_t segs[] = {6, 2};
+	struct hmi_shconf sc, back;
+	size_t len = 0;
+	uint8_t *buf;
+
+	build(&sc, segs, 2, 2);
+	sc.kind = HMI_BACK_MEMFD;
+	for (size_t b = 0; b < 2; b++)
+		sc.backings[b] = (struct hmi_shconf_backing){.kind = HMI_BACK_MEMFD,
+							     .node = (int)b,
+							     .size = 8 * PS,
+							     .chunk = 40 + b,
+							     .fd = 5 + (int)b,
+							     .dev = 0x14,
+							     .ino = 900 + b};
+	snprintf(sc.keeper_dir, sizeof(sc.keeper_dir), "/run/hugemem-keeper");
+	sc.dir[0] = '\0';
+	sc.n_fds = (uint32_t)hmi_shconf_fd_count(&sc);
+	is_int((int)sc.n_fds, 0, "keeper: the descriptor server hands out no memfd");
+	buf = encode(&sc, &len);
+	if (ok(buf != NULL, "keeper: encode")) {
+		ok(hmi_shconf_decode(ctx, buf, len, &back) == 0 &&
+		       strcmp(back.keeper_dir, "/run/hugemem-keeper") == 0 &&
+		       back.backings[0].chunk == 40 && back.backings[1].chunk == 41 &&
+		       back.backings[1].fd == 6 && back.backings[1].ino == 901,
+		   "keeper: its directory, every chunk id, descriptor and inode round-trip");
+		hmi_shconf_free(&back);
+	}
+	free(buf);
+	sc.backings[1].chunk = 0;
+	keeper_refused(&sc, "a backing without its chunk", "backing 1 has no name and inode 901");
+	sc.backings[1].chunk = 41;
+	sc.backings[1].fd = -1;
+	keeper_refused(&sc, "a chunk without its descriptor", "descriptor -1 (every backing");
+	sc.backings[1].fd = 6;
+	snprintf(sc.keeper_dir, sizeof(sc.keeper_dir), "run/keeper");
+	keeper_refused(&sc, "a relative keeper directory", "keeper directory 'run/keeper'");
+	hmi_shconf_free(&sc);
+}
+
 int main(void)
 {
 	const char *corpus = getenv("HM_SHCONF_CORPUS");
@@ -883,6 +955,7 @@ int main(void)
 	test_bitflips();
 	test_contents();
 	test_dma();
+	test_keeper();
 	test_encode_refuses();
 	test_write_read(dir);
 	test_read_refuses(dir);
