@@ -48,6 +48,7 @@ t_is $? 0 "hugemem init -m 32 --verify with a keeper running"
 t_like "$out" "keeper: served by the keeper in $kdir" "--trace: served by the keeper"
 t_like "$out" "IOVA = PA" "IOVA = PA: the keeper's physical runs (root may know them), --verify agrees"
 t_unlike "$out" "keeper: not used" "no fallback"
+wait_free $((64 * mib)) # its chunk faulted again (paused while the next client starts)
 
 coproc PRIM { "$PT" primary "$pfx" -m 32; }
 prim=$PRIM_PID
