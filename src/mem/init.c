@@ -728,16 +728,13 @@ static int keeper_plan(struct hmi_mem *pr, struct plan *pl, const struct hm_opts
 	pl->kind = HMI_BACK_MEMFD;
 	pl->contig = o->contig;
 	pl->iova_as_va = plan_iova_as_va(o);
-	if (!o->base_virtaddr)
-		pl->temp_base = HM_DEFAULT_BASE_VA;
 	return 0;
 }
 
-static int keeper_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct plan *pl,
-			const struct hm_opts *o)
+static int keeper_pages(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
 {
 	double t = hmi_now_ms();
-	int rc = hmi_mem_keeper_map(ctx, pr, o, pl->temp_base);
+	int rc = hmi_mem_keeper_map(ctx, pr, o);
 
 	pr->tab.info.t.map = hmi_now_ms() - t;
 	return rc;
@@ -760,16 +757,19 @@ static int reserve_window(struct hm_ctx *ctx, struct hmi_mem *pr, uint64_t base,
 	return rc;
 }
 
-/* Pages I.. that follow each other both where they are (FROM) and where
- * they go (pages[].va), in one backing: one call may move them (pages/pages.c). */
+/* Pages I.. that follow each other both where they are (FROM; not mapped
+ * yet, 0: in their object) and where they go (pages[].va), in one backing:
+ * one call may move (or first map) them (pages/pages.c). */
 static size_t stretch(const struct hmi_pageset *ps, const uint64_t *from, size_t i)
 {
 	const struct hmi_page *p = ps->pages;
+	uint64_t size = ps->page_size;
 	size_t n = 1;
 
 	while (i + n < ps->n && p[i + n].backing == p[i].backing &&
-	       from[i + n] == from[i] + n * ps->page_size &&
-	       p[i + n].va == p[i].va + n * ps->page_size)
+	       (from[i] ? from[i + n] == from[i] + n * size
+			: from[i + n] == 0 && p[i + n].offset == p[i].offset + n * size) &&
+	       p[i + n].va == p[i].va + n * size)
 		n++;
 	return n;
 }
@@ -1075,7 +1075,7 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	if (rc == 0)
 		rc = hmi_cancel_check(ctx);
 	if (rc == 0)
-		rc = pl.keeper ? keeper_pages(ctx, pr, &pl, o) : choose_pages(ctx, pr, &pl);
+		rc = pl.keeper ? keeper_pages(ctx, pr, o) : choose_pages(ctx, pr, &pl);
 	if (rc == 0)
 		rc = check_iova_mode(ctx, pr, o);
 	if (rc == 0)

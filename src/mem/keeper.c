@@ -150,7 +150,9 @@ int hmi_mem_keeper_lease(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm
 	return 1;
 }
 
-/* The IOVAs of the N pages from page FROM on: chunk C's physical runs. */
+/* The IOVAs of the N pages from page FROM on: chunk C's physical runs; when
+ * this process may not know them, a stand-in that keeps each chunk's pages
+ * in order and its chunks apart (IOVA = VA once they are mapped). */
 static void chunk_iovas(struct hmi_pageset *ps, const struct hmi_keeper_lease *l,
 			const struct hmi_keeper_chunk *c, size_t from, size_t n)
 {
@@ -164,9 +166,11 @@ static void chunk_iovas(struct hmi_pageset *ps, const struct hmi_keeper_lease *l
 	}
 	if (k == n && (n == 0 || ps->pages[from].iova != 0))
 		return;
-	ps->pa_missing = 1; /* IOVA = VA (set at the final address); VAs order them now */
+	ps->pa_missing = 1; /* IOVA = VA, set at the final address */
 	for (k = 0; k < n; k++)
-		ps->pages[from + k].iova = ps->pages[from + k].va;
+		ps->pages[from + k].iova =
+		    ((uint64_t)from + ps->pages[from + k].backing + 1) * ps->page_size +
+		    ps->pages[from + k].offset; /* a page's gap between chunks */
 }
 
 /* Map chunk C (the pages still wanted on its node, at most its own). */
@@ -185,7 +189,7 @@ static int map_chunk(struct hm_ctx *ctx, struct hmi_mem *pr, struct hmi_keeper_c
 		return rc;
 	c->fd = -1;				       /* the page set's now */
 	pr->backing_chunk[ps->n_backings - 1] = c->id; /* what the layout names */
-	rc = hmi_pages_map_adopted(ctx, ps, (uint32_t)(ps->n_backings - 1), (size_t)take);
+	rc = hmi_pages_add_adopted(ctx, ps, (uint32_t)(ps->n_backings - 1), (size_t)take);
 	if (rc == 0) {
 		chunk_iovas(ps, &pr->lease, c, from, (size_t)take);
 		*left -= take;
@@ -205,8 +209,7 @@ static int by_first_pa(const void *a, const void *b, void *arg)
 				  : (px > py) - (px < py);
 }
 
-int hmi_mem_keeper_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o,
-		       uint64_t hint_va)
+int hmi_mem_keeper_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
 {
 	struct hmi_kp_ask asks[HMI_KP_ASKS_MAX];
 	size_t n_asks = asks_of(o, pr->lease.page_size, asks);
@@ -220,7 +223,6 @@ int hmi_mem_keeper_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_o
 	if (!pr->backing_chunk)
 		return hmi_err(ctx, ENOMEM, "out of memory for %zu chunks", pr->lease.n_chunks);
 	hmi_pageset_init(&pr->ps, HMI_BACK_MEMFD, pr->lease.page_size, NULL, pr->tab.prefix);
-	pr->ps.hint_va = hint_va;
 	qsort_r(pr->lease.chunks, pr->lease.n_chunks, sizeof(*pr->lease.chunks), by_first_pa,
 		&pr->lease);
 	for (size_t i = 0; rc == 0 && i < pr->lease.n_chunks; i++) {

@@ -118,9 +118,9 @@ void hmi_mem_auto_trim_setup(struct hm_ctx *ctx);
  * 1 when leased (pr->lease), 0 when the keeper does not serve (why in
  * pr->keeper_line), -errno when --keeper DIR was named and it refused. */
 int hmi_mem_keeper_lease(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o);
-/* Map what was leased into pr->ps (at HINT_VA on), IOVAs set, sorted. */
-int hmi_mem_keeper_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o,
-		       uint64_t hint_va);
+/* What was leased into pr->ps, not mapped yet (place_pages maps each run
+ * once at its final address), IOVAs set, sorted. */
+int hmi_mem_keeper_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o);
 /* Close what is left of the lease, and the connection (the keeper takes the
  * chunks back). */
 void hmi_mem_keeper_end(struct hmi_mem *pr);

@@ -109,7 +109,8 @@ static int release_primary_pages(struct hm_ctx *ctx, struct hmi_mem *pr)
 	hmi_unpublish(ctx, pr);
 	pr->ps.shared_out = pr->lease.n_chunks || (pr->rundir[0] && hmi_secondaries_alive(ctx, pr));
 	unmap_window(pr);
-	if (order) { /* pool order: the next primary gets our longest run first */
+	if (order && !pr->ps.shared_out) { /* pool order: the next primary gets our longest
+					       run first (others' pages: only unmapped) */
 		n = hmi_release_order(pr->ps.pages, pr->ps.n, pr->ps.page_size, NULL, order);
 		rc = hmi_pages_release(ctx, &pr->ps, order, n);
 		free(order);

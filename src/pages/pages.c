@@ -586,34 +586,18 @@ int hmi_pages_map_in_window(struct hm_ctx *ctx, struct hmi_pageset *ps, int node
 	return rc < 0 ? rc : map_at(ctx, ps, node, count, (char *)(uintptr_t)va, 1);
 }
 
-int hmi_pages_map_adopted(struct hm_ctx *ctx, struct hmi_pageset *ps, uint32_t b, size_t count)
+int hmi_pages_add_adopted(struct hm_ctx *ctx, struct hmi_pageset *ps, uint32_t b, size_t count)
 {
-	uint64_t len = (uint64_t)count * ps->page_size;
-	char *base = NULL;
 	int rc;
 
 	if (b >= ps->n_backings || ps->backings[b].fd < 0 || count == 0)
-		return hmi_err(ctx, EINVAL, "no adopted object %u to map %zu pages of", b, count);
+		return hmi_err(ctx, EINVAL, "no adopted object %u to add %zu pages of", b, count);
 	rc = pages_room(ctx, ps, count);
-	if (rc == 0)
-		rc = reserve_for_call(ctx, ps, len, &base);
 	if (rc < 0)
 		return rc;
-	/* the pages exist (faulted by whoever made the object): MAP_POPULATE
-	 * only fills the page tables, no page is allocated or zeroed here */
-	if (mmap(base, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
-		 ps->backings[b].fd, 0) == MAP_FAILED) {
-		rc = hmi_err(ctx, errno, "cannot map %zu pages of an adopted memfd: %s", count,
-			     strerror(errno));
-		munmap(base, len);
-		return rc;
-	}
 	for (size_t i = 0; i < count; i++)
-		ps->pages[ps->n + i] =
-		    (struct hmi_page){.va = (uint64_t)(uintptr_t)(base + i * ps->page_size),
-				      .node = ps->backings[b].node,
-				      .backing = b,
-				      .offset = i * ps->page_size};
+		ps->pages[ps->n + i] = (struct hmi_page){
+		    .node = ps->backings[b].node, .backing = b, .offset = i * ps->page_size};
 	ps->n += count;
 	return 0;
 }
@@ -705,10 +689,44 @@ static int check_move(struct hm_ctx *ctx, const struct hmi_pageset *ps, size_t i
 	return 0;
 }
 
+/* Pages I.. (not mapped) that one call maps: one backing, consecutive offsets. */
+static size_t same_object_run(const struct hmi_pageset *ps, size_t i, size_t n)
+{
+	const struct hmi_page *p = &ps->pages[i];
+	size_t k = 1;
+
+	while (k < n && p[k].va == 0 && p[k].backing == p[0].backing &&
+	       p[k].offset == p[0].offset + k * ps->page_size)
+		k++;
+	return k;
+}
+
+/* Pages I .. I+N-1 added but not mapped yet (hmi_pages_add_adopted): map
+ * them at NEW_VA, a call per run of their object, their first mapping. */
+static int map_first(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n,
+		     uint64_t new_va)
+{
+	int rc = 0;
+
+	if (new_va == 0 || new_va % ps->page_size)
+		return hmi_err(ctx, EINVAL, "cannot map pages at 0x%" PRIx64 ": not page-aligned",
+			       new_va);
+	for (size_t k = 0, m; rc == 0 && k < n; k += m) {
+		m = same_object_run(ps, i + k, n - k);
+		rc = hmi_backing_remap(ctx, ps, i + k, m, new_va + k * ps->page_size);
+		for (size_t j = 0; rc == 0 && j < m; j++)
+			ps->pages[i + k + j].va = new_va + (k + j) * ps->page_size;
+	}
+	return rc;
+}
+
 int hmi_pages_move(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n, uint64_t new_va)
 {
 	uint64_t len = n * ps->page_size, va = i < ps->n ? ps->pages[i].va : 0;
 	int rc = 0;
+
+	if (n > 0 && i + n <= ps->n && va == 0 && moves_by_mapping(ps, i))
+		return map_first(ctx, ps, i, n, new_va);
 
 	if (n > 1 && i + n <= ps->n && va && moves_by_mapping(ps, i)) {
 		rc = check_move(ctx, ps, i, n, new_va);

@@ -151,11 +151,12 @@ int hmi_pages_iova(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t from, int 
  * MPOL_F_ADDR). */
 int hmi_pages_numa(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t from);
 
-/* Map the first COUNT pages of object B, which the set adopted already
- * faulted (hmi_pageset_adopt: a pool keeper's memfd), at the hint or
- * anywhere, as pages of B's node with offsets from 0; their IOVAs are the
- * caller's to set. Nothing is faulted or zeroed. */
-int hmi_pages_map_adopted(struct hm_ctx *ctx, struct hmi_pageset *ps, uint32_t b, size_t count);
+/* Add the first COUNT pages of object B, which the set adopted already
+ * faulted (hmi_pageset_adopt: a pool keeper's memfd), as pages of B's node
+ * with offsets from 0, NOT mapped (VA 0): hmi_pages_move maps each run of
+ * them once, at its final address; their IOVAs are the caller's to set.
+ * Nothing is mapped, faulted or zeroed here. */
+int hmi_pages_add_adopted(struct hm_ctx *ctx, struct hmi_pageset *ps, uint32_t b, size_t count);
 /* Reserve [BASE, BASE+LEN) as an inaccessible window with
  * MAP_FIXED_NOREPLACE; -EEXIST naming the range when something is there. */
 int hmi_window_reserve(struct hm_ctx *ctx, uint64_t base, uint64_t len);
