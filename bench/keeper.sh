@@ -537,8 +537,8 @@ for line in open(out + "/raw-order.txt"):
     orders.setdefault(how, []).append((int(cyc), int(chunks), int(nruns), int(npieces)))
 print("\nDo the chunks stay in physical order as they come and go? A keeper of 1 GiB started "
       "anew (`hm_pool_order`, then 32 chunks faulted in order), all of it leased and given "
-      "back in one RETURN 6 times (`keeper_bench order`: the main thread punches the 32 "
-      "chunks one after the other, queueing each for the worker as it goes); the physical "
+      "back in one RETURN 6 times (`keeper_bench order`: the main thread punches all 32 "
+      "chunks, the highest first, then queues them for the worker, the lowest first); the physical "
       "runs of its 32 chunks at each lease (32 when each chunk is one run, a few more where "
       "the pool's runs end; 512 when no two pages of a chunk follow each other):\n")
 print("| keeper | " + " | ".join("lease %d" % (i + 1) for i in range(6)) + " |")
