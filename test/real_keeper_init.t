@@ -19,14 +19,15 @@ export HUGEMEM_RUNTIME_DIR=/run/hm-kinit-$$
 kdir=$HUGEMEM_RUNTIME_DIR-keeper
 pfx=hmkinit$$
 kp=""
+kp2=""
 prim=""
 sec=""
 cleanup() {
 	exec 8>&- 2>/dev/null
-	for p in $prim $sec $kp; do kill -9 "$p" 2>/dev/null; done
+	for p in $prim $sec $kp $kp2; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -f "$HM_MNT/${pfx}"*
-	rm -rf "$tmp" "$kdir" "$HUGEMEM_RUNTIME_DIR"
+	rm -rf "$tmp" "$kdir" "$kdir-2m" "$HUGEMEM_RUNTIME_DIR"
 }
 trap cleanup EXIT
 before=$(t_pool)
@@ -88,6 +89,29 @@ wait "$sec" 2>/dev/null
 sec=""
 wait_free $((64 * mib))
 t_ok $? "the secondary gone too, the keeper takes them back"
+
+# ------------------------------------------------------------------ more chunks than one FETCH carries
+# 300 chunks of 2 MiB: the LEASE comes in two replies, the secondary's FETCH in two batches
+k2dir=$kdir-2m
+"$HUGEMEM" keeper --runtime-dir "$k2dir" --keep 600M --chunk 2M >"$tmp/k2.out" 2>&1 &
+kp2=$!
+for _ in $(seq 300); do grep -q ready "$tmp/k2.out" && break; sleep 0.1; done
+coproc PRIM { "$PT" primary "$pfx" -m 600 --keeper "$k2dir"; }
+prim=$PRIM_PID
+read -r -t 60 line <&"${PRIM[0]}"
+t_is "$line" "ready" "a primary of 300 keeper chunks (2 MiB each) wrote into every page"
+"$PT" secondary "$pfx"
+t_is $? 0 "its secondary FETCHes all 300 memfds (two batches of at most 250) and shares every page"
+out=$("$HUGEMEM" attach --trace --file-prefix "$pfx" 2>&1)
+t_like "$out" "keeper: fetched the primary's memory from the keeper in $k2dir (300 chunks)" "from the keeper, not from /proc"
+echo go >&"${PRIM[1]}"
+wait "$prim"
+t_is $? 0 "the primary reads the secondary's words"
+prim=""
+kill "$kp2"
+wait "$kp2"
+t_is $? 0 "that keeper stops"
+rm -rf "$k2dir"
 
 # ------------------------------------------------------------------ not used
 out=$("$HUGEMEM" init -m 8 --trace --keeper off --file-prefix "$pfx" 2>&1)
