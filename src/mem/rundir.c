@@ -132,19 +132,6 @@ static void remove_dead_tmp(const struct hmi_mem *m)
 	closedir(d);
 }
 
-/* Under the prefix lock with no secondary left: every file a process of the
- * prefix makes in its runtime directory, but the lock. */
-static void remove_leftovers(struct hm_ctx *ctx, const struct hmi_mem *m)
-{
-	const char *const leftovers[] = {HMI_CLIENTS_FILE, HMI_SHCONF_FILE, HMI_SHCONF_SOCKET};
-	char path[HM_PATH_MAX];
-
-	for (size_t i = 0; i < HMI_ARRAY_SIZE(leftovers); i++)
-		if (hmi_rundir_file(ctx, m, leftovers[i], path, sizeof(path)) == 0)
-			unlink(path); /* nobody uses them now */
-	remove_dead_tmp(m);
-}
-
 /* A live primary leaving last: its layout, socket and temporary files went
  * (hmi_unpublish, hmi_shconf_write), and a dead one's went when it started
  * (hmi_runtime_reclaim); only the file its secondaries made may be left. */
@@ -154,6 +141,20 @@ static void remove_secondaries_file(struct hm_ctx *ctx, const struct hmi_mem *m)
 
 	if (hmi_rundir_file(ctx, m, HMI_CLIENTS_FILE, path, sizeof(path)) == 0)
 		unlink(path);
+}
+
+/* Under the prefix lock with no secondary left: every file a process of the
+ * prefix makes in its runtime directory, but the lock. */
+static void remove_leftovers(struct hm_ctx *ctx, const struct hmi_mem *m)
+{
+	const char *const leftovers[] = {HMI_SHCONF_FILE, HMI_SHCONF_SOCKET};
+	char path[HM_PATH_MAX];
+
+	for (size_t i = 0; i < HMI_ARRAY_SIZE(leftovers); i++)
+		if (hmi_rundir_file(ctx, m, leftovers[i], path, sizeof(path)) == 0)
+			unlink(path); /* nobody uses them now */
+	remove_secondaries_file(ctx, m);
+	remove_dead_tmp(m);
 }
 
 int hmi_runtime_reclaim(struct hm_ctx *ctx, struct hmi_mem *m)
