@@ -113,8 +113,8 @@ static int release_primary_pages(struct hm_ctx *ctx, struct hmi_mem *pr)
 					       run first (others' pages: only unmapped) */
 		n = hmi_release_order(pr->ps.pages, pr->ps.n, pr->ps.page_size, NULL, order);
 		rc = hmi_pages_release(ctx, &pr->ps, order, n);
-		free(order);
 	}
+	free(order);
 	if (hmi_pageset_release(ctx, &pr->ps) < 0)
 		rc = rc == 0 ? -EIO : rc;
 	else if (pr->record_fd >= 0) /* every file it names is gone */
