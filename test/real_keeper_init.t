@@ -57,6 +57,13 @@ read -r -t 30 line <&"${PRIM[0]}"
 t_is "$line" "ready" "a primary served by the keeper wrote into every page"
 t_is "$(held leased)" $((32 * mib)) "the keeper has 32 MiB leased to it"
 t_is "$(free_pages)" "$pool0" "and the pool did not move: nothing was faulted"
+# hm_init asks the keeper first and takes its prefix while the keeper answers:
+# a prefix in use fails it after the keeper leased, and that lease comes back
+out=$("$HUGEMEM" init -m 32 --file-prefix "$pfx" 2>&1)
+t_is $? 1 "a second primary of the same prefix, the keeper asked, fails"
+t_like "$out" "file prefix '$pfx' is in use by pid" "naming the prefix and its primary"
+wait_free $((32 * mib))
+t_is "$(held leased)" $((32 * mib)) "what the keeper leased to it came back: only the first primary's 32 MiB stay leased"
 t_ok $([ -e "$HUGEMEM_RUNTIME_DIR/$pfx/layout" ] && [ ! -e "$HUGEMEM_RUNTIME_DIR/$pfx/fds.sock" ]; echo $?) \
 	"it publishes its layout but runs no descriptor server (secondaries FETCH from the keeper)"
 "$PT" secondary "$pfx"

@@ -201,12 +201,15 @@ void hmi_keeper_disconnect(struct hmi_keeper_conn *c);
 int hmi_keeper_lease(struct hm_ctx *ctx, struct hmi_keeper_conn *c, const struct hmi_kp_ask *asks,
 		     size_t n_asks, struct hmi_keeper_lease *l);
 void hmi_keeper_lease_free(struct hmi_keeper_lease *l);
-/* hmi_keeper_connect and hmi_keeper_lease in one round trip: HELLO and LEASE
- * (of PAGE_SIZE pages, 0: the keeper's; ASKS rounded up by the keeper's
- * chunks) sent together, then both answers read. On failure *C is closed
- * but keeps what HELLO's answer said (page_size 0: it never came). */
-int hmi_keeper_open_lease(struct hm_ctx *ctx, const char *dir, uint64_t page_size,
-			  const struct hmi_kp_ask *asks, size_t n_asks, struct hmi_keeper_conn *c,
+/* hmi_keeper_connect and hmi_keeper_lease in one round trip, in two halves
+ * so that the caller works while the keeper does: ask_lease connects and
+ * sends HELLO and LEASE (of PAGE_SIZE pages, 0: the keeper's; ASKS rounded
+ * up by the keeper's chunks) without waiting; take_lease reads both
+ * answers into *L. On failure *C is closed but keeps what HELLO's answer
+ * said (page_size 0: it never came). */
+int hmi_keeper_ask_lease(struct hm_ctx *ctx, const char *dir, uint64_t page_size,
+			 const struct hmi_kp_ask *asks, size_t n_asks, struct hmi_keeper_conn *c);
+int hmi_keeper_take_lease(struct hm_ctx *ctx, struct hmi_keeper_conn *c,
 			  struct hmi_keeper_lease *l);
 
 /* Give back the N chunks IDS (N 0: every chunk of this connection); *RETURNED

@@ -1036,13 +1036,23 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 	struct hm_sysinfo *si = NULL;
 	struct plan pl = {0};
 	double t = hmi_now_ms();
-	int rc = 0, cleared = 0, served = 0;
+	int rc = 0, cleared = 0, asked = 0, served = 0;
 
 	rc = hmi_cancel_check(ctx); /* hm_ctx_cancel: between every step below */
 	if (rc == 0)
 		rc = check_dma_opts(ctx, o);
 	if (rc == 0 && !(o->flags & HM_OPT_NO_HUGE)) { /* a keeper's pages need no discovery */
-		rc = hmi_mem_keeper_lease(ctx, pr, o);
+		rc = hmi_mem_keeper_ask(ctx, pr, o);
+		asked = rc > 0;
+		rc = rc < 0 ? rc : 0;
+	}
+	/* the prefix before the plan: pages a dead primary of it left in files
+	 * count towards this one's budget once those files are gone; taken
+	 * while the keeper (on another CPU) answers, when it was asked */
+	if (rc == 0 && asked)
+		rc = take_prefix(ctx, pr, o);
+	if (rc == 0 && asked) {
+		rc = hmi_mem_keeper_take(ctx, pr, o);
 		served = rc > 0;
 		rc = rc < 0 ? rc : 0;
 	}
@@ -1050,9 +1060,7 @@ static int run_flow(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts
 		plan_no_huge(&pl, o);
 	else if (rc == 0 && !served)
 		rc = discover(ctx, o, &si);
-	/* the prefix before the plan: pages a dead primary of it left in files
-	 * count towards this one's budget once those files are gone */
-	if (rc == 0)
+	if (rc == 0 && !asked)
 		rc = take_prefix(ctx, pr, o);
 	if (rc == 0 && served && dead_files_left(pr)) /* the dead one's files: found by mount */
 		rc = discover(ctx, o, &si);

@@ -119,31 +119,43 @@ static int check_page_size(const struct hm_opts *o, const struct hmi_keeper_conn
 	return -1;
 }
 
-int hmi_mem_keeper_lease(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
+int hmi_mem_keeper_ask(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
 {
 	const char *why = not_asked(o);
 	struct hmi_kp_ask asks[HMI_KP_ASKS_MAX];
-	char dir[HM_PATH_MAX], buf[HMI_ERR_MAX];
-	int rc;
+	char dir[HM_PATH_MAX];
 
 	if (why)
 		return not_served(ctx, pr, o, why);
 	if (!keeper_dir_of(ctx, o, dir, sizeof(dir)))
 		return not_served(ctx, pr, o, "the keeper's directory name is too long");
-	/* HELLO and LEASE in one round trip: the asks in bytes (the keeper's
-	 * chunks are whole pages of its size), its page size checked after */
-	rc = hmi_keeper_open_lease(ctx, dir, o->page_size, asks, asks_of(o, 1, asks), &pr->keeper,
-				   &pr->lease);
+	/* the asks in bytes (the keeper's chunks are whole pages of its size),
+	 * its page size checked when its answer is read */
+	if (hmi_keeper_ask_lease(ctx, dir, o->page_size, asks, asks_of(o, 1, asks), &pr->keeper) <
+	    0)
+		return not_served(ctx, pr, o, hm_errmsg(ctx)); /* not_served copies it first */
+	snprintf(pr->keeper_dir, sizeof(pr->keeper_dir), "%s", dir); /* fits: same size */
+	return 1;
+}
+
+int hmi_mem_keeper_take(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o)
+{
+	char buf[HMI_ERR_MAX];
+	int rc = hmi_keeper_take_lease(ctx, &pr->keeper, &pr->lease);
+
 	if (pr->keeper.page_size && check_page_size(o, &pr->keeper, buf, sizeof(buf)) < 0) {
 		hmi_keeper_lease_free(&pr->lease);
 		hmi_keeper_disconnect(&pr->keeper);
+		rc = -1;
+	} else if (rc < 0) {
+		snprintf(buf, sizeof(buf), "%s", hm_errmsg(ctx));
+	}
+	if (rc < 0) {
+		pr->keeper_dir[0] = '\0';
 		return not_served(ctx, pr, o, buf);
 	}
-	if (rc < 0)
-		return not_served(ctx, pr, o, hm_errmsg(ctx)); /* not_served copies it first */
-	snprintf(pr->keeper_dir, sizeof(pr->keeper_dir), "%s", dir); /* fits: same size */
 	rc = snprintf(pr->keeper_line, sizeof(pr->keeper_line),
-		      "served by the keeper in %s (%zu chunks)", dir, pr->lease.n_chunks);
+		      "served by the keeper in %s (%zu chunks)", pr->keeper_dir, pr->lease.n_chunks);
 	if (rc < 0 || (size_t)rc >= sizeof(pr->keeper_line)) /* the start of it says enough */
 		pr->keeper_line[sizeof(pr->keeper_line) - 1] = '\0';
 	pr->tab.info.keeper = pr->keeper_line;

@@ -114,10 +114,14 @@ int hmi_mem_growth_setup(struct hm_ctx *ctx, struct hmi_mem *m, const struct hm_
  * wholly free trim (mem/growth.c). */
 void hmi_mem_auto_trim_setup(struct hm_ctx *ctx);
 
-/* mem/keeper.c. Lease the memory hm_init would map from a running keeper:
- * 1 when leased (pr->lease), 0 when the keeper does not serve (why in
- * pr->keeper_line), -errno when --keeper DIR was named and it refused. */
-int hmi_mem_keeper_lease(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o);
+/* mem/keeper.c. Lease the memory hm_init would map from a running keeper,
+ * in two halves: ask sends the request without waiting (1 when sent), take
+ * reads the answer (1 when leased: pr->lease), so that hm_init takes its
+ * prefix while the keeper works. Either returns 0 when the keeper does not
+ * serve (why in pr->keeper_line), -errno when --keeper DIR was named and it
+ * cannot or will not. */
+int hmi_mem_keeper_ask(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o);
+int hmi_mem_keeper_take(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o);
 /* What was leased into pr->ps, not mapped yet (place_pages maps each run
  * once at its final address), IOVAs set, sorted. */
 int hmi_mem_keeper_map(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_opts *o);
