@@ -66,6 +66,29 @@ wait_free $((32 * mib))
 t_is "$(held leased)" $((32 * mib)) "what the keeper leased to it came back: only the first primary's 32 MiB stay leased"
 t_ok $([ -e "$HUGEMEM_RUNTIME_DIR/$pfx/layout" ] && [ ! -e "$HUGEMEM_RUNTIME_DIR/$pfx/fds.sock" ]; echo $?) \
 	"it publishes its layout but runs no descriptor server (secondaries FETCH from the keeper)"
+# a layout (root's file) that names another inode for a chunk: the memfd the
+# keeper gives is not taken, nor the one in /proc, and nothing stays held
+lay="$HUGEMEM_RUNTIME_DIR/$pfx/layout"
+cp "$lay" "$tmp/layout.good"
+python3 - "$tmp/layout.good" "$tmp/layout.bad" <<'PY'
+import struct, sys
+f = bytearray(open(sys.argv[1], "rb").read())
+HDR_CHECKSUM, HDR_SIZE, BREC_INO = 24, 8384, 32  # src/shconf/layout_file.c
+ino = struct.unpack_from("<Q", f, HDR_SIZE + BREC_INO)[0]
+struct.pack_into("<Q", f, HDR_SIZE + BREC_INO, ino + 1)
+struct.pack_into("<Q", f, HDR_CHECKSUM, 0)
+h = 0xcbf29ce484222325
+for b in f:
+    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+struct.pack_into("<Q", f, HDR_CHECKSUM, h)
+open(sys.argv[2], "wb").write(f)
+PY
+cat "$tmp/layout.bad" >"$lay"
+out=$("$HUGEMEM" attach --file-prefix "$pfx" 2>&1)
+t_is $? 1 "a layout naming another inode for a chunk: the secondary refuses"
+t_like "$out" "is not the primary's (inode" "naming the chunk and the inode it expected (from the keeper and from /proc)"
+t_is "$("$KC" "$kdir" status | grep -c '^lease pid')" 1 "the keeper's leases name one holder: the primary (the refused one kept nothing)"
+cat "$tmp/layout.good" >"$lay"
 "$PT" secondary "$pfx"
 t_is $? 0 "a secondary attaches and reads the primary's words at the same addresses"
 echo go >&"${PRIM[1]}"

@@ -325,8 +325,7 @@ int hmi_keeper_ask_lease(struct hm_ctx *ctx, const char *dir, uint64_t page_size
 	return rc;
 }
 
-int hmi_keeper_take_lease(struct hm_ctx *ctx, struct hmi_keeper_conn *c,
-			  struct hmi_keeper_lease *l)
+int hmi_keeper_take_lease(struct hm_ctx *ctx, struct hmi_keeper_conn *c, struct hmi_keeper_lease *l)
 {
 	int rc = hello_reply(ctx, c);
 

@@ -154,8 +154,9 @@ int hmi_mem_keeper_take(struct hm_ctx *ctx, struct hmi_mem *pr, const struct hm_
 		pr->keeper_dir[0] = '\0';
 		return not_served(ctx, pr, o, buf);
 	}
-	rc = snprintf(pr->keeper_line, sizeof(pr->keeper_line),
-		      "served by the keeper in %s (%zu chunks)", pr->keeper_dir, pr->lease.n_chunks);
+	rc =
+	    snprintf(pr->keeper_line, sizeof(pr->keeper_line),
+		     "served by the keeper in %s (%zu chunks)", pr->keeper_dir, pr->lease.n_chunks);
 	if (rc < 0 || (size_t)rc >= sizeof(pr->keeper_line)) /* the start of it says enough */
 		pr->keeper_line[sizeof(pr->keeper_line) - 1] = '\0';
 	pr->tab.info.keeper = pr->keeper_line;
