@@ -294,15 +294,15 @@ static void refault(struct hm_keeper *k, const size_t *idx, const int *fds, size
 }
 
 /* The worker's results: each slot free again with a new memfd and id, or
- * missing (retried). */
-static void on_worker(struct hm_keeper *k)
+ * missing (retried). Taken at its eventfd, and before a LEASE or STATUS is
+ * answered: a chunk the worker finished a moment ago is free for that
+ * client, though its eventfd may still wait behind the request. */
+static void take_finished(struct hm_keeper *k)
 {
 	struct worker *w = &k->w;
-	uint64_t count;
 
-	if (read(w->event_fd, &count, sizeof(count)) < 0) {
-		/* EAGAIN: nothing new */
-	}
+	if (!w->started)
+		return;
 	pthread_mutex_lock(&w->lock);
 	for (size_t i = 0; i < w->n_done; i++) {
 		struct hmi_chunk *c = &k->cs.c[w->done[i].slot];
@@ -314,6 +314,16 @@ static void on_worker(struct hm_keeper *k)
 	}
 	w->n_done = 0;
 	pthread_mutex_unlock(&w->lock);
+}
+
+static void on_worker(struct hm_keeper *k)
+{
+	uint64_t count;
+
+	if (read(k->w.event_fd, &count, sizeof(count)) < 0) {
+		/* EAGAIN: nothing new */
+	}
+	take_finished(k);
 }
 
 static int any_missing(const struct hm_keeper *k)
@@ -558,6 +568,7 @@ static int serve_lease(struct hm_keeper *k, size_t i, const struct hmi_kp_msg *r
 					    "the keeper holds pages of %" PRIu64
 					    " bytes, not %" PRIu64,
 					    k->cs.page_size, req->page_size));
+	take_finished(k);
 	rc = hmi_lease_pick(k->ctx, &k->cs, i, req->asks, req->n_asks, &picked, &n);
 	if (rc < 0)
 		return send_refusal(k, i, HMI_KP_LEASE_REPLY, rc);
@@ -677,6 +688,7 @@ static int serve_status(struct hm_keeper *k, size_t i)
 	struct hm_keeper_lease leases[HMI_KP_LEASES_MAX];
 	struct hmi_kp_msg m = {.type = HMI_KP_STATUS_REPLY, .st = &st};
 
+	take_finished(k);
 	status_nodes(k, &st);
 	st.leases = leases;
 	for (size_t c = 0; c < k->n_cl; c++) {
