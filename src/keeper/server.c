@@ -136,11 +136,19 @@ static void unwatch_close(struct hm_keeper *k, int *fd)
  * LEASE or FETCH of a client still there: what it does next, map the memory
  * and set up its heap, takes ~5 ms for 1 GiB here. A chunk is late by that
  * much; no client waits for one. (A RETURN or the client's end lets the
- * worker go on at once; STATUS never holds it off.) */
+ * worker go on at once; STATUS never holds it off.)
+ *
+ * Each step also yields the CPU: the loop runs SCHED_BATCH like the worker,
+ * so a client's HELLO that wakes it on the worker's CPU waited for the end
+ * of the worker's time slice — `hm_init` 1 GiB served while 1 GiB refaulted
+ * took 3-4.5 ms instead of 1.8 in the slowest quarter of the runs; with the
+ * yield at most 3.0 (bench/KEEPER.md, run E). A yield costs a system call
+ * per 4 MiB when no one waits. */
 static void worker_yield(void *arg)
 {
 	struct worker *w = arg;
 
+	sched_yield();
 	pthread_mutex_lock(&w->lock);
 	for (double now = hmi_now_ms(); !w->quit && now < w->resume_at; now = hmi_now_ms()) {
 		struct timespec nap = {0, (long)((w->resume_at - now) * 1e6)};
