@@ -82,6 +82,35 @@ out=$("$KC" "$dir" use 32 ee return)
 t_like "$out" "returned 1 zero" "a client that gives its chunk back reads zero in its old mapping (punched)"
 wait_free $((64 * mib))
 
+# One epoll_wait of the keeper returning A's end of connection, B's connect and
+# A's exit, in that order: A's slot goes to B at the accept, and A's exit that
+# follows in the same batch must not end B's lease (a slot's events carry the
+# client's generation). The keeper is stopped while the three happen.
+mkfifo "$tmp/l.in"
+exec 7<>"$tmp/l.in"
+"$KC" "$dir" use 32 5c linger <"$tmp/l.in" >"$tmp/l.out" &
+bg=$!
+for _ in $(seq 100); do grep -q ready "$tmp/l.out" && break; sleep 0.1; done
+kill -STOP "$kp"
+echo close >&7
+for _ in $(seq 100); do grep -q closed "$tmp/l.out" && break; sleep 0.1; done
+"$KC" "$dir" use 32 5d exit >"$tmp/m.out" 2>&1 &
+mpid=$!
+for _ in $(seq 100); do grep -q wait_for_more_packets "/proc/$mpid/wchan" 2>/dev/null && break; sleep 0.05; done
+t_like "$(cat "/proc/$mpid/wchan" 2>/dev/null)" "wait_for_more_packets" \
+	"B connected and waits for the stopped keeper's answer"
+echo exit >&7
+wait "$bg"
+bg=""
+exec 7>&-
+kill -CONT "$kp"
+wait "$mpid"
+t_is $? 0 "B, accepted into A's slot in the batch that also held A's exit, is served"
+t_like "$(cat "$tmp/m.out")" "ready" "B got its 32 MiB, zero"
+t_diag "$(cat "$tmp/l.out" "$tmp/m.out")"
+wait_free $((64 * mib))
+t_ok $? "both leases came back"
+
 mkfifo "$tmp/c.in" "$tmp/b.in"
 exec 7<>"$tmp/c.in"
 "$KC" "$dir" pass 32 a3 <"$tmp/c.in" >"$tmp/c.out"

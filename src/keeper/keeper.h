@@ -347,6 +347,7 @@ struct hmi_client {
 	uint64_t bytes;	       /* charged: the chunks it is first holder of */
 	char *cgroup;	       /* its hugetlb cgroup at its last LEASE (budget.c), NULL before */
 	double starting_until; /* hmi_now_ms() its start ends (server.c: refaults wait) */
+	uint32_t gen;	       /* which connection has the slot (server.c: stale events) */
 };
 
 /* The peer of SOCK, whose HELLO brought PIDFD (taken: closed on failure):

@@ -59,6 +59,7 @@
 #define MAX_EVENTS   64
 
 enum tag { TAG_LISTEN = 1, TAG_STOP, TAG_WORKER, TAG_CONN, TAG_PIDFD, TAG_MOUNTS };
+#define TAG_GEN_MASK 0xffffffu
 
 struct refault {
 	size_t slot;
@@ -98,18 +99,25 @@ struct hm_keeper {
 	struct hmi_chunks cs;
 	struct hmi_client *cl;
 	size_t n_cl, cap_cl;
+	uint32_t accepted; /* connections so far: each client's generation */
 	struct worker w;
 	uint8_t buf[HMI_KP_MSG_MAX];
 };
 
-static uint64_t tag(enum tag t, size_t i)
+/* An event's tag: what it is (bits 56-63), for a client's connection or
+ * pidfd the client's generation (32-55: a client slot is used again by the
+ * next connection, and one epoll_wait can return the old client's pidfd
+ * after its end and the new one's accept: that event is not the new
+ * client's exit), and the slot or 0 (0-31). */
+static uint64_t tag(enum tag t, uint32_t gen, size_t i)
 {
-	return (uint64_t)t << 32 | (uint32_t)i;
+	return (uint64_t)t << 56 | (uint64_t)(gen & TAG_GEN_MASK) << 32 | (uint32_t)i;
 }
 
 static int watch(struct hm_keeper *k, int fd, enum tag t, size_t i)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag(t, i)};
+	uint32_t gen = t == TAG_CONN || t == TAG_PIDFD ? k->cl[i].gen : 0;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag(t, gen, i)};
 
 	if (epoll_ctl(k->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return hmi_err(k->ctx, errno, "epoll_ctl: %s", strerror(errno));
@@ -446,7 +454,8 @@ static void on_listen(struct hm_keeper *k)
 			close(sock);
 			return;
 		}
-		k->cl[i] = (struct hmi_client){.sock = sock, .pidfd = -1};
+		k->cl[i] = (struct hmi_client){
+		    .sock = sock, .pidfd = -1, .gen = ++k->accepted & TAG_GEN_MASK};
 		if (watch(k, sock, TAG_CONN, i) < 0)
 			drop_client(k, i);
 	}
@@ -785,7 +794,7 @@ static void watch_mounts(struct hm_keeper *k)
 	}
 	k->mounts_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (k->mounts_fd >= 0) {
-		struct epoll_event ev = {.events = EPOLLPRI, .data.u64 = tag(TAG_MOUNTS, 0)};
+		struct epoll_event ev = {.events = EPOLLPRI, .data.u64 = tag(TAG_MOUNTS, 0, 0)};
 
 		if (epoll_ctl(k->epoll_fd, EPOLL_CTL_ADD, k->mounts_fd, &ev) < 0) {
 			close(k->mounts_fd); /* not pollable: read at each LEASE */
@@ -799,8 +808,10 @@ static void watch_mounts(struct hm_keeper *k)
 
 static int on_event(struct hm_keeper *k, const struct epoll_event *ev)
 {
-	enum tag t = (enum tag)(ev->data.u64 >> 32);
+	enum tag t = (enum tag)(ev->data.u64 >> 56);
+	uint32_t gen = (uint32_t)(ev->data.u64 >> 32) & TAG_GEN_MASK;
 	size_t i = (uint32_t)ev->data.u64;
+	int live = i < k->n_cl && k->cl[i].sock >= 0 && k->cl[i].gen == gen;
 	uint64_t count;
 
 	switch (t) {
@@ -818,13 +829,12 @@ static int on_event(struct hm_keeper *k, const struct epoll_event *ev)
 	case TAG_MOUNTS: /* a mount came or went: cgroup hierarchies may have moved */
 		read_mounts(k);
 		break;
-	case TAG_PIDFD: /* the process exited */
-		if (i < k->n_cl && k->cl[i].sock >= 0)
+	case TAG_PIDFD: /* the process exited (unless an earlier client's: !live) */
+		if (live)
 			drop_client(k, i);
 		break;
 	case TAG_CONN:
-		if (i < k->n_cl && k->cl[i].sock >= 0 &&
-		    ((ev->events & EPOLLIN) ? serve_one(k, i) < 0 : 1))
+		if (live && ((ev->events & EPOLLIN) ? serve_one(k, i) < 0 : 1))
 			drop_client(k, i);
 		break;
 	}

@@ -3,13 +3,15 @@
  * keeper_client — a test client of the pool keeper (test/real_keeper.t),
  * through the library's internal client calls (keeper/keeper.h):
  *
- *   keeper_client DIR use MIB BYTE exit|hold|return
+ *   keeper_client DIR use MIB BYTE exit|hold|return|linger
  *       lease MIB MiB from the keeper in DIR, map every memfd, check that
  *       every byte is 0 (else print "DIRTY chunk C offset O value V" and exit
  *       3), fill with BYTE (hex), print "ready <bytes> <chunks> pa=<0|1>",
  *       then: exit at once (the lease ends with the process); hold until a
- *       line or end on stdin; or give every chunk back and check that the
- *       mappings now read 0 ("returned N zero"), exit 3 if not.
+ *       line or end on stdin; give every chunk back and check that the
+ *       mappings now read 0 ("returned N zero"), exit 3 if not; or (linger)
+ *       at a first line close the connection and print "closed", at a
+ *       second exit (the connection's end and the process's exit apart).
  *   keeper_client DIR pass MIB BYTE
  *       lease, map, fill with BYTE, fork a child that keeps the mappings and
  *       the memfds (and the connection), print "ready", and exit: the lease
@@ -160,6 +162,13 @@ static int use(const char *dir, uint64_t mib, int byte, const char *then)
 	fflush(stdout);
 	if (strcmp(then, "hold") == 0)
 		wait_line();
+	if (strcmp(then, "linger") == 0) {
+		wait_line();
+		hmi_keeper_disconnect(&h.c);
+		printf("closed\n");
+		fflush(stdout);
+		wait_line();
+	}
 	if (strcmp(then, "return") == 0) {
 		if (hmi_keeper_return(ctx, &h.c, NULL, 0, &returned) < 0)
 			return fail(1);
