@@ -216,6 +216,10 @@ worker=$(for t in /proc/"$k32pid"/task/*; do
 	if grep -q futex "$t/wchan" 2>/dev/null; then echo "${t##*/}"; fi
 done)
 [ "$(echo "$worker" | wc -w)" = 1 ] || die "cannot tell the keeper's worker thread (tasks: $(cat /proc/"$k32pid"/task/*/wchan))"
+# its policy, put back after busy1gri (SCHED_BATCH, as the keeper sets it: not --other, which
+# left the worker SCHED_OTHER for every contender after the first busy1gri, runs A to E)
+wpolicy=$(chrt -p "$worker" | sed -n 's/.*policy: SCHED_\([A-Z]*\).*/\1/p' | tr '[:upper:]' '[:lower:]')
+case $wpolicy in other | batch | idle) ;; *) die "the keeper's worker runs under '$wpolicy'" ;; esac
 free0=$(cat $HP/free_hugepages)
 
 # ---------------------------------------------------------------- the runs
@@ -277,7 +281,7 @@ for ((rep = 0; rep < REPS; rep++)); do
 		# shellcheck disable=SC2046 # the argv is words without spaces
 		res=$(HUGEMEM_RUNTIME_DIR=$rundir "${RT[@]}" "$OUT/timecmd" -t 120 -o "$OUT/out" \
 			-e "$OUT/err" -- $(argv_of "$who")) || die "$who failed: $res $(cat "$OUT/err")"
-		[ "$who" != busy1gri ] || chrt --other -p 0 "$worker"
+		[ "$who" != busy1gri ] || chrt "--$wpolicy" -p 0 "$worker"
 		served=$(sed -n 's/^hugemem init: keeper: //p' "$OUT/err" | head -1)
 		case $who in
 		init*off*) [[ $served == "not used"* ]] || die "$who used the keeper: $served" ;;
