@@ -144,8 +144,12 @@ restore() {
 		return 0
 	fi
 	take_over
-	for m in $extra_mounts; do
-		umount "$m" 2>/dev/null && rmdir "$m" && say "unmounted $m (a run that ended before)"
+	for m in $extra_mounts; do # said either way: a mount left here has no record any more
+		if umount "$m" 2>/dev/null; then
+			rmdir "$m" && say "unmounted $m (a run that ended before)"
+		elif awk -v m="$m" '$2 == m { found = 1 } END { exit !found }' "$R/proc/mounts"; then
+			say "could not unmount $m (a run that ended before; in use?): umount $m by hand"
+		fi
 	done
 	if [ "$added" -gt 0 ]; then
 		nr=$(cat "$HP/nr_hugepages")
