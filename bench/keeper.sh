@@ -479,12 +479,10 @@ for size, fl in ((2, "floor2"), (32, "floor32"), (64, "floor64")):
     for how, tag in (("RETURN", "r"), ("exit", "x")):
         who = "rf%d%s" % (size, tag)
         rdy = med(who, col(3))
-        after = ""
+        after = " | "
         if tag == "x":
             after = "%s | %.2f×" % (ms(med(who, col(6))),
                                     med(who, lambda r: float(r["w"][3]) - float(r["w"][6])) / f)
-        else:
-            after = " | "
         print("| %d MiB | %s | %s | %s | **%.2f×** | %s | %s | %s | %.0f |"
               % (size, cell(fl, pop), how, cell(who, col(3)), rdy / f, met(rdy / f <= 1.5),
                  ms(med(who, col(2))) if tag == "r" else "", after, med(who, col(5))))

@@ -62,6 +62,7 @@
  * Exit 0, or 1 with a message on stderr (2: bad arguments).
  */
 #include "hugemem.h"
+#include "base/platform.h"
 #include "keeper/keeper.h"
 
 #include <errno.h>
@@ -70,7 +71,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,12 +227,12 @@ static int child_gives_back(struct hm_ctx *ctx, const char *dir, uint64_t bytes,
  * the kernel is done with it); *AT that instant. */
 static int until_gone(pid_t child, double *at)
 {
-	int fd = (int)syscall(SYS_pidfd_open, child, 0);
+	int fd = hmi_pidfd_open(child);
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	if (fd < 0 || poll(&p, 1, 20000) != 1) {
 		fprintf(stderr, "keeper_bench: cannot wait for the child's exit: %s\n",
-			strerror(errno));
+			strerror(fd < 0 ? -fd : errno));
 		if (fd >= 0)
 			close(fd);
 		return 1;

@@ -146,12 +146,13 @@ static void unwatch_close(struct hm_keeper *k, int *fd)
  * much; no client waits for one. (A RETURN or the client's end lets the
  * worker go on at once; STATUS never holds it off.)
  *
- * Each step also yields the CPU: the loop runs SCHED_BATCH like the worker,
- * so a client's HELLO that wakes it on the worker's CPU waited for the end
- * of the worker's time slice — `hm_init` 1 GiB served while 1 GiB refaulted
- * took 3-4.5 ms instead of 1.8 in the slowest quarter of the runs; with the
- * yield at most 3.0 (bench/KEEPER.md, run E). A yield costs a system call
- * per 4 MiB when no one waits. */
+ * Each step also yields the CPU: nothing woken on the worker's CPU (the
+ * loop, SCHED_BATCH too, or a starting client) got it before the worker's
+ * time slice ended — a served `hm_init` after a RETURN took 2.2-2.5x idle
+ * when it landed there, 1.0-1.1x with the yield. Yielding only while the
+ * loop has events, a short EEVDF slice or SCHED_IDLE did not do as well
+ * (bench/KEEPER.md, run E). The price: a chunk is later when others want the
+ * CPU; a yield costs a system call per 4 MiB when no one does. */
 static void worker_yield(void *arg)
 {
 	struct worker *w = arg;
