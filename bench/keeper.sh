@@ -471,20 +471,23 @@ print("From the client's RETURN (or the instant before its `exit`) until the kee
       "during which the keeper punches the chunk. \"exit over\": the part of an exit the "
       "kernel spends tearing the process down (until its pidfd is readable; the polling "
       "starts then), and the ready time counted from that instant on, ÷ the floor. "
+      "The verdict of an exit is on that figure: a chunk is given back when its client "
+      "has exited, and until the kernel is done with the process its pages are still "
+      "mapped there (docs/keeper.md). "
       "The floor: `kernel_populate_probe SIZE`.\n")
-print("| chunk | kernel floor (in process) | given back by | ready again | ÷ floor | target ≤ 1.5× | RETURN | exit over | ready after it, ÷ floor | STATUS interval, µs |")
+print("| chunk | kernel floor (in process) | given back by | ready again | ÷ floor | target ≤ 1.5× (an exit: from its end) | RETURN | exit over | ready after it, ÷ floor | STATUS interval, µs |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for size, fl in ((2, "floor2"), (32, "floor32"), (64, "floor64")):
     f = med(fl, pop)
     for how, tag in (("RETURN", "r"), ("exit", "x")):
         who = "rf%d%s" % (size, tag)
         rdy = med(who, col(3))
-        after = " | "
+        judged, after = rdy / f, " | "
         if tag == "x":
-            after = "%s | %.2f×" % (ms(med(who, col(6))),
-                                    med(who, lambda r: float(r["w"][3]) - float(r["w"][6])) / f)
+            judged = med(who, lambda r: float(r["w"][3]) - float(r["w"][6])) / f
+            after = "%s | %.2f×" % (ms(med(who, col(6))), judged)
         print("| %d MiB | %s | %s | %s | **%.2f×** | %s | %s | %s | %.0f |"
-              % (size, cell(fl, pop), how, cell(who, col(3)), rdy / f, met(rdy / f <= 1.5),
+              % (size, cell(fl, pop), how, cell(who, col(3)), rdy / f, met(judged <= 1.5),
                  ms(med(who, col(2))) if tag == "r" else "", after, med(who, col(5))))
 print("| 1 GiB (32 × 32 MiB, `keeper_bench lease`) | %s | RETURN | %s | %.2f× | | %s | | | |"
       % (cell("floor1g", pop), cell("lease1g", col(9)), med("lease1g", col(9)) / floor1g,
