@@ -35,7 +35,8 @@
 #   lease1g   keeper_bench lease: a client's steps for 1 GiB (hm_sysinfo_read, connect,
 #             LEASE, map, unmap, RETURN, until the keeper has faulted all of it again)
 #   rfC{r,x}  keeper_bench refault on the keeper of C MiB chunks: one chunk given back
-#             (r: RETURN; x: its client exits) until STATUS shows it free again
+#             (r: RETURN; x: its client exits) until the keeper has it free again (the
+#             keeper's own stamp, read from STATUS once the polling, every ms, sees it free)
 #   busy1g{r,x}  keeper_bench busy: 1 GiB given back (r: RETURN; x: its client exits), then at
 #             once `hugemem init -m 1024` from the keeper's other GiB while the keeper's
 #             worker faults the returned one again: is the client's time unchanged?
@@ -464,32 +465,35 @@ print("\nFor scale: the floor for 64 MiB is %s ms in process; `--keeper off` ÷ 
          cell("hminit64", col(2)), cell("hminit64", col(3))))
 
 print("\n### 3. A returned chunk ready again, against the kernel floor for its size\n")
-print("From the client's RETURN (or the instant before its `exit`) until the keeper's STATUS "
-      "shows every byte free again, asked over a second connection every 50 µs (the last "
-      "column: the mean time from one STATUS to the next, the resolution). \"RETURN\" is "
-      "its round trip, "
+print("From the client's RETURN (or the instant before its `exit`) until the keeper had the "
+      "chunk free again: its own stamp (CLOCK_MONOTONIC, in its STATUS reply) of the instant "
+      "it installed the new memfd. A second connection asks STATUS every millisecond until "
+      "every byte is free (\"STATUS saw it\": that time; the last column, the mean time from "
+      "one STATUS to the next); asked every 50 µs, as runs A–E did, the polling took the "
+      "CPU from the refault it timed (run F). \"RETURN\" is its round trip, "
       "during which the keeper punches the chunk. \"exit over\": the part of an exit the "
-      "kernel spends tearing the process down (until its pidfd is readable; the polling "
-      "starts then), and the ready time counted from that instant on, ÷ the floor. "
+      "kernel spends tearing the process down (until its pidfd is readable), and the ready "
+      "time counted from that instant on, ÷ the floor. "
       "The verdict of an exit is on that figure: a chunk is given back when its client "
       "has exited, and until the kernel is done with the process its pages are still "
       "mapped there (docs/keeper.md). "
       "The floor: `kernel_populate_probe SIZE`.\n")
-print("| chunk | kernel floor (in process) | given back by | ready again | ÷ floor | target ≤ 1.5× (an exit: from its end) | RETURN | exit over | ready after it, ÷ floor | STATUS interval, µs |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| chunk | kernel floor (in process) | given back by | ready again (keeper's stamp) | ÷ floor | target ≤ 1.5× (an exit: from its end) | RETURN | exit over | ready after it, ÷ floor | STATUS saw it | STATUS interval, µs |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for size, fl in ((2, "floor2"), (32, "floor32"), (64, "floor64")):
     f = med(fl, pop)
     for how, tag in (("RETURN", "r"), ("exit", "x")):
         who = "rf%d%s" % (size, tag)
-        rdy = med(who, col(3))
+        rdy = med(who, col(7))
         judged, after = rdy / f, " | "
         if tag == "x":
-            judged = med(who, lambda r: float(r["w"][3]) - float(r["w"][6])) / f
+            judged = med(who, lambda r: float(r["w"][7]) - float(r["w"][6])) / f
             after = "%s | %.2f×" % (ms(med(who, col(6))), judged)
-        print("| %d MiB | %s | %s | %s | **%.2f×** | %s | %s | %s | %.0f |"
-              % (size, cell(fl, pop), how, cell(who, col(3)), rdy / f, met(judged <= 1.5),
-                 ms(med(who, col(2))) if tag == "r" else "", after, med(who, col(5))))
-print("| 1 GiB (32 × 32 MiB, `keeper_bench lease`) | %s | RETURN | %s | %.2f× | | %s | | | |"
+        print("| %d MiB | %s | %s | %s | **%.2f×** | %s | %s | %s | %s | %.0f |"
+              % (size, cell(fl, pop), how, cell(who, col(7)), rdy / f, met(judged <= 1.5),
+                 ms(med(who, col(2))) if tag == "r" else "", after, ms(med(who, col(3))),
+                 med(who, col(5))))
+print("| 1 GiB (32 × 32 MiB, `keeper_bench lease`) | %s | RETURN | %s | %.2f× | | %s | | | | |"
       % (cell("floor1g", pop), cell("lease1g", col(9)), med("lease1g", col(9)) / floor1g,
          ms(med("lease1g", col(8)))))
 
@@ -504,7 +508,7 @@ if n:
         else:
             w = f[3].split()
             prow.setdefault(f[1], []).append(float(w[0].split("=")[1]) if f[1].startswith("floor")
-                                             else float(w[3]))
+                                             else float(w[7]))
     PERF = re.compile(r"^\s*([\d.]+) \(\s*([\d.]+) ms\): \S+?/(\d+) (\w+)\(")
     start, refault, punch, last = {}, {}, {}, {}
     for line in open(out + "/perf.trace"):

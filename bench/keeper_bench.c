@@ -13,15 +13,17 @@
  *       the client is a forked child that exits (the keeper sees its
  *       connection end). From the RETURN's send, or from the child's last
  *       instant before _exit, a second connection asks STATUS every
- *       POLL_SLEEP_US (a pause between calls, so that the polling leaves the
- *       CPUs to the keeper's worker) until every byte the keeper keeps is free
- *       and none is pending. Prints "refault BYTES BACK_MS READY_MS POLLS
- *       INTERVAL_US GONE_MS": BACK_MS the RETURN round trip (0 for exit),
- *       READY_MS return or exit to free again, POLLS the STATUS calls it took,
+ *       REFAULT_PAUSE_US until every byte the keeper keeps is free and none
+ *       is pending; the last STATUS says when the keeper installed the chunk
+ *       it faulted again (its own CLOCK_MONOTONIC stamp). Prints "refault
+ *       BYTES BACK_MS POLLED_MS POLLS INTERVAL_US GONE_MS READY_MS": BACK_MS
+ *       the RETURN round trip (0 for exit), POLLED_MS return or exit to the
+ *       STATUS that showed it free, POLLS the STATUS calls it took,
  *       INTERVAL_US the mean time from one call to the next (the resolution
- *       of READY_MS); GONE_MS (exit only, else 0) when the child's exit was
+ *       of POLLED_MS); GONE_MS (exit only, else 0) when the child's exit was
  *       over (its pidfd readable: the kernel's own teardown of the process,
- *       which no keeper can shorten), the polling starting then.
+ *       which no keeper can shorten), the polling starting then; READY_MS
+ *       return or exit to the keeper's stamp: the figure.
  *   keeper_bench lease DIR MIB
  *       What a client of MIB MiB spends, step by step, in a fresh process:
  *       "lease MIB CHUNKS SYSINFO CONNECT LEASE MAP UNMAP RETURN READY RUNS":
@@ -76,6 +78,10 @@
 #include <unistd.h>
 
 #define POLL_SLEEP_US 50
+/* refault: asked every 50 us, STATUS took the CPU from the refault it timed
+ * (bench/KEEPER.md, run F: a 64 MiB chunk 6.5 ms, 5.4 asked every ms); its
+ * time comes from the keeper's own stamp, the polling only finds its end */
+#define REFAULT_PAUSE_US 1000
 
 static double now_ms(void)
 {
@@ -93,8 +99,10 @@ static int fail(struct hm_ctx *ctx, const char *what)
 
 /* ---------------------------------------------------------------- the keeper's state */
 
-/* Bytes the keeper on C keeps that are not free (leased or pending): *NOT_FREE. */
-static int not_free(struct hm_ctx *ctx, struct hmi_keeper_conn *c, uint64_t *nf)
+/* Bytes the keeper on C keeps that are not free (leased or pending): *NOT_FREE;
+ * *REFILLED (unless NULL): when a returned chunk was last free again there
+ * (CLOCK_MONOTONIC, ms). */
+static int not_free(struct hm_ctx *ctx, struct hmi_keeper_conn *c, uint64_t *nf, double *refilled)
 {
 	struct hmi_kp_msg req = {.type = HMI_KP_STATUS}, reply;
 	uint64_t free_b = 0;
@@ -105,20 +113,24 @@ static int not_free(struct hm_ctx *ctx, struct hmi_keeper_conn *c, uint64_t *nf)
 	for (int i = 0; i < reply.st->n_nodes; i++)
 		free_b += reply.st->nodes[i].free_bytes;
 	*nf = reply.st->keep_bytes > free_b ? reply.st->keep_bytes - free_b : 0;
+	if (refilled)
+		*refilled = (double)reply.refilled_ns / 1e6;
 	hmi_kp_msg_free(&reply);
 	return 0;
 }
 
-/* STATUS until nothing is leased or pending, a pause of POLL_SLEEP_US
- * between calls: the calls made, or -errno (-ETIMEDOUT after LIMIT_MS). */
-static long until_free(struct hm_ctx *ctx, struct hmi_keeper_conn *c, double limit_ms)
+/* STATUS until nothing is leased or pending, a pause of PAUSE_US between
+ * calls: the calls made, or -errno (-ETIMEDOUT after LIMIT_MS); *REFILLED
+ * (unless NULL) as the last STATUS said it. */
+static long until_free(struct hm_ctx *ctx, struct hmi_keeper_conn *c, double limit_ms,
+		       unsigned pause_us, double *refilled)
 {
 	double end = now_ms() + limit_ms;
 	uint64_t nf = 1;
 	long polls = 0;
 
 	while (nf) {
-		int rc = not_free(ctx, c, &nf);
+		int rc = not_free(ctx, c, &nf, refilled);
 
 		if (rc < 0)
 			return rc;
@@ -126,7 +138,7 @@ static long until_free(struct hm_ctx *ctx, struct hmi_keeper_conn *c, double lim
 		if (nf && now_ms() > end)
 			return -ETIMEDOUT;
 		if (nf)
-			usleep(POLL_SLEEP_US);
+			usleep(pause_us);
 	}
 	return polls;
 }
@@ -246,7 +258,7 @@ static int refault(struct hm_ctx *ctx, const char *dir, const char *how)
 {
 	struct hmi_keeper_conn poll_c;
 	struct held h;
-	double t0, t1, t2, gone = 0;
+	double t0, t1, t2, gone = 0, refilled = 0;
 	long polls;
 	pid_t child = -1;
 	int rc = 0;
@@ -268,14 +280,20 @@ static int refault(struct hm_ctx *ctx, const char *dir, const char *how)
 			return fail(ctx, "return");
 		t1 = now_ms();
 	}
-	polls = until_free(ctx, &poll_c, 20000);
+	polls = until_free(ctx, &poll_c, 20000, REFAULT_PAUSE_US, &refilled);
 	t2 = now_ms();
 	if (polls < 0)
 		return fail(ctx, "status");
 	if (child > 0 && (waitpid(child, &rc, 0) != child || rc != 0))
 		return 1;
-	printf("refault %llu %.3f %.3f %ld %.1f %.3f\n", (unsigned long long)poll_c.chunk_bytes,
-	       t1 - t0, t2 - t0, polls, (t2 - t1) * 1e3 / (double)polls, gone);
+	if (refilled < t0) {
+		fprintf(stderr, "keeper_bench: the keeper's last refill (%.3f) is older than the "
+				"chunk's return (%.3f): was something else pending?\n",
+			refilled, t0);
+		return 1;
+	}
+	printf("refault %llu %.3f %.3f %ld %.1f %.3f %.3f\n", (unsigned long long)poll_c.chunk_bytes,
+	       t1 - t0, t2 - t0, polls, (t2 - t1) * 1e3 / (double)polls, gone, refilled - t0);
 	return 0;
 }
 
@@ -331,7 +349,7 @@ static int lease_steps(struct hm_ctx *ctx, const char *dir, uint64_t mib)
 	if (hmi_keeper_return(ctx, &h.c, NULL, 0, NULL) < 0)
 		return fail(ctx, "return");
 	t[6] = now_ms();
-	polls = until_free(ctx, &h.c, 20000);
+	polls = until_free(ctx, &h.c, 20000, POLL_SLEEP_US, NULL);
 	t[7] = now_ms();
 	if (polls < 0)
 		return fail(ctx, "status");
@@ -470,12 +488,12 @@ static int busy(struct hm_ctx *ctx, const char *dir, uint64_t mib, const char *h
 			return 1;
 		touch(&h, h.c.page_size);
 		if (hmi_keeper_return(ctx, &h.c, NULL, 0, NULL) < 0 ||
-		    not_free(ctx, &poll_c, &before) < 0)
+		    not_free(ctx, &poll_c, &before, NULL) < 0)
 			return fail(ctx, "return");
 	}
 	if (run_timed(argv, out, &ms))
 		return 1;
-	if (not_free(ctx, &poll_c, &after) < 0)
+	if (not_free(ctx, &poll_c, &after, NULL) < 0)
 		return fail(ctx, "status");
 	if (child > 0 && (waitpid(child, &st, 0) != child || st != 0))
 		return 1;
@@ -495,7 +513,7 @@ static int wait_all(struct hm_ctx *ctx, int n, char **dirs)
 		uint64_t nf = 1;
 		int rc = hmi_keeper_connect(ctx, dirs[i], &c);
 
-		while (rc == 0 && (rc = not_free(ctx, &c, &nf)) == 0 && nf) {
+		while (rc == 0 && (rc = not_free(ctx, &c, &nf, NULL)) == 0 && nf) {
 			if (now_ms() - t0 > 20000) {
 				fprintf(stderr,
 					"keeper_bench: %s: %llu bytes still not free after 20 s\n",

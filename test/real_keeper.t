@@ -81,6 +81,9 @@ wait_free $((64 * mib))
 out=$("$KC" "$dir" use 32 ee return)
 t_like "$out" "returned 1 zero" "a client that gives its chunk back reads zero in its old mapping (punched)"
 wait_free $((64 * mib))
+out=$("$KC" "$dir" refill-check 2>&1)
+t_is "$out" "refilled after the return" "STATUS's refill stamp: later than the RETURN, not in the future"
+wait_free $((64 * mib))
 
 # One epoll_wait of the keeper returning A's end of connection, B's connect and
 # A's exit, in that order: A's slot goes to B at the accept, and A's exit that

@@ -66,7 +66,7 @@
  */
 
 #define HMI_KP_MAGIC	  0x504b4d48u /* "HMKP" in little-endian byte order */
-#define HMI_KP_VERSION	  2u
+#define HMI_KP_VERSION	  3u
 #define HMI_KP_HEADER	  16
 #define HMI_KP_MSG_MAX	  65536 /* bytes of one message, either way */
 #define HMI_KP_TEXT_MAX	  512	/* a reply's line, its NUL included */
@@ -129,6 +129,10 @@ struct hmi_kp_msg {
 	uint32_t n_fds;		     /* JOIN: the memfds that come with it */
 	uint32_t returned;	     /* RETURN_REPLY */
 	struct hm_keeper_status *st; /* STATUS_REPLY */
+	/* STATUS_REPLY: when a returned chunk was last free again (CLOCK_MONOTONIC,
+	 * ns; 0: none yet), so that a benchmark or test can time a refault
+	 * without asking STATUS every few microseconds, which slows it */
+	uint64_t refilled_ns;
 };
 
 /* Decode the LEN bytes at BUF into *M (zeroed first). 0, or -EBADMSG (cut

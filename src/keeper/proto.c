@@ -359,6 +359,7 @@ static int dec_status_reply(struct hm_ctx *ctx, struct rd *r, struct hmi_kp_msg 
 	n_nodes = rd_u32(r);
 	n_leases = rd_u32(r);
 	st->leases_total = rd_u64(r);
+	m->refilled_ns = rd_u64(r);
 	if (m->status < 0 && !r->short_read && st->pid == 0 && n_nodes == 0 && n_leases == 0)
 		return 0;
 	if (r->short_read || st->pid <= 0 || !page_size_ok(st->page_size) || st->chunk_bytes == 0 ||
@@ -505,7 +506,7 @@ static void enc_lease_reply(struct wr *w, const struct hmi_kp_msg *m)
 		}
 }
 
-static void enc_status_reply(struct wr *w, const struct hm_keeper_status *st)
+static void enc_status_reply(struct wr *w, const struct hm_keeper_status *st, uint64_t refilled_ns)
 {
 	static const struct hm_keeper_status none;
 
@@ -518,6 +519,7 @@ static void enc_status_reply(struct wr *w, const struct hm_keeper_status *st)
 	wr_u32(w, (uint32_t)st->n_nodes);
 	wr_u32(w, (uint32_t)st->n_leases);
 	wr_u64(w, st->leases_total);
+	wr_u64(w, refilled_ns);
 	for (int i = 0; i < st->n_nodes; i++) {
 		wr_i32(w, st->nodes[i].node);
 		wr_u64(w, st->nodes[i].free_bytes);
@@ -566,7 +568,7 @@ static void enc_body(struct wr *w, const struct hmi_kp_msg *m)
 		wr_u32(w, m->returned);
 		break;
 	case HMI_KP_STATUS_REPLY:
-		enc_status_reply(w, m->st);
+		enc_status_reply(w, m->st, m->refilled_ns);
 		break;
 	default:
 		break;

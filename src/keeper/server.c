@@ -99,7 +99,8 @@ struct hm_keeper {
 	struct hmi_chunks cs;
 	struct hmi_client *cl;
 	size_t n_cl, cap_cl;
-	uint32_t accepted; /* connections so far: each client's generation */
+	uint32_t accepted;    /* connections so far: each client's generation */
+	uint64_t refilled_ns; /* when a chunk the worker faulted was last installed (STATUS) */
 	struct worker w;
 	uint8_t buf[HMI_KP_MSG_MAX];
 };
@@ -324,10 +325,12 @@ static void take_finished(struct hm_keeper *k)
 	for (size_t i = 0; i < w->n_done; i++) {
 		struct hmi_chunk *c = &k->cs.c[w->done[i].slot];
 
-		if (w->done[i].rc == 0)
+		if (w->done[i].rc == 0) {
 			hmi_chunk_install(&k->cs, c, &w->done[i].fill);
-		else
+			k->refilled_ns = (uint64_t)(hmi_now_ms() * 1e6);
+		} else {
 			c->state = HMI_CHUNK_MISSING;
+		}
 	}
 	w->n_done = 0;
 	pthread_mutex_unlock(&w->lock);
@@ -707,6 +710,7 @@ static int serve_status(struct hm_keeper *k, size_t i)
 	struct hmi_kp_msg m = {.type = HMI_KP_STATUS_REPLY, .st = &st};
 
 	take_finished(k);
+	m.refilled_ns = k->refilled_ns;
 	status_nodes(k, &st);
 	st.leases = leases;
 	for (size_t c = 0; c < k->n_cl; c++) {

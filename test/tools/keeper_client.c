@@ -42,6 +42,11 @@
  *       it (same inode as the leased memfd: "fetched same"), a chunk id it
  *       does not hold (-ENOENT), a pid that holds nothing (-ESRCH): one line
  *       each; exit 0 when all three came as said, 3 otherwise.
+ *   keeper_client DIR refill-check
+ *       lease one chunk, give it back, ask STATUS until the keeper has all of
+ *       it free again: its refill stamp must be later than the one before
+ *       and than the instant before the RETURN, and not in the future
+ *       ("refilled after the return", else "STAMP ..." and exit 3).
  *   keeper_client DIR status        the keeper's status, one line per node and lease
  *   keeper_client DIR raw HEX...    connect, send the bytes, print "dropped" when
  *                                   the keeper closes the connection
@@ -64,6 +69,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef F_ADD_SEALS
@@ -482,6 +488,59 @@ static int fetch_check(const char *dir)
 	return bad ? 3 : 0;
 }
 
+static double now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+/* STATUS on C: *FREE when nothing is leased or pending, *STAMP its refill stamp. */
+static int stamp_of(struct hmi_keeper_conn *c, int *all_free, uint64_t *stamp)
+{
+	struct hmi_kp_msg req = {.type = HMI_KP_STATUS}, reply;
+	uint64_t free_b = 0;
+
+	if (hmi_keeper_call(ctx, c, &req, HMI_KP_STATUS_REPLY, &reply) < 0)
+		return fail(1);
+	for (int i = 0; i < reply.st->n_nodes; i++)
+		free_b += reply.st->nodes[i].free_bytes;
+	*all_free = free_b == reply.st->keep_bytes;
+	*stamp = reply.refilled_ns;
+	hmi_kp_msg_free(&reply);
+	return 0;
+}
+
+static int refill_check(const char *dir)
+{
+	static struct held h;
+	struct hmi_keeper_conn poll_c;
+	uint64_t before, after = 0;
+	double t0;
+	int all_free = 0, rc = lease_map(dir, 2, &h);
+
+	if (rc || hmi_keeper_connect(ctx, dir, &poll_c) < 0)
+		return rc ? rc : fail(1);
+	if (stamp_of(&poll_c, &all_free, &before))
+		return 1;
+	t0 = now_ns();
+	if (hmi_keeper_return(ctx, &h.c, NULL, 0, NULL) < 0)
+		return fail(1);
+	for (int i = 0; i < 10000 && !all_free; i++) {
+		usleep(1000);
+		if (stamp_of(&poll_c, &all_free, &after))
+			return 1;
+	}
+	if (all_free && after > before && (double)after >= t0 && (double)after <= now_ns()) {
+		printf("refilled after the return\n");
+		return 0;
+	}
+	printf("STAMP before %llu return at %.0f after %llu (all free: %d)\n",
+	       (unsigned long long)before, t0, (unsigned long long)after, all_free);
+	return 3;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : NULL, *cmd = argc > 2 ? argv[2] : "";
@@ -504,6 +563,8 @@ int main(int argc, char **argv)
 		return fetch(dir, (pid_t)atoi(argv[3]), strtoull(argv[4], NULL, 10));
 	if (strcmp(cmd, "fetch-check") == 0)
 		return fetch_check(dir);
+	if (strcmp(cmd, "refill-check") == 0)
+		return refill_check(dir);
 	if (strcmp(cmd, "status") == 0)
 		return status(dir);
 	if (strcmp(cmd, "raw") == 0)

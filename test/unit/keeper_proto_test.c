@@ -128,7 +128,9 @@ static struct hmi_kp_msg sample(int i)
 		snprintf(m.text, sizeof(m.text), "pid 4242's memory belongs to uid 0");
 		break;
 	default:
-		m = (struct hmi_kp_msg){.type = HMI_KP_STATUS_REPLY, .st = &sample_status};
+		m = (struct hmi_kp_msg){.type = HMI_KP_STATUS_REPLY,
+					.st = &sample_status,
+					.refilled_ns = 0x0123456789abcdefull};
 		break;
 	}
 	return m;
@@ -165,7 +167,7 @@ static int same(const struct hmi_kp_msg *a, const struct hmi_kp_msg *b)
 		 a->page_size == b->page_size && a->chunk_bytes == b->chunk_bytes &&
 		 a->n_asks == b->n_asks && a->n_chunks == b->n_chunks && a->n_runs == b->n_runs &&
 		 a->n_ids == b->n_ids && a->returned == b->returned && a->n_fds == b->n_fds &&
-		 a->pid == b->pid;
+		 a->pid == b->pid && a->refilled_ns == b->refilled_ns;
 
 	for (uint32_t i = 0; eq && i < a->n_asks; i++)
 		eq = a->asks[i].node == b->asks[i].node && a->asks[i].bytes == b->asks[i].bytes;
@@ -337,13 +339,15 @@ static void test_garbage(void)
 	is_int(patched(0, 0, 0x12345678, 0, 0), -EPROTO, "a wrong magic is -EPROTO");
 	ok(strstr(hm_errmsg(ctx), "not a hugemem keeper message") != NULL, "  and says so: %s",
 	   hm_errmsg(ctx));
-	is_int(patched(0, 4, 3 | HMI_KP_HELLO << 16, 0, 0), -EPROTO, "version 3 is -EPROTO");
-	is_int(patched(0, 4, 1 | HMI_KP_HELLO << 16, 0, 0), -EPROTO,
-	       "version 1 (before FETCH) is -EPROTO");
-	ok(strstr(hm_errmsg(ctx), "version 1; this side speaks 2") != NULL, "  and says both: %s",
+	is_int(patched(0, 4, 4 | HMI_KP_HELLO << 16, 0, 0), -EPROTO, "version 4 is -EPROTO");
+	is_int(patched(0, 4, 2 | HMI_KP_HELLO << 16, 0, 0), -EPROTO,
+	       "version 2 (before the refill stamp) is -EPROTO");
+	ok(strstr(hm_errmsg(ctx), "version 2; this side speaks 3") != NULL, "  and says both: %s",
 	   hm_errmsg(ctx));
-	is_int(patched(0, 4, 2 | 0u << 16, 0, 0), -EPROTO, "type 0 is -EPROTO");
-	is_int(patched(0, 4, 2 | 77u << 16, 0, 0), -EPROTO, "type 77 is -EPROTO");
+	is_int(patched(0, 4, 3 | 0u << 16, 0, 0), -EPROTO, "type 0 is -EPROTO");
+	ok(strstr(hm_errmsg(ctx), "version") == NULL, "  for its type, not its version: %s",
+	   hm_errmsg(ctx));
+	is_int(patched(0, 4, 3 | 77u << 16, 0, 0), -EPROTO, "type 77 is -EPROTO");
 	is_int(patched(0, 12, 1, 0, 0), -EPROTO, "a HELLO with a flag is -EPROTO");
 	is_int(patched(4, 12, 2, 0, 0), -EPROTO, "a LEASE_REPLY with an unknown flag is -EPROTO");
 	is_int(patched(0, 0, HMI_KP_MAGIC, 0, 1), -EBADMSG, "a byte past the body is -EBADMSG");
@@ -384,11 +388,12 @@ static void test_garbage(void)
 	is_int(patched(6, 20, 0, 1, 0), -EBADMSG, "chunk id 0 in a RETURN is -EBADMSG");
 	is_int(patched(6, 16, 4097, 0, 0), -EBADMSG, "4097 ids is -EBADMSG");
 	/* STATUS_REPLY (text ""): pid 24, page 28, chunk 36, keep 44, n_nodes 52,
-	 * n_leases 56, total 60, nodes at 68 (node, free, leased, pending) */
+	 * n_leases 56, total 60, refilled 68, nodes at 76 (node, free, leased, pending) */
 	is_int(patched(10, 24, 0, 0, 0), -EBADMSG, "a status of pid 0 is -EBADMSG");
 	is_int(patched(10, 52, 65, 0, 0), -EBADMSG, "65 nodes is -EBADMSG");
 	is_int(patched(10, 60, 1, 1, 0), -EBADMSG, "fewer leases in all than listed is -EBADMSG");
-	is_int(patched(10, 96, 0, 0, 0), -EBADMSG, "nodes not ascending is -EBADMSG");
+	is_int(patched(10, 104, 0, 0, 0), -EBADMSG, "nodes not ascending is -EBADMSG");
+	is_int(patched(10, 68, UINT64_MAX, 1, 0), 0, "any refill stamp is taken as it is");
 	is_int(patched(10, 56, 1025, 0, 0), -EBADMSG, "1025 leases listed is -EBADMSG");
 	/* JOIN: n at 16; JOIN_REPLY (text ""): n at 24, ids at 28 */
 	is_int(patched(11, 16, 0, 0, 0), -EBADMSG, "a JOIN of no descriptor is -EBADMSG");
@@ -522,7 +527,7 @@ int main(void)
 {
 	if (hm_ctx_new(&ctx) < 0)
 		return 1;
-	plan(2 * N_SAMPLES + 2 + 57 + 5 + 9 + 7);
+	plan(2 * N_SAMPLES + 2 + 59 + 5 + 9 + 7);
 	test_round_trips();
 	test_truncations();
 	test_flips();
