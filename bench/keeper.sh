@@ -53,7 +53,7 @@
 # while the main thread still punches the others), once both on one CPU. Last (unless
 # --no-strace) `hugemem init -m 1024` and `-m 64` served by the keeper under strace -f -T,
 # 3 times each, the system calls summed by name. Prints bench/KEEPER.md's tables (markdown)
-# on stdout; takes about 2 minutes (--reps 21).
+# on stdout; takes about 5 minutes (--reps 21, perf and strace included).
 #
 # As root. Takes the machine-wide lock (test/lock.sh); grows the 2 MiB pool by what it lacks
 # and shrinks it by exactly that much at the end; mounts a hugetlbfs only when none is
