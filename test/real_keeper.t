@@ -188,7 +188,7 @@ t_like "$(cat "$tmp/err")" "another keeper runs in $dir" "naming it"
 
 # ------------------------------------------------------------------ malformed
 t_is "$("$KC" "$dir" raw 1 2 3)" "dropped" "three bytes of garbage: the client is dropped"
-t_is "$("$KC" "$dir" raw 48 4d 4b 50 01 00 03 00 10 00 00 00 00 00 00 00)" "dropped" "a LEASE cut after its header: dropped"
+t_is "$("$KC" "$dir" raw 48 4d 4b 50 03 00 03 00 10 00 00 00 00 00 00 00)" "dropped" "a LEASE cut after its header: dropped"
 t_is "$("$KC" "$dir" lease-early)" "dropped" "a LEASE before HELLO: dropped"
 t_is "$("$KC" "$dir" hello-fake)" "dropped" "a HELLO with the pidfd of another process: dropped"
 out=$("$KC" "$dir" use 32 77 exit)
