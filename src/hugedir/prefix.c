@@ -249,10 +249,10 @@ static int open_private_dir(struct hm_ctx *ctx, int at, const char *name, const 
 	return fd;
 }
 
-static int open_lock_file(struct hm_ctx *ctx, int dirfd, const char *dir)
+/* The lock file, opened or made; *ST its fstat. */
+static int open_lock_file(struct hm_ctx *ctx, int dirfd, const char *dir, struct stat *st)
 {
 	int fd = openat(dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	struct stat st;
 
 	/* the directory was removed since we opened it (an exiting primary, or
 	 * a failed start, removes its empty directory): start again */
@@ -265,7 +265,7 @@ static int open_lock_file(struct hm_ctx *ctx, int dirfd, const char *dir)
 			       strerror(errno));
 	/* EEXIST, not EINVAL: something planted there is no bad command line
 	 * (the CLI exits 2 for -EINVAL), and the message names it */
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
 		close(fd);
 		return hmi_err(ctx, EEXIST, "%s/" LOCK_NAME " is not a regular file: remove it",
 			       dir);
@@ -324,29 +324,33 @@ static int take_lock(struct hm_ctx *ctx, int fd, const char *prefix)
 	return in_use(ctx, prefix, -1);
 }
 
-/* Is FD still the file named lock in DIRFD? An exiting primary unlinks its
- * lock file (and its directory) while holding it; a process that opened the
- * old file just before then locks an orphan and must start again. */
-static int still_linked(int dirfd, int fd)
+/* Is the file HELD (the lock file's fstat: its inode does not change) still
+ * the one named lock in DIRFD? An exiting primary unlinks its lock file (and
+ * its directory) while holding it; a process that opened the old file just
+ * before then locks an orphan and must start again. */
+static int still_linked(int dirfd, const struct stat *held)
 {
-	struct stat named, held;
+	struct stat named;
 
 	return fstatat(dirfd, LOCK_NAME, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       fstat(fd, &held) == 0 && named.st_dev == held.st_dev && named.st_ino == held.st_ino;
+	       named.st_dev == held->st_dev && named.st_ino == held->st_ino;
 }
 
-/* One attempt: the lock fd, -EAGAIN when the file was unlinked under us. */
-static int lock_once(struct hm_ctx *ctx, int dirfd, const char *prefix, const char *dir)
+/* One attempt: the lock fd, -EAGAIN when the file was unlinked under us.
+ * FRESH: DIRFD is a directory this call made, so no lock of this process
+ * can be in it (a system call less on every start). */
+static int lock_once(struct hm_ctx *ctx, int dirfd, const char *prefix, const char *dir, int fresh)
 {
+	struct stat st;
 	int fd, rc;
 
-	if (held_here(ctx, dirfd))
+	if (!fresh && held_here(ctx, dirfd))
 		return in_use(ctx, prefix, getpid());
-	fd = open_lock_file(ctx, dirfd, dir);
+	fd = open_lock_file(ctx, dirfd, dir, &st);
 	if (fd < 0)
 		return fd;
 	rc = take_lock(ctx, fd, prefix);
-	if (rc == 0 && !still_linked(dirfd, fd))
+	if (rc == 0 && !still_linked(dirfd, &st))
 		rc = -EAGAIN;
 	if (rc < 0) {
 		close(fd);
@@ -418,7 +422,7 @@ static int lock_in(struct hm_ctx *ctx, int basefd, const char *prefix, const cha
 			break;
 		}
 		created |= made;
-		rc = lock_once(ctx, dirfd, prefix, dir);
+		rc = lock_once(ctx, dirfd, prefix, dir, made);
 		if (rc == -EBUSY)
 			rc = wait_for_leaver(ctx, dirfd, &waited);
 		close(dirfd);
@@ -462,8 +466,12 @@ int hmi_prefix_lock(struct hm_ctx *ctx, const char *prefix, int *fd, int *fresh)
 	rc = hm_prefix_dir(ctx, prefix, dir, sizeof(dir));
 	if (rc < 0)
 		return rc;
-	make_parents(base);
 	basefd = open_private_dir(ctx, AT_FDCWD, base, base, NULL);
+	if (basefd == -ENOENT) { /* a parent is missing: mkdir -p only then */
+		hmi_err_clear(ctx);
+		make_parents(base);
+		basefd = open_private_dir(ctx, AT_FDCWD, base, base, NULL);
+	}
 	if (basefd < 0)
 		return basefd;
 	rc = lock_in(ctx, basefd, prefix, dir, fresh);

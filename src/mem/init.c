@@ -472,11 +472,12 @@ static int make_plan(struct hm_ctx *ctx, struct hmi_mem *pr, struct plan *pl,
 static int check_base(struct hm_ctx *ctx, const struct plan *pl, const struct hm_opts *o)
 {
 	unsigned long long base = o->base_virtaddr, align = pl->no_huge ? 4096 : pl->page_size;
-	unsigned long long len = pl->total * pl->page_size, end = hmi_user_va_end();
+	unsigned long long len = pl->total * pl->page_size, end;
 	char sz[32], win[32];
 
 	if (!base)
 		return 0;
+	end = hmi_user_va_end(); /* five system calls: only for a base given */
 	hm_size_str(align, sz, sizeof(sz));
 	if (base % align)
 		return hmi_err(ctx, EINVAL,
