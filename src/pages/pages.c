@@ -785,17 +785,30 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* munmap [VA, VA+LEN), recording the first failure in *FIRST. */
+/* Is [VA, VA+LEN) inside the range the owner unmapped as a whole? */
+static int unmapped_already(const struct hmi_pageset *ps, uint64_t va, uint64_t len)
+{
+	return va >= ps->unmapped_lo && va + len <= ps->unmapped_hi;
+}
+
 /* Unmap [VA, VA+LEN), or with RESERVE replace it by an inaccessible
  * reservation in one call (the range never becomes a hole another thread's
- * mmap could land in: how grown memory leaves its window, grow/). */
-static void unmap_range(struct hm_ctx *ctx, uint64_t va, uint64_t len, int reserve, int *first)
+ * mmap could land in: how grown memory leaves its window, grow/); the first
+ * failure goes to *FIRST. Nothing to do in the range the owner unmapped as a
+ * whole: what lies there now is another mapping (another thread's mmap may
+ * have landed since), not these pages. */
+static void unmap_range(struct hm_ctx *ctx, const struct hmi_pageset *ps, uint64_t va, uint64_t len,
+			int reserve, int *first)
 {
 	void *p = (void *)(uintptr_t)va;
-	int ok = reserve ? mmap(p, len, PROT_NONE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
-				0) != MAP_FAILED
-			 : munmap(p, len) == 0;
+	int ok;
+
+	if (!reserve && unmapped_already(ps, va, len))
+		return;
+	ok = reserve
+		 ? mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+			-1, 0) != MAP_FAILED
+		 : munmap(p, len) == 0;
 
 	if (ok && reserve) /* as the rest of the window: a forked child holds none of it */
 		madvise(p, len, MADV_DONTFORK);
@@ -819,7 +832,7 @@ static int unmap_pages(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t 
 		if (va)
 			va[k] = ps->pages[order[k]].va;
 		else
-			unmap_range(ctx, ps->pages[order[k]].va, size, reserve, &first);
+			unmap_range(ctx, ps, ps->pages[order[k]].va, size, reserve, &first);
 		ps->pages[order[k]].va = 0;
 	}
 	if (!va)
@@ -829,7 +842,7 @@ static int unmap_pages(struct hm_ctx *ctx, struct hmi_pageset *ps, const size_t 
 		start = va[k];
 		for (run = 1; k + run < count && va[k + run] == start + run * size; run++)
 			;
-		unmap_range(ctx, start, run * size, reserve, &first);
+		unmap_range(ctx, ps, start, run * size, reserve, &first);
 	}
 	free(va);
 	return first;
@@ -933,6 +946,7 @@ int hmi_pageset_release(struct hm_ctx *ctx, struct hmi_pageset *ps)
 	ps->pages = NULL;
 	ps->n = ps->cap = 0;
 	ps->pa_missing = 0;
+	ps->unmapped_lo = ps->unmapped_hi = 0;
 	if (first < 0)
 		hmi_err(ctx, -first, "%s", msg);
 	return first;

@@ -402,6 +402,36 @@ static void test_anon(struct hm_ctx *ctx)
 	anon_release(ctx, &ps, lo, hi);
 }
 
+/* The owner unmapped a range as a whole (the window, one munmap); another
+ * thread's mmap then landed in it. Releasing the pages that lay there must
+ * not unmap that mapping: their own unmaps are skipped inside the range. */
+static void test_unmapped_range(struct hm_ctx *ctx)
+{
+	struct hmi_pageset ps;
+	size_t order[4] = {3, 1, 0, 2};
+	uint64_t lo, hi;
+	char *other;
+
+	hmi_pageset_init(&ps, HMI_BACK_ANON, PG, NULL, NULL);
+	is_int(hmi_pages_map(ctx, &ps, -1, 4), 0, "unmapped range: 4 pages");
+	lo = ps.pages[0].va;
+	hi = ps.pages[3].va + PG;
+	munmap((void *)(uintptr_t)lo, hi - lo);
+	ps.unmapped_lo = lo;
+	ps.unmapped_hi = hi;
+	other = mmap((void *)(uintptr_t)ps.pages[1].va, PG, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ok(other == (char *)(uintptr_t)ps.pages[1].va, "unmapped range: another mapping there");
+	is_int(hmi_pages_release(ctx, &ps, order, 2), 0, "unmapped range: two pages released");
+	ok(other != MAP_FAILED && mapped((uint64_t)(uintptr_t)other, PG),
+	   "...the other mapping is still there");
+	is_int(hmi_pageset_release(ctx, &ps), 0, "unmapped range: the rest released");
+	ok(other != MAP_FAILED && mapped((uint64_t)(uintptr_t)other, PG), "...still there");
+	ok(ps.unmapped_lo == 0 && ps.unmapped_hi == 0, "...and the range forgotten");
+	if (other != MAP_FAILED)
+		munmap(other, PG);
+}
+
 /* Large anon "pages" fault in over 4 threads; every page is there. */
 static void test_threads(struct hm_ctx *ctx)
 {
@@ -955,6 +985,7 @@ int main(void)
 	test_args(ctx);
 	test_window(ctx);
 	test_anon(ctx);
+	test_unmapped_range(ctx);
 	test_threads(ctx);
 	test_worker_cpu();
 	test_threads_one_cpu(ctx);
