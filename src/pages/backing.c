@@ -268,16 +268,23 @@ static int removal_failed(struct hm_ctx *ctx, const struct hmi_pageset *ps,
 	return hmi_err(ctx, -rc, "cannot remove %s: %s", b->path, strerror(-rc));
 }
 
-static int map_fixed(struct hm_ctx *ctx, int fd, void *va, uint64_t len, uint64_t offset,
-		     const char *what)
+/* mmap(MAP_SHARED | MAP_FIXED | EXTRA) of LEN bytes of FD at VA. */
+static int map_fixed_flags(struct hm_ctx *ctx, int fd, void *va, uint64_t len, uint64_t offset,
+			   const char *what, int extra)
 {
-	void *got =
-	    mmap(va, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, (off_t)offset);
+	void *got = mmap(va, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | extra, fd,
+			 (off_t)offset);
 
 	if (got == MAP_FAILED)
 		return hmi_err(ctx, errno, "cannot map %" PRIu64 " bytes of %s at %p: %s", len,
 			       what, va, strerror(errno));
 	return 0;
+}
+
+static int map_fixed(struct hm_ctx *ctx, int fd, void *va, uint64_t len, uint64_t offset,
+		     const char *what)
+{
+	return map_fixed_flags(ctx, fd, va, len, offset, what, 0);
 }
 
 static int page_file_path(struct hm_ctx *ctx, struct hmi_pageset *ps, char *buf, size_t len)
@@ -476,6 +483,19 @@ void hmi_backings_undo(struct hmi_pageset *ps, size_t n_backings, uint64_t next_
 	ps->next_file = next_file;
 }
 
+/* Map LEN bytes of FD, whose pages are in the file already, at VA with their
+ * page table entries: MAP_POPULATE in the same call, where a separate
+ * MADV_POPULATE_WRITE would be a second system call per run of pages (27 of
+ * them for a keeper's 64 MiB). Populating cannot be refused here: nothing is
+ * allocated, charged or zeroed, so the error MAP_POPULATE would hide cannot
+ * happen; pagemap shows the pages present at once (a shared writable
+ * hugetlb mapping maps them writable and dirty even on this read fault). */
+static int map_existing(struct hm_ctx *ctx, int fd, uint64_t va, uint64_t len, uint64_t offset,
+			const char *what)
+{
+	return map_fixed_flags(ctx, fd, (void *)(uintptr_t)va, len, offset, what, MAP_POPULATE);
+}
+
 /* A page file opened again by path: lock it as the first mapping did, since
  * the first mapping's open file (and its flock) goes when it is unmapped. */
 static int page_file_remap(struct hm_ctx *ctx, const struct hmi_pageset *ps,
@@ -498,27 +518,13 @@ static int page_file_remap(struct hm_ctx *ctx, const struct hmi_pageset *ps,
 	}
 	rc = hmi_flock_shared(ctx, fd, b->path);
 	if (rc == 0)
-		rc = map_fixed(ctx, fd, (void *)(uintptr_t)new_va, ps->page_size, 0, b->path);
+		rc = map_existing(ctx, fd, new_va, ps->page_size, 0, b->path);
 	close(fd);
 	return rc;
 }
 
-/* The pages are in the file already: populating the new mapping only
- * installs their page table entries (no allocation, so no refusal, nothing
- * zeroed again), and pagemap then shows them present at once. */
-static int populate_existing(struct hm_ctx *ctx, uint64_t va, uint64_t len)
-{
-	if (madvise((void *)(uintptr_t)va, len, MADV_POPULATE_WRITE) < 0)
-		return hmi_err(ctx, errno,
-			       "cannot fault in the pages mapped again at 0x%" PRIx64 ": %s", va,
-			       strerror(errno));
-	return 0;
-}
-
-/* Map pages I .. I+N-1 again at NEW_VA: N > 1 only for a single file or memfd,
- * whose pages lie at consecutive offsets (hmi_backing_remap's contract). */
-static int backing_map_again(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n,
-			     uint64_t new_va)
+int hmi_backing_remap(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n,
+		      uint64_t new_va)
 {
 	const struct hmi_page *p = &ps->pages[i];
 	const struct hmi_backing *b;
@@ -529,8 +535,8 @@ static int backing_map_again(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t 
 			       p->va);
 	b = &ps->backings[p->backing];
 	if (b->fd >= 0)
-		return map_fixed(ctx, b->fd, (void *)(uintptr_t)new_va, n * ps->page_size,
-				 p->offset, b->path ? b->path : "a memfd");
+		return map_existing(ctx, b->fd, new_va, n * ps->page_size, p->offset,
+				    b->path ? b->path : "a memfd");
 	if (!b->path)
 		return hmi_err(
 		    ctx, ENOTSUP,
@@ -540,14 +546,6 @@ static int backing_map_again(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t 
 	if (n != 1)
 		return hmi_err(ctx, EINVAL, "page files are mapped again one page at a time");
 	return page_file_remap(ctx, ps, b, new_va);
-}
-
-int hmi_backing_remap(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i, size_t n,
-		      uint64_t new_va)
-{
-	int rc = backing_map_again(ctx, ps, i, n, new_va);
-
-	return rc < 0 ? rc : populate_existing(ctx, new_va, n * ps->page_size);
 }
 
 int hmi_backing_drop_page(struct hm_ctx *ctx, struct hmi_pageset *ps, size_t i)

@@ -30,7 +30,8 @@ void hmi_backings_undo(struct hmi_pageset *ps, size_t n_backings, uint64_t next_
 		       uint32_t grown, uint64_t old_size);
 
 /* Map pages I .. I+N-1 again from their backing object at NEW_VA (MAP_FIXED,
- * shared flock retaken for page files) and fault them in. N > 1 only for a
+ * shared flock retaken for page files) with their page table entries
+ * (MAP_POPULATE: the pages are in the object already). N > 1 only for a
  * single file or memfd, the pages at consecutive offsets of it. How a single
  * file or memfd moves (never by mremap), and the fallback of hmi_page_move
  * for page files on kernels without hugetlb mremap. */
