@@ -22,6 +22,10 @@
 #   plain64, plain64shm   `hugemem init -m 64 --keeper DIR` as an administrator types it (no
 #             --json, no --trace: the target's command; the explicit keeper fails it unless
 #             served), /run and tmpfs
+#   least64, least64shm   keeper_bench least: the least a served start must do (connect,
+#             HELLO, LEASE, map, prefix directory and lock, a layout written, a line printed,
+#             all undone), a program with no more in it: the floor of the target's command
+#             for this design on this machine, /run and tmpfs
 #   init64off, init1goff   the same with --keeper off (page files, faulted by hm_init)
 #   init64shm, init1gshm, init64offshm   the same with the runtime directory on a tmpfs
 #             (HUGEMEM_RUNTIME_DIR=/dev/shm/hm-keeperbench, --keeper naming the keeper): /run is
@@ -236,6 +240,7 @@ argv_of() {
 	init1g) echo "${INIT[*]} -m 1024" ;;
 	init64) echo "${INIT[*]} -m 64" ;;
 	plain64 | plain64shm) echo "$HM init -m 64 --file-prefix $PREFIX --keeper $K32" ;;
+	least64 | least64shm) echo "$KB least $K32 64" ;;
 	init64off) echo "${INIT[*]} -m 64 --keeper off" ;;
 	init1goff) echo "${INIT[*]} -m 1024 --keeper off" ;;
 	init64shm) echo "${INIT[*]} -m 64 --keeper $K32" ;;
@@ -256,7 +261,7 @@ argv_of() {
 	busy1gri) echo "$KB busy $K32 1024 return $OUT/busy.json -- ${INIT[*]} -m 1024" ;;
 	esac
 }
-names=(floor1g floor64 floor32 floor2 true start init1g init64 plain64 plain64shm init64off init1goff init64shm
+names=(floor1g floor64 floor32 floor2 true start init1g init64 plain64 plain64shm least64 least64shm init64off init1goff init64shm
 	init1gshm init64offshm init1gfresh hminit1g hminit64 lease1g rf32r rf32x rf2r rf2x rf64r rf64x busy1gr
 	busy1gx busy1gri)
 # settle: every keeper whole again, the pool whole, no page file left (untimed)
@@ -288,6 +293,7 @@ for ((rep = 0; rep < REPS; rep++)); do
 		init*off*) [[ $served == "not used"* ]] || die "$who used the keeper: $served" ;;
 		init* | busy*) [[ $served == served* ]] || die "$who was not served: $served" ;;
 		hminit*) [[ $(cat "$OUT/out") == *" 1" ]] || die "$who was not served: $(cat "$OUT/out")" ;;
+		least*) [[ $(cat "$OUT/out") == "least 64 "* ]] || die "$who: $(cat "$OUT/out")" ;;
 		esac
 		inner=""
 		[ ! -f "$OUT/busy.json" ] || inner=$(tr -d '\n' <"$OUT/busy.json")
@@ -446,17 +452,26 @@ print("| bare exec: a C program that returns (process start) | %s | 0 | | | |" %
 print("| `hugemem --version` | %s | %+.2f | 0 | | |" % (cell("start", wall), start - true))
 for who, what in (("plain64", "`hugemem init -m 64`, served by the keeper (the target's command)"),
                   ("plain64shm", "the same, runtime directory on tmpfs"),
+                  ("least64", "the least a served start must do, a program with no more in it "
+                   "(`keeper_bench least`: connect, HELLO, LEASE, map, prefix and lock, a "
+                   "layout written, a line printed, all undone)"),
+                  ("least64shm", "the same, runtime directory on tmpfs"),
                   ("init64", "`hugemem init -m 64 --json --trace`, served"),
                   ("init64shm", "the same, runtime directory on tmpfs"),
                   ("init64off", "`hugemem init -m 64 --keeper off`"),
                   ("init64offshm", "the same, runtime directory on tmpfs")):
     x = med(who, wall)
-    tgt = "" if "off" in who else "%s (bare exec), %s (`--version`)" % (met(x - true <= 1),
-                                                                       met(x - start <= 1))
-    inner = "" if who.startswith("plain") else ms(med(who, total))
+    tgt = "" if "off" in who or "least" in who else "%s (bare exec), %s (`--version`)" % (
+        met(x - true <= 1), met(x - start <= 1))
+    inner = "" if who.startswith(("plain", "least")) else ms(med(who, total))
     print("| %s | %s | **%+.2f** | %+.2f | %s | %s |" % (what, cell(who, wall), x - true,
                                                      x - start, tgt, inner))
 f64 = med("floor64", pop)
+print("\nThe least a served start must do already takes %+.2f ms above a bare exec (%+.2f on "
+      "tmpfs): the target's command spends %+.2f ms (%+.2f) above that floor of its design on "
+      "this machine."
+      % (med("least64", wall) - true, med("least64shm", wall) - true,
+         med("plain64", wall) - med("least64", wall), med("plain64shm", wall) - med("least64shm", wall)))
 print("\nFor scale: the floor for 64 MiB is %s ms in process; `--keeper off` ÷ (floor + "
       "`--version`) = %.2f (bench/STARTUP.md's measure); served ÷ `--keeper off` = %.2f. "
       "Timed around the calls in a process of its own (`keeper_bench init 64`): `hm_init` %s, "

@@ -43,6 +43,16 @@
  *       each timed around the call: "init MIB INIT FINI DISCOVER MAP REMAP
  *       PUBLISH TOTAL SERVED" (the middle ones hm_layout's timings; SERVED 1
  *       when the keeper line says "served").
+ *   keeper_bench least DIR MIB
+ *       The least a served start must do, as a whole command of its own, and
+ *       no more: connect and HELLO, LEASE, the chunks mapped into one window
+ *       (map_all), a prefix directory with its lock taken, a layout of
+ *       LEAST_LAYOUT_BYTES written and renamed into place, one line printed;
+ *       then all of it undone (the layout, the window, the memfds, the lock,
+ *       the directory, the connection). Under $HUGEMEM_RUNTIME_DIR (or the
+ *       library's default), prefix "hkbleast". The floor of the target's
+ *       command for this design on this machine: what hugemem adds above it
+ *       is its own. Prints "least MIB CHUNKS".
  *   keeper_bench busy DIR MIB return|exit OUT -- CMD [ARG...]
  *       Refaults running while CMD starts: MIB MiB leased and given back
  *       (return: RETURN, the punch done when it replies; exit: a child leases
@@ -68,11 +78,13 @@
 #include "keeper/keeper.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -443,6 +455,86 @@ static int init_fini(struct hm_ctx *ctx, uint64_t mib, const char *keeper)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- least */
+
+/* The layout `hugemem init -m 64` publishes is about this large (format 4). */
+#define LEAST_LAYOUT_BYTES 11000
+
+/* DIR/NAME made, its lock file taken (F_SETLK): the lock's descriptor. */
+static int least_prefix(const char *dir, char *path, size_t len)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int fd;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -1;
+	snprintf(path, len, "%s/hkbleast", dir);
+	if (mkdir(path, 0700) < 0)
+		return -1;
+	snprintf(path, len, "%s/hkbleast/lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0 && fcntl(fd, F_SETLK, &fl) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* LEAST_LAYOUT_BYTES written to a temporary file, renamed to DIR/hkbleast/layout. */
+static int least_publish(const char *dir)
+{
+	static char layout[LEAST_LAYOUT_BYTES];
+	char tmp[HM_PATH_MAX + 32], path[HM_PATH_MAX + 32];
+	int fd, ok;
+
+	snprintf(tmp, sizeof(tmp), "%s/hkbleast/.layout.tmp", dir);
+	snprintf(path, sizeof(path), "%s/hkbleast/layout", dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	memset(layout, 'L', sizeof(layout));
+	ok = write(fd, layout, sizeof(layout)) == (ssize_t)sizeof(layout);
+	close(fd);
+	return ok && rename(tmp, path) == 0 ? 0 : -1;
+}
+
+static void least_undo(const char *dir, struct held *h, int lock_fd)
+{
+	char path[HM_PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/hkbleast/layout", dir);
+	unlink(path);
+	munmap(h->window, h->len);
+	hmi_keeper_lease_free(&h->l);
+	snprintf(path, sizeof(path), "%s/hkbleast/lock", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/hkbleast", dir);
+	rmdir(path);
+	close(lock_fd);
+	hmi_keeper_disconnect(&h->c);
+}
+
+static int least(struct hm_ctx *ctx, const char *keeper, uint64_t mib)
+{
+	const char *dir = hm_ctx_runtime_dir(ctx);
+	char path[HM_PATH_MAX + 32];
+	struct held h;
+	int lock_fd;
+
+	if (lease(ctx, keeper, mib << 20, &h) || map_all(&h))
+		return 1;
+	lock_fd = least_prefix(dir, path, sizeof(path));
+	if (lock_fd < 0 || least_publish(dir) < 0) {
+		fprintf(stderr, "keeper_bench: least: %s: %s\n", path, strerror(errno));
+		least_undo(dir, &h, lock_fd);
+		return 1;
+	}
+	printf("least %llu %zu\n", (unsigned long long)mib, h.l.n_chunks);
+	fflush(stdout);
+	least_undo(dir, &h, lock_fd);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- busy */
 
 /* Run ARGV (standard output to OUT), timed fork to reap: *MS. */
@@ -548,6 +640,8 @@ int main(int argc, char **argv)
 		return lease_steps(ctx, argv[2], strtoull(argv[3], NULL, 10));
 	if (strcmp(cmd, "init") == 0 && argc == 4)
 		return init_fini(ctx, strtoull(argv[2], NULL, 10), argv[3]);
+	if (strcmp(cmd, "least") == 0 && argc == 4)
+		return least(ctx, argv[2], strtoull(argv[3], NULL, 10));
 	if (strcmp(cmd, "busy") == 0 && argc > 7 && strcmp(argv[6], "--") == 0)
 		return busy(ctx, argv[2], strtoull(argv[3], NULL, 10), argv[4], argv[5], argv + 7);
 	if (strcmp(cmd, "order") == 0 && argc == 6)
@@ -555,7 +649,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "wait") == 0 && argc > 2)
 		return wait_all(ctx, argc - 2, argv + 2);
 	fprintf(stderr, "usage: keeper_bench refault DIR return|exit | lease DIR MIB | init MIB "
-			"KEEPER | busy DIR MIB return|exit OUT -- CMD... | order DIR MIB one|all "
+			"KEEPER | least DIR MIB | busy DIR MIB return|exit OUT -- CMD... | order DIR MIB one|all "
 			"CYCLES | wait DIR...\n");
 	return 2;
 }
