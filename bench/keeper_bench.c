@@ -50,7 +50,7 @@
  *       LEAST_LAYOUT_BYTES written and renamed into place, one line printed;
  *       then all of it undone (the layout, the window, the memfds, the lock,
  *       the directory, the connection). Under $HUGEMEM_RUNTIME_DIR (or the
- *       library's default), prefix "hkbleast". The floor of the target's
+ *       library's default), prefix "hkbleast" (LEAST_PREFIX). The floor of the target's
  *       command for this design on this machine: what hugemem adds above it
  *       is its own. Prints "least MIB CHUNKS".
  *   keeper_bench busy DIR MIB return|exit OUT -- CMD [ARG...]
@@ -299,13 +299,15 @@ static int refault(struct hm_ctx *ctx, const char *dir, const char *how)
 	if (child > 0 && (waitpid(child, &rc, 0) != child || rc != 0))
 		return 1;
 	if (refilled < t0) {
-		fprintf(stderr, "keeper_bench: the keeper's last refill (%.3f) is older than the "
-				"chunk's return (%.3f): was something else pending?\n",
+		fprintf(stderr,
+			"keeper_bench: the keeper's last refill (%.3f) is older than the "
+			"chunk's return (%.3f): was something else pending?\n",
 			refilled, t0);
 		return 1;
 	}
-	printf("refault %llu %.3f %.3f %ld %.1f %.3f %.3f\n", (unsigned long long)poll_c.chunk_bytes,
-	       t1 - t0, t2 - t0, polls, (t2 - t1) * 1e3 / (double)polls, gone, refilled - t0);
+	printf("refault %llu %.3f %.3f %ld %.1f %.3f %.3f\n",
+	       (unsigned long long)poll_c.chunk_bytes, t1 - t0, t2 - t0, polls,
+	       (t2 - t1) * 1e3 / (double)polls, gone, refilled - t0);
 	return 0;
 }
 
@@ -459,8 +461,10 @@ static int init_fini(struct hm_ctx *ctx, uint64_t mib, const char *keeper)
 
 /* The layout `hugemem init -m 64` publishes is about this large (format 4). */
 #define LEAST_LAYOUT_BYTES 11000
+#define LEAST_PREFIX	   "hkbleast"
 
-/* DIR/NAME made, its lock file taken (F_SETLK): the lock's descriptor. */
+/* DIR/LEAST_PREFIX made, its lock file taken (F_SETLK): the lock's
+ * descriptor, or -1 with PATH naming what failed. */
 static int least_prefix(const char *dir, char *path, size_t len)
 {
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
@@ -468,10 +472,10 @@ static int least_prefix(const char *dir, char *path, size_t len)
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -1;
-	snprintf(path, len, "%s/hkbleast", dir);
+	snprintf(path, len, "%s/" LEAST_PREFIX, dir);
 	if (mkdir(path, 0700) < 0)
 		return -1;
-	snprintf(path, len, "%s/hkbleast/lock", dir);
+	snprintf(path, len, "%s/" LEAST_PREFIX "/lock", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd >= 0 && fcntl(fd, F_SETLK, &fl) < 0) {
 		close(fd);
@@ -480,35 +484,36 @@ static int least_prefix(const char *dir, char *path, size_t len)
 	return fd;
 }
 
-/* LEAST_LAYOUT_BYTES written to a temporary file, renamed to DIR/hkbleast/layout. */
-static int least_publish(const char *dir)
+/* LEAST_LAYOUT_BYTES written to a temporary file (its name in PATH, which
+ * names what failed), renamed to DIR/LEAST_PREFIX/layout. */
+static int least_publish(const char *dir, char *path, size_t len)
 {
 	static char layout[LEAST_LAYOUT_BYTES];
-	char tmp[HM_PATH_MAX + 32], path[HM_PATH_MAX + 32];
+	char final[HM_PATH_MAX + 32];
 	int fd, ok;
 
-	snprintf(tmp, sizeof(tmp), "%s/hkbleast/.layout.tmp", dir);
-	snprintf(path, sizeof(path), "%s/hkbleast/layout", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	snprintf(path, len, "%s/" LEAST_PREFIX "/.layout.tmp", dir);
+	snprintf(final, sizeof(final), "%s/" LEAST_PREFIX "/layout", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	memset(layout, 'L', sizeof(layout));
 	ok = write(fd, layout, sizeof(layout)) == (ssize_t)sizeof(layout);
 	close(fd);
-	return ok && rename(tmp, path) == 0 ? 0 : -1;
+	return ok && rename(path, final) == 0 ? 0 : -1;
 }
 
 static void least_undo(const char *dir, struct held *h, int lock_fd)
 {
 	char path[HM_PATH_MAX + 32];
 
-	snprintf(path, sizeof(path), "%s/hkbleast/layout", dir);
+	snprintf(path, sizeof(path), "%s/" LEAST_PREFIX "/layout", dir);
 	unlink(path);
 	munmap(h->window, h->len);
 	hmi_keeper_lease_free(&h->l);
-	snprintf(path, sizeof(path), "%s/hkbleast/lock", dir);
+	snprintf(path, sizeof(path), "%s/" LEAST_PREFIX "/lock", dir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/hkbleast", dir);
+	snprintf(path, sizeof(path), "%s/" LEAST_PREFIX, dir);
 	rmdir(path);
 	close(lock_fd);
 	hmi_keeper_disconnect(&h->c);
@@ -521,10 +526,11 @@ static int least(struct hm_ctx *ctx, const char *keeper, uint64_t mib)
 	struct held h;
 	int lock_fd;
 
+	snprintf(path, sizeof(path), "%s", dir); /* what failed, when its first mkdir does */
 	if (lease(ctx, keeper, mib << 20, &h) || map_all(&h))
 		return 1;
 	lock_fd = least_prefix(dir, path, sizeof(path));
-	if (lock_fd < 0 || least_publish(dir) < 0) {
+	if (lock_fd < 0 || least_publish(dir, path, sizeof(path)) < 0) {
 		fprintf(stderr, "keeper_bench: least: %s: %s\n", path, strerror(errno));
 		least_undo(dir, &h, lock_fd);
 		return 1;
@@ -649,7 +655,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "wait") == 0 && argc > 2)
 		return wait_all(ctx, argc - 2, argv + 2);
 	fprintf(stderr, "usage: keeper_bench refault DIR return|exit | lease DIR MIB | init MIB "
-			"KEEPER | least DIR MIB | busy DIR MIB return|exit OUT -- CMD... | order DIR MIB one|all "
-			"CYCLES | wait DIR...\n");
+			"KEEPER | least DIR MIB | busy DIR MIB return|exit OUT -- CMD... | "
+			"order DIR MIB one|all CYCLES | wait DIR...\n");
 	return 2;
 }
