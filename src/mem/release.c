@@ -86,9 +86,10 @@ int hmi_mem_end(struct hm_ctx *ctx, int rc, double t0)
 
 /* The whole window in one munmap, and one TLB flush: the pieces lie apart in
  * it (one munmap each in hmi_pages_release, one per page on a fragmented
- * pool). The page set is told, so those unmaps are skipped (on this VM each
- * is a system call of 1-20 us); pages outside the window (an init that failed
- * before placing them) are still unmapped by them. No
+ * pool). The page set is told, and those unmaps skip the range: another
+ * thread's mmap may land there once it is free, and they would take it away
+ * (a call each, too). Pages outside the window (an init that failed before
+ * placing them) are still unmapped by them. No
  * hugepage goes back to the pool here: each stays in its file or memfd until
  * that is dropped, in pool order. */
 static void unmap_window(struct hmi_mem *pr)

@@ -67,14 +67,14 @@ struct hmi_pageset {
 	uint64_t unmapped_lo;	    /* [lo, hi): unmapped as a whole by the owner (the window,
 				       one munmap and one TLB flush): a release skips the
 				       munmap of pages inside it (0, 0: none) */
-	uint64_t unmapped_hi;
-	int shared_out; /* secondaries map these pages: releasing a page of a single
-			   file or memfd only unmaps it (punching it out would take
-			   it from under them); the last mapping frees it */
-	int dir_fd;	/* files: DIR, opened on first use; every file is created,
-			   checked and removed relative to it (-1 until then) */
-	int record_fd;	/* files: the prefix's record of the files it creates
-			   (hugedir/hugedir.h, hmi_record_*), -1 for none; not owned */
+	uint64_t unmapped_hi;	    /* (the end of that range) */
+	int shared_out;		    /* secondaries map these pages: releasing a page of a single
+				       file or memfd only unmaps it (punching it out would take
+				       it from under them); the last mapping frees it */
+	int dir_fd;		    /* files: DIR, opened on first use; every file is created,
+				       checked and removed relative to it (-1 until then) */
+	int record_fd;		    /* files: the prefix's record of the files it creates
+				       (hugedir/hugedir.h, hmi_record_*), -1 for none; not owned */
 };
 
 /* flock(FD, LOCK_SH) without blocking: retried for up to 100 ms while a
